@@ -1,0 +1,1 @@
+//! The framer: cuts a reassembled byte stream into messages (to be written).

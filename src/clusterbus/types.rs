@@ -1,0 +1,273 @@
+//! Wire codes and borrowed fixed-size fields of the cluster bus
+//! (`../shared/protocol/cluster-bus.md` §3.1, §6, §7).
+
+use std::fmt;
+
+/// wire: `type` (u16 @12). Light messages (Valkey 8+) have bit 0x8000 set on
+/// the wire; [`MessageType`] always holds the base type (`type & 0x7FFF`) and
+/// the light bit is kept in [`crate::clusterbus::Message::light`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageType(pub u16);
+
+impl MessageType {
+    pub const PING: MessageType = MessageType(0);
+    pub const PONG: MessageType = MessageType(1);
+    pub const MEET: MessageType = MessageType(2);
+    pub const FAIL: MessageType = MessageType(3);
+    pub const PUBLISH: MessageType = MessageType(4);
+    pub const FAILOVER_AUTH_REQUEST: MessageType = MessageType(5);
+    pub const FAILOVER_AUTH_ACK: MessageType = MessageType(6);
+    pub const UPDATE: MessageType = MessageType(7);
+    pub const MFSTART: MessageType = MessageType(8);
+    pub const MODULE: MessageType = MessageType(9);
+    pub const PUBLISHSHARD: MessageType = MessageType(10);
+
+    /// The name used in `dump` output and JSON (`ping`, `pong`, ...,
+    /// `unknown`).
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            0 => "ping",
+            1 => "pong",
+            2 => "meet",
+            3 => "fail",
+            4 => "publish",
+            5 => "failover_auth_request",
+            6 => "failover_auth_ack",
+            7 => "update",
+            8 => "mfstart",
+            9 => "module",
+            10 => "publishshard",
+            _ => "unknown",
+        }
+    }
+
+    /// PING, PONG and MEET carry gossip sections and extensions.
+    pub fn has_gossip(self) -> bool {
+        self.0 <= 2
+    }
+}
+
+/// Node flags (header `flags`, gossip entry `flags`), §6.1.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NodeFlags(pub u16);
+
+impl NodeFlags {
+    pub const MASTER: u16 = 0x0001;
+    pub const SLAVE: u16 = 0x0002;
+    pub const PFAIL: u16 = 0x0004;
+    pub const FAIL: u16 = 0x0008;
+    pub const MYSELF: u16 = 0x0010;
+    pub const HANDSHAKE: u16 = 0x0020;
+    pub const NOADDR: u16 = 0x0040;
+    pub const MEET: u16 = 0x0080;
+    pub const MIGRATE_TO: u16 = 0x0100;
+    pub const NOFAILOVER: u16 = 0x0200;
+    pub const EXTENSIONS_SUPPORTED: u16 = 0x0400;
+    pub const LIGHT_HDR_PUBLISH: u16 = 0x0800;
+    pub const LIGHT_HDR_MODULE: u16 = 0x1000;
+    pub const MY_PRIMARY_FAIL: u16 = 0x2000;
+
+    const NAMES: [(u16, &'static str); 14] = [
+        (Self::MYSELF, "myself"),
+        (Self::MASTER, "master"),
+        (Self::SLAVE, "slave"),
+        (Self::PFAIL, "fail?"),
+        (Self::FAIL, "fail"),
+        (Self::HANDSHAKE, "handshake"),
+        (Self::NOADDR, "noaddr"),
+        (Self::MEET, "meet"),
+        (Self::MIGRATE_TO, "migrate_to"),
+        (Self::NOFAILOVER, "nofailover"),
+        (Self::EXTENSIONS_SUPPORTED, "ext"),
+        (Self::LIGHT_HDR_PUBLISH, "light_pub"),
+        (Self::LIGHT_HDR_MODULE, "light_mod"),
+        (Self::MY_PRIMARY_FAIL, "primary_fail"),
+    ];
+
+    pub fn contains(self, bits: u16) -> bool {
+        self.0 & bits == bits
+    }
+
+    /// Flag names in `CLUSTER NODES` style, comma separated (`myself,master`);
+    /// `noflags` when empty; unknown bits as `0x....`.
+    pub fn names(self) -> String {
+        let mut out = String::new();
+        let mut known = 0u16;
+        for (bit, name) in Self::NAMES {
+            known |= bit;
+            if self.0 & bit != 0 {
+                if !out.is_empty() {
+                    out.push(',');
+                }
+                out.push_str(name);
+            }
+        }
+        let unknown = self.0 & !known;
+        if unknown != 0 {
+            if !out.is_empty() {
+                out.push(',');
+            }
+            out.push_str(&format!("{unknown:#06x}"));
+        }
+        if out.is_empty() {
+            out.push_str("noflags");
+        }
+        out
+    }
+}
+
+/// A 40-byte node name borrowed from the wire (§7). Not validated: real
+/// names are 40 lowercase hex digits, and "no node" is 40 NUL bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeName<'buf>(pub &'buf [u8; 40]);
+
+impl<'buf> NodeName<'buf> {
+    /// True for the all-zero "no node" value (e.g. `slaveof` of a master).
+    pub fn is_null(&self) -> bool {
+        self.0.iter().all(|&b| b == 0)
+    }
+
+    /// True when all 40 bytes are `[0-9a-z]` (what 7.0+ servers accept).
+    pub fn is_valid(&self) -> bool {
+        self.0.iter().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    }
+
+    /// The name as text; invalid bytes are replaced so output stays printable.
+    pub fn as_str(&self) -> std::borrow::Cow<'buf, str> {
+        String::from_utf8_lossy(self.0)
+    }
+
+    /// First 8 characters, as redis-cli and logs shorten ids.
+    pub fn short(&self) -> std::borrow::Cow<'buf, str> {
+        String::from_utf8_lossy(&self.0[..8])
+    }
+}
+
+impl fmt::Debug for NodeName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NodeName({})", self.as_str())
+    }
+}
+
+/// Number of hash slots.
+pub const SLOT_COUNT: u16 = 16384;
+
+/// A 2048-byte slot bitmap borrowed from the wire (§6.4): slot N is bit
+/// `1 << (N % 8)` of byte `N / 8`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SlotBitmap<'buf>(pub &'buf [u8; 2048]);
+
+impl<'buf> SlotBitmap<'buf> {
+    pub fn contains(&self, slot: u16) -> bool {
+        let i = usize::from(slot / 8);
+        i < 2048 && self.0[i] & (1 << (slot % 8)) != 0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|&b| b == 0)
+    }
+
+    pub fn count(&self) -> u32 {
+        self.0.iter().map(|b| b.count_ones()).sum()
+    }
+
+    /// Owned slots as inclusive ranges, ascending. Scans whole zero or
+    /// whole 0xFF bytes at once.
+    pub fn ranges(&self) -> Vec<(u16, u16)> {
+        let mut out: Vec<(u16, u16)> = Vec::new();
+        let mut start: Option<u16> = None;
+        for (i, &byte) in self.0.iter().enumerate() {
+            let base = (i as u16) * 8;
+            match byte {
+                0x00 => {
+                    if let Some(s) = start.take() {
+                        out.push((s, base - 1));
+                    }
+                }
+                0xFF => {
+                    if start.is_none() {
+                        start = Some(base);
+                    }
+                }
+                _ => {
+                    for bit in 0..8u16 {
+                        let on = byte & (1 << bit) != 0;
+                        match (on, start) {
+                            (true, None) => start = Some(base + bit),
+                            (false, Some(s)) => {
+                                out.push((s, base + bit - 1));
+                                start = None;
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(s) = start {
+            out.push((s, SLOT_COUNT - 1));
+        }
+        out
+    }
+}
+
+impl fmt::Debug for SlotBitmap<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SlotBitmap({:?})", self.ranges())
+    }
+}
+
+/// Formats slot ranges as `0-5460,5462` (CLUSTER NODES style, comma
+/// separated); `-` when there are none.
+pub fn format_slot_ranges(ranges: &[(u16, u16)]) -> String {
+    if ranges.is_empty() {
+        return "-".to_string();
+    }
+    let mut out = String::new();
+    for (i, (a, b)) in ranges.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if a == b {
+            out.push_str(&a.to_string());
+        } else {
+            out.push_str(&format!("{a}-{b}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_ranges_follow_lsb_first_bit_order() {
+        let mut bits = [0u8; 2048];
+        // slot 0, slots 9..=20, slot 16383
+        bits[0] = 0x01;
+        for s in 9..=20u16 {
+            bits[usize::from(s / 8)] |= 1 << (s % 8);
+        }
+        bits[2047] = 0x80;
+        let map = SlotBitmap(&bits);
+        assert_eq!(map.ranges(), vec![(0, 0), (9, 20), (16383, 16383)]);
+        assert_eq!(map.count(), 14);
+        assert!(map.contains(9) && !map.contains(8));
+        assert_eq!(format_slot_ranges(&map.ranges()), "0,9-20,16383");
+    }
+
+    #[test]
+    fn full_bitmap_is_one_range() {
+        let bits = [0xFFu8; 2048];
+        assert_eq!(SlotBitmap(&bits).ranges(), vec![(0, 16383)]);
+    }
+
+    #[test]
+    fn flag_names_match_cluster_nodes_style() {
+        assert_eq!(NodeFlags(0x0011).names(), "myself,master");
+        assert_eq!(NodeFlags(0x000A).names(), "slave,fail");
+        assert_eq!(NodeFlags(0).names(), "noflags");
+        assert_eq!(NodeFlags(0x8001).names(), "master,0x8000");
+    }
+}

@@ -1,0 +1,11 @@
+//! meetgraph: a forensic analyzer for the Redis / Valkey Cluster bus.
+//!
+//! Layers, each knowing only the one below it:
+//! capture → decode → reassembly → clusterbus (framer + nom parser) →
+//! events → analysis → output. `app` wires them for the binary.
+
+#![forbid(unsafe_code)]
+
+pub mod capture;
+pub mod clusterbus;
+pub mod decode;
