@@ -9,3 +9,4 @@
 pub mod capture;
 pub mod clusterbus;
 pub mod decode;
+pub mod reassembly;

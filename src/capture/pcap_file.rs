@@ -12,7 +12,10 @@ pub struct CaptureFile {
 #[derive(Debug)]
 pub enum CaptureError {
     /// The file cannot be opened or read.
-    Io { name: String, source: std::io::Error },
+    Io {
+        name: String,
+        source: std::io::Error,
+    },
     /// The file is not a pcap or pcapng capture (exit status 2).
     NotACapture { name: String },
     /// The file ends in the middle of a block: everything before `offset`
@@ -20,7 +23,11 @@ pub enum CaptureError {
     Truncated { name: String, offset: u64 },
     /// A block cannot be parsed at `offset` (byte offset in the decompressed
     /// stream).
-    Corrupt { name: String, offset: u64, detail: String },
+    Corrupt {
+        name: String,
+        offset: u64,
+        detail: String,
+    },
 }
 
 impl fmt::Display for CaptureError {
@@ -28,8 +35,14 @@ impl fmt::Display for CaptureError {
         match self {
             CaptureError::Io { name, source } => write!(f, "{name}: {source}"),
             CaptureError::NotACapture { name } => write!(f, "{name}: not a pcap or pcapng capture"),
-            CaptureError::Truncated { name, offset } => write!(f, "{name}: truncated at offset {offset}"),
-            CaptureError::Corrupt { name, offset, detail } => write!(f, "{name}: corrupt at offset {offset}: {detail}"),
+            CaptureError::Truncated { name, offset } => {
+                write!(f, "{name}: truncated at offset {offset}")
+            }
+            CaptureError::Corrupt {
+                name,
+                offset,
+                detail,
+            } => write!(f, "{name}: corrupt at offset {offset}: {detail}"),
         }
     }
 }

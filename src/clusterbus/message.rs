@@ -92,7 +92,10 @@ pub struct Extension<'buf> {
 pub enum ExtValue<'buf> {
     Hostname(&'buf [u8]),
     HumanNodename(&'buf [u8]),
-    ForgottenNode { node: NodeName<'buf>, ttl: u64 },
+    ForgottenNode {
+        node: NodeName<'buf>,
+        ttl: u64,
+    },
     ShardId(NodeName<'buf>),
     ClientIpv4(&'buf [u8]),
     ClientIpv6(&'buf [u8]),
@@ -111,16 +114,30 @@ pub enum Body<'buf> {
     /// PING, PONG, MEET: `count` raw 104-byte entries and the extension
     /// area (possibly empty). Iterate with [`Message::gossip`] and
     /// [`Message::extensions`].
-    Gossip { entries: &'buf [u8], ext: &'buf [u8] },
+    Gossip {
+        entries: &'buf [u8],
+        ext: &'buf [u8],
+    },
     /// FAIL: wire: about.nodename
     Fail { node: NodeName<'buf> },
     /// PUBLISH, PUBLISHSHARD (full or light)
-    Publish { channel: &'buf [u8], message: &'buf [u8] },
+    Publish {
+        channel: &'buf [u8],
+        message: &'buf [u8],
+    },
     /// UPDATE
-    Update { config_epoch: u64, node: NodeName<'buf>, slots: SlotBitmap<'buf> },
+    Update {
+        config_epoch: u64,
+        node: NodeName<'buf>,
+        slots: SlotBitmap<'buf>,
+    },
     /// MODULE (full or light). `module_id` is read little-endian (the
     /// sender's host order on x86/ARM).
-    Module { module_id: u64, module_type: u8, payload: &'buf [u8] },
+    Module {
+        module_id: u64,
+        module_type: u8,
+        payload: &'buf [u8],
+    },
     /// FAILOVER_AUTH_REQUEST, FAILOVER_AUTH_ACK, MFSTART: header only.
     Empty,
     /// A type this parser does not know: the body bytes as they are.

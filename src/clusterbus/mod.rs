@@ -20,7 +20,7 @@ pub mod types;
 
 pub use error::BusError;
 pub use message::{Body, ExtValue, Extension, GossipEntry, Header, Layout, Message};
-pub use parse::{parse_message, probe_header, Probe};
+pub use parse::{Probe, parse_message, probe_header};
 pub use types::{MessageType, NodeFlags, NodeName, SlotBitmap};
 
 /// wire: sig

@@ -8,7 +8,7 @@ pub mod tcp_segment;
 pub use link::decode_packet;
 pub use tcp_segment::{Endpoint, TcpFlags, TcpSegment};
 
-use crate::capture::{LinkType, RawPacket};
+use crate::capture::LinkType;
 
 /// Why a packet could not be decoded down to TCP. Packets that are simply not
 /// TCP (ARP, UDP, ICMP, ...) are not errors: [`decode_packet`] returns
@@ -18,7 +18,11 @@ pub enum DecodeError {
     /// The capture's link type is not one meetgraph can read.
     UnsupportedLink(LinkType),
     /// The packet ends before the named header does (snaplen or corruption).
-    Truncated { layer: &'static str, needed: usize, have: usize },
+    Truncated {
+        layer: &'static str,
+        needed: usize,
+        have: usize,
+    },
     /// A header has impossible content (bad IP version, header length, ...).
     Malformed { layer: &'static str, detail: String },
     /// A non-first IP fragment, or a first fragment whose TCP payload is not
@@ -30,10 +34,19 @@ impl std::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DecodeError::UnsupportedLink(l) => write!(f, "unsupported link type {}", l.0),
-            DecodeError::Truncated { layer, needed, have } => {
-                write!(f, "{layer} header truncated: needed {needed} bytes, have {have}")
+            DecodeError::Truncated {
+                layer,
+                needed,
+                have,
+            } => {
+                write!(
+                    f,
+                    "{layer} header truncated: needed {needed} bytes, have {have}"
+                )
             }
-            DecodeError::Malformed { layer, detail } => write!(f, "malformed {layer} header: {detail}"),
+            DecodeError::Malformed { layer, detail } => {
+                write!(f, "malformed {layer} header: {detail}")
+            }
             DecodeError::Fragmented => write!(f, "IP fragment"),
         }
     }

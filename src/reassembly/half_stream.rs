@@ -1,0 +1,494 @@
+//! One direction of a TCP connection: expected sequence number, the
+//! out-of-order queue, and gap decisions. Sequence arithmetic is wrapping:
+//! every sequence number is turned into a 64-bit stream offset relative to
+//! the next expected byte, which is exact as long as segments are within
+//! 2 GiB of it (TCP windows are far smaller).
+
+use super::{ChunkMeta, CloseReason, GapReason, StreamConsumer};
+use std::collections::BTreeMap;
+
+/// An out-of-order segment waiting for the bytes before it.
+#[derive(Debug)]
+struct Pending {
+    data: Vec<u8>,
+    /// Bytes after `data` cut by snaplen.
+    missing: u32,
+    frame: u64,
+    ts_us: i64,
+}
+
+/// What one direction knows. `S` is the consumer's per-direction state.
+#[derive(Debug)]
+pub struct HalfStream<S> {
+    started: bool,
+    midstream: bool,
+    /// Sequence number of the next byte to deliver.
+    next_seq: u32,
+    /// Stream offset of that byte.
+    next_off: u64,
+    pending: BTreeMap<u64, Pending>,
+    pending_bytes: usize,
+    /// Capture time the oldest still-open hole was first noticed.
+    hole_since: Option<i64>,
+    /// Highest offset the peer acknowledged.
+    peer_acked: u64,
+    /// Offset of the FIN, once seen.
+    fin_off: Option<u64>,
+    closed: bool,
+    pub(super) state: S,
+}
+
+impl<S: Default> Default for HalfStream<S> {
+    fn default() -> Self {
+        HalfStream {
+            started: false,
+            midstream: false,
+            next_seq: 0,
+            next_off: 0,
+            pending: BTreeMap::new(),
+            pending_bytes: 0,
+            hole_since: None,
+            peer_acked: 0,
+            fin_off: None,
+            closed: false,
+            state: S::default(),
+        }
+    }
+}
+
+/// Static facts about the connection needed to build [`ChunkMeta`].
+#[derive(Clone, Copy, Debug)]
+pub(super) struct MetaBase {
+    pub conn_id: u64,
+    pub src: crate::decode::Endpoint,
+    pub dst: crate::decode::Endpoint,
+    pub from_initiator: Option<bool>,
+}
+
+/// Limits applied while buffering.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Limits {
+    pub max_pending: usize,
+    pub hole_timeout_us: i64,
+}
+
+/// Counters the table aggregates.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Effects {
+    pub duplicate_bytes: u64,
+    pub delivered_bytes: u64,
+    pub pending_delta: i64,
+    pub cap_hit: bool,
+    pub gaps: [(u64, u64); 4],
+}
+
+fn reason_index(r: GapReason) -> usize {
+    match r {
+        GapReason::NotCaptured => 0,
+        GapReason::Snaplen => 1,
+        GapReason::CapHit => 2,
+        GapReason::Unfilled => 3,
+    }
+}
+
+impl<S> HalfStream<S> {
+    pub fn is_started(&self) -> bool {
+        self.started
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Bytes waiting in the out-of-order queue.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// Starts the stream at `seq` (the first data byte).
+    pub(super) fn start(&mut self, seq: u32, midstream: bool) {
+        self.started = true;
+        self.midstream = midstream;
+        self.next_seq = seq;
+        self.next_off = 0;
+        self.peer_acked = 0;
+    }
+
+    /// Stream offset of `seq`, or `None` when it lies before the stream start.
+    fn offset_of(&self, seq: u32) -> Option<u64> {
+        let rel = i64::from(seq.wrapping_sub(self.next_seq) as i32);
+        let off = self.next_off as i64 + rel;
+        (off >= 0).then_some(off as u64)
+    }
+
+    fn meta(&self, base: &MetaBase, ts_us: i64, frame: u64) -> ChunkMeta {
+        ChunkMeta {
+            conn_id: base.conn_id,
+            src: base.src,
+            dst: base.dst,
+            from_initiator: base.from_initiator,
+            ts_us,
+            frame,
+            offset: self.next_off,
+            midstream: self.midstream,
+        }
+    }
+
+    fn advance(&mut self, n: u64) {
+        self.next_off += n;
+        self.next_seq = self.next_seq.wrapping_add(n as u32);
+    }
+
+    fn deliver<C: StreamConsumer<State = S>>(
+        &mut self,
+        c: &mut C,
+        base: &MetaBase,
+        data: &[u8],
+        missing: u32,
+        frame: u64,
+        ts_us: i64,
+        fx: &mut Effects,
+    ) {
+        if !data.is_empty() {
+            let meta = self.meta(base, ts_us, frame);
+            c.data(&mut self.state, &meta, data);
+            self.advance(data.len() as u64);
+            fx.delivered_bytes += data.len() as u64;
+        }
+        if missing > 0 {
+            self.emit_gap(
+                c,
+                base,
+                u64::from(missing),
+                GapReason::Snaplen,
+                frame,
+                ts_us,
+                fx,
+            );
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn emit_gap<C: StreamConsumer<State = S>>(
+        &mut self,
+        c: &mut C,
+        base: &MetaBase,
+        len: u64,
+        reason: GapReason,
+        frame: u64,
+        ts_us: i64,
+        fx: &mut Effects,
+    ) {
+        let meta = self.meta(base, ts_us, frame);
+        c.gap(&mut self.state, &meta, len, reason);
+        self.advance(len);
+        let slot = &mut fx.gaps[reason_index(reason)];
+        slot.0 += 1;
+        slot.1 += len;
+    }
+
+    /// Delivers queued segments that have become contiguous.
+    fn drain<C: StreamConsumer<State = S>>(
+        &mut self,
+        c: &mut C,
+        base: &MetaBase,
+        fx: &mut Effects,
+    ) {
+        while let Some(entry) = self.pending.first_entry() {
+            let off = *entry.key();
+            if off > self.next_off {
+                break;
+            }
+            let p = entry.remove();
+            let total = p.data.len() as u64 + u64::from(p.missing);
+            self.pending_bytes -= p.data.len();
+            fx.pending_delta -= p.data.len() as i64;
+            let end = off + total;
+            if end <= self.next_off {
+                fx.duplicate_bytes += p.data.len() as u64;
+                continue;
+            }
+            let skip = (self.next_off - off) as usize;
+            if skip >= p.data.len() {
+                // Only snaplen-missing bytes remain.
+                let rest = (end - self.next_off) as u32;
+                fx.duplicate_bytes += p.data.len() as u64;
+                self.deliver(c, base, &[], rest, p.frame, p.ts_us, fx);
+            } else {
+                fx.duplicate_bytes += skip as u64;
+                self.deliver(c, base, &p.data[skip..], p.missing, p.frame, p.ts_us, fx);
+            }
+        }
+        if self.pending.is_empty() {
+            self.hole_since = None;
+        }
+    }
+
+    /// Declares the hole before the first queued segment lost and delivers
+    /// what follows it.
+    fn skip_hole<C: StreamConsumer<State = S>>(
+        &mut self,
+        c: &mut C,
+        base: &MetaBase,
+        reason: GapReason,
+        fx: &mut Effects,
+    ) {
+        if let Some((&off, p)) = self.pending.first_key_value() {
+            if off > self.next_off {
+                let (frame, ts) = (p.frame, p.ts_us);
+                self.emit_gap(c, base, off - self.next_off, reason, frame, ts, fx);
+            }
+        }
+        self.hole_since = None;
+        self.drain(c, base, fx);
+    }
+
+    /// Resolves holes the peer has acknowledged past (lost to the capture,
+    /// not to the network), and holes older than the timeout.
+    fn resolve_holes<C: StreamConsumer<State = S>>(
+        &mut self,
+        c: &mut C,
+        base: &MetaBase,
+        now_us: i64,
+        limits: Limits,
+        fx: &mut Effects,
+    ) {
+        loop {
+            let Some((&off, _)) = self.pending.first_key_value() else {
+                break;
+            };
+            let acked = self.peer_acked >= off;
+            let timed_out = self
+                .hole_since
+                .is_some_and(|t| now_us.saturating_sub(t) > limits.hole_timeout_us);
+            if acked {
+                self.skip_hole(c, base, GapReason::NotCaptured, fx);
+            } else if timed_out {
+                self.skip_hole(c, base, GapReason::Unfilled, fx);
+            } else {
+                break;
+            }
+            if !self.pending.is_empty() {
+                self.hole_since = Some(now_us);
+            }
+        }
+        self.check_fin(c, base, now_us, fx);
+    }
+
+    /// Records an acknowledgment sent by the peer for this direction.
+    pub(super) fn ack<C: StreamConsumer<State = S>>(
+        &mut self,
+        c: &mut C,
+        base: &MetaBase,
+        ack: u32,
+        now_us: i64,
+        limits: Limits,
+        fx: &mut Effects,
+    ) {
+        if !self.started || self.closed {
+            return;
+        }
+        let rel = ack.wrapping_sub(self.next_seq) as i32;
+        if rel > 0 {
+            let off = self.next_off + rel as u64;
+            if off > self.peer_acked {
+                self.peer_acked = off;
+            }
+            if !self.pending.is_empty() {
+                self.resolve_holes(c, base, now_us, limits, fx);
+            }
+        }
+    }
+
+    /// Handles one segment of this direction.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn segment<C: StreamConsumer<State = S>>(
+        &mut self,
+        c: &mut C,
+        base: &MetaBase,
+        seq: u32,
+        payload: &[u8],
+        missing: u32,
+        fin: bool,
+        frame: u64,
+        ts_us: i64,
+        limits: Limits,
+        fx: &mut Effects,
+    ) {
+        if self.closed {
+            return;
+        }
+        let total = payload.len() as u64 + u64::from(missing);
+        if let Some(off) = self.offset_of(seq) {
+            if fin {
+                let fin_off = off + total;
+                if self.fin_off.is_none() {
+                    self.fin_off = Some(fin_off);
+                }
+            }
+            if total > 0 {
+                self.place(c, base, off, payload, missing, frame, ts_us, limits, fx);
+            }
+        } else {
+            fx.duplicate_bytes += payload.len() as u64;
+        }
+        if !self.pending.is_empty() {
+            self.resolve_holes(c, base, ts_us, limits, fx);
+        }
+        self.check_fin(c, base, ts_us, fx);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn place<C: StreamConsumer<State = S>>(
+        &mut self,
+        c: &mut C,
+        base: &MetaBase,
+        off: u64,
+        payload: &[u8],
+        missing: u32,
+        frame: u64,
+        ts_us: i64,
+        limits: Limits,
+        fx: &mut Effects,
+    ) {
+        let end = off + payload.len() as u64 + u64::from(missing);
+        if end <= self.next_off {
+            fx.duplicate_bytes += payload.len() as u64;
+            return;
+        }
+        if off <= self.next_off {
+            let skip = (self.next_off - off) as usize;
+            if skip >= payload.len() {
+                fx.duplicate_bytes += payload.len() as u64;
+                let rest = (end - self.next_off) as u32;
+                self.deliver(c, base, &[], rest, frame, ts_us, fx);
+            } else {
+                fx.duplicate_bytes += skip as u64;
+                let avail = &payload[skip..];
+                // Queued bytes were captured first: deliver only up to them.
+                let next_queued = self.pending.first_key_value().map(|(&k, _)| k);
+                match next_queued {
+                    Some(q) if q < self.next_off + avail.len() as u64 => {
+                        let take = (q - self.next_off) as usize;
+                        self.deliver(c, base, &avail[..take], 0, frame, ts_us, fx);
+                        self.drain(c, base, fx);
+                        return self.place(
+                            c,
+                            base,
+                            q,
+                            &avail[take..],
+                            missing,
+                            frame,
+                            ts_us,
+                            limits,
+                            fx,
+                        );
+                    }
+                    _ => self.deliver(c, base, avail, missing, frame, ts_us, fx),
+                }
+            }
+            self.drain(c, base, fx);
+            return;
+        }
+        // Out of order: queue it (first copy of an offset wins).
+        if self.pending.contains_key(&off) {
+            let existing_end = self
+                .pending
+                .get(&off)
+                .map_or(off, |p| off + p.data.len() as u64 + u64::from(p.missing));
+            if end <= existing_end {
+                fx.duplicate_bytes += payload.len() as u64;
+                return;
+            }
+            // Keep the longer tail as its own entry.
+            let cut = (existing_end - off) as usize;
+            if cut < payload.len() {
+                return self.place(
+                    c,
+                    base,
+                    existing_end,
+                    &payload[cut..],
+                    missing,
+                    frame,
+                    ts_us,
+                    limits,
+                    fx,
+                );
+            }
+            return;
+        }
+        if self.hole_since.is_none() {
+            self.hole_since = Some(ts_us);
+        }
+        self.pending.insert(
+            off,
+            Pending {
+                data: payload.to_vec(),
+                missing,
+                frame,
+                ts_us,
+            },
+        );
+        self.pending_bytes += payload.len();
+        fx.pending_delta += payload.len() as i64;
+        while self.pending_bytes > limits.max_pending && !self.pending.is_empty() {
+            fx.cap_hit = true;
+            self.skip_hole(c, base, GapReason::CapHit, fx);
+        }
+    }
+
+    fn check_fin<C: StreamConsumer<State = S>>(
+        &mut self,
+        c: &mut C,
+        base: &MetaBase,
+        ts_us: i64,
+        fx: &mut Effects,
+    ) {
+        if let Some(fin_off) = self.fin_off {
+            if self.next_off >= fin_off && !self.closed {
+                self.close(c, base, CloseReason::Fin, ts_us, 0, fx);
+            }
+        }
+    }
+
+    /// Declares every open hole lost now (global cap) and delivers what
+    /// was queued behind them.
+    pub(super) fn flush_holes<C: StreamConsumer<State = S>>(
+        &mut self,
+        c: &mut C,
+        base: &MetaBase,
+        reason: GapReason,
+        ts_us: i64,
+        _frame: u64,
+        fx: &mut Effects,
+    ) {
+        while !self.pending.is_empty() {
+            self.skip_hole(c, base, reason, fx);
+        }
+        self.check_fin(c, base, ts_us, fx);
+    }
+
+    /// Ends the direction: remaining holes become gaps, queued data is
+    /// delivered, and the consumer is told.
+    pub(super) fn close<C: StreamConsumer<State = S>>(
+        &mut self,
+        c: &mut C,
+        base: &MetaBase,
+        reason: CloseReason,
+        ts_us: i64,
+        frame: u64,
+        fx: &mut Effects,
+    ) {
+        if self.closed {
+            return;
+        }
+        while !self.pending.is_empty() {
+            self.skip_hole(c, base, GapReason::Unfilled, fx);
+        }
+        self.closed = true;
+        if self.started {
+            let meta = self.meta(base, ts_us, frame);
+            c.close(&mut self.state, &meta, reason);
+        }
+    }
+}
