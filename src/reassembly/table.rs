@@ -84,8 +84,8 @@ impl<S: Default> Conn<S> {
 }
 
 /// TCP reassembler for one capture (one vantage point).
-pub struct Reassembler<C: StreamConsumer> {
-    conns: HashMap<[Endpoint; 2], Conn<C::State>>,
+pub struct Reassembler<S> {
+    conns: HashMap<[Endpoint; 2], Conn<S>>,
     next_id: u64,
     config: ReassemblyConfig,
     stats: ReassemblyStats,
@@ -93,7 +93,7 @@ pub struct Reassembler<C: StreamConsumer> {
     last_sweep: Option<i64>,
 }
 
-impl<C: StreamConsumer> Reassembler<C> {
+impl<S: Default> Reassembler<S> {
     pub fn new(config: ReassemblyConfig) -> Self {
         Reassembler {
             conns: HashMap::new(),
@@ -139,7 +139,7 @@ impl<C: StreamConsumer> Reassembler<C> {
     }
 
     /// Feeds one decoded segment captured at `ts_us` in frame `frame`.
-    pub fn feed(&mut self, seg: &TcpSegment<'_>, ts_us: i64, frame: u64, consumer: &mut C) {
+    pub fn feed<C: StreamConsumer<State = S>>(&mut self, seg: &TcpSegment<'_>, ts_us: i64, frame: u64, consumer: &mut C) {
         self.stats.segments += 1;
         self.sweep(ts_us, consumer);
         let (key, dir) = if seg.src <= seg.dst {
@@ -258,7 +258,7 @@ impl<C: StreamConsumer> Reassembler<C> {
     }
 
     /// Global cap: declares the holes of the most-buffered streams lost.
-    fn shed(&mut self, consumer: &mut C, ts_us: i64, frame: u64) {
+    fn shed<C: StreamConsumer<State = S>>(&mut self, consumer: &mut C, ts_us: i64, frame: u64) {
         let mut fx = Effects::default();
         let mut order: Vec<([Endpoint; 2], usize, usize)> = Vec::new();
         for (k, c) in &self.conns {
@@ -293,7 +293,7 @@ impl<C: StreamConsumer> Reassembler<C> {
     }
 
     /// Closes idle connections and forgets closed ones after the linger time.
-    fn sweep(&mut self, now: i64, consumer: &mut C) {
+    fn sweep<C: StreamConsumer<State = S>>(&mut self, now: i64, consumer: &mut C) {
         let due = match self.last_sweep {
             None => {
                 self.last_sweep = Some(now);
@@ -330,7 +330,7 @@ impl<C: StreamConsumer> Reassembler<C> {
     }
 
     /// Ends the capture: every open stream is closed (holes become gaps).
-    pub fn finish(&mut self, consumer: &mut C, ts_us: i64) {
+    pub fn finish<C: StreamConsumer<State = S>>(&mut self, consumer: &mut C, ts_us: i64) {
         let mut keys: Vec<[Endpoint; 2]> = self.conns.keys().copied().collect();
         keys.sort_by_key(|k| self.conns.get(k).map_or(0, |c| c.id));
         let mut fx = Effects::default();
