@@ -9,4 +9,6 @@
 pub mod capture;
 pub mod clusterbus;
 pub mod decode;
+pub mod output;
+pub mod pipeline;
 pub mod reassembly;

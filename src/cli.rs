@@ -1,0 +1,72 @@
+//! Command-line flags (raw values; validated into configuration by `app`).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "meetgraph", version, about = "Forensic analyzer for the Redis / Valkey Cluster bus: who introduced whom, and how clusters merged")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Jsonl,
+}
+
+/// Flags shared by every command that reads captures.
+#[derive(clap::Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Capture files: pcap or pcapng, optionally gzip-compressed; `-` reads
+    /// standard input. Several files are read together, in capture-time order.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Only TCP connections with one of these ports (e.g.
+    /// `17000-17010,16379`). Default: every connection whose bytes frame as
+    /// cluster-bus messages.
+    #[arg(long, value_name = "PORTS")]
+    pub ports: Option<String>,
+
+    /// Largest message accepted (bytes); longer ones are skipped and counted.
+    #[arg(long, value_name = "BYTES", default_value_t = meetgraph::clusterbus::DEFAULT_MAX_TOTLEN)]
+    pub max_message: u32,
+
+    /// Out-of-order bytes buffered per TCP direction before a hole is
+    /// declared lost.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub max_stream_buffer: usize,
+
+    /// Out-of-order bytes buffered over all connections.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
+    pub max_total_buffer: usize,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// One line per cluster-bus message (like tcpdump / tshark for RCmb).
+    Dump {
+        #[command(flatten)]
+        input: InputArgs,
+
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+
+        /// Print statistics (packets, flows, messages by type and sender,
+        /// anomalies) at the end.
+        #[arg(long)]
+        stats: bool,
+
+        /// No per-message lines (use with --stats).
+        #[arg(short, long)]
+        quiet: bool,
+
+        /// Do not print anomaly lines between messages (they are still
+        /// counted in --stats).
+        #[arg(long)]
+        no_anomalies: bool,
+    },
+}

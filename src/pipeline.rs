@@ -1,0 +1,464 @@
+//! One capture's chain: decode → reassembly → framer, with the counters
+//! `dump --stats` prints. Messages and anomalies go, borrowed, to a
+//! [`BusSink`]; nothing here prints. [`run_merged`] reads several captures
+//! at once, in capture-time order.
+
+use crate::capture::{CaptureError, CaptureFile, RawPacket};
+use crate::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSink, FramerConfig, StreamKind};
+use crate::clusterbus::Message;
+use crate::decode::{decode_packet, DecodeError, Endpoint};
+use crate::reassembly::{ChunkMeta, CloseReason, GapReason, ReassemblyConfig, ReassemblyStats, Reassembler, StreamConsumer};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Inclusive TCP port ranges; a segment passes when either port is inside.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PortFilter(pub Vec<(u16, u16)>);
+
+impl PortFilter {
+    pub fn matches(&self, a: u16, b: u16) -> bool {
+        self.0.iter().any(|&(lo, hi)| (lo..=hi).contains(&a) || (lo..=hi).contains(&b))
+    }
+}
+
+/// Everything the chain needs to know.
+#[derive(Clone, Debug, Default)]
+pub struct PipelineConfig {
+    pub reassembly: ReassemblyConfig,
+    pub framer: FramerConfig,
+    /// Only these ports, when set.
+    pub ports: Option<PortFilter>,
+}
+
+/// Where and when a message was seen.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageMeta {
+    /// Index of the capture in the run's input list.
+    pub capture: usize,
+    /// Capture time of the packet that completed the message.
+    pub ts_us: i64,
+    /// Frame number of that packet.
+    pub frame: u64,
+    /// Frame number of the packet that carried the first byte.
+    pub first_frame: u64,
+    /// Connection instance within the capture.
+    pub conn_id: u64,
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    /// Whether `src` opened the TCP connection (`None`: handshake not seen).
+    pub from_initiator: Option<bool>,
+    /// Offset of the message in its direction's stream.
+    pub offset: u64,
+}
+
+/// A counted irregularity, with where to find it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Anomaly {
+    pub capture: usize,
+    pub ts_us: i64,
+    pub frame: u64,
+    /// Sender and receiver of the stream, when the anomaly is in one.
+    pub src: Option<Endpoint>,
+    pub dst: Option<Endpoint>,
+    /// Stable snake_case kind (e.g. `gap`, `resync_skipped`).
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+/// End of one direction of a TCP connection.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamEnd {
+    pub capture: usize,
+    pub ts_us: i64,
+    pub frame: u64,
+    pub conn_id: u64,
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    pub from_initiator: Option<bool>,
+    pub reason: CloseReason,
+    /// True when the direction carried cluster-bus messages.
+    pub bus: bool,
+    pub messages: u64,
+}
+
+/// Receives the output of the chain.
+pub trait BusSink {
+    fn message(&mut self, meta: &MessageMeta, msg: &Message<'_>);
+    fn anomaly(&mut self, anomaly: &Anomaly);
+    fn stream_end(&mut self, _end: &StreamEnd) {}
+}
+
+/// Per-capture counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CaptureStats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub tcp_segments: u64,
+    pub non_tcp_packets: u64,
+    pub filtered_segments: u64,
+    /// TCP connections seen.
+    pub tcp_flows: u64,
+    /// Directions of TCP connections that carried cluster-bus messages.
+    pub bus_streams: u64,
+    /// TCP connections with at least one bus direction.
+    pub bus_flows: u64,
+    pub messages: u64,
+    pub message_bytes: u64,
+    pub messages_by_type: BTreeMap<String, u64>,
+    pub messages_by_sender: BTreeMap<String, u64>,
+    pub anomalies: BTreeMap<String, u64>,
+    pub first_ts_us: Option<i64>,
+    pub last_ts_us: Option<i64>,
+    pub reassembly: ReassemblyStats,
+}
+
+impl CaptureStats {
+    /// Adds another capture's counters (for run totals).
+    pub fn absorb(&mut self, o: &CaptureStats) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.tcp_segments += o.tcp_segments;
+        self.non_tcp_packets += o.non_tcp_packets;
+        self.filtered_segments += o.filtered_segments;
+        self.tcp_flows += o.tcp_flows;
+        self.bus_streams += o.bus_streams;
+        self.bus_flows += o.bus_flows;
+        self.messages += o.messages;
+        self.message_bytes += o.message_bytes;
+        for (k, v) in &o.messages_by_type {
+            *self.messages_by_type.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.messages_by_sender {
+            *self.messages_by_sender.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.anomalies {
+            *self.anomalies.entry(k.clone()).or_default() += v;
+        }
+        self.first_ts_us = match (self.first_ts_us, o.first_ts_us) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_ts_us = self.last_ts_us.max(o.last_ts_us);
+        let r = &mut self.reassembly;
+        let s = &o.reassembly;
+        r.connections += s.connections;
+        r.segments += s.segments;
+        r.delivered_bytes += s.delivered_bytes;
+        r.duplicate_bytes += s.duplicate_bytes;
+        r.gaps_not_captured += s.gaps_not_captured;
+        r.gap_bytes_not_captured += s.gap_bytes_not_captured;
+        r.gaps_snaplen += s.gaps_snaplen;
+        r.gap_bytes_snaplen += s.gap_bytes_snaplen;
+        r.gaps_cap_hit += s.gaps_cap_hit;
+        r.gap_bytes_cap_hit += s.gap_bytes_cap_hit;
+        r.gaps_unfilled += s.gaps_unfilled;
+        r.gap_bytes_unfilled += s.gap_bytes_unfilled;
+        r.cap_hits += s.cap_hits;
+        r.segments_after_close += s.segments_after_close;
+        r.idle_evictions += s.idle_evictions;
+        r.port_reuses += s.port_reuses;
+        r.peak_pending_bytes = r.peak_pending_bytes.max(s.peak_pending_bytes);
+        r.peak_connections = r.peak_connections.max(s.peak_connections);
+    }
+}
+
+/// Per-direction state kept by the reassembler for us.
+#[derive(Debug, Default)]
+pub struct StreamState {
+    framer: BusFramer,
+    started: bool,
+}
+
+/// One capture's decode → reassembly → framer chain.
+pub struct Pipeline {
+    capture: usize,
+    cfg: PipelineConfig,
+    reasm: Reassembler<StreamState>,
+    stats: CaptureStats,
+    sender_counts: BTreeMap<[u8; 40], u64>,
+    last_ts: i64,
+    last_frame: u64,
+}
+
+/// Adapts reassembly callbacks to the framer and the sink.
+struct Glue<'a, K: BusSink> {
+    capture: usize,
+    framer_cfg: &'a FramerConfig,
+    stats: &'a mut CaptureStats,
+    senders: &'a mut BTreeMap<[u8; 40], u64>,
+    sink: &'a mut K,
+}
+
+/// Adapts framer callbacks for one chunk.
+struct ChunkSink<'a, 'b, K: BusSink> {
+    glue: &'a mut Glue<'b, K>,
+    meta: &'a ChunkMeta,
+}
+
+impl<K: BusSink> FrameSink for ChunkSink<'_, '_, K> {
+    fn message(&mut self, info: &FrameInfo, msg: &Message<'_>) {
+        let g = &mut *self.glue;
+        g.stats.messages += 1;
+        g.stats.message_bytes += u64::from(msg.totlen);
+        match g.stats.messages_by_type.get_mut(msg.msg_type.name()) {
+            Some(n) => *n += 1,
+            None => {
+                g.stats.messages_by_type.insert(msg.msg_type.name().to_string(), 1);
+            }
+        }
+        if let Some(h) = &msg.header {
+            *g.senders.entry(*h.sender.0).or_default() += 1;
+        }
+        let meta = MessageMeta {
+            capture: g.capture,
+            ts_us: info.ts_us,
+            frame: info.frame,
+            first_frame: info.first_frame,
+            conn_id: self.meta.conn_id,
+            src: self.meta.src,
+            dst: self.meta.dst,
+            from_initiator: self.meta.from_initiator,
+            offset: info.offset,
+        };
+        g.sink.message(&meta, msg);
+    }
+
+    fn anomaly(&mut self, info: &FrameInfo, anomaly: FrameAnomaly) {
+        let a = Anomaly {
+            capture: self.glue.capture,
+            ts_us: info.ts_us,
+            frame: info.frame,
+            src: Some(self.meta.src),
+            dst: Some(self.meta.dst),
+            kind: anomaly.kind(),
+            detail: format!("{anomaly} (stream offset {})", info.offset),
+        };
+        self.glue.report(a);
+    }
+}
+
+impl<K: BusSink> Glue<'_, K> {
+    fn report(&mut self, a: Anomaly) {
+        *self.stats.anomalies.entry(a.kind.to_string()).or_default() += 1;
+        self.sink.anomaly(&a);
+    }
+
+    fn ensure_started(&mut self, st: &mut StreamState, meta: &ChunkMeta) {
+        if !st.started {
+            st.started = true;
+            st.framer = BusFramer::new(meta.midstream);
+        }
+    }
+}
+
+impl<K: BusSink> StreamConsumer for Glue<'_, K> {
+    type State = StreamState;
+
+    fn data(&mut self, st: &mut StreamState, meta: &ChunkMeta, bytes: &[u8]) {
+        self.ensure_started(st, meta);
+        let cfg = self.framer_cfg;
+        let mut sink = ChunkSink { glue: self, meta };
+        st.framer.feed(cfg, meta.offset, meta.frame, meta.ts_us, bytes, &mut sink);
+    }
+
+    fn gap(&mut self, st: &mut StreamState, meta: &ChunkMeta, len: u64, reason: GapReason) {
+        self.ensure_started(st, meta);
+        if st.framer.kind() != StreamKind::NotBus {
+            let kind = match reason {
+                GapReason::NotCaptured => "gap_not_captured",
+                GapReason::Snaplen => "gap_snaplen",
+                GapReason::CapHit => "gap_cap_hit",
+                GapReason::Unfilled => "gap_unfilled",
+            };
+            self.report(Anomaly {
+                capture: self.capture,
+                ts_us: meta.ts_us,
+                frame: meta.frame,
+                src: Some(meta.src),
+                dst: Some(meta.dst),
+                kind,
+                detail: format!("{len} bytes missing at stream offset {}", meta.offset),
+            });
+        }
+        let mut sink = ChunkSink { glue: self, meta };
+        st.framer.gap(meta.offset, meta.frame, meta.ts_us, len, &mut sink);
+    }
+
+    fn close(&mut self, st: &mut StreamState, meta: &ChunkMeta, reason: CloseReason) {
+        if !st.started {
+            return;
+        }
+        {
+            let mut sink = ChunkSink { glue: self, meta };
+            st.framer.finish(meta.frame, meta.ts_us, &mut sink);
+        }
+        let bus = st.framer.kind() == StreamKind::Bus;
+        if bus {
+            self.stats.bus_streams += 1;
+        }
+        self.sink.stream_end(&StreamEnd {
+            capture: self.capture,
+            ts_us: meta.ts_us,
+            frame: meta.frame,
+            conn_id: meta.conn_id,
+            src: meta.src,
+            dst: meta.dst,
+            from_initiator: meta.from_initiator,
+            reason,
+            bus,
+            messages: st.framer.messages(),
+        });
+    }
+}
+
+impl Pipeline {
+    pub fn new(capture: usize, cfg: PipelineConfig) -> Self {
+        let reasm = Reassembler::new(cfg.reassembly);
+        Pipeline {
+            capture,
+            cfg,
+            reasm,
+            stats: CaptureStats::default(),
+            sender_counts: BTreeMap::new(),
+            last_ts: 0,
+            last_frame: 0,
+        }
+    }
+
+    /// Processes one captured packet.
+    pub fn packet<K: BusSink>(&mut self, pkt: &RawPacket<'_>, sink: &mut K) {
+        self.stats.packets += 1;
+        self.stats.bytes += pkt.data.len() as u64;
+        if self.stats.first_ts_us.is_none() {
+            self.stats.first_ts_us = Some(pkt.ts_us);
+        }
+        self.stats.last_ts_us = Some(pkt.ts_us);
+        self.last_ts = pkt.ts_us;
+        self.last_frame = pkt.frame;
+        let mut glue = Glue {
+            capture: self.capture,
+            framer_cfg: &self.cfg.framer,
+            stats: &mut self.stats,
+            senders: &mut self.sender_counts,
+            sink,
+        };
+        let seg = match decode_packet(pkt) {
+            Ok(Some(seg)) => seg,
+            Ok(None) => {
+                glue.stats.non_tcp_packets += 1;
+                return;
+            }
+            Err(e) => {
+                let kind = match e {
+                    DecodeError::UnsupportedLink(_) => "unsupported_link",
+                    DecodeError::Truncated { .. } => "truncated_packet",
+                    DecodeError::Malformed { .. } => "malformed_packet",
+                    DecodeError::Fragmented => "ip_fragment",
+                };
+                glue.report(Anomaly {
+                    capture: self.capture,
+                    ts_us: pkt.ts_us,
+                    frame: pkt.frame,
+                    src: None,
+                    dst: None,
+                    kind,
+                    detail: e.to_string(),
+                });
+                return;
+            }
+        };
+        if let Some(f) = &self.cfg.ports {
+            if !f.matches(seg.src.port, seg.dst.port) {
+                glue.stats.filtered_segments += 1;
+                return;
+            }
+        }
+        glue.stats.tcp_segments += 1;
+        self.reasm.feed(&seg, pkt.ts_us, pkt.frame, &mut glue);
+    }
+
+    /// Ends the capture: open streams are flushed and closed.
+    pub fn finish<K: BusSink>(&mut self, sink: &mut K) {
+        let mut glue = Glue {
+            capture: self.capture,
+            framer_cfg: &self.cfg.framer,
+            stats: &mut self.stats,
+            senders: &mut self.sender_counts,
+            sink,
+        };
+        self.reasm.finish(&mut glue, self.last_ts);
+    }
+
+    /// Counters so far (complete after [`Pipeline::finish`]).
+    pub fn stats(&self) -> CaptureStats {
+        let mut s = self.stats.clone();
+        s.reassembly = *self.reasm.stats();
+        s.tcp_flows = s.reassembly.connections;
+        s.messages_by_sender = self
+            .sender_counts
+            .iter()
+            .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), *v))
+            .collect();
+        s
+    }
+}
+
+/// One input of a run.
+pub struct Input {
+    pub file: CaptureFile,
+    pub pipeline: Pipeline,
+    /// Set when reading stopped on damage (truncated or corrupt file).
+    pub error: Option<CaptureError>,
+    loaded: bool,
+    done: bool,
+}
+
+impl Input {
+    pub fn new(file: CaptureFile, pipeline: Pipeline) -> Self {
+        Input { file, pipeline, error: None, loaded: false, done: false }
+    }
+
+    fn load(&mut self) {
+        match self.file.advance() {
+            Ok(true) => self.loaded = true,
+            Ok(false) => {
+                self.loaded = false;
+                self.done = true;
+            }
+            Err(e) => {
+                self.loaded = false;
+                self.done = true;
+                self.error = Some(e);
+            }
+        }
+    }
+}
+
+/// Runs every input through its pipeline, interleaving packets of all
+/// captures by capture time (ties: input order), then finishes them all.
+pub fn run_merged<K: BusSink>(inputs: &mut [Input], sink: &mut K) {
+    for i in inputs.iter_mut() {
+        i.load();
+    }
+    loop {
+        let mut best: Option<(i64, usize)> = None;
+        for (idx, i) in inputs.iter().enumerate() {
+            if i.loaded {
+                if let Some(p) = i.file.current() {
+                    if best.is_none_or(|(t, _)| p.ts_us < t) {
+                        best = Some((p.ts_us, idx));
+                    }
+                }
+            }
+        }
+        let Some((_, idx)) = best else { break };
+        let input = &mut inputs[idx];
+        if let Some(pkt) = input.file.current() {
+            input.pipeline.packet(&pkt, sink);
+        }
+        input.load();
+    }
+    for i in inputs.iter_mut() {
+        i.pipeline.finish(sink);
+    }
+}

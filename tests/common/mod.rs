@@ -1,0 +1,117 @@
+//! Shared helpers for integration tests: run the real pipeline over sample
+//! captures and collect what it found.
+#![allow(dead_code)]
+
+use meetgraph::capture::CaptureFile;
+use meetgraph::clusterbus::Message;
+use meetgraph::pipeline::{run_merged, Anomaly, BusSink, Input, MessageMeta, Pipeline, PipelineConfig};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One message as the tests compare it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Seen {
+    pub capture: usize,
+    pub src: String,
+    pub dst: String,
+    pub msg_type: &'static str,
+    pub sender: String,
+    pub current_epoch: u64,
+    pub config_epoch: u64,
+    pub totlen: u32,
+    pub ts_us: i64,
+    pub frame: u64,
+    pub offset: u64,
+}
+
+#[derive(Default)]
+pub struct Collect {
+    pub messages: Vec<Seen>,
+    pub anomalies: Vec<Anomaly>,
+}
+
+impl BusSink for Collect {
+    fn message(&mut self, meta: &MessageMeta, msg: &Message<'_>) {
+        let (sender, cur, cfg) = match &msg.header {
+            Some(h) => (h.sender.as_str().into_owned(), h.current_epoch, h.config_epoch),
+            None => (String::new(), 0, 0),
+        };
+        self.messages.push(Seen {
+            capture: meta.capture,
+            src: meta.src.to_string(),
+            dst: meta.dst.to_string(),
+            msg_type: msg.msg_type.name(),
+            sender,
+            current_epoch: cur,
+            config_epoch: cfg,
+            totlen: msg.totlen,
+            ts_us: meta.ts_us,
+            frame: meta.frame,
+            offset: meta.offset,
+        });
+    }
+
+    fn anomaly(&mut self, anomaly: &Anomaly) {
+        self.anomalies.push(anomaly.clone());
+    }
+}
+
+impl Collect {
+    /// Anomaly counts by kind.
+    pub fn anomaly_kinds(&self) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for a in &self.anomalies {
+            *m.entry(a.kind).or_default() += 1;
+        }
+        m
+    }
+
+    /// Message counts per (type, sender).
+    pub fn by_type_sender(&self) -> BTreeMap<(String, String), usize> {
+        let mut m = BTreeMap::new();
+        for s in &self.messages {
+            *m.entry((s.msg_type.to_string(), s.sender.clone())).or_default() += 1;
+        }
+        m
+    }
+}
+
+pub fn samples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// Every capture file under `samples/` (sorted).
+pub fn sample_captures() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(dirs) = std::fs::read_dir(samples_dir()) else { return out };
+    for d in dirs.flatten() {
+        let Ok(files) = std::fs::read_dir(d.path()) else { continue };
+        for f in files.flatten() {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".pcap") || name.ends_with(".pcap.gz") || name.ends_with(".pcapng") || name.ends_with(".pcapng.gz") {
+                out.push(f.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs the pipeline over `paths` together and collects everything.
+pub fn run_files(paths: &[PathBuf]) -> (Collect, Vec<meetgraph::pipeline::CaptureStats>) {
+    let mut inputs: Vec<Input> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let f = CaptureFile::open(p).unwrap_or_else(|e| panic!("open {}: {e}", p.display()));
+            Input::new(f, Pipeline::new(i, PipelineConfig::default()))
+        })
+        .collect();
+    let mut c = Collect::default();
+    run_merged(&mut inputs, &mut c);
+    for i in &inputs {
+        assert!(i.error.is_none(), "{:?}", i.error);
+    }
+    let stats = inputs.iter().map(|i| i.pipeline.stats()).collect();
+    (c, stats)
+}

@@ -1,0 +1,123 @@
+//! The wire layer on real captures (samples/): zero unexpected anomalies,
+//! and message counts per (type, sender) equal to an independent decoder:
+//! tshark's own TCP reassembly ("follow tcp raw"), framed by `totlen`.
+
+mod common;
+
+use common::{run_files, sample_captures};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+/// Message counts per (type, sender) from tshark's reassembled streams.
+fn tshark_counts(path: &Path) -> BTreeMap<(String, String), usize> {
+    let streams = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(path)
+        .args(["-T", "fields", "-e", "tcp.stream"])
+        .output()
+        .expect("tshark must be installed (Debian package tshark; .ci/run installs it)");
+    assert!(streams.status.success(), "tshark failed on {}", path.display());
+    let ids: std::collections::BTreeSet<u64> = String::from_utf8_lossy(&streams.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    let mut cmd = Command::new("tshark");
+    cmd.args(["-n", "-q", "-r"]).arg(path);
+    for id in &ids {
+        cmd.args(["-z", &format!("follow,tcp,raw,{id}")]);
+    }
+    let out = cmd.output().expect("tshark");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut counts = BTreeMap::new();
+    let mut dirs: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    let flush = |dirs: &mut [Vec<u8>; 2], counts: &mut BTreeMap<(String, String), usize>| {
+        for d in dirs.iter_mut() {
+            frame_independently(d, counts);
+            d.clear();
+        }
+    };
+    for line in text.lines() {
+        if line.starts_with("=====") {
+            flush(&mut dirs, &mut counts);
+            continue;
+        }
+        let (dir, hex) = match line.strip_prefix('\t') {
+            Some(h) => (1, h),
+            None => (0, line),
+        };
+        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) || hex.len() % 2 != 0 {
+            continue;
+        }
+        for i in (0..hex.len()).step_by(2) {
+            dirs[dir].push(u8::from_str_radix(&hex[i..i + 2], 16).unwrap());
+        }
+    }
+    flush(&mut dirs, &mut counts);
+    counts
+}
+
+fn type_name(t: u16) -> &'static str {
+    match t & 0x7fff {
+        0 => "ping",
+        1 => "pong",
+        2 => "meet",
+        3 => "fail",
+        4 => "publish",
+        5 => "failover_auth_request",
+        6 => "failover_auth_ack",
+        7 => "update",
+        8 => "mfstart",
+        9 => "module",
+        10 => "publishshard",
+        _ => "unknown",
+    }
+}
+
+/// Frames a direction by `RCmb` + `totlen` only: starts at the first
+/// signature whose `totlen` lands on another signature (or the end).
+fn frame_independently(b: &[u8], counts: &mut BTreeMap<(String, String), usize>) {
+    let sig_at = |i: usize| b.get(i..i + 4) == Some(b"RCmb".as_slice());
+    let totlen_at = |i: usize| b.get(i + 4..i + 8).map(|t| u32::from_be_bytes(t.try_into().unwrap()) as usize);
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let ok = sig_at(i)
+            && totlen_at(i).is_some_and(|t| t >= 16 && (i + t == b.len() || sig_at(i + t) || i + t > b.len()));
+        if !ok {
+            i += 1;
+            continue;
+        }
+        let t = totlen_at(i).unwrap();
+        if i + t > b.len() {
+            break;
+        }
+        let m = &b[i..i + t];
+        let ty = u16::from_be_bytes([m[12], m[13]]);
+        let sender = if ty & 0x8000 != 0 { String::new() } else { String::from_utf8_lossy(&m[40..80]).into_owned() };
+        *counts.entry((type_name(ty).to_string(), sender)).or_default() += 1;
+        i += t;
+    }
+}
+
+#[test]
+fn every_sample_capture_decodes_without_anomalies() {
+    let caps = sample_captures();
+    assert!(caps.len() >= 8, "samples missing: {caps:?}");
+    for cap in caps {
+        let (c, stats) = run_files(std::slice::from_ref(&cap));
+        assert!(!c.messages.is_empty(), "{}: no messages", cap.display());
+        assert!(stats[0].bus_streams > 0);
+        assert_eq!(c.anomaly_kinds(), BTreeMap::new(), "{}: unexpected anomalies {:#?}", cap.display(), c.anomalies);
+    }
+}
+
+#[test]
+fn message_counts_match_tshark_reassembly() {
+    for cap in sample_captures() {
+        let (c, _) = run_files(std::slice::from_ref(&cap));
+        let ours = c.by_type_sender();
+        let theirs = tshark_counts(&cap);
+        assert_eq!(ours, theirs, "{}: meetgraph vs tshark per (type, sender)", cap.display());
+    }
+}
