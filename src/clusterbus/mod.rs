@@ -9,6 +9,7 @@
 //!
 //! The stateful [`framer`] cuts reassembled streams into messages.
 
+mod access;
 pub mod error;
 pub mod framer;
 pub mod gossip;
