@@ -8,7 +8,7 @@ use meetgraph::capture::{CaptureError, CaptureFile};
 use meetgraph::clusterbus::framer::FramerConfig;
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
 use meetgraph::output::stats::{write_stats_json, write_stats_text};
-use meetgraph::pipeline::{run_merged, Input, Pipeline, PipelineConfig, PortFilter};
+use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, PortFilter, run_merged};
 use meetgraph::reassembly::ReassemblyConfig;
 use std::io::{self, Write};
 
@@ -22,8 +22,14 @@ pub fn parse_ports(s: &str) -> Result<PortFilter, String> {
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (a, b) = part.split_once('-').unwrap_or((part, part));
-        let lo: u16 = a.trim().parse().map_err(|_| format!("bad port {a:?} in {s:?}"))?;
-        let hi: u16 = b.trim().parse().map_err(|_| format!("bad port {b:?} in {s:?}"))?;
+        let lo: u16 = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad port {a:?} in {s:?}"))?;
+        let hi: u16 = b
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad port {b:?} in {s:?}"))?;
         if lo > hi {
             return Err(format!("bad port range {part:?}"));
         }
@@ -46,7 +52,10 @@ fn pipeline_config(input: &InputArgs) -> Result<PipelineConfig, String> {
             max_pending_total: input.max_total_buffer.max(input.max_stream_buffer),
             ..ReassemblyConfig::default()
         },
-        framer: FramerConfig { max_totlen: input.max_message, ..FramerConfig::default() },
+        framer: FramerConfig {
+            max_totlen: input.max_message,
+            ..FramerConfig::default()
+        },
         ports,
     })
 }
@@ -67,7 +76,13 @@ fn is_broken_pipe(e: &io::Error) -> bool {
 
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
-        Command::Dump { input, format, stats, quiet, no_anomalies } => dump(&input, format, stats, quiet, no_anomalies),
+        Command::Dump {
+            input,
+            format,
+            stats,
+            quiet,
+            no_anomalies,
+        } => dump(&input, format, stats, quiet, no_anomalies),
     }
 }
 
@@ -113,7 +128,10 @@ fn dump(input: &InputArgs, format: Format, stats: bool, quiet: bool, no_anomalie
         return EXIT_FATAL;
     }
     if stats {
-        let per: Vec<(String, _)> = inputs.iter().map(|i| (i.file.name().to_string(), i.pipeline.stats())).collect();
+        let per: Vec<(String, _)> = inputs
+            .iter()
+            .map(|i| (i.file.name().to_string(), i.pipeline.stats()))
+            .collect();
         let r = match format {
             Format::Text => write_stats_text(&mut out, &per),
             Format::Jsonl => write_stats_json(&mut out, &per),

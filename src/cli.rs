@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "meetgraph", version, about = "Forensic analyzer for the Redis / Valkey Cluster bus: who introduced whom, and how clusters merged")]
+#[command(
+    name = "meetgraph",
+    version,
+    about = "Forensic analyzer for the Redis / Valkey Cluster bus: who introduced whom, and how clusters merged"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -12,3 +12,4 @@ pub mod decode;
 pub mod output;
 pub mod pipeline;
 pub mod reassembly;
+pub mod resp;

@@ -4,10 +4,16 @@
 //! at once, in capture-time order.
 
 use crate::capture::{CaptureError, CaptureFile, RawPacket};
-use crate::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSink, FramerConfig, StreamKind};
 use crate::clusterbus::Message;
-use crate::decode::{decode_packet, DecodeError, Endpoint};
-use crate::reassembly::{ChunkMeta, CloseReason, GapReason, ReassemblyConfig, ReassemblyStats, Reassembler, StreamConsumer};
+use crate::clusterbus::framer::{
+    BusFramer, FrameAnomaly, FrameInfo, FrameSink, FramerConfig, StreamKind,
+};
+use crate::decode::{DecodeError, Endpoint, decode_packet};
+use crate::reassembly::{
+    ChunkMeta, CloseReason, GapReason, Reassembler, ReassemblyConfig, ReassemblyStats,
+    StreamConsumer,
+};
+use crate::resp::RespSniffer;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -17,7 +23,9 @@ pub struct PortFilter(pub Vec<(u16, u16)>);
 
 impl PortFilter {
     pub fn matches(&self, a: u16, b: u16) -> bool {
-        self.0.iter().any(|&(lo, hi)| (lo..=hi).contains(&a) || (lo..=hi).contains(&b))
+        self.0
+            .iter()
+            .any(|&(lo, hi)| (lo..=hi).contains(&a) || (lo..=hi).contains(&b))
     }
 }
 
@@ -81,11 +89,26 @@ pub struct StreamEnd {
     pub messages: u64,
 }
 
+/// An operator command (`CLUSTER ...`) seen on a data-port connection.
+#[derive(Clone, Copy, Debug)]
+pub struct CommandMeta {
+    pub capture: usize,
+    pub ts_us: i64,
+    pub frame: u64,
+    pub conn_id: u64,
+    /// The client.
+    pub src: Endpoint,
+    /// The server that received the command.
+    pub dst: Endpoint,
+}
+
 /// Receives the output of the chain.
 pub trait BusSink {
     fn message(&mut self, meta: &MessageMeta, msg: &Message<'_>);
     fn anomaly(&mut self, anomaly: &Anomaly);
     fn stream_end(&mut self, _end: &StreamEnd) {}
+    /// A `CLUSTER ...` command sent to a data port (arguments as sent).
+    fn command(&mut self, _meta: &CommandMeta, _args: &[Vec<u8>]) {}
 }
 
 /// Per-capture counters.
@@ -106,6 +129,8 @@ pub struct CaptureStats {
     pub message_bytes: u64,
     pub messages_by_type: BTreeMap<String, u64>,
     pub messages_by_sender: BTreeMap<String, u64>,
+    /// `CLUSTER ...` commands seen on data ports.
+    pub commands: u64,
     pub anomalies: BTreeMap<String, u64>,
     pub first_ts_us: Option<i64>,
     pub last_ts_us: Option<i64>,
@@ -125,6 +150,7 @@ impl CaptureStats {
         self.bus_flows += o.bus_flows;
         self.messages += o.messages;
         self.message_bytes += o.message_bytes;
+        self.commands += o.commands;
         for (k, v) in &o.messages_by_type {
             *self.messages_by_type.entry(k.clone()).or_default() += v;
         }
@@ -167,6 +193,8 @@ impl CaptureStats {
 pub struct StreamState {
     framer: BusFramer,
     started: bool,
+    /// Set when the stream turned out to be RESP (a data-port client).
+    resp: Option<RespSniffer>,
 }
 
 /// One capture's decode → reassembly → framer chain.
@@ -203,7 +231,9 @@ impl<K: BusSink> FrameSink for ChunkSink<'_, '_, K> {
         match g.stats.messages_by_type.get_mut(msg.msg_type.name()) {
             Some(n) => *n += 1,
             None => {
-                g.stats.messages_by_type.insert(msg.msg_type.name().to_string(), 1);
+                g.stats
+                    .messages_by_type
+                    .insert(msg.msg_type.name().to_string(), 1);
             }
         }
         if let Some(h) = &msg.header {
@@ -238,6 +268,23 @@ impl<K: BusSink> FrameSink for ChunkSink<'_, '_, K> {
 }
 
 impl<K: BusSink> Glue<'_, K> {
+    fn sniff(&mut self, resp: &mut RespSniffer, meta: &ChunkMeta, bytes: &[u8]) {
+        let cm = CommandMeta {
+            capture: self.capture,
+            ts_us: meta.ts_us,
+            frame: meta.frame,
+            conn_id: meta.conn_id,
+            src: meta.src,
+            dst: meta.dst,
+        };
+        let sink = &mut *self.sink;
+        let commands = &mut self.stats.commands;
+        resp.feed(bytes, |args| {
+            *commands += 1;
+            sink.command(&cm, args);
+        });
+    }
+
     fn report(&mut self, a: Anomaly) {
         *self.stats.anomalies.entry(a.kind.to_string()).or_default() += 1;
         self.sink.anomaly(&a);
@@ -256,13 +303,36 @@ impl<K: BusSink> StreamConsumer for Glue<'_, K> {
 
     fn data(&mut self, st: &mut StreamState, meta: &ChunkMeta, bytes: &[u8]) {
         self.ensure_started(st, meta);
+        if let Some(resp) = &mut st.resp {
+            self.sniff(resp, meta, bytes);
+            return;
+        }
         let cfg = self.framer_cfg;
-        let mut sink = ChunkSink { glue: self, meta };
-        st.framer.feed(cfg, meta.offset, meta.frame, meta.ts_us, bytes, &mut sink);
+        let was = st.framer.kind();
+        {
+            let mut sink = ChunkSink { glue: self, meta };
+            st.framer
+                .feed(cfg, meta.offset, meta.frame, meta.ts_us, bytes, &mut sink);
+        }
+        // A stream seen from its first byte that is not bus traffic may be
+        // a client talking RESP to a data port.
+        if was == StreamKind::Unknown
+            && st.framer.kind() == StreamKind::NotBus
+            && !meta.midstream
+            && meta.offset == 0
+        {
+            let mut resp = RespSniffer::default();
+            self.sniff(&mut resp, meta, bytes);
+            st.resp = Some(resp);
+        }
     }
 
     fn gap(&mut self, st: &mut StreamState, meta: &ChunkMeta, len: u64, reason: GapReason) {
         self.ensure_started(st, meta);
+        if let Some(resp) = &mut st.resp {
+            resp.gap();
+            return;
+        }
         if st.framer.kind() != StreamKind::NotBus {
             let kind = match reason {
                 GapReason::NotCaptured => "gap_not_captured",
@@ -281,7 +351,8 @@ impl<K: BusSink> StreamConsumer for Glue<'_, K> {
             });
         }
         let mut sink = ChunkSink { glue: self, meta };
-        st.framer.gap(meta.offset, meta.frame, meta.ts_us, len, &mut sink);
+        st.framer
+            .gap(meta.offset, meta.frame, meta.ts_us, len, &mut sink);
     }
 
     fn close(&mut self, st: &mut StreamState, meta: &ChunkMeta, reason: CloseReason) {
@@ -415,7 +486,13 @@ pub struct Input {
 
 impl Input {
     pub fn new(file: CaptureFile, pipeline: Pipeline) -> Self {
-        Input { file, pipeline, error: None, loaded: false, done: false }
+        Input {
+            file,
+            pipeline,
+            error: None,
+            loaded: false,
+            done: false,
+        }
     }
 
     fn load(&mut self) {

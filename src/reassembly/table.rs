@@ -139,7 +139,13 @@ impl<S: Default> Reassembler<S> {
     }
 
     /// Feeds one decoded segment captured at `ts_us` in frame `frame`.
-    pub fn feed<C: StreamConsumer<State = S>>(&mut self, seg: &TcpSegment<'_>, ts_us: i64, frame: u64, consumer: &mut C) {
+    pub fn feed<C: StreamConsumer<State = S>>(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        ts_us: i64,
+        frame: u64,
+        consumer: &mut C,
+    ) {
         self.stats.segments += 1;
         self.sweep(ts_us, consumer);
         let (key, dir) = if seg.src <= seg.dst {

@@ -4,7 +4,9 @@
 
 use meetgraph::capture::CaptureFile;
 use meetgraph::clusterbus::Message;
-use meetgraph::pipeline::{run_merged, Anomaly, BusSink, Input, MessageMeta, Pipeline, PipelineConfig};
+use meetgraph::pipeline::{
+    Anomaly, BusSink, Input, MessageMeta, Pipeline, PipelineConfig, run_merged,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -33,7 +35,11 @@ pub struct Collect {
 impl BusSink for Collect {
     fn message(&mut self, meta: &MessageMeta, msg: &Message<'_>) {
         let (sender, cur, cfg) = match &msg.header {
-            Some(h) => (h.sender.as_str().into_owned(), h.current_epoch, h.config_epoch),
+            Some(h) => (
+                h.sender.as_str().into_owned(),
+                h.current_epoch,
+                h.config_epoch,
+            ),
             None => (String::new(), 0, 0),
         };
         self.messages.push(Seen {
@@ -70,7 +76,8 @@ impl Collect {
     pub fn by_type_sender(&self) -> BTreeMap<(String, String), usize> {
         let mut m = BTreeMap::new();
         for s in &self.messages {
-            *m.entry((s.msg_type.to_string(), s.sender.clone())).or_default() += 1;
+            *m.entry((s.msg_type.to_string(), s.sender.clone()))
+                .or_default() += 1;
         }
         m
     }
@@ -83,12 +90,20 @@ pub fn samples_dir() -> PathBuf {
 /// Every capture file under `samples/` (sorted).
 pub fn sample_captures() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(dirs) = std::fs::read_dir(samples_dir()) else { return out };
+    let Ok(dirs) = std::fs::read_dir(samples_dir()) else {
+        return out;
+    };
     for d in dirs.flatten() {
-        let Ok(files) = std::fs::read_dir(d.path()) else { continue };
+        let Ok(files) = std::fs::read_dir(d.path()) else {
+            continue;
+        };
         for f in files.flatten() {
             let name = f.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".pcap") || name.ends_with(".pcap.gz") || name.ends_with(".pcapng") || name.ends_with(".pcapng.gz") {
+            if name.ends_with(".pcap")
+                || name.ends_with(".pcap.gz")
+                || name.ends_with(".pcapng")
+                || name.ends_with(".pcapng.gz")
+            {
                 out.push(f.path());
             }
         }
