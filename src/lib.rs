@@ -9,6 +9,7 @@
 pub mod capture;
 pub mod clusterbus;
 pub mod decode;
+pub mod events;
 pub mod output;
 pub mod pipeline;
 pub mod reassembly;

@@ -1,0 +1,301 @@
+//! Owned events: what the analysis consumes. The borrowed parse of each
+//! message is turned into a compact owned [`BusEvent`] here (this is where
+//! zero-copy ends), so analysis never holds capture buffers.
+
+mod node;
+
+pub use node::{NodeAddr, NodeId};
+
+use crate::clusterbus::{Body, ExtValue, Message, MessageType};
+use crate::decode::Endpoint;
+use crate::pipeline::{Anomaly, BusSink, CommandMeta, MessageMeta, StreamEnd};
+use crate::reassembly::CloseReason;
+use serde::Serialize;
+
+/// Inclusive slot ranges, ascending.
+pub type SlotRanges = Vec<(u16, u16)>;
+
+/// The TCP connection an event travelled on, as seen by one capture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Link {
+    /// Capture (vantage) index.
+    pub capture: usize,
+    /// Connection instance within that capture.
+    pub conn_id: u64,
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    /// Whether `src` opened the connection (`None`: SYN not captured).
+    pub from_initiator: Option<bool>,
+}
+
+/// A gossip entry, owned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Gossip {
+    pub node: NodeId,
+    pub addr: NodeAddr,
+    pub flags: u16,
+    pub ping_sent: u32,
+    pub pong_received: u32,
+}
+
+/// A cluster-bus message, owned and compact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BusMessage {
+    #[serde(serialize_with = "type_name")]
+    pub msg_type: MessageType,
+    pub light: bool,
+    /// wire: ver (0 for Redis 3.x, 1 otherwise)
+    pub ver: u16,
+    pub sender: Option<NodeId>,
+    pub current_epoch: u64,
+    pub config_epoch: u64,
+    pub repl_offset: u64,
+    /// Sender's own flags.
+    pub flags: u16,
+    /// Cluster state in the sender's view (0 ok, 1 fail).
+    pub state: u8,
+    pub mflags: u8,
+    /// Slots claimed (the sender's, or its master's when a replica).
+    pub slots: SlotRanges,
+    pub replicaof: Option<NodeId>,
+    /// Address the sender announces: `myip` (if set), ports from the header.
+    pub announced: NodeAddr,
+    pub gossip: Vec<Gossip>,
+    pub hostname: Option<String>,
+    pub shard_id: Option<NodeId>,
+    pub forgotten: Vec<(NodeId, u64)>,
+    /// Extension type numbers present, in order.
+    pub ext_types: Vec<u16>,
+    /// FAIL: the node declared failed.
+    pub fail_node: Option<NodeId>,
+    /// UPDATE: owner, its configEpoch, its slots.
+    pub update: Option<(NodeId, u64, SlotRanges)>,
+    pub totlen: u32,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    Message(Box<BusMessage>),
+    /// A `CLUSTER ...` command on a data port (arguments as sent).
+    Command {
+        args: Vec<String>,
+    },
+    /// One direction of a connection ended.
+    StreamEnd {
+        reason: CloseReason,
+        bus: bool,
+        messages: u64,
+    },
+    Anomaly {
+        kind: &'static str,
+        detail: String,
+    },
+}
+
+/// One event, with where and when it was captured.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BusEvent {
+    pub ts_us: i64,
+    /// Frame of the packet that completed it (Wireshark numbering).
+    pub frame: u64,
+    pub first_frame: u64,
+    /// `None` for anomalies outside a stream.
+    pub link: Option<Link>,
+    pub capture: usize,
+    pub kind: EventKind,
+}
+
+fn type_name<S: serde::Serializer>(t: &MessageType, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(t.name())
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Converts a borrowed message into an owned one.
+pub fn to_owned_message(msg: &Message<'_>) -> BusMessage {
+    let mut m = BusMessage {
+        msg_type: msg.msg_type,
+        light: msg.light,
+        ver: msg.header.as_ref().map_or(1, |h| h.ver),
+        sender: None,
+        current_epoch: 0,
+        config_epoch: 0,
+        repl_offset: 0,
+        flags: 0,
+        state: 0,
+        mflags: 0,
+        slots: Vec::new(),
+        replicaof: None,
+        announced: NodeAddr::default(),
+        gossip: Vec::new(),
+        hostname: None,
+        shard_id: None,
+        forgotten: Vec::new(),
+        ext_types: Vec::new(),
+        fail_node: None,
+        update: None,
+        totlen: msg.totlen,
+    };
+    if let Some(h) = &msg.header {
+        m.sender = Some(NodeId::from_name(&h.sender));
+        m.current_epoch = h.current_epoch;
+        m.config_epoch = h.config_epoch;
+        m.repl_offset = h.offset;
+        m.flags = h.flags.0;
+        m.state = h.state;
+        m.mflags = h.mflags[0];
+        m.slots = h.myslots.ranges();
+        m.replicaof = h.replicaof.map(|r| NodeId::from_name(&r));
+        m.announced = NodeAddr {
+            ip: h.myip.map(lossy).unwrap_or_default(),
+            port: h.port,
+            cport: h.cport,
+            pport: h.pport,
+        };
+    }
+    for g in msg.gossip() {
+        m.gossip.push(Gossip {
+            node: NodeId::from_name(&g.node),
+            addr: NodeAddr {
+                ip: lossy(g.ip),
+                port: g.port,
+                cport: g.cport,
+                pport: g.pport,
+            },
+            flags: g.flags.0,
+            ping_sent: g.ping_sent,
+            pong_received: g.pong_received,
+        });
+    }
+    for e in msg.extensions() {
+        m.ext_types.push(e.ext_type);
+        match e.value {
+            ExtValue::Hostname(h) => m.hostname = Some(lossy(h)),
+            ExtValue::ShardId(s) => m.shard_id = Some(NodeId::from_name(&s)),
+            ExtValue::ForgottenNode { node, ttl } => {
+                m.forgotten.push((NodeId::from_name(&node), ttl))
+            }
+            _ => {}
+        }
+    }
+    match &msg.body {
+        Body::Fail { node } => m.fail_node = Some(NodeId::from_name(node)),
+        Body::Update {
+            config_epoch,
+            node,
+            slots,
+        } => {
+            m.update = Some((NodeId::from_name(node), *config_epoch, slots.ranges()));
+        }
+        _ => {}
+    }
+    m
+}
+
+/// A sink that turns everything into owned events and hands them to a
+/// closure (e.g. the analysis, or a `Vec`).
+pub struct EventSink<F: FnMut(BusEvent)> {
+    pub on_event: F,
+    /// Also forward anomalies as events.
+    pub anomalies: bool,
+}
+
+impl<F: FnMut(BusEvent)> EventSink<F> {
+    pub fn new(on_event: F) -> Self {
+        EventSink {
+            on_event,
+            anomalies: true,
+        }
+    }
+}
+
+impl<F: FnMut(BusEvent)> BusSink for EventSink<F> {
+    fn message(&mut self, meta: &MessageMeta, msg: &Message<'_>) {
+        let link = Link {
+            capture: meta.capture,
+            conn_id: meta.conn_id,
+            src: meta.src,
+            dst: meta.dst,
+            from_initiator: meta.from_initiator,
+        };
+        (self.on_event)(BusEvent {
+            ts_us: meta.ts_us,
+            frame: meta.frame,
+            first_frame: meta.first_frame,
+            link: Some(link),
+            capture: meta.capture,
+            kind: EventKind::Message(Box::new(to_owned_message(msg))),
+        });
+    }
+
+    fn anomaly(&mut self, a: &Anomaly) {
+        if !self.anomalies {
+            return;
+        }
+        let link = match (a.src, a.dst) {
+            (Some(src), Some(dst)) => Some(Link {
+                capture: a.capture,
+                conn_id: 0,
+                src,
+                dst,
+                from_initiator: None,
+            }),
+            _ => None,
+        };
+        (self.on_event)(BusEvent {
+            ts_us: a.ts_us,
+            frame: a.frame,
+            first_frame: a.frame,
+            link,
+            capture: a.capture,
+            kind: EventKind::Anomaly {
+                kind: a.kind,
+                detail: a.detail.clone(),
+            },
+        });
+    }
+
+    fn stream_end(&mut self, e: &StreamEnd) {
+        (self.on_event)(BusEvent {
+            ts_us: e.ts_us,
+            frame: e.frame,
+            first_frame: e.frame,
+            link: Some(Link {
+                capture: e.capture,
+                conn_id: e.conn_id,
+                src: e.src,
+                dst: e.dst,
+                from_initiator: e.from_initiator,
+            }),
+            capture: e.capture,
+            kind: EventKind::StreamEnd {
+                reason: e.reason,
+                bus: e.bus,
+                messages: e.messages,
+            },
+        });
+    }
+
+    fn command(&mut self, meta: &CommandMeta, args: &[Vec<u8>]) {
+        (self.on_event)(BusEvent {
+            ts_us: meta.ts_us,
+            frame: meta.frame,
+            first_frame: meta.frame,
+            link: Some(Link {
+                capture: meta.capture,
+                conn_id: meta.conn_id,
+                src: meta.src,
+                dst: meta.dst,
+                from_initiator: None,
+            }),
+            capture: meta.capture,
+            kind: EventKind::Command {
+                args: args.iter().map(|a| lossy(a)).collect(),
+            },
+        });
+    }
+}

@@ -1,0 +1,69 @@
+//! Node identity and addresses, owned.
+
+use crate::clusterbus::NodeName;
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+/// A 40-character node id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub [u8; 40]);
+
+impl NodeId {
+    pub fn from_name(n: &NodeName<'_>) -> Self {
+        NodeId(*n.0)
+    }
+
+    /// Parses a 40-byte id (any bytes; validity is not checked).
+    pub fn from_str_exact(s: &str) -> Option<Self> {
+        let b: [u8; 40] = s.as_bytes().try_into().ok()?;
+        Some(NodeId(b))
+    }
+
+    pub fn as_str(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
+    }
+
+    /// First 8 characters.
+    pub fn short(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.0[..8])
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_str())
+    }
+}
+
+impl fmt::Debug for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NodeId({})", self.short())
+    }
+}
+
+impl Serialize for NodeId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.as_str())
+    }
+}
+
+/// A node address as the cluster bus states it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct NodeAddr {
+    /// Empty when not known (e.g. `myip` not announced).
+    pub ip: String,
+    pub port: u16,
+    pub cport: u16,
+    pub pport: u16,
+}
+
+impl fmt::Display for NodeAddr {
+    /// `ip:port@cport`, as in `CLUSTER NODES`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ip.contains(':') {
+            write!(f, "[{}]:{}@{}", self.ip, self.port, self.cport)
+        } else {
+            write!(f, "{}:{}@{}", self.ip, self.port, self.cport)
+        }
+    }
+}
