@@ -1,22 +1,31 @@
-//! Offline capture files through pcap-parser (to be written).
-use super::RawPacket;
+//! Offline capture files through pcap-parser: pcap (µs and ns, both byte
+//! orders) and pcapng (several sections and interfaces, per-interface link
+//! type, `if_tsresol` and `if_tsoffset`). Gzip is recognised by its magic
+//! bytes and decompressed as a stream. Packets are handed out without
+//! copying: [`CaptureFile::current`] borrows the reader's buffer until the
+//! next [`CaptureFile::advance`].
+
+use super::{LinkType, RawPacket};
+use flate2::read::MultiGzDecoder;
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
 use std::fmt;
+use std::fs::File;
+use std::io::{self, BufReader, Cursor, Read};
 use std::path::Path;
 
-/// A pcap or pcapng file (optionally gzip-compressed), or stdin.
-pub struct CaptureFile {
-    name: String,
-}
+/// Initial reader buffer; grows (up to [`MAX_BLOCK`]) for larger blocks.
+const INITIAL_BUFFER: usize = 1 << 20;
+/// Largest block accepted.
+const MAX_BLOCK: usize = 64 << 20;
 
 /// Fatal capture errors. Every variant names the file.
 #[derive(Debug)]
 pub enum CaptureError {
     /// The file cannot be opened or read.
-    Io {
-        name: String,
-        source: std::io::Error,
-    },
-    /// The file is not a pcap or pcapng capture (exit status 2).
+    Io { name: String, source: io::Error },
+    /// The file is not a pcap or pcapng capture.
     NotACapture { name: String },
     /// The file ends in the middle of a block: everything before `offset`
     /// was read.
@@ -36,25 +45,142 @@ impl fmt::Display for CaptureError {
             CaptureError::Io { name, source } => write!(f, "{name}: {source}"),
             CaptureError::NotACapture { name } => write!(f, "{name}: not a pcap or pcapng capture"),
             CaptureError::Truncated { name, offset } => {
-                write!(f, "{name}: truncated at offset {offset}")
+                write!(
+                    f,
+                    "{name}: file truncated at byte offset {offset} (packets before it were read)"
+                )
             }
             CaptureError::Corrupt {
                 name,
                 offset,
                 detail,
-            } => write!(f, "{name}: corrupt at offset {offset}: {detail}"),
+            } => {
+                write!(
+                    f,
+                    "{name}: corrupt data at byte offset {offset}: {detail} (packets before it were read)"
+                )
+            }
         }
     }
 }
 
 impl std::error::Error for CaptureError {}
 
+/// One pcapng interface.
+#[derive(Clone, Copy, Debug)]
+struct Interface {
+    link: LinkType,
+    /// Timestamp units per second.
+    units_per_sec: u64,
+    /// Seconds added to every timestamp.
+    offset_s: i64,
+}
+
+/// The packet loaded by `advance`: where its bytes sit in the reader's
+/// buffer, and its metadata.
+#[derive(Clone, Copy, Debug)]
+struct Current {
+    start: usize,
+    len: usize,
+    ts_us: i64,
+    link: LinkType,
+    orig_len: u32,
+}
+
+/// What earlier blocks said about the following ones.
+#[derive(Debug, Default)]
+struct FormatState {
+    /// Legacy pcap: link type and timestamp units per second.
+    legacy: Option<(LinkType, u64)>,
+    /// pcapng: interfaces of the current section.
+    interfaces: Vec<Interface>,
+    last_ts_us: i64,
+}
+
+/// A pcap or pcapng file (optionally gzip-compressed), or stdin.
+pub struct CaptureFile {
+    name: String,
+    reader: Box<dyn PcapReaderIterator + Send>,
+    /// Bytes of the previous block still to consume.
+    pending_consume: usize,
+    frame: u64,
+    current: Option<Current>,
+    format: FormatState,
+    failed: bool,
+    buffer_size: usize,
+}
+
+fn units_to_us(units: u128, per_sec: u64) -> i64 {
+    if per_sec == 0 {
+        return 0;
+    }
+    let us = units.saturating_mul(1_000_000) / u128::from(per_sec);
+    i64::try_from(us).unwrap_or(i64::MAX)
+}
+
 impl CaptureFile {
     /// Opens `path` (`-` = stdin). Gzip is detected by its magic bytes, not
     /// the file name, and decompressed as a stream.
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
-        let _ = path;
-        todo!("capture: open")
+        let name = path.display().to_string();
+        if name == "-" {
+            return Self::from_reader(name, Box::new(io::stdin()));
+        }
+        let file = File::open(path).map_err(|source| CaptureError::Io {
+            name: name.clone(),
+            source,
+        })?;
+        Self::from_reader(name, Box::new(file))
+    }
+
+    /// Reads a capture from any byte stream (gzip or not).
+    pub fn from_reader(name: String, raw: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
+        let mut raw = BufReader::with_capacity(1 << 16, raw);
+        let mut magic = Vec::with_capacity(2);
+        (&mut raw)
+            .take(2)
+            .read_to_end(&mut magic)
+            .map_err(|source| CaptureError::Io {
+                name: name.clone(),
+                source,
+            })?;
+        let rest: Box<dyn Read + Send> = Box::new(Cursor::new(magic.clone()).chain(raw));
+        let mut stream: Box<dyn Read + Send> = if magic == [0x1f, 0x8b] {
+            Box::new(MultiGzDecoder::new(BufReader::new(rest)))
+        } else {
+            rest
+        };
+        // pcap-parser probes the format from one read(); give it a whole
+        // prefix so short reads (gzip, pipes) do not fool it.
+        let mut prefix = Vec::with_capacity(4096);
+        (&mut stream)
+            .take(4096)
+            .read_to_end(&mut prefix)
+            .map_err(|source| CaptureError::Io {
+                name: name.clone(),
+                source,
+            })?;
+        let stream: Box<dyn Read + Send> = Box::new(Cursor::new(prefix).chain(stream));
+        let reader = match create_reader(INITIAL_BUFFER, stream) {
+            Ok(r) => r,
+            Err(PcapError::ReadError) => {
+                return Err(CaptureError::Io {
+                    name,
+                    source: io::Error::other("read error"),
+                });
+            }
+            Err(_) => return Err(CaptureError::NotACapture { name }),
+        };
+        Ok(CaptureFile {
+            name,
+            reader,
+            pending_consume: 0,
+            frame: 0,
+            current: None,
+            format: FormatState::default(),
+            failed: false,
+            buffer_size: INITIAL_BUFFER,
+        })
     }
 
     /// The name used in output (the path as given, `-` for stdin).
@@ -62,19 +188,201 @@ impl CaptureFile {
         &self.name
     }
 
+    /// Bytes of the (decompressed) capture consumed so far.
+    pub fn offset(&self) -> u64 {
+        (self.reader.consumed() + self.pending_consume) as u64
+    }
+
+    fn fail(&mut self, e: CaptureError) -> Result<bool, CaptureError> {
+        self.failed = true;
+        self.current = None;
+        Err(e)
+    }
+
     /// Loads the next packet. `Ok(false)` at a clean end of file. After an
     /// error, further calls return `Ok(false)`.
     pub fn advance(&mut self) -> Result<bool, CaptureError> {
-        todo!("capture: advance")
+        if self.failed {
+            return Ok(false);
+        }
+        if self.pending_consume > 0 {
+            self.reader.consume(self.pending_consume);
+            self.pending_consume = 0;
+        }
+        self.current = None;
+        loop {
+            let consumed = self.reader.consumed() as u64;
+            let base = self.reader.data().as_ptr() as usize;
+            let step = match self.reader.next() {
+                Ok((used, block)) => Ok((used, self.format.block(block, base))),
+                Err(PcapError::Eof) => return Ok(false),
+                Err(PcapError::Incomplete(_)) => Err(0),
+                Err(PcapError::BufferTooSmall) => Err(1),
+                Err(PcapError::UnexpectedEof) => Err(2),
+                Err(PcapError::ReadError) => Err(3),
+                Err(PcapError::HeaderNotRecognized) => Err(4),
+                Err(PcapError::NomError(_, k)) | Err(PcapError::OwnedNomError(_, k)) => {
+                    Err(100 + k as u32)
+                }
+            };
+            match step {
+                Ok((used, Some(cur))) => {
+                    self.pending_consume = used;
+                    self.frame += 1;
+                    self.format.last_ts_us = cur.ts_us;
+                    self.current = Some(cur);
+                    return Ok(true);
+                }
+                Ok((used, None)) => self.reader.consume(used),
+                Err(0) => {
+                    if self.reader.refill().is_err() {
+                        let name = self.name.clone();
+                        return self.fail(CaptureError::Io {
+                            name,
+                            source: io::Error::other("read error"),
+                        });
+                    }
+                }
+                Err(1) => {
+                    if self.buffer_size >= MAX_BLOCK {
+                        let (name, offset) = (self.name.clone(), consumed);
+                        let detail = format!("block larger than {MAX_BLOCK} bytes");
+                        return self.fail(CaptureError::Corrupt {
+                            name,
+                            offset,
+                            detail,
+                        });
+                    }
+                    self.buffer_size *= 2;
+                    self.reader.grow(self.buffer_size);
+                    if self.reader.refill().is_err() {
+                        let name = self.name.clone();
+                        return self.fail(CaptureError::Io {
+                            name,
+                            source: io::Error::other("read error"),
+                        });
+                    }
+                }
+                Err(2) => {
+                    let (name, offset) = (self.name.clone(), consumed);
+                    return self.fail(CaptureError::Truncated { name, offset });
+                }
+                Err(3) => {
+                    let name = self.name.clone();
+                    return self.fail(CaptureError::Io {
+                        name,
+                        source: io::Error::other("read error"),
+                    });
+                }
+                Err(code) => {
+                    let (name, offset) = (self.name.clone(), consumed);
+                    let detail = if code == 4 {
+                        "unrecognised block".to_string()
+                    } else {
+                        "unparsable block".to_string()
+                    };
+                    return self.fail(CaptureError::Corrupt {
+                        name,
+                        offset,
+                        detail,
+                    });
+                }
+            }
+        }
     }
+}
 
+impl FormatState {
+    /// Interprets one block; returns the packet it carries, if any.
+    fn block(&mut self, block: PcapBlockOwned<'_>, base: usize) -> Option<Current> {
+        let at = |data: &[u8]| (data.as_ptr() as usize).saturating_sub(base);
+        match block {
+            PcapBlockOwned::LegacyHeader(h) => {
+                let unit = if h.is_nanosecond_precision() {
+                    1_000_000_000
+                } else {
+                    1_000_000
+                };
+                self.legacy = Some((LinkType(h.network.0 as u16), unit));
+                None
+            }
+            PcapBlockOwned::Legacy(b) => {
+                let (link, unit) = self.legacy.unwrap_or((LinkType::ETHERNET, 1_000_000));
+                let units = u128::from(b.ts_sec) * u128::from(unit) + u128::from(b.ts_usec);
+                let len = (b.caplen as usize).min(b.data.len());
+                Some(Current {
+                    start: at(b.data),
+                    len,
+                    ts_us: units_to_us(units, unit),
+                    link,
+                    orig_len: b.origlen,
+                })
+            }
+            PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                self.interfaces.clear();
+                None
+            }
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                let units_per_sec = idb.ts_resolution().unwrap_or(1_000_000);
+                self.interfaces.push(Interface {
+                    link: LinkType(idb.linktype.0 as u16),
+                    units_per_sec,
+                    offset_s: idb.if_tsoffset,
+                });
+                None
+            }
+            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                let iface = self
+                    .interfaces
+                    .get(epb.if_id as usize)
+                    .copied()
+                    .unwrap_or(Interface {
+                        link: LinkType(u16::MAX),
+                        units_per_sec: 1_000_000,
+                        offset_s: 0,
+                    });
+                let units = (u128::from(epb.ts_high) << 32) | u128::from(epb.ts_low);
+                let ts_us = units_to_us(units, iface.units_per_sec)
+                    .saturating_add(iface.offset_s.saturating_mul(1_000_000));
+                let len = (epb.caplen as usize).min(epb.data.len());
+                Some(Current {
+                    start: at(epb.data),
+                    len,
+                    ts_us,
+                    link: iface.link,
+                    orig_len: epb.origlen,
+                })
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                let link = self
+                    .interfaces
+                    .first()
+                    .map_or(LinkType(u16::MAX), |i| i.link);
+                let len = (spb.origlen as usize).min(spb.data.len());
+                Some(Current {
+                    start: at(spb.data),
+                    len,
+                    ts_us: self.last_ts_us,
+                    link,
+                    orig_len: spb.origlen,
+                })
+            }
+            PcapBlockOwned::NG(_) => None,
+        }
+    }
+}
+
+impl CaptureFile {
     /// The packet loaded by the last successful `advance`.
     pub fn current(&self) -> Option<RawPacket<'_>> {
-        todo!("capture: current")
-    }
-
-    /// Bytes of the (decompressed) capture consumed so far.
-    pub fn offset(&self) -> u64 {
-        todo!("capture: offset")
+        let c = self.current?;
+        let data = self.reader.data().get(c.start..c.start + c.len)?;
+        Some(RawPacket {
+            ts_us: c.ts_us,
+            frame: self.frame,
+            link: c.link,
+            orig_len: c.orig_len,
+            data,
+        })
     }
 }

@@ -158,3 +158,31 @@ pub struct Message<'buf> {
     pub header: Option<Header<'buf>>,
     pub body: Body<'buf>,
 }
+
+impl<'buf> Message<'buf> {
+    /// The gossip entries of a PING/PONG/MEET (empty for other types).
+    pub fn gossip(&self) -> super::gossip::GossipIter<'buf> {
+        let rest: &'buf [u8] = match self.body {
+            Body::Gossip { entries, .. } => entries,
+            _ => &[],
+        };
+        super::gossip::GossipIter {
+            rest,
+            layout: self.layout,
+        }
+    }
+
+    /// The extension records of a PING/PONG/MEET (validated by the parser).
+    pub fn extensions(&self) -> super::ping_ext::ExtIter<'buf> {
+        let rest: &'buf [u8] = match self.body {
+            Body::Gossip { ext, .. } => ext,
+            _ => &[],
+        };
+        super::ping_ext::ExtIter { rest }
+    }
+
+    /// The sender's node name (`None` for light messages).
+    pub fn sender(&self) -> Option<NodeName<'buf>> {
+        self.header.as_ref().map(|h| h.sender)
+    }
+}

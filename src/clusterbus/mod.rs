@@ -9,7 +9,6 @@
 //!
 //! The stateful [`framer`] cuts reassembled streams into messages.
 
-mod access;
 pub mod error;
 pub mod framer;
 pub mod gossip;
