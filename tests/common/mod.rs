@@ -23,6 +23,7 @@ pub struct Seen {
     pub totlen: u32,
     pub ts_us: i64,
     pub frame: u64,
+    pub first_frame: u64,
     pub offset: u64,
 }
 
@@ -53,6 +54,7 @@ impl BusSink for Collect {
             totlen: msg.totlen,
             ts_us: meta.ts_us,
             frame: meta.frame,
+            first_frame: meta.first_frame,
             offset: meta.offset,
         });
     }
