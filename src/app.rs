@@ -4,10 +4,13 @@
 //! not be opened or is not a capture, or a flag is invalid.
 
 use crate::cli::{Cli, Command, Format, InputArgs};
+use meetgraph::analysis::AnalysisConfig;
 use meetgraph::capture::{CaptureError, CaptureFile};
 use meetgraph::clusterbus::framer::FramerConfig;
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
+use meetgraph::output::report::{write_json, write_nodes_view, write_report};
 use meetgraph::output::stats::{write_stats_json, write_stats_text};
+use meetgraph::output::time::parse_utc_us;
 use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, PortFilter, run_merged};
 use meetgraph::reassembly::ReassemblyConfig;
 use std::io::{self, Write};
@@ -83,7 +86,181 @@ pub fn run(cli: Cli) -> u8 {
             quiet,
             no_anomalies,
         } => dump(&input, format, stats, quiet, no_anomalies),
+        Command::Analyze {
+            input,
+            vantage,
+            json,
+        } => analyze(&input, &vantage, json.as_deref()),
+        Command::Nodes { input, node, at } => nodes(&input, &node, at.as_deref()),
     }
+}
+
+/// Inputs and vantage names: positional files (named by file name) and
+/// `--vantage NAME=FILE`.
+fn named_inputs(
+    input: &InputArgs,
+    vantage: &[String],
+) -> Result<(Vec<std::path::PathBuf>, Vec<String>), String> {
+    let mut paths = Vec::new();
+    let mut names = Vec::new();
+    for p in &input.files {
+        paths.push(p.clone());
+        names.push(p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ));
+    }
+    for v in vantage {
+        let (name, file) = v
+            .split_once('=')
+            .ok_or_else(|| format!("--vantage {v:?}: expected NAME=FILE"))?;
+        if name.is_empty() || file.is_empty() {
+            return Err(format!("--vantage {v:?}: expected NAME=FILE"));
+        }
+        paths.push(file.into());
+        names.push(name.to_string());
+    }
+    if paths.is_empty() {
+        return Err("no capture file given".into());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for n in &mut names {
+        let base = n.clone();
+        let mut k = 2;
+        while !seen.insert(n.clone()) {
+            *n = format!("{base}#{k}");
+            k += 1;
+        }
+    }
+    Ok((paths, names))
+}
+
+fn prepare(input: &InputArgs, vantage: &[String]) -> Result<(Vec<Input>, Vec<String>), u8> {
+    let cfg = pipeline_config(input).map_err(|e| {
+        eprintln!("meetgraph: {e}");
+        EXIT_FATAL
+    })?;
+    let (paths, names) = named_inputs(input, vantage).map_err(|e| {
+        eprintln!("meetgraph: {e}");
+        EXIT_FATAL
+    })?;
+    let mut inputs = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        match CaptureFile::open(p) {
+            Ok(f) => inputs.push(Input::new(f, Pipeline::new(i, cfg.clone()))),
+            Err(e) => {
+                eprintln!("meetgraph: {e}");
+                return Err(EXIT_FATAL);
+            }
+        }
+    }
+    Ok((inputs, names))
+}
+
+fn damaged(inputs: &[Input]) -> u8 {
+    let mut status = EXIT_OK;
+    for i in inputs {
+        if let Some(e) = &i.error {
+            eprintln!("meetgraph: {e}");
+            status = EXIT_DAMAGED;
+        }
+    }
+    status
+}
+
+fn write_out(r: io::Result<()>) -> u8 {
+    match r {
+        Ok(()) => EXIT_OK,
+        Err(e) if is_broken_pipe(&e) => EXIT_OK,
+        Err(e) => {
+            eprintln!("meetgraph: writing output: {e}");
+            EXIT_FATAL
+        }
+    }
+}
+
+fn analyze(input: &InputArgs, vantage: &[String], json: Option<&std::path::Path>) -> u8 {
+    let (mut inputs, names) = match prepare(input, vantage) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let cfg = AnalysisConfig {
+        vantages: names,
+        until_us: None,
+    };
+    let analysis = meetgraph::run::analyze(&mut inputs, cfg);
+    let status = damaged(&inputs);
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    if let Some(path) = json {
+        if path.as_os_str() == "-" {
+            let code = write_out(write_json(&mut out, &analysis).and_then(|_| out.flush()));
+            return code.max(status);
+        }
+        let r = std::fs::File::create(path).and_then(|f| {
+            let mut w = io::BufWriter::new(f);
+            write_json(&mut w, &analysis)?;
+            w.flush()
+        });
+        if let Err(e) = r {
+            eprintln!("meetgraph: {}: {e}", path.display());
+            return EXIT_FATAL;
+        }
+    }
+    let code = write_out(write_report(&mut out, &analysis).and_then(|_| out.flush()));
+    code.max(status)
+}
+
+fn nodes(input: &InputArgs, node: &str, at: Option<&str>) -> u8 {
+    let until = match at.map(parse_utc_us) {
+        Some(None) => {
+            eprintln!(
+                "meetgraph: --at {:?}: expected e.g. 2026-11-24T18:49:40.5Z or microseconds",
+                at.unwrap_or("")
+            );
+            return EXIT_FATAL;
+        }
+        Some(Some(t)) => Some(t),
+        None => None,
+    };
+    let (mut inputs, names) = match prepare(input, &[]) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let cfg = AnalysisConfig {
+        vantages: names,
+        until_us: until,
+    };
+    let (analyzer, stats) = meetgraph::run::analyze_inputs(&mut inputs, cfg);
+    let status = damaged(&inputs);
+    let end = stats.iter().filter_map(|s| s.last_ts_us).max().unwrap_or(0);
+    let at_us = until.unwrap_or(end);
+    let ids = analyzer.node_ids();
+    let matches: Vec<_> = ids
+        .iter()
+        .filter(|n| n.as_str().starts_with(node))
+        .collect();
+    let id = match matches.as_slice() {
+        [one] => **one,
+        [] => {
+            eprintln!("meetgraph: no node {node:?} seen before that time");
+            return EXIT_FATAL;
+        }
+        _ => {
+            eprintln!(
+                "meetgraph: {node:?} matches {} nodes; give more characters",
+                matches.len()
+            );
+            return EXIT_FATAL;
+        }
+    };
+    let Some(view) = analyzer.view_of(&id, at_us) else {
+        eprintln!("meetgraph: no view of {node}");
+        return EXIT_FATAL;
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    write_out(write_nodes_view(&mut out, &view).and_then(|_| out.flush())).max(status)
 }
 
 fn dump(input: &InputArgs, format: Format, stats: bool, quiet: bool, no_anomalies: bool) -> u8 {
@@ -94,6 +271,10 @@ fn dump(input: &InputArgs, format: Format, stats: bool, quiet: bool, no_anomalie
             return EXIT_FATAL;
         }
     };
+    if input.files.is_empty() {
+        eprintln!("meetgraph: no capture file given");
+        return EXIT_FATAL;
+    }
     let mut inputs = match open_inputs(input, &cfg) {
         Ok(v) => v,
         Err(e) => {

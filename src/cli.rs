@@ -25,7 +25,7 @@ pub enum Format {
 pub struct InputArgs {
     /// Capture files: pcap or pcapng, optionally gzip-compressed; `-` reads
     /// standard input. Several files are read together, in capture-time order.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
     /// Only TCP connections with one of these ports (e.g.
@@ -72,5 +72,36 @@ pub enum Command {
         /// counted in --stats).
         #[arg(long)]
         no_anomalies: bool,
+    },
+
+    /// Who introduced whom, the clusters, when and how they merged, root
+    /// cause, damage and findings, with evidence frame numbers.
+    Analyze {
+        #[command(flatten)]
+        input: InputArgs,
+
+        /// Name a capture's vantage point (default: the file name); the file
+        /// is read too. Repeatable: `--vantage h1=h1.pcap.gz`.
+        #[arg(long, value_name = "NAME=FILE")]
+        vantage: Vec<String>,
+
+        /// Also write the analysis as JSON (schema_version 1) to this file
+        /// (`-` for stdout instead of the report).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// What one node believed at one moment, in `CLUSTER NODES` format.
+    Nodes {
+        #[command(flatten)]
+        input: InputArgs,
+
+        /// The node (full id or a unique prefix).
+        #[arg(long = "as", value_name = "ID")]
+        node: String,
+
+        /// Capture time (`2026-11-24T18:49:40Z`, or microseconds since the
+        /// epoch). Default: the end of the capture.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
     },
 }

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod analysis;
 pub mod capture;
 pub mod clusterbus;
 pub mod decode;
@@ -14,3 +15,4 @@ pub mod output;
 pub mod pipeline;
 pub mod reassembly;
 pub mod resp;
+pub mod run;

@@ -2,5 +2,6 @@
 //! `Write` so tests can render into memory.
 
 pub mod dump;
+pub mod report;
 pub mod stats;
 pub mod time;

@@ -1,0 +1,221 @@
+//! `meetgraph analyze`: the readable report (story first) and the JSON.
+
+use crate::analysis::view_describe;
+use crate::analysis::{Analysis, Introduction, NodesView};
+use crate::output::time::format_utc_us;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+fn short(id: &str) -> &str {
+    &id[..8.min(id.len())]
+}
+
+fn evidence(e: &[crate::analysis::Evidence]) -> String {
+    if e.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = e
+        .iter()
+        .map(|x| format!("{}#{}", x.capture, x.frame))
+        .collect();
+    format!(" [{}]", parts.join(" "))
+}
+
+fn rel(a: &Analysis, ts: i64) -> String {
+    let t0 = a
+        .captures
+        .iter()
+        .filter_map(|c| c.first_ts_us)
+        .min()
+        .unwrap_or(ts);
+    format!("{} (+{:.3}s)", format_utc_us(ts), (ts - t0) as f64 / 1e6)
+}
+
+fn intro_line(a: &Analysis, i: &Introduction, best: &BTreeMap<String, String>) -> String {
+    format!(
+        "{}  {}: {}{}",
+        rel(a, i.ts_us),
+        i.via,
+        view_describe(i, best),
+        evidence(&i.evidence)
+    )
+}
+
+/// Writes the human report.
+pub fn write_report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    let best: BTreeMap<String, String> = a
+        .nodes
+        .iter()
+        .map(|n| (n.id.clone(), n.best_address.clone()))
+        .collect();
+    writeln!(w, "== What happened")?;
+    for s in &a.story {
+        writeln!(w, "{s}")?;
+    }
+    writeln!(w)?;
+    writeln!(w, "== Clusters before any merge")?;
+    for c in &a.clusters {
+        let members: Vec<String> = c
+            .nodes
+            .iter()
+            .map(|n| format!("{} {}", short(n), best.get(n).cloned().unwrap_or_default()))
+            .collect();
+        writeln!(w, "{}: {}", c.label, members.join(", "))?;
+    }
+    for m in &a.merges {
+        writeln!(w)?;
+        writeln!(w, "== Merge at {}", rel(a, m.ts_us))?;
+        for (i, s) in m.sides.iter().enumerate() {
+            let names: Vec<&str> = s.iter().map(|n| short(n)).collect();
+            writeln!(w, "side {}: {}", i + 1, names.join(" "))?;
+        }
+        writeln!(w, "chain (patient zero first):")?;
+        for (k, i) in m.chain.iter().enumerate() {
+            writeln!(w, "  {}. {}", k + 1, intro_line(a, i, &best))?;
+        }
+    }
+    if !a.damage.role_changes.is_empty() || !a.damage.slot_moves.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "== Damage")?;
+        for r in &a.damage.role_changes {
+            let of = r
+                .replicaof
+                .as_deref()
+                .map(|x| format!(" of {}", short(x)))
+                .unwrap_or_default();
+            writeln!(
+                w,
+                "{}  {} {} → {}{}{}",
+                rel(a, r.ts_us),
+                short(&r.node),
+                r.from,
+                r.to,
+                of,
+                evidence(&r.evidence)
+            )?;
+        }
+        for m in &a.damage.slot_moves {
+            let from = m.from.as_deref().map_or("unassigned", short);
+            writeln!(
+                w,
+                "{}  slots {} ({}) {} → {}{}",
+                rel(a, m.ts_us),
+                m.slots,
+                m.count,
+                from,
+                short(&m.to),
+                evidence(&m.evidence)
+            )?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(w, "== Findings")?;
+    if a.findings.is_empty() {
+        writeln!(w, "none")?;
+    }
+    for f in &a.findings {
+        writeln!(
+            w,
+            "{}  {}: {}{}",
+            rel(a, f.ts_us),
+            f.kind,
+            f.summary,
+            evidence(&f.evidence)
+        )?;
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "== Introductions (first time each node learned another; {} known before the capture not shown)",
+        a.introductions.iter().filter(|i| i.via == "prior").count()
+    )?;
+    for i in a.introductions.iter().filter(|i| i.via != "prior") {
+        writeln!(w, "{}", intro_line(a, i, &best))?;
+    }
+    writeln!(w)?;
+    writeln!(w, "== Nodes")?;
+    for n in &a.nodes {
+        writeln!(
+            w,
+            "{} {} {} cluster={} {}→{} slots {}→{} epoch {}→{}{}",
+            n.short,
+            n.best_address,
+            n.generation,
+            n.cluster.as_deref().unwrap_or("-"),
+            n.role_first,
+            n.role_last,
+            n.slots_first,
+            n.slots_last,
+            n.config_epoch_first,
+            n.config_epoch_last,
+            n.hostname
+                .as_deref()
+                .map(|h| format!(" hostname={h}"))
+                .unwrap_or_default()
+        )?;
+        let mut seen = std::collections::BTreeSet::new();
+        for ad in &n.addresses {
+            if seen.insert((&ad.address, &ad.how)) {
+                writeln!(
+                    w,
+                    "    {} {} (from {}, frame {})",
+                    ad.how, ad.address, ad.vantage, ad.frame
+                )?;
+            }
+        }
+    }
+    if !a.clock_offsets.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "== Clock offsets between captures (from messages seen by both)"
+        )?;
+        for o in &a.clock_offsets {
+            writeln!(
+                w,
+                "{} vs {}: {:+.3} ms ({} samples)",
+                o.b,
+                o.a,
+                o.offset_us as f64 / 1000.0,
+                o.samples
+            )?;
+        }
+    }
+    if !a.anomalies.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "== Capture anomalies")?;
+        for (k, n) in &a.anomalies {
+            writeln!(w, "{k} {n}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the analysis as pretty JSON.
+pub fn write_json(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, a).map_err(io::Error::other)?;
+    writeln!(w)
+}
+
+/// `CLUSTER NODES`-style lines of one node's view.
+pub fn write_nodes_view(w: &mut dyn Write, v: &NodesView) -> io::Result<()> {
+    writeln!(
+        w,
+        "# what {} believed at {}",
+        short(&v.node),
+        format_utc_us(v.at_us)
+    )?;
+    for l in &v.lines {
+        writeln!(
+            w,
+            "{} {} {} {} 0 0 {} connected {}",
+            l.id,
+            l.address,
+            l.flags,
+            l.master,
+            l.config_epoch,
+            l.slots.replace(',', " ")
+        )?;
+    }
+    Ok(())
+}
