@@ -16,26 +16,17 @@ use meetgraph::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSin
 use meetgraph::clusterbus::{Message, parse_message};
 use meetgraph::decode::decode_packet;
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
-use meetgraph::pipeline::{
-    Anomaly, BusSink, Input, MessageMeta, Pipeline, PipelineConfig, run_merged,
-};
-use meetgraph::reassembly::{
-    ChunkMeta, CloseReason, GapReason, Reassembler, ReassemblyConfig, StreamConsumer,
-};
+use meetgraph::pipeline::{Anomaly, BusSink, Input, MessageMeta, Pipeline, PipelineConfig, run_merged};
+use meetgraph::reassembly::{ChunkMeta, CloseReason, GapReason, Reassembler, ReassemblyConfig, StreamConsumer};
 use std::hint::black_box;
 use std::io::Read;
 
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/samples/redis-3.0.7-docker-bridge/h1.pcap.gz"
-);
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/redis-3.0.7-docker-bridge/h1.pcap.gz");
 
 fn load() -> &'static [u8] {
     let gz = std::fs::read(SAMPLE).expect("sample");
     let mut raw = Vec::new();
-    MultiGzDecoder::new(&gz[..])
-        .read_to_end(&mut raw)
-        .expect("gunzip");
+    MultiGzDecoder::new(&gz[..]).read_to_end(&mut raw).expect("gunzip");
     Box::leak(raw.into_boxed_slice())
 }
 
@@ -45,10 +36,7 @@ struct Streams(std::collections::BTreeMap<(u64, String), Vec<u8>>);
 impl StreamConsumer for Streams {
     type State = ();
     fn data(&mut self, _: &mut (), m: &ChunkMeta, b: &[u8]) {
-        self.0
-            .entry((m.conn_id, m.src.to_string()))
-            .or_default()
-            .extend_from_slice(b);
+        self.0.entry((m.conn_id, m.src.to_string())).or_default().extend_from_slice(b);
     }
     fn gap(&mut self, _: &mut (), _: &ChunkMeta, _: u64, _: GapReason) {}
     fn close(&mut self, _: &mut (), _: &ChunkMeta, _: CloseReason) {}
@@ -65,9 +53,7 @@ fn bus_streams(raw: &'static [u8]) -> Vec<Vec<u8>> {
         }
     }
     r.finish(&mut s, 0);
-    s.0.into_values()
-        .filter(|b| b.starts_with(b"RCmb"))
-        .collect()
+    s.0.into_values().filter(|b| b.starts_with(b"RCmb")).collect()
 }
 
 #[derive(Default)]

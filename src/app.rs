@@ -25,14 +25,8 @@ pub fn parse_ports(s: &str) -> Result<PortFilter, String> {
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (a, b) = part.split_once('-').unwrap_or((part, part));
-        let lo: u16 = a
-            .trim()
-            .parse()
-            .map_err(|_| format!("bad port {a:?} in {s:?}"))?;
-        let hi: u16 = b
-            .trim()
-            .parse()
-            .map_err(|_| format!("bad port {b:?} in {s:?}"))?;
+        let lo: u16 = a.trim().parse().map_err(|_| format!("bad port {a:?} in {s:?}"))?;
+        let hi: u16 = b.trim().parse().map_err(|_| format!("bad port {b:?} in {s:?}"))?;
         if lo > hi {
             return Err(format!("bad port range {part:?}"));
         }
@@ -55,10 +49,7 @@ fn pipeline_config(input: &InputArgs) -> Result<PipelineConfig, String> {
             max_pending_total: input.max_total_buffer.max(input.max_stream_buffer),
             ..ReassemblyConfig::default()
         },
-        framer: FramerConfig {
-            max_totlen: input.max_message,
-            ..FramerConfig::default()
-        },
+        framer: FramerConfig { max_totlen: input.max_message, ..FramerConfig::default() },
         ports,
     })
 }
@@ -79,41 +70,23 @@ fn is_broken_pipe(e: &io::Error) -> bool {
 
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
-        Command::Dump {
-            input,
-            format,
-            stats,
-            quiet,
-            no_anomalies,
-        } => dump(&input, format, stats, quiet, no_anomalies),
-        Command::Analyze {
-            input,
-            vantage,
-            json,
-        } => analyze(&input, &vantage, json.as_deref()),
+        Command::Dump { input, format, stats, quiet, no_anomalies } => dump(&input, format, stats, quiet, no_anomalies),
+        Command::Analyze { input, vantage, json } => analyze(&input, &vantage, json.as_deref()),
         Command::Nodes { input, node, at } => nodes(&input, &node, at.as_deref()),
     }
 }
 
 /// Inputs and vantage names: positional files (named by file name) and
 /// `--vantage NAME=FILE`.
-fn named_inputs(
-    input: &InputArgs,
-    vantage: &[String],
-) -> Result<(Vec<std::path::PathBuf>, Vec<String>), String> {
+fn named_inputs(input: &InputArgs, vantage: &[String]) -> Result<(Vec<std::path::PathBuf>, Vec<String>), String> {
     let mut paths = Vec::new();
     let mut names = Vec::new();
     for p in &input.files {
         paths.push(p.clone());
-        names.push(p.file_name().map_or_else(
-            || p.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        ));
+        names.push(p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()));
     }
     for v in vantage {
-        let (name, file) = v
-            .split_once('=')
-            .ok_or_else(|| format!("--vantage {v:?}: expected NAME=FILE"))?;
+        let (name, file) = v.split_once('=').ok_or_else(|| format!("--vantage {v:?}: expected NAME=FILE"))?;
         if name.is_empty() || file.is_empty() {
             return Err(format!("--vantage {v:?}: expected NAME=FILE"));
         }
@@ -184,10 +157,7 @@ fn analyze(input: &InputArgs, vantage: &[String], json: Option<&std::path::Path>
         Ok(x) => x,
         Err(code) => return code,
     };
-    let cfg = AnalysisConfig {
-        vantages: names,
-        until_us: None,
-    };
+    let cfg = AnalysisConfig { vantages: names, until_us: None };
     let analysis = meetgraph::run::analyze(&mut inputs, cfg);
     let status = damaged(&inputs);
     let stdout = io::stdout();
@@ -214,10 +184,7 @@ fn analyze(input: &InputArgs, vantage: &[String], json: Option<&std::path::Path>
 fn nodes(input: &InputArgs, node: &str, at: Option<&str>) -> u8 {
     let until = match at.map(parse_utc_us) {
         Some(None) => {
-            eprintln!(
-                "meetgraph: --at {:?}: expected e.g. 2026-11-24T18:49:40.5Z or microseconds",
-                at.unwrap_or("")
-            );
+            eprintln!("meetgraph: --at {:?}: expected e.g. 2026-11-24T18:49:40.5Z or microseconds", at.unwrap_or(""));
             return EXIT_FATAL;
         }
         Some(Some(t)) => Some(t),
@@ -227,19 +194,13 @@ fn nodes(input: &InputArgs, node: &str, at: Option<&str>) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let cfg = AnalysisConfig {
-        vantages: names,
-        until_us: until,
-    };
+    let cfg = AnalysisConfig { vantages: names, until_us: until };
     let (analyzer, stats) = meetgraph::run::analyze_inputs(&mut inputs, cfg);
     let status = damaged(&inputs);
     let end = stats.iter().filter_map(|s| s.last_ts_us).max().unwrap_or(0);
     let at_us = until.unwrap_or(end);
     let ids = analyzer.node_ids();
-    let matches: Vec<_> = ids
-        .iter()
-        .filter(|n| n.as_str().starts_with(node))
-        .collect();
+    let matches: Vec<_> = ids.iter().filter(|n| n.as_str().starts_with(node)).collect();
     let id = match matches.as_slice() {
         [one] => **one,
         [] => {
@@ -247,10 +208,7 @@ fn nodes(input: &InputArgs, node: &str, at: Option<&str>) -> u8 {
             return EXIT_FATAL;
         }
         _ => {
-            eprintln!(
-                "meetgraph: {node:?} matches {} nodes; give more characters",
-                matches.len()
-            );
+            eprintln!("meetgraph: {node:?} matches {} nodes; give more characters", matches.len());
             return EXIT_FATAL;
         }
     };
@@ -309,10 +267,7 @@ fn dump(input: &InputArgs, format: Format, stats: bool, quiet: bool, no_anomalie
         return EXIT_FATAL;
     }
     if stats {
-        let per: Vec<(String, _)> = inputs
-            .iter()
-            .map(|i| (i.file.name().to_string(), i.pipeline.stats()))
-            .collect();
+        let per: Vec<(String, _)> = inputs.iter().map(|i| (i.file.name().to_string(), i.pipeline.stats())).collect();
         let r = match format {
             Format::Text => write_stats_text(&mut out, &per),
             Format::Jsonl => write_stats_json(&mut out, &per),

@@ -10,11 +10,7 @@ fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() {
-                app::EXIT_FATAL
-            } else {
-                app::EXIT_OK
-            };
+            let code = if e.use_stderr() { app::EXIT_FATAL } else { app::EXIT_OK };
             let _ = e.print();
             return ExitCode::from(code);
         }

@@ -5,13 +5,10 @@
 
 use crate::capture::{CaptureError, CaptureFile, RawPacket};
 use crate::clusterbus::Message;
-use crate::clusterbus::framer::{
-    BusFramer, FrameAnomaly, FrameInfo, FrameSink, FramerConfig, StreamKind,
-};
+use crate::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSink, FramerConfig, StreamKind};
 use crate::decode::{DecodeError, Endpoint, decode_packet};
 use crate::reassembly::{
-    ChunkMeta, CloseReason, GapReason, Reassembler, ReassemblyConfig, ReassemblyStats,
-    StreamConsumer,
+    ChunkMeta, CloseReason, GapReason, Reassembler, ReassemblyConfig, ReassemblyStats, StreamConsumer,
 };
 use crate::resp::RespSniffer;
 use serde::Serialize;
@@ -23,9 +20,7 @@ pub struct PortFilter(pub Vec<(u16, u16)>);
 
 impl PortFilter {
     pub fn matches(&self, a: u16, b: u16) -> bool {
-        self.0
-            .iter()
-            .any(|&(lo, hi)| (lo..=hi).contains(&a) || (lo..=hi).contains(&b))
+        self.0.iter().any(|&(lo, hi)| (lo..=hi).contains(&a) || (lo..=hi).contains(&b))
     }
 }
 
@@ -231,9 +226,7 @@ impl<K: BusSink> FrameSink for ChunkSink<'_, '_, K> {
         match g.stats.messages_by_type.get_mut(msg.msg_type.name()) {
             Some(n) => *n += 1,
             None => {
-                g.stats
-                    .messages_by_type
-                    .insert(msg.msg_type.name().to_string(), 1);
+                g.stats.messages_by_type.insert(msg.msg_type.name().to_string(), 1);
             }
         }
         if let Some(h) = &msg.header {
@@ -311,16 +304,11 @@ impl<K: BusSink> StreamConsumer for Glue<'_, K> {
         let was = st.framer.kind();
         {
             let mut sink = ChunkSink { glue: self, meta };
-            st.framer
-                .feed(cfg, meta.offset, meta.frame, meta.ts_us, bytes, &mut sink);
+            st.framer.feed(cfg, meta.offset, meta.frame, meta.ts_us, bytes, &mut sink);
         }
         // A stream seen from its first byte that is not bus traffic may be
         // a client talking RESP to a data port.
-        if was == StreamKind::Unknown
-            && st.framer.kind() == StreamKind::NotBus
-            && !meta.midstream
-            && meta.offset == 0
-        {
+        if was == StreamKind::Unknown && st.framer.kind() == StreamKind::NotBus && !meta.midstream && meta.offset == 0 {
             let mut resp = RespSniffer::default();
             self.sniff(&mut resp, meta, bytes);
             st.resp = Some(resp);
@@ -351,8 +339,7 @@ impl<K: BusSink> StreamConsumer for Glue<'_, K> {
             });
         }
         let mut sink = ChunkSink { glue: self, meta };
-        st.framer
-            .gap(meta.offset, meta.frame, meta.ts_us, len, &mut sink);
+        st.framer.gap(meta.offset, meta.frame, meta.ts_us, len, &mut sink);
     }
 
     fn close(&mut self, st: &mut StreamState, meta: &ChunkMeta, reason: CloseReason) {
@@ -465,11 +452,8 @@ impl Pipeline {
         let mut s = self.stats.clone();
         s.reassembly = *self.reasm.stats();
         s.tcp_flows = s.reassembly.connections;
-        s.messages_by_sender = self
-            .sender_counts
-            .iter()
-            .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), *v))
-            .collect();
+        s.messages_by_sender =
+            self.sender_counts.iter().map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), *v)).collect();
         s
     }
 }
@@ -486,13 +470,7 @@ pub struct Input {
 
 impl Input {
     pub fn new(file: CaptureFile, pipeline: Pipeline) -> Self {
-        Input {
-            file,
-            pipeline,
-            error: None,
-            loaded: false,
-            done: false,
-        }
+        Input { file, pipeline, error: None, loaded: false, done: false }
     }
 
     fn load(&mut self) {

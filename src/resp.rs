@@ -36,11 +36,7 @@ fn parse_command(buf: &[u8]) -> Parsed {
         None => Parsed::Incomplete,
         Some(b'*') => {
             let Some((head, mut pos)) = read_line(buf, 1) else {
-                return if buf.len() > 16 {
-                    Parsed::Invalid
-                } else {
-                    Parsed::Incomplete
-                };
+                return if buf.len() > 16 { Parsed::Invalid } else { Parsed::Incomplete };
             };
             let Some(n) = parse_int(head) else {
                 return Parsed::Invalid;
@@ -56,11 +52,7 @@ fn parse_command(buf: &[u8]) -> Parsed {
                     Some(_) => return Parsed::Invalid,
                 }
                 let Some((len, p)) = read_line(buf, pos + 1) else {
-                    return if buf.len() - pos > 16 {
-                        Parsed::Invalid
-                    } else {
-                        Parsed::Incomplete
-                    };
+                    return if buf.len() - pos > 16 { Parsed::Invalid } else { Parsed::Incomplete };
                 };
                 let Some(len) = parse_int(len) else {
                     return Parsed::Invalid;
@@ -82,19 +74,11 @@ fn parse_command(buf: &[u8]) -> Parsed {
         Some(c) if c.is_ascii_alphabetic() => {
             // Inline command (telnet style).
             let Some(p) = buf.iter().position(|&b| b == b'\n') else {
-                return if buf.len() > MAX_ARG {
-                    Parsed::Invalid
-                } else {
-                    Parsed::Incomplete
-                };
+                return if buf.len() > MAX_ARG { Parsed::Invalid } else { Parsed::Incomplete };
             };
             let line = buf[..p].strip_suffix(b"\r").unwrap_or(&buf[..p]);
-            let args: Vec<Vec<u8>> = line
-                .split(|b| *b == b' ')
-                .filter(|w| !w.is_empty())
-                .take(MAX_ARGS)
-                .map(<[u8]>::to_vec)
-                .collect();
+            let args: Vec<Vec<u8>> =
+                line.split(|b| *b == b' ').filter(|w| !w.is_empty()).take(MAX_ARGS).map(<[u8]>::to_vec).collect();
             Parsed::Command(args, p + 1)
         }
         Some(_) => Parsed::Invalid,
@@ -126,10 +110,7 @@ impl RespSniffer {
             match parse_command(&self.buf[used..]) {
                 Parsed::Command(args, n) => {
                     used += n;
-                    if args
-                        .first()
-                        .is_some_and(|a| a.eq_ignore_ascii_case(b"cluster"))
-                    {
+                    if args.first().is_some_and(|a| a.eq_ignore_ascii_case(b"cluster")) {
                         on_cluster(&args);
                     }
                 }
@@ -163,13 +144,7 @@ mod tests {
         let mut s = RespSniffer::default();
         let mut out = Vec::new();
         for c in chunks {
-            s.feed(c, |a| {
-                out.push(
-                    a.iter()
-                        .map(|x| String::from_utf8_lossy(x).into_owned())
-                        .collect(),
-                )
-            });
+            s.feed(c, |a| out.push(a.iter().map(|x| String::from_utf8_lossy(x).into_owned()).collect()));
         }
         out
     }
@@ -179,11 +154,7 @@ mod tests {
         let cmd = b"*4\r\n$7\r\ncluster\r\n$4\r\nmeet\r\n$12\r\n10.100.1.100\r\n$4\r\n7000\r\n*1\r\n$4\r\nPING\r\n";
         for cut in 0..cmd.len() {
             let got = run(&[&cmd[..cut], &cmd[cut..]]);
-            assert_eq!(
-                got,
-                vec![vec!["cluster", "meet", "10.100.1.100", "7000"]],
-                "cut at {cut}"
-            );
+            assert_eq!(got, vec![vec!["cluster", "meet", "10.100.1.100", "7000"]], "cut at {cut}");
         }
     }
 

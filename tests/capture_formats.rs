@@ -25,12 +25,7 @@ fn read_all(path: &Path) -> Vec<Pkt> {
     let mut out = Vec::new();
     while f.advance().unwrap() {
         let p = f.current().unwrap();
-        out.push(Pkt {
-            ts_us: p.ts_us,
-            link: p.link.0,
-            orig_len: p.orig_len,
-            data: p.data.to_vec(),
-        });
+        out.push(Pkt { ts_us: p.ts_us, link: p.link.0, orig_len: p.orig_len, data: p.data.to_vec() });
     }
     out
 }
@@ -38,20 +33,10 @@ fn read_all(path: &Path) -> Vec<Pkt> {
 /// Legacy pcap with a single link type.
 fn write_pcap(pkts: &[Pkt], link: u16, nanos: bool, big_endian: bool) -> Vec<u8> {
     let mut out = Vec::new();
-    let w32 = |o: &mut Vec<u8>, v: u32| {
-        o.extend_from_slice(&if big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        })
-    };
-    let w16 = |o: &mut Vec<u8>, v: u16| {
-        o.extend_from_slice(&if big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        })
-    };
+    let w32 =
+        |o: &mut Vec<u8>, v: u32| o.extend_from_slice(&if big_endian { v.to_be_bytes() } else { v.to_le_bytes() });
+    let w16 =
+        |o: &mut Vec<u8>, v: u16| o.extend_from_slice(&if big_endian { v.to_be_bytes() } else { v.to_le_bytes() });
     w32(&mut out, if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 });
     w16(&mut out, 2);
     w16(&mut out, 4);
@@ -157,12 +142,7 @@ fn to_cooked(p: &Pkt, v2: bool) -> Pkt {
     }
     d.extend_from_slice(payload);
     let orig_len = p.orig_len - 14 + d.len() as u32 - payload.len() as u32;
-    Pkt {
-        ts_us: p.ts_us,
-        link: if v2 { 276 } else { 113 },
-        orig_len,
-        data: d,
-    }
+    Pkt { ts_us: p.ts_us, link: if v2 { 276 } else { 113 }, orig_len, data: d }
 }
 
 fn gzip(b: &[u8]) -> Vec<u8> {
@@ -180,12 +160,7 @@ fn tmp(name: &str) -> PathBuf {
 /// Messages without the capture-format-specific parts.
 fn messages(path: &Path) -> Vec<Seen> {
     let (c, _) = run_files(&[path.to_path_buf()]);
-    assert!(
-        c.anomalies.is_empty(),
-        "{}: {:?}",
-        path.display(),
-        c.anomalies
-    );
+    assert!(c.anomalies.is_empty(), "{}: {:?}", path.display(), c.anomalies);
     c.messages
 }
 
@@ -237,20 +212,10 @@ fn truncated_file_gives_what_precedes_and_a_one_line_error() {
     };
     assert!(n > pkts.len() / 3 && n < pkts.len());
     let msg = err.to_string();
-    assert!(
-        msg.contains("cut.pcap") && msg.contains("truncated"),
-        "{msg}"
-    );
-    assert!(
-        !f.advance().unwrap(),
-        "after an error the file reads as ended"
-    );
+    assert!(msg.contains("cut.pcap") && msg.contains("truncated"), "{msg}");
+    assert!(!f.advance().unwrap(), "after an error the file reads as ended");
 
-    let out = bin()
-        .args(["dump", "--stats", "-q"])
-        .arg(&p)
-        .output()
-        .unwrap();
+    let out = bin().args(["dump", "--stats", "-q"]).arg(&p).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -266,26 +231,14 @@ fn truncated_file_gives_what_precedes_and_a_one_line_error() {
     }
     let p = tmp("corrupt.pcap.gz");
     std::fs::write(&p, &gz).unwrap();
-    let out = bin()
-        .args(["dump", "-q", "--stats"])
-        .arg(&p)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = bin().args(["dump", "-q", "--stats"]).arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("corrupt.pcap.gz"));
 }
 
 #[test]
 fn cli_exit_codes_and_stdin() {
-    let missing = bin()
-        .args(["dump", "/nonexistent/x.pcap"])
-        .output()
-        .unwrap();
+    let missing = bin().args(["dump", "/nonexistent/x.pcap"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/x.pcap"));
 
@@ -295,26 +248,16 @@ fn cli_exit_codes_and_stdin() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a pcap or pcapng capture"));
 
-    let out = bin()
-        .args(["dump", "--ports", "70000", "x"])
-        .output()
-        .unwrap();
+    let out = bin().args(["dump", "--ports", "70000", "x"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let out = bin().args(["dump", "--bogus"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 
     let src = samples_dir().join("redis-3.0.7-loopback-merge/lo.pcap.gz");
-    let from_file = bin()
-        .args(["dump", "--format", "jsonl"])
-        .arg(&src)
-        .output()
-        .unwrap();
+    let from_file = bin().args(["dump", "--format", "jsonl"]).arg(&src).output().unwrap();
     assert_eq!(from_file.status.code(), Some(0));
-    let from_stdin = bin()
-        .args(["dump", "--format", "jsonl", "-"])
-        .stdin(std::fs::File::open(&src).unwrap())
-        .output()
-        .unwrap();
+    let from_stdin =
+        bin().args(["dump", "--format", "jsonl", "-"]).stdin(std::fs::File::open(&src).unwrap()).output().unwrap();
     assert_eq!(from_stdin.status.code(), Some(0));
     let norm = |b: &[u8]| String::from_utf8_lossy(b).replace(&*src.display().to_string(), "-");
     assert_eq!(norm(&from_file.stdout), norm(&from_stdin.stdout));
@@ -324,9 +267,7 @@ fn cli_exit_codes_and_stdin() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .find(|v| v["record"] == "message")
         .unwrap();
-    for k in [
-        "ts_us", "capture", "frame", "src", "dst", "type", "sender", "gossip",
-    ] {
+    for k in ["ts_us", "capture", "frame", "src", "dst", "type", "sender", "gossip"] {
         assert!(first_msg.get(k).is_some(), "missing {k}");
     }
     assert_eq!(first_msg["sender"].as_str().unwrap().len(), 40);
@@ -337,15 +278,8 @@ fn cli_exit_codes_and_stdin() {
 fn ports_filter_restricts_streams() {
     let src = samples_dir().join("redis-3.0.7-loopback-merge/lo.pcap.gz");
     let count = |ports: &str| -> usize {
-        let out = bin()
-            .args(["dump", "--no-anomalies", "--ports", ports])
-            .arg(&src)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| !l.contains(" COMMAND "))
-            .count()
+        let out = bin().args(["dump", "--no-anomalies", "--ports", ports]).arg(&src).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.contains(" COMMAND ")).count()
     };
     let all = count("1-65535");
     let one = count("17000");

@@ -24,10 +24,7 @@ impl FrameSink for Sink {
 /// A real V0 PING and a real V1 PONG from the samples.
 fn real_messages() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    for s in [
-        "redis-3.0.7-loopback-merge/lo.pcap.gz",
-        "redis-4.0.14-docker-bridge/dc.pcap.gz",
-    ] {
+    for s in ["redis-3.0.7-loopback-merge/lo.pcap.gz", "redis-4.0.14-docker-bridge/dc.pcap.gz"] {
         let mut f = CaptureFile::open(&samples_dir().join(s)).unwrap();
         while f.advance().unwrap() {
             let p = f.current().unwrap();

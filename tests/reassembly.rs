@@ -3,9 +3,7 @@
 //! caps, and a property test over random permutations and duplications.
 
 use meetgraph::decode::{Endpoint, TcpFlags, TcpSegment};
-use meetgraph::reassembly::{
-    ChunkMeta, CloseReason, GapReason, Reassembler, ReassemblyConfig, StreamConsumer,
-};
+use meetgraph::reassembly::{ChunkMeta, CloseReason, GapReason, Reassembler, ReassemblyConfig, StreamConsumer};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -28,14 +26,9 @@ struct Recorder {
 
 impl Recorder {
     fn push(&mut self, meta: &ChunkMeta, p: Piece) {
-        let v = self
-            .streams
-            .entry((meta.conn_id, meta.src.port))
-            .or_default();
-        self.midstream
-            .insert((meta.conn_id, meta.src.port), meta.midstream);
-        self.initiator
-            .insert((meta.conn_id, meta.src.port), meta.from_initiator);
+        let v = self.streams.entry((meta.conn_id, meta.src.port)).or_default();
+        self.midstream.insert((meta.conn_id, meta.src.port), meta.midstream);
+        self.initiator.insert((meta.conn_id, meta.src.port), meta.from_initiator);
         if let (Piece::Data(d), Some(Piece::Data(prev))) = (&p, v.last_mut()) {
             prev.extend_from_slice(d);
             return;
@@ -80,19 +73,10 @@ const A: u16 = 40000;
 const B: u16 = 17000;
 
 fn ep(port: u16) -> Endpoint {
-    Endpoint {
-        ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, if port == A { 1 } else { 2 })),
-        port,
-    }
+    Endpoint { ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, if port == A { 1 } else { 2 })), port }
 }
 
-fn seg<'a>(
-    from: u16,
-    seq: u32,
-    ack: Option<u32>,
-    flags: &str,
-    payload: &'a [u8],
-) -> TcpSegment<'a> {
+fn seg<'a>(from: u16, seq: u32, ack: Option<u32>, flags: &str, payload: &'a [u8]) -> TcpSegment<'a> {
     let to = if from == A { B } else { A };
     TcpSegment {
         src: ep(from),
@@ -128,13 +112,7 @@ fn handshake(isn_a: u32, isn_b: u32) -> Vec<TcpSegment<'static>> {
     vec![
         seg(A, isn_a, None, "S", b""),
         seg(B, isn_b, Some(isn_a.wrapping_add(1)), "S", b""),
-        seg(
-            A,
-            isn_a.wrapping_add(1),
-            Some(isn_b.wrapping_add(1)),
-            "",
-            b"",
-        ),
+        seg(A, isn_a.wrapping_add(1), Some(isn_b.wrapping_add(1)), "", b""),
     ]
 }
 
@@ -149,14 +127,8 @@ fn in_order_stream_with_handshake_is_delivered_whole() {
     let rec = run(&s);
     assert_eq!(rec.bytes(1, A), b"hello world");
     assert_eq!(rec.bytes(1, B), b"ok");
-    assert_eq!(
-        rec.streams[&(1, A)].last(),
-        Some(&Piece::Close(CloseReason::Fin))
-    );
-    assert_eq!(
-        rec.streams[&(1, B)].last(),
-        Some(&Piece::Close(CloseReason::Fin))
-    );
+    assert_eq!(rec.streams[&(1, A)].last(), Some(&Piece::Close(CloseReason::Fin)));
+    assert_eq!(rec.streams[&(1, B)].last(), Some(&Piece::Close(CloseReason::Fin)));
     assert_eq!(rec.midstream[&(1, A)], false);
     assert_eq!(rec.initiator[&(1, A)], Some(true));
     assert_eq!(rec.initiator[&(1, B)], Some(false));
@@ -212,11 +184,7 @@ fn unacked_hole_waits_for_the_retransmission() {
     s.push(seg(A, 105, Some(901), "", b"bbbb")); // retransmission
     let rec = run(&s);
     assert_eq!(rec.bytes(1, A), b"aaaabbbbcccc");
-    assert!(
-        !rec.streams[&(1, A)]
-            .iter()
-            .any(|p| matches!(p, Piece::Gap(..)))
-    );
+    assert!(!rec.streams[&(1, A)].iter().any(|p| matches!(p, Piece::Gap(..))));
 }
 
 #[test]
@@ -252,10 +220,7 @@ fn port_reuse_starts_a_new_connection() {
     s.push(seg(A, 50_001, Some(7001), "", b"second"));
     let rec = run(&s);
     assert_eq!(rec.bytes(1, A), b"first");
-    assert_eq!(
-        rec.streams[&(1, A)].last(),
-        Some(&Piece::Close(CloseReason::Reused))
-    );
+    assert_eq!(rec.streams[&(1, A)].last(), Some(&Piece::Close(CloseReason::Reused)));
     assert_eq!(rec.bytes(2, A), b"second");
 }
 
@@ -268,18 +233,12 @@ fn rst_closes_and_late_retransmissions_are_ignored() {
     let rec = run(&s);
     assert_eq!(rec.bytes(1, A), b"abc");
     assert!(!rec.streams.contains_key(&(2, A)));
-    assert_eq!(
-        rec.streams[&(1, A)].last(),
-        Some(&Piece::Close(CloseReason::Rst))
-    );
+    assert_eq!(rec.streams[&(1, A)].last(), Some(&Piece::Close(CloseReason::Rst)));
 }
 
 #[test]
 fn per_stream_cap_declares_the_hole_lost() {
-    let cfg = ReassemblyConfig {
-        max_pending_per_stream: 8,
-        ..ReassemblyConfig::default()
-    };
+    let cfg = ReassemblyConfig { max_pending_per_stream: 8, ..ReassemblyConfig::default() };
     let mut s = handshake(100, 900);
     s.push(seg(A, 101, Some(901), "", b"aa"));
     s.push(seg(A, 105, Some(901), "", b"cccccc")); // hole of 2, 6 queued
@@ -287,11 +246,7 @@ fn per_stream_cap_declares_the_hole_lost() {
     let rec = run_with(&s, cfg);
     assert_eq!(
         rec.streams[&(1, A)][..3],
-        [
-            Piece::Data(b"aa".to_vec()),
-            Piece::Gap(2, GapReason::CapHit),
-            Piece::Data(b"ccccccdddddd".to_vec())
-        ]
+        [Piece::Data(b"aa".to_vec()), Piece::Gap(2, GapReason::CapHit), Piece::Data(b"ccccccdddddd".to_vec())]
     );
 }
 
@@ -305,11 +260,7 @@ fn snaplen_missing_bytes_are_a_gap() {
     let rec = run(&s);
     assert_eq!(
         rec.streams[&(1, A)][..3],
-        [
-            Piece::Data(b"abcd".to_vec()),
-            Piece::Gap(6, GapReason::Snaplen),
-            Piece::Data(b"xyz".to_vec())
-        ]
+        [Piece::Data(b"abcd".to_vec()), Piece::Gap(6, GapReason::Snaplen), Piece::Data(b"xyz".to_vec())]
     );
 }
 

@@ -17,15 +17,9 @@ fn tshark_counts(path: &Path) -> BTreeMap<(String, String), usize> {
         .args(["-T", "fields", "-e", "tcp.stream"])
         .output()
         .expect("tshark must be installed (Debian package tshark; .ci/run installs it)");
-    assert!(
-        streams.status.success(),
-        "tshark failed on {}",
-        path.display()
-    );
-    let ids: std::collections::BTreeSet<u64> = String::from_utf8_lossy(&streams.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect();
+    assert!(streams.status.success(), "tshark failed on {}", path.display());
+    let ids: std::collections::BTreeSet<u64> =
+        String::from_utf8_lossy(&streams.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect();
     let mut cmd = Command::new("tshark");
     cmd.args(["-n", "-q", "-r"]).arg(path);
     for id in &ids {
@@ -83,15 +77,11 @@ fn type_name(t: u16) -> &'static str {
 /// signature whose `totlen` lands on another signature (or the end).
 fn frame_independently(b: &[u8], counts: &mut BTreeMap<(String, String), usize>) {
     let sig_at = |i: usize| b.get(i..i + 4) == Some(b"RCmb".as_slice());
-    let totlen_at = |i: usize| {
-        b.get(i + 4..i + 8)
-            .map(|t| u32::from_be_bytes(t.try_into().unwrap()) as usize)
-    };
+    let totlen_at = |i: usize| b.get(i + 4..i + 8).map(|t| u32::from_be_bytes(t.try_into().unwrap()) as usize);
     let mut i = 0;
     while i + 8 <= b.len() {
         let ok = sig_at(i)
-            && totlen_at(i)
-                .is_some_and(|t| t >= 16 && (i + t == b.len() || sig_at(i + t) || i + t > b.len()));
+            && totlen_at(i).is_some_and(|t| t >= 16 && (i + t == b.len() || sig_at(i + t) || i + t > b.len()));
         if !ok {
             i += 1;
             continue;
@@ -102,14 +92,8 @@ fn frame_independently(b: &[u8], counts: &mut BTreeMap<(String, String), usize>)
         }
         let m = &b[i..i + t];
         let ty = u16::from_be_bytes([m[12], m[13]]);
-        let sender = if ty & 0x8000 != 0 {
-            String::new()
-        } else {
-            String::from_utf8_lossy(&m[40..80]).into_owned()
-        };
-        *counts
-            .entry((type_name(ty).to_string(), sender))
-            .or_default() += 1;
+        let sender = if ty & 0x8000 != 0 { String::new() } else { String::from_utf8_lossy(&m[40..80]).into_owned() };
+        *counts.entry((type_name(ty).to_string(), sender)).or_default() += 1;
         i += t;
     }
 }
@@ -122,13 +106,7 @@ fn every_sample_capture_decodes_without_anomalies() {
         let (c, stats) = run_files(std::slice::from_ref(&cap));
         assert!(!c.messages.is_empty(), "{}: no messages", cap.display());
         assert!(stats[0].bus_streams > 0);
-        assert_eq!(
-            c.anomaly_kinds(),
-            BTreeMap::new(),
-            "{}: unexpected anomalies {:#?}",
-            cap.display(),
-            c.anomalies
-        );
+        assert_eq!(c.anomaly_kinds(), BTreeMap::new(), "{}: unexpected anomalies {:#?}", cap.display(), c.anomalies);
     }
 }
 
@@ -138,11 +116,6 @@ fn message_counts_match_tshark_reassembly() {
         let (c, _) = run_files(std::slice::from_ref(&cap));
         let ours = c.by_type_sender();
         let theirs = tshark_counts(&cap);
-        assert_eq!(
-            ours,
-            theirs,
-            "{}: meetgraph vs tshark per (type, sender)",
-            cap.display()
-        );
+        assert_eq!(ours, theirs, "{}: meetgraph vs tshark per (type, sender)", cap.display());
     }
 }

@@ -11,9 +11,7 @@ use meetgraph::clusterbus::Message;
 use meetgraph::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSink, FramerConfig};
 use meetgraph::decode::decode_packet;
 use meetgraph::pipeline::{Pipeline, PipelineConfig};
-use meetgraph::reassembly::{
-    ChunkMeta, CloseReason, GapReason, Reassembler, ReassemblyConfig, StreamConsumer,
-};
+use meetgraph::reassembly::{ChunkMeta, CloseReason, GapReason, Reassembler, ReassemblyConfig, StreamConsumer};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -39,14 +37,7 @@ fn run_filtered(path: &PathBuf, keep: impl Fn(u64) -> bool) -> Collect {
 
 /// Identity of a message independent of stream offsets.
 fn key(s: &Seen) -> (String, String, u64, &'static str, String, u32) {
-    (
-        s.src.clone(),
-        s.dst.clone(),
-        s.frame,
-        s.msg_type,
-        s.sender.clone(),
-        s.totlen,
-    )
+    (s.src.clone(), s.dst.clone(), s.frame, s.msg_type, s.sender.clone(), s.totlen)
 }
 
 #[derive(Default)]
@@ -58,10 +49,7 @@ impl StreamConsumer for Streams {
     type State = ();
     fn data(&mut self, _: &mut (), m: &ChunkMeta, b: &[u8]) {
         assert!(!m.midstream, "the sample starts before the servers");
-        self.bytes
-            .entry((m.conn_id, m.src.to_string()))
-            .or_default()
-            .extend_from_slice(b);
+        self.bytes.entry((m.conn_id, m.src.to_string())).or_default().extend_from_slice(b);
     }
     fn gap(&mut self, _: &mut (), _: &ChunkMeta, _: u64, _: GapReason) {
         panic!("no gaps in this sample");
@@ -81,10 +69,7 @@ fn real_bus_streams() -> Vec<Vec<u8>> {
         }
     }
     r.finish(&mut s, 0);
-    s.bytes
-        .into_values()
-        .filter(|b| b.starts_with(b"RCmb"))
-        .collect()
+    s.bytes.into_values().filter(|b| b.starts_with(b"RCmb")).collect()
 }
 
 #[derive(Default, Debug, PartialEq)]
@@ -95,12 +80,8 @@ struct Framed {
 
 impl FrameSink for Framed {
     fn message(&mut self, info: &FrameInfo, msg: &Message<'_>) {
-        let sender = msg
-            .sender()
-            .map(|s| s.as_str().into_owned())
-            .unwrap_or_default();
-        self.messages
-            .push((info.offset, msg.msg_type.0, sender, msg.totlen));
+        let sender = msg.sender().map(|s| s.as_str().into_owned()).unwrap_or_default();
+        self.messages.push((info.offset, msg.msg_type.0, sender, msg.totlen));
     }
     fn anomaly(&mut self, _: &FrameInfo, a: FrameAnomaly) {
         self.anomalies.push(a.kind().to_string());
@@ -191,11 +172,7 @@ fn capture_cut_at_any_packet_loses_only_messages_with_dropped_bytes() {
                 assert!(got.contains(&key(m)), "cut at {cut}: lost {m:?}");
             }
         }
-        assert!(
-            part.anomalies.iter().all(|a| a.kind != "bad_signature"),
-            "{:?}",
-            part.anomalies
-        );
+        assert!(part.anomalies.iter().all(|a| a.kind != "bad_signature"), "{:?}", part.anomalies);
     }
 }
 
@@ -203,17 +180,8 @@ fn capture_cut_at_any_packet_loses_only_messages_with_dropped_bytes() {
 fn one_dropped_segment_loses_only_the_messages_it_touches() {
     let path = merge_capture();
     let full = run_filtered(&path, |_| true);
-    let bus_frames: BTreeSet<u64> = full
-        .messages
-        .iter()
-        .flat_map(|m| [m.first_frame, m.frame])
-        .collect();
-    let candidates: Vec<u64> = bus_frames
-        .iter()
-        .copied()
-        .filter(|f| f % 37 == 0)
-        .take(12)
-        .collect();
+    let bus_frames: BTreeSet<u64> = full.messages.iter().flat_map(|m| [m.first_frame, m.frame]).collect();
+    let candidates: Vec<u64> = bus_frames.iter().copied().filter(|f| f % 37 == 0).take(12).collect();
     assert!(candidates.len() >= 5);
     for drop in candidates {
         let part = run_filtered(&path, |f| f != drop);
@@ -223,9 +191,6 @@ fn one_dropped_segment_loses_only_the_messages_it_touches() {
             assert_eq!(got.contains(&key(m)), !touched, "drop {drop}: {m:?}");
         }
         let kinds = part.anomaly_kinds();
-        assert!(
-            kinds.contains_key("gap_not_captured"),
-            "drop {drop}: gap not reported: {kinds:?}"
-        );
+        assert!(kinds.contains_key("gap_not_captured"), "drop {drop}: gap not reported: {kinds:?}");
     }
 }

@@ -35,6 +35,8 @@ struct NodeState {
     cfg_last: u64,
     current_epoch: u64,
     hostname: Option<String>,
+    /// Last header said the cluster state is OK.
+    state_ok: bool,
     port: u16,
     cport: u16,
     addresses: BTreeMap<(String, String, String), (i64, u64)>,
@@ -98,13 +100,6 @@ struct OpCommand {
     text: String,
 }
 
-/// Slot owner as the cluster would resolve it (highest configEpoch wins).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Owner {
-    node: NodeId,
-    epoch: u64,
-}
-
 #[derive(Clone, Debug)]
 struct PendingMerge {
     ts: i64,
@@ -123,22 +118,26 @@ pub struct Analyzer {
     intro_ids: Vec<(NodeId, NodeId)>,
     known: HashMap<(NodeId, NodeId), usize>,
     groups: Groups,
-    clusters_snapshot: Option<Vec<Vec<NodeId>>>,
     joins: Vec<Join>,
     merges: Vec<PendingMerge>,
     findings: Vec<Finding>,
     /// address → node → (first ts, vantages, evidence)
     answers: BTreeMap<String, BTreeMap<NodeId, (i64, BTreeSet<String>, Vec<Evidence>)>>,
-    /// Gossip said node N at address A, A answered W ≠ N.
-    mismatches: BTreeSet<(NodeId, NodeId, NodeId, String)>,
+    /// Gossip said node N at address A, A answered W ≠ N: (dialler, N, W,
+    /// address) → (first ts, evidence).
+    mismatches: BTreeMap<(NodeId, NodeId, NodeId, String), (i64, Vec<Evidence>)>,
+    /// Unions of groups in time order (for clusters at any moment).
+    unions: Vec<(i64, NodeId, NodeId)>,
     /// (dialer, address) → short connections (ts, evidence)
     short_conns: BTreeMap<(NodeId, String), Vec<(i64, Evidence)>>,
     /// node → source IPs seen per vantage
     sources: BTreeMap<NodeId, BTreeMap<(String, String), (i64, Evidence)>>,
-    slot_owner: Vec<Option<Owner>>,
+    /// Each node's own slot claim (empty when replica) and configEpoch.
+    own_claims: BTreeMap<NodeId, (u64, Vec<(u16, u16)>)>,
+    claim_checked: HashMap<NodeId, (u64, usize, Option<(u16, u16)>, usize)>,
+    collisions_reported: BTreeSet<(NodeId, NodeId, u64)>,
     slot_moves: Vec<SlotMove>,
     role_changes: Vec<RoleChange>,
-    epochs_seen: BTreeMap<u64, BTreeSet<NodeId>>,
     failed_reported: BTreeMap<NodeId, i64>,
     fail_times: BTreeMap<NodeId, i64>,
     fingerprints: HashMap<u64, (usize, i64)>,
@@ -150,14 +149,7 @@ pub struct Analyzer {
 }
 
 fn ev(cfg: &AnalysisConfig, capture: usize, frame: u64) -> Evidence {
-    Evidence {
-        capture: cfg
-            .vantages
-            .get(capture)
-            .cloned()
-            .unwrap_or_else(|| format!("#{capture}")),
-        frame,
-    }
+    Evidence { capture: cfg.vantages.get(capture).cloned().unwrap_or_else(|| format!("#{capture}")), frame }
 }
 
 fn id_s(n: &NodeId) -> String {
@@ -176,11 +168,7 @@ fn role_of(flags: u16) -> &'static str {
 
 /// `ip:port@cport` of a node as it states itself (V0: port + 10000).
 fn addr_string(ip: &str, port: u16, cport: u16) -> String {
-    if ip.contains(':') {
-        format!("[{ip}]:{port}@{cport}")
-    } else {
-        format!("{ip}:{port}@{cport}")
-    }
+    if ip.contains(':') { format!("[{ip}]:{port}@{cport}") } else { format!("{ip}:{port}@{cport}") }
 }
 
 fn ep_ip(e: &Endpoint) -> String {
@@ -214,18 +202,19 @@ impl Analyzer {
             intro_ids: Vec::new(),
             known: HashMap::new(),
             groups: Groups::default(),
-            clusters_snapshot: None,
             joins: Vec::new(),
             merges: Vec::new(),
             findings: Vec::new(),
             answers: BTreeMap::new(),
-            mismatches: BTreeSet::new(),
+            mismatches: BTreeMap::new(),
+            unions: Vec::new(),
             short_conns: BTreeMap::new(),
             sources: BTreeMap::new(),
-            slot_owner: vec![None; 16384],
+            own_claims: BTreeMap::new(),
+            claim_checked: HashMap::new(),
+            collisions_reported: BTreeSet::new(),
             slot_moves: Vec::new(),
             role_changes: Vec::new(),
-            epochs_seen: BTreeMap::new(),
             failed_reported: BTreeMap::new(),
             fail_times: BTreeMap::new(),
             fingerprints: HashMap::new(),
@@ -238,11 +227,7 @@ impl Analyzer {
     }
 
     fn vantage(&self, capture: usize) -> String {
-        self.cfg
-            .vantages
-            .get(capture)
-            .cloned()
-            .unwrap_or_else(|| format!("#{capture}"))
+        self.cfg.vantages.get(capture).cloned().unwrap_or_else(|| format!("#{capture}"))
     }
 
     fn evidence(&self, capture: usize, frame: u64) -> Evidence {
@@ -258,10 +243,7 @@ impl Analyzer {
         match e.kind {
             EventKind::Message(msg) => {
                 let Some(link) = e.link else { return };
-                let c = self
-                    .capture_msgs
-                    .entry(e.capture)
-                    .or_insert((e.ts_us, e.ts_us, 0));
+                let c = self.capture_msgs.entry(e.capture).or_insert((e.ts_us, e.ts_us, 0));
                 c.0 = c.0.min(e.ts_us);
                 c.1 = c.1.max(e.ts_us);
                 c.2 += 1;
@@ -277,9 +259,7 @@ impl Analyzer {
                     self.stream_end(e.ts_us, e.frame, e.capture, link);
                 }
             }
-            EventKind::Anomaly { kind, .. } => {
-                *self.anomalies.entry(kind.to_string()).or_default() += 1
-            }
+            EventKind::Anomaly { kind, .. } => *self.anomalies.entry(kind.to_string()).or_default() += 1,
         }
     }
 
@@ -289,10 +269,7 @@ impl Analyzer {
             let Ok(port) = args[3].parse::<u16>() else {
                 return;
             };
-            let bus = args
-                .get(4)
-                .and_then(|p| p.parse::<u16>().ok())
-                .unwrap_or(port.wrapping_add(10000));
+            let bus = args.get(4).and_then(|p| p.parse::<u16>().ok()).unwrap_or(port.wrapping_add(10000));
             self.commands.push(OpCommand {
                 ts,
                 capture,
@@ -340,11 +317,7 @@ impl Analyzer {
         let fp = Self::fingerprint(msg);
         match self.fingerprints.get(&fp) {
             Some(&(c, t)) if c != capture && (ts - t).abs() < FINGERPRINT_WINDOW_US => {
-                let (a, b, d) = if c < capture {
-                    (c, capture, ts - t)
-                } else {
-                    (capture, c, t - ts)
-                };
+                let (a, b, d) = if c < capture { (c, capture, ts - t) } else { (capture, c, t - ts) };
                 let v = self.offsets.entry((a, b)).or_default();
                 if v.len() < 10_000 {
                     v.push(d);
@@ -356,8 +329,7 @@ impl Analyzer {
             }
         }
         if self.fingerprints.len() > 200_000 {
-            self.fingerprints
-                .retain(|_, (_, t)| ts - *t < FINGERPRINT_WINDOW_US);
+            self.fingerprints.retain(|_, (_, t)| ts - *t < FINGERPRINT_WINDOW_US);
         }
     }
 
@@ -397,25 +369,16 @@ impl Analyzer {
                 conn.answered = true;
             }
         }
-        let receiver = if is_opener {
-            conn.responder
+        let receiver = if is_opener { conn.responder } else { conn.opener };
+        let flush: Vec<Pending> = if conn.responder.is_some() && conn.opener.is_some() && !conn.pending.is_empty() {
+            std::mem::take(&mut conn.pending)
         } else {
-            conn.opener
+            Vec::new()
         };
-        let flush: Vec<Pending> =
-            if conn.responder.is_some() && conn.opener.is_some() && !conn.pending.is_empty() {
-                std::mem::take(&mut conn.pending)
-            } else {
-                Vec::new()
-            };
         match receiver {
             Some(r) => {
                 for p in flush {
-                    let rcv = if p.link.src == link.src {
-                        receiver
-                    } else {
-                        Some(sender)
-                    };
+                    let rcv = if p.link.src == link.src { receiver } else { Some(sender) };
                     if let Some(rcv) = rcv {
                         self.received(p.ts, p.frame, p.capture, &p.link, rcv, &p.msg);
                     }
@@ -428,13 +391,7 @@ impl Analyzer {
             None => {
                 let conn = self.conns.entry(key).or_default();
                 if conn.pending.len() < PENDING_CAP {
-                    conn.pending.push(Pending {
-                        ts,
-                        frame,
-                        capture,
-                        link,
-                        msg: msg.clone(),
-                    });
+                    conn.pending.push(Pending { ts, frame, capture, link, msg: msg.clone() });
                 }
                 if answered_now {
                     self.answered(key, ts, frame, capture);
@@ -446,16 +403,7 @@ impl Analyzer {
 
     /// Header facts about the sender: state, addresses, roles, slots, epochs.
     #[allow(clippy::too_many_arguments)]
-    fn header(
-        &mut self,
-        ts: i64,
-        frame: u64,
-        capture: usize,
-        link: &Link,
-        is_opener: bool,
-        s: NodeId,
-        m: &BusMessage,
-    ) {
+    fn header(&mut self, ts: i64, frame: u64, capture: usize, link: &Link, is_opener: bool, s: NodeId, m: &BusMessage) {
         let vantage = self.vantage(capture);
         let evd = self.evidence(capture, frame);
         let n = self.touch_node(s, ts);
@@ -476,6 +424,7 @@ impl Analyzer {
         n.slots_last = m.slots.clone();
         n.cfg_last = m.config_epoch;
         n.current_epoch = m.current_epoch;
+        n.state_ok = m.state == 0;
         if m.hostname.is_some() {
             n.hostname = m.hostname.clone();
         }
@@ -506,30 +455,19 @@ impl Analyzer {
         }
         if !m.announced.ip.is_empty() {
             let a = addr_string(&m.announced.ip, m.announced.port, m.announced.cport);
-            n.addresses
-                .entry((a, "announced".into(), vantage.clone()))
-                .or_insert((ts, frame));
+            n.addresses.entry((a, "announced".into(), vantage.clone())).or_insert((ts, frame));
         }
         if is_opener {
-            n.addresses
-                .entry((ep_ip(&link.src), "source".into(), vantage.clone()))
-                .or_insert((ts, frame));
-            self.sources
-                .entry(s)
-                .or_default()
-                .entry((vantage.clone(), ep_ip(&link.src)))
-                .or_insert((ts, evd.clone()));
+            n.addresses.entry((ep_ip(&link.src), "source".into(), vantage.clone())).or_insert((ts, frame));
+            self.sources.entry(s).or_default().entry((vantage.clone(), ep_ip(&link.src))).or_insert((ts, evd.clone()));
         } else {
             let a = addr_string(&ep_ip(&link.src), m.announced.port, link.src.port);
-            n.addresses
-                .entry((a, "listening".into(), vantage.clone()))
-                .or_insert((ts, frame));
+            n.addresses.entry((a, "listening".into(), vantage.clone())).or_insert((ts, frame));
             n.listening.insert((capture, ep_ip(&link.src)));
         }
 
         // Role changes.
-        if had_header && (role_of(prev_flags) != role_of(m.flags) || prev_replicaof != m.replicaof)
-        {
+        if had_header && (role_of(prev_flags) != role_of(m.flags) || prev_replicaof != m.replicaof) {
             let rc = RoleChange {
                 ts_us: ts,
                 node: id_s(&s),
@@ -539,13 +477,7 @@ impl Analyzer {
                 evidence: vec![evd.clone()],
             };
             let summary = match (&rc.replicaof, rc.from == rc.to) {
-                (Some(r), _) => format!(
-                    "{} {} → {} of {}",
-                    s.short(),
-                    rc.from,
-                    rc.to,
-                    &r[..8.min(r.len())]
-                ),
+                (Some(r), _) => format!("{} {} → {} of {}", s.short(), rc.from, rc.to, &r[..8.min(r.len())]),
                 (None, _) => format!("{} {} → {}", s.short(), rc.from, rc.to),
             };
             let mut nodes = vec![id_s(&s)];
@@ -579,11 +511,7 @@ impl Analyzer {
                             om.short()
                         )
                     }
-                    _ => format!(
-                        "{} promoted to master (configEpoch {})",
-                        s.short(),
-                        m.config_epoch
-                    ),
+                    _ => format!("{} promoted to master (configEpoch {})", s.short(), m.config_epoch),
                 };
                 let mut nodes = vec![id_s(&s)];
                 if let Some(om) = old_master {
@@ -611,95 +539,111 @@ impl Analyzer {
                 ts_us: ts,
                 nodes: vec![id_s(&s)],
                 addresses: vec![],
-                summary: format!(
-                    "{} configEpoch {} → {}",
-                    s.short(),
-                    prev_cfg,
-                    m.config_epoch
-                ),
+                summary: format!("{} configEpoch {} → {}", s.short(), prev_cfg, m.config_epoch),
                 evidence: vec![evd.clone()],
             });
         }
-        // Slots: only masters claim their own slots.
-        if m.flags & NodeFlags::MASTER != 0 && m.replicaof.is_none() && !m.slots.is_empty() {
-            self.claim(ts, s, m.config_epoch, &m.slots, &evd);
-            let set = self.epochs_seen.entry(m.config_epoch).or_default();
-            set.insert(s);
-            if set.len() == 2 {
-                let both: Vec<String> = set.iter().map(id_s).collect();
-                let shorts: Vec<String> = set.iter().map(|n| n.short().into_owned()).collect();
-                self.findings.push(Finding {
-                    kind: "epoch_collision".into(),
-                    ts_us: ts,
-                    nodes: both,
-                    addresses: vec![],
-                    summary: format!(
-                        "masters {} both claim slots with configEpoch {}",
-                        shorts.join(" and "),
-                        m.config_epoch
-                    ),
-                    evidence: vec![evd],
-                });
+        // Slots: a master's own claim; a replica claims nothing of its own.
+        let claim: Vec<(u16, u16)> =
+            if m.flags & NodeFlags::MASTER != 0 && m.replicaof.is_none() { m.slots.clone() } else { Vec::new() };
+        let old = self.own_claims.insert(s, (m.config_epoch, claim.clone()));
+        // A promoted replica takes over its old master's slots.
+        if had_header && prev_flags & NodeFlags::SLAVE != 0 && !claim.is_empty() {
+            self.slot_moves.push(SlotMove {
+                ts_us: ts,
+                slots: format_slot_ranges(&claim),
+                count: claim.iter().map(|&(a, b)| u32::from(b - a) + 1).sum(),
+                from: prev_replicaof.map(|r| id_s(&r)),
+                to: Some(id_s(&s)),
+                evidence: vec![evd.clone()],
+            });
+        }
+        if let Some((_, old)) = &old {
+            let lost: Vec<u16> = expand(old).filter(|x| !claim.iter().any(|&(a, b)| (a..=b).contains(x))).collect();
+            if !lost.is_empty() {
+                self.record_loss(ts, s, &lost, &evd);
             }
+        }
+        let group_size = self.groups.members(s).len();
+        let memo = (m.config_epoch, claim.len(), claim.first().copied(), group_size);
+        if !claim.is_empty() && self.claim_checked.get(&s) != Some(&memo) {
+            self.claim_checked.insert(s, memo);
+            self.check_claims(ts, s, m.config_epoch, &claim, &evd);
         }
     }
 
-    fn claim(&mut self, ts: i64, node: NodeId, epoch: u64, slots: &[(u16, u16)], evd: &Evidence) {
-        let mut moved: BTreeMap<Option<NodeId>, Vec<u16>> = BTreeMap::new();
-        let mut conflicts: BTreeMap<NodeId, Vec<u16>> = BTreeMap::new();
-        for s in expand(slots) {
-            let Some(slot) = self.slot_owner.get_mut(usize::from(s)) else {
-                continue;
-            };
-            match *slot {
-                None => *slot = Some(Owner { node, epoch }),
-                Some(o) if o.node == node => slot.as_mut().map_or((), |o| o.epoch = epoch),
-                Some(o) if epoch > o.epoch => {
-                    moved.entry(Some(o.node)).or_default().push(s);
-                    *slot = Some(Owner { node, epoch });
-                }
-                Some(o) => conflicts.entry(o.node).or_default().push(s),
-            }
+    /// Slots `node` stopped claiming: who claims them now.
+    fn record_loss(&mut self, ts: i64, node: NodeId, lost: &[u16], evd: &Evidence) {
+        let mut by_new: BTreeMap<Option<NodeId>, Vec<u16>> = BTreeMap::new();
+        for &slot in lost {
+            let owner = self
+                .own_claims
+                .iter()
+                .filter(|(o, (_, c))| **o != node && c.iter().any(|&(a, b)| (a..=b).contains(&slot)))
+                .max_by_key(|(o, (e, _))| (*e, **o))
+                .map(|(o, _)| *o);
+            by_new.entry(owner).or_default().push(slot);
         }
-        for (from, list) in moved {
-            let r = ranges_of(&list);
+        for (to, list) in by_new {
             self.slot_moves.push(SlotMove {
                 ts_us: ts,
-                slots: format_slot_ranges(&r),
+                slots: format_slot_ranges(&ranges_of(&list)),
                 count: list.len() as u32,
-                from: from.map(|f| id_s(&f)),
-                to: id_s(&node),
+                from: Some(id_s(&node)),
+                to: to.map(|t| id_s(&t)),
                 evidence: vec![evd.clone()],
             });
         }
-        for (owner, list) in conflicts {
-            if !self.conflicts_reported.insert((node, owner)) {
+    }
+
+    /// Conflicting claims and configEpoch collisions between masters that
+    /// know each other (same group).
+    fn check_claims(&mut self, ts: i64, node: NodeId, epoch: u64, claim: &[(u16, u16)], evd: &Evidence) {
+        let mine = self.groups.find(node);
+        let others: Vec<(NodeId, u64, Vec<(u16, u16)>)> = self
+            .own_claims
+            .iter()
+            .filter(|(o, (_, c))| **o != node && !c.is_empty())
+            .map(|(o, (e, c))| (*o, *e, c.clone()))
+            .collect();
+        for (o, oe, oc) in others {
+            if self.groups.find(o) != mine {
                 continue;
             }
-            let oe = self
-                .slot_owner
-                .get(usize::from(list[0]))
-                .and_then(|o| *o)
-                .map_or(0, |o| o.epoch);
-            let r = format_slot_ranges(&ranges_of(&list));
-            let winner = if oe > epoch { owner } else { node };
+            if oe == epoch && self.collisions_reported.insert((node.min(o), node.max(o), epoch)) {
+                self.findings.push(Finding {
+                    kind: "epoch_collision".into(),
+                    ts_us: ts,
+                    nodes: vec![id_s(&node.min(o)), id_s(&node.max(o))],
+                    addresses: vec![],
+                    summary: format!(
+                        "masters {} and {} both have configEpoch {epoch}; the one with the smaller id ({}) must bump",
+                        node.short(),
+                        o.short(),
+                        node.min(o).short()
+                    ),
+                    evidence: vec![evd.clone()],
+                });
+            }
+            let overlap: Vec<u16> = expand(claim).filter(|x| oc.iter().any(|&(a, b)| (a..=b).contains(x))).collect();
+            if overlap.is_empty() || !self.conflicts_reported.insert((node, o)) {
+                continue;
+            }
+            let winner = if oe > epoch { o } else { node };
             self.findings.push(Finding {
                 kind: "slot_conflict".into(),
                 ts_us: ts,
-                nodes: vec![id_s(&node), id_s(&owner)],
+                nodes: vec![id_s(&node), id_s(&o)],
                 addresses: vec![],
                 summary: format!(
-                    "{} claims slots {} (configEpoch {}) owned by {} (configEpoch {}); {} wins{}",
+                    "{} claims slots {} with configEpoch {epoch}, also claimed by {} with configEpoch {oe}; {}",
                     node.short(),
-                    r,
-                    epoch,
-                    owner.short(),
-                    oe,
-                    winner.short(),
+                    format_slot_ranges(&ranges_of(&overlap)),
+                    o.short(),
                     if oe == epoch {
-                        " after the epoch collision is resolved"
+                        "equal epochs: no one wins until the collision is resolved".to_string()
                     } else {
-                        ""
+                        format!("{} wins (higher configEpoch)", winner.short())
                     }
                 ),
                 evidence: vec![evd.clone()],
@@ -710,12 +654,8 @@ impl Analyzer {
     /// Knowledge the sender shows by what it sends.
     fn shown(&mut self, ts: i64, frame: u64, capture: usize, s: NodeId, m: &BusMessage) {
         let evd = self.evidence(capture, frame);
-        let mut shown: Vec<NodeId> = m
-            .gossip
-            .iter()
-            .filter(|g| g.flags & NodeFlags::NOADDR == 0)
-            .map(|g| g.node)
-            .collect();
+        let mut shown: Vec<NodeId> =
+            m.gossip.iter().filter(|g| g.flags & NodeFlags::NOADDR == 0).map(|g| g.node).collect();
         if let Some(r) = m.replicaof {
             shown.push(r);
         }
@@ -734,21 +674,14 @@ impl Analyzer {
                     ts_us: ts,
                     nodes: vec![id_s(&f), id_s(&s)],
                     addresses: vec![],
-                    summary: format!(
-                        "{} declared FAIL (first FAIL message from {})",
-                        f.short(),
-                        s.short()
-                    ),
+                    summary: format!("{} declared FAIL (first FAIL message from {})", f.short(), s.short()),
                     evidence: vec![evd.clone()],
                 });
             }
         }
         if let Some((owner, epoch, _)) = &m.update {
             shown.push(*owner);
-            let e = self
-                .update_count
-                .entry((s, *owner))
-                .or_insert((ts, 0, evd.clone()));
+            let e = self.update_count.entry((s, *owner)).or_insert((ts, 0, evd.clone()));
             e.1 += 1;
             let _ = epoch;
         }
@@ -762,11 +695,7 @@ impl Analyzer {
     /// `l` shows it knows `n` with no handshake seen: gossip-learned (new
     /// servers add gossiped nodes directly) or prior knowledge.
     fn learn_from_hearsay(&mut self, ts: i64, l: NodeId, n: NodeId, evd: &Evidence) {
-        let heard = self
-            .learners
-            .get(&l)
-            .and_then(|x| x.heard_node.get(&n))
-            .cloned();
+        let heard = self.learners.get(&l).and_then(|x| x.heard_node.get(&n)).cloned();
         match heard {
             Some(h) => self.introduce(Introduction {
                 ts_us: h.ts,
@@ -796,32 +725,17 @@ impl Analyzer {
     }
 
     /// A message reached node `r`.
-    fn received(
-        &mut self,
-        ts: i64,
-        frame: u64,
-        capture: usize,
-        link: &Link,
-        r: NodeId,
-        m: &BusMessage,
-    ) {
+    fn received(&mut self, ts: i64, frame: u64, capture: usize, link: &Link, r: NodeId, m: &BusMessage) {
         let Some(s) = m.sender else { return };
         if s == r {
             return;
         }
         let evd = self.evidence(capture, frame);
-        let r_valkey8 = self
-            .nodes
-            .get(&r)
-            .is_some_and(|n| n.gen_hints.contains("valkey8"));
+        let r_valkey8 = self.nodes.get(&r).is_some_and(|n| n.gen_hints.contains("valkey8"));
         if m.msg_type == MessageType::MEET && !self.known.contains_key(&(r, s)) {
             // r records the sender at the TCP source (or myip) and the
             // header ports.
-            let ip = if m.announced.ip.is_empty() {
-                ep_ip(&link.src)
-            } else {
-                m.announced.ip.clone()
-            };
+            let ip = if m.announced.ip.is_empty() { ep_ip(&link.src) } else { m.announced.ip.clone() };
             let addr = addr_string(&ip, m.announced.port, m.announced.cport);
             self.introduce(Introduction {
                 ts_us: ts,
@@ -837,10 +751,7 @@ impl Analyzer {
             });
             if r_valkey8 {
                 for g in &m.gossip {
-                    if g.node != r
-                        && !self.known.contains_key(&(r, g.node))
-                        && g.flags & NodeFlags::NOADDR == 0
-                    {
+                    if g.node != r && !self.known.contains_key(&(r, g.node)) && g.flags & NodeFlags::NOADDR == 0 {
                         self.introduce(Introduction {
                             ts_us: ts,
                             learner: id_s(&r),
@@ -867,16 +778,8 @@ impl Analyzer {
             if g.node == r || g.flags & NodeFlags::NOADDR != 0 {
                 continue;
             }
-            let h = Heard {
-                ts,
-                introducer: s,
-                node: g.node,
-                addr: g.addr.clone(),
-                evidence: evd.clone(),
-            };
-            l.heard_addr
-                .entry((g.addr.ip.clone(), g.addr.cport))
-                .or_insert_with(|| h.clone());
+            let h = Heard { ts, introducer: s, node: g.node, addr: g.addr.clone(), evidence: evd.clone() };
+            l.heard_addr.entry((g.addr.ip.clone(), g.addr.cport)).or_insert_with(|| h.clone());
             l.heard_node.entry(g.node).or_insert(h);
         }
     }
@@ -896,23 +799,19 @@ impl Analyzer {
         let w_port = self.nodes.get(&w).map_or(0, |n| n.port);
         let address = addr_string(&dst_ip, w_port, dst.port);
         // Who answers where.
-        let ans = self
-            .answers
-            .entry(format!("{dst_ip}:{}", dst.port))
-            .or_default();
+        let ans = self.answers.entry(format!("{dst_ip}:{}", dst.port)).or_default();
         let e = ans.entry(w).or_insert((ts, BTreeSet::new(), Vec::new()));
         e.1.insert(vantage.clone());
         if e.2.len() < 4 {
             e.2.push(evd_ans.clone());
         }
-        let heard = self
-            .learners
-            .get(&l)
-            .and_then(|x| x.heard_addr.get(&(dst_ip.clone(), dst.port)))
-            .cloned();
+        let heard = self.learners.get(&l).and_then(|x| x.heard_addr.get(&(dst_ip.clone(), dst.port))).cloned();
         if let Some(h) = &heard {
-            if h.node != w {
-                self.mismatches.insert((l, h.node, w, address.clone()));
+            if h.node != w && l != w {
+                let e = self.mismatches.entry((l, h.node, w, address.clone())).or_insert((ts, Vec::new()));
+                if e.1.is_empty() {
+                    e.1 = vec![h.evidence.clone(), evd_dial.clone(), evd_ans.clone()];
+                }
             }
         }
         if self.known.contains_key(&(l, w)) {
@@ -924,8 +823,7 @@ impl Analyzer {
             let cmd_idx = self.commands.iter().position(|cmd| {
                 cmd.capture == capture
                     && cmd.target_bus_port == dst.port
-                    && (cmd.target_ip == dst_ip
-                        || cmd.target_ip.parse::<std::net::IpAddr>().ok() == Some(dst.ip))
+                    && (cmd.target_ip == dst_ip || cmd.target_ip.parse::<std::net::IpAddr>().ok() == Some(dst.ip))
                     && self.nodes.get(&l).is_some_and(|n| n.port == cmd.data_port)
                     && c.first_ts >= cmd.ts
                     && c.first_ts - cmd.ts < COMMAND_WINDOW_US
@@ -1019,21 +917,20 @@ impl Analyzer {
         if let (Some(l), Some(dst)) = (c.opener, c.responder_ep) {
             if c.first_ts > 0 && ts - c.first_ts < SHORT_CONN_US && c.messages <= 4 {
                 let a = format!("{}:{}", dst.ip, dst.port);
-                let evd = self.evidence(capture, frame);
+                let evd = self.evidence(capture, c.first_frame);
                 let v = self.short_conns.entry((l, a)).or_default();
-                if v.len() < 64 {
+                // The same connection seen from several vantages counts once.
+                if v.len() < 256 && !v.iter().any(|(t, _)| (t - c.first_ts).abs() < 50_000) {
                     v.push((c.first_ts, evd));
                 }
             }
         }
+        let _ = frame;
     }
 
     /// Records a first introduction and updates groups (joins, merges).
     fn introduce(&mut self, intro: Introduction) {
-        let (Some(l), Some(n)) = (
-            NodeId::from_str_exact(&intro.learner),
-            NodeId::from_str_exact(&intro.node),
-        ) else {
+        let (Some(l), Some(n)) = (NodeId::from_str_exact(&intro.learner), NodeId::from_str_exact(&intro.node)) else {
             return;
         };
         if l == n || self.known.contains_key(&(l, n)) {
@@ -1051,29 +948,19 @@ impl Analyzer {
         }
         let side_a = self.groups.members(l);
         let side_b = self.groups.members(n);
+        // A lone node counts as a cluster only when it serves slots and says
+        // its cluster is OK (all slots covered): nodes being created with a
+        // share of the slots (state fail) join rather than merge.
         let is_cluster = |this: &Self, side: &[NodeId]| {
             side.len() >= 2
                 || side.iter().any(|m| {
-                    this.nodes
-                        .get(m)
-                        .is_some_and(|s| !s.slots_last.is_empty() && s.replicaof.is_none())
+                    this.nodes.get(m).is_some_and(|s| !s.slots_last.is_empty() && s.replicaof.is_none() && s.state_ok)
                 })
         };
         if !prior && is_cluster(self, &side_a) && is_cluster(self, &side_b) {
-            if self.clusters_snapshot.is_none() {
-                self.clusters_snapshot = Some(self.groups.all());
-            }
-            self.merges.push(PendingMerge {
-                ts,
-                sides: vec![side_a, side_b],
-                link: idx,
-            });
+            self.merges.push(PendingMerge { ts, sides: vec![side_a, side_b], link: idx });
         } else if !prior {
-            let (joiner, joined) = if side_a.len() <= side_b.len() {
-                (l, side_b)
-            } else {
-                (n, side_a)
-            };
+            let (joiner, joined) = if side_a.len() <= side_b.len() { (l, side_b) } else { (n, side_a) };
             self.joins.push(Join {
                 ts_us: ts,
                 node: id_s(&joiner),
@@ -1082,6 +969,12 @@ impl Analyzer {
             });
         }
         self.groups.union(l, n);
+        self.unions.push((ts, l, n));
+    }
+
+    /// Time of the first introduction of the chain behind `link`.
+    fn chain_start(&self, link: usize) -> i64 {
+        self.chain(link).iter().map(|i| i.ts_us).min().unwrap_or(0)
     }
 
     /// The chain of introductions behind `link`, patient zero first.
@@ -1094,15 +987,8 @@ impl Analyzer {
             let (l, n) = self.intro_ids[cur];
             let prev_key = match i.via.as_str() {
                 "gossip" | "meet_gossip" => {
-                    let named = i
-                        .gossip_named
-                        .as_deref()
-                        .and_then(NodeId::from_str_exact)
-                        .unwrap_or(n);
-                    i.introducer
-                        .as_deref()
-                        .and_then(NodeId::from_str_exact)
-                        .map(|intro| (intro, named))
+                    let named = i.gossip_named.as_deref().and_then(NodeId::from_str_exact).unwrap_or(n);
+                    i.introducer.as_deref().and_then(NodeId::from_str_exact).map(|intro| (intro, named))
                 }
                 // n MEETed l: why did n dial l?
                 "meet" => Some((n, l)),
@@ -1139,21 +1025,9 @@ impl Analyzer {
             .addresses
             .keys()
             .find(|(_, how, _)| how == "announced" || how == "listening")
-            .map_or_else(
-                || format!("?:{}@{}", s.port, s.cport),
-                |(a, _, _)| a.clone(),
-            );
-        let peers = self
-            .learners
-            .get(node)
-            .map(|l| l.peers.clone())
-            .unwrap_or_default();
-        let mut known: Vec<NodeId> = self
-            .known
-            .keys()
-            .filter(|(l, _)| l == node)
-            .map(|(_, n)| *n)
-            .collect();
+            .map_or_else(|| format!("?:{}@{}", s.port, s.cport), |(a, _, _)| a.clone());
+        let peers = self.learners.get(node).map(|l| l.peers.clone()).unwrap_or_default();
+        let mut known: Vec<NodeId> = self.known.keys().filter(|(l, _)| l == node).map(|(_, n)| *n).collect();
         known.sort();
         Some((me, peers, known))
     }
@@ -1164,10 +1038,7 @@ impl Analyzer {
     }
 
     /// Latest header facts of a node: flags, configEpoch, slots, replicaof.
-    pub(super) fn node_header(
-        &self,
-        id: &NodeId,
-    ) -> Option<(u16, u64, Vec<(u16, u16)>, Option<NodeId>)> {
+    pub(super) fn node_header(&self, id: &NodeId) -> Option<(u16, u64, Vec<(u16, u16)>, Option<NodeId>)> {
         let s = self.nodes.get(id)?;
         Some((s.flags_last, s.cfg_last, s.slots_last.clone(), s.replicaof))
     }
@@ -1185,38 +1056,39 @@ impl Parts<'_> {
     pub fn build(self) -> super::Analysis {
         let a = self.a;
         let vant = a.cfg.vantages.clone();
-        let snapshot = a
-            .clusters_snapshot
-            .clone()
-            .unwrap_or_else(|| a.groups.all());
+        let snapshot = match a.merges.first() {
+            Some(m) => {
+                let start = a.chain_start(m.link);
+                let mut g = Groups::default();
+                for n in a.nodes.keys() {
+                    g.add(*n);
+                }
+                for (ts, l, n) in &a.unions {
+                    if *ts < start {
+                        g.union(*l, *n);
+                    }
+                }
+                g.all()
+            }
+            None => a.groups.all(),
+        };
         let mut clusters = Vec::new();
         let mut label_of: BTreeMap<NodeId, String> = BTreeMap::new();
         let mut groups: Vec<Vec<NodeId>> = snapshot
             .into_iter()
             .filter(|g| {
                 g.len() >= 2
-                    || g.iter().any(|m| {
-                        a.nodes
-                            .get(m)
-                            .is_some_and(|s| s.slots_first.as_ref().is_some_and(|x| !x.is_empty()))
-                    })
+                    || g.iter()
+                        .any(|m| a.nodes.get(m).is_some_and(|s| s.slots_first.as_ref().is_some_and(|x| !x.is_empty())))
             })
             .collect();
-        groups.sort_by_key(|g| {
-            g.iter()
-                .filter_map(|m| a.nodes.get(m).map(|s| s.first_seen))
-                .min()
-                .unwrap_or(0)
-        });
+        groups.sort_by_key(|g| g.iter().filter_map(|m| a.nodes.get(m).map(|s| s.first_seen)).min().unwrap_or(0));
         for (i, g) in groups.iter().enumerate() {
             let label = cluster_label(i);
             for m in g {
                 label_of.insert(*m, label.clone());
             }
-            clusters.push(Cluster {
-                label,
-                nodes: g.iter().map(id_s).collect(),
-            });
+            clusters.push(Cluster { label, nodes: g.iter().map(id_s).collect() });
         }
 
         let mut nodes = Vec::new();
@@ -1237,10 +1109,7 @@ impl Parts<'_> {
                 .iter()
                 .find(|x| x.how == "announced")
                 .or_else(|| addresses.iter().find(|x| x.how == "listening"))
-                .map_or_else(
-                    || format!("?:{}@{}", s.port, s.cport),
-                    |x| x.address.clone(),
-                );
+                .map_or_else(|| format!("?:{}@{}", s.port, s.cport), |x| x.address.clone());
             nodes.push(NodeSummary {
                 id: id_s(id),
                 short: id.short().into_owned(),
@@ -1260,10 +1129,7 @@ impl Parts<'_> {
                 cluster: label_of.get(id).cloned(),
             });
         }
-        let best_of: BTreeMap<String, String> = nodes
-            .iter()
-            .map(|n| (n.id.clone(), n.best_address.clone()))
-            .collect();
+        let best_of: BTreeMap<String, String> = nodes.iter().map(|n| (n.id.clone(), n.best_address.clone())).collect();
 
         // Findings computed at the end.
         let mut findings = std::mem::take(&mut a.findings);
@@ -1275,39 +1141,24 @@ impl Parts<'_> {
             let parts: Vec<String> = by
                 .iter()
                 .map(|(n, (_, vs, _))| {
-                    format!(
-                        "{} (seen from {})",
-                        n.short(),
-                        vs.iter().cloned().collect::<Vec<_>>().join(", ")
-                    )
+                    format!("{} (seen from {})", n.short(), vs.iter().cloned().collect::<Vec<_>>().join(", "))
                 })
                 .collect();
             let vantages: BTreeSet<&String> = by.values().flat_map(|v| v.1.iter()).collect();
-            let across = if vantages.len() > 1 {
-                "on different hosts"
-            } else {
-                "over time"
-            };
+            let across = if vantages.len() > 1 { "on different hosts" } else { "over time" };
             findings.push(Finding {
                 kind: "address_collision".into(),
                 ts_us: first,
                 nodes: by.keys().map(id_s).collect(),
                 addresses: vec![addr.clone()],
-                summary: format!(
-                    "{addr} answered by different nodes {across}: {}",
-                    parts.join("; ")
-                ),
+                summary: format!("{addr} answered by different nodes {across}: {}", parts.join("; ")),
                 evidence: by.values().flat_map(|v| v.2.iter().cloned()).collect(),
             });
         }
-        for (l, named, w, addr) in &a.mismatches {
+        for ((l, named, w, addr), (ts, evd)) in &a.mismatches {
             findings.push(Finding {
                 kind: "sender_mismatch".into(),
-                ts_us: a
-                    .answers
-                    .get(addr.split('@').next().unwrap_or(""))
-                    .and_then(|m| m.get(w))
-                    .map_or(0, |v| v.0),
+                ts_us: *ts,
                 nodes: vec![id_s(l), id_s(named), id_s(w)],
                 addresses: vec![addr.clone()],
                 summary: format!(
@@ -1316,7 +1167,7 @@ impl Parts<'_> {
                     named.short(),
                     w.short()
                 ),
-                evidence: vec![],
+                evidence: evd.clone(),
             });
         }
         for ((l, addr), v) in &a.short_conns {
@@ -1326,21 +1177,14 @@ impl Parts<'_> {
                     ts_us: v[0].0,
                     nodes: vec![id_s(l)],
                     addresses: vec![addr.clone()],
-                    summary: format!(
-                        "{} opened {} short-lived connections to {addr}",
-                        l.short(),
-                        v.len()
-                    ),
+                    summary: format!("{} opened {} short-lived connections to {addr}", l.short(), v.len()),
                     evidence: v.iter().take(6).map(|x| x.1.clone()).collect(),
                 });
             }
         }
         for (n, srcs) in &a.sources {
-            let listening: BTreeSet<&String> = a
-                .nodes
-                .get(n)
-                .map(|s| s.listening.iter().map(|(_, ip)| ip).collect())
-                .unwrap_or_default();
+            let listening: BTreeSet<&String> =
+                a.nodes.get(n).map(|s| s.listening.iter().map(|(_, ip)| ip).collect()).unwrap_or_default();
             if listening.is_empty() {
                 continue;
             }
@@ -1355,16 +1199,8 @@ impl Parts<'_> {
                         summary: format!(
                             "{} reached peers from {ip} (seen from {v}) but listens at {}{}",
                             n.short(),
-                            listening
-                                .iter()
-                                .map(|s| s.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                            if bridge {
-                                " — a Docker bridge address, meaningful only on its own host"
-                            } else {
-                                ""
-                            }
+                            listening.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                            if bridge { " — a Docker bridge address, meaningful only on its own host" } else { "" }
                         ),
                         evidence: vec![evd.clone()],
                     });
@@ -1377,11 +1213,7 @@ impl Parts<'_> {
                 ts_us: *ts,
                 nodes: vec![id_s(s), id_s(owner)],
                 addresses: vec![],
-                summary: format!(
-                    "{} sent {n} UPDATE message(s) describing {}",
-                    s.short(),
-                    owner.short()
-                ),
+                summary: format!("{} sent {n} UPDATE message(s) describing {}", s.short(), owner.short()),
                 evidence: vec![evd.clone()],
             });
         }
@@ -1392,11 +1224,7 @@ impl Parts<'_> {
             .iter()
             .map(|m| Merge {
                 ts_us: m.ts,
-                sides: m
-                    .sides
-                    .iter()
-                    .map(|s| s.iter().map(id_s).collect())
-                    .collect(),
+                sides: m.sides.iter().map(|s| s.iter().map(id_s).collect()).collect(),
                 chain: a.chain(m.link),
             })
             .collect();
@@ -1435,10 +1263,7 @@ impl Parts<'_> {
             joins: a.joins.clone(),
             merges,
             findings,
-            damage: Damage {
-                role_changes: a.role_changes.clone(),
-                slot_moves: a.slot_moves.clone(),
-            },
+            damage: Damage { role_changes: a.role_changes.clone(), slot_moves: a.slot_moves.clone() },
             story: Vec::new(),
             anomalies: a.anomalies.clone(),
         };

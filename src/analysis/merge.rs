@@ -50,15 +50,8 @@ impl Groups {
         if ra == rb {
             return false;
         }
-        let (sa, sb) = (
-            self.size.get(&ra).copied().unwrap_or(1),
-            self.size.get(&rb).copied().unwrap_or(1),
-        );
-        let (big, small) = if sa > sb || (sa == sb && ra < rb) {
-            (ra, rb)
-        } else {
-            (rb, ra)
-        };
+        let (sa, sb) = (self.size.get(&ra).copied().unwrap_or(1), self.size.get(&rb).copied().unwrap_or(1));
+        let (big, small) = if sa > sb || (sa == sb && ra < rb) { (ra, rb) } else { (rb, ra) };
         self.parent.insert(small, big);
         self.size.insert(big, sa + sb);
         true

@@ -143,7 +143,8 @@ pub struct SlotMove {
     pub slots: String,
     pub count: u32,
     pub from: Option<String>,
-    pub to: String,
+    /// The master claiming them now (`null`: nobody yet).
+    pub to: Option<String>,
     pub evidence: Vec<Evidence>,
 }
 

@@ -50,9 +50,7 @@ pub fn describe(i: &Introduction, best: &BTreeMap<String, String>) -> String {
                     short(named),
                     who(w, best)
                 ),
-                Some(_) => format!(
-                    "{intro} gossiped {n} at {addr} to {l}; {l} dialled it and {n} answered"
-                ),
+                Some(_) => format!("{intro} gossiped {n} at {addr} to {l}; {l} dialled it and {n} answered"),
                 None => format!("{intro} gossiped {n} at {addr} to {l}"),
             }
         }
@@ -62,20 +60,12 @@ pub fn describe(i: &Introduction, best: &BTreeMap<String, String>) -> String {
 
 pub(super) fn story(a: &Analysis, best: &BTreeMap<String, String>) -> Vec<String> {
     let mut out = Vec::new();
-    let cl: Vec<String> = a
-        .clusters
-        .iter()
-        .map(|c| format!("{} ({} nodes)", c.label, c.nodes.len()))
-        .collect();
+    let cl: Vec<String> = a.clusters.iter().map(|c| format!("{} ({} nodes)", c.label, c.nodes.len())).collect();
     out.push(format!(
         "{} node(s) seen; {} cluster(s) before any merge: {}.",
         a.nodes.len(),
         a.clusters.len(),
-        if cl.is_empty() {
-            "none".into()
-        } else {
-            cl.join(", ")
-        }
+        if cl.is_empty() { "none".into() } else { cl.join(", ") }
     ));
     for m in &a.merges {
         let labels: Vec<String> = m
@@ -88,11 +78,7 @@ pub(super) fn story(a: &Analysis, best: &BTreeMap<String, String>) -> Vec<String
                     .filter(|c| c.nodes.iter().any(|n| s.contains(n)))
                     .map(|c| c.label.clone())
                     .collect();
-                if l.is_empty() {
-                    format!("{} node(s)", s.len())
-                } else {
-                    l.join("+")
-                }
+                if l.is_empty() { format!("{} node(s)", s.len()) } else { l.join("+") }
             })
             .collect();
         out.push(format!(
@@ -100,10 +86,11 @@ pub(super) fn story(a: &Analysis, best: &BTreeMap<String, String>) -> Vec<String
             crate::output::time::format_utc_us(m.ts_us),
             labels.join(" and ")
         ));
-        if let Some(root) = m.chain.iter().find(|i| {
-            i.via == "gossip"
-                && matches!((&i.answered_by, &i.gossip_named), (Some(w), Some(n)) if w != n)
-        }) {
+        if let Some(root) = m
+            .chain
+            .iter()
+            .find(|i| i.via == "gossip" && matches!((&i.answered_by, &i.gossip_named), (Some(w), Some(n)) if w != n))
+        {
             out.push(format!(
                 "Root cause: {} gossiped {} at {}, but where {} dialled that address a different node, {}, answered: the address means different nodes on different hosts (bridge or NAT address), and the handshake fused the clusters.",
                 root.introducer.as_deref().map_or("?".into(), |x| who(x, best)),
@@ -116,19 +103,12 @@ pub(super) fn story(a: &Analysis, best: &BTreeMap<String, String>) -> Vec<String
             out.push(format!("Root cause: {}.", describe(first, best)));
         }
     }
-    let collisions: Vec<&Finding> = a
-        .findings
-        .iter()
-        .filter(|f| f.kind == "address_collision")
-        .collect();
+    let collisions: Vec<&Finding> = a.findings.iter().filter(|f| f.kind == "address_collision").collect();
     if a.merges.is_empty() {
         if collisions.is_empty() {
             out.push("No merge: the clusters never learned of each other.".into());
         } else {
-            let old = a
-                .nodes
-                .iter()
-                .any(|n| n.generation.contains("ver 0") || n.generation.contains("4.0"));
+            let old = a.nodes.iter().any(|n| n.generation.contains("ver 0") || n.generation.contains("4.0"));
             for f in &collisions {
                 out.push(format!("NEAR MISS: {}.", f.summary));
             }
@@ -139,29 +119,19 @@ pub(super) fn story(a: &Analysis, best: &BTreeMap<String, String>) -> Vec<String
             });
         }
     }
+    let losers: std::collections::BTreeSet<&str> =
+        a.damage.slot_moves.iter().filter_map(|m| m.from.as_deref()).collect();
     let demoted = a
         .damage
         .role_changes
         .iter()
-        .filter(|r| r.from == "master" && r.to == "replica")
+        .filter(|r| r.from == "master" && r.to == "replica" && losers.contains(r.node.as_str()))
         .count();
-    let moved: u32 = a
-        .damage
-        .slot_moves
-        .iter()
-        .filter(|m| m.from.is_some())
-        .map(|m| m.count)
-        .sum();
+    let moved: u32 = a.damage.slot_moves.iter().filter(|m| m.from.is_some()).map(|m| m.count).sum();
     if demoted > 0 || moved > 0 {
-        out.push(format!(
-            "Damage: {demoted} master(s) became replicas; {moved} slot(s) changed owner."
-        ));
+        out.push(format!("Damage: {demoted} master(s) serving slots became replicas; {moved} slot(s) changed owner."));
     }
-    let failed: Vec<&Finding> = a
-        .findings
-        .iter()
-        .filter(|f| f.kind == "node_failed")
-        .collect();
+    let failed: Vec<&Finding> = a.findings.iter().filter(|f| f.kind == "node_failed").collect();
     let failovers: Vec<&Finding> = a.findings.iter().filter(|f| f.kind == "failover").collect();
     for f in &failed {
         out.push(format!("FAIL: {}.", f.summary));
@@ -204,11 +174,7 @@ impl Analyzer {
         let slots_of = |id: &NodeId| -> (String, u64, String, u16) {
             match self.node_header(id) {
                 Some((flags, cfg, slots, replicaof)) => (
-                    if flags & NodeFlags::SLAVE != 0 {
-                        "-".into()
-                    } else {
-                        format_slot_ranges(&slots)
-                    },
+                    if flags & NodeFlags::SLAVE != 0 { "-".into() } else { format_slot_ranges(&slots) },
                     cfg,
                     replicaof.map_or("-".into(), |r| r.as_str().into_owned()),
                     flags,
@@ -234,11 +200,7 @@ impl Analyzer {
                 None => ("?".into(), 0),
             };
             let (s, cfg, master, hflags) = slots_of(&id);
-            let f = if gflags != 0 {
-                gflags
-            } else {
-                hflags & !NodeFlags::MYSELF
-            };
+            let f = if gflags != 0 { gflags } else { hflags & !NodeFlags::MYSELF };
             lines.push(ViewLine {
                 id: id.as_str().into_owned(),
                 address: addr,
@@ -248,10 +210,6 @@ impl Analyzer {
                 slots: s,
             });
         }
-        Some(NodesView {
-            node: node.as_str().into_owned(),
-            at_us,
-            lines,
-        })
+        Some(NodesView { node: node.as_str().into_owned(), at_us, lines })
     }
 }

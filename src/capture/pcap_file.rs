@@ -32,11 +32,7 @@ pub enum CaptureError {
     Truncated { name: String, offset: u64 },
     /// A block cannot be parsed at `offset` (byte offset in the decompressed
     /// stream).
-    Corrupt {
-        name: String,
-        offset: u64,
-        detail: String,
-    },
+    Corrupt { name: String, offset: u64, detail: String },
 }
 
 impl fmt::Display for CaptureError {
@@ -45,20 +41,10 @@ impl fmt::Display for CaptureError {
             CaptureError::Io { name, source } => write!(f, "{name}: {source}"),
             CaptureError::NotACapture { name } => write!(f, "{name}: not a pcap or pcapng capture"),
             CaptureError::Truncated { name, offset } => {
-                write!(
-                    f,
-                    "{name}: file truncated at byte offset {offset} (packets before it were read)"
-                )
+                write!(f, "{name}: file truncated at byte offset {offset} (packets before it were read)")
             }
-            CaptureError::Corrupt {
-                name,
-                offset,
-                detail,
-            } => {
-                write!(
-                    f,
-                    "{name}: corrupt data at byte offset {offset}: {detail} (packets before it were read)"
-                )
+            CaptureError::Corrupt { name, offset, detail } => {
+                write!(f, "{name}: corrupt data at byte offset {offset}: {detail} (packets before it were read)")
             }
         }
     }
@@ -126,10 +112,7 @@ impl CaptureFile {
         if name == "-" {
             return Self::from_reader(name, Box::new(io::stdin()));
         }
-        let file = File::open(path).map_err(|source| CaptureError::Io {
-            name: name.clone(),
-            source,
-        })?;
+        let file = File::open(path).map_err(|source| CaptureError::Io { name: name.clone(), source })?;
         Self::from_reader(name, Box::new(file))
     }
 
@@ -137,37 +120,22 @@ impl CaptureFile {
     pub fn from_reader(name: String, raw: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
         let mut raw = BufReader::with_capacity(1 << 16, raw);
         let mut magic = Vec::with_capacity(2);
-        (&mut raw)
-            .take(2)
-            .read_to_end(&mut magic)
-            .map_err(|source| CaptureError::Io {
-                name: name.clone(),
-                source,
-            })?;
+        (&mut raw).take(2).read_to_end(&mut magic).map_err(|source| CaptureError::Io { name: name.clone(), source })?;
         let rest: Box<dyn Read + Send> = Box::new(Cursor::new(magic.clone()).chain(raw));
-        let mut stream: Box<dyn Read + Send> = if magic == [0x1f, 0x8b] {
-            Box::new(MultiGzDecoder::new(BufReader::new(rest)))
-        } else {
-            rest
-        };
+        let mut stream: Box<dyn Read + Send> =
+            if magic == [0x1f, 0x8b] { Box::new(MultiGzDecoder::new(BufReader::new(rest))) } else { rest };
         // pcap-parser probes the format from one read(); give it a whole
         // prefix so short reads (gzip, pipes) do not fool it.
         let mut prefix = Vec::with_capacity(4096);
         (&mut stream)
             .take(4096)
             .read_to_end(&mut prefix)
-            .map_err(|source| CaptureError::Io {
-                name: name.clone(),
-                source,
-            })?;
+            .map_err(|source| CaptureError::Io { name: name.clone(), source })?;
         let stream: Box<dyn Read + Send> = Box::new(Cursor::new(prefix).chain(stream));
         let reader = match create_reader(INITIAL_BUFFER, stream) {
             Ok(r) => r,
             Err(PcapError::ReadError) => {
-                return Err(CaptureError::Io {
-                    name,
-                    source: io::Error::other("read error"),
-                });
+                return Err(CaptureError::Io { name, source: io::Error::other("read error") });
             }
             Err(_) => return Err(CaptureError::NotACapture { name }),
         };
@@ -221,9 +189,7 @@ impl CaptureFile {
                 Err(PcapError::UnexpectedEof) => Err(2),
                 Err(PcapError::ReadError) => Err(3),
                 Err(PcapError::HeaderNotRecognized) => Err(4),
-                Err(PcapError::NomError(_, k)) | Err(PcapError::OwnedNomError(_, k)) => {
-                    Err(100 + k as u32)
-                }
+                Err(PcapError::NomError(_, k)) | Err(PcapError::OwnedNomError(_, k)) => Err(100 + k as u32),
             };
             match step {
                 Ok((used, Some(cur))) => {
@@ -237,30 +203,20 @@ impl CaptureFile {
                 Err(0) => {
                     if self.reader.refill().is_err() {
                         let name = self.name.clone();
-                        return self.fail(CaptureError::Io {
-                            name,
-                            source: io::Error::other("read error"),
-                        });
+                        return self.fail(CaptureError::Io { name, source: io::Error::other("read error") });
                     }
                 }
                 Err(1) => {
                     if self.buffer_size >= MAX_BLOCK {
                         let (name, offset) = (self.name.clone(), consumed);
                         let detail = format!("block larger than {MAX_BLOCK} bytes");
-                        return self.fail(CaptureError::Corrupt {
-                            name,
-                            offset,
-                            detail,
-                        });
+                        return self.fail(CaptureError::Corrupt { name, offset, detail });
                     }
                     self.buffer_size *= 2;
                     self.reader.grow(self.buffer_size);
                     if self.reader.refill().is_err() {
                         let name = self.name.clone();
-                        return self.fail(CaptureError::Io {
-                            name,
-                            source: io::Error::other("read error"),
-                        });
+                        return self.fail(CaptureError::Io { name, source: io::Error::other("read error") });
                     }
                 }
                 Err(2) => {
@@ -269,23 +225,13 @@ impl CaptureFile {
                 }
                 Err(3) => {
                     let name = self.name.clone();
-                    return self.fail(CaptureError::Io {
-                        name,
-                        source: io::Error::other("read error"),
-                    });
+                    return self.fail(CaptureError::Io { name, source: io::Error::other("read error") });
                 }
                 Err(code) => {
                     let (name, offset) = (self.name.clone(), consumed);
-                    let detail = if code == 4 {
-                        "unrecognised block".to_string()
-                    } else {
-                        "unparsable block".to_string()
-                    };
-                    return self.fail(CaptureError::Corrupt {
-                        name,
-                        offset,
-                        detail,
-                    });
+                    let detail =
+                        if code == 4 { "unrecognised block".to_string() } else { "unparsable block".to_string() };
+                    return self.fail(CaptureError::Corrupt { name, offset, detail });
                 }
             }
         }
@@ -298,11 +244,7 @@ impl FormatState {
         let at = |data: &[u8]| (data.as_ptr() as usize).saturating_sub(base);
         match block {
             PcapBlockOwned::LegacyHeader(h) => {
-                let unit = if h.is_nanosecond_precision() {
-                    1_000_000_000
-                } else {
-                    1_000_000
-                };
+                let unit = if h.is_nanosecond_precision() { 1_000_000_000 } else { 1_000_000 };
                 self.legacy = Some((LinkType(h.network.0 as u16), unit));
                 None
             }
@@ -310,13 +252,7 @@ impl FormatState {
                 let (link, unit) = self.legacy.unwrap_or((LinkType::ETHERNET, 1_000_000));
                 let units = u128::from(b.ts_sec) * u128::from(unit) + u128::from(b.ts_usec);
                 let len = (b.caplen as usize).min(b.data.len());
-                Some(Current {
-                    start: at(b.data),
-                    len,
-                    ts_us: units_to_us(units, unit),
-                    link,
-                    orig_len: b.origlen,
-                })
+                Some(Current { start: at(b.data), len, ts_us: units_to_us(units, unit), link, orig_len: b.origlen })
             }
             PcapBlockOwned::NG(Block::SectionHeader(_)) => {
                 self.interfaces.clear();
@@ -332,40 +268,21 @@ impl FormatState {
                 None
             }
             PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                let iface = self
-                    .interfaces
-                    .get(epb.if_id as usize)
-                    .copied()
-                    .unwrap_or(Interface {
-                        link: LinkType(u16::MAX),
-                        units_per_sec: 1_000_000,
-                        offset_s: 0,
-                    });
+                let iface = self.interfaces.get(epb.if_id as usize).copied().unwrap_or(Interface {
+                    link: LinkType(u16::MAX),
+                    units_per_sec: 1_000_000,
+                    offset_s: 0,
+                });
                 let units = (u128::from(epb.ts_high) << 32) | u128::from(epb.ts_low);
-                let ts_us = units_to_us(units, iface.units_per_sec)
-                    .saturating_add(iface.offset_s.saturating_mul(1_000_000));
+                let ts_us =
+                    units_to_us(units, iface.units_per_sec).saturating_add(iface.offset_s.saturating_mul(1_000_000));
                 let len = (epb.caplen as usize).min(epb.data.len());
-                Some(Current {
-                    start: at(epb.data),
-                    len,
-                    ts_us,
-                    link: iface.link,
-                    orig_len: epb.origlen,
-                })
+                Some(Current { start: at(epb.data), len, ts_us, link: iface.link, orig_len: epb.origlen })
             }
             PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                let link = self
-                    .interfaces
-                    .first()
-                    .map_or(LinkType(u16::MAX), |i| i.link);
+                let link = self.interfaces.first().map_or(LinkType(u16::MAX), |i| i.link);
                 let len = (spb.origlen as usize).min(spb.data.len());
-                Some(Current {
-                    start: at(spb.data),
-                    len,
-                    ts_us: self.last_ts_us,
-                    link,
-                    orig_len: spb.origlen,
-                })
+                Some(Current { start: at(spb.data), len, ts_us: self.last_ts_us, link, orig_len: spb.origlen })
             }
             PcapBlockOwned::NG(_) => None,
         }
@@ -377,12 +294,6 @@ impl CaptureFile {
     pub fn current(&self) -> Option<RawPacket<'_>> {
         let c = self.current?;
         let data = self.reader.data().get(c.start..c.start + c.len)?;
-        Some(RawPacket {
-            ts_us: c.ts_us,
-            frame: self.frame,
-            link: c.link,
-            orig_len: c.orig_len,
-            data,
-        })
+        Some(RawPacket { ts_us: c.ts_us, frame: self.frame, link: c.link, orig_len: c.orig_len, data })
     }
 }

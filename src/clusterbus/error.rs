@@ -12,11 +12,7 @@ pub enum BusError {
     /// wire: ver is neither 0 nor 1.
     UnsupportedVersion(u16),
     /// totlen disagrees with what the type requires (§1.3 table).
-    LengthMismatch {
-        msg_type: MessageType,
-        expected: u64,
-        totlen: u32,
-    },
+    LengthMismatch { msg_type: MessageType, expected: u64, totlen: u32 },
     /// An extension record is malformed (§4.2).
     BadExtension { offset: usize, detail: &'static str },
     /// A light header with a base type that cannot be light, or non-zero
@@ -32,16 +28,8 @@ impl fmt::Display for BusError {
             }
             BusError::BadSignature => write!(f, "bad signature"),
             BusError::UnsupportedVersion(v) => write!(f, "unsupported protocol version {v}"),
-            BusError::LengthMismatch {
-                msg_type,
-                expected,
-                totlen,
-            } => {
-                write!(
-                    f,
-                    "{} totlen {totlen} but {expected} expected",
-                    msg_type.name()
-                )
+            BusError::LengthMismatch { msg_type, expected, totlen } => {
+                write!(f, "{} totlen {totlen} but {expected} expected", msg_type.name())
             }
             BusError::BadExtension { offset, detail } => {
                 write!(f, "bad extension at offset {offset}: {detail}")

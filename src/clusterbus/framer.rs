@@ -30,10 +30,7 @@ pub struct FramerConfig {
 
 impl Default for FramerConfig {
     fn default() -> Self {
-        FramerConfig {
-            max_totlen: super::DEFAULT_MAX_TOTLEN,
-            hunt_limit: 256 * 1024,
-        }
+        FramerConfig { max_totlen: super::DEFAULT_MAX_TOTLEN, hunt_limit: 256 * 1024 }
     }
 }
 
@@ -191,11 +188,7 @@ fn read_totlen(b: &[u8]) -> u32 {
 /// found a message start and hands back the bytes from there on.
 enum Run {
     Done,
-    Resynced {
-        bytes: Vec<u8>,
-        offset: u64,
-        marks: Vec<Mark>,
-    },
+    Resynced { bytes: Vec<u8>, offset: u64, marks: Vec<Mark> },
 }
 
 impl BusFramer {
@@ -246,18 +239,9 @@ impl BusFramer {
         data: &[u8],
         sink: &mut K,
     ) {
-        let mark = Mark {
-            offset,
-            frame,
-            ts_us,
-        };
+        let mark = Mark { offset, frame, ts_us };
         let mut next = self.run(cfg, mark, data, sink);
-        while let Run::Resynced {
-            bytes,
-            offset,
-            marks,
-        } = next
-        {
+        while let Run::Resynced { bytes, offset, marks } = next {
             // The window becomes fresh input, with its packet marks.
             let first = marks.first().copied().unwrap_or(mark);
             let m = Mark { offset, ..first };
@@ -267,48 +251,26 @@ impl BusFramer {
     }
 
     fn push_mark(&mut self, m: Mark) {
-        if self
-            .marks
-            .last()
-            .is_none_or(|l| l.frame != m.frame || l.ts_us != m.ts_us)
-        {
+        if self.marks.last().is_none_or(|l| l.frame != m.frame || l.ts_us != m.ts_us) {
             self.marks.push(m);
         }
     }
 
     /// The mark covering stream offset `off` (the packet that carried it).
     fn mark_at(&self, off: u64, fallback: Mark) -> Mark {
-        self.marks
-            .iter()
-            .rev()
-            .find(|m| m.offset <= off)
-            .copied()
-            .unwrap_or(fallback)
+        self.marks.iter().rev().find(|m| m.offset <= off).copied().unwrap_or(fallback)
     }
 
-    fn run<K: FrameSink>(
-        &mut self,
-        cfg: &FramerConfig,
-        mark: Mark,
-        data: &[u8],
-        sink: &mut K,
-    ) -> Run {
+    fn run<K: FrameSink>(&mut self, cfg: &FramerConfig, mark: Mark, data: &[u8], sink: &mut K) -> Run {
         let mut data = data;
         let mut pos = mark.offset;
         while !data.is_empty() {
-            let here = Mark {
-                offset: pos,
-                ..mark
-            };
+            let here = Mark { offset: pos, ..mark };
             match self.mode {
                 Mode::Off => return Run::Done,
                 Mode::Skip(n) => {
                     let k = n.min(data.len() as u64);
-                    self.mode = if k == n {
-                        Mode::Synced
-                    } else {
-                        Mode::Skip(n - k)
-                    };
+                    self.mode = if k == n { Mode::Synced } else { Mode::Skip(n - k) };
                     data = &data[k as usize..];
                     pos += k;
                 }
@@ -370,21 +332,11 @@ impl BusFramer {
     }
 
     /// Synced mode; returns how many bytes of `data` were consumed.
-    fn synced<K: FrameSink>(
-        &mut self,
-        cfg: &FramerConfig,
-        here: Mark,
-        data: &[u8],
-        sink: &mut K,
-    ) -> usize {
+    fn synced<K: FrameSink>(&mut self, cfg: &FramerConfig, here: Mark, data: &[u8], sink: &mut K) -> usize {
         if self.buf.is_empty() {
             if data.len() >= 8 {
-                let info = FrameInfo {
-                    offset: here.offset,
-                    first_frame: here.frame,
-                    frame: here.frame,
-                    ts_us: here.ts_us,
-                };
+                let info =
+                    FrameInfo { offset: here.offset, first_frame: here.frame, frame: here.frame, ts_us: here.ts_us };
                 let Some(totlen) = self.check_prefix(cfg, &info, data, sink) else {
                     return 0;
                 };
@@ -413,12 +365,8 @@ impl BusFramer {
                 return k;
             }
             let first = self.mark_at(self.buf_offset, here);
-            let info = FrameInfo {
-                offset: self.buf_offset,
-                first_frame: first.frame,
-                frame: here.frame,
-                ts_us: here.ts_us,
-            };
+            let info =
+                FrameInfo { offset: self.buf_offset, first_frame: first.frame, frame: here.frame, ts_us: here.ts_us };
             let head = std::mem::take(&mut self.buf);
             match self.check_prefix(cfg, &info, &head, sink) {
                 None => {
@@ -443,12 +391,8 @@ impl BusFramer {
         self.buf.extend_from_slice(&data[..k]);
         if self.buf.len() >= totlen {
             let first = self.mark_at(self.buf_offset, here);
-            let info = FrameInfo {
-                offset: self.buf_offset,
-                first_frame: first.frame,
-                frame: here.frame,
-                ts_us: here.ts_us,
-            };
+            let info =
+                FrameInfo { offset: self.buf_offset, first_frame: first.frame, frame: here.frame, ts_us: here.ts_us };
             let whole = std::mem::take(&mut self.buf);
             self.emit(&info, &whole, sink);
             self.buf = whole;
@@ -491,9 +435,7 @@ impl BusFramer {
                 self.was_synced = true;
                 self.messages += 1;
                 if matches!(msg.body, Body::Unknown { .. }) {
-                    let wire_type = bytes
-                        .get(12..14)
-                        .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+                    let wire_type = bytes.get(12..14).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
                     sink.anomaly(info, FrameAnomaly::UnknownType { wire_type });
                 }
                 sink.message(info, &msg);
@@ -527,12 +469,7 @@ impl BusFramer {
                     frame: here.frame,
                     ts_us: here.ts_us,
                 };
-                sink.anomaly(
-                    &info,
-                    FrameAnomaly::ResyncSkipped {
-                        bytes: skipped_total,
-                    },
-                );
+                sink.anomaly(&info, FrameAnomaly::ResyncSkipped { bytes: skipped_total });
             }
             self.hunted = 0;
             self.mode = Mode::Synced;
@@ -546,11 +483,7 @@ impl BusFramer {
                     .collect()
             };
             self.marks.clear();
-            return Run::Resynced {
-                bytes,
-                offset,
-                marks,
-            };
+            return Run::Resynced { bytes, offset, marks };
         }
         if i > 0 {
             self.hunted += i as u64;
@@ -559,13 +492,7 @@ impl BusFramer {
             let keep_from = self.buf_offset;
             let first = self.mark_at(keep_from, here);
             self.marks.retain(|m| m.offset > keep_from);
-            self.marks.insert(
-                0,
-                Mark {
-                    offset: keep_from,
-                    ..first
-                },
-            );
+            self.marks.insert(0, Mark { offset: keep_from, ..first });
         }
         if !self.was_synced && self.hunted > cfg.hunt_limit {
             self.give_up();
@@ -575,14 +502,7 @@ impl BusFramer {
 
     /// `len` bytes are missing at stream offset `offset` (before the next
     /// `feed`).
-    pub fn gap<K: FrameSink>(
-        &mut self,
-        offset: u64,
-        frame: u64,
-        ts_us: i64,
-        len: u64,
-        sink: &mut K,
-    ) {
+    pub fn gap<K: FrameSink>(&mut self, offset: u64, frame: u64, ts_us: i64, len: u64, sink: &mut K) {
         match self.mode {
             Mode::Off => return,
             Mode::Skip(n) if len < n => {
@@ -591,26 +511,9 @@ impl BusFramer {
             }
             Mode::Skip(_) => self.start_hunt(),
             Mode::Synced if !self.buf.is_empty() => {
-                let first = self.mark_at(
-                    self.buf_offset,
-                    Mark {
-                        offset,
-                        frame,
-                        ts_us,
-                    },
-                );
-                let info = FrameInfo {
-                    offset: self.buf_offset,
-                    first_frame: first.frame,
-                    frame,
-                    ts_us,
-                };
-                sink.anomaly(
-                    &info,
-                    FrameAnomaly::MessageLost {
-                        have: self.buf.len() as u64,
-                    },
-                );
+                let first = self.mark_at(self.buf_offset, Mark { offset, frame, ts_us });
+                let info = FrameInfo { offset: self.buf_offset, first_frame: first.frame, frame, ts_us };
+                sink.anomaly(&info, FrameAnomaly::MessageLost { have: self.buf.len() as u64 });
                 self.start_hunt();
             }
             Mode::Synced | Mode::Start => self.start_hunt(),
@@ -623,26 +526,9 @@ impl BusFramer {
     /// The stream ended.
     pub fn finish<K: FrameSink>(&mut self, frame: u64, ts_us: i64, sink: &mut K) {
         if self.mode == Mode::Synced && !self.buf.is_empty() {
-            let first = self.mark_at(
-                self.buf_offset,
-                Mark {
-                    offset: self.buf_offset,
-                    frame,
-                    ts_us,
-                },
-            );
-            let info = FrameInfo {
-                offset: self.buf_offset,
-                first_frame: first.frame,
-                frame,
-                ts_us,
-            };
-            sink.anomaly(
-                &info,
-                FrameAnomaly::TruncatedAtEnd {
-                    have: self.buf.len() as u64,
-                },
-            );
+            let first = self.mark_at(self.buf_offset, Mark { offset: self.buf_offset, frame, ts_us });
+            let info = FrameInfo { offset: self.buf_offset, first_frame: first.frame, frame, ts_us };
+            sink.anomaly(&info, FrameAnomaly::TruncatedAtEnd { have: self.buf.len() as u64 });
         }
         self.buf = Vec::new();
         self.marks = Vec::new();
@@ -652,10 +538,7 @@ impl BusFramer {
 
 fn find_signature(hay: &[u8]) -> Option<usize> {
     let mut from = 0;
-    while let Some(p) = hay
-        .get(from..)
-        .and_then(|h| h.iter().position(|&b| b == b'R'))
-    {
+    while let Some(p) = hay.get(from..).and_then(|h| h.iter().position(|&b| b == b'R')) {
         let at = from + p;
         if hay.get(at..at + 4) == Some(SIGNATURE.as_slice()) {
             return Some(at);
@@ -667,8 +550,5 @@ fn find_signature(hay: &[u8]) -> Option<usize> {
 
 /// Length of the longest suffix of `buf` that is a proper prefix of `RCmb`.
 fn partial_signature_suffix(buf: &[u8]) -> usize {
-    (1..4)
-        .rev()
-        .find(|&k| buf.len() >= k && SIGNATURE.starts_with(&buf[buf.len() - k..]))
-        .unwrap_or(0)
+    (1..4).rev().find(|&k| buf.len() >= k && SIGNATURE.starts_with(&buf[buf.len() - k..])).unwrap_or(0)
 }

@@ -114,30 +114,16 @@ pub enum Body<'buf> {
     /// PING, PONG, MEET: `count` raw 104-byte entries and the extension
     /// area (possibly empty). Iterate with [`Message::gossip`] and
     /// [`Message::extensions`].
-    Gossip {
-        entries: &'buf [u8],
-        ext: &'buf [u8],
-    },
+    Gossip { entries: &'buf [u8], ext: &'buf [u8] },
     /// FAIL: wire: about.nodename
     Fail { node: NodeName<'buf> },
     /// PUBLISH, PUBLISHSHARD (full or light)
-    Publish {
-        channel: &'buf [u8],
-        message: &'buf [u8],
-    },
+    Publish { channel: &'buf [u8], message: &'buf [u8] },
     /// UPDATE
-    Update {
-        config_epoch: u64,
-        node: NodeName<'buf>,
-        slots: SlotBitmap<'buf>,
-    },
+    Update { config_epoch: u64, node: NodeName<'buf>, slots: SlotBitmap<'buf> },
     /// MODULE (full or light). `module_id` is read little-endian (the
     /// sender's host order on x86/ARM).
-    Module {
-        module_id: u64,
-        module_type: u8,
-        payload: &'buf [u8],
-    },
+    Module { module_id: u64, module_type: u8, payload: &'buf [u8] },
     /// FAILOVER_AUTH_REQUEST, FAILOVER_AUTH_ACK, MFSTART: header only.
     Empty,
     /// A type this parser does not know: the body bytes as they are.
@@ -166,10 +152,7 @@ impl<'buf> Message<'buf> {
             Body::Gossip { entries, .. } => entries,
             _ => &[],
         };
-        super::gossip::GossipIter {
-            rest,
-            layout: self.layout,
-        }
+        super::gossip::GossipIter { rest, layout: self.layout }
     }
 
     /// The extension records of a PING/PONG/MEET (validated by the parser).

@@ -36,15 +36,11 @@ fn be32(b: &[u8], at: usize) -> u32 {
 }
 
 fn is_name(b: &[u8]) -> bool {
-    b.iter()
-        .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+    b.iter().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
 }
 
 fn is_light_type(t: MessageType) -> bool {
-    matches!(
-        t,
-        MessageType::PUBLISH | MessageType::PUBLISHSHARD | MessageType::MODULE
-    )
+    matches!(t, MessageType::PUBLISH | MessageType::PUBLISHSHARD | MessageType::MODULE)
 }
 
 /// Decides whether `buf` starts with a plausible cluster-bus header: the
@@ -73,23 +69,9 @@ pub fn probe_header(buf: &[u8], max_totlen: u32) -> Probe {
     let t = totlen as usize;
     if ver == 1 && wire_type & 0x8000 != 0 {
         let base = MessageType(wire_type & 0x7fff);
-        let min = if base == MessageType::MODULE {
-            MODULE_MIN
-        } else {
-            PUBLISH_MIN
-        };
-        let ok = is_light_type(base)
-            && be16(buf, 10) == 0
-            && be16(buf, 14) == 0
-            && t >= LIGHT_HEADER_LEN + min;
-        return if ok {
-            Probe::Plausible {
-                totlen,
-                layout: Layout::Light,
-            }
-        } else {
-            Probe::Implausible
-        };
+        let min = if base == MessageType::MODULE { MODULE_MIN } else { PUBLISH_MIN };
+        let ok = is_light_type(base) && be16(buf, 10) == 0 && be16(buf, 14) == 0 && t >= LIGHT_HEADER_LEN + min;
+        return if ok { Probe::Plausible { totlen, layout: Layout::Light } } else { Probe::Implausible };
     }
     let (layout, h) = match ver {
         0 => (Layout::V0, HEADER_LEN_V0),
@@ -107,12 +89,7 @@ pub fn probe_header(buf: &[u8], max_totlen: u32) -> Probe {
     let body = t - h;
     let consistent = if ty.has_gossip() {
         let g = count * GOSSIP_ENTRY_LEN;
-        g <= body
-            && (if ver == 0 {
-                g == body
-            } else {
-                (body - g) % 8 == 0
-            })
+        g <= body && (if ver == 0 { g == body } else { (body - g) % 8 == 0 })
     } else {
         count == 0
             && match ty {
@@ -143,11 +120,7 @@ pub fn probe_header(buf: &[u8], max_totlen: u32) -> Probe {
         && buf[state_at] <= 1
         && buf[state_at + 2] == 0
         && buf[state_at + 3] == 0;
-    if ok {
-        Probe::Plausible { totlen, layout }
-    } else {
-        Probe::Implausible
-    }
+    if ok { Probe::Plausible { totlen, layout } } else { Probe::Implausible }
 }
 
 /// Parses one whole message. `buf` must be exactly the message's `totlen`
@@ -155,20 +128,14 @@ pub fn probe_header(buf: &[u8], max_totlen: u32) -> Probe {
 /// validates (§1.3), so accessors on the result cannot fail.
 pub fn parse_message(buf: &[u8]) -> Result<Message<'_>, BusError> {
     if buf.len() < LIGHT_HEADER_LEN {
-        return Err(BusError::Truncated {
-            needed: LIGHT_HEADER_LEN,
-            have: buf.len(),
-        });
+        return Err(BusError::Truncated { needed: LIGHT_HEADER_LEN, have: buf.len() });
     }
     if &buf[..4] != SIGNATURE {
         return Err(BusError::BadSignature);
     }
     let totlen = be32(buf, 4);
     if totlen as usize != buf.len() {
-        return Err(BusError::Truncated {
-            needed: totlen as usize,
-            have: buf.len(),
-        });
+        return Err(BusError::Truncated { needed: totlen as usize, have: buf.len() });
     }
     let ver = be16(buf, 8);
     let wire_type = be16(buf, 12);
@@ -194,19 +161,10 @@ fn flatten(e: nom::Err<BusError>) -> BusError {
 }
 
 fn mismatch(t: MessageType, expected: usize, totlen: u32) -> BusError {
-    BusError::LengthMismatch {
-        msg_type: t,
-        expected: expected as u64,
-        totlen,
-    }
+    BusError::LengthMismatch { msg_type: t, expected: expected as u64, totlen }
 }
 
-fn publish_body(
-    t: MessageType,
-    hlen: usize,
-    totlen: u32,
-    body: &[u8],
-) -> Result<Body<'_>, BusError> {
+fn publish_body(t: MessageType, hlen: usize, totlen: u32, body: &[u8]) -> Result<Body<'_>, BusError> {
     if body.len() < PUBLISH_MIN {
         return Err(mismatch(t, hlen + PUBLISH_MIN, totlen));
     }
@@ -216,37 +174,19 @@ fn publish_body(
     if expected != body.len() {
         return Err(mismatch(t, hlen.saturating_add(expected), totlen));
     }
-    Ok(Body::Publish {
-        channel: &body[8..8 + cl],
-        message: &body[8 + cl..],
-    })
+    Ok(Body::Publish { channel: &body[8..8 + cl], message: &body[8 + cl..] })
 }
 
-fn module_body(
-    t: MessageType,
-    hlen: usize,
-    totlen: u32,
-    body: &[u8],
-) -> Result<Body<'_>, BusError> {
+fn module_body(t: MessageType, hlen: usize, totlen: u32, body: &[u8]) -> Result<Body<'_>, BusError> {
     if body.len() < MODULE_MIN {
         return Err(mismatch(t, hlen + MODULE_MIN, totlen));
     }
-    let module_id = body
-        .first_chunk::<8>()
-        .map_or(0, |b| u64::from_le_bytes(*b));
+    let module_id = body.first_chunk::<8>().map_or(0, |b| u64::from_le_bytes(*b));
     let len = be32(body, 8) as usize;
     if MODULE_MIN.saturating_add(len) != body.len() {
-        return Err(mismatch(
-            t,
-            hlen.saturating_add(MODULE_MIN).saturating_add(len),
-            totlen,
-        ));
+        return Err(mismatch(t, hlen.saturating_add(MODULE_MIN).saturating_add(len), totlen));
     }
-    Ok(Body::Module {
-        module_id,
-        module_type: body[12],
-        payload: &body[13..],
-    })
+    Ok(Body::Module { module_id, module_type: body[12], payload: &body[13..] })
 }
 
 fn full_message<'a>(
@@ -271,10 +211,7 @@ fn full_message<'a>(
                 }
                 validate_extensions(ext, h.extensions, hlen + g)?;
             } else if h.extensions > 0 && h.mflags[0] & MFLAG_EXT_DATA != 0 {
-                return Err(BusError::BadExtension {
-                    offset: hlen + g,
-                    detail: "extensions announced but absent",
-                });
+                return Err(BusError::BadExtension { offset: hlen + g, detail: "extensions announced but absent" });
             }
             Body::Gossip { entries, ext }
         }
@@ -286,9 +223,7 @@ fn full_message<'a>(
             }
         }
         MessageType::PUBLISH | MessageType::PUBLISHSHARD => publish_body(t, hlen, totlen, body)?,
-        MessageType::FAILOVER_AUTH_REQUEST
-        | MessageType::FAILOVER_AUTH_ACK
-        | MessageType::MFSTART => {
+        MessageType::FAILOVER_AUTH_REQUEST | MessageType::FAILOVER_AUTH_ACK | MessageType::MFSTART => {
             if !body.is_empty() {
                 return Err(mismatch(t, hlen, totlen));
             }
@@ -298,49 +233,24 @@ fn full_message<'a>(
             if body.len() != UPDATE_BODY {
                 return Err(mismatch(t, hlen + UPDATE_BODY, totlen));
             }
-            let epoch = body
-                .first_chunk::<8>()
-                .map_or(0, |b| u64::from_be_bytes(*b));
-            match (
-                body[8..48].first_chunk::<40>(),
-                body[48..].first_chunk::<2048>(),
-            ) {
-                (Some(n), Some(s)) => Body::Update {
-                    config_epoch: epoch,
-                    node: NodeName(n),
-                    slots: SlotBitmap(s),
-                },
+            let epoch = body.first_chunk::<8>().map_or(0, |b| u64::from_be_bytes(*b));
+            match (body[8..48].first_chunk::<40>(), body[48..].first_chunk::<2048>()) {
+                (Some(n), Some(s)) => Body::Update { config_epoch: epoch, node: NodeName(n), slots: SlotBitmap(s) },
                 _ => return Err(mismatch(t, hlen + UPDATE_BODY, totlen)),
             }
         }
         MessageType::MODULE => module_body(t, hlen, totlen, body)?,
         _ => Body::Unknown { raw: body },
     };
-    Ok(Message {
-        layout,
-        msg_type: t,
-        light: false,
-        totlen,
-        header: Some(h),
-        body,
-    })
+    Ok(Message { layout, msg_type: t, light: false, totlen, header: Some(h), body })
 }
 
 fn light_message(wire_type: u16, totlen: u32, body: &[u8]) -> Result<Message<'_>, BusError> {
     let t = MessageType(wire_type & 0x7fff);
     let body = match t {
-        MessageType::PUBLISH | MessageType::PUBLISHSHARD => {
-            publish_body(t, LIGHT_HEADER_LEN, totlen, body)?
-        }
+        MessageType::PUBLISH | MessageType::PUBLISHSHARD => publish_body(t, LIGHT_HEADER_LEN, totlen, body)?,
         MessageType::MODULE => module_body(t, LIGHT_HEADER_LEN, totlen, body)?,
         _ => return Err(BusError::BadLightHeader { wire_type }),
     };
-    Ok(Message {
-        layout: Layout::Light,
-        msg_type: t,
-        light: true,
-        totlen,
-        header: None,
-        body,
-    })
+    Ok(Message { layout: Layout::Light, msg_type: t, light: true, totlen, header: None, body })
 }

@@ -37,19 +37,13 @@ pub fn interpret(ext_type: u16, length: u32, body: &[u8]) -> ExtValue<'_> {
         (EXT_HOSTNAME, _) => ExtValue::Hostname(trim_nul(body)),
         // Redis 7.2-rc1/rc2 numbering: 1 = forgotten node, 2 = shard id.
         (1, 56) => match (name_at(body), body.get(40..48)) {
-            (Some(n), Some(t)) => ExtValue::ForgottenNode {
-                node: n,
-                ttl: be64(t),
-            },
+            (Some(n), Some(t)) => ExtValue::ForgottenNode { node: n, ttl: be64(t) },
             _ => unknown,
         },
         (2, 48) => name_at(body).map_or(unknown, ExtValue::ShardId),
         (EXT_HUMAN_NODENAME, _) => ExtValue::HumanNodename(trim_nul(body)),
         (EXT_FORGOTTEN_NODE, _) => match (name_at(body), body.get(40..48)) {
-            (Some(n), Some(t)) => ExtValue::ForgottenNode {
-                node: n,
-                ttl: be64(t),
-            },
+            (Some(n), Some(t)) => ExtValue::ForgottenNode { node: n, ttl: be64(t) },
             _ => unknown,
         },
         (EXT_SHARDID, _) => name_at(body).map_or(unknown, ExtValue::ShardId),
@@ -77,32 +71,20 @@ pub fn validate_extensions(area: &[u8], count: u16, base: usize) -> Result<(), B
     let mut at = base;
     for _ in 0..count {
         let Some(head) = rest.first_chunk::<8>() else {
-            return Err(BusError::BadExtension {
-                offset: at,
-                detail: "record header past the end",
-            });
+            return Err(BusError::BadExtension { offset: at, detail: "record header past the end" });
         };
         let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
         if len < 8 || len % 8 != 0 {
-            return Err(BusError::BadExtension {
-                offset: at,
-                detail: "length not a multiple of 8 or below 8",
-            });
+            return Err(BusError::BadExtension { offset: at, detail: "length not a multiple of 8 or below 8" });
         }
         if len > rest.len() {
-            return Err(BusError::BadExtension {
-                offset: at,
-                detail: "record longer than the message",
-            });
+            return Err(BusError::BadExtension { offset: at, detail: "record longer than the message" });
         }
         rest = &rest[len..];
         at += len;
     }
     if !rest.is_empty() {
-        return Err(BusError::BadExtension {
-            offset: at,
-            detail: "bytes after the last record",
-        });
+        return Err(BusError::BadExtension { offset: at, detail: "bytes after the last record" });
     }
     Ok(())
 }
@@ -122,10 +104,6 @@ impl<'buf> Iterator for ExtIter<'buf> {
         let len = (length as usize).clamp(8, self.rest.len());
         let body = &self.rest[8..len];
         self.rest = &self.rest[len..];
-        Some(Extension {
-            ext_type,
-            length,
-            value: interpret(ext_type, length, body),
-        })
+        Some(Extension { ext_type, length, value: interpret(ext_type, length, body) })
     }
 }

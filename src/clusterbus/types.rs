@@ -129,9 +129,7 @@ impl<'buf> NodeName<'buf> {
 
     /// True when all 40 bytes are `[0-9a-z]` (what 7.0+ servers accept).
     pub fn is_valid(&self) -> bool {
-        self.0
-            .iter()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        self.0.iter().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
     }
 
     /// The name as text; invalid bytes are replaced so output stays printable.

@@ -12,43 +12,24 @@ const AF_INET: u32 = 2;
 const AF_INET6: [u32; 3] = [24, 28, 30];
 
 fn need(layer: &'static str, data: &[u8], n: usize) -> Result<(), DecodeError> {
-    if data.len() < n {
-        Err(DecodeError::Truncated {
-            layer,
-            needed: n,
-            have: data.len(),
-        })
-    } else {
-        Ok(())
-    }
+    if data.len() < n { Err(DecodeError::Truncated { layer, needed: n, have: data.len() }) } else { Ok(()) }
 }
 
 /// Slices a packet whose link header is `ethertype`-typed (Linux cooked).
 fn from_ether_type(proto: u16, payload: &[u8]) -> Option<LaxSlicedPacket<'_>> {
     match proto {
-        0x0800 | 0x86dd | 0x8100 | 0x88a8 | 0x9100 => {
-            Some(LaxSlicedPacket::from_ether_type(EtherType(proto), payload))
-        }
+        0x0800 | 0x86dd | 0x8100 | 0x88a8 | 0x9100 => Some(LaxSlicedPacket::from_ether_type(EtherType(proto), payload)),
         _ => None,
     }
 }
 
 fn from_ip(payload: &[u8]) -> Result<Option<LaxSlicedPacket<'_>>, DecodeError> {
     match payload.first().map(|b| b >> 4) {
-        Some(4) | Some(6) => {
-            LaxSlicedPacket::from_ip(payload)
-                .map(Some)
-                .map_err(|e| DecodeError::Malformed {
-                    layer: "ip",
-                    detail: e.to_string(),
-                })
-        }
+        Some(4) | Some(6) => LaxSlicedPacket::from_ip(payload)
+            .map(Some)
+            .map_err(|e| DecodeError::Malformed { layer: "ip", detail: e.to_string() }),
         Some(_) => Ok(None),
-        None => Err(DecodeError::Truncated {
-            layer: "ip",
-            needed: 1,
-            have: 0,
-        }),
+        None => Err(DecodeError::Truncated { layer: "ip", needed: 1, have: 0 }),
     }
 }
 
@@ -60,11 +41,7 @@ pub fn decode_packet<'pkt>(pkt: &RawPacket<'pkt>) -> Result<Option<TcpSegment<'p
         LinkType::ETHERNET => match LaxSlicedPacket::from_ethernet(d) {
             Ok(s) => Some(s),
             Err(e) => {
-                return Err(DecodeError::Truncated {
-                    layer: "ethernet",
-                    needed: e.required_len,
-                    have: e.len,
-                });
+                return Err(DecodeError::Truncated { layer: "ethernet", needed: e.required_len, have: e.len });
             }
         },
         LinkType::LINUX_SLL => {
@@ -83,17 +60,9 @@ pub fn decode_packet<'pkt>(pkt: &RawPacket<'pkt>) -> Result<Option<TcpSegment<'p
             } else {
                 // Host order of the capturing machine: accept either.
                 let le = u32::from_le_bytes(raw);
-                if le < 0x100 {
-                    le
-                } else {
-                    u32::from_be_bytes(raw)
-                }
+                if le < 0x100 { le } else { u32::from_be_bytes(raw) }
             };
-            if af == AF_INET || AF_INET6.contains(&af) {
-                from_ip(&d[4..])?
-            } else {
-                None
-            }
+            if af == AF_INET || AF_INET6.contains(&af) { from_ip(&d[4..])? } else { None }
         }
         LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 => from_ip(d)?,
         other => return Err(DecodeError::UnsupportedLink(other)),
@@ -107,36 +76,20 @@ fn tcp_of<'pkt>(p: &LaxSlicedPacket<'pkt>) -> Result<Option<TcpSegment<'pkt>>, D
         Some(LaxNetSlice::Ipv4(s)) => {
             let h = s.header();
             let declared = usize::from(h.total_len()).saturating_sub(usize::from(h.ihl()) * 4);
-            (
-                IpAddr::V4(h.source_addr()),
-                IpAddr::V4(h.destination_addr()),
-                s.payload(),
-                declared,
-            )
+            (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()), s.payload(), declared)
         }
         Some(LaxNetSlice::Ipv6(s)) => {
             let h = s.header();
-            let declared =
-                usize::from(h.payload_length()).saturating_sub(s.extensions().slice().len());
-            (
-                IpAddr::V6(h.source_addr()),
-                IpAddr::V6(h.destination_addr()),
-                s.payload(),
-                declared,
-            )
+            let declared = usize::from(h.payload_length()).saturating_sub(s.extensions().slice().len());
+            (IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr()), s.payload(), declared)
         }
         Some(LaxNetSlice::Arp(_)) => return Ok(None),
         None => {
             return match &p.stop_err {
-                Some((SliceError::Len(e), _)) => Err(DecodeError::Truncated {
-                    layer: "ip",
-                    needed: e.required_len,
-                    have: e.len,
-                }),
-                Some((e, _)) => Err(DecodeError::Malformed {
-                    layer: "ip",
-                    detail: e.to_string(),
-                }),
+                Some((SliceError::Len(e), _)) => {
+                    Err(DecodeError::Truncated { layer: "ip", needed: e.required_len, have: e.len })
+                }
+                Some((e, _)) => Err(DecodeError::Malformed { layer: "ip", detail: e.to_string() }),
                 None => Ok(None),
             };
         }
@@ -151,48 +104,24 @@ fn tcp_of<'pkt>(p: &LaxSlicedPacket<'pkt>) -> Result<Option<TcpSegment<'pkt>>, D
         Some(TransportSlice::Tcp(t)) => t,
         _ => {
             return match &p.stop_err {
-                Some((SliceError::Len(e), _)) => Err(DecodeError::Truncated {
-                    layer: "tcp",
-                    needed: e.required_len,
-                    have: e.len,
-                }),
-                Some((e, _)) => Err(DecodeError::Malformed {
-                    layer: "tcp",
-                    detail: e.to_string(),
-                }),
-                None => Err(DecodeError::Truncated {
-                    layer: "tcp",
-                    needed: 20,
-                    have: ip_payload.payload.len(),
-                }),
+                Some((SliceError::Len(e), _)) => {
+                    Err(DecodeError::Truncated { layer: "tcp", needed: e.required_len, have: e.len })
+                }
+                Some((e, _)) => Err(DecodeError::Malformed { layer: "tcp", detail: e.to_string() }),
+                None => Err(DecodeError::Truncated { layer: "tcp", needed: 20, have: ip_payload.payload.len() }),
             };
         }
     };
     let payload = tcp.payload();
     let header_len = usize::from(tcp.data_offset()) * 4;
     let on_wire = declared.saturating_sub(header_len);
-    let missing = if ip_payload.incomplete {
-        on_wire.saturating_sub(payload.len())
-    } else {
-        0
-    };
+    let missing = if ip_payload.incomplete { on_wire.saturating_sub(payload.len()) } else { 0 };
     Ok(Some(TcpSegment {
-        src: Endpoint {
-            ip: src_ip,
-            port: tcp.source_port(),
-        },
-        dst: Endpoint {
-            ip: dst_ip,
-            port: tcp.destination_port(),
-        },
+        src: Endpoint { ip: src_ip, port: tcp.source_port() },
+        dst: Endpoint { ip: dst_ip, port: tcp.destination_port() },
         seq: tcp.sequence_number(),
         ack: tcp.acknowledgment_number(),
-        flags: TcpFlags {
-            syn: tcp.syn(),
-            ack: tcp.ack(),
-            fin: tcp.fin(),
-            rst: tcp.rst(),
-        },
+        flags: TcpFlags { syn: tcp.syn(), ack: tcp.ack(), fin: tcp.fin(), rst: tcp.rst() },
         payload,
         missing: u32::try_from(missing).unwrap_or(u32::MAX),
     }))

@@ -18,11 +18,7 @@ pub enum DecodeError {
     /// The capture's link type is not one meetgraph can read.
     UnsupportedLink(LinkType),
     /// The packet ends before the named header does (snaplen or corruption).
-    Truncated {
-        layer: &'static str,
-        needed: usize,
-        have: usize,
-    },
+    Truncated { layer: &'static str, needed: usize, have: usize },
     /// A header has impossible content (bad IP version, header length, ...).
     Malformed { layer: &'static str, detail: String },
     /// A non-first IP fragment, or a first fragment whose TCP payload is not
@@ -34,15 +30,8 @@ impl std::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DecodeError::UnsupportedLink(l) => write!(f, "unsupported link type {}", l.0),
-            DecodeError::Truncated {
-                layer,
-                needed,
-                have,
-            } => {
-                write!(
-                    f,
-                    "{layer} header truncated: needed {needed} bytes, have {have}"
-                )
+            DecodeError::Truncated { layer, needed, have } => {
+                write!(f, "{layer} header truncated: needed {needed} bytes, have {have}")
             }
             DecodeError::Malformed { layer, detail } => {
                 write!(f, "malformed {layer} header: {detail}")

@@ -150,22 +150,13 @@ pub fn to_owned_message(msg: &Message<'_>) -> BusMessage {
         m.mflags = h.mflags[0];
         m.slots = h.myslots.ranges();
         m.replicaof = h.replicaof.map(|r| NodeId::from_name(&r));
-        m.announced = NodeAddr {
-            ip: h.myip.map(lossy).unwrap_or_default(),
-            port: h.port,
-            cport: h.cport,
-            pport: h.pport,
-        };
+        m.announced =
+            NodeAddr { ip: h.myip.map(lossy).unwrap_or_default(), port: h.port, cport: h.cport, pport: h.pport };
     }
     for g in msg.gossip() {
         m.gossip.push(Gossip {
             node: NodeId::from_name(&g.node),
-            addr: NodeAddr {
-                ip: lossy(g.ip),
-                port: g.port,
-                cport: g.cport,
-                pport: g.pport,
-            },
+            addr: NodeAddr { ip: lossy(g.ip), port: g.port, cport: g.cport, pport: g.pport },
             flags: g.flags.0,
             ping_sent: g.ping_sent,
             pong_received: g.pong_received,
@@ -176,19 +167,13 @@ pub fn to_owned_message(msg: &Message<'_>) -> BusMessage {
         match e.value {
             ExtValue::Hostname(h) => m.hostname = Some(lossy(h)),
             ExtValue::ShardId(s) => m.shard_id = Some(NodeId::from_name(&s)),
-            ExtValue::ForgottenNode { node, ttl } => {
-                m.forgotten.push((NodeId::from_name(&node), ttl))
-            }
+            ExtValue::ForgottenNode { node, ttl } => m.forgotten.push((NodeId::from_name(&node), ttl)),
             _ => {}
         }
     }
     match &msg.body {
         Body::Fail { node } => m.fail_node = Some(NodeId::from_name(node)),
-        Body::Update {
-            config_epoch,
-            node,
-            slots,
-        } => {
+        Body::Update { config_epoch, node, slots } => {
             m.update = Some((NodeId::from_name(node), *config_epoch, slots.ranges()));
         }
         _ => {}
@@ -206,10 +191,7 @@ pub struct EventSink<F: FnMut(BusEvent)> {
 
 impl<F: FnMut(BusEvent)> EventSink<F> {
     pub fn new(on_event: F) -> Self {
-        EventSink {
-            on_event,
-            anomalies: true,
-        }
+        EventSink { on_event, anomalies: true }
     }
 }
 
@@ -237,13 +219,7 @@ impl<F: FnMut(BusEvent)> BusSink for EventSink<F> {
             return;
         }
         let link = match (a.src, a.dst) {
-            (Some(src), Some(dst)) => Some(Link {
-                capture: a.capture,
-                conn_id: 0,
-                src,
-                dst,
-                from_initiator: None,
-            }),
+            (Some(src), Some(dst)) => Some(Link { capture: a.capture, conn_id: 0, src, dst, from_initiator: None }),
             _ => None,
         };
         (self.on_event)(BusEvent {
@@ -252,10 +228,7 @@ impl<F: FnMut(BusEvent)> BusSink for EventSink<F> {
             first_frame: a.frame,
             link,
             capture: a.capture,
-            kind: EventKind::Anomaly {
-                kind: a.kind,
-                detail: a.detail.clone(),
-            },
+            kind: EventKind::Anomaly { kind: a.kind, detail: a.detail.clone() },
         });
     }
 
@@ -272,11 +245,7 @@ impl<F: FnMut(BusEvent)> BusSink for EventSink<F> {
                 from_initiator: e.from_initiator,
             }),
             capture: e.capture,
-            kind: EventKind::StreamEnd {
-                reason: e.reason,
-                bus: e.bus,
-                messages: e.messages,
-            },
+            kind: EventKind::StreamEnd { reason: e.reason, bus: e.bus, messages: e.messages },
         });
     }
 
@@ -293,9 +262,7 @@ impl<F: FnMut(BusEvent)> BusSink for EventSink<F> {
                 from_initiator: None,
             }),
             capture: meta.capture,
-            kind: EventKind::Command {
-                args: args.iter().map(|a| lossy(a)).collect(),
-            },
+            kind: EventKind::Command { args: args.iter().map(|a| lossy(a)).collect() },
         });
     }
 }

@@ -76,11 +76,7 @@ fn text(b: &[u8]) -> String {
 }
 
 fn short(n: &NodeName<'_>) -> String {
-    if n.is_null() {
-        "-".to_string()
-    } else {
-        n.short().into_owned()
-    }
+    if n.is_null() { "-".to_string() } else { n.short().into_owned() }
 }
 
 fn full(n: &NodeName<'_>) -> String {
@@ -116,9 +112,7 @@ fn ext_json(e: &Extension<'_>) -> Value {
     let (name, value) = match e.value {
         ExtValue::Hostname(h) => ("hostname", json!(text(h))),
         ExtValue::HumanNodename(h) => ("human_nodename", json!(text(h))),
-        ExtValue::ForgottenNode { node, ttl } => {
-            ("forgotten_node", json!({"node": full(&node), "ttl": ttl}))
-        }
+        ExtValue::ForgottenNode { node, ttl } => ("forgotten_node", json!({"node": full(&node), "ttl": ttl})),
         ExtValue::ShardId(s) => ("shard_id", json!(full(&s))),
         ExtValue::ClientIpv4(s) => ("client_ipv4", json!(text(s))),
         ExtValue::ClientIpv6(s) => ("client_ipv6", json!(text(s))),
@@ -132,14 +126,7 @@ fn ext_json(e: &Extension<'_>) -> Value {
 }
 
 fn gossip_text(g: &GossipEntry<'_>) -> String {
-    let mut s = format!(
-        "{} {}:{}@{} {}",
-        short(&g.node),
-        text(g.ip),
-        g.port,
-        g.cport,
-        g.flags.names()
-    );
+    let mut s = format!("{} {}:{}@{} {}", short(&g.node), text(g.ip), g.port, g.cport, g.flags.names());
     if g.pport != 0 {
         s.push_str(&format!(" pport={}", g.pport));
     }
@@ -222,18 +209,9 @@ impl<W: Write> DumpWriter<'_, W> {
                 let _ = write!(l, " about={}", short(node));
             }
             Body::Publish { channel, message } => {
-                let _ = write!(
-                    l,
-                    " channel={:?} message_len={}",
-                    text(channel),
-                    message.len()
-                );
+                let _ = write!(l, " channel={:?} message_len={}", text(channel), message.len());
             }
-            Body::Update {
-                config_epoch,
-                node,
-                slots,
-            } => {
+            Body::Update { config_epoch, node, slots } => {
                 let _ = write!(
                     l,
                     " update_node={} update_cfg={} update_slots={}",
@@ -242,16 +220,8 @@ impl<W: Write> DumpWriter<'_, W> {
                     format_slot_ranges(&slots.ranges())
                 );
             }
-            Body::Module {
-                module_id,
-                module_type,
-                payload,
-            } => {
-                let _ = write!(
-                    l,
-                    " module_id={module_id:#x} module_type={module_type} payload_len={}",
-                    payload.len()
-                );
+            Body::Module { module_id, module_type, payload } => {
+                let _ = write!(l, " module_id={module_id:#x} module_type={module_type} payload_len={}", payload.len());
             }
             Body::Empty => {}
             Body::Unknown { raw } => {
@@ -275,10 +245,7 @@ impl<W: Write> DumpWriter<'_, W> {
         m.insert("from_initiator".into(), json!(meta.from_initiator));
         m.insert("stream_offset".into(), json!(meta.offset));
         m.insert("type".into(), json!(msg.msg_type.name()));
-        m.insert(
-            "wire_type".into(),
-            json!(msg.msg_type.0 | if msg.light { 0x8000 } else { 0 }),
-        );
+        m.insert("wire_type".into(), json!(msg.msg_type.0 | if msg.light { 0x8000 } else { 0 }));
         m.insert("layout".into(), json!(layout_name(msg.layout)));
         m.insert("totlen".into(), json!(msg.totlen));
         match &msg.header {
@@ -290,12 +257,7 @@ impl<W: Write> DumpWriter<'_, W> {
                 m.insert("current_epoch".into(), json!(h.current_epoch));
                 m.insert("config_epoch".into(), json!(h.config_epoch));
                 m.insert("offset".into(), json!(h.offset));
-                let ranges: Vec<[u16; 2]> = h
-                    .myslots
-                    .ranges()
-                    .into_iter()
-                    .map(|(a, b)| [a, b])
-                    .collect();
+                let ranges: Vec<[u16; 2]> = h.myslots.ranges().into_iter().map(|(a, b)| [a, b]).collect();
                 m.insert("slots".into(), json!(ranges));
                 m.insert("slot_count".into(), json!(h.myslots.count()));
                 m.insert("replicaof".into(), json!(h.replicaof.map(|r| full(&r))));
@@ -304,10 +266,7 @@ impl<W: Write> DumpWriter<'_, W> {
                 m.insert("cport".into(), json!(h.cport));
                 m.insert("cport_on_wire".into(), json!(h.cport_on_wire));
                 m.insert("pport".into(), json!(h.pport));
-                m.insert(
-                    "state".into(),
-                    json!(if h.state == 0 { "ok" } else { "fail" }),
-                );
+                m.insert("state".into(), json!(if h.state == 0 { "ok" } else { "fail" }));
                 m.insert("mflags".into(), json!(h.mflags));
                 m.insert("count".into(), json!(h.count));
                 m.insert("extensions_count".into(), json!(h.extensions));
@@ -328,23 +287,11 @@ impl<W: Write> DumpWriter<'_, W> {
                 m.insert("channel".into(), json!(text(channel)));
                 m.insert("message_len".into(), json!(message.len()));
             }
-            Body::Update {
-                config_epoch,
-                node,
-                slots,
-            } => {
-                let ranges: Vec<[u16; 2]> =
-                    slots.ranges().into_iter().map(|(a, b)| [a, b]).collect();
-                m.insert(
-                    "update".into(),
-                    json!({"node": full(node), "config_epoch": config_epoch, "slots": ranges}),
-                );
+            Body::Update { config_epoch, node, slots } => {
+                let ranges: Vec<[u16; 2]> = slots.ranges().into_iter().map(|(a, b)| [a, b]).collect();
+                m.insert("update".into(), json!({"node": full(node), "config_epoch": config_epoch, "slots": ranges}));
             }
-            Body::Module {
-                module_id,
-                module_type,
-                payload,
-            } => {
+            Body::Module { module_id, module_type, payload } => {
                 m.insert(
                     "module".into(),
                     json!({"module_id": module_id, "type": module_type, "payload_len": payload.len()}),
@@ -357,10 +304,7 @@ impl<W: Write> DumpWriter<'_, W> {
         }
         match serde_json::to_string(&Value::Object(m)) {
             Ok(s) => self.line.push_str(&s),
-            Err(e) => self.line.push_str(&format!(
-                "{{\"record\":\"error\",\"detail\":{:?}}}",
-                e.to_string()
-            )),
+            Err(e) => self.line.push_str(&format!("{{\"record\":\"error\",\"detail\":{:?}}}", e.to_string())),
         }
         self.write_line();
     }

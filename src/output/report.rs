@@ -14,40 +14,22 @@ fn evidence(e: &[crate::analysis::Evidence]) -> String {
     if e.is_empty() {
         return String::new();
     }
-    let parts: Vec<String> = e
-        .iter()
-        .map(|x| format!("{}#{}", x.capture, x.frame))
-        .collect();
+    let parts: Vec<String> = e.iter().map(|x| format!("{}#{}", x.capture, x.frame)).collect();
     format!(" [{}]", parts.join(" "))
 }
 
 fn rel(a: &Analysis, ts: i64) -> String {
-    let t0 = a
-        .captures
-        .iter()
-        .filter_map(|c| c.first_ts_us)
-        .min()
-        .unwrap_or(ts);
+    let t0 = a.captures.iter().filter_map(|c| c.first_ts_us).min().unwrap_or(ts);
     format!("{} (+{:.3}s)", format_utc_us(ts), (ts - t0) as f64 / 1e6)
 }
 
 fn intro_line(a: &Analysis, i: &Introduction, best: &BTreeMap<String, String>) -> String {
-    format!(
-        "{}  {}: {}{}",
-        rel(a, i.ts_us),
-        i.via,
-        view_describe(i, best),
-        evidence(&i.evidence)
-    )
+    format!("{}  {}: {}{}", rel(a, i.ts_us), i.via, view_describe(i, best), evidence(&i.evidence))
 }
 
 /// Writes the human report.
 pub fn write_report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
-    let best: BTreeMap<String, String> = a
-        .nodes
-        .iter()
-        .map(|n| (n.id.clone(), n.best_address.clone()))
-        .collect();
+    let best: BTreeMap<String, String> = a.nodes.iter().map(|n| (n.id.clone(), n.best_address.clone())).collect();
     writeln!(w, "== What happened")?;
     for s in &a.story {
         writeln!(w, "{s}")?;
@@ -55,11 +37,8 @@ pub fn write_report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     writeln!(w)?;
     writeln!(w, "== Clusters before any merge")?;
     for c in &a.clusters {
-        let members: Vec<String> = c
-            .nodes
-            .iter()
-            .map(|n| format!("{} {}", short(n), best.get(n).cloned().unwrap_or_default()))
-            .collect();
+        let members: Vec<String> =
+            c.nodes.iter().map(|n| format!("{} {}", short(n), best.get(n).cloned().unwrap_or_default())).collect();
         writeln!(w, "{}: {}", c.label, members.join(", "))?;
     }
     for m in &a.merges {
@@ -78,11 +57,7 @@ pub fn write_report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
         writeln!(w)?;
         writeln!(w, "== Damage")?;
         for r in &a.damage.role_changes {
-            let of = r
-                .replicaof
-                .as_deref()
-                .map(|x| format!(" of {}", short(x)))
-                .unwrap_or_default();
+            let of = r.replicaof.as_deref().map(|x| format!(" of {}", short(x))).unwrap_or_default();
             writeln!(
                 w,
                 "{}  {} {} → {}{}{}",
@@ -103,7 +78,7 @@ pub fn write_report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
                 m.slots,
                 m.count,
                 from,
-                short(&m.to),
+                m.to.as_deref().map_or("nobody", short),
                 evidence(&m.evidence)
             )?;
         }
@@ -114,14 +89,7 @@ pub fn write_report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
         writeln!(w, "none")?;
     }
     for f in &a.findings {
-        writeln!(
-            w,
-            "{}  {}: {}{}",
-            rel(a, f.ts_us),
-            f.kind,
-            f.summary,
-            evidence(&f.evidence)
-        )?;
+        writeln!(w, "{}  {}: {}{}", rel(a, f.ts_us), f.kind, f.summary, evidence(&f.evidence))?;
     }
     writeln!(w)?;
     writeln!(
@@ -148,37 +116,20 @@ pub fn write_report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
             n.slots_last,
             n.config_epoch_first,
             n.config_epoch_last,
-            n.hostname
-                .as_deref()
-                .map(|h| format!(" hostname={h}"))
-                .unwrap_or_default()
+            n.hostname.as_deref().map(|h| format!(" hostname={h}")).unwrap_or_default()
         )?;
         let mut seen = std::collections::BTreeSet::new();
         for ad in &n.addresses {
             if seen.insert((&ad.address, &ad.how)) {
-                writeln!(
-                    w,
-                    "    {} {} (from {}, frame {})",
-                    ad.how, ad.address, ad.vantage, ad.frame
-                )?;
+                writeln!(w, "    {} {} (from {}, frame {})", ad.how, ad.address, ad.vantage, ad.frame)?;
             }
         }
     }
     if !a.clock_offsets.is_empty() {
         writeln!(w)?;
-        writeln!(
-            w,
-            "== Clock offsets between captures (from messages seen by both)"
-        )?;
+        writeln!(w, "== Clock offsets between captures (from messages seen by both)")?;
         for o in &a.clock_offsets {
-            writeln!(
-                w,
-                "{} vs {}: {:+.3} ms ({} samples)",
-                o.b,
-                o.a,
-                o.offset_us as f64 / 1000.0,
-                o.samples
-            )?;
+            writeln!(w, "{} vs {}: {:+.3} ms ({} samples)", o.b, o.a, o.offset_us as f64 / 1000.0, o.samples)?;
         }
     }
     if !a.anomalies.is_empty() {
@@ -199,12 +150,7 @@ pub fn write_json(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
 
 /// `CLUSTER NODES`-style lines of one node's view.
 pub fn write_nodes_view(w: &mut dyn Write, v: &NodesView) -> io::Result<()> {
-    writeln!(
-        w,
-        "# what {} believed at {}",
-        short(&v.node),
-        format_utc_us(v.at_us)
-    )?;
+    writeln!(w, "# what {} believed at {}", short(&v.node), format_utc_us(v.at_us))?;
     for l in &v.lines {
         writeln!(
             w,

@@ -8,42 +8,21 @@ use std::io::{self, Write};
 fn write_block(w: &mut dyn Write, title: &str, s: &CaptureStats) -> io::Result<()> {
     writeln!(w, "== {title}")?;
     let span = match (s.first_ts_us, s.last_ts_us) {
-        (Some(a), Some(b)) => format!(
-            "{} .. {} ({:.3} s)",
-            format_utc_us(a),
-            format_utc_us(b),
-            (b - a) as f64 / 1e6
-        ),
+        (Some(a), Some(b)) => format!("{} .. {} ({:.3} s)", format_utc_us(a), format_utc_us(b), (b - a) as f64 / 1e6),
         _ => "-".to_string(),
     };
     writeln!(w, "time           {span}")?;
-    writeln!(
-        w,
-        "packets        {} ({} bytes captured)",
-        s.packets, s.bytes
-    )?;
+    writeln!(w, "packets        {} ({} bytes captured)", s.packets, s.bytes)?;
     writeln!(
         w,
         "tcp segments   {} (non-tcp packets {}, filtered out {})",
         s.tcp_segments, s.non_tcp_packets, s.filtered_segments
     )?;
     writeln!(w, "tcp flows      {}", s.tcp_flows)?;
-    writeln!(
-        w,
-        "bus streams    {} (directions carrying cluster-bus messages)",
-        s.bus_streams
-    )?;
-    writeln!(
-        w,
-        "messages       {} ({} bytes)",
-        s.messages, s.message_bytes
-    )?;
+    writeln!(w, "bus streams    {} (directions carrying cluster-bus messages)", s.bus_streams)?;
+    writeln!(w, "messages       {} ({} bytes)", s.messages, s.message_bytes)?;
     if s.commands > 0 {
-        writeln!(
-            w,
-            "commands       {} (CLUSTER commands on data ports)",
-            s.commands
-        )?;
+        writeln!(w, "commands       {} (CLUSTER commands on data ports)", s.commands)?;
     }
     for (t, n) in &s.messages_by_type {
         writeln!(w, "  type   {t:<24} {n}")?;
@@ -71,10 +50,7 @@ fn write_block(w: &mut dyn Write, title: &str, s: &CaptureStats) -> io::Result<(
 
 /// Human-readable statistics: one block per capture, then the total when
 /// there are several.
-pub fn write_stats_text(
-    w: &mut dyn Write,
-    per_capture: &[(String, CaptureStats)],
-) -> io::Result<()> {
+pub fn write_stats_text(w: &mut dyn Write, per_capture: &[(String, CaptureStats)]) -> io::Result<()> {
     let mut total = CaptureStats::default();
     for (name, s) in per_capture {
         write_block(w, name, s)?;
@@ -87,10 +63,7 @@ pub fn write_stats_text(
 }
 
 /// One JSON object: `{"record":"stats","captures":{name: stats},"total":stats}`.
-pub fn write_stats_json(
-    w: &mut dyn Write,
-    per_capture: &[(String, CaptureStats)],
-) -> io::Result<()> {
+pub fn write_stats_json(w: &mut dyn Write, per_capture: &[(String, CaptureStats)]) -> io::Result<()> {
     let mut total = CaptureStats::default();
     let mut caps = serde_json::Map::new();
     for (name, s) in per_capture {

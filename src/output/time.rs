@@ -7,12 +7,7 @@ pub fn format_utc_us(ts_us: i64) -> String {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        sod / 3600,
-        (sod % 3600) / 60,
-        sod % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z", sod / 3600, (sod % 3600) / 60, sod % 60)
 }
 
 /// Proleptic Gregorian date of a day count since 1970-01-01.
@@ -79,31 +74,17 @@ mod tests {
     fn known_instants() {
         assert_eq!(format_utc_us(0), "1970-01-01T00:00:00.000000Z");
         // 1795546173963000 us: the operator's MEET in the shared 3.0.7 capture.
-        assert_eq!(
-            format_utc_us(1_795_546_173_963_000),
-            "2026-11-24T18:49:33.963000Z"
-        );
-        assert_eq!(
-            format_utc_us(951_782_400_000_001),
-            "2000-02-29T00:00:00.000001Z"
-        );
+        assert_eq!(format_utc_us(1_795_546_173_963_000), "2026-11-24T18:49:33.963000Z");
+        assert_eq!(format_utc_us(951_782_400_000_001), "2000-02-29T00:00:00.000001Z");
         assert_eq!(format_utc_us(-1), "1969-12-31T23:59:59.999999Z");
     }
 
     #[test]
     fn parse_round_trips() {
-        for t in [
-            0i64,
-            1_795_546_173_963_123,
-            951_782_400_000_001,
-            4_102_444_800_000_000,
-        ] {
+        for t in [0i64, 1_795_546_173_963_123, 951_782_400_000_001, 4_102_444_800_000_000] {
             assert_eq!(parse_utc_us(&format_utc_us(t)), Some(t));
         }
-        assert_eq!(
-            parse_utc_us("2026-11-24T18:49:33Z"),
-            Some(1_795_546_173_000_000)
-        );
+        assert_eq!(parse_utc_us("2026-11-24T18:49:33Z"), Some(1_795_546_173_000_000));
         assert_eq!(parse_utc_us("2026-13-01T00:00:00Z"), None);
         assert_eq!(parse_utc_us("garbage"), None);
     }

@@ -156,15 +156,7 @@ impl<S> HalfStream<S> {
             fx.delivered_bytes += data.len() as u64;
         }
         if missing > 0 {
-            self.emit_gap(
-                c,
-                base,
-                u64::from(missing),
-                GapReason::Snaplen,
-                frame,
-                ts_us,
-                fx,
-            );
+            self.emit_gap(c, base, u64::from(missing), GapReason::Snaplen, frame, ts_us, fx);
         }
     }
 
@@ -188,12 +180,7 @@ impl<S> HalfStream<S> {
     }
 
     /// Delivers queued segments that have become contiguous.
-    fn drain<C: StreamConsumer<State = S>>(
-        &mut self,
-        c: &mut C,
-        base: &MetaBase,
-        fx: &mut Effects,
-    ) {
+    fn drain<C: StreamConsumer<State = S>>(&mut self, c: &mut C, base: &MetaBase, fx: &mut Effects) {
         while let Some(entry) = self.pending.first_entry() {
             let off = *entry.key();
             if off > self.next_off {
@@ -258,9 +245,7 @@ impl<S> HalfStream<S> {
                 break;
             };
             let acked = self.peer_acked >= off;
-            let timed_out = self
-                .hole_since
-                .is_some_and(|t| now_us.saturating_sub(t) > limits.hole_timeout_us);
+            let timed_out = self.hole_since.is_some_and(|t| now_us.saturating_sub(t) > limits.hole_timeout_us);
             if acked {
                 self.skip_hole(c, base, GapReason::NotCaptured, fx);
             } else if timed_out {
@@ -372,17 +357,7 @@ impl<S> HalfStream<S> {
                         let take = (q - self.next_off) as usize;
                         self.deliver(c, base, &avail[..take], 0, frame, ts_us, fx);
                         self.drain(c, base, fx);
-                        return self.place(
-                            c,
-                            base,
-                            q,
-                            &avail[take..],
-                            missing,
-                            frame,
-                            ts_us,
-                            limits,
-                            fx,
-                        );
+                        return self.place(c, base, q, &avail[take..], missing, frame, ts_us, limits, fx);
                     }
                     _ => self.deliver(c, base, avail, missing, frame, ts_us, fx),
                 }
@@ -392,10 +367,7 @@ impl<S> HalfStream<S> {
         }
         // Out of order: queue it (first copy of an offset wins).
         if self.pending.contains_key(&off) {
-            let existing_end = self
-                .pending
-                .get(&off)
-                .map_or(off, |p| off + p.data.len() as u64 + u64::from(p.missing));
+            let existing_end = self.pending.get(&off).map_or(off, |p| off + p.data.len() as u64 + u64::from(p.missing));
             if end <= existing_end {
                 fx.duplicate_bytes += payload.len() as u64;
                 return;
@@ -403,32 +375,14 @@ impl<S> HalfStream<S> {
             // Keep the longer tail as its own entry.
             let cut = (existing_end - off) as usize;
             if cut < payload.len() {
-                return self.place(
-                    c,
-                    base,
-                    existing_end,
-                    &payload[cut..],
-                    missing,
-                    frame,
-                    ts_us,
-                    limits,
-                    fx,
-                );
+                return self.place(c, base, existing_end, &payload[cut..], missing, frame, ts_us, limits, fx);
             }
             return;
         }
         if self.hole_since.is_none() {
             self.hole_since = Some(ts_us);
         }
-        self.pending.insert(
-            off,
-            Pending {
-                data: payload.to_vec(),
-                missing,
-                frame,
-                ts_us,
-            },
-        );
+        self.pending.insert(off, Pending { data: payload.to_vec(), missing, frame, ts_us });
         self.pending_bytes += payload.len();
         fx.pending_delta += payload.len() as i64;
         while self.pending_bytes > limits.max_pending && !self.pending.is_empty() {
@@ -437,13 +391,7 @@ impl<S> HalfStream<S> {
         }
     }
 
-    fn check_fin<C: StreamConsumer<State = S>>(
-        &mut self,
-        c: &mut C,
-        base: &MetaBase,
-        ts_us: i64,
-        fx: &mut Effects,
-    ) {
+    fn check_fin<C: StreamConsumer<State = S>>(&mut self, c: &mut C, base: &MetaBase, ts_us: i64, fx: &mut Effects) {
         if let Some(fin_off) = self.fin_off {
             if self.next_off >= fin_off && !self.closed {
                 self.close(c, base, CloseReason::Fin, ts_us, 0, fx);

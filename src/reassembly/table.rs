@@ -115,10 +115,7 @@ impl<S: Default> Reassembler<S> {
     }
 
     fn limits(&self) -> Limits {
-        Limits {
-            max_pending: self.config.max_pending_per_stream,
-            hole_timeout_us: self.config.hole_timeout_us,
-        }
+        Limits { max_pending: self.config.max_pending_per_stream, hole_timeout_us: self.config.hole_timeout_us }
     }
 
     fn apply(&mut self, fx: &Effects) {
@@ -148,11 +145,7 @@ impl<S: Default> Reassembler<S> {
     ) {
         self.stats.segments += 1;
         self.sweep(ts_us, consumer);
-        let (key, dir) = if seg.src <= seg.dst {
-            ([seg.src, seg.dst], 0)
-        } else {
-            ([seg.dst, seg.src], 1)
-        };
+        let (key, dir) = if seg.src <= seg.dst { ([seg.src, seg.dst], 0) } else { ([seg.dst, seg.src], 1) };
         let syn_only = seg.flags.syn && !seg.flags.ack;
         let carries = !seg.payload.is_empty() || seg.missing > 0 || seg.flags.fin;
 
@@ -165,14 +158,7 @@ impl<S: Default> Reassembler<S> {
                     if old.closed_at.is_none() {
                         self.stats.port_reuses += 1;
                         let mut fx = Effects::default();
-                        close_conn(
-                            &mut old,
-                            consumer,
-                            CloseReason::Reused,
-                            ts_us,
-                            frame,
-                            &mut fx,
-                        );
+                        close_conn(&mut old, consumer, CloseReason::Reused, ts_us, frame, &mut fx);
                         self.apply(&fx);
                     }
                 }
@@ -229,11 +215,7 @@ impl<S: Default> Reassembler<S> {
         }
         if carries {
             let base = conn.base(dir);
-            let seq = if seg.flags.syn {
-                seg.seq.wrapping_add(1)
-            } else {
-                seg.seq
-            };
+            let seq = if seg.flags.syn { seg.seq.wrapping_add(1) } else { seg.seq };
             conn.halves[dir].segment(
                 consumer,
                 &base,
@@ -283,14 +265,7 @@ impl<S: Default> Reassembler<S> {
             }
             if let Some(conn) = self.conns.get_mut(&k) {
                 let base = conn.base(d);
-                conn.halves[d].flush_holes(
-                    consumer,
-                    &base,
-                    GapReason::CapHit,
-                    ts_us,
-                    frame,
-                    &mut fx,
-                );
+                conn.halves[d].flush_holes(consumer, &base, GapReason::CapHit, ts_us, frame, &mut fx);
                 fx.cap_hit = true;
                 total -= n as i64;
             }
@@ -343,14 +318,7 @@ impl<S: Default> Reassembler<S> {
         for k in keys {
             if let Some(mut conn) = self.conns.remove(&k) {
                 if conn.closed_at.is_none() {
-                    close_conn(
-                        &mut conn,
-                        consumer,
-                        CloseReason::EndOfCapture,
-                        ts_us,
-                        0,
-                        &mut fx,
-                    );
+                    close_conn(&mut conn, consumer, CloseReason::EndOfCapture, ts_us, 0, &mut fx);
                 }
             }
         }

@@ -4,9 +4,7 @@
 
 use meetgraph::capture::CaptureFile;
 use meetgraph::clusterbus::Message;
-use meetgraph::pipeline::{
-    Anomaly, BusSink, Input, MessageMeta, Pipeline, PipelineConfig, run_merged,
-};
+use meetgraph::pipeline::{Anomaly, BusSink, Input, MessageMeta, Pipeline, PipelineConfig, run_merged};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -36,11 +34,7 @@ pub struct Collect {
 impl BusSink for Collect {
     fn message(&mut self, meta: &MessageMeta, msg: &Message<'_>) {
         let (sender, cur, cfg) = match &msg.header {
-            Some(h) => (
-                h.sender.as_str().into_owned(),
-                h.current_epoch,
-                h.config_epoch,
-            ),
+            Some(h) => (h.sender.as_str().into_owned(), h.current_epoch, h.config_epoch),
             None => (String::new(), 0, 0),
         };
         self.messages.push(Seen {
@@ -78,8 +72,7 @@ impl Collect {
     pub fn by_type_sender(&self) -> BTreeMap<(String, String), usize> {
         let mut m = BTreeMap::new();
         for s in &self.messages {
-            *m.entry((s.msg_type.to_string(), s.sender.clone()))
-                .or_default() += 1;
+            *m.entry((s.msg_type.to_string(), s.sender.clone())).or_default() += 1;
         }
         m
     }
