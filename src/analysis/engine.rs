@@ -16,6 +16,9 @@ const COMMAND_WINDOW_US: i64 = 5_000_000;
 const PENDING_CAP: usize = 64;
 /// A "short" connection for handshake-flapping detection.
 const SHORT_CONN_US: i64 = 2_000_000;
+/// Knowledge shown this soon after a node is first seen predates the
+/// capture.
+const PRIOR_WINDOW_US: i64 = 5_000_000;
 /// Window of the fingerprint table used for clock offsets.
 const FINGERPRINT_WINDOW_US: i64 = 30_000_000;
 
@@ -713,7 +716,14 @@ impl Analyzer {
                 ts_us: ts,
                 learner: id_s(&l),
                 node: id_s(&n),
-                via: "prior".into(),
+                // Shown within the first seconds of seeing the learner: it
+                // knew the node before the capture. Later: it learned it
+                // through traffic this capture did not see.
+                via: if self.nodes.get(&l).is_some_and(|x| ts - x.first_seen > PRIOR_WINDOW_US) {
+                    "unobserved".into()
+                } else {
+                    "prior".into()
+                },
                 introducer: None,
                 address: None,
                 answered_by: None,
@@ -1133,25 +1143,47 @@ impl Parts<'_> {
 
         // Findings computed at the end.
         let mut findings = std::mem::take(&mut a.findings);
+        // Address collisions: one ip:cport answered by different nodes
+        // (across hosts or over time), or answered by another node than
+        // the one gossip placed there.
+        let mut claims: BTreeMap<String, BTreeMap<NodeId, (i64, BTreeSet<String>, Vec<Evidence>)>> = BTreeMap::new();
         for (addr, by) in &a.answers {
+            for (n, (ts, vs, evd)) in by {
+                let vs: BTreeSet<String> = vs.iter().map(|v| format!("answered, seen from {v}")).collect();
+                claims.entry(addr.clone()).or_default().insert(*n, (*ts, vs, evd.clone()));
+            }
+        }
+        for ((l, named, _w, addr), (ts, evd)) in &a.mismatches {
+            let key = match addr.split_once('@') {
+                Some((ipport, cport)) => match ipport.rsplit_once(':') {
+                    Some((ip, _)) => format!("{ip}:{cport}"),
+                    None => continue,
+                },
+                None => continue,
+            };
+            let e = claims.entry(key).or_default().entry(*named).or_insert((*ts, BTreeSet::new(), Vec::new()));
+            e.1.insert(format!("placed there by gossip to {}", l.short()));
+            if e.2.len() < 4 {
+                e.2.extend(evd.iter().take(1).cloned());
+            }
+        }
+        for (addr, by) in &claims {
             if by.len() < 2 {
                 continue;
             }
             let first = by.values().map(|v| v.0).min().unwrap_or(0);
             let parts: Vec<String> = by
                 .iter()
-                .map(|(n, (_, vs, _))| {
-                    format!("{} (seen from {})", n.short(), vs.iter().cloned().collect::<Vec<_>>().join(", "))
+                .map(|(n, (_, how, _))| {
+                    format!("{} ({})", n.short(), how.iter().cloned().collect::<Vec<_>>().join("; "))
                 })
                 .collect();
-            let vantages: BTreeSet<&String> = by.values().flat_map(|v| v.1.iter()).collect();
-            let across = if vantages.len() > 1 { "on different hosts" } else { "over time" };
             findings.push(Finding {
                 kind: "address_collision".into(),
                 ts_us: first,
                 nodes: by.keys().map(id_s).collect(),
                 addresses: vec![addr.clone()],
-                summary: format!("{addr} answered by different nodes {across}: {}", parts.join("; ")),
+                summary: format!("{addr} means different nodes: {}", parts.join(", ")),
                 evidence: by.values().flat_map(|v| v.2.iter().cloned()).collect(),
             });
         }

@@ -89,7 +89,9 @@ pub struct Introduction {
     /// it), `meet` (a MEET received from the unknown node), `meet_gossip`
     /// (Valkey 8+: listed in the gossip of a MEET from an unknown sender),
     /// `gossip` (a gossip entry from a known node, `introducer`), `prior`
-    /// (known before the capture, or learned through traffic it missed).
+    /// (known before the capture: shown within 5 s of the learner's first
+    /// message), `unobserved` (shown later, learned through traffic the
+    /// capture does not contain).
     pub via: String,
     pub introducer: Option<String>,
     /// `ip:port@cport` the learner reached or recorded.

@@ -54,6 +54,7 @@ pub fn describe(i: &Introduction, best: &BTreeMap<String, String>) -> String {
                 None => format!("{intro} gossiped {n} at {addr} to {l}"),
             }
         }
+        "unobserved" => format!("{l} showed it knew {n} (learned through traffic this capture does not contain)"),
         _ => format!("{l} already knew {n}"),
     }
 }
