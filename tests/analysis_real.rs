@@ -1,0 +1,264 @@
+//! The analysis on real captures, checked against each capture's
+//! truth.json (what the operator did, which node was in which cluster).
+
+mod common;
+
+use common::samples_dir;
+use meetgraph::analysis::{Analysis, AnalysisConfig, Introduction};
+use meetgraph::capture::CaptureFile;
+use meetgraph::pipeline::{Input, Pipeline, PipelineConfig};
+use proptest::prelude::*;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+fn truth(dir: &str) -> Value {
+    let t = std::fs::read_to_string(samples_dir().join(dir).join("truth.json")).unwrap();
+    serde_json::from_str(&t).unwrap()
+}
+
+fn id(t: &Value, name: &str) -> String {
+    t["nodes"][name]["id"].as_str().unwrap().to_string()
+}
+
+fn cluster_of(t: &Value, c: &str) -> BTreeSet<String> {
+    t["nodes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|n| n["cluster"] == c)
+        .map(|n| n["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn analyze_files(dir: &str, files: &[&str], skip_before_us: Option<i64>) -> Analysis {
+    let paths: Vec<PathBuf> = files.iter().map(|f| samples_dir().join(dir).join(f)).collect();
+    let mut inputs: Vec<Input> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Input::new(CaptureFile::open(p).unwrap(), Pipeline::new(i, PipelineConfig::default())))
+        .collect();
+    let cfg = AnalysisConfig { vantages: files.iter().map(|s| s.to_string()).collect(), until_us: None };
+    match skip_before_us {
+        None => meetgraph::run::analyze(&mut inputs, cfg),
+        Some(t) => {
+            // Drop every packet before `t`: a capture started mid-way.
+            let mut analyzer = meetgraph::analysis::Analyzer::new(cfg);
+            let mut sink = meetgraph::events::EventSink::new(|e| analyzer.push(e));
+            for inp in inputs.iter_mut() {
+                while inp.file.advance().unwrap() {
+                    let p = inp.file.current().unwrap();
+                    if p.ts_us >= t {
+                        inp.pipeline.packet(&p, &mut sink);
+                    }
+                }
+                inp.pipeline.finish(&mut sink);
+            }
+            drop(sink);
+            analyzer.finish()
+        }
+    }
+}
+
+fn cluster_sets(a: &Analysis) -> BTreeSet<BTreeSet<String>> {
+    a.clusters.iter().map(|c| c.nodes.iter().cloned().collect()).collect()
+}
+
+fn assert_incident(a: &Analysis, t: &Value, full_view: bool) {
+    let (c, d, a1, b1) = (id(t, "c"), id(t, "d"), id(t, "a1"), id(t, "b1"));
+    let x = cluster_of(t, "X");
+    let y = cluster_of(t, "Y");
+    assert_eq!(a.merges.len(), 1, "{:#?}", a.merges);
+    let m = &a.merges[0];
+    let meet_us = t["meet_ms"].as_i64().unwrap() * 1000;
+    assert!(m.ts_us >= meet_us - 1_000_000 && m.ts_us - meet_us < 5_000_000, "merge {} vs meet {}", m.ts_us, meet_us);
+    // The sides are X (plus c, which joined it first) and Y (as far as seen).
+    let sides: Vec<BTreeSet<String>> = m.sides.iter().map(|s| s.iter().cloned().collect()).collect();
+    let x_side = sides.iter().find(|s| s.contains(&a1)).expect("a side with a1");
+    let y_side = sides.iter().find(|s| s.contains(&d)).expect("a side with d");
+    assert!(x.is_subset(x_side) && x_side.contains(&c), "{x_side:?}");
+    assert!(y_side.is_subset(&y) && y_side.contains(&d));
+    // The hop that fused them: a1's gossip of c at 172.17.0.55, dialled
+    // from h2 by b1 and answered by d.
+    let hop = m.chain.iter().find(|i| i.via == "gossip").unwrap_or_else(|| panic!("no gossip hop in {:#?}", m.chain));
+    assert_eq!(hop.learner, b1);
+    assert_eq!(hop.introducer.as_deref(), Some(a1.as_str()));
+    assert_eq!(hop.gossip_named.as_deref(), Some(c.as_str()));
+    assert_eq!(hop.answered_by.as_deref(), Some(d.as_str()));
+    assert!(hop.address.as_deref().unwrap().starts_with("172.17.0.55:"), "{hop:?}");
+    if full_view {
+        assert_eq!(cluster_sets(a), BTreeSet::from([x.clone(), y.clone()]));
+        let first = &m.chain[0];
+        assert_eq!(
+            (first.via.as_str(), first.learner.as_str(), first.node.as_str()),
+            ("operator_meet", c.as_str(), a1.as_str())
+        );
+        let second = &m.chain[1];
+        assert_eq!(
+            (second.via.as_str(), second.learner.as_str(), second.node.as_str()),
+            ("meet", a1.as_str(), c.as_str())
+        );
+        assert!(second.address.as_deref().unwrap().starts_with("172.17.0.55:"));
+    }
+    let col = a
+        .findings
+        .iter()
+        .find(|f| f.kind == "address_collision" && f.addresses.iter().any(|x| x.starts_with("172.17.0.55:")))
+        .expect("address collision on 172.17.0.55");
+    assert!(col.nodes.contains(&c) && col.nodes.contains(&d), "{col:?}");
+    assert!(!col.evidence.is_empty());
+    // Damage: masters turned into replicas, slots moved.
+    assert!(a.damage.role_changes.iter().any(|r| r.from == "master" && r.to == "replica"));
+    assert!(a.damage.slot_moves.iter().map(|m| m.count).sum::<u32>() > 0);
+}
+
+#[test]
+fn redis_3_0_7_docker_bridge_all_captures() {
+    let t = truth("redis-3.0.7-docker-bridge");
+    let a = analyze_files("redis-3.0.7-docker-bridge", &["h1.pcap.gz", "h2.pcap.gz", "dc.pcap.gz"], None);
+    assert_incident(&a, &t, true);
+    // Clock offsets between the three vantages are estimated (same host clock here).
+    assert!(!a.clock_offsets.is_empty());
+    assert!(a.clock_offsets.iter().all(|o| o.offset_us.abs() < 5_000));
+}
+
+#[test]
+fn redis_3_0_7_docker_bridge_host_h2_alone() {
+    let t = truth("redis-3.0.7-docker-bridge");
+    let a = analyze_files("redis-3.0.7-docker-bridge", &["h2.pcap.gz"], None);
+    assert_incident(&a, &t, false);
+}
+
+#[test]
+fn redis_3_0_7_docker_bridge_host_h1_alone() {
+    // h1 cannot see the handshake on h2; it still sees c's MEET, the
+    // collision (c answers 172.17.0.55 on h1, gossip places d there) and
+    // one merge of X and Y.
+    let t = truth("redis-3.0.7-docker-bridge");
+    let a = analyze_files("redis-3.0.7-docker-bridge", &["h1.pcap.gz"], None);
+    assert_eq!(a.merges.len(), 1);
+    let (c, d, a1) = (id(&t, "c"), id(&t, "d"), id(&t, "a1"));
+    assert!(a.introductions.iter().any(|i| i.via == "operator_meet" && i.learner == c && i.node == a1));
+    let col = a
+        .findings
+        .iter()
+        .find(|f| f.kind == "address_collision" && f.addresses[0].starts_with("172.17.0.55:"))
+        .unwrap();
+    assert!(col.nodes.contains(&c) && col.nodes.contains(&d));
+}
+
+#[test]
+fn redis_4_0_14_docker_bridge_all_captures() {
+    let t = truth("redis-4.0.14-docker-bridge");
+    let a = analyze_files("redis-4.0.14-docker-bridge", &["h1.pcap.gz", "h2.pcap.gz", "dc.pcap.gz"], None);
+    assert_incident(&a, &t, true);
+}
+
+#[test]
+fn loopback_operator_merge() {
+    let t = truth("redis-3.0.7-loopback-merge");
+    let a = analyze_files("redis-3.0.7-loopback-merge", &["lo.pcap.gz"], None);
+    assert_eq!(cluster_sets(&a), BTreeSet::from([cluster_of(&t, "X"), cluster_of(&t, "Y")]));
+    assert_eq!(a.merges.len(), 1);
+    let m = &a.merges[0];
+    let action = t["action_ms"].as_i64().unwrap() * 1000;
+    assert!((m.ts_us - action).abs() < 1_000_000);
+    let first = &m.chain[0];
+    assert_eq!(first.via, "operator_meet");
+    assert_eq!(first.learner, id(&t, "7001"));
+    assert_eq!(first.node, id(&t, "7011"));
+    assert_eq!(first.command.as_deref(), Some("cluster meet 127.0.0.1 7011"));
+    // The command's frame is the first piece of evidence.
+    assert!(first.evidence[0].frame < first.evidence[1].frame);
+    let sides: BTreeSet<BTreeSet<String>> = m.sides.iter().map(|s| s.iter().cloned().collect()).collect();
+    assert_eq!(sides, BTreeSet::from([cluster_of(&t, "X"), cluster_of(&t, "Y")]));
+}
+
+#[test]
+fn loopback_failover_is_not_a_merge() {
+    let t = truth("redis-3.0.7-loopback-failover");
+    let a = analyze_files("redis-3.0.7-loopback-failover", &["lo.pcap.gz"], None);
+    assert!(a.merges.is_empty());
+    assert_eq!(a.clusters.len(), 1);
+    let failed = id(&t, "7002");
+    let promoted = id(&t, "7005");
+    assert!(a.findings.iter().any(|f| f.kind == "node_failed" && f.nodes[0] == failed));
+    let fo = a.findings.iter().find(|f| f.kind == "failover").expect("failover");
+    assert_eq!(fo.nodes[0], promoted);
+    assert_eq!(fo.nodes.get(1), Some(&failed));
+    assert!(
+        a.damage
+            .slot_moves
+            .iter()
+            .any(|m| m.from.as_deref() == Some(failed.as_str()) && m.to.as_deref() == Some(promoted.as_str()))
+    );
+}
+
+/// Structural invariants every analysis must satisfy.
+fn check_invariants(a: &Analysis) {
+    let mut seen = BTreeSet::new();
+    for i in &a.introductions {
+        assert!(seen.insert((i.learner.clone(), i.node.clone())), "two first introductions for {i:?}");
+        assert_ne!(i.learner, i.node);
+        assert!(!i.evidence.is_empty(), "{i:?}");
+    }
+    for m in &a.merges {
+        let mut links = BTreeSet::new();
+        for i in &m.chain {
+            assert!(links.insert((i.learner.clone(), i.node.clone())), "cycle in chain {:#?}", m.chain);
+        }
+        let ts: Vec<i64> = m.chain.iter().map(|i| i.ts_us).collect();
+        assert!(ts.windows(2).all(|w| w[0] <= w[1]), "chain not in time order: {ts:?}");
+        assert_eq!(m.sides.len(), 2);
+        let a0: BTreeSet<&String> = m.sides[0].iter().collect();
+        assert!(m.sides[1].iter().all(|n| !a0.contains(n)));
+    }
+    for n in &a.nodes {
+        assert_eq!(n.id.len(), 40);
+    }
+}
+
+#[test]
+fn invariants_hold_on_every_sample() {
+    for (dir, files) in [
+        ("redis-3.0.7-docker-bridge", vec!["h1.pcap.gz", "h2.pcap.gz", "dc.pcap.gz"]),
+        ("redis-4.0.14-docker-bridge", vec!["h1.pcap.gz", "h2.pcap.gz", "dc.pcap.gz"]),
+        ("redis-3.0.7-loopback-merge", vec!["lo.pcap.gz"]),
+        ("redis-3.0.7-loopback-failover", vec!["lo.pcap.gz"]),
+    ] {
+        check_invariants(&analyze_files(dir, &files, None));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    /// Cutting the capture to start anywhere keeps the invariants; cutting it
+    /// before the operator's action keeps the merge and its chain.
+    #[test]
+    fn cut_captures_keep_invariants_and_later_merges(cut_ms in 0i64..8_000) {
+        let t = truth("redis-3.0.7-loopback-merge");
+        let full = analyze_files("redis-3.0.7-loopback-merge", &["lo.pcap.gz"], None);
+        let start = full.captures[0].first_ts_us.unwrap();
+        let cut = start + cut_ms * 1000;
+        let part = analyze_files("redis-3.0.7-loopback-merge", &["lo.pcap.gz"], Some(cut));
+        check_invariants(&part);
+        let action = t["action_ms"].as_i64().unwrap() * 1000;
+        let key = |i: &Introduction| (i.learner.clone(), i.node.clone(), i.via.clone(), i.ts_us);
+        if cut < action - 1_000_000 {
+            prop_assert_eq!(part.merges.len(), 1);
+            let (pm, fm) = (&part.merges[0], &full.merges[0]);
+            prop_assert_eq!(pm.ts_us, fm.ts_us);
+            let ps: BTreeSet<Vec<String>> = pm.sides.iter().cloned().collect();
+            let fs: BTreeSet<Vec<String>> = fm.sides.iter().cloned().collect();
+            prop_assert_eq!(ps, fs);
+            prop_assert_eq!(pm.chain.iter().map(key).collect::<Vec<_>>(), fm.chain.iter().map(key).collect::<Vec<_>>());
+            // Everything the full capture saw happen after the cut (past the
+            // 5 s in which knowledge counts as prior) is found the same way.
+            let part_by_pair: BTreeMap<(String, String), String> =
+                part.introductions.iter().map(|i| ((i.learner.clone(), i.node.clone()), i.via.clone())).collect();
+            for i in full.introductions.iter().filter(|i| i.ts_us > cut + 5_000_000 && i.via != "prior") {
+                prop_assert_eq!(part_by_pair.get(&(i.learner.clone(), i.node.clone())), Some(&i.via), "{:?}", i);
+            }
+        }
+    }
+}
