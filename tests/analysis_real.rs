@@ -155,11 +155,22 @@ fn redis_4_0_14_docker_bridge_all_captures() {
 }
 
 #[test]
-fn loopback_operator_merge() {
-    let t = truth("redis-3.0.7-loopback-merge");
-    let a = analyze_files("redis-3.0.7-loopback-merge", &["lo.pcap.gz"], None);
-    assert_eq!(cluster_sets(&a), BTreeSet::from([cluster_of(&t, "X"), cluster_of(&t, "Y")]));
-    assert_eq!(a.merges.len(), 1);
+fn loopback_operator_merge_every_server() {
+    for dir in [
+        "redis-3.0.7-loopback-merge",
+        "redis-6.2-loopback-merge",
+        "redis-7.0-loopback-merge",
+        "valkey-9.1-loopback-merge",
+    ] {
+        check_loopback_merge(dir);
+    }
+}
+
+fn check_loopback_merge(dir: &str) {
+    let t = truth(dir);
+    let a = analyze_files(dir, &["lo.pcap.gz"], None);
+    assert_eq!(cluster_sets(&a), BTreeSet::from([cluster_of(&t, "X"), cluster_of(&t, "Y")]), "{dir}");
+    assert_eq!(a.merges.len(), 1, "{dir}");
     let m = &a.merges[0];
     let action = t["action_ms"].as_i64().unwrap() * 1000;
     assert!((m.ts_us - action).abs() < 1_000_000);
@@ -225,6 +236,9 @@ fn invariants_hold_on_every_sample() {
         ("redis-4.0.14-docker-bridge", vec!["h1.pcap.gz", "h2.pcap.gz", "dc.pcap.gz"]),
         ("redis-3.0.7-loopback-merge", vec!["lo.pcap.gz"]),
         ("redis-3.0.7-loopback-failover", vec!["lo.pcap.gz"]),
+        ("redis-6.2-loopback-merge", vec!["lo.pcap.gz"]),
+        ("redis-7.0-loopback-merge", vec!["lo.pcap.gz"]),
+        ("valkey-9.1-loopback-merge", vec!["lo.pcap.gz"]),
     ] {
         check_invariants(&analyze_files(dir, &files, None));
     }

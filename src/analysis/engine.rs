@@ -38,6 +38,8 @@ struct NodeState {
     cfg_last: u64,
     current_epoch: u64,
     hostname: Option<String>,
+    role_committed: Option<(&'static str, Option<NodeId>)>,
+    role_pending: Option<((&'static str, Option<NodeId>), i64, u64, u64)>,
     /// Last header said the cluster state is OK.
     state_ok: bool,
     port: u16,
@@ -418,10 +420,29 @@ impl Analyzer {
             n.flags_first = m.flags;
             n.slots_first = Some(m.slots.clone());
         }
-        let prev_flags = n.flags_last;
-        let prev_replicaof = n.replicaof;
         let prev_cfg = n.cfg_last;
-        let had_header = n.flags_last != 0;
+        let prev_cfg_seen = n.flags_last != 0;
+        // Roles are debounced: messages of one node travel on several
+        // connections and can arrive out of order, so a new role counts once
+        // two headers in a row say so. (role, replicaof) of this header:
+        let role = (role_of(m.flags), m.replicaof);
+        let mut cfg_before = prev_cfg;
+        let mut transition: Option<((&'static str, Option<NodeId>), (&'static str, Option<NodeId>), i64, u64)> = None;
+        match n.role_committed {
+            None => n.role_committed = Some(role),
+            Some(c) if c == role => n.role_pending = None,
+            Some(c) => match n.role_pending {
+                Some((p, pts, pframe, pcfg)) if p == role => {
+                    transition = Some((c, role, pts, pframe));
+                    cfg_before = pcfg;
+                    n.role_committed = Some(role);
+                    n.role_pending = None;
+                }
+                _ => n.role_pending = Some((role, ts, frame, prev_cfg)),
+            },
+        }
+        let committed_master = n.role_committed.is_some_and(|(r, _)| r == "master");
+        let header_master = role.0 == "master";
         n.flags_last = m.flags;
         n.replicaof = m.replicaof;
         n.slots_last = m.slots.clone();
@@ -469,74 +490,68 @@ impl Analyzer {
             n.listening.insert((capture, ep_ip(&link.src)));
         }
 
-        // Role changes.
-        if had_header && (role_of(prev_flags) != role_of(m.flags) || prev_replicaof != m.replicaof) {
+        // Role changes (committed ones).
+        if let Some(((from, from_of), (to, to_of), pts, pframe)) = transition {
+            let pevd = self.evidence(capture, pframe);
             let rc = RoleChange {
-                ts_us: ts,
+                ts_us: pts,
                 node: id_s(&s),
-                from: role_of(prev_flags).to_string(),
-                to: role_of(m.flags).to_string(),
-                replicaof: m.replicaof.map(|r| id_s(&r)),
-                evidence: vec![evd.clone()],
+                from: from.to_string(),
+                to: to.to_string(),
+                replicaof: to_of.map(|r| id_s(&r)),
+                evidence: vec![pevd.clone()],
             };
-            let summary = match (&rc.replicaof, rc.from == rc.to) {
-                (Some(r), _) => format!("{} {} → {} of {}", s.short(), rc.from, rc.to, &r[..8.min(r.len())]),
-                (None, _) => format!("{} {} → {}", s.short(), rc.from, rc.to),
+            let summary = match &to_of {
+                Some(r) => format!("{} {from} → {to} of {}", s.short(), r.short()),
+                None => format!("{} {from} → {to}", s.short()),
             };
             let mut nodes = vec![id_s(&s)];
-            if let Some(r) = &rc.replicaof {
-                nodes.push(r.clone());
+            if let Some(r) = &to_of {
+                nodes.push(id_s(r));
             }
             self.findings.push(Finding {
                 kind: "role_change".into(),
-                ts_us: ts,
+                ts_us: pts,
                 nodes,
                 addresses: vec![],
                 summary,
-                evidence: vec![evd.clone()],
+                evidence: vec![pevd.clone()],
             });
-            // A replica promoted after its master failed: a failover.
-            if role_of(prev_flags) == "replica" && role_of(m.flags) == "master" {
-                let old_master = prev_replicaof;
-                let failed = old_master.and_then(|om| self.fail_times.get(&om).map(|t| (om, *t)));
-                let summary = match (old_master, failed) {
-                    (Some(om), Some(_)) => format!(
+            // A replica promoted with a new configEpoch: a failover.
+            if from == "replica" && to == "master" && m.config_epoch > cfg_before {
+                let failed = from_of.is_some_and(|om| self.fail_times.contains_key(&om));
+                let summary = match (from_of, failed) {
+                    (Some(om), true) => format!(
                         "{} promoted to master (configEpoch {}) replacing failed {}",
                         s.short(),
                         m.config_epoch,
                         om.short()
                     ),
-                    (Some(om), None) => {
-                        format!(
-                            "{} promoted to master (configEpoch {}), was replica of {}",
-                            s.short(),
-                            m.config_epoch,
-                            om.short()
-                        )
-                    }
-                    _ => format!("{} promoted to master (configEpoch {})", s.short(), m.config_epoch),
+                    (Some(om), false) => format!(
+                        "{} promoted to master (configEpoch {}), was replica of {} (manual or forced failover?)",
+                        s.short(),
+                        m.config_epoch,
+                        om.short()
+                    ),
+                    (None, _) => format!("{} promoted to master (configEpoch {})", s.short(), m.config_epoch),
                 };
                 let mut nodes = vec![id_s(&s)];
-                if let Some(om) = old_master {
+                if let Some(om) = from_of {
                     nodes.push(id_s(&om));
                 }
                 self.findings.push(Finding {
                     kind: "failover".into(),
-                    ts_us: ts,
+                    ts_us: pts,
                     nodes,
                     addresses: vec![],
                     summary,
-                    evidence: vec![evd.clone()],
+                    evidence: vec![pevd],
                 });
             }
             self.role_changes.push(rc);
         }
         // configEpoch bumps.
-        if had_header
-            && m.config_epoch != prev_cfg
-            && m.flags & NodeFlags::MASTER != 0
-            && prev_flags & NodeFlags::MASTER != 0
-        {
+        if committed_master && header_master && transition.is_none() && m.config_epoch > prev_cfg && prev_cfg_seen {
             self.findings.push(Finding {
                 kind: "epoch_bump".into(),
                 ts_us: ts,
@@ -547,11 +562,18 @@ impl Analyzer {
             });
         }
         // Slots: a master's own claim; a replica claims nothing of its own.
-        let claim: Vec<(u16, u16)> =
-            if m.flags & NodeFlags::MASTER != 0 && m.replicaof.is_none() { m.slots.clone() } else { Vec::new() };
+        let claim: Vec<(u16, u16)> = match (committed_master, header_master) {
+            (true, true) => m.slots.clone(),
+            // A stray header disagreeing with the committed role: keep the claim.
+            (true, false) | (false, true) => match self.own_claims.get(&s) {
+                Some((_, c)) => c.clone(),
+                None => Vec::new(),
+            },
+            (false, false) => Vec::new(),
+        };
         let old = self.own_claims.insert(s, (m.config_epoch, claim.clone()));
         // A promoted replica takes over its old master's slots.
-        if had_header && prev_flags & NodeFlags::SLAVE != 0 && !claim.is_empty() {
+        if let Some((("replica", prev_replicaof), ("master", _), _, _)) = transition.filter(|_| !claim.is_empty()) {
             self.slot_moves.push(SlotMove {
                 ts_us: ts,
                 slots: format_slot_ranges(&claim),
