@@ -276,3 +276,39 @@ proptest! {
         }
     }
 }
+
+/// Modern servers: the same misconfiguration collides without merging, and
+/// the report says why.
+#[test]
+fn modern_docker_bridge_collides_without_merging() {
+    for dir in ["redis-6.2-docker-bridge", "redis-7.0-docker-bridge", "valkey-9.1-docker-bridge"] {
+        let t = truth(dir);
+        assert_eq!(t["merged"], false, "{dir}: the lab saw a merge");
+        let a = analyze_files(dir, &["dc.pcap.gz", "h1.pcap.gz", "h2.pcap.gz"], None);
+        assert!(a.merges.is_empty(), "{dir}: {:#?}", a.merges);
+        assert_eq!(cluster_sets(&a), BTreeSet::from([cluster_of(&t, "X"), cluster_of(&t, "Y")]), "{dir}");
+        let (c, d, a1) = (id(&t, "c"), id(&t, "d"), id(&t, "a1"));
+        // c's address collides with d's bridge address (172.17.0.55) or, when
+        // c's NAT'd PINGs reached b1 first, with a1's (the host's address):
+        // which one the servers hit first is a race.
+        let col = a
+            .findings
+            .iter()
+            .find(|f| {
+                f.kind == "address_collision" && f.nodes.contains(&c) && (f.nodes.contains(&d) || f.nodes.contains(&a1))
+            })
+            .unwrap_or_else(|| panic!("{dir}: no collision involving c: {:#?}", a.findings));
+        if col.nodes.contains(&d) {
+            assert!(col.addresses[0].starts_with("172.17.0.55:"), "{dir}: {col:?}");
+        }
+        assert!(a.story.iter().any(|s| s.starts_with("NEAR MISS")), "{dir}: {:?}", a.story);
+        assert!(
+            a.story.iter().any(|s| s.contains("would have handshaked the address blindly")),
+            "{dir}: {:?}",
+            a.story
+        );
+        // c was introduced to a1 by the operator's MEET (not captured inside
+        // the container: inferred).
+        assert!(a.introductions.iter().any(|i| i.via == "operator_meet" && i.learner == c && i.node == id(&t, "a1")));
+    }
+}

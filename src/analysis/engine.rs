@@ -64,6 +64,9 @@ struct Heard {
 struct Learner {
     heard_node: HashMap<NodeId, Heard>,
     heard_addr: HashMap<(String, u16), Heard>,
+    /// Addresses the learner moved a node to because of that node's own
+    /// PINGs (TCP source address); used only to spot who answers there.
+    expected_addr: HashMap<(String, u16), Heard>,
     /// The learner's own view of peers (from its gossip): addr, flags.
     peers: BTreeMap<NodeId, (NodeAddr, u16, i64)>,
 }
@@ -130,9 +133,12 @@ pub struct Analyzer {
     answers: BTreeMap<String, BTreeMap<NodeId, (i64, BTreeSet<String>, Vec<Evidence>)>>,
     /// Gossip said node N at address A, A answered W ≠ N: (dialler, N, W,
     /// address) → (first ts, evidence).
-    mismatches: BTreeMap<(NodeId, NodeId, NodeId, String), (i64, Vec<Evidence>)>,
+    mismatches: BTreeMap<(NodeId, NodeId, NodeId, String), (i64, Vec<Evidence>, bool)>,
     /// Unions of groups in time order (for clusters at any moment).
     unions: Vec<(i64, NodeId, NodeId)>,
+    /// First time a node joined an already healthy cluster: the end of
+    /// cluster creation.
+    first_healthy_join: Option<i64>,
     /// (dialer, address) → short connections (ts, evidence)
     short_conns: BTreeMap<(NodeId, String), Vec<(i64, Evidence)>>,
     /// node → source IPs seen per vantage
@@ -213,6 +219,7 @@ impl Analyzer {
             answers: BTreeMap::new(),
             mismatches: BTreeMap::new(),
             unions: Vec::new(),
+            first_healthy_join: None,
             short_conns: BTreeMap::new(),
             sources: BTreeMap::new(),
             own_claims: BTreeMap::new(),
@@ -801,6 +808,19 @@ impl Analyzer {
             }
             return;
         }
+        let l = self.learners.entry(r).or_default();
+        // A PING on the sender's own connection moves the sender's address
+        // to the TCP source (or myip) in the receiver's table (rule 9f): the
+        // receiver will dial that address expecting the sender.
+        if m.msg_type == MessageType::PING && link.from_initiator != Some(false) {
+            let ip = if m.announced.ip.is_empty() { ep_ip(&link.src) } else { m.announced.ip.clone() };
+            let addr = NodeAddr { ip, port: m.announced.port, cport: m.announced.cport, pport: m.announced.pport };
+            let key = (addr.ip.clone(), addr.cport);
+            // The latest node to claim the address wins (as in the server's table).
+            if l.expected_addr.get(&key).is_none_or(|h| h.node != s) {
+                l.expected_addr.insert(key, Heard { ts, introducer: s, node: s, addr, evidence: evd.clone() });
+            }
+        }
         if !self.known.contains_key(&(r, s)) {
             // Servers ignore gossip from unknown senders.
             return;
@@ -838,9 +858,19 @@ impl Analyzer {
             e.2.push(evd_ans.clone());
         }
         let heard = self.learners.get(&l).and_then(|x| x.heard_addr.get(&(dst_ip.clone(), dst.port))).cloned();
-        if let Some(h) = &heard {
+        // Whichever told the dialler most recently what lives at that address.
+        let by_ping = self.learners.get(&l).and_then(|x| x.expected_addr.get(&(dst_ip.clone(), dst.port))).cloned();
+        let expected = match (&heard, by_ping) {
+            (Some(h), Some(p)) => Some(if p.ts > h.ts { p } else { h.clone() }),
+            (h, p) => h.clone().or(p),
+        };
+        if let Some(h) = &expected {
             if h.node != w && l != w {
-                let e = self.mismatches.entry((l, h.node, w, address.clone())).or_insert((ts, Vec::new()));
+                let e = self.mismatches.entry((l, h.node, w, address.clone())).or_insert((
+                    ts,
+                    Vec::new(),
+                    c.first_type == Some(MessageType::MEET),
+                ));
                 if e.1.is_empty() {
                     e.1 = vec![h.evidence.clone(), evd_dial.clone(), evd_ans.clone()];
                 }
@@ -993,6 +1023,10 @@ impl Analyzer {
             self.merges.push(PendingMerge { ts, sides: vec![side_a, side_b], link: idx });
         } else if !prior {
             let (joiner, joined) = if side_a.len() <= side_b.len() { (l, side_b) } else { (n, side_a) };
+            let healthy = joined.len() >= 2 && joined.iter().all(|m| self.nodes.get(m).is_some_and(|s| s.state_ok));
+            if healthy && self.first_healthy_join.is_none() {
+                self.first_healthy_join = Some(ts);
+            }
             self.joins.push(Join {
                 ts_us: ts,
                 node: id_s(&joiner),
@@ -1088,9 +1122,12 @@ impl Parts<'_> {
     pub fn build(self) -> super::Analysis {
         let a = self.a;
         let vant = a.cfg.vantages.clone();
-        let snapshot = match a.merges.first() {
-            Some(m) => {
-                let start = a.chain_start(m.link);
+        // Clusters "before anything happened": the groups just before the
+        // first merge chain began or the first node joined a healthy
+        // cluster, whichever came first (cluster creation is not an event).
+        let start = [a.merges.first().map(|m| a.chain_start(m.link)), a.first_healthy_join].into_iter().flatten().min();
+        let snapshot = match start {
+            Some(start) => {
                 let mut g = Groups::default();
                 for n in a.nodes.keys() {
                     g.add(*n);
@@ -1175,7 +1212,7 @@ impl Parts<'_> {
                 claims.entry(addr.clone()).or_default().insert(*n, (*ts, vs, evd.clone()));
             }
         }
-        for ((l, named, _w, addr), (ts, evd)) in &a.mismatches {
+        for ((l, named, _w, addr), (ts, evd, _)) in &a.mismatches {
             let key = match addr.split_once('@') {
                 Some((ipport, cport)) => match ipport.rsplit_once(':') {
                     Some((ip, _)) => format!("{ip}:{cport}"),
@@ -1184,7 +1221,7 @@ impl Parts<'_> {
                 None => continue,
             };
             let e = claims.entry(key).or_default().entry(*named).or_insert((*ts, BTreeSet::new(), Vec::new()));
-            e.1.insert(format!("placed there by gossip to {}", l.short()));
+            e.1.insert(format!("expected there by {}", l.short()));
             if e.2.len() < 4 {
                 e.2.extend(evd.iter().take(1).cloned());
             }
@@ -1209,17 +1246,22 @@ impl Parts<'_> {
                 evidence: by.values().flat_map(|v| v.2.iter().cloned()).collect(),
             });
         }
-        for ((l, named, w, addr), (ts, evd)) in &a.mismatches {
+        for ((l, named, w, addr), (ts, evd, blind)) in &a.mismatches {
             findings.push(Finding {
                 kind: "sender_mismatch".into(),
                 ts_us: *ts,
                 nodes: vec![id_s(l), id_s(named), id_s(w)],
                 addresses: vec![addr.clone()],
                 summary: format!(
-                    "{} reached {addr} for {} (as gossiped) but {} answered",
+                    "{} dialled {addr} expecting {} (from gossip or its PINGs' source address) but {} answered; the dial began with {}",
                     l.short(),
                     named.short(),
-                    w.short()
+                    w.short(),
+                    if *blind {
+                        "MEET: a blind handshake (Redis < 5.0.10/6.0.5) that adopts whoever answers"
+                    } else {
+                        "PING: the gossiped node was added by id (Redis 5.0.10+/6.0.5+, Valkey), so the answer is rejected"
+                    }
                 ),
                 evidence: evd.clone(),
             });

@@ -109,12 +109,19 @@ pub(super) fn story(a: &Analysis, best: &BTreeMap<String, String>) -> Vec<String
         if collisions.is_empty() {
             out.push("No merge: the clusters never learned of each other.".into());
         } else {
-            let old = a.nodes.iter().any(|n| n.generation.contains("ver 0") || n.generation.contains("4.0"));
+            // How did the node that hit the collision dial it? MEET = blind
+            // handshake (old servers), PING = gossip-add (new servers).
+            let mism: Vec<&Finding> = a.findings.iter().filter(|f| f.kind == "sender_mismatch").collect();
+            let old = if mism.is_empty() {
+                a.nodes.iter().any(|n| n.generation.contains("ver 0"))
+            } else {
+                mism.iter().any(|f| f.summary.contains("blind handshake"))
+            };
             for f in &collisions {
                 out.push(format!("NEAR MISS: {}.", f.summary));
             }
             out.push(if old {
-                "These servers handshake gossiped addresses blindly: a collision like this merges clusters as soon as the colliding address is gossiped.".into()
+                "These servers handshake gossiped addresses blindly (a MEET to the address, adopting whoever answers): a collision like this merges the clusters as soon as the colliding address is gossiped to a node on the other host.".into()
             } else {
                 "No merge, because these servers add a gossiped node under its id and mark it noaddr when another node answers (Redis 5.0.10+/6.0.5+ and Valkey). Redis before 5.0.10/6.0.5 would have handshaked the address blindly, adopted the node that answered, and merged the clusters; Valkey 8.1+ also re-sends MEET on established links, so keep such addresses out of gossip.".into()
             });

@@ -1,0 +1,41 @@
+//! End to end on every CI run: build a topology in network namespaces,
+//! start real Redis 7.0 servers, capture with tcpdump, decode and analyse.
+//! Needs root, iproute2, tcpdump, redis-cli and /usr/bin/redis-server
+//! (`.ci/run` installs them); fails loudly, never skips.
+
+use meetgraph::analysis::AnalysisConfig;
+use meetgraph::capture::CaptureFile;
+use meetgraph::pipeline::{Input, Pipeline, PipelineConfig};
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn lab_operator_merge_with_real_redis_is_explained() {
+    let out = std::env::temp_dir().join(format!("meetgraph-lab-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/loopback_merge.sh");
+    let run = Command::new(&script).arg("/usr/bin/redis-server").arg(&out).output().expect("run the lab script");
+    assert!(
+        run.status.success(),
+        "lab failed (root, ip, tcpdump, redis-cli and redis-server are required):\n{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("truth.json")).unwrap()).unwrap();
+    let f = CaptureFile::open(&out.join("lo.pcap.gz")).unwrap();
+    let mut inputs = vec![Input::new(f, Pipeline::new(0, PipelineConfig::default()))];
+    let a = meetgraph::run::analyze(&mut inputs, AnalysisConfig { vantages: vec!["lo".into()], until_us: None });
+    assert!(a.anomalies.is_empty(), "{:?}", a.anomalies);
+    assert_eq!(a.clusters.len(), 2);
+    assert_eq!(a.merges.len(), 1);
+    let first = &a.merges[0].chain[0];
+    assert_eq!(first.via, "operator_meet");
+    assert_eq!(first.command.as_deref(), Some("cluster meet 127.0.0.1 7011"));
+    assert_eq!(first.learner, truth["nodes"]["7001"]["id"].as_str().unwrap());
+    assert_eq!(first.node, truth["nodes"]["7011"]["id"].as_str().unwrap());
+    // Nothing of the lab is left behind.
+    let ns = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&ns.stdout).contains("mglab-merge"), "namespace leaked");
+    let _ = std::fs::remove_dir_all(&out);
+}
