@@ -186,9 +186,15 @@ fn check_loopback_merge(dir: &str) {
 }
 
 #[test]
-fn loopback_failover_is_not_a_merge() {
-    let t = truth("redis-3.0.7-loopback-failover");
-    let a = analyze_files("redis-3.0.7-loopback-failover", &["lo.pcap.gz"], None);
+fn failover_is_not_a_merge_on_every_server() {
+    for dir in ["redis-3.0.7-loopback-failover", "redis-7.0-failover", "valkey-9.1-failover"] {
+        check_failover(dir);
+    }
+}
+
+fn check_failover(dir: &str) {
+    let t = truth(dir);
+    let a = analyze_files(dir, &["lo.pcap.gz"], None);
     assert!(a.merges.is_empty());
     assert_eq!(a.clusters.len(), 1);
     let failed = id(&t, "7002");
@@ -239,6 +245,11 @@ fn invariants_hold_on_every_sample() {
         ("redis-6.2-loopback-merge", vec!["lo.pcap.gz"]),
         ("redis-7.0-loopback-merge", vec!["lo.pcap.gz"]),
         ("valkey-9.1-loopback-merge", vec!["lo.pcap.gz"]),
+        ("redis-7.0-failover", vec!["lo.pcap.gz"]),
+        ("valkey-9.1-failover", vec!["lo.pcap.gz"]),
+        ("redis-6.2-docker-bridge", vec!["dc.pcap.gz", "h1.pcap.gz", "h2.pcap.gz"]),
+        ("redis-7.0-docker-bridge", vec!["dc.pcap.gz", "h1.pcap.gz", "h2.pcap.gz"]),
+        ("valkey-9.1-docker-bridge", vec!["dc.pcap.gz", "h1.pcap.gz", "h2.pcap.gz"]),
     ] {
         check_invariants(&analyze_files(dir, &files, None));
     }
