@@ -272,18 +272,18 @@ fn dump(input: &InputArgs, format: Format, stats: bool, quiet: bool, no_anomalie
             Format::Text => write_stats_text(&mut out, &per),
             Format::Jsonl => write_stats_json(&mut out, &per),
         };
-        if let Err(e) = r {
-            if !is_broken_pipe(&e) {
-                eprintln!("meetgraph: writing output: {e}");
-                return EXIT_FATAL;
-            }
-        }
-    }
-    if let Err(e) = out.flush() {
-        if !is_broken_pipe(&e) {
+        if let Err(e) = r
+            && !is_broken_pipe(&e)
+        {
             eprintln!("meetgraph: writing output: {e}");
             return EXIT_FATAL;
         }
+    }
+    if let Err(e) = out.flush()
+        && !is_broken_pipe(&e)
+    {
+        eprintln!("meetgraph: writing output: {e}");
+        return EXIT_FATAL;
     }
     status
 }

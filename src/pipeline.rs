@@ -425,11 +425,11 @@ impl Pipeline {
                 return;
             }
         };
-        if let Some(f) = &self.cfg.ports {
-            if !f.matches(seg.src.port, seg.dst.port) {
-                glue.stats.filtered_segments += 1;
-                return;
-            }
+        if let Some(f) = &self.cfg.ports
+            && !f.matches(seg.src.port, seg.dst.port)
+        {
+            glue.stats.filtered_segments += 1;
+            return;
         }
         glue.stats.tcp_segments += 1;
         self.reasm.feed(&seg, pkt.ts_us, pkt.frame, &mut glue);
@@ -498,12 +498,11 @@ pub fn run_merged<K: BusSink>(inputs: &mut [Input], sink: &mut K) {
     loop {
         let mut best: Option<(i64, usize)> = None;
         for (idx, i) in inputs.iter().enumerate() {
-            if i.loaded {
-                if let Some(p) = i.file.current() {
-                    if best.is_none_or(|(t, _)| p.ts_us < t) {
-                        best = Some((p.ts_us, idx));
-                    }
-                }
+            if i.loaded
+                && let Some(p) = i.file.current()
+                && best.is_none_or(|(t, _)| p.ts_us < t)
+            {
+                best = Some((p.ts_us, idx));
             }
         }
         let Some((_, idx)) = best else { break };

@@ -44,17 +44,18 @@ fn analyze_files(dir: &str, files: &[&str], skip_before_us: Option<i64>) -> Anal
         Some(t) => {
             // Drop every packet before `t`: a capture started mid-way.
             let mut analyzer = meetgraph::analysis::Analyzer::new(cfg);
-            let mut sink = meetgraph::events::EventSink::new(|e| analyzer.push(e));
-            for inp in inputs.iter_mut() {
-                while inp.file.advance().unwrap() {
-                    let p = inp.file.current().unwrap();
-                    if p.ts_us >= t {
-                        inp.pipeline.packet(&p, &mut sink);
+            {
+                let mut sink = meetgraph::events::EventSink::new(|e| analyzer.push(e));
+                for inp in inputs.iter_mut() {
+                    while inp.file.advance().unwrap() {
+                        let p = inp.file.current().unwrap();
+                        if p.ts_us >= t {
+                            inp.pipeline.packet(&p, &mut sink);
+                        }
                     }
+                    inp.pipeline.finish(&mut sink);
                 }
-                inp.pipeline.finish(&mut sink);
             }
-            drop(sink);
             analyzer.finish()
         }
     }

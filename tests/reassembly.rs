@@ -129,7 +129,7 @@ fn in_order_stream_with_handshake_is_delivered_whole() {
     assert_eq!(rec.bytes(1, B), b"ok");
     assert_eq!(rec.streams[&(1, A)].last(), Some(&Piece::Close(CloseReason::Fin)));
     assert_eq!(rec.streams[&(1, B)].last(), Some(&Piece::Close(CloseReason::Fin)));
-    assert_eq!(rec.midstream[&(1, A)], false);
+    assert!(!rec.midstream[&(1, A)]);
     assert_eq!(rec.initiator[&(1, A)], Some(true));
     assert_eq!(rec.initiator[&(1, B)], Some(false));
 }
@@ -197,7 +197,7 @@ fn midstream_start_begins_at_first_data_and_is_flagged() {
     let rec = run(&s);
     assert_eq!(rec.bytes(1, A), b"tail-of-somethingmore");
     assert_eq!(rec.bytes(1, B), b"reply");
-    assert_eq!(rec.midstream[&(1, A)], true);
+    assert!(rec.midstream[&(1, A)]);
     assert_eq!(rec.initiator[&(1, A)], None);
 }
 

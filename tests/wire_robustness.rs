@@ -21,7 +21,7 @@ fn merge_capture() -> PathBuf {
 }
 
 /// Runs the pipeline over the packets of `path` for which `keep(frame)`.
-fn run_filtered(path: &PathBuf, keep: impl Fn(u64) -> bool) -> Collect {
+fn run_filtered(path: &std::path::Path, keep: impl Fn(u64) -> bool) -> Collect {
     let mut f = CaptureFile::open(path).unwrap();
     let mut p = Pipeline::new(0, PipelineConfig::default());
     let mut c = Collect::default();

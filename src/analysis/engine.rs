@@ -1,4 +1,5 @@
 //! The streaming state machine behind [`Analyzer`].
+#![allow(clippy::type_complexity)] // tuple-keyed maps of evidence are clearer inline than behind aliases
 
 use super::AnalysisConfig;
 use super::merge::Groups;
@@ -864,16 +865,17 @@ impl Analyzer {
             (Some(h), Some(p)) => Some(if p.ts > h.ts { p } else { h.clone() }),
             (h, p) => h.clone().or(p),
         };
-        if let Some(h) = &expected {
-            if h.node != w && l != w {
-                let e = self.mismatches.entry((l, h.node, w, address.clone())).or_insert((
-                    ts,
-                    Vec::new(),
-                    c.first_type == Some(MessageType::MEET),
-                ));
-                if e.1.is_empty() {
-                    e.1 = vec![h.evidence.clone(), evd_dial.clone(), evd_ans.clone()];
-                }
+        if let Some(h) = &expected
+            && h.node != w
+            && l != w
+        {
+            let e = self.mismatches.entry((l, h.node, w, address.clone())).or_insert((
+                ts,
+                Vec::new(),
+                c.first_type == Some(MessageType::MEET),
+            ));
+            if e.1.is_empty() {
+                e.1 = vec![h.evidence.clone(), evd_dial.clone(), evd_ans.clone()];
             }
         }
         if self.known.contains_key(&(l, w)) {
@@ -976,15 +978,17 @@ impl Analyzer {
         }
         c.closed = true;
         let c = c.clone();
-        if let (Some(l), Some(dst)) = (c.opener, c.responder_ep) {
-            if c.first_ts > 0 && ts - c.first_ts < SHORT_CONN_US && c.messages <= 4 {
-                let a = format!("{}:{}", dst.ip, dst.port);
-                let evd = self.evidence(capture, c.first_frame);
-                let v = self.short_conns.entry((l, a)).or_default();
-                // The same connection seen from several vantages counts once.
-                if v.len() < 256 && !v.iter().any(|(t, _)| (t - c.first_ts).abs() < 50_000) {
-                    v.push((c.first_ts, evd));
-                }
+        if let (Some(l), Some(dst)) = (c.opener, c.responder_ep)
+            && c.first_ts > 0
+            && ts - c.first_ts < SHORT_CONN_US
+            && c.messages <= 4
+        {
+            let a = format!("{}:{}", dst.ip, dst.port);
+            let evd = self.evidence(capture, c.first_frame);
+            let v = self.short_conns.entry((l, a)).or_default();
+            // The same connection seen from several vantages counts once.
+            if v.len() < 256 && !v.iter().any(|(t, _)| (t - c.first_ts).abs() < 50_000) {
+                v.push((c.first_ts, evd));
             }
         }
         let _ = frame;

@@ -12,8 +12,8 @@ pub(super) struct Groups {
 
 impl Groups {
     pub fn add(&mut self, n: NodeId) {
-        if !self.parent.contains_key(&n) {
-            self.parent.insert(n, n);
+        if let std::collections::btree_map::Entry::Vacant(e) = self.parent.entry(n) {
+            e.insert(n);
             self.size.insert(n, 1);
         }
     }

@@ -89,7 +89,7 @@ pub fn probe_header(buf: &[u8], max_totlen: u32) -> Probe {
     let body = t - h;
     let consistent = if ty.has_gossip() {
         let g = count * GOSSIP_ENTRY_LEN;
-        g <= body && (if ver == 0 { g == body } else { (body - g) % 8 == 0 })
+        g <= body && (if ver == 0 { g == body } else { (body - g).is_multiple_of(8) })
     } else {
         count == 0
             && match ty {

@@ -74,7 +74,7 @@ pub fn validate_extensions(area: &[u8], count: u16, base: usize) -> Result<(), B
             return Err(BusError::BadExtension { offset: at, detail: "record header past the end" });
         };
         let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-        if len < 8 || len % 8 != 0 {
+        if len < 8 || !len.is_multiple_of(8) {
             return Err(BusError::BadExtension { offset: at, detail: "length not a multiple of 8 or below 8" });
         }
         if len > rest.len() {

@@ -139,6 +139,7 @@ impl<S> HalfStream<S> {
         self.next_seq = self.next_seq.wrapping_add(n as u32);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn deliver<C: StreamConsumer<State = S>>(
         &mut self,
         c: &mut C,
@@ -220,11 +221,11 @@ impl<S> HalfStream<S> {
         reason: GapReason,
         fx: &mut Effects,
     ) {
-        if let Some((&off, p)) = self.pending.first_key_value() {
-            if off > self.next_off {
-                let (frame, ts) = (p.frame, p.ts_us);
-                self.emit_gap(c, base, off - self.next_off, reason, frame, ts, fx);
-            }
+        if let Some((&off, p)) = self.pending.first_key_value()
+            && off > self.next_off
+        {
+            let (frame, ts) = (p.frame, p.ts_us);
+            self.emit_gap(c, base, off - self.next_off, reason, frame, ts, fx);
         }
         self.hole_since = None;
         self.drain(c, base, fx);
@@ -240,10 +241,7 @@ impl<S> HalfStream<S> {
         limits: Limits,
         fx: &mut Effects,
     ) {
-        loop {
-            let Some((&off, _)) = self.pending.first_key_value() else {
-                break;
-            };
+        while let Some((&off, _)) = self.pending.first_key_value() {
             let acked = self.peer_acked >= off;
             let timed_out = self.hole_since.is_some_and(|t| now_us.saturating_sub(t) > limits.hole_timeout_us);
             if acked {
@@ -392,10 +390,11 @@ impl<S> HalfStream<S> {
     }
 
     fn check_fin<C: StreamConsumer<State = S>>(&mut self, c: &mut C, base: &MetaBase, ts_us: i64, fx: &mut Effects) {
-        if let Some(fin_off) = self.fin_off {
-            if self.next_off >= fin_off && !self.closed {
-                self.close(c, base, CloseReason::Fin, ts_us, 0, fx);
-            }
+        if let Some(fin_off) = self.fin_off
+            && self.next_off >= fin_off
+            && !self.closed
+        {
+            self.close(c, base, CloseReason::Fin, ts_us, 0, fx);
         }
     }
 

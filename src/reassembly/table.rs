@@ -154,13 +154,13 @@ impl<S: Default> Reassembler<S> {
             let reused = syn_only && conn.isn[dir].is_some_and(|isn| isn != seg.seq);
             let fresh_after_close = syn_only && conn.closed_at.is_some();
             if reused || fresh_after_close {
-                if let Some(mut old) = self.conns.remove(&key) {
-                    if old.closed_at.is_none() {
-                        self.stats.port_reuses += 1;
-                        let mut fx = Effects::default();
-                        close_conn(&mut old, consumer, CloseReason::Reused, ts_us, frame, &mut fx);
-                        self.apply(&fx);
-                    }
+                if let Some(mut old) = self.conns.remove(&key)
+                    && old.closed_at.is_none()
+                {
+                    self.stats.port_reuses += 1;
+                    let mut fx = Effects::default();
+                    close_conn(&mut old, consumer, CloseReason::Reused, ts_us, frame, &mut fx);
+                    self.apply(&fx);
                 }
             } else if conn.closed_at.is_some() {
                 self.stats.segments_after_close += 1;
@@ -300,11 +300,11 @@ impl<S: Default> Reassembler<S> {
         expired.sort();
         let mut fx = Effects::default();
         for k in expired {
-            if let Some(mut conn) = self.conns.remove(&k) {
-                if conn.closed_at.is_none() {
-                    self.stats.idle_evictions += 1;
-                    close_conn(&mut conn, consumer, CloseReason::Idle, now, 0, &mut fx);
-                }
+            if let Some(mut conn) = self.conns.remove(&k)
+                && conn.closed_at.is_none()
+            {
+                self.stats.idle_evictions += 1;
+                close_conn(&mut conn, consumer, CloseReason::Idle, now, 0, &mut fx);
             }
         }
         self.apply(&fx);
@@ -316,10 +316,10 @@ impl<S: Default> Reassembler<S> {
         keys.sort_by_key(|k| self.conns.get(k).map_or(0, |c| c.id));
         let mut fx = Effects::default();
         for k in keys {
-            if let Some(mut conn) = self.conns.remove(&k) {
-                if conn.closed_at.is_none() {
-                    close_conn(&mut conn, consumer, CloseReason::EndOfCapture, ts_us, 0, &mut fx);
-                }
+            if let Some(mut conn) = self.conns.remove(&k)
+                && conn.closed_at.is_none()
+            {
+                close_conn(&mut conn, consumer, CloseReason::EndOfCapture, ts_us, 0, &mut fx);
             }
         }
         self.apply(&fx);

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# forget-reuse (cf. redis/redis issues 5234 and 7287): cluster X = 7000-7002
+# (slots) + 7003 (slotless), cluster Y = 7010-7012. The operator removes
+# 7003 from X with CLUSTER FORGET on 7000 and 7001 but not on 7002 (which
+# still remembers it), stops it, and starts a fresh node on the same
+# 127.0.0.1:7003 that joins Y. X's nodes then reach 127.0.0.1:17003 for the
+# old node and a node of Y answers. Captured on lo for 75 s (past the 60 s
+# FORGET blacklist).
+#
+# usage: forget_reuse.sh SERVER_BINARY OUT_DIR     (as root)
+set -euo pipefail
+BIN=$1
+OUT=$2
+NS="mglab-fr-$$"
+mkdir -p "$OUT"
+WORK=$(mktemp -d)
+cleanup() {
+  ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  sleep 0.3
+  ip netns del "$NS" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+ms() { date +%s%3N; }
+ip netns add "$NS"
+ip netns exec "$NS" ip link set lo up
+ip netns exec "$NS" tcpdump -i lo -U -w "$WORK/lo.pcap" 'tcp portrange 7000-7020 or tcp portrange 17000-17020' 2>/dev/null &
+sleep 1
+C() { ip netns exec "$NS" redis-cli -p "$@"; }
+start() {
+  mkdir -p "$WORK/$2"
+  ip netns exec "$NS" "$BIN" --port "$1" --cluster-enabled yes --cluster-config-file "$WORK/$2/nodes.conf" \
+    --cluster-node-timeout 3000 --dir "$WORK/$2" --daemonize yes --save "" --appendonly no \
+    --logfile "$WORK/$2/log" --pidfile "$WORK/$2/pid" >/dev/null
+  for _ in $(seq 50); do C "$1" ping >/dev/null 2>&1 && break; sleep 0.1; done
+}
+for p in 7000 7001 7002 7003 7010 7011 7012; do start "$p" "$p"; done
+INFO=$(C 7000 info server | tr -d '\r')
+VERSION=$(echo "$INFO" | grep -E '^valkey_version' || echo "$INFO" | grep -E '^redis_version')
+C 7000 cluster addslots $(seq 0 5460) >/dev/null
+C 7001 cluster addslots $(seq 5461 10922) >/dev/null
+C 7002 cluster addslots $(seq 10923 16383) >/dev/null
+C 7010 cluster addslots $(seq 0 5460) >/dev/null
+C 7011 cluster addslots $(seq 5461 10922) >/dev/null
+C 7012 cluster addslots $(seq 10923 16383) >/dev/null
+T_X=$(ms); for p in 7001 7002 7003; do C 7000 cluster meet 127.0.0.1 "$p" >/dev/null; done
+T_Y=$(ms); for p in 7011 7012; do C 7010 cluster meet 127.0.0.1 "$p" >/dev/null; done
+for _ in $(seq 100); do
+  [ "$(C 7000 cluster info | tr -d '\r' | grep cluster_state)" = cluster_state:ok ] &&
+    [ "$(C 7010 cluster info | tr -d '\r' | grep cluster_state)" = cluster_state:ok ] && break
+  sleep 0.1
+done
+sleep 3
+OLD=$(C 7003 cluster myid | tr -d '\r')
+C 7000 cluster nodes > "$OUT/nodes-before-7000.txt"
+T_FORGET=$(ms)
+for p in 7000 7001; do
+  r=$(C "$p" cluster forget "$OLD"); [ "$r" = OK ] || { echo "forget on $p: $r" >&2; exit 1; }
+done
+kill -9 "$(cat "$WORK/7003/pid")"
+sleep 1
+T_REUSE=$(ms)
+start 7003 7003new
+NEW=$(C 7003 cluster myid | tr -d '\r')
+C 7010 cluster meet 127.0.0.1 7003 >/dev/null
+sleep 75
+C 7000 cluster nodes > "$OUT/nodes-after-7000.txt"
+C 7002 cluster nodes > "$OUT/nodes-after-7002.txt"
+C 7010 cluster nodes > "$OUT/nodes-after-7010.txt"
+for p in 7000 7001 7002 7003 7010 7011 7012; do C "$p" cluster info > "$OUT/info-$p.txt"; done
+grep -q "^$NEW" "$OUT/nodes-after-7010.txt" || { echo "the new node did not join Y" >&2; exit 1; }
+MERGED=false
+ID7010=$(C 7010 cluster myid | tr -d '\r')
+grep -v noaddr "$OUT/nodes-after-7000.txt" | grep -q "^$ID7010" && MERGED=true
+{
+  echo "{"
+  echo "  \"scenario\": \"forget-reuse\","
+  echo "  \"server\": \"$VERSION\","
+  echo "  \"action_ms\": $T_FORGET,"
+  echo "  \"nodes\": {"
+  for p in 7000 7001 7002 7010 7011 7012; do
+    cl=X; [ "${p:2:1}" = 1 ] && cl=Y
+    printf '    "%s": {"id": "%s", "cluster": "%s", "where": "127.0.0.1:%s"},\n' "$p" "$(C "$p" cluster myid | tr -d '\r')" "$cl" "$p"
+  done
+  printf '    "7003-old": {"id": "%s", "cluster": "X", "where": "127.0.0.1:7003 until killed"},\n' "$OLD"
+  printf '    "7003-new": {"id": "%s", "cluster": "Y", "where": "127.0.0.1:7003 after the reuse"}\n' "$NEW"
+  echo "  },"
+  echo "  \"merged\": $MERGED,"
+  echo "  \"events\": [{\"t_ms\": $T_X, \"what\": \"cluster X: 7000 meets 7001, 7002, 7003\"}, {\"t_ms\": $T_Y, \"what\": \"cluster Y: 7010 meets 7011, 7012\"}, {\"t_ms\": $T_FORGET, \"what\": \"operator: CLUSTER FORGET old 7003 on 7000 and 7001 (not 7002), kill -9 old 7003\"}, {\"t_ms\": $T_REUSE, \"what\": \"operator: fresh node on 127.0.0.1:7003, 7010 CLUSTER MEET 127.0.0.1 7003\"}]"
+  echo "}"
+} > "$OUT/truth.json"
+ip netns pids "$NS" | xargs -r kill 2>/dev/null || true
+sleep 1
+gzip -9 -c "$WORK/lo.pcap" > "$OUT/lo.pcap.gz"
+echo "wrote $OUT ($VERSION, merged=$MERGED)"
