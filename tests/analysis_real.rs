@@ -324,3 +324,23 @@ fn modern_docker_bridge_collides_without_merging() {
         assert!(a.introductions.iter().any(|i| i.via == "operator_meet" && i.learner == c && i.node == id(&t, "a1")));
     }
 }
+
+/// A forgotten node's address reused by a node of another cluster: the
+/// address collides over time, no merge on modern servers.
+#[test]
+fn forget_reuse_is_an_address_collision_over_time() {
+    let dir = "redis-7.0-forget-reuse";
+    let t = truth(dir);
+    let a = analyze_files(dir, &["lo.pcap.gz"], None);
+    assert_eq!(t["merged"], false);
+    assert!(a.merges.is_empty());
+    let (old, new) = (id(&t, "7003-old"), id(&t, "7003-new"));
+    let col = a
+        .findings
+        .iter()
+        .find(|f| f.kind == "address_collision" && f.addresses[0] == "127.0.0.1:17003")
+        .expect("collision on 127.0.0.1:17003");
+    assert!(col.nodes.contains(&old) && col.nodes.contains(&new), "{col:?}");
+    assert!(a.findings.iter().any(|f| f.kind == "sender_mismatch" && f.nodes[0] == id(&t, "7002") && f.nodes[2] == new));
+    check_invariants(&a);
+}
