@@ -4,7 +4,12 @@
 //! not be opened or is not a capture, or a flag is invalid.
 
 use crate::cli::{Cli, Command, Format, InputArgs};
-use meetgraph::analysis::AnalysisConfig;
+use meetgraph::analysis::timeline::build_timeline;
+use meetgraph::analysis::{Analysis, AnalysisConfig};
+use meetgraph::output::chart::{render_svg, write_chart, ChartError};
+use meetgraph::output::dot::{write_dot, write_mermaid};
+use meetgraph::output::html::write_html;
+use std::path::Path;
 use meetgraph::capture::{CaptureError, CaptureFile};
 use meetgraph::clusterbus::framer::FramerConfig;
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
@@ -71,7 +76,16 @@ fn is_broken_pipe(e: &io::Error) -> bool {
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Dump { input, format, stats, quiet, no_anomalies } => dump(&input, format, stats, quiet, no_anomalies),
-        Command::Analyze { input, vantage, json } => analyze(&input, &vantage, json.as_deref()),
+        Command::Analyze { input, vantage, json, chart, dot, mermaid, html, since, until } => {
+            let outputs = Outputs {
+                json: json.as_deref(),
+                chart: chart.as_deref(),
+                dot: dot.as_deref(),
+                mermaid: mermaid.as_deref(),
+                html: html.as_deref(),
+            };
+            analyze(&input, &vantage, &outputs, since.as_deref(), until.as_deref())
+        }
         Command::Nodes { input, node, at } => nodes(&input, &node, at.as_deref()),
     }
 }
@@ -152,7 +166,68 @@ fn write_out(r: io::Result<()>) -> u8 {
     }
 }
 
-fn analyze(input: &InputArgs, vantage: &[String], json: Option<&std::path::Path>) -> u8 {
+/// Files `analyze` writes besides the report.
+struct Outputs<'a> {
+    json: Option<&'a Path>,
+    chart: Option<&'a Path>,
+    dot: Option<&'a Path>,
+    mermaid: Option<&'a Path>,
+    html: Option<&'a Path>,
+}
+
+fn parse_time_flag(flag: &str, v: Option<&str>) -> Result<Option<i64>, u8> {
+    match v {
+        None => Ok(None),
+        Some(s) => parse_utc_us(s).map(Some).ok_or_else(|| {
+            eprintln!("meetgraph: {flag} {s:?}: expected e.g. 2026-11-24T18:49:40.5Z or microseconds");
+            EXIT_FATAL
+        }),
+    }
+}
+
+fn write_file(path: &Path, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), u8> {
+    let r = std::fs::File::create(path).and_then(|file| {
+        let mut w = io::BufWriter::new(file);
+        f(&mut w)?;
+        w.flush()
+    });
+    r.map_err(|e| {
+        eprintln!("meetgraph: {}: {e}", path.display());
+        EXIT_FATAL
+    })
+}
+
+fn write_visuals(analysis: &Analysis, o: &Outputs<'_>, since: Option<i64>, until: Option<i64>) -> Result<(), u8> {
+    if o.chart.is_none() && o.dot.is_none() && o.mermaid.is_none() && o.html.is_none() {
+        return Ok(());
+    }
+    let timeline = build_timeline(analysis, since, until);
+    let chart_failed = |e: ChartError| {
+        eprintln!("meetgraph: {e}");
+        EXIT_FATAL
+    };
+    if let Some(p) = o.chart {
+        write_chart(p, &timeline).map_err(chart_failed)?;
+    }
+    if let Some(p) = o.dot {
+        write_file(p, |w| write_dot(w, analysis, &timeline))?;
+    }
+    if let Some(p) = o.mermaid {
+        write_file(p, |w| write_mermaid(w, analysis, &timeline))?;
+    }
+    if let Some(p) = o.html {
+        let svg = render_svg(&timeline).map_err(chart_failed)?;
+        write_file(p, |w| write_html(w, analysis, &svg))?;
+    }
+    Ok(())
+}
+
+fn analyze(input: &InputArgs, vantage: &[String], o: &Outputs<'_>, since: Option<&str>, until: Option<&str>) -> u8 {
+    let json = o.json;
+    let (since, until) = match (parse_time_flag("--since", since), parse_time_flag("--until", until)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(c), _) | (_, Err(c)) => return c,
+    };
     let (mut inputs, names) = match prepare(input, vantage) {
         Ok(x) => x,
         Err(code) => return code,
@@ -160,6 +235,9 @@ fn analyze(input: &InputArgs, vantage: &[String], json: Option<&std::path::Path>
     let cfg = AnalysisConfig { vantages: names, until_us: None };
     let analysis = meetgraph::run::analyze(&mut inputs, cfg);
     let status = damaged(&inputs);
+    if let Err(code) = write_visuals(&analysis, o, since, until) {
+        return code;
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if let Some(path) = json {

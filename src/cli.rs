@@ -89,6 +89,30 @@ pub enum Command {
         /// (`-` for stdout instead of the report).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+
+        /// Draw the timeline chart: `.svg` (default) or `.png`.
+        #[arg(long, value_name = "FILE")]
+        chart: Option<PathBuf>,
+
+        /// Write the introduction graph as Graphviz DOT.
+        #[arg(long, value_name = "FILE")]
+        dot: Option<PathBuf>,
+
+        /// Write the introduction graph as a Mermaid flowchart.
+        #[arg(long, value_name = "FILE")]
+        mermaid: Option<PathBuf>,
+
+        /// Write a self-contained HTML report (chart, story, chain, findings).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+
+        /// Chart window start (UTC time or µs since the epoch).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+
+        /// Chart window end.
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
     },
     /// What one node believed at one moment, in `CLUSTER NODES` format.
     Nodes {

@@ -15,6 +15,7 @@
 
 mod engine;
 mod merge;
+pub mod timeline;
 pub mod model;
 mod view;
 

@@ -1,0 +1,201 @@
+//! Chart-ready data for the timeline and the introduction graph: plain,
+//! serialisable numbers computed from an [`Analysis`]. Renderers
+//! (`output::chart`, `output::dot`, `output::html`) only draw this.
+
+use super::model::Analysis;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One horizontal lane per node.
+#[derive(Clone, Debug, Serialize)]
+pub struct Lane {
+    pub node: String,
+    /// Short id and best address.
+    pub label: String,
+    /// Cluster the node started in (`null`: none).
+    pub cluster: Option<String>,
+    /// Index into [`Timeline::groups`] for colouring.
+    pub group: usize,
+}
+
+/// Something worth a marker on a lane.
+#[derive(Clone, Debug, Serialize)]
+pub struct Marker {
+    pub ts_us: i64,
+    pub lane: usize,
+    /// `first_contact`, `meet_sent`, `meet_received`, `answered_by_other`,
+    /// `fail`, `failover`, `role_change`, `slot_change`.
+    pub kind: String,
+    pub label: String,
+}
+
+/// An introduction, drawn from the introducer's lane to the learner's.
+#[derive(Clone, Debug, Serialize)]
+pub struct Arrow {
+    pub ts_us: i64,
+    pub from_lane: usize,
+    pub to_lane: usize,
+    pub via: String,
+    /// Part of a merge chain (drawn bold).
+    pub in_chain: bool,
+}
+
+/// A merge: a vertical line with a label.
+#[derive(Clone, Debug, Serialize)]
+pub struct MergeLine {
+    pub ts_us: i64,
+    pub label: String,
+}
+
+/// Everything a timeline chart needs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Timeline {
+    pub t0_us: i64,
+    pub t1_us: i64,
+    /// Group names in colour order (`none` last when present).
+    pub groups: Vec<String>,
+    pub lanes: Vec<Lane>,
+    pub markers: Vec<Marker>,
+    pub arrows: Vec<Arrow>,
+    pub merges: Vec<MergeLine>,
+    /// Number of separate clusters over time (a step series).
+    pub cluster_count: Vec<(i64, usize)>,
+}
+
+fn short(id: &str) -> &str {
+    &id[..8.min(id.len())]
+}
+
+/// Marker kinds in legend order.
+pub const MARKER_KINDS: [&str; 8] = [
+    "first_contact",
+    "meet_sent",
+    "meet_received",
+    "answered_by_other",
+    "fail",
+    "failover",
+    "role_change",
+    "slot_change",
+];
+
+/// Builds the timeline, optionally restricted to `[since, until]`.
+pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>) -> Timeline {
+    let first = a.captures.iter().filter_map(|c| c.first_ts_us).min().unwrap_or(0);
+    let last = a.captures.iter().filter_map(|c| c.last_ts_us).max().unwrap_or(first);
+    let t0 = since_us.unwrap_or(first).max(first);
+    let t1 = until_us.unwrap_or(last).min(last).max(t0);
+    let inside = |ts: i64| ts >= t0 && ts <= t1;
+
+    let mut groups: Vec<String> = a.clusters.iter().map(|c| c.label.clone()).collect();
+    let mut nodes: Vec<&super::model::NodeSummary> = a.nodes.iter().collect();
+    nodes.sort_by(|x, y| {
+        let gx = x.cluster.clone().unwrap_or_else(|| "~".into());
+        let gy = y.cluster.clone().unwrap_or_else(|| "~".into());
+        (gx, x.first_seen_us, &x.id).cmp(&(gy, y.first_seen_us, &y.id))
+    });
+    if nodes.iter().any(|n| n.cluster.is_none()) {
+        groups.push("none".into());
+    }
+    let lanes: Vec<Lane> = nodes
+        .iter()
+        .map(|n| {
+            let g = n.cluster.clone().unwrap_or_else(|| "none".into());
+            Lane {
+                node: n.id.clone(),
+                label: format!("{} {}", n.short, n.best_address),
+                cluster: n.cluster.clone(),
+                group: groups.iter().position(|x| *x == g).unwrap_or(0),
+            }
+        })
+        .collect();
+    let lane_of: BTreeMap<&str, usize> = lanes.iter().enumerate().map(|(i, l)| (l.node.as_str(), i)).collect();
+
+    let mut markers = Vec::new();
+    let mut push = |ts: i64, node: &str, kind: &str, label: String| {
+        if let Some(&lane) = lane_of.get(node) {
+            if inside(ts) {
+                markers.push(Marker { ts_us: ts, lane, kind: kind.into(), label });
+            }
+        }
+    };
+    for n in &a.nodes {
+        push(n.first_seen_us, &n.id, "first_contact", format!("{} first seen", n.short));
+    }
+    for i in &a.introductions {
+        match i.via.as_str() {
+            "operator_meet" => push(i.ts_us, &i.learner, "meet_sent", format!("MEET to {}", short(&i.node))),
+            "meet" => push(i.ts_us, &i.learner, "meet_received", format!("MEET from {}", short(&i.node))),
+            "gossip" => {
+                if let (Some(w), Some(n)) = (&i.answered_by, &i.gossip_named) {
+                    if w != n {
+                        push(i.ts_us, &i.learner, "answered_by_other", format!("{} answered for {}", short(w), short(n)));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for f in &a.findings {
+        match f.kind.as_str() {
+            "node_failed" => push(f.ts_us, &f.nodes[0], "fail", "FAIL".into()),
+            "failover" => push(f.ts_us, &f.nodes[0], "failover", "promoted".into()),
+            "sender_mismatch" if f.nodes.len() == 3 => {
+                push(f.ts_us, &f.nodes[0], "answered_by_other", format!("{} answered", short(&f.nodes[2])))
+            }
+            _ => {}
+        }
+    }
+    for r in &a.damage.role_changes {
+        push(r.ts_us, &r.node, "role_change", format!("{} → {}", r.from, r.to));
+    }
+    for m in &a.damage.slot_moves {
+        if let Some(to) = &m.to {
+            push(m.ts_us, to, "slot_change", format!("+{} slots", m.count));
+        }
+        if let Some(from) = &m.from {
+            push(m.ts_us, from, "slot_change", format!("-{} slots", m.count));
+        }
+    }
+    markers.sort_by(|x, y| (x.ts_us, x.lane, &x.kind).cmp(&(y.ts_us, y.lane, &y.kind)));
+    markers.dedup_by(|x, y| x.ts_us == y.ts_us && x.lane == y.lane && x.kind == y.kind);
+
+    let chain: BTreeSet<(&str, &str)> =
+        a.merges.iter().flat_map(|m| m.chain.iter().map(|i| (i.learner.as_str(), i.node.as_str()))).collect();
+    let mut arrows = Vec::new();
+    for i in &a.introductions {
+        if i.via == "prior" || i.via == "unobserved" || !inside(i.ts_us) {
+            continue;
+        }
+        let from = i.introducer.as_deref().unwrap_or(&i.node);
+        if let (Some(&f), Some(&t)) = (lane_of.get(from), lane_of.get(i.learner.as_str())) {
+            arrows.push(Arrow {
+                ts_us: i.ts_us,
+                from_lane: f,
+                to_lane: t,
+                via: i.via.clone(),
+                in_chain: chain.contains(&(i.learner.as_str(), i.node.as_str())),
+            });
+        }
+    }
+    let merges = a
+        .merges
+        .iter()
+        .filter(|m| inside(m.ts_us))
+        .map(|m| MergeLine {
+            ts_us: m.ts_us,
+            label: format!("merge: {} + {} nodes", m.sides.first().map_or(0, Vec::len), m.sides.get(1).map_or(0, Vec::len)),
+        })
+        .collect();
+    let mut count = a.clusters.len();
+    let mut cluster_count = vec![(t0, count)];
+    for m in &a.merges {
+        count = count.saturating_sub(1);
+        if m.ts_us > t0 {
+            cluster_count.push((m.ts_us.min(t1), count));
+        } else if let Some(c) = cluster_count.first_mut() {
+            c.1 = count;
+        }
+    }
+    cluster_count.push((t1, count));
+    Timeline { t0_us: t0, t1_us: t1, groups, lanes, markers, arrows, merges, cluster_count }
+}
