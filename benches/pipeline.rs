@@ -5,7 +5,8 @@
 //! - `framer`: framing + parsing of the reassembled streams;
 //! - `pipeline_stats`: capture reader → decode → reassembly → framer →
 //!   parser → statistics (what `dump --stats -q` does);
-//! - `pipeline_dump_text`: the same plus formatting every message line.
+//! - `pipeline_dump_text`: the same plus formatting every message line;
+//! - `analyze`: the pipeline feeding the analysis (what `analyze` does).
 //!
 //! Run: `cargo bench --bench pipeline`. Throughput is in capture bytes.
 
@@ -144,6 +145,14 @@ fn benches(c: &mut Criterion) {
             let mut w = DumpWriter::new(std::io::sink(), DumpFormat::Text, &names);
             run_merged(&mut inputs, &mut w);
             black_box(inputs[0].pipeline.stats().messages)
+        })
+    });
+    g.bench_function("analyze", |b| {
+        b.iter(|| {
+            let f = CaptureFile::from_reader("bench".into(), Box::new(raw)).expect("capture");
+            let mut inputs = vec![Input::new(f, Pipeline::new(0, PipelineConfig::default()))];
+            let cfg = meetgraph::analysis::AnalysisConfig { vantages: vec!["h1".into()], until_us: None };
+            black_box(meetgraph::run::analyze(&mut inputs, cfg).introductions.len())
         })
     });
     g.finish();

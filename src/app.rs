@@ -6,19 +6,19 @@
 use crate::cli::{Cli, Command, Format, InputArgs};
 use meetgraph::analysis::timeline::build_timeline;
 use meetgraph::analysis::{Analysis, AnalysisConfig};
-use meetgraph::output::chart::{render_svg, write_chart, ChartError};
-use meetgraph::output::dot::{write_dot, write_mermaid};
-use meetgraph::output::html::write_html;
-use std::path::Path;
 use meetgraph::capture::{CaptureError, CaptureFile};
 use meetgraph::clusterbus::framer::FramerConfig;
+use meetgraph::output::chart::{ChartError, render_svg, write_chart};
+use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
+use meetgraph::output::html::write_html;
 use meetgraph::output::report::{write_json, write_nodes_view, write_report};
 use meetgraph::output::stats::{write_stats_json, write_stats_text};
 use meetgraph::output::time::parse_utc_us;
 use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, PortFilter, run_merged};
 use meetgraph::reassembly::ReassemblyConfig;
 use std::io::{self, Write};
+use std::path::Path;
 
 /// Exit codes.
 pub const EXIT_OK: u8 = 0;

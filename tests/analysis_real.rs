@@ -341,6 +341,8 @@ fn forget_reuse_is_an_address_collision_over_time() {
         .find(|f| f.kind == "address_collision" && f.addresses[0] == "127.0.0.1:17003")
         .expect("collision on 127.0.0.1:17003");
     assert!(col.nodes.contains(&old) && col.nodes.contains(&new), "{col:?}");
-    assert!(a.findings.iter().any(|f| f.kind == "sender_mismatch" && f.nodes[0] == id(&t, "7002") && f.nodes[2] == new));
+    assert!(
+        a.findings.iter().any(|f| f.kind == "sender_mismatch" && f.nodes[0] == id(&t, "7002") && f.nodes[2] == new)
+    );
     check_invariants(&a);
 }

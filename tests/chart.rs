@@ -7,7 +7,7 @@
 mod common;
 
 use common::samples_dir;
-use meetgraph::analysis::timeline::{build_timeline, Timeline};
+use meetgraph::analysis::timeline::{Timeline, build_timeline};
 use meetgraph::analysis::{Analysis, AnalysisConfig};
 use meetgraph::capture::CaptureFile;
 use meetgraph::output::chart::{chart_size, render_svg, write_chart};
@@ -90,8 +90,12 @@ fn svg_is_xml_with_one_lane_per_node_and_is_reproducible() {
     let (_, t) = incident();
     let svg = render_svg(&t).unwrap();
     let doc = roxmltree::Document::parse(&svg).expect("SVG parses as XML");
-    let texts: Vec<String> =
-        doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).map(|s| s.trim().to_string()).collect();
+    let texts: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .map(|s| s.trim().to_string())
+        .collect();
     for lane in &t.lanes {
         assert_eq!(texts.iter().filter(|x| **x == lane.label).count(), 1, "lane label {:?}", lane.label);
     }

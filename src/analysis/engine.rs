@@ -41,6 +41,9 @@ struct NodeState {
     hostname: Option<String>,
     role_committed: Option<(&'static str, Option<NodeId>)>,
     role_pending: Option<((&'static str, Option<NodeId>), i64, u64, u64)>,
+    /// (capture, ip, port, role) endpoints already recorded.
+    seen_eps: std::collections::HashSet<(usize, std::net::IpAddr, u16, u8)>,
+    last_announced: String,
     /// Last header said the cluster state is OK.
     state_ok: bool,
     port: u16,
@@ -417,8 +420,6 @@ impl Analyzer {
     /// Header facts about the sender: state, addresses, roles, slots, epochs.
     #[allow(clippy::too_many_arguments)]
     fn header(&mut self, ts: i64, frame: u64, capture: usize, link: &Link, is_opener: bool, s: NodeId, m: &BusMessage) {
-        let vantage = self.vantage(capture);
-        let evd = self.evidence(capture, frame);
         let n = self.touch_node(s, ts);
         n.ver = m.ver;
         n.port = m.announced.port;
@@ -453,7 +454,9 @@ impl Analyzer {
         let header_master = role.0 == "master";
         n.flags_last = m.flags;
         n.replicaof = m.replicaof;
-        n.slots_last = m.slots.clone();
+        if n.slots_last != m.slots {
+            n.slots_last = m.slots.clone();
+        }
         n.cfg_last = m.config_epoch;
         n.current_epoch = m.current_epoch;
         n.state_ok = m.state == 0;
@@ -485,17 +488,30 @@ impl Analyzer {
         if m.ext_types.iter().any(|&t| t >= 6) {
             hints.insert("valkey91");
         }
-        if !m.announced.ip.is_empty() {
-            let a = addr_string(&m.announced.ip, m.announced.port, m.announced.cport);
-            n.addresses.entry((a, "announced".into(), vantage.clone())).or_insert((ts, frame));
+        // Addresses: strings are built only the first time a (capture,
+        // endpoint, role) is seen.
+        let how: u8 = if is_opener { 1 } else { 2 };
+        let fresh_ep = n.seen_eps.insert((capture, link.src.ip, if is_opener { 0 } else { link.src.port }, how));
+        let fresh_announced = !m.announced.ip.is_empty() && n.last_announced != m.announced.ip;
+        if fresh_announced {
+            n.last_announced = m.announced.ip.clone();
         }
-        if is_opener {
-            n.addresses.entry((ep_ip(&link.src), "source".into(), vantage.clone())).or_insert((ts, frame));
-            self.sources.entry(s).or_default().entry((vantage.clone(), ep_ip(&link.src))).or_insert((ts, evd.clone()));
-        } else {
-            let a = addr_string(&ep_ip(&link.src), m.announced.port, link.src.port);
-            n.addresses.entry((a, "listening".into(), vantage.clone())).or_insert((ts, frame));
-            n.listening.insert((capture, ep_ip(&link.src)));
+        if fresh_ep || fresh_announced {
+            let vantage = self.vantage(capture);
+            let evd = self.evidence(capture, frame);
+            let Some(n) = self.nodes.get_mut(&s) else { return };
+            if fresh_announced {
+                let a = addr_string(&m.announced.ip, m.announced.port, m.announced.cport);
+                n.addresses.entry((a, "announced".into(), vantage.clone())).or_insert((ts, frame));
+            }
+            if fresh_ep && is_opener {
+                n.addresses.entry((ep_ip(&link.src), "source".into(), vantage.clone())).or_insert((ts, frame));
+                self.sources.entry(s).or_default().entry((vantage, ep_ip(&link.src))).or_insert((ts, evd));
+            } else if fresh_ep {
+                let a = addr_string(&ep_ip(&link.src), m.announced.port, link.src.port);
+                n.addresses.entry((a, "listening".into(), vantage)).or_insert((ts, frame));
+                n.listening.insert((capture, ep_ip(&link.src)));
+            }
         }
 
         // Role changes (committed ones).
@@ -566,7 +582,7 @@ impl Analyzer {
                 nodes: vec![id_s(&s)],
                 addresses: vec![],
                 summary: format!("{} configEpoch {} → {}", s.short(), prev_cfg, m.config_epoch),
-                evidence: vec![evd.clone()],
+                evidence: vec![self.evidence(capture, frame)],
             });
         }
         // Slots: a master's own claim; a replica claims nothing of its own.
@@ -579,9 +595,19 @@ impl Analyzer {
             },
             (false, false) => Vec::new(),
         };
-        let old = self.own_claims.insert(s, (m.config_epoch, claim.clone()));
+        let changed = self.own_claims.get(&s).is_none_or(|(e, c)| *e != m.config_epoch || *c != claim);
+        let group_size = self.groups.size(s);
+        let memo = (m.config_epoch, claim.len(), claim.first().copied(), group_size);
+        let recheck = !claim.is_empty() && self.claim_checked.get(&s) != Some(&memo);
+        if !changed && !recheck {
+            return;
+        }
+        let evd = self.evidence(capture, frame);
+        let old = if changed { self.own_claims.insert(s, (m.config_epoch, claim.clone())) } else { None };
         // A promoted replica takes over its old master's slots.
-        if let Some((("replica", prev_replicaof), ("master", _), _, _)) = transition.filter(|_| !claim.is_empty()) {
+        if let Some((("replica", prev_replicaof), ("master", _), _, _)) =
+            transition.filter(|_| changed && !claim.is_empty())
+        {
             self.slot_moves.push(SlotMove {
                 ts_us: ts,
                 slots: format_slot_ranges(&claim),
@@ -597,9 +623,7 @@ impl Analyzer {
                 self.record_loss(ts, s, &lost, &evd);
             }
         }
-        let group_size = self.groups.members(s).len();
-        let memo = (m.config_epoch, claim.len(), claim.first().copied(), group_size);
-        if !claim.is_empty() && self.claim_checked.get(&s) != Some(&memo) {
+        if recheck {
             self.claim_checked.insert(s, memo);
             self.check_claims(ts, s, m.config_epoch, &claim, &evd);
         }
@@ -692,9 +716,17 @@ impl Analyzer {
         if let Some(r) = m.replicaof {
             shown.push(r);
         }
+        let l = self.learners.entry(s).or_default();
         for g in &m.gossip {
-            let l = self.learners.entry(s).or_default();
-            l.peers.insert(g.node, (g.addr.clone(), g.flags, ts));
+            match l.peers.get_mut(&g.node) {
+                Some(p) if p.0 == g.addr => {
+                    p.1 = g.flags;
+                    p.2 = ts;
+                }
+                _ => {
+                    l.peers.insert(g.node, (g.addr.clone(), g.flags, ts));
+                }
+            }
         }
         if let Some(f) = m.fail_node {
             shown.push(f);
@@ -831,9 +863,17 @@ impl Analyzer {
             if g.node == r || g.flags & NodeFlags::NOADDR != 0 {
                 continue;
             }
-            let h = Heard { ts, introducer: s, node: g.node, addr: g.addr.clone(), evidence: evd.clone() };
-            l.heard_addr.entry((g.addr.ip.clone(), g.addr.cport)).or_insert_with(|| h.clone());
-            l.heard_node.entry(g.node).or_insert(h);
+            let new_node = !l.heard_node.contains_key(&g.node);
+            let new_addr = !l.heard_addr.contains_key(&(g.addr.ip.clone(), g.addr.cport));
+            if new_node || new_addr {
+                let h = Heard { ts, introducer: s, node: g.node, addr: g.addr.clone(), evidence: evd.clone() };
+                if new_addr {
+                    l.heard_addr.insert((g.addr.ip.clone(), g.addr.cport), h.clone());
+                }
+                if new_node {
+                    l.heard_node.insert(g.node, h);
+                }
+            }
         }
     }
 

@@ -37,6 +37,12 @@ impl Groups {
         root
     }
 
+    /// Size of `n`'s group.
+    pub fn size(&mut self, n: NodeId) -> usize {
+        let r = self.find(n);
+        self.size.get(&r).copied().unwrap_or(1)
+    }
+
     /// Members of `n`'s group, sorted.
     pub fn members(&mut self, n: NodeId) -> Vec<NodeId> {
         let root = self.find(n);

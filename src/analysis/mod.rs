@@ -15,8 +15,8 @@
 
 mod engine;
 mod merge;
-pub mod timeline;
 pub mod model;
+pub mod timeline;
 mod view;
 
 pub use engine::Analyzer;

@@ -128,7 +128,12 @@ pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>
             "gossip" => {
                 if let (Some(w), Some(n)) = (&i.answered_by, &i.gossip_named) {
                     if w != n {
-                        push(i.ts_us, &i.learner, "answered_by_other", format!("{} answered for {}", short(w), short(n)));
+                        push(
+                            i.ts_us,
+                            &i.learner,
+                            "answered_by_other",
+                            format!("{} answered for {}", short(w), short(n)),
+                        );
                     }
                 }
             }
@@ -183,7 +188,11 @@ pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>
         .filter(|m| inside(m.ts_us))
         .map(|m| MergeLine {
             ts_us: m.ts_us,
-            label: format!("merge: {} + {} nodes", m.sides.first().map_or(0, Vec::len), m.sides.get(1).map_or(0, Vec::len)),
+            label: format!(
+                "merge: {} + {} nodes",
+                m.sides.first().map_or(0, Vec::len),
+                m.sides.get(1).map_or(0, Vec::len)
+            ),
         })
         .collect();
     let mut count = a.clusters.len();

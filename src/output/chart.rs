@@ -3,7 +3,7 @@
 //! `assets/`), so no system font library is needed and the same input gives
 //! the same bytes on every machine.
 
-use crate::analysis::timeline::{Timeline, MARKER_KINDS};
+use crate::analysis::timeline::{MARKER_KINDS, Timeline};
 use crate::output::time::format_utc_us;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -56,11 +56,7 @@ fn register_font() {
 }
 
 fn group_color(t: &Timeline, g: usize) -> RGBColor {
-    if t.groups.get(g).is_some_and(|n| n == "none") {
-        NONE_COLOR
-    } else {
-        PALETTE[g % PALETTE.len()]
-    }
+    if t.groups.get(g).is_some_and(|n| n == "none") { NONE_COLOR } else { PALETTE[g % PALETTE.len()] }
 }
 
 fn marker_style(kind: &str) -> (RGBColor, u32) {
@@ -130,7 +126,11 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Timeline) -> Resu
         .map_err(err)?;
     let fmt = |v: &f64| {
         let i = v.round();
-        if (v - i).abs() < 0.01 && i >= 0.0 { labels.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+        if (v - i).abs() < 0.01 && i >= 0.0 {
+            labels.get(i as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
     };
     chart
         .configure_mesh()
@@ -158,7 +158,11 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Timeline) -> Resu
                 .map_err(err)?;
             let head = if chain { CHAIN_COLOR.filled() } else { RGBColor(170, 170, 170).filled() };
             chart
-                .draw_series(std::iter::once(TriangleMarker::new((x, a.to_lane as f64), if chain { 7 } else { 4 }, head)))
+                .draw_series(std::iter::once(TriangleMarker::new(
+                    (x, a.to_lane as f64),
+                    if chain { 7 } else { 4 },
+                    head,
+                )))
                 .map_err(err)?;
         }
     }

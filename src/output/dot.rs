@@ -2,8 +2,8 @@
 //! postmortems): who introduced whom, edges labelled with time and
 //! mechanism, merge chain highlighted, nodes coloured by starting cluster.
 
-use crate::analysis::timeline::Timeline;
 use crate::analysis::Analysis;
+use crate::analysis::timeline::Timeline;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
@@ -40,7 +40,8 @@ pub fn write_dot(w: &mut dyn Write, a: &Analysis, t: &Timeline) -> io::Result<()
     writeln!(w, "  rankdir=LR;")?;
     writeln!(w, "  node [shape=box, style=filled, fontname=\"monospace\"];")?;
     for l in &t.lanes {
-        let color = if t.groups.get(l.group).is_some_and(|g| g == "none") { "#bbbbbb" } else { COLORS[l.group % COLORS.len()] };
+        let color =
+            if t.groups.get(l.group).is_some_and(|g| g == "none") { "#bbbbbb" } else { COLORS[l.group % COLORS.len()] };
         let label = format!("{}\\n{}", short(&l.node), esc(best.get(l.node.as_str()).unwrap_or(&"")));
         writeln!(w, "  \"{}\" [label=\"{label}\", fillcolor=\"{color}80\"];", short(&l.node))?;
     }

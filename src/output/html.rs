@@ -39,7 +39,10 @@ pub fn write_html(w: &mut dyn Write, a: &Analysis, svg: &str) -> io::Result<()> 
     writeln!(w, "<h2>Timeline</h2><div class=\"chart\" id=\"chart\">{svg}</div>")?;
     for (k, m) in a.merges.iter().enumerate() {
         writeln!(w, "<h2>Merge {} at {}</h2>", k + 1, esc(&format_utc_us(m.ts_us)))?;
-        writeln!(w, "<table class=\"chain\"><tr><th>#</th><th>time</th><th>how</th><th>learner</th><th>node</th><th>introducer</th><th>address</th><th>answered by</th><th>evidence</th></tr>")?;
+        writeln!(
+            w,
+            "<table class=\"chain\"><tr><th>#</th><th>time</th><th>how</th><th>learner</th><th>node</th><th>introducer</th><th>address</th><th>answered by</th><th>evidence</th></tr>"
+        )?;
         for (i, x) in m.chain.iter().enumerate() {
             let who = |id: &str| format!("{} {}", &id[..8.min(id.len())], best.get(id).cloned().unwrap_or_default());
             writeln!(
@@ -58,7 +61,10 @@ pub fn write_html(w: &mut dyn Write, a: &Analysis, svg: &str) -> io::Result<()> 
         }
         writeln!(w, "</table>")?;
     }
-    writeln!(w, "<h2>Findings</h2><table id=\"findings\"><tr><th>time</th><th>kind</th><th>summary</th><th>evidence</th></tr>")?;
+    writeln!(
+        w,
+        "<h2>Findings</h2><table id=\"findings\"><tr><th>time</th><th>kind</th><th>summary</th><th>evidence</th></tr>"
+    )?;
     for f in &a.findings {
         writeln!(
             w,

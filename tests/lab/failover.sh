@@ -6,37 +6,14 @@
 # usage: failover.sh SERVER_BINARY OUT_DIR     (as root)
 # writes OUT_DIR/lo.pcap.gz, truth.json, nodes-{before,after}-7000.txt,
 # info-*.txt; removes the namespace, servers and tcpdump on exit.
-set -euo pipefail
 BIN=$1
 OUT=$2
 NS="mglab-fo-$$"
-mkdir -p "$OUT"
-WORK=$(mktemp -d)
-cleanup() {
-  ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-  sleep 0.3
-  ip netns del "$NS" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-ms() { date +%s%3N; }
-ip netns add "$NS"
-ip netns exec "$NS" ip link set lo up
-ip netns exec "$NS" tcpdump -i lo -U -w "$WORK/lo.pcap" 'tcp portrange 7000-7010 or tcp portrange 17000-17010' 2>/dev/null &
-sleep 1
-C() { ip netns exec "$NS" redis-cli -p "$@"; }
+FILTER='tcp portrange 7000-7010 or tcp portrange 17000-17010'
+. "$(dirname "$0")/loopback_common.sh"
 PORTS="7000 7001 7002 7003 7004 7005"
-for p in $PORTS; do
-  mkdir -p "$WORK/$p"
-  ip netns exec "$NS" "$BIN" --port "$p" --cluster-enabled yes --cluster-config-file "$WORK/$p/nodes.conf" \
-    --cluster-node-timeout 2000 --cluster-replica-validity-factor 0 --dir "$WORK/$p" --daemonize yes --save "" --appendonly no \
-    --logfile "$WORK/$p/log" --pidfile "$WORK/$p/pid" >/dev/null
-done
-for p in $PORTS; do
-  for _ in $(seq 50); do C "$p" ping >/dev/null 2>&1 && break; sleep 0.1; done
-done
-INFO=$(C 7000 info server | tr -d '\r')
-VERSION=$(echo "$INFO" | grep -E '^valkey_version' || echo "$INFO" | grep -E '^redis_version')
+for p in $PORTS; do start "$p" "$p" --cluster-node-timeout 2000 --cluster-replica-validity-factor 0; done
+VERSION=$(server_version 7000)
 C 7000 cluster addslots $(seq 0 5460) >/dev/null
 C 7001 cluster addslots $(seq 5461 10922) >/dev/null
 C 7002 cluster addslots $(seq 10923 16383) >/dev/null
@@ -85,7 +62,5 @@ for p in 7000 7001 7003 7004 7005; do C "$p" cluster info > "$OUT/info-$p.txt"; 
   echo "  \"events\": [{\"t_ms\": $T_MEET, \"what\": \"cluster X: 7000 meets all\"}, {\"t_ms\": $T_KILL, \"what\": \"operator: kill -9 master 7002\"}, {\"t_ms\": $T_PROMOTED, \"what\": \"7005 reports itself master\"}]"
   echo "}"
 } > "$OUT/truth.json"
-ip netns pids "$NS" | xargs -r kill 2>/dev/null || true
-sleep 1
-gzip -9 -c "$WORK/lo.pcap" > "$OUT/lo.pcap.gz"
+finish_capture
 echo "wrote $OUT ($VERSION)"

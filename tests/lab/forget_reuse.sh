@@ -8,35 +8,13 @@
 # FORGET blacklist).
 #
 # usage: forget_reuse.sh SERVER_BINARY OUT_DIR     (as root)
-set -euo pipefail
 BIN=$1
 OUT=$2
 NS="mglab-fr-$$"
-mkdir -p "$OUT"
-WORK=$(mktemp -d)
-cleanup() {
-  ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-  sleep 0.3
-  ip netns del "$NS" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-ms() { date +%s%3N; }
-ip netns add "$NS"
-ip netns exec "$NS" ip link set lo up
-ip netns exec "$NS" tcpdump -i lo -U -w "$WORK/lo.pcap" 'tcp portrange 7000-7020 or tcp portrange 17000-17020' 2>/dev/null &
-sleep 1
-C() { ip netns exec "$NS" redis-cli -p "$@"; }
-start() {
-  mkdir -p "$WORK/$2"
-  ip netns exec "$NS" "$BIN" --port "$1" --cluster-enabled yes --cluster-config-file "$WORK/$2/nodes.conf" \
-    --cluster-node-timeout 3000 --dir "$WORK/$2" --daemonize yes --save "" --appendonly no \
-    --logfile "$WORK/$2/log" --pidfile "$WORK/$2/pid" >/dev/null
-  for _ in $(seq 50); do C "$1" ping >/dev/null 2>&1 && break; sleep 0.1; done
-}
-for p in 7000 7001 7002 7003 7010 7011 7012; do start "$p" "$p"; done
-INFO=$(C 7000 info server | tr -d '\r')
-VERSION=$(echo "$INFO" | grep -E '^valkey_version' || echo "$INFO" | grep -E '^redis_version')
+FILTER='tcp portrange 7000-7020 or tcp portrange 17000-17020'
+. "$(dirname "$0")/loopback_common.sh"
+for p in 7000 7001 7002 7003 7010 7011 7012; do start "$p" "$p" --cluster-node-timeout 3000; done
+VERSION=$(server_version 7000)
 C 7000 cluster addslots $(seq 0 5460) >/dev/null
 C 7001 cluster addslots $(seq 5461 10922) >/dev/null
 C 7002 cluster addslots $(seq 10923 16383) >/dev/null
@@ -60,7 +38,7 @@ done
 kill -9 "$(cat "$WORK/7003/pid")"
 sleep 1
 T_REUSE=$(ms)
-start 7003 7003new
+start 7003 7003new --cluster-node-timeout 3000
 NEW=$(C 7003 cluster myid | tr -d '\r')
 C 7010 cluster meet 127.0.0.1 7003 >/dev/null
 sleep 75
@@ -89,7 +67,5 @@ grep -v noaddr "$OUT/nodes-after-7000.txt" | grep -q "^$ID7010" && MERGED=true
   echo "  \"events\": [{\"t_ms\": $T_X, \"what\": \"cluster X: 7000 meets 7001, 7002, 7003\"}, {\"t_ms\": $T_Y, \"what\": \"cluster Y: 7010 meets 7011, 7012\"}, {\"t_ms\": $T_FORGET, \"what\": \"operator: CLUSTER FORGET old 7003 on 7000 and 7001 (not 7002), kill -9 old 7003\"}, {\"t_ms\": $T_REUSE, \"what\": \"operator: fresh node on 127.0.0.1:7003, 7010 CLUSTER MEET 127.0.0.1 7003\"}]"
   echo "}"
 } > "$OUT/truth.json"
-ip netns pids "$NS" | xargs -r kill 2>/dev/null || true
-sleep 1
-gzip -9 -c "$WORK/lo.pcap" > "$OUT/lo.pcap.gz"
+finish_capture
 echo "wrote $OUT ($VERSION, merged=$MERGED)"

@@ -7,36 +7,14 @@
 # writes OUT_DIR/lo.pcap.gz, truth.json, nodes-before-7001.txt,
 # nodes-after-7001.txt, info-*.txt. Everything (namespace, servers,
 # tcpdump) is removed on exit, also on failure or Ctrl-C.
-set -euo pipefail
 BIN=$1
 OUT=$2
 NS="mglab-merge-$$"
-mkdir -p "$OUT"
-WORK=$(mktemp -d)
-cleanup() {
-  ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-  sleep 0.3
-  ip netns del "$NS" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-ms() { date +%s%3N; }
-ip netns add "$NS"
-ip netns exec "$NS" ip link set lo up
-ip netns exec "$NS" tcpdump -i lo -U -w "$WORK/lo.pcap" 'tcp portrange 7000-7020 or tcp portrange 17000-17020' 2>/dev/null &
-sleep 1
-C() { ip netns exec "$NS" redis-cli -p "$@"; }
+FILTER='tcp portrange 7000-7020 or tcp portrange 17000-17020'
+. "$(dirname "$0")/loopback_common.sh"
 PORTS="7000 7001 7002 7010 7011 7012"
-for p in $PORTS; do
-  mkdir -p "$WORK/$p"
-  ip netns exec "$NS" "$BIN" --port "$p" --cluster-enabled yes --cluster-config-file "$WORK/$p/nodes.conf" \
-    --cluster-node-timeout 3000 --dir "$WORK/$p" --daemonize yes --save "" --appendonly no --logfile "$WORK/$p/log" >/dev/null
-done
-for p in $PORTS; do
-  for _ in $(seq 50); do C "$p" ping >/dev/null 2>&1 && break; sleep 0.1; done
-done
-INFO=$(C 7000 info server | tr -d '\r')
-VERSION=$(echo "$INFO" | grep -E '^valkey_version' || echo "$INFO" | grep -E '^redis_version')
+for p in $PORTS; do start "$p" "$p" --cluster-node-timeout 3000; done
+VERSION=$(server_version 7000)
 C 7000 cluster addslots $(seq 0 5460) >/dev/null
 C 7001 cluster addslots $(seq 5461 10922) >/dev/null
 C 7002 cluster addslots $(seq 10923 16383) >/dev/null
@@ -82,7 +60,5 @@ KNOWN=$(grep -c . "$OUT/nodes-after-7001.txt")
   echo "}"
 } > "$OUT/truth.json"
 sleep 1
-ip netns pids "$NS" | xargs -r kill 2>/dev/null || true
-sleep 1
-gzip -9 -c "$WORK/lo.pcap" > "$OUT/lo.pcap.gz"
+finish_capture
 echo "wrote $OUT ($VERSION)"

@@ -1,0 +1,46 @@
+# Shared by the loopback lab scripts (sourced, not run): a private network
+# namespace with lo up and tcpdump on it, torn down on exit, failure or
+# Ctrl-C, plus helpers to start servers and talk to them.
+#
+# Before sourcing: BIN (server binary), OUT (output dir), NS (namespace
+# name), FILTER (tcpdump filter).
+set -euo pipefail
+mkdir -p "$OUT"
+WORK=$(mktemp -d)
+cleanup() {
+  ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  sleep 0.3
+  ip netns del "$NS" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+ms() { date +%s%3N; }
+ip netns add "$NS"
+ip netns exec "$NS" ip link set lo up
+ip netns exec "$NS" tcpdump -i lo -U -w "$WORK/lo.pcap" "$FILTER" 2>/dev/null &
+sleep 1
+C() { ip netns exec "$NS" redis-cli -p "$@"; }
+# start PORT NAME [extra server flags...]: a cluster node in its own dir,
+# waits until it answers.
+start() {
+  local port=$1 name=$2
+  shift 2
+  mkdir -p "$WORK/$name"
+  ip netns exec "$NS" "$BIN" --port "$port" --cluster-enabled yes --cluster-config-file "$WORK/$name/nodes.conf" \
+    --dir "$WORK/$name" --daemonize yes --save "" --appendonly no \
+    --logfile "$WORK/$name/log" --pidfile "$WORK/$name/pid" "$@" >/dev/null
+  for _ in $(seq 50); do C "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "node on port $port did not start" >&2
+  return 1
+}
+server_version() {
+  local info
+  info=$(C "$1" info server | tr -d '\r')
+  echo "$info" | grep -E '^valkey_version' || echo "$info" | grep -E '^redis_version'
+}
+# finish: stop tcpdump cleanly and compress the capture into OUT.
+finish_capture() {
+  ip netns pids "$NS" | xargs -r kill 2>/dev/null || true
+  sleep 1
+  gzip -9 -c "$WORK/lo.pcap" > "$OUT/lo.pcap.gz"
+}
