@@ -56,21 +56,9 @@ fn tshark_counts(path: &Path) -> BTreeMap<(String, String), usize> {
     counts
 }
 
+/// Type names are shared with meetgraph; the framing below is not.
 fn type_name(t: u16) -> &'static str {
-    match t & 0x7fff {
-        0 => "ping",
-        1 => "pong",
-        2 => "meet",
-        3 => "fail",
-        4 => "publish",
-        5 => "failover_auth_request",
-        6 => "failover_auth_ack",
-        7 => "update",
-        8 => "mfstart",
-        9 => "module",
-        10 => "publishshard",
-        _ => "unknown",
-    }
+    meetgraph::clusterbus::MessageType(t & 0x7fff).name()
 }
 
 /// Frames a direction by `RCmb` + `totlen` only: starts at the first
