@@ -1,6 +1,7 @@
 //! The same real capture written as pcap (µs/ns, both byte orders),
 //! pcapng (several sections and interfaces), gzip, and re-encapsulated as
-//! Linux cooked v1/v2 decodes to the same messages; damaged files yield
+//! Linux cooked v1/v2, raw IP, BSD null/loop and QinQ-tagged Ethernet
+//! decodes to the same messages; damaged files yield
 //! what precedes the damage and a clear error; the CLI exit codes.
 
 mod common;
@@ -145,6 +146,29 @@ fn to_cooked(p: &Pkt, v2: bool) -> Pkt {
     Pkt { ts_us: p.ts_us, link: if v2 { 276 } else { 113 }, orig_len, data: d }
 }
 
+/// Re-encapsulates an Ethernet frame carrying IPv4 under another link type:
+/// raw IP (101, 228), BSD null (0, host order) and OpenBSD loop (108), or
+/// Ethernet with one (802.1Q) or two (802.1ad + 802.1Q) VLAN tags.
+fn reencap(p: &Pkt, link: u16) -> Pkt {
+    let ip = &p.data[14..];
+    let mut d = Vec::new();
+    match link {
+        101 | 228 => {}
+        0 => d.extend_from_slice(&2u32.to_le_bytes()),
+        108 => d.extend_from_slice(&2u32.to_be_bytes()),
+        1 => {
+            // QinQ: S-tag 0x88a8 then C-tag 0x8100.
+            d.extend_from_slice(&p.data[..12]);
+            d.extend_from_slice(&[0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0x0a]);
+            d.extend_from_slice(&p.data[12..14]);
+        }
+        _ => unreachable!(),
+    }
+    d.extend_from_slice(ip);
+    let orig_len = p.orig_len - 14 + d.len() as u32 - ip.len() as u32;
+    Pkt { ts_us: p.ts_us, link: if link == 1 { 1 } else { link }, orig_len, data: d }
+}
+
 fn gzip(b: &[u8]) -> Vec<u8> {
     let mut e = GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(b).unwrap();
@@ -173,12 +197,24 @@ fn every_format_decodes_to_the_same_messages() {
     assert!(reference.len() > 1000);
     let sll1: Vec<Pkt> = pkts.iter().map(|p| to_cooked(p, false)).collect();
     let sll2: Vec<Pkt> = pkts.iter().map(|p| to_cooked(p, true)).collect();
+    let ipv4_only = pkts.iter().all(|p| p.data[12..14] == [0x08, 0x00]);
+    assert!(ipv4_only, "the sample is IPv4 over Ethernet");
+    let raw: Vec<Pkt> = pkts.iter().map(|p| reencap(p, 101)).collect();
+    let raw4: Vec<Pkt> = pkts.iter().map(|p| reencap(p, 228)).collect();
+    let null: Vec<Pkt> = pkts.iter().map(|p| reencap(p, 0)).collect();
+    let lo: Vec<Pkt> = pkts.iter().map(|p| reencap(p, 108)).collect();
+    let qinq: Vec<Pkt> = pkts.iter().map(|p| reencap(p, 1)).collect();
     let variants: Vec<(&str, Vec<u8>)> = vec![
         ("us-le.pcap", write_pcap(&pkts, 1, false, false)),
         ("ns-be.pcap", write_pcap(&pkts, 1, true, true)),
         ("two-sections.pcapng", write_pcapng(&pkts, 1)),
         ("sll1.pcap", write_pcap(&sll1, 113, false, false)),
         ("sll2.pcapng", write_pcapng(&sll2, 276)),
+        ("raw.pcap", write_pcap(&raw, 101, false, false)),
+        ("ipv4.pcap", write_pcap(&raw4, 228, false, false)),
+        ("null.pcap", write_pcap(&null, 0, false, false)),
+        ("loop.pcapng", write_pcapng(&lo, 108)),
+        ("qinq.pcap", write_pcap(&qinq, 1, true, false)),
     ];
     for (name, bytes) in variants {
         for (suffix, data) in [("", bytes.clone()), (".gz", gzip(&bytes))] {

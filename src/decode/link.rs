@@ -126,3 +126,80 @@ fn tcp_of<'pkt>(p: &LaxSlicedPacket<'pkt>) -> Result<Option<TcpSegment<'pkt>>, D
         missing: u32::try_from(missing).unwrap_or(u32::MAX),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// IPv6 + TCP with `payload`, captured whole or cut to `caplen`.
+    fn ipv6_tcp(payload: &[u8]) -> Vec<u8> {
+        let mut p = Vec::new();
+        p.extend_from_slice(&[0x60, 0, 0, 0]);
+        p.extend_from_slice(&((20 + payload.len()) as u16).to_be_bytes());
+        p.extend_from_slice(&[6, 64]); // next header TCP, hop limit
+        p.extend_from_slice(&"fd00::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
+        p.extend_from_slice(&"fd00::2".parse::<std::net::Ipv6Addr>().unwrap().octets());
+        p.extend_from_slice(&40000u16.to_be_bytes());
+        p.extend_from_slice(&17000u16.to_be_bytes());
+        p.extend_from_slice(&1000u32.to_be_bytes());
+        p.extend_from_slice(&2000u32.to_be_bytes());
+        p.extend_from_slice(&[0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0]); // data offset 5, PSH|ACK
+        p.extend_from_slice(payload);
+        p
+    }
+
+    fn raw(link: LinkType, data: &[u8]) -> RawPacket<'_> {
+        RawPacket { ts_us: 0, frame: 1, link, orig_len: data.len() as u32, data }
+    }
+
+    #[test]
+    fn ipv6_tcp_over_raw_ip() {
+        let bytes = ipv6_tcp(b"RCmb-payload");
+        let seg = decode_packet(&raw(LinkType::IPV6, &bytes)).unwrap().unwrap();
+        assert_eq!(seg.src.to_string(), "[fd00::1]:40000");
+        assert_eq!(seg.dst.to_string(), "[fd00::2]:17000");
+        assert_eq!((seg.seq, seg.ack), (1000, 2000));
+        assert!(seg.flags.ack && !seg.flags.syn);
+        assert_eq!(seg.payload, b"RCmb-payload");
+        assert_eq!(seg.missing, 0);
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_or_a_shorter_payload_with_missing_bytes() {
+        let bytes = ipv6_tcp(b"0123456789");
+        for cut in 0..bytes.len() {
+            let mut p = raw(LinkType::IPV6, &bytes[..cut]);
+            p.orig_len = bytes.len() as u32;
+            match decode_packet(&p) {
+                Ok(Some(seg)) => {
+                    assert!(cut >= 60, "cut {cut}: TCP header incomplete but decoded");
+                    assert_eq!(seg.payload.len() + seg.missing as usize, 10, "cut {cut}");
+                }
+                Ok(None) => panic!("cut {cut}: TCP packet not recognised"),
+                Err(DecodeError::Truncated { .. }) | Err(DecodeError::Malformed { .. }) => assert!(cut < 60),
+                Err(e) => panic!("cut {cut}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn ethernet_padding_is_not_payload() {
+        // IPv4 + TCP with no payload, padded to the 60-byte Ethernet minimum.
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        f.extend_from_slice(&[0x9c, 0x40, 0x42, 0x68, 0, 0, 0, 1, 0, 0, 0, 2, 0x50, 0x10, 0xff, 0xff, 0, 0, 0, 0]);
+        f.extend_from_slice(&[0xAA; 6]);
+        let seg = decode_packet(&raw(LinkType::ETHERNET, &f)).unwrap().unwrap();
+        assert!(seg.payload.is_empty());
+        assert_eq!(seg.missing, 0);
+    }
+
+    #[test]
+    fn unknown_link_type_is_reported() {
+        assert_eq!(
+            decode_packet(&raw(LinkType(147), &[1, 2, 3])).unwrap_err(),
+            DecodeError::UnsupportedLink(LinkType(147))
+        );
+    }
+}
