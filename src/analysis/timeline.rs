@@ -112,10 +112,10 @@ pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>
 
     let mut markers = Vec::new();
     let mut push = |ts: i64, node: &str, kind: &str, label: String| {
-        if let Some(&lane) = lane_of.get(node) {
-            if inside(ts) {
-                markers.push(Marker { ts_us: ts, lane, kind: kind.into(), label });
-            }
+        if let Some(&lane) = lane_of.get(node)
+            && inside(ts)
+        {
+            markers.push(Marker { ts_us: ts, lane, kind: kind.into(), label });
         }
     };
     for n in &a.nodes {
@@ -126,15 +126,10 @@ pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>
             "operator_meet" => push(i.ts_us, &i.learner, "meet_sent", format!("MEET to {}", short(&i.node))),
             "meet" => push(i.ts_us, &i.learner, "meet_received", format!("MEET from {}", short(&i.node))),
             "gossip" => {
-                if let (Some(w), Some(n)) = (&i.answered_by, &i.gossip_named) {
-                    if w != n {
-                        push(
-                            i.ts_us,
-                            &i.learner,
-                            "answered_by_other",
-                            format!("{} answered for {}", short(w), short(n)),
-                        );
-                    }
+                if let (Some(w), Some(n)) = (&i.answered_by, &i.gossip_named)
+                    && w != n
+                {
+                    push(i.ts_us, &i.learner, "answered_by_other", format!("{} answered for {}", short(w), short(n)));
                 }
             }
             _ => {}
