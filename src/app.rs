@@ -6,7 +6,7 @@
 use crate::cli::{Cli, Command, Format, InputArgs};
 use meetgraph::analysis::timeline::build_timeline;
 use meetgraph::analysis::{Analysis, AnalysisConfig};
-use meetgraph::capture::{CaptureError, CaptureFile};
+use meetgraph::capture::CaptureFile;
 use meetgraph::clusterbus::framer::FramerConfig;
 use meetgraph::output::chart::{ChartError, render_svg, write_chart};
 use meetgraph::output::dot::{write_dot, write_mermaid};
@@ -59,16 +59,6 @@ fn pipeline_config(input: &InputArgs) -> Result<PipelineConfig, String> {
     })
 }
 
-/// Opens every input; on the first that cannot be opened, reports it.
-fn open_inputs(input: &InputArgs, cfg: &PipelineConfig) -> Result<Vec<Input>, CaptureError> {
-    let mut out = Vec::new();
-    for (i, path) in input.files.iter().enumerate() {
-        let file = CaptureFile::open(path)?;
-        out.push(Input::new(file, Pipeline::new(i, cfg.clone())));
-    }
-    Ok(out)
-}
-
 fn is_broken_pipe(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::BrokenPipe
 }
@@ -107,8 +97,8 @@ fn named_inputs(input: &InputArgs, vantage: &[String]) -> Result<(Vec<std::path:
         paths.push(file.into());
         names.push(name.to_string());
     }
-    if paths.is_empty() {
-        return Err("no capture file given".into());
+    if paths.is_empty() && input.interface.is_none() {
+        return Err("no capture file given (or -i IFACE for a live capture)".into());
     }
     let mut seen = std::collections::BTreeSet::new();
     for n in &mut names {
@@ -132,6 +122,7 @@ fn prepare(input: &InputArgs, vantage: &[String]) -> Result<(Vec<Input>, Vec<Str
         EXIT_FATAL
     })?;
     let mut inputs = Vec::new();
+    let mut names = names;
     for (i, p) in paths.iter().enumerate() {
         match CaptureFile::open(p) {
             Ok(f) => inputs.push(Input::new(f, Pipeline::new(i, cfg.clone()))),
@@ -141,7 +132,47 @@ fn prepare(input: &InputArgs, vantage: &[String]) -> Result<(Vec<Input>, Vec<Str
             }
         }
     }
+    if let Some(iface) = &input.interface {
+        let idx = inputs.len();
+        inputs.push(open_live(input, iface, Pipeline::new(idx, cfg.clone()))?);
+        names.push(format!("iface:{iface}"));
+    }
     Ok((inputs, names))
+}
+
+/// A live capture input (`-i IFACE`); Ctrl-C, `-c` or `--duration` end it.
+#[cfg(feature = "live")]
+fn open_live(input: &InputArgs, iface: &str, pipeline: Pipeline) -> Result<Input, u8> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    // A second Ctrl-C while stopping is not needed: the capture loop polls
+    // the flag every 200 ms.
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    let opts = meetgraph::capture::LiveOptions {
+        interface: iface.to_string(),
+        filter: input.filter.clone(),
+        snaplen: input.snaplen,
+        count: input.count,
+        duration: input.duration.map(std::time::Duration::from_secs_f64),
+        stop,
+    };
+    match meetgraph::capture::LiveCapture::open(opts) {
+        Ok(c) => Ok(Input::new(c, pipeline)),
+        Err(e) => {
+            eprintln!("meetgraph: {e}");
+            Err(EXIT_FATAL)
+        }
+    }
+}
+
+#[cfg(not(feature = "live"))]
+fn open_live(_input: &InputArgs, iface: &str, _pipeline: Pipeline) -> Result<Input, u8> {
+    eprintln!(
+        "meetgraph: -i {iface}: this build has no live capture; rebuild with `cargo build --release --features live` (needs libpcap)"
+    );
+    Err(EXIT_FATAL)
 }
 
 fn damaged(inputs: &[Input]) -> u8 {
@@ -300,23 +331,9 @@ fn nodes(input: &InputArgs, node: &str, at: Option<&str>) -> u8 {
 }
 
 fn dump(input: &InputArgs, format: Format, stats: bool, quiet: bool, no_anomalies: bool) -> u8 {
-    let cfg = match pipeline_config(input) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("meetgraph: {e}");
-            return EXIT_FATAL;
-        }
-    };
-    if input.files.is_empty() {
-        eprintln!("meetgraph: no capture file given");
-        return EXIT_FATAL;
-    }
-    let mut inputs = match open_inputs(input, &cfg) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("meetgraph: {e}");
-            return EXIT_FATAL;
-        }
+    let (mut inputs, _) = match prepare(input, &[]) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let names: Vec<String> = inputs.iter().map(|i| i.file.name().to_string()).collect();
     let stdout = io::stdout();

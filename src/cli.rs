@@ -34,6 +34,27 @@ pub struct InputArgs {
     #[arg(long, value_name = "PORTS")]
     pub ports: Option<String>,
 
+    /// Capture live on this interface (cargo feature `live`; like
+    /// `tcpdump -i`). Ends with Ctrl-C, `--count` or `--duration`.
+    #[arg(short = 'i', long, value_name = "IFACE")]
+    pub interface: Option<String>,
+
+    /// BPF filter for the live capture (tcpdump syntax).
+    #[arg(long, value_name = "BPF")]
+    pub filter: Option<String>,
+
+    /// Live capture: stop after this many packets.
+    #[arg(short = 'c', long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Live capture: stop after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+
+    /// Live capture: bytes kept per packet.
+    #[arg(long, value_name = "BYTES", default_value_t = 262_144)]
+    pub snaplen: i32,
+
     /// Largest message accepted (bytes); longer ones are skipped and counted.
     #[arg(long, value_name = "BYTES", default_value_t = meetgraph::clusterbus::DEFAULT_MAX_TOTLEN)]
     pub max_message: u32,

@@ -3,7 +3,7 @@
 //! [`BusSink`]; nothing here prints. [`run_merged`] reads several captures
 //! at once, in capture-time order.
 
-use crate::capture::{CaptureError, CaptureFile, RawPacket};
+use crate::capture::{CaptureError, PacketSource, RawPacket};
 use crate::clusterbus::Message;
 use crate::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSink, FramerConfig, StreamKind};
 use crate::decode::{DecodeError, Endpoint, decode_packet};
@@ -460,7 +460,7 @@ impl Pipeline {
 
 /// One input of a run.
 pub struct Input {
-    pub file: CaptureFile,
+    pub file: Box<dyn PacketSource>,
     pub pipeline: Pipeline,
     /// Set when reading stopped on damage (truncated or corrupt file).
     pub error: Option<CaptureError>,
@@ -469,8 +469,8 @@ pub struct Input {
 }
 
 impl Input {
-    pub fn new(file: CaptureFile, pipeline: Pipeline) -> Self {
-        Input { file, pipeline, error: None, loaded: false, done: false }
+    pub fn new(source: impl PacketSource + 'static, pipeline: Pipeline) -> Self {
+        Input { file: Box::new(source), pipeline, error: None, loaded: false, done: false }
     }
 
     fn load(&mut self) {

@@ -5,9 +5,36 @@
 //! A [`RawPacket`] borrows its bytes from the reader's buffer; the next call
 //! to `advance` invalidates it. Nothing here knows about IP or TCP.
 
+#[cfg(feature = "live")]
+pub mod live;
 pub mod pcap_file;
 
+#[cfg(feature = "live")]
+pub use live::{LiveCapture, LiveOptions};
 pub use pcap_file::{CaptureError, CaptureFile};
+
+/// Anything that yields packets one at a time: a capture file or (with the
+/// `live` feature) an interface.
+pub trait PacketSource: Send {
+    /// The name used in output (file path, `-`, or `iface:eth0`).
+    fn name(&self) -> &str;
+    /// Loads the next packet; `Ok(false)` at the end.
+    fn advance(&mut self) -> Result<bool, CaptureError>;
+    /// The packet loaded by the last successful `advance`.
+    fn current(&self) -> Option<RawPacket<'_>>;
+}
+
+impl PacketSource for CaptureFile {
+    fn name(&self) -> &str {
+        CaptureFile::name(self)
+    }
+    fn advance(&mut self) -> Result<bool, CaptureError> {
+        CaptureFile::advance(self)
+    }
+    fn current(&self) -> Option<RawPacket<'_>> {
+        CaptureFile::current(self)
+    }
+}
 
 /// Link-layer header type, as numbered by pcap's `LINKTYPE_*` registry.
 /// A newtype, not an enum: unknown values still travel to the decoder, which

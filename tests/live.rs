@@ -1,0 +1,76 @@
+//! Live capture (`--features live`): real Redis servers in a private
+//! network namespace, `meetgraph dump -i lo` running inside it while the
+//! operator MEETs two nodes. Needs root, iproute2, redis-cli and
+//! /usr/bin/redis-server (`.ci/run` installs them); fails loudly.
+#![cfg(feature = "live")]
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn ns(name: &str, args: &[&str]) -> std::process::Output {
+    Command::new("ip").args(["netns", "exec", name]).args(args).output().expect("ip netns exec")
+}
+
+#[test]
+fn live_dump_on_an_interface_sees_the_meet() {
+    let name = format!("mglive-{}", std::process::id());
+    assert!(Command::new("ip").args(["netns", "add", &name]).status().unwrap().success(), "needs root");
+    let _ = ns(&name, &["ip", "link", "set", "lo", "up"]);
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for port in ["7100", "7101"] {
+        let d = dir.join(port);
+        std::fs::create_dir_all(&d).unwrap();
+        let conf = d.join("nodes.conf");
+        let out = ns(
+            &name,
+            &[
+                "/usr/bin/redis-server",
+                "--port",
+                port,
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                conf.to_str().unwrap(),
+                "--dir",
+                d.to_str().unwrap(),
+                "--daemonize",
+                "yes",
+                "--save",
+                "",
+            ],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let dump = Command::new("ip")
+        .args(["netns", "exec", &name, env!("CARGO_BIN_EXE_meetgraph"), "dump", "-i", "lo", "--duration", "4"])
+        .args(["--filter", "tcp", "--format", "jsonl", "--stats"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let meet = ns(&name, &["redis-cli", "-p", "7100", "cluster", "meet", "127.0.0.1", "7101"]);
+    let out = dump.wait_with_output().unwrap();
+    // Tear down before asserting.
+    let pids = Command::new("ip").args(["netns", "pids", &name]).output().unwrap();
+    for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
+        let _ = Command::new("kill").args(["-9", pid]).status();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = Command::new("ip").args(["netns", "del", &name]).status();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert_eq!(String::from_utf8_lossy(&meet.stdout).trim(), "OK");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let types: Vec<&str> =
+        lines.iter().filter(|v| v["record"] == "message").filter_map(|v| v["type"].as_str()).collect();
+    assert!(types.contains(&"meet") && types.contains(&"pong"), "{types:?}");
+    assert!(lines.iter().any(|v| v["record"] == "command" && v["args"][1] == "meet"));
+    let stats = lines.iter().find(|v| v["record"] == "stats").expect("stats");
+    assert_eq!(stats["total"]["anomalies"], serde_json::json!({}));
+    assert!(lines.iter().all(|v| v["capture"].as_str().is_none_or(|c| c == "iface:lo")));
+}
