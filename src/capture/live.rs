@@ -95,7 +95,10 @@ impl PacketSource for LiveCapture {
                     self.buf.clear();
                     self.buf.extend_from_slice(p.data);
                     let tv = p.header.ts;
-                    self.ts_us = i64::from(tv.tv_sec) * 1_000_000 + i64::from(tv.tv_usec);
+                    // timeval field widths differ between platforms.
+                    #[allow(clippy::useless_conversion)]
+                    let ts = i64::from(tv.tv_sec) * 1_000_000 + i64::from(tv.tv_usec);
+                    self.ts_us = ts;
                     self.orig_len = p.header.len;
                     self.frame += 1;
                     self.loaded = true;
