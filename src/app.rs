@@ -77,6 +77,7 @@ pub fn run(cli: Cli) -> u8 {
             analyze(&input, &vantage, &outputs, since.as_deref(), until.as_deref())
         }
         Command::Nodes { input, node, at } => nodes(&input, &node, at.as_deref()),
+        Command::Events { input } => events(&input),
     }
 }
 
@@ -287,6 +288,39 @@ fn analyze(input: &InputArgs, vantage: &[String], o: &Outputs<'_>, since: Option
         }
     }
     let code = write_out(write_report(&mut out, &analysis).and_then(|_| out.flush()));
+    code.max(status)
+}
+
+fn events(input: &InputArgs) -> u8 {
+    let (mut inputs, names) = match prepare(input, &[]) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let mut err: Option<io::Error> = None;
+    {
+        let mut sink = meetgraph::events::EventSink::new(|e: meetgraph::events::BusEvent| {
+            if err.is_some() {
+                return;
+            }
+            let mut v = serde_json::to_value(&e).unwrap_or_default();
+            if let Some(name) = names.get(e.capture) {
+                v["capture_name"] = serde_json::Value::String(name.clone());
+            }
+            let mut line = v.to_string();
+            line.push('\n');
+            if let Err(x) = out.write_all(line.as_bytes()) {
+                err = Some(x);
+            }
+        });
+        meetgraph::pipeline::run_merged(&mut inputs, &mut sink);
+    }
+    let status = damaged(&inputs);
+    let code = write_out(match err {
+        Some(e) => Err(e),
+        None => out.flush(),
+    });
     code.max(status)
 }
 

@@ -135,6 +135,12 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         until: Option<String>,
     },
+    /// The events the analysis consumes, as JSON lines (for debugging an
+    /// analysis or feeding other tools).
+    Events {
+        #[command(flatten)]
+        input: InputArgs,
+    },
     /// What one node believed at one moment, in `CLUSTER NODES` format.
     Nodes {
         #[command(flatten)]

@@ -322,3 +322,19 @@ fn ports_filter_restricts_streams() {
     assert!(one > 0 && one < all, "{one} of {all}");
     assert_eq!(count("1-10"), 0);
 }
+
+#[test]
+fn events_subcommand_prints_the_analysis_input_as_json_lines() {
+    let src = samples_dir().join("redis-3.0.7-loopback-merge/lo.pcap.gz");
+    let out = bin().arg("events").arg(&src).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: std::collections::BTreeSet<&str> = lines.iter().filter_map(|v| v["kind"]["event"].as_str()).collect();
+    assert_eq!(kinds, ["command", "message", "stream_end"].into_iter().collect());
+    // Every event points at a real frame (FIN frames for stream ends).
+    assert!(lines.iter().all(|v| v["frame"].as_u64().unwrap() > 0));
+    let meets = lines.iter().filter(|v| v["kind"]["msg_type"] == "meet").count();
+    let (c, _) = common::run_files(&[src]);
+    assert_eq!(meets, c.messages.iter().filter(|m| m.msg_type == "meet").count());
+}

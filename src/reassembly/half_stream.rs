@@ -35,6 +35,8 @@ pub struct HalfStream<S> {
     /// Offset of the FIN, once seen.
     fin_off: Option<u64>,
     closed: bool,
+    /// Frame of the latest segment of this direction (for the close).
+    last_frame: u64,
     pub(super) state: S,
 }
 
@@ -51,6 +53,7 @@ impl<S: Default> Default for HalfStream<S> {
             peer_acked: 0,
             fin_off: None,
             closed: false,
+            last_frame: 0,
             state: S::default(),
         }
     }
@@ -301,6 +304,7 @@ impl<S> HalfStream<S> {
         if self.closed {
             return;
         }
+        self.last_frame = frame;
         let total = payload.len() as u64 + u64::from(missing);
         if let Some(off) = self.offset_of(seq) {
             if fin {
@@ -394,7 +398,8 @@ impl<S> HalfStream<S> {
             && self.next_off >= fin_off
             && !self.closed
         {
-            self.close(c, base, CloseReason::Fin, ts_us, 0, fx);
+            let frame = self.last_frame;
+            self.close(c, base, CloseReason::Fin, ts_us, frame, fx);
         }
     }
 
