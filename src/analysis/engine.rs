@@ -932,65 +932,39 @@ impl Analyzer {
                     && c.first_ts >= cmd.ts
                     && c.first_ts - cmd.ts < COMMAND_WINDOW_US
             });
-            let intro = match (cmd_idx, &heard) {
+            // The dialler adopts whoever answers; only the reason differs.
+            let mut intro = Introduction {
+                ts_us: c.first_ts,
+                learner: id_s(&l),
+                node: id_s(&w),
+                via: "operator_meet".into(),
+                introducer: None,
+                address: Some(address),
+                answered_by: Some(id_s(&w)),
+                gossip_named: None,
+                command: None,
+                evidence: vec![evd_dial, evd_ans],
+            };
+            match (cmd_idx, &heard) {
                 (Some(i), _) => {
                     let cmd = self.commands.remove(i);
-                    Introduction {
-                        ts_us: c.first_ts,
-                        learner: id_s(&l),
-                        node: id_s(&w),
-                        via: "operator_meet".into(),
-                        introducer: None,
-                        address: Some(address),
-                        answered_by: Some(id_s(&w)),
-                        gossip_named: None,
-                        command: Some(cmd.text.clone()),
-                        evidence: vec![self.evidence(cmd.capture, cmd.frame), evd_dial, evd_ans],
-                    }
+                    intro.evidence.insert(0, self.evidence(cmd.capture, cmd.frame));
+                    intro.command = Some(cmd.text);
                 }
-                (None, Some(h)) => Introduction {
-                    ts_us: c.first_ts,
-                    learner: id_s(&l),
-                    node: id_s(&w),
-                    via: "gossip".into(),
-                    introducer: Some(id_s(&h.introducer)),
-                    address: Some(address),
-                    answered_by: Some(id_s(&w)),
-                    gossip_named: Some(id_s(&h.node)),
-                    command: None,
-                    evidence: vec![h.evidence.clone(), evd_dial, evd_ans],
-                },
-                (None, None) => Introduction {
-                    ts_us: c.first_ts,
-                    learner: id_s(&l),
-                    node: id_s(&w),
-                    via: "operator_meet".into(),
-                    introducer: None,
-                    address: Some(address),
-                    answered_by: Some(id_s(&w)),
-                    gossip_named: None,
-                    command: None,
-                    evidence: vec![evd_dial, evd_ans],
-                },
-            };
+                (None, Some(h)) => {
+                    intro.via = "gossip".into();
+                    intro.introducer = Some(id_s(&h.introducer));
+                    intro.gossip_named = Some(id_s(&h.node));
+                    intro.evidence.insert(0, h.evidence.clone());
+                }
+                (None, None) => {}
+            }
             self.introduce(intro);
         } else if let Some(h) = heard {
             // Gossip-add (5.0.10+): the node was added under the gossiped id;
-            // this PING checks the address.
-            if h.node == w {
-                self.introduce(Introduction {
-                    ts_us: h.ts,
-                    learner: id_s(&l),
-                    node: id_s(&w),
-                    via: "gossip".into(),
-                    introducer: Some(id_s(&h.introducer)),
-                    address: Some(h.addr.to_string()),
-                    answered_by: Some(id_s(&w)),
-                    gossip_named: Some(id_s(&h.node)),
-                    command: None,
-                    evidence: vec![h.evidence.clone(), evd_dial, evd_ans],
-                });
-            } else if !self.known.contains_key(&(l, h.node)) {
+            // this PING only checks the address. Whoever answers, the
+            // learner now knows the gossiped node.
+            if h.node == w || !self.known.contains_key(&(l, h.node)) {
                 self.introduce(Introduction {
                     ts_us: h.ts,
                     learner: id_s(&l),
