@@ -14,7 +14,7 @@ use meetgraph::output::dump::{DumpFormat, DumpWriter};
 use meetgraph::output::html::write_html;
 use meetgraph::output::report::{write_json, write_nodes_view, write_report};
 use meetgraph::output::stats::{write_stats_json, write_stats_text};
-use meetgraph::output::time::parse_utc_us;
+use meetgraph::time::parse_utc_us;
 use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, PortFilter, run_merged};
 use meetgraph::reassembly::ReassemblyConfig;
 use std::io::{self, Write};

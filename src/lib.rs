@@ -16,3 +16,4 @@ pub mod pipeline;
 pub mod reassembly;
 pub mod resp;
 pub mod run;
+pub mod time;

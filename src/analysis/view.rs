@@ -84,7 +84,7 @@ pub(super) fn story(a: &Analysis, best: &BTreeMap<String, String>) -> Vec<String
             .collect();
         out.push(format!(
             "MERGE at {}: {} became one cluster.",
-            crate::output::time::format_utc_us(m.ts_us),
+            crate::time::format_utc_us(m.ts_us),
             labels.join(" and ")
         ));
         if let Some(root) = m

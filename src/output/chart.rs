@@ -4,7 +4,7 @@
 //! the same bytes on every machine.
 
 use crate::analysis::timeline::{MARKER_KINDS, Timeline};
-use crate::output::time::format_utc_us;
+use crate::time::format_utc_us;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;

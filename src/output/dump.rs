@@ -4,7 +4,7 @@
 
 use crate::clusterbus::types::format_slot_ranges;
 use crate::clusterbus::{Body, ExtValue, Extension, GossipEntry, Layout, Message, NodeName};
-use crate::output::time::format_utc_us;
+use crate::time::format_utc_us;
 use crate::pipeline::{Anomaly, BusSink, CommandMeta, MessageMeta};
 use serde_json::{Map, Value, json};
 use std::io::{self, Write};

@@ -4,7 +4,7 @@
 //! network fetch.
 
 use crate::analysis::Analysis;
-use crate::output::time::format_utc_us;
+use crate::time::format_utc_us;
 use std::io::{self, Write};
 
 fn esc(s: &str) -> String {

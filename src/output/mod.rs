@@ -7,4 +7,3 @@ pub mod dump;
 pub mod html;
 pub mod report;
 pub mod stats;
-pub mod time;

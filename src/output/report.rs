@@ -2,7 +2,7 @@
 
 use crate::analysis::view_describe;
 use crate::analysis::{Analysis, Introduction, NodesView};
-use crate::output::time::format_utc_us;
+use crate::time::format_utc_us;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 

@@ -1,6 +1,6 @@
 //! `dump --stats`: the counters of each capture and of the whole run.
 
-use crate::output::time::format_utc_us;
+use crate::time::format_utc_us;
 use crate::pipeline::CaptureStats;
 use serde_json::json;
 use std::io::{self, Write};

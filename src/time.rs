@@ -1,4 +1,6 @@
-//! Capture timestamps as UTC text (no time-zone database needed).
+//! Capture timestamps as UTC text (no time-zone database needed). Shared by
+//! the analysis (story sentences) and the outputs; imports nothing of the
+//! crate.
 
 /// `2026-11-24T19:23:01.123456Z` for microseconds since the Unix epoch.
 pub fn format_utc_us(ts_us: i64) -> String {
