@@ -1,8 +1,91 @@
-//! Groups of nodes that know each other (union-find over "knows" edges in
-//! time order), to tell joins from merges.
+//! Membership: groups of nodes that know each other (union-find over
+//! "knows" edges in time order), joins (a node added to a cluster, cluster
+//! creation) told from merges (two groups that were each a cluster), and
+//! the clusters as they were before anything happened. Imports: `nodes`
+//! (health of a group), `model`.
 
-use crate::events::NodeId;
+use super::model::{Join, NodeId};
+use super::nodes::Nodes;
 use std::collections::BTreeMap;
+
+/// A merge whose chain is resolved when the analysis finishes.
+#[derive(Clone, Debug)]
+pub(super) struct PendingMerge {
+    pub ts: i64,
+    pub sides: Vec<Vec<NodeId>>,
+    /// The introduction that joined the two groups.
+    pub link: usize,
+}
+
+/// Groups over time, joins and merges.
+#[derive(Debug, Default)]
+pub(super) struct Membership {
+    pub groups: Groups,
+    joins: Vec<Join>,
+    merges: Vec<PendingMerge>,
+    /// Unions of groups in time order (for the clusters at any moment).
+    unions: Vec<(i64, NodeId, NodeId)>,
+    /// First time a node joined an already healthy cluster: the end of
+    /// cluster creation.
+    first_healthy_join: Option<i64>,
+}
+
+impl Membership {
+    /// Learner `l` first knew `n` at `ts` (introduction `idx`). `prior`
+    /// knowledge unites groups but is neither a join nor a merge.
+    pub fn introduced(&mut self, ts: i64, l: NodeId, n: NodeId, idx: usize, prior: bool, nodes: &Nodes) {
+        if self.groups.find(l) == self.groups.find(n) {
+            return;
+        }
+        let side_a = self.groups.members(l);
+        let side_b = self.groups.members(n);
+        // A lone node counts as a cluster only when it serves slots and says
+        // its cluster is OK (all slots covered): nodes being created with a
+        // share of the slots (state fail) join rather than merge.
+        let is_cluster =
+            |side: &[NodeId]| side.len() >= 2 || side.iter().any(|m| nodes.get(m).is_some_and(|s| s.is_healthy_master()));
+        if !prior && is_cluster(&side_a) && is_cluster(&side_b) {
+            self.merges.push(PendingMerge { ts, sides: vec![side_a, side_b], link: idx });
+        } else if !prior {
+            let (joiner, joined) = if side_a.len() <= side_b.len() { (l, side_b) } else { (n, side_a) };
+            let healthy = joined.len() >= 2 && joined.iter().all(|m| nodes.get(m).is_some_and(|s| s.state_ok));
+            if healthy && self.first_healthy_join.is_none() {
+                self.first_healthy_join = Some(ts);
+            }
+            self.joins.push(Join { ts_us: ts, node: joiner, joined, introduction: idx });
+        }
+        self.groups.union(l, n);
+        self.unions.push((ts, l, n));
+    }
+
+    pub fn joins(&self) -> &[Join] {
+        &self.joins
+    }
+
+    pub fn merges(&self) -> &[PendingMerge] {
+        &self.merges
+    }
+
+    pub fn first_healthy_join(&self) -> Option<i64> {
+        self.first_healthy_join
+    }
+
+    /// The groups of `all` nodes formed by the unions before `start`
+    /// (every union when `None`).
+    pub fn groups_before(&mut self, all: impl Iterator<Item = NodeId>, start: Option<i64>) -> Vec<Vec<NodeId>> {
+        let Some(start) = start else { return self.groups.all() };
+        let mut g = Groups::default();
+        for n in all {
+            g.add(n);
+        }
+        for (ts, l, n) in &self.unions {
+            if *ts < start {
+                g.union(*l, *n);
+            }
+        }
+        g.all()
+    }
+}
 
 #[derive(Debug, Default)]
 pub(super) struct Groups {

@@ -1,33 +1,53 @@
 //! Analysis: owned events in, the story out. Pure and deterministic: no
 //! I/O, no packets, no drawing; state is bounded by the number of nodes,
-//! live connections and addresses, not by the capture length.
+//! live connections and addresses, not by the capture length. May import
+//! `events`, `clusterbus` (flags, slot formatting), `decode` (endpoints)
+//! and `time`; never `output`, `pipeline` or `capture`.
 //!
-//! What it reconstructs (see `../shared/protocol/cluster-bus.md` §8–§10):
-//! - node identities, addresses per vantage, generation hints;
-//! - which node is behind each side of every connection (who dialled, who
-//!   answered);
-//! - introductions: for each (learner, node) the first moment the learner
-//!   knew the node and how (operator MEET, MEET received, gossip + handshake
-//!   and who actually answered);
-//! - clusters, joins and merges (union of "knows" edges over time) with the
-//!   chain of introductions behind each merge;
-//! - findings with evidence (capture + frame), and the damage.
+//! What it reconstructs (see `../shared/protocol/cluster-bus.md` §8–§10),
+//! one room per kind of knowledge. Data flows one way: `analyzer` feeds
+//! the rooms, `finish` reads them; no room imports a file that imports it.
+//!
+//! | room | knows |
+//! |---|---|
+//! | [`analyzer`] | the facade: `new`, `push`, `finish`, `view_of`; routes each message through the rooms |
+//! | [`config`] | vantage names, `until`, evidence |
+//! | [`nodes`] | identities, addresses per vantage, generation hints |
+//! | [`connections`] | who is behind each side of every connection, held messages, short connections |
+//! | [`gossip`] | what each node heard and expects where, its view of peers, FAIL and UPDATE |
+//! | [`handshakes`] | operator MEET commands, first answers, who answers at each address, mismatches |
+//! | [`introductions`] | first introductions (one constructor per mechanism) and merge chains |
+//! | [`roles`] | debounced roles, role changes, failovers, epoch bumps |
+//! | [`slots`] | slot claims, slot moves, conflicts, configEpoch collisions |
+//! | [`clock`] | capture spans and clock offsets between captures |
+//! | [`merge`] | groups over time, joins, merges, clusters before anything happened |
+//! | [`findings`] | end-of-run findings and their order |
+//! | [`finish`] | assembling the [`Analysis`] |
+//! | [`story`] | the story and one sentence per introduction |
+//! | [`nodes_view`] | what node X believed at time T (`CLUSTER NODES` lines) |
+//! | [`timeline`] | chart-ready data computed from an [`Analysis`] |
+//! | [`model`] | the result types (the JSON schema) |
 
-mod engine;
+mod analyzer;
+mod clock;
+mod config;
+mod connections;
+mod findings;
+mod finish;
+mod gossip;
+mod handshakes;
+mod introductions;
 mod merge;
 pub mod model;
+mod nodes;
+mod nodes_view;
+mod roles;
+mod slots;
+mod story;
 pub mod timeline;
-mod view;
 
-pub use engine::Analyzer;
+pub use analyzer::Analyzer;
+pub use config::AnalysisConfig;
 pub use model::*;
-pub use view::{NodesView, describe as view_describe};
-
-/// Analysis options.
-#[derive(Clone, Debug, Default)]
-pub struct AnalysisConfig {
-    /// Capture (vantage) names, by input index.
-    pub vantages: Vec<String>,
-    /// Ignore events after this time (for "what did X believe at T").
-    pub until_us: Option<i64>,
-}
+pub use nodes_view::{NodesView, ViewLine};
+pub use story::{BestAddresses, describe};

@@ -2,14 +2,14 @@
 //! serialisable numbers computed from an [`Analysis`]. Renderers
 //! (`output::chart`, `output::dot`, `output::html`) only draw this.
 
-use super::model::Analysis;
-use serde::Serialize;
+use super::model::{Analysis, FindingKind, NodeId, Via};
+use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One horizontal lane per node.
 #[derive(Clone, Debug, Serialize)]
 pub struct Lane {
-    pub node: String,
+    pub node: NodeId,
     /// Short id and best address.
     pub label: String,
     /// Cluster the node started in (`null`: none).
@@ -23,9 +23,7 @@ pub struct Lane {
 pub struct Marker {
     pub ts_us: i64,
     pub lane: usize,
-    /// `first_contact`, `meet_sent`, `meet_received`, `answered_by_other`,
-    /// `fail`, `failover`, `role_change`, `slot_change`.
-    pub kind: String,
+    pub kind: MarkerKind,
     pub label: String,
 }
 
@@ -35,7 +33,7 @@ pub struct Arrow {
     pub ts_us: i64,
     pub from_lane: usize,
     pub to_lane: usize,
-    pub via: String,
+    pub via: Via,
     /// Part of a merge chain (drawn bold).
     pub in_chain: bool,
 }
@@ -62,20 +60,51 @@ pub struct Timeline {
     pub cluster_count: Vec<(i64, usize)>,
 }
 
-fn short(id: &str) -> &str {
-    &id[..8.min(id.len())]
+/// What a marker shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MarkerKind {
+    FirstContact,
+    MeetSent,
+    MeetReceived,
+    AnsweredByOther,
+    Fail,
+    Failover,
+    RoleChange,
+    SlotChange,
+}
+
+impl MarkerKind {
+    /// The schema's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MarkerKind::FirstContact => "first_contact",
+            MarkerKind::MeetSent => "meet_sent",
+            MarkerKind::MeetReceived => "meet_received",
+            MarkerKind::AnsweredByOther => "answered_by_other",
+            MarkerKind::Fail => "fail",
+            MarkerKind::Failover => "failover",
+            MarkerKind::RoleChange => "role_change",
+            MarkerKind::SlotChange => "slot_change",
+        }
+    }
+}
+
+impl Serialize for MarkerKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// Marker kinds in legend order.
-pub const MARKER_KINDS: [&str; 8] = [
-    "first_contact",
-    "meet_sent",
-    "meet_received",
-    "answered_by_other",
-    "fail",
-    "failover",
-    "role_change",
-    "slot_change",
+pub const MARKER_KINDS: [MarkerKind; 8] = [
+    MarkerKind::FirstContact,
+    MarkerKind::MeetSent,
+    MarkerKind::MeetReceived,
+    MarkerKind::AnsweredByOther,
+    MarkerKind::Fail,
+    MarkerKind::Failover,
+    MarkerKind::RoleChange,
+    MarkerKind::SlotChange,
 ];
 
 /// Builds the timeline, optionally restricted to `[since, until]`.
@@ -91,7 +120,7 @@ pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>
     nodes.sort_by(|x, y| {
         let gx = x.cluster.clone().unwrap_or_else(|| "~".into());
         let gy = y.cluster.clone().unwrap_or_else(|| "~".into());
-        (gx, x.first_seen_us, &x.id).cmp(&(gy, y.first_seen_us, &y.id))
+        (gx, x.first_seen_us, x.id).cmp(&(gy, y.first_seen_us, y.id))
     });
     if nodes.iter().any(|n| n.cluster.is_none()) {
         groups.push("none".into());
@@ -101,79 +130,79 @@ pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>
         .map(|n| {
             let g = n.cluster.clone().unwrap_or_else(|| "none".into());
             Lane {
-                node: n.id.clone(),
+                node: n.id,
                 label: format!("{} {}", n.short, n.best_address),
                 cluster: n.cluster.clone(),
                 group: groups.iter().position(|x| *x == g).unwrap_or(0),
             }
         })
         .collect();
-    let lane_of: BTreeMap<&str, usize> = lanes.iter().enumerate().map(|(i, l)| (l.node.as_str(), i)).collect();
+    let lane_of: BTreeMap<NodeId, usize> = lanes.iter().enumerate().map(|(i, l)| (l.node, i)).collect();
 
     let mut markers = Vec::new();
-    let mut push = |ts: i64, node: &str, kind: &str, label: String| {
+    let mut push = |ts: i64, node: &NodeId, kind: MarkerKind, label: String| {
         if let Some(&lane) = lane_of.get(node)
             && inside(ts)
         {
-            markers.push(Marker { ts_us: ts, lane, kind: kind.into(), label });
+            markers.push(Marker { ts_us: ts, lane, kind, label });
         }
     };
     for n in &a.nodes {
-        push(n.first_seen_us, &n.id, "first_contact", format!("{} first seen", n.short));
+        push(n.first_seen_us, &n.id, MarkerKind::FirstContact, format!("{} first seen", n.short));
     }
     for i in &a.introductions {
-        match i.via.as_str() {
-            "operator_meet" => push(i.ts_us, &i.learner, "meet_sent", format!("MEET to {}", short(&i.node))),
-            "meet" => push(i.ts_us, &i.learner, "meet_received", format!("MEET from {}", short(&i.node))),
-            "gossip" => {
-                if let (Some(w), Some(n)) = (&i.answered_by, &i.gossip_named)
-                    && w != n
-                {
-                    push(i.ts_us, &i.learner, "answered_by_other", format!("{} answered for {}", short(w), short(n)));
+        match i.via {
+            Via::OperatorMeet => push(i.ts_us, &i.learner, MarkerKind::MeetSent, format!("MEET to {}", i.node.short())),
+            Via::Meet => push(i.ts_us, &i.learner, MarkerKind::MeetReceived, format!("MEET from {}", i.node.short())),
+            Via::Gossip => {
+                if let Some((w, n)) = i.answered_by_other() {
+                    let label = format!("{} answered for {}", w.short(), n.short());
+                    push(i.ts_us, &i.learner, MarkerKind::AnsweredByOther, label);
                 }
             }
-            _ => {}
+            Via::MeetGossip | Via::Prior | Via::Unobserved => {}
         }
     }
     for f in &a.findings {
-        match f.kind.as_str() {
-            "node_failed" => push(f.ts_us, &f.nodes[0], "fail", "FAIL".into()),
-            "failover" => push(f.ts_us, &f.nodes[0], "failover", "promoted".into()),
-            "sender_mismatch" if f.nodes.len() == 3 => {
-                push(f.ts_us, &f.nodes[0], "answered_by_other", format!("{} answered", short(&f.nodes[2])))
+        let Some(first) = f.nodes.first() else { continue };
+        match f.kind {
+            FindingKind::NodeFailed => push(f.ts_us, first, MarkerKind::Fail, "FAIL".into()),
+            FindingKind::Failover => push(f.ts_us, first, MarkerKind::Failover, "promoted".into()),
+            FindingKind::SenderMismatch if f.nodes.len() == 3 => {
+                push(f.ts_us, first, MarkerKind::AnsweredByOther, format!("{} answered", f.nodes[2].short()))
             }
             _ => {}
         }
     }
     for r in &a.damage.role_changes {
-        push(r.ts_us, &r.node, "role_change", format!("{} → {}", r.from, r.to));
+        push(r.ts_us, &r.node, MarkerKind::RoleChange, format!("{} → {}", r.from, r.to));
     }
     for m in &a.damage.slot_moves {
         if let Some(to) = &m.to {
-            push(m.ts_us, to, "slot_change", format!("+{} slots", m.count));
+            push(m.ts_us, to, MarkerKind::SlotChange, format!("+{} slots", m.count));
         }
         if let Some(from) = &m.from {
-            push(m.ts_us, from, "slot_change", format!("-{} slots", m.count));
+            push(m.ts_us, from, MarkerKind::SlotChange, format!("-{} slots", m.count));
         }
     }
-    markers.sort_by(|x, y| (x.ts_us, x.lane, &x.kind).cmp(&(y.ts_us, y.lane, &y.kind)));
+    markers.sort_by(|x, y| (x.ts_us, x.lane, x.kind.as_str()).cmp(&(y.ts_us, y.lane, y.kind.as_str())));
     markers.dedup_by(|x, y| x.ts_us == y.ts_us && x.lane == y.lane && x.kind == y.kind);
 
-    let chain: BTreeSet<(&str, &str)> =
-        a.merges.iter().flat_map(|m| m.chain.iter().map(|i| (i.learner.as_str(), i.node.as_str()))).collect();
+    let chain: BTreeSet<(NodeId, NodeId)> =
+        a.merges.iter().flat_map(|m| m.chain.iter().map(|i| (i.learner, i.node))).collect();
     let mut arrows = Vec::new();
     for i in &a.introductions {
-        if i.via == "prior" || i.via == "unobserved" || !inside(i.ts_us) {
+        if i.via.is_hearsay() || !inside(i.ts_us) {
             continue;
         }
-        let from = i.introducer.as_deref().unwrap_or(&i.node);
-        if let (Some(&f), Some(&t)) = (lane_of.get(from), lane_of.get(i.learner.as_str())) {
+        let from = i.introducer.unwrap_or(i.node);
+        if let (Some(&f), Some(&t)) = (lane_of.get(&from), lane_of.get(&i.learner)) {
             arrows.push(Arrow {
                 ts_us: i.ts_us,
                 from_lane: f,
                 to_lane: t,
-                via: i.via.clone(),
-                in_chain: chain.contains(&(i.learner.as_str(), i.node.as_str())),
+                via: i.via,
+                in_chain: chain.contains(&(i.learner, i.node)),
             });
         }
     }

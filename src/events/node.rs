@@ -23,9 +23,29 @@ impl NodeId {
         String::from_utf8_lossy(&self.0)
     }
 
-    /// First 8 characters.
+    /// First 8 characters (lossy: never panics on bytes that are not
+    /// UTF-8). The one `short` of the crate.
     pub fn short(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.0[..8])
+    }
+}
+
+impl PartialEq<str> for NodeId {
+    /// Compares with the textual id (tests and command-line arguments).
+    fn eq(&self, other: &str) -> bool {
+        self.0 == *other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for NodeId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other.as_bytes()
+    }
+}
+
+impl PartialEq<String> for NodeId {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == *other.as_bytes()
     }
 }
 

@@ -3,7 +3,7 @@
 //! `assets/`), so no system font library is needed and the same input gives
 //! the same bytes on every machine.
 
-use crate::analysis::timeline::{MARKER_KINDS, Timeline};
+use crate::analysis::timeline::{MARKER_KINDS, MarkerKind, Timeline};
 use crate::time::format_utc_us;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -181,9 +181,9 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Timeline) -> Resu
             .map_err(err)?;
     }
     // Markers, one legend entry per kind present.
-    for kind in MARKER_KINDS {
+    for kind in MARKER_KINDS.map(MarkerKind::as_str) {
         let pts: Vec<(f64, f64)> =
-            t.markers.iter().filter(|m| m.kind == kind).map(|m| (secs(t, m.ts_us), m.lane as f64)).collect();
+            t.markers.iter().filter(|m| m.kind.as_str() == kind).map(|m| (secs(t, m.ts_us), m.lane as f64)).collect();
         if pts.is_empty() {
             continue;
         }

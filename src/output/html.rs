@@ -3,7 +3,7 @@
 //! script, no external resource; a Content-Security-Policy forbids any
 //! network fetch.
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, NodeId};
 use crate::time::format_utc_us;
 use std::io::{self, Write};
 
@@ -17,8 +17,7 @@ fn evidence(e: &[crate::analysis::Evidence]) -> String {
 
 /// Writes the report; `svg` is the rendered timeline chart.
 pub fn write_html(w: &mut dyn Write, a: &Analysis, svg: &str) -> io::Result<()> {
-    let best: std::collections::BTreeMap<String, String> =
-        a.nodes.iter().map(|n| (n.id.clone(), n.best_address.clone())).collect();
+    let best = a.best_addresses();
     writeln!(w, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")?;
     writeln!(
         w,
@@ -44,18 +43,18 @@ pub fn write_html(w: &mut dyn Write, a: &Analysis, svg: &str) -> io::Result<()> 
             "<table class=\"chain\"><tr><th>#</th><th>time</th><th>how</th><th>learner</th><th>node</th><th>introducer</th><th>address</th><th>answered by</th><th>evidence</th></tr>"
         )?;
         for (i, x) in m.chain.iter().enumerate() {
-            let who = |id: &str| format!("{} {}", &id[..8.min(id.len())], best.get(id).cloned().unwrap_or_default());
+            let who = |id: &NodeId| format!("{} {}", id.short(), best.get(id).cloned().unwrap_or_default());
             writeln!(
                 w,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 i + 1,
                 esc(&format_utc_us(x.ts_us)),
-                esc(&x.via),
+                x.via,
                 esc(&who(&x.learner)),
                 esc(&who(&x.node)),
-                esc(&x.introducer.as_deref().map(who).unwrap_or_default()),
+                esc(&x.introducer.as_ref().map(who).unwrap_or_default()),
                 esc(x.address.as_deref().unwrap_or("")),
-                esc(&x.answered_by.as_deref().map(who).unwrap_or_default()),
+                esc(&x.answered_by.as_ref().map(who).unwrap_or_default()),
                 esc(&evidence(&x.evidence))
             )?;
         }
@@ -70,7 +69,7 @@ pub fn write_html(w: &mut dyn Write, a: &Analysis, svg: &str) -> io::Result<()> 
             w,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&format_utc_us(f.ts_us)),
-            esc(&f.kind),
+            f.kind,
             esc(&f.summary),
             esc(&evidence(&f.evidence))
         )?;

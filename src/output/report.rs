@@ -1,13 +1,11 @@
 //! `meetgraph analyze`: the readable report (story first) and the JSON.
 
-use crate::analysis::view_describe;
-use crate::analysis::{Analysis, Introduction, NodesView};
+use crate::analysis::{Analysis, BestAddresses, Introduction, NodeId, NodesView, Via, describe};
 use crate::time::format_utc_us;
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-fn short(id: &str) -> &str {
-    &id[..8.min(id.len())]
+fn short_of(id: Option<&NodeId>, none: &str) -> String {
+    id.map_or_else(|| none.to_string(), |x| x.short().into_owned())
 }
 
 fn evidence(e: &[crate::analysis::Evidence]) -> String {
@@ -23,13 +21,13 @@ fn rel(a: &Analysis, ts: i64) -> String {
     format!("{} (+{:.3}s)", format_utc_us(ts), (ts - t0) as f64 / 1e6)
 }
 
-fn intro_line(a: &Analysis, i: &Introduction, best: &BTreeMap<String, String>) -> String {
-    format!("{}  {}: {}{}", rel(a, i.ts_us), i.via, view_describe(i, best), evidence(&i.evidence))
+fn intro_line(a: &Analysis, i: &Introduction, best: &BestAddresses) -> String {
+    format!("{}  {}: {}{}", rel(a, i.ts_us), i.via, describe(i, best), evidence(&i.evidence))
 }
 
 /// Writes the human report.
 pub fn write_report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
-    let best: BTreeMap<String, String> = a.nodes.iter().map(|n| (n.id.clone(), n.best_address.clone())).collect();
+    let best = a.best_addresses();
     writeln!(w, "== What happened")?;
     for s in &a.story {
         writeln!(w, "{s}")?;
@@ -38,14 +36,14 @@ pub fn write_report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     writeln!(w, "== Clusters before any merge")?;
     for c in &a.clusters {
         let members: Vec<String> =
-            c.nodes.iter().map(|n| format!("{} {}", short(n), best.get(n).cloned().unwrap_or_default())).collect();
+            c.nodes.iter().map(|n| format!("{} {}", n.short(), best.get(n).cloned().unwrap_or_default())).collect();
         writeln!(w, "{}: {}", c.label, members.join(", "))?;
     }
     for m in &a.merges {
         writeln!(w)?;
         writeln!(w, "== Merge at {}", rel(a, m.ts_us))?;
         for (i, s) in m.sides.iter().enumerate() {
-            let names: Vec<&str> = s.iter().map(|n| short(n)).collect();
+            let names: Vec<String> = s.iter().map(|n| n.short().into_owned()).collect();
             writeln!(w, "side {}: {}", i + 1, names.join(" "))?;
         }
         writeln!(w, "chain (patient zero first):")?;
@@ -57,12 +55,12 @@ pub fn write_report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
         writeln!(w)?;
         writeln!(w, "== Damage")?;
         for r in &a.damage.role_changes {
-            let of = r.replicaof.as_deref().map(|x| format!(" of {}", short(x))).unwrap_or_default();
+            let of = r.replicaof.map(|x| format!(" of {}", x.short())).unwrap_or_default();
             writeln!(
                 w,
                 "{}  {} {} → {}{}{}",
                 rel(a, r.ts_us),
-                short(&r.node),
+                r.node.short(),
                 r.from,
                 r.to,
                 of,
@@ -70,7 +68,7 @@ pub fn write_report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
             )?;
         }
         for m in &a.damage.slot_moves {
-            let from = m.from.as_deref().map_or("unassigned", short);
+            let from = short_of(m.from.as_ref(), "unassigned");
             writeln!(
                 w,
                 "{}  slots {} ({}) {} → {}{}",
@@ -78,7 +76,7 @@ pub fn write_report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
                 m.slots,
                 m.count,
                 from,
-                m.to.as_deref().map_or("nobody", short),
+                short_of(m.to.as_ref(), "nobody"),
                 evidence(&m.evidence)
             )?;
         }
@@ -95,9 +93,9 @@ pub fn write_report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     writeln!(
         w,
         "== Introductions (first time each node learned another; {} known before the capture not shown)",
-        a.introductions.iter().filter(|i| i.via == "prior").count()
+        a.introductions.iter().filter(|i| i.via == Via::Prior).count()
     )?;
-    for i in a.introductions.iter().filter(|i| i.via != "prior") {
+    for i in a.introductions.iter().filter(|i| i.via != Via::Prior) {
         writeln!(w, "{}", intro_line(a, i, &best))?;
     }
     writeln!(w)?;
@@ -150,7 +148,7 @@ pub fn write_json(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
 
 /// `CLUSTER NODES`-style lines of one node's view.
 pub fn write_nodes_view(w: &mut dyn Write, v: &NodesView) -> io::Result<()> {
-    writeln!(w, "# what {} believed at {}", short(&v.node), format_utc_us(v.at_us))?;
+    writeln!(w, "# what {} believed at {}", v.node.short(), format_utc_us(v.at_us))?;
     for l in &v.lines {
         writeln!(
             w,

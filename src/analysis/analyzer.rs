@@ -1,0 +1,242 @@
+//! The [`Analyzer`] facade: `new`, `push` (one event), `finish`, and
+//! `view_of`. It owns one value per room and routes each message through
+//! them in a fixed order: clock → sender's header (nodes, roles, slots) →
+//! connection sides → delivery to the receiver (MEET, PING expectations,
+//! gossip heard) → first answers (handshakes) → what the sender shows it
+//! knows. Every decision lives in its room; this file only sequences.
+//! Imports: every room, `model`, `events`.
+
+use super::clock::Clock;
+use super::config::AnalysisConfig;
+use super::connections::{Connections, OnLink};
+use super::finish::{Gathered, build};
+use super::gossip::Knowledge;
+use super::handshakes::{Context, Handshakes};
+use super::introductions::{self, Introductions, PRIOR_WINDOW_US};
+use super::merge::Membership;
+use super::model::{Analysis, Evidence, Finding, Introduction, NodeId, Role, Via};
+use super::nodes::{Nodes, Sent, addr_string, role_of};
+use super::nodes_view::{self, NodesView};
+use super::roles::{self, RoleHeader, Roles};
+use super::slots::{Claim, Slots};
+use crate::clusterbus::{MessageType, NodeFlags};
+use crate::events::{BusEvent, BusMessage, EventKind, Link, NodeAddr};
+use std::collections::BTreeMap;
+
+/// Consumes events; `finish` yields the [`Analysis`].
+pub struct Analyzer {
+    cfg: AnalysisConfig,
+    nodes: Nodes,
+    conns: Connections,
+    knowledge: Knowledge,
+    handshakes: Handshakes,
+    intros: Introductions,
+    membership: Membership,
+    roles: Roles,
+    slots: Slots,
+    clock: Clock,
+    /// Findings made while streaming (the rest are made at the end).
+    findings: Vec<Finding>,
+    anomalies: BTreeMap<String, u64>,
+}
+
+impl Analyzer {
+    pub fn new(cfg: AnalysisConfig) -> Self {
+        Analyzer {
+            cfg,
+            nodes: Nodes::default(),
+            conns: Connections::default(),
+            knowledge: Knowledge::default(),
+            handshakes: Handshakes::default(),
+            intros: Introductions::default(),
+            membership: Membership::default(),
+            roles: Roles::default(),
+            slots: Slots::default(),
+            clock: Clock::default(),
+            findings: Vec::new(),
+            anomalies: BTreeMap::new(),
+        }
+    }
+
+    /// Feeds one event. Events should come roughly in capture-time order
+    /// (as the pipeline produces them).
+    pub fn push(&mut self, e: BusEvent) {
+        if self.cfg.until_us.is_some_and(|u| e.ts_us > u) {
+            return;
+        }
+        match (e.kind, e.link) {
+            (EventKind::Message(msg), Some(link)) => {
+                self.clock.count(e.ts_us, e.capture);
+                self.message(e.ts_us, e.frame, link, &msg);
+            }
+            (EventKind::Command { args }, Some(link)) => self.handshakes.command(e.ts_us, e.frame, &link, &args),
+            (EventKind::StreamEnd { .. }, Some(link)) => self.conns.end(&self.cfg, e.ts_us, &link),
+            (EventKind::Anomaly { kind, .. }, _) => *self.anomalies.entry(kind.to_string()).or_default() += 1,
+            (EventKind::Message(_) | EventKind::Command { .. } | EventKind::StreamEnd { .. }, None) => {}
+        }
+    }
+
+    /// Ends the analysis.
+    pub fn finish(self) -> Analysis {
+        build(Gathered {
+            cfg: self.cfg,
+            nodes: self.nodes,
+            conns: self.conns,
+            knowledge: self.knowledge,
+            handshakes: self.handshakes,
+            intros: self.intros,
+            membership: self.membership,
+            roles: self.roles,
+            slots: self.slots,
+            clock: self.clock,
+            findings: self.findings,
+            anomalies: self.anomalies,
+        })
+    }
+
+    /// Every node seen so far.
+    pub fn node_ids(&self) -> Vec<NodeId> {
+        self.nodes.ids().collect()
+    }
+
+    /// The view of `node` from the state reached so far (run the analyzer
+    /// with `until_us` = T first).
+    pub fn view_of(&self, node: &NodeId, at_us: i64) -> Option<NodesView> {
+        let src = nodes_view::Sources { nodes: &self.nodes, knowledge: &self.knowledge, intros: &self.intros };
+        nodes_view::view(&src, node, at_us)
+    }
+
+    fn message(&mut self, ts: i64, frame: u64, link: Link, msg: &BusMessage) {
+        self.clock.observe(ts, link.capture, msg);
+        let is_opener = link.from_initiator.unwrap_or(msg.msg_type != MessageType::PONG);
+        // Light messages carry no sender: nothing to learn.
+        let Some(sender) = msg.sender else { return };
+        let at = Sent { ts, frame, capture: link.capture, link: &link, is_opener };
+        self.header(&at, sender, msg);
+        let arrival = self.conns.arrive(&OnLink { ts, frame, link: &link, sender, is_opener }, msg);
+        if let Some(r) = arrival.receiver {
+            for (p, rcv) in arrival.released {
+                self.received(p.ts, p.frame, &p.link, rcv, &p.msg);
+            }
+            if let Some(a) = &arrival.answer {
+                self.answered(a, ts, frame, link.capture);
+            }
+            self.received(ts, frame, &link, r, msg);
+        } else if let Some(a) = &arrival.answer {
+            self.answered(a, ts, frame, link.capture);
+        }
+        self.shown(ts, frame, link.capture, sender, msg);
+    }
+
+    /// Header facts about the sender: state, addresses, roles, slots,
+    /// epochs.
+    fn header(&mut self, at: &Sent<'_>, s: NodeId, m: &BusMessage) {
+        let prev = self.nodes.observe(&self.cfg, at, s, m);
+        let role = (role_of(m.flags), m.replicaof);
+        let h = RoleHeader { ts: at.ts, frame: at.frame, role };
+        let transition = self.roles.observe(s, &h, prev.config_epoch);
+        let committed_master = self.roles.is_master(&s);
+        let header_master = role.0 == Role::Master;
+        if let Some(t) = &transition {
+            let evd = self.cfg.evidence(at.capture, t.frame);
+            let knowledge = &self.knowledge;
+            self.roles.record(s, t, m.config_epoch, evd, |n| knowledge.has_failed(&n), &mut self.findings);
+        }
+        if committed_master
+            && header_master
+            && transition.is_none()
+            && m.config_epoch > prev.config_epoch
+            && prev.seen
+        {
+            let evd = self.cfg.evidence(at.capture, at.frame);
+            self.findings.push(roles::epoch_bump(s, at.ts, prev.config_epoch, m.config_epoch, evd));
+        }
+        // A master's own claim; a replica claims nothing of its own, and a
+        // stray header disagreeing with the committed role keeps the claim.
+        let claim = match (committed_master, header_master) {
+            (true, true) => m.slots.clone(),
+            (true, false) | (false, true) => self.slots.claim_of(&s),
+            (false, false) => Vec::new(),
+        };
+        let c = Claim {
+            ts: at.ts,
+            node: s,
+            config_epoch: m.config_epoch,
+            slots: &claim,
+            evidence: self.cfg.evidence(at.capture, at.frame),
+        };
+        let promoted = transition.and_then(|t| t.promoted_from());
+        self.slots.observe(c, promoted, &mut self.membership.groups, &mut self.findings);
+    }
+
+    /// A message reached node `r`.
+    fn received(&mut self, ts: i64, frame: u64, link: &Link, r: NodeId, m: &BusMessage) {
+        let Some(s) = m.sender else { return };
+        if s == r {
+            return;
+        }
+        let evd = self.cfg.evidence(link.capture, frame);
+        // r records the sender at the TCP source (or myip) and the header
+        // ports.
+        let ip = if m.announced.ip.is_empty() { link.src.ip.to_string() } else { m.announced.ip.clone() };
+        if m.msg_type == MessageType::MEET && !self.intros.knows(r, s) {
+            let addr = addr_string(&ip, m.announced.port, m.announced.cport);
+            self.introduce(introductions::meet(ts, r, s, addr, evd.clone()));
+            if self.nodes.get(&r).is_some_and(|n| n.hints.valkey8()) {
+                for g in &m.gossip {
+                    if g.node != r && !self.intros.knows(r, g.node) && g.flags & NodeFlags::NOADDR == 0 {
+                        let intro = introductions::meet_gossip(ts, r, s, g.node, g.addr.to_string(), evd.clone());
+                        self.introduce(intro);
+                    }
+                }
+            }
+            return;
+        }
+        // A PING on the sender's own connection moves the sender's address
+        // to the TCP source (or myip) in the receiver's table (rule 9f).
+        if m.msg_type == MessageType::PING && link.from_initiator != Some(false) {
+            let addr = NodeAddr { ip, port: m.announced.port, cport: m.announced.cport, pport: m.announced.pport };
+            self.knowledge.expect_from_ping(r, s, addr, ts, &evd);
+        }
+        // Servers ignore gossip from unknown senders.
+        if self.intros.knows(r, s) {
+            self.knowledge.hear(r, s, &m.gossip, ts, &evd);
+        }
+    }
+
+    /// The first answer on a connection: who dialled, who answered.
+    fn answered(&mut self, a: &super::connections::Answer, ts: i64, frame: u64, capture: usize) {
+        let cx = Context { cfg: &self.cfg, nodes: &self.nodes, knowledge: &self.knowledge, intros: &self.intros };
+        if let Some(intro) = self.handshakes.answered(&cx, a, ts, frame, capture) {
+            self.introduce(intro);
+        }
+    }
+
+    /// Knowledge the sender shows by what it sends: without a handshake
+    /// seen, it learned those nodes by gossip or before the capture.
+    fn shown(&mut self, ts: i64, frame: u64, capture: usize, s: NodeId, m: &BusMessage) {
+        let evd = self.cfg.evidence(capture, frame);
+        for n in self.knowledge.shown(ts, s, m, &evd, &mut self.findings) {
+            if n != s && !self.intros.knows(s, n) {
+                self.learn_from_hearsay(ts, s, n, &evd);
+            }
+        }
+    }
+
+    fn learn_from_hearsay(&mut self, ts: i64, l: NodeId, n: NodeId, evd: &Evidence) {
+        // Shown within the first seconds of seeing the learner: it knew the
+        // node before the capture. Later: through traffic not captured.
+        let prior = !self.nodes.get(&l).is_some_and(|x| ts - x.first_seen > PRIOR_WINDOW_US);
+        let heard = self.knowledge.heard_node(&l, &n);
+        let intro = introductions::hearsay(ts, l, n, heard, prior, evd.clone());
+        self.introduce(intro);
+    }
+
+    /// Records a first introduction and updates the groups.
+    fn introduce(&mut self, intro: Introduction) {
+        let (ts, l, n, prior) = (intro.ts_us, intro.learner, intro.node, intro.via == Via::Prior);
+        if let Some(idx) = self.intros.record(intro) {
+            self.membership.introduced(ts, l, n, idx, prior, &self.nodes);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Assembling the [`Analysis`] once every event is in: the clusters as
+//! they were before anything happened, node summaries, end-of-run
+//! findings, merges with their chains, clocks, damage and the story.
+//! Imports: the rooms it reads, `model`, `story`.
+
+use super::clock::Clock;
+use super::config::AnalysisConfig;
+use super::connections::Connections;
+use super::findings;
+use super::gossip::Knowledge;
+use super::handshakes::Handshakes;
+use super::introductions::Introductions;
+use super::merge::Membership;
+use super::model::*;
+use super::nodes::Nodes;
+use super::roles::Roles;
+use super::slots::Slots;
+use super::story::story;
+use std::collections::BTreeMap;
+
+/// Everything the analyzer gathered.
+pub(super) struct Gathered {
+    pub cfg: AnalysisConfig,
+    pub nodes: Nodes,
+    pub conns: Connections,
+    pub knowledge: Knowledge,
+    pub handshakes: Handshakes,
+    pub intros: Introductions,
+    pub membership: Membership,
+    pub roles: Roles,
+    pub slots: Slots,
+    pub clock: Clock,
+    pub findings: Vec<Finding>,
+    pub anomalies: BTreeMap<String, u64>,
+}
+
+fn cluster_label(i: usize) -> String {
+    match b"ABCDEFGHIJKLMNOPQRSTUVWXYZ".get(i) {
+        Some(&c) => (c as char).to_string(),
+        None => format!("C{i}"),
+    }
+}
+
+/// Clusters "before anything happened": the groups just before the first
+/// merge chain began or the first node joined a healthy cluster, whichever
+/// came first (cluster creation is not an event). A lone node counts when
+/// it served slots.
+fn clusters_before(g: &mut Gathered) -> Vec<Cluster> {
+    let first_chain = g.membership.merges().first().map(|m| g.intros.chain_start(m.link));
+    let start = [first_chain, g.membership.first_healthy_join()].into_iter().flatten().min();
+    let nodes = &g.nodes;
+    let mut groups: Vec<Vec<NodeId>> = g
+        .membership
+        .groups_before(nodes.ids(), start)
+        .into_iter()
+        .filter(|grp| {
+            grp.len() >= 2
+                || grp.iter().any(|m| nodes.get(m).is_some_and(|s| s.slots_first.as_ref().is_some_and(|x| !x.is_empty())))
+        })
+        .collect();
+    groups.sort_by_key(|grp| grp.iter().filter_map(|m| nodes.get(m).map(|s| s.first_seen)).min().unwrap_or(0));
+    groups.into_iter().enumerate().map(|(i, nodes)| Cluster { label: cluster_label(i), nodes }).collect()
+}
+
+pub(super) fn build(mut g: Gathered) -> Analysis {
+    let clusters = clusters_before(&mut g);
+    let label_of: BTreeMap<NodeId, String> =
+        clusters.iter().flat_map(|c| c.nodes.iter().map(|n| (*n, c.label.clone()))).collect();
+    let nodes = g.nodes.summaries(&label_of);
+    let findings = findings::finish(std::mem::take(&mut g.findings), &g.handshakes, &g.conns, &g.nodes, &g.knowledge);
+    let merges = g
+        .membership
+        .merges()
+        .iter()
+        .map(|m| Merge { ts_us: m.ts, sides: m.sides.clone(), chain: g.intros.chain(m.link) })
+        .collect();
+    let mut analysis = Analysis {
+        schema_version: SCHEMA_VERSION,
+        captures: g.clock.captures(&g.cfg),
+        clock_offsets: g.clock.offsets(&g.cfg),
+        nodes,
+        clusters,
+        introductions: g.intros.all().to_vec(),
+        joins: g.membership.joins().to_vec(),
+        merges,
+        findings,
+        damage: Damage { role_changes: g.roles.changes().to_vec(), slot_moves: g.slots.moves().to_vec() },
+        story: Vec::new(),
+        anomalies: g.anomalies,
+    };
+    analysis.story = story(&analysis);
+    analysis
+}

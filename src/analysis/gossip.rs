@@ -1,0 +1,197 @@
+//! Knowledge from gossip: what each node heard about other nodes and
+//! addresses (and from whom), where it expects a node because of that
+//! node's own PINGs, each node's own view of its peers, FAIL and UPDATE
+//! messages (`node_failed`, `update_message`). Imports: `model`, `events`,
+//! `clusterbus` flags.
+
+use super::model::{Evidence, Finding, FindingKind, NodeId};
+use crate::clusterbus::NodeFlags;
+use crate::events::{BusMessage, Gossip, NodeAddr};
+use std::collections::{BTreeMap, HashMap};
+
+/// A FAIL about the same node is reported again only after this long.
+const FAIL_REPORT_INTERVAL_US: i64 = 60_000_000;
+
+/// What a learner heard about a node or an address.
+#[derive(Clone, Debug)]
+pub(super) struct Heard {
+    pub ts: i64,
+    pub introducer: NodeId,
+    pub node: NodeId,
+    pub addr: NodeAddr,
+    pub evidence: Evidence,
+}
+
+/// A peer as a node gossips it: address, flags, when.
+pub(super) type Peer = (NodeAddr, u16, i64);
+
+/// Per-learner memory.
+#[derive(Clone, Debug, Default)]
+struct Learner {
+    heard_node: HashMap<NodeId, Heard>,
+    heard_addr: HashMap<(String, u16), Heard>,
+    /// Addresses the learner moved a node to because of that node's own
+    /// PINGs (TCP source address); used only to spot who answers there.
+    expected_addr: HashMap<(String, u16), Heard>,
+    /// The learner's own view of peers (from its gossip).
+    peers: BTreeMap<NodeId, Peer>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Knowledge {
+    learners: HashMap<NodeId, Learner>,
+    /// First FAIL about each node.
+    fail_times: BTreeMap<NodeId, i64>,
+    failed_reported: BTreeMap<NodeId, i64>,
+    /// (sender, owner) → (first ts, count, first evidence).
+    updates: BTreeMap<(NodeId, NodeId), (i64, u64, Evidence)>,
+}
+
+impl Knowledge {
+    /// What sender `s` shows it knows by sending `m`: its gossip (recorded
+    /// as its view of peers), its master, the FAIL or UPDATE subject.
+    /// Returns the nodes shown.
+    pub fn shown(&mut self, ts: i64, s: NodeId, m: &BusMessage, evd: &Evidence, findings: &mut Vec<Finding>) -> Vec<NodeId> {
+        let mut shown: Vec<NodeId> =
+            m.gossip.iter().filter(|g| g.flags & NodeFlags::NOADDR == 0).map(|g| g.node).collect();
+        shown.extend(m.replicaof);
+        let l = self.learners.entry(s).or_default();
+        for g in &m.gossip {
+            match l.peers.get_mut(&g.node) {
+                Some(p) if p.0 == g.addr => {
+                    p.1 = g.flags;
+                    p.2 = ts;
+                }
+                _ => {
+                    l.peers.insert(g.node, (g.addr.clone(), g.flags, ts));
+                }
+            }
+        }
+        if let Some(f) = m.fail_node {
+            shown.push(f);
+            self.fail_times.entry(f).or_insert(ts);
+            let last = self.failed_reported.get(&f).copied();
+            if last.is_none_or(|t| ts - t > FAIL_REPORT_INTERVAL_US) {
+                self.failed_reported.insert(f, ts);
+                findings.push(Finding::about(
+                    FindingKind::NodeFailed,
+                    ts,
+                    vec![f, s],
+                    format!("{} declared FAIL (first FAIL message from {})", f.short(), s.short()),
+                    vec![evd.clone()],
+                ));
+            }
+        }
+        if let Some((owner, _, _)) = &m.update {
+            shown.push(*owner);
+            self.updates.entry((s, *owner)).or_insert((ts, 0, evd.clone())).1 += 1;
+        }
+        shown
+    }
+
+    /// A PING from `s` on its own connection moves `s`'s address in `r`'s
+    /// table to `addr` (rule 9f): `r` will dial it expecting `s`. The
+    /// latest node to claim an address wins, as in the server's table.
+    pub fn expect_from_ping(&mut self, r: NodeId, s: NodeId, addr: NodeAddr, ts: i64, evd: &Evidence) {
+        let l = self.learners.entry(r).or_default();
+        let key = (addr.ip.clone(), addr.cport);
+        if l.expected_addr.get(&key).is_none_or(|h| h.node != s) {
+            l.expected_addr.insert(key, Heard { ts, introducer: s, node: s, addr, evidence: evd.clone() });
+        }
+    }
+
+    /// `r` received gossip from a sender it knows: first news of each node
+    /// and each address.
+    pub fn hear(&mut self, r: NodeId, s: NodeId, gossip: &[Gossip], ts: i64, evd: &Evidence) {
+        let l = self.learners.entry(r).or_default();
+        for g in gossip {
+            if g.node == r || g.flags & NodeFlags::NOADDR != 0 {
+                continue;
+            }
+            let key = (g.addr.ip.clone(), g.addr.cport);
+            let new_node = !l.heard_node.contains_key(&g.node);
+            let new_addr = !l.heard_addr.contains_key(&key);
+            if new_node || new_addr {
+                let h = Heard { ts, introducer: s, node: g.node, addr: g.addr.clone(), evidence: evd.clone() };
+                if new_addr {
+                    l.heard_addr.insert(key, h.clone());
+                }
+                if new_node {
+                    l.heard_node.insert(g.node, h);
+                }
+            }
+        }
+    }
+
+    /// What `l` first heard about node `n`.
+    pub fn heard_node(&self, l: &NodeId, n: &NodeId) -> Option<&Heard> {
+        self.learners.get(l)?.heard_node.get(n)
+    }
+
+    /// What `l` first heard was at `ip`, bus port `cport`.
+    pub fn heard_addr(&self, l: &NodeId, ip: &str, cport: u16) -> Option<&Heard> {
+        self.learners.get(l)?.heard_addr.get(&(ip.to_string(), cport))
+    }
+
+    /// Which node `l` expects at `ip`, bus port `cport`, because of that
+    /// node's PINGs.
+    pub fn expected_addr(&self, l: &NodeId, ip: &str, cport: u16) -> Option<&Heard> {
+        self.learners.get(l)?.expected_addr.get(&(ip.to_string(), cport))
+    }
+
+    /// `l`'s own view of its peers.
+    pub fn peers(&self, l: &NodeId) -> Option<&BTreeMap<NodeId, Peer>> {
+        self.learners.get(l).map(|x| &x.peers)
+    }
+
+    /// A FAIL about `n` was seen.
+    pub fn has_failed(&self, n: &NodeId) -> bool {
+        self.fail_times.contains_key(n)
+    }
+
+    /// One `update_message` finding per (sender, owner).
+    pub fn update_findings(&self, out: &mut Vec<Finding>) {
+        for ((s, owner), (ts, n, evd)) in &self.updates {
+            out.push(Finding::about(
+                FindingKind::UpdateMessage,
+                *ts,
+                vec![*s, *owner],
+                format!("{} sent {n} UPDATE message(s) describing {}", s.short(), owner.short()),
+                vec![evd.clone()],
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(c: u8) -> NodeId {
+        NodeId([c; 40])
+    }
+
+    fn gossip(node: NodeId, ip: &str, flags: u16) -> Gossip {
+        Gossip {
+            node,
+            addr: NodeAddr { ip: ip.into(), port: 7000, cport: 17000, pport: 0 },
+            flags,
+            ping_sent: 0,
+            pong_received: 0,
+        }
+    }
+
+    #[test]
+    fn first_news_of_a_node_and_of_an_address_are_kept() {
+        let (r, s, n, m) = (id(b'r'), id(b's'), id(b'n'), id(b'm'));
+        let evd = Evidence { capture: "c".into(), frame: 1 };
+        let mut k = Knowledge::default();
+        k.hear(r, s, &[gossip(n, "10.0.0.1", 0), gossip(r, "10.0.0.9", 0)], 10, &evd);
+        k.hear(r, s, &[gossip(m, "10.0.0.1", 0), gossip(n, "10.0.0.2", NodeFlags::NOADDR)], 20, &evd);
+        assert_eq!(k.heard_node(&r, &n).map(|h| h.ts), Some(10));
+        assert_eq!(k.heard_addr(&r, "10.0.0.1", 17000).map(|h| h.node), Some(n), "first news of the address wins");
+        assert_eq!(k.heard_node(&r, &m).map(|h| h.addr.ip.as_str()), Some("10.0.0.1"));
+        assert!(k.heard_node(&r, &r).is_none(), "a node does not learn itself");
+        assert!(k.heard_addr(&r, "10.0.0.2", 17000).is_none(), "noaddr entries teach nothing");
+    }
+}

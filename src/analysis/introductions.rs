@@ -1,0 +1,222 @@
+//! Introductions: the first moment each learner knew each node and how,
+//! one constructor per mechanism, and the chain of introductions behind
+//! one (patient zero first). Imports: `gossip` (what was heard), `model`.
+
+use super::gossip::Heard;
+use super::model::{Evidence, Introduction, NodeId, Via};
+use std::collections::{BTreeSet, HashMap};
+
+/// Knowledge shown this soon after a learner is first seen predates the
+/// capture.
+pub(super) const PRIOR_WINDOW_US: i64 = 5_000_000;
+
+fn bare(ts_us: i64, learner: NodeId, node: NodeId, via: Via, evidence: Vec<Evidence>) -> Introduction {
+    Introduction {
+        ts_us,
+        learner,
+        node,
+        via,
+        introducer: None,
+        address: None,
+        answered_by: None,
+        gossip_named: None,
+        command: None,
+        evidence,
+    }
+}
+
+/// `l` received a MEET from unknown `n` and recorded it at `address`.
+pub(super) fn meet(ts: i64, l: NodeId, n: NodeId, address: String, evd: Evidence) -> Introduction {
+    Introduction { address: Some(address), ..bare(ts, l, n, Via::Meet, vec![evd]) }
+}
+
+/// Valkey 8+: `l` added `g` from the gossip of a MEET sent by `s`.
+pub(super) fn meet_gossip(ts: i64, l: NodeId, s: NodeId, g: NodeId, address: String, evd: Evidence) -> Introduction {
+    Introduction {
+        introducer: Some(s),
+        address: Some(address),
+        gossip_named: Some(g),
+        ..bare(ts, l, g, Via::MeetGossip, vec![evd])
+    }
+}
+
+/// `l` showed it knew `n` without a handshake in the capture: from
+/// gossip it heard (`heard`), or else before the capture (`prior`) or
+/// through traffic the capture does not contain.
+pub(super) fn hearsay(ts: i64, l: NodeId, n: NodeId, heard: Option<&Heard>, prior: bool, evd: Evidence) -> Introduction {
+    match heard {
+        Some(h) => Introduction {
+            introducer: Some(h.introducer),
+            address: Some(h.addr.to_string()),
+            gossip_named: Some(n),
+            ..bare(h.ts, l, n, Via::Gossip, vec![h.evidence.clone(), evd])
+        },
+        None => bare(ts, l, n, if prior { Via::Prior } else { Via::Unobserved }, vec![evd]),
+    }
+}
+
+/// The dial of `l` to `address` that `w` answered.
+pub(super) struct Dial {
+    pub ts: i64,
+    pub learner: NodeId,
+    pub answered_by: NodeId,
+    pub address: String,
+    /// Evidence of the first message and of the answer.
+    pub evidence: [Evidence; 2],
+}
+
+/// A MEET dial: the operator's `CLUSTER MEET` (with the command and its
+/// evidence when captured).
+pub(super) fn operator_meet(d: Dial, command: Option<(String, Evidence)>) -> Introduction {
+    let mut evidence = d.evidence.to_vec();
+    let command = command.map(|(text, evd)| {
+        evidence.insert(0, evd);
+        text
+    });
+    Introduction {
+        address: Some(d.address),
+        answered_by: Some(d.answered_by),
+        command,
+        ..bare(d.ts, d.learner, d.answered_by, Via::OperatorMeet, evidence)
+    }
+}
+
+/// A MEET dial to an address `h` gossiped: a blind handshake that adopts
+/// whoever answers.
+pub(super) fn gossip_handshake(d: Dial, h: &Heard) -> Introduction {
+    let mut evidence = d.evidence.to_vec();
+    evidence.insert(0, h.evidence.clone());
+    Introduction {
+        introducer: Some(h.introducer),
+        address: Some(d.address),
+        answered_by: Some(d.answered_by),
+        gossip_named: Some(h.node),
+        ..bare(d.ts, d.learner, d.answered_by, Via::Gossip, evidence)
+    }
+}
+
+/// Gossip-add (5.0.10+): `l` added `h.node` under the gossiped id; the
+/// PING dial only checked the address, whoever answered.
+pub(super) fn gossip_add(d: Dial, h: &Heard) -> Introduction {
+    let [dial, answer] = d.evidence;
+    Introduction {
+        introducer: Some(h.introducer),
+        address: Some(h.addr.to_string()),
+        answered_by: Some(d.answered_by),
+        gossip_named: Some(h.node),
+        ..bare(h.ts, d.learner, h.node, Via::Gossip, vec![h.evidence.clone(), dial, answer])
+    }
+}
+
+/// Every first introduction, in the order recorded.
+#[derive(Debug, Default)]
+pub(super) struct Introductions {
+    list: Vec<Introduction>,
+    /// (learner, node) → index in `list`.
+    known: HashMap<(NodeId, NodeId), usize>,
+}
+
+impl Introductions {
+    /// `l` already knows `n`.
+    pub fn knows(&self, l: NodeId, n: NodeId) -> bool {
+        self.known.contains_key(&(l, n))
+    }
+
+    /// Records a first introduction; `None` when it is not one.
+    pub fn record(&mut self, intro: Introduction) -> Option<usize> {
+        let key = (intro.learner, intro.node);
+        if key.0 == key.1 || self.known.contains_key(&key) {
+            return None;
+        }
+        let idx = self.list.len();
+        self.known.insert(key, idx);
+        self.list.push(intro);
+        Some(idx)
+    }
+
+    pub fn all(&self) -> &[Introduction] {
+        &self.list
+    }
+
+    /// The nodes `l` knows, sorted.
+    pub fn known_by(&self, l: &NodeId) -> Vec<NodeId> {
+        let mut v: Vec<NodeId> = self.known.keys().filter(|(x, _)| x == l).map(|(_, n)| *n).collect();
+        v.sort();
+        v
+    }
+
+    /// The chain of introductions behind `idx`, patient zero first: for a
+    /// gossip hop, how the introducer knew the node; for a MEET received,
+    /// why the sender dialled the learner.
+    pub fn chain(&self, idx: usize) -> Vec<Introduction> {
+        let mut out = vec![idx];
+        let mut seen = BTreeSet::from([idx]);
+        let mut cur = idx;
+        loop {
+            let i = &self.list[cur];
+            let prev_key = match i.via {
+                Via::Gossip | Via::MeetGossip => i.introducer.map(|intro| (intro, i.gossip_named.unwrap_or(i.node))),
+                Via::Meet => Some((i.node, i.learner)),
+                Via::OperatorMeet | Via::Prior | Via::Unobserved => None,
+            };
+            let Some(&p) = prev_key.and_then(|k| self.known.get(&k)) else { break };
+            if !seen.insert(p) || self.list[p].via == Via::Prior {
+                break;
+            }
+            out.push(p);
+            cur = p;
+        }
+        out.reverse();
+        out.into_iter().map(|i| self.list[i].clone()).collect()
+    }
+
+    /// Time of the first introduction of the chain behind `idx`.
+    pub fn chain_start(&self, idx: usize) -> i64 {
+        self.chain(idx).iter().map(|i| i.ts_us).min().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::NodeAddr;
+
+    fn id(c: u8) -> NodeId {
+        NodeId([c; 40])
+    }
+
+    fn evd(frame: u64) -> Evidence {
+        Evidence { capture: "c".into(), frame }
+    }
+
+    #[test]
+    fn only_first_introductions_count() {
+        let mut i = Introductions::default();
+        assert_eq!(i.record(meet(1, id(b'a'), id(b'b'), "x".into(), evd(1))), Some(0));
+        assert_eq!(i.record(meet(2, id(b'a'), id(b'b'), "x".into(), evd(2))), None);
+        assert_eq!(i.record(meet(3, id(b'a'), id(b'a'), "x".into(), evd(3))), None);
+        assert!(i.knows(id(b'a'), id(b'b')) && !i.knows(id(b'b'), id(b'a')));
+    }
+
+    #[test]
+    fn chain_follows_gossip_back_to_patient_zero() {
+        let (a, b, c) = (id(b'a'), id(b'b'), id(b'c'));
+        let mut i = Introductions::default();
+        let d = Dial { ts: 1, learner: a, answered_by: c, address: "c:1@2".into(), evidence: [evd(1), evd(2)] };
+        i.record(operator_meet(d, None));
+        let h = Heard {
+            ts: 5,
+            introducer: a,
+            node: c,
+            addr: NodeAddr { ip: "c".into(), port: 1, cport: 2, pport: 0 },
+            evidence: evd(5),
+        };
+        let last = i.record(hearsay(6, b, c, Some(&h), false, evd(6))).unwrap();
+        let chain = i.chain(last);
+        assert_eq!(chain.iter().map(|x| (x.learner, x.via)).collect::<Vec<_>>(), vec![
+            (a, Via::OperatorMeet),
+            (b, Via::Gossip)
+        ]);
+        assert_eq!(i.chain_start(last), 1);
+    }
+}

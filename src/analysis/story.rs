@@ -1,0 +1,148 @@
+//! The story: a few sentences, root cause first, written from a finished
+//! [`Analysis`]; and one sentence per introduction (`describe`). Imports:
+//! `model`, `time` (dates in sentences).
+
+use super::model::{Analysis, Dial, Finding, FindingKind, Introduction, NodeId, Role, Via};
+use crate::time::format_utc_us;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Best address of each node, for sentences.
+pub type BestAddresses = BTreeMap<NodeId, String>;
+
+fn who(id: &NodeId, best: &BestAddresses) -> String {
+    match best.get(id) {
+        Some(a) => format!("{} ({a})", id.short()),
+        None => id.short().into_owned(),
+    }
+}
+
+fn who_opt(id: Option<&NodeId>, best: &BestAddresses) -> String {
+    id.map_or_else(|| "?".into(), |x| who(x, best))
+}
+
+/// One sentence per introduction, for the chain.
+pub fn describe(i: &Introduction, best: &BestAddresses) -> String {
+    let l = who(&i.learner, best);
+    let n = who(&i.node, best);
+    let addr = i.address.clone().unwrap_or_default();
+    match i.via {
+        Via::OperatorMeet => match &i.command {
+            Some(c) => format!("operator ran `{c}` on {l}; {n} answered at {addr}"),
+            None => format!(
+                "{l} sent MEET to {addr} (an operator's CLUSTER MEET: nobody had gossiped that address to it); {n} answered"
+            ),
+        },
+        Via::Meet => format!("{l} received MEET from unknown {n} and recorded it at {addr}"),
+        Via::MeetGossip => {
+            format!("{l} added {n} at {addr} from the gossip of a MEET sent by {}", who_opt(i.introducer.as_ref(), best))
+        }
+        Via::Gossip => {
+            let intro = who_opt(i.introducer.as_ref(), best);
+            let named = i.gossip_named.unwrap_or(i.node);
+            match i.answered_by {
+                Some(w) if w != named => format!(
+                    "{intro} gossiped {} at {addr} to {l}; {l} dialled {addr} and {} answered — a different node",
+                    named.short(),
+                    who(&w, best)
+                ),
+                Some(_) => format!("{intro} gossiped {n} at {addr} to {l}; {l} dialled it and {n} answered"),
+                None => format!("{intro} gossiped {n} at {addr} to {l}"),
+            }
+        }
+        Via::Unobserved => format!("{l} showed it knew {n} (learned through traffic this capture does not contain)"),
+        Via::Prior => format!("{l} already knew {n}"),
+    }
+}
+
+fn of_kind(a: &Analysis, kind: FindingKind) -> Vec<&Finding> {
+    a.findings.iter().filter(|f| f.kind == kind).collect()
+}
+
+/// The story of a finished analysis.
+pub(super) fn story(a: &Analysis) -> Vec<String> {
+    let best = a.best_addresses();
+    let mut out = Vec::new();
+    let cl: Vec<String> = a.clusters.iter().map(|c| format!("{} ({} nodes)", c.label, c.nodes.len())).collect();
+    out.push(format!(
+        "{} node(s) seen; {} cluster(s) before any merge: {}.",
+        a.nodes.len(),
+        a.clusters.len(),
+        if cl.is_empty() { "none".into() } else { cl.join(", ") }
+    ));
+    for m in &a.merges {
+        let labels: Vec<String> = m
+            .sides
+            .iter()
+            .map(|s| {
+                let l: Vec<&str> = a
+                    .clusters
+                    .iter()
+                    .filter(|c| c.nodes.iter().any(|n| s.contains(n)))
+                    .map(|c| c.label.as_str())
+                    .collect();
+                if l.is_empty() { format!("{} node(s)", s.len()) } else { l.join("+") }
+            })
+            .collect();
+        out.push(format!("MERGE at {}: {} became one cluster.", format_utc_us(m.ts_us), labels.join(" and ")));
+        if let Some((root, (w, named))) =
+            m.chain.iter().filter(|i| i.via == Via::Gossip).find_map(|i| i.answered_by_other().map(|x| (i, x)))
+        {
+            out.push(format!(
+                "Root cause: {} gossiped {} at {}, but where {} dialled that address a different node, {}, answered: the address means different nodes on different hosts (bridge or NAT address), and the handshake fused the clusters.",
+                who_opt(root.introducer.as_ref(), &best),
+                named.short(),
+                root.address.as_deref().unwrap_or("?"),
+                who(&root.learner, &best),
+                who(&w, &best)
+            ));
+        } else if let Some(first) = m.chain.first() {
+            out.push(format!("Root cause: {}.", describe(first, &best)));
+        }
+    }
+    let collisions = of_kind(a, FindingKind::AddressCollision);
+    if a.merges.is_empty() {
+        if collisions.is_empty() {
+            out.push("No merge: the clusters never learned of each other.".into());
+        } else {
+            // How did the node that hit the collision dial it? MEET = blind
+            // handshake (old servers), PING = gossip-add (new servers).
+            let mism = of_kind(a, FindingKind::SenderMismatch);
+            let old = if mism.is_empty() {
+                a.nodes.iter().any(|n| n.generation.handshakes_blindly())
+            } else {
+                mism.iter().any(|f| f.dial == Some(Dial::BlindMeet))
+            };
+            for f in &collisions {
+                out.push(format!("NEAR MISS: {}.", f.summary));
+            }
+            out.push(if old {
+                "These servers handshake gossiped addresses blindly (a MEET to the address, adopting whoever answers): a collision like this merges the clusters as soon as the colliding address is gossiped to a node on the other host.".into()
+            } else {
+                "No merge, because these servers add a gossiped node under its id and mark it noaddr when another node answers (Redis 5.0.10+/6.0.5+ and Valkey). Redis before 5.0.10/6.0.5 would have handshaked the address blindly, adopted the node that answered, and merged the clusters; Valkey 8.1+ also re-sends MEET on established links, so keep such addresses out of gossip.".into()
+            });
+        }
+    }
+    let losers: BTreeSet<NodeId> = a.damage.slot_moves.iter().filter_map(|m| m.from).collect();
+    let demoted = a
+        .damage
+        .role_changes
+        .iter()
+        .filter(|r| r.from == Role::Master && r.to == Role::Replica && losers.contains(&r.node))
+        .count();
+    let moved: u32 = a.damage.slot_moves.iter().filter(|m| m.from.is_some()).map(|m| m.count).sum();
+    if demoted > 0 || moved > 0 {
+        out.push(format!("Damage: {demoted} master(s) serving slots became replicas; {moved} slot(s) changed owner."));
+    }
+    let failed = of_kind(a, FindingKind::NodeFailed);
+    let failovers = of_kind(a, FindingKind::Failover);
+    for f in &failed {
+        out.push(format!("FAIL: {}.", f.summary));
+    }
+    for f in &failovers {
+        out.push(format!("FAILOVER: {}.", f.summary));
+    }
+    if !failed.is_empty() && failovers.is_empty() {
+        out.push("No replica was promoted after the failure.".into());
+    }
+    out
+}
