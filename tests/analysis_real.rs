@@ -4,7 +4,7 @@
 mod common;
 
 use common::samples_dir;
-use meetgraph::analysis::{Analysis, AnalysisConfig, Introduction};
+use meetgraph::analysis::{Analysis, AnalysisConfig, FindingKind, Introduction, NodeId, Role, Via};
 use meetgraph::capture::CaptureFile;
 use meetgraph::pipeline::{Input, Pipeline, PipelineConfig};
 use proptest::prelude::*;
@@ -17,17 +17,17 @@ fn truth(dir: &str) -> Value {
     serde_json::from_str(&t).unwrap()
 }
 
-fn id(t: &Value, name: &str) -> String {
-    t["nodes"][name]["id"].as_str().unwrap().to_string()
+fn id(t: &Value, name: &str) -> NodeId {
+    NodeId::from_str_exact(t["nodes"][name]["id"].as_str().unwrap()).unwrap()
 }
 
-fn cluster_of(t: &Value, c: &str) -> BTreeSet<String> {
+fn cluster_of(t: &Value, c: &str) -> BTreeSet<NodeId> {
     t["nodes"]
         .as_object()
         .unwrap()
         .values()
         .filter(|n| n["cluster"] == c)
-        .map(|n| n["id"].as_str().unwrap().to_string())
+        .map(|n| NodeId::from_str_exact(n["id"].as_str().unwrap()).unwrap())
         .collect()
 }
 
@@ -61,7 +61,7 @@ fn analyze_files(dir: &str, files: &[&str], skip_before_us: Option<i64>) -> Anal
     }
 }
 
-fn cluster_sets(a: &Analysis) -> BTreeSet<BTreeSet<String>> {
+fn cluster_sets(a: &Analysis) -> BTreeSet<BTreeSet<NodeId>> {
     a.clusters.iter().map(|c| c.nodes.iter().cloned().collect()).collect()
 }
 
@@ -74,42 +74,36 @@ fn assert_incident(a: &Analysis, t: &Value, full_view: bool) {
     let meet_us = t["meet_ms"].as_i64().unwrap() * 1000;
     assert!(m.ts_us >= meet_us - 1_000_000 && m.ts_us - meet_us < 5_000_000, "merge {} vs meet {}", m.ts_us, meet_us);
     // The sides are X (plus c, which joined it first) and Y (as far as seen).
-    let sides: Vec<BTreeSet<String>> = m.sides.iter().map(|s| s.iter().cloned().collect()).collect();
+    let sides: Vec<BTreeSet<NodeId>> = m.sides.iter().map(|s| s.iter().cloned().collect()).collect();
     let x_side = sides.iter().find(|s| s.contains(&a1)).expect("a side with a1");
     let y_side = sides.iter().find(|s| s.contains(&d)).expect("a side with d");
     assert!(x.is_subset(x_side) && x_side.contains(&c), "{x_side:?}");
     assert!(y_side.is_subset(&y) && y_side.contains(&d));
     // The hop that fused them: a1's gossip of c at 172.17.0.55, dialled
     // from h2 by b1 and answered by d.
-    let hop = m.chain.iter().find(|i| i.via == "gossip").unwrap_or_else(|| panic!("no gossip hop in {:#?}", m.chain));
+    let hop = m.chain.iter().find(|i| i.via == Via::Gossip).unwrap_or_else(|| panic!("no gossip hop in {:#?}", m.chain));
     assert_eq!(hop.learner, b1);
-    assert_eq!(hop.introducer.as_deref(), Some(a1.as_str()));
-    assert_eq!(hop.gossip_named.as_deref(), Some(c.as_str()));
-    assert_eq!(hop.answered_by.as_deref(), Some(d.as_str()));
+    assert_eq!(hop.introducer, Some(a1));
+    assert_eq!(hop.gossip_named, Some(c));
+    assert_eq!(hop.answered_by, Some(d));
     assert!(hop.address.as_deref().unwrap().starts_with("172.17.0.55:"), "{hop:?}");
     if full_view {
         assert_eq!(cluster_sets(a), BTreeSet::from([x.clone(), y.clone()]));
         let first = &m.chain[0];
-        assert_eq!(
-            (first.via.as_str(), first.learner.as_str(), first.node.as_str()),
-            ("operator_meet", c.as_str(), a1.as_str())
-        );
+        assert_eq!((first.via, first.learner, first.node), (Via::OperatorMeet, c, a1));
         let second = &m.chain[1];
-        assert_eq!(
-            (second.via.as_str(), second.learner.as_str(), second.node.as_str()),
-            ("meet", a1.as_str(), c.as_str())
-        );
+        assert_eq!((second.via, second.learner, second.node), (Via::Meet, a1, c));
         assert!(second.address.as_deref().unwrap().starts_with("172.17.0.55:"));
     }
     let col = a
         .findings
         .iter()
-        .find(|f| f.kind == "address_collision" && f.addresses.iter().any(|x| x.starts_with("172.17.0.55:")))
+        .find(|f| f.kind == FindingKind::AddressCollision && f.addresses.iter().any(|x| x.starts_with("172.17.0.55:")))
         .expect("address collision on 172.17.0.55");
     assert!(col.nodes.contains(&c) && col.nodes.contains(&d), "{col:?}");
     assert!(!col.evidence.is_empty());
     // Damage: masters turned into replicas, slots moved.
-    assert!(a.damage.role_changes.iter().any(|r| r.from == "master" && r.to == "replica"));
+    assert!(a.damage.role_changes.iter().any(|r| r.from == Role::Master && r.to == Role::Replica));
     assert!(a.damage.slot_moves.iter().map(|m| m.count).sum::<u32>() > 0);
 }
 
@@ -139,11 +133,11 @@ fn redis_3_0_7_docker_bridge_host_h1_alone() {
     let a = analyze_files("redis-3.0.7-docker-bridge", &["h1.pcap.gz"], None);
     assert_eq!(a.merges.len(), 1);
     let (c, d, a1) = (id(&t, "c"), id(&t, "d"), id(&t, "a1"));
-    assert!(a.introductions.iter().any(|i| i.via == "operator_meet" && i.learner == c && i.node == a1));
+    assert!(a.introductions.iter().any(|i| i.via == Via::OperatorMeet && i.learner == c && i.node == a1));
     let col = a
         .findings
         .iter()
-        .find(|f| f.kind == "address_collision" && f.addresses[0].starts_with("172.17.0.55:"))
+        .find(|f| f.kind == FindingKind::AddressCollision && f.addresses[0].starts_with("172.17.0.55:"))
         .unwrap();
     assert!(col.nodes.contains(&c) && col.nodes.contains(&d));
 }
@@ -176,13 +170,13 @@ fn check_loopback_merge(dir: &str) {
     let action = t["action_ms"].as_i64().unwrap() * 1000;
     assert!((m.ts_us - action).abs() < 1_000_000);
     let first = &m.chain[0];
-    assert_eq!(first.via, "operator_meet");
+    assert_eq!(first.via, Via::OperatorMeet);
     assert_eq!(first.learner, id(&t, "7001"));
     assert_eq!(first.node, id(&t, "7011"));
     assert_eq!(first.command.as_deref(), Some("cluster meet 127.0.0.1 7011"));
     // The command's frame is the first piece of evidence.
     assert!(first.evidence[0].frame < first.evidence[1].frame);
-    let sides: BTreeSet<BTreeSet<String>> = m.sides.iter().map(|s| s.iter().cloned().collect()).collect();
+    let sides: BTreeSet<BTreeSet<NodeId>> = m.sides.iter().map(|s| s.iter().cloned().collect()).collect();
     assert_eq!(sides, BTreeSet::from([cluster_of(&t, "X"), cluster_of(&t, "Y")]));
 }
 
@@ -200,15 +194,15 @@ fn check_failover(dir: &str) {
     assert_eq!(a.clusters.len(), 1);
     let failed = id(&t, "7002");
     let promoted = id(&t, "7005");
-    assert!(a.findings.iter().any(|f| f.kind == "node_failed" && f.nodes[0] == failed));
-    let fo = a.findings.iter().find(|f| f.kind == "failover").expect("failover");
+    assert!(a.findings.iter().any(|f| f.kind == FindingKind::NodeFailed && f.nodes[0] == failed));
+    let fo = a.findings.iter().find(|f| f.kind == FindingKind::Failover).expect("failover");
     assert_eq!(fo.nodes[0], promoted);
     assert_eq!(fo.nodes.get(1), Some(&failed));
     assert!(
         a.damage
             .slot_moves
             .iter()
-            .any(|m| m.from.as_deref() == Some(failed.as_str()) && m.to.as_deref() == Some(promoted.as_str()))
+            .any(|m| m.from == Some(failed) && m.to == Some(promoted))
     );
 }
 
@@ -216,23 +210,23 @@ fn check_failover(dir: &str) {
 fn check_invariants(a: &Analysis) {
     let mut seen = BTreeSet::new();
     for i in &a.introductions {
-        assert!(seen.insert((i.learner.clone(), i.node.clone())), "two first introductions for {i:?}");
+        assert!(seen.insert((i.learner, i.node)), "two first introductions for {i:?}");
         assert_ne!(i.learner, i.node);
         assert!(!i.evidence.is_empty(), "{i:?}");
     }
     for m in &a.merges {
         let mut links = BTreeSet::new();
         for i in &m.chain {
-            assert!(links.insert((i.learner.clone(), i.node.clone())), "cycle in chain {:#?}", m.chain);
+            assert!(links.insert((i.learner, i.node)), "cycle in chain {:#?}", m.chain);
         }
         let ts: Vec<i64> = m.chain.iter().map(|i| i.ts_us).collect();
         assert!(ts.windows(2).all(|w| w[0] <= w[1]), "chain not in time order: {ts:?}");
         assert_eq!(m.sides.len(), 2);
-        let a0: BTreeSet<&String> = m.sides[0].iter().collect();
+        let a0: BTreeSet<&NodeId> = m.sides[0].iter().collect();
         assert!(m.sides[1].iter().all(|n| !a0.contains(n)));
     }
     for n in &a.nodes {
-        assert_eq!(n.id.len(), 40);
+        assert_eq!(n.id.as_str().len(), 40);
     }
 }
 
@@ -269,21 +263,21 @@ proptest! {
         let part = analyze_files("redis-3.0.7-loopback-merge", &["lo.pcap.gz"], Some(cut));
         check_invariants(&part);
         let action = t["action_ms"].as_i64().unwrap() * 1000;
-        let key = |i: &Introduction| (i.learner.clone(), i.node.clone(), i.via.clone(), i.ts_us);
+        let key = |i: &Introduction| (i.learner, i.node, i.via, i.ts_us);
         if cut < action - 1_000_000 {
             prop_assert_eq!(part.merges.len(), 1);
             let (pm, fm) = (&part.merges[0], &full.merges[0]);
             prop_assert_eq!(pm.ts_us, fm.ts_us);
-            let ps: BTreeSet<Vec<String>> = pm.sides.iter().cloned().collect();
-            let fs: BTreeSet<Vec<String>> = fm.sides.iter().cloned().collect();
+            let ps: BTreeSet<Vec<NodeId>> = pm.sides.iter().cloned().collect();
+            let fs: BTreeSet<Vec<NodeId>> = fm.sides.iter().cloned().collect();
             prop_assert_eq!(ps, fs);
             prop_assert_eq!(pm.chain.iter().map(key).collect::<Vec<_>>(), fm.chain.iter().map(key).collect::<Vec<_>>());
             // Everything the full capture saw happen after the cut (past the
             // 5 s in which knowledge counts as prior) is found the same way.
-            let part_by_pair: BTreeMap<(String, String), String> =
-                part.introductions.iter().map(|i| ((i.learner.clone(), i.node.clone()), i.via.clone())).collect();
-            for i in full.introductions.iter().filter(|i| i.ts_us > cut + 5_000_000 && i.via != "prior") {
-                prop_assert_eq!(part_by_pair.get(&(i.learner.clone(), i.node.clone())), Some(&i.via), "{:?}", i);
+            let part_by_pair: BTreeMap<(NodeId, NodeId), Via> =
+                part.introductions.iter().map(|i| ((i.learner, i.node), i.via)).collect();
+            for i in full.introductions.iter().filter(|i| i.ts_us > cut + 5_000_000 && i.via != Via::Prior) {
+                prop_assert_eq!(part_by_pair.get(&(i.learner, i.node)), Some(&i.via), "{:?}", i);
             }
         }
     }
@@ -307,7 +301,7 @@ fn modern_docker_bridge_collides_without_merging() {
             .findings
             .iter()
             .find(|f| {
-                f.kind == "address_collision" && f.nodes.contains(&c) && (f.nodes.contains(&d) || f.nodes.contains(&a1))
+                f.kind == FindingKind::AddressCollision && f.nodes.contains(&c) && (f.nodes.contains(&d) || f.nodes.contains(&a1))
             })
             .unwrap_or_else(|| panic!("{dir}: no collision involving c: {:#?}", a.findings));
         if col.nodes.contains(&d) {
@@ -321,7 +315,7 @@ fn modern_docker_bridge_collides_without_merging() {
         );
         // c was introduced to a1 by the operator's MEET (not captured inside
         // the container: inferred).
-        assert!(a.introductions.iter().any(|i| i.via == "operator_meet" && i.learner == c && i.node == id(&t, "a1")));
+        assert!(a.introductions.iter().any(|i| i.via == Via::OperatorMeet && i.learner == c && i.node == id(&t, "a1")));
     }
 }
 
@@ -343,13 +337,13 @@ fn check_forget_reuse(dir: &str) {
     let col = a
         .findings
         .iter()
-        .find(|f| f.kind == "address_collision" && f.addresses[0] == "127.0.0.1:17003")
+        .find(|f| f.kind == FindingKind::AddressCollision && f.addresses[0] == "127.0.0.1:17003")
         .expect("collision on 127.0.0.1:17003");
     assert!(col.nodes.contains(&old) && col.nodes.contains(&new), "{col:?}");
     // Redis 7.0 has no FORGOTTEN_NODE extension: 7002 still dials the old
     // node's address and the new node answers. Valkey spreads the FORGET.
     let mismatch =
-        a.findings.iter().any(|f| f.kind == "sender_mismatch" && f.nodes[0] == id(&t, "7002") && f.nodes[2] == new);
+        a.findings.iter().any(|f| f.kind == FindingKind::SenderMismatch && f.nodes[0] == id(&t, "7002") && f.nodes[2] == new);
     assert_eq!(mismatch, dir.starts_with("redis-7.0"), "{dir}");
     check_invariants(&a);
 }

@@ -76,7 +76,7 @@ fn incident_timeline_tells_the_story() {
     assert_eq!(t.merges.len(), 1);
     assert!(t.arrows.iter().filter(|x| x.in_chain).count() >= 3);
     for kind in ["meet_sent", "meet_received", "answered_by_other", "role_change"] {
-        assert!(t.markers.iter().any(|m| m.kind == kind), "no {kind} marker");
+        assert!(t.markers.iter().any(|m| m.kind.as_str() == kind), "no {kind} marker");
     }
     assert_eq!(t.cluster_count.first().map(|c| c.1), Some(2));
     assert_eq!(t.cluster_count.last().map(|c| c.1), Some(1));

@@ -20,22 +20,49 @@ fn check(dir: &Path, args: &[&str], expected: &str) {
     }
     let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));
     if got != want {
-        let diff: Vec<String> = want
-            .lines()
-            .zip(got.lines())
-            .enumerate()
-            .filter(|(_, (a, b))| a != b)
-            .take(5)
-            .map(|(i, (a, b))| format!("line {}:\n- {a}\n+ {b}", i + 1))
-            .collect();
+        let diff = line_diff(&want, &got);
         panic!(
-            "{} differs ({} vs {} lines):\n{}",
+            "{} differs ({} vs {} lines; - missing, + added):\n{}",
             path.display(),
             want.lines().count(),
             got.lines().count(),
             diff.join("\n")
         );
     }
+}
+
+/// The lines missing from `got` (`-`) and added to it (`+`), with line
+/// numbers of the expected file, from a longest common subsequence; at most
+/// 40 lines.
+fn line_diff(want: &str, got: &str) -> Vec<String> {
+    let (a, b): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+    // lcs[i][j]: length of the LCS of a[i..] and b[j..].
+    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while (i < a.len() || j < b.len()) && out.len() < 40 {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            (i, j) = (i + 1, j + 1);
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push(format!("{:>5} + {}", i + 1, b[j]));
+            j += 1;
+        } else {
+            out.push(format!("{:>5} - {}", i + 1, a[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn line_diff_reports_added_and_missing_lines() {
+    let d = line_diff("a\nb\nc\nd\n", "a\nc\nx\nd\n");
+    assert_eq!(d, vec!["    2 - b", "    4 + x"]);
+    assert!(line_diff("same\n", "same\n").is_empty());
 }
 
 #[test]

@@ -30,7 +30,7 @@ fn lab_operator_merge_with_real_redis_is_explained() {
     assert_eq!(a.clusters.len(), 2);
     assert_eq!(a.merges.len(), 1);
     let first = &a.merges[0].chain[0];
-    assert_eq!(first.via, "operator_meet");
+    assert_eq!(first.via, meetgraph::analysis::Via::OperatorMeet);
     assert_eq!(first.command.as_deref(), Some("cluster meet 127.0.0.1 7011"));
     assert_eq!(first.learner, truth["nodes"]["7001"]["id"].as_str().unwrap());
     assert_eq!(first.node, truth["nodes"]["7011"]["id"].as_str().unwrap());
