@@ -4,6 +4,7 @@
 //! the same bytes on every machine.
 
 use crate::analysis::timeline::{MARKER_KINDS, MarkerKind, Timeline};
+use crate::output::printable::printable;
 use crate::time::format_utc_us;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -117,7 +118,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Timeline) -> Resu
 
     // Lanes.
     let n = t.lanes.len().max(1);
-    let labels: Vec<String> = t.lanes.iter().map(|l| l.label.clone()).collect();
+    let labels: Vec<String> = t.lanes.iter().map(|l| printable(&l.label).into_owned()).collect();
     let mut chart = ChartBuilder::on(&bottom)
         .margin(8)
         .x_label_area_size(40)
@@ -174,7 +175,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Timeline) -> Resu
             .map_err(err)?;
         chart
             .draw_series(std::iter::once(Text::new(
-                m.label.clone(),
+                printable(&m.label).into_owned(),
                 (x, n as f64 - 0.6),
                 (FONT, 14).into_font().color(&CHAIN_COLOR),
             )))
@@ -208,7 +209,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Timeline) -> Resu
         chart
             .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
             .map_err(err)?
-            .label(format!("cluster {name}"))
+            .label(format!("cluster {}", printable(name)))
             .legend(move |(x, y)| Rectangle::new([(x - 8, y - 5), (x + 8, y + 5)], c.mix(0.5).filled()));
     }
     chart

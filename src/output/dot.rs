@@ -4,13 +4,14 @@
 
 use crate::analysis::timeline::Timeline;
 use crate::analysis::{Analysis, NodeId};
+use crate::output::printable::printable;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 const COLORS: [&str; 6] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf"];
 
 fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+    printable(s).replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 /// Edges: (from, to, label, in chain), in time order.
@@ -63,7 +64,7 @@ fn mermaid_id(id: &NodeId) -> String {
 pub fn write_mermaid(w: &mut dyn Write, a: &Analysis, t: &Timeline) -> io::Result<()> {
     writeln!(w, "graph LR")?;
     for l in &t.lanes {
-        writeln!(w, "  n{}[\"{}\"]", mermaid_id(&l.node), l.label.replace('"', "'"))?;
+        writeln!(w, "  n{}[\"{}\"]", mermaid_id(&l.node), printable(&l.label).replace('"', "'"))?;
     }
     let mut chain_links = Vec::new();
     for (k, (from, to, label, chain)) in edges(a, t).into_iter().enumerate() {

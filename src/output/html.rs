@@ -4,11 +4,12 @@
 //! network fetch.
 
 use crate::analysis::{Analysis, NodeId};
+use crate::output::printable::printable;
 use crate::time::format_utc_us;
 use std::io::{self, Write};
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    printable(s).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn evidence(e: &[crate::analysis::Evidence]) -> String {

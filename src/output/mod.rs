@@ -1,9 +1,12 @@
 //! Outputs: formatting only, no analysis. Every renderer writes to a
-//! `Write` so tests can render into memory.
+//! `Write` so tests can render into memory, and passes peer-controlled
+//! text through [`printable`]. May import `analysis` (results), `pipeline`
+//! (dump, stats), `clusterbus` (dump) and `time`; never the reverse.
 
 pub mod chart;
 pub mod dot;
 pub mod dump;
 pub mod html;
+pub mod printable;
 pub mod report;
 pub mod stats;

@@ -1,6 +1,7 @@
 //! `meetgraph analyze`: the readable report (story first) and the JSON.
 
 use crate::analysis::{Analysis, BestAddresses, Introduction, NodeId, NodesView, Via, describe};
+use crate::output::printable::write_printable;
 use crate::time::format_utc_us;
 use std::io::{self, Write};
 
@@ -25,8 +26,12 @@ fn intro_line(a: &Analysis, i: &Introduction, best: &BestAddresses) -> String {
     format!("{}  {}: {}{}", rel(a, i.ts_us), i.via, describe(i, best), evidence(&i.evidence))
 }
 
-/// Writes the human report.
+/// Writes the human report (control characters from the wire replaced).
 pub fn write_report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    write_printable(w, |w| report(w, a))
+}
+
+fn report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     let best = a.best_addresses();
     writeln!(w, "== What happened")?;
     for s in &a.story {
@@ -148,6 +153,10 @@ pub fn write_json(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
 
 /// `CLUSTER NODES`-style lines of one node's view.
 pub fn write_nodes_view(w: &mut dyn Write, v: &NodesView) -> io::Result<()> {
+    write_printable(w, |w| nodes_view(w, v))
+}
+
+fn nodes_view(w: &mut dyn Write, v: &NodesView) -> io::Result<()> {
     writeln!(w, "# what {} believed at {}", v.node.short(), format_utc_us(v.at_us))?;
     for l in &v.lines {
         writeln!(
