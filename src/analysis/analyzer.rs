@@ -226,7 +226,7 @@ impl Analyzer {
     fn learn_from_hearsay(&mut self, ts: i64, l: NodeId, n: NodeId, evd: &Evidence) {
         // Shown within the first seconds of seeing the learner: it knew the
         // node before the capture. Later: through traffic not captured.
-        let prior = !self.nodes.get(&l).is_some_and(|x| ts - x.first_seen > PRIOR_WINDOW_US);
+        let prior = self.nodes.get(&l).is_none_or(|x| ts - x.first_seen <= PRIOR_WINDOW_US);
         let heard = self.knowledge.heard_node(&l, &n);
         let intro = introductions::hearsay(ts, l, n, heard, prior, evd.clone());
         self.introduce(intro);

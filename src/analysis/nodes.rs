@@ -143,12 +143,16 @@ pub(super) struct PrevHeader {
     pub seen: bool,
 }
 
+/// Source IPs of a node's outgoing connections: (vantage, IP) → first
+/// (ts, evidence).
+pub(super) type SourceIps = BTreeMap<(String, String), (i64, Evidence)>;
+
 /// Every node seen, by id.
 #[derive(Debug, Default)]
 pub(super) struct Nodes {
     map: BTreeMap<NodeId, NodeState>,
     /// node → (vantage, source IP) → first (ts, evidence).
-    sources: BTreeMap<NodeId, BTreeMap<(String, String), (i64, Evidence)>>,
+    sources: BTreeMap<NodeId, SourceIps>,
 }
 
 /// One message as the node that sent it: where it was seen and which side
@@ -170,7 +174,7 @@ impl Nodes {
         self.map.keys().copied()
     }
 
-    pub fn sources(&self) -> &BTreeMap<NodeId, BTreeMap<(String, String), (i64, Evidence)>> {
+    pub fn sources(&self) -> &BTreeMap<NodeId, SourceIps> {
         &self.sources
     }
 

@@ -31,6 +31,9 @@ fn ranges_of(slots: &[u16]) -> Ranges {
     out
 }
 
+/// (configEpoch, claim size, first range, group size) of the last check.
+type ClaimMemo = (u64, usize, Option<(u16, u16)>, usize);
+
 /// One master header's claim, as the slot tracker needs it.
 pub(super) struct Claim<'a> {
     pub ts: i64,
@@ -47,7 +50,7 @@ pub(super) struct Slots {
     own: BTreeMap<NodeId, (u64, Ranges)>,
     /// Last (epoch, claim size, first range, group size) checked per node:
     /// a claim is re-checked only when one of them changes.
-    checked: HashMap<NodeId, (u64, usize, Option<(u16, u16)>, usize)>,
+    checked: HashMap<NodeId, ClaimMemo>,
     collisions_reported: BTreeSet<(NodeId, NodeId, u64)>,
     conflicts_reported: BTreeSet<(NodeId, NodeId)>,
     moves: Vec<SlotMove>,
