@@ -1,8 +1,23 @@
 //! meetgraph: a forensic analyzer for the Redis / Valkey Cluster bus.
 //!
-//! Layers, each knowing only the one below it:
-//! capture → decode → reassembly → clusterbus (framer + nom parser) →
-//! events → analysis → output. `app` wires them for the binary.
+//! Layers, each knowing only the ones below it (`tests/architecture.rs`
+//! checks that no file imports a file that imports it):
+//!
+//! | module | holds | may import |
+//! |---|---|---|
+//! | [`capture`] | pcap / pcapng / gzip readers, live capture (`live`) | – |
+//! | [`decode`] | link, IP and TCP headers → segments | `capture` |
+//! | [`reassembly`] | per-direction TCP streams, gaps, caps | `decode` |
+//! | [`clusterbus`] | the framer and the nom parser of bus messages | – |
+//! | [`resp`] | `CLUSTER` commands sniffed on data ports | – |
+//! | [`pipeline`] | capture → decode → reassembly → framer, per input | the above |
+//! | [`events`] | owned, compact events (zero-copy ends here), `NodeId` | `clusterbus`, `decode`, `pipeline` |
+//! | [`analysis`] | the story: nodes, introductions, merges, findings | `events`, `clusterbus`, `decode`, `time` |
+//! | [`output`] | report, JSON, dump, chart, DOT, HTML (formatting only) | `analysis`, `pipeline`, `clusterbus`, `time` |
+//! | [`time`] | UTC formatting and parsing | – |
+//! | [`run`] | pipeline straight into the analysis (for the binary and tests) | `pipeline`, `events`, `analysis` |
+//!
+//! The binary (`src/main.rs`, `src/app.rs`, `src/cli.rs`) wires them.
 
 #![forbid(unsafe_code)]
 

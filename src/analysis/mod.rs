@@ -10,21 +10,21 @@
 //!
 //! | room | knows |
 //! |---|---|
-//! | [`analyzer`] | the facade: `new`, `push`, `finish`, `view_of`; routes each message through the rooms |
-//! | [`config`] | vantage names, `until`, evidence |
-//! | [`nodes`] | identities, addresses per vantage, generation hints |
-//! | [`connections`] | who is behind each side of every connection, held messages, short connections |
-//! | [`gossip`] | what each node heard and expects where, its view of peers, FAIL and UPDATE |
-//! | [`handshakes`] | operator MEET commands, first answers, who answers at each address, mismatches |
-//! | [`introductions`] | first introductions (one constructor per mechanism) and merge chains |
-//! | [`roles`] | debounced roles, role changes, failovers, epoch bumps |
-//! | [`slots`] | slot claims, slot moves, conflicts, configEpoch collisions |
-//! | [`clock`] | capture spans and clock offsets between captures |
-//! | [`merge`] | groups over time, joins, merges, clusters before anything happened |
-//! | [`findings`] | end-of-run findings and their order |
-//! | [`finish`] | assembling the [`Analysis`] |
-//! | [`story`] | the story and one sentence per introduction |
-//! | [`nodes_view`] | what node X believed at time T (`CLUSTER NODES` lines) |
+//! | `analyzer.rs` | the facade: `new`, `push`, `finish`, `view_of`; routes each message through the rooms |
+//! | `config.rs` | vantage names, `until`, evidence |
+//! | `nodes.rs` | identities, addresses per vantage, generation hints |
+//! | `connections.rs` | who is behind each side of every connection, held messages, short connections |
+//! | `gossip.rs` | what each node heard and expects where, its view of peers, FAIL and UPDATE |
+//! | `handshakes.rs` | operator MEET commands, first answers, who answers at each address, mismatches |
+//! | `introductions.rs` | first introductions (one constructor per mechanism) and merge chains |
+//! | `roles.rs` | debounced roles, role changes, failovers, epoch bumps |
+//! | `slots.rs` | slot claims, slot moves, conflicts, configEpoch collisions |
+//! | `clock.rs` | capture spans and clock offsets between captures |
+//! | `merge.rs` | groups over time, joins, merges, clusters before anything happened |
+//! | `findings.rs` | end-of-run findings and their order |
+//! | `finish.rs` | assembling the [`Analysis`] |
+//! | `story.rs` | the story and one sentence per introduction |
+//! | `nodes_view.rs` | what node X believed at time T (`CLUSTER NODES` lines) |
 //! | [`timeline`] | chart-ready data computed from an [`Analysis`] |
 //! | [`model`] | the result types (the JSON schema) |
 
