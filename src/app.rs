@@ -1,29 +1,36 @@
-//! Wires the layers for each subcommand and maps outcomes to exit codes:
-//! 0 every input read, 1 an input was damaged (truncated or corrupt; what
-//! was readable before the damage was still processed), 2 an input could
-//! not be opened or is not a capture, or a flag is invalid.
+//! Wires the layers for each subcommand. Commands return
+//! `Result<Status, Error>`; `main` prints an error once and maps it to the
+//! documented exit status (README "Exit status"): 0 every input read, 1 an
+//! input was damaged (truncated or corrupt; what was readable before the
+//! damage was still processed), 2 an input could not be opened or is not a
+//! capture, a flag is invalid, or an output cannot be written. Warnings
+//! that do not stop a command go through [`warn`].
 
 use crate::cli::{Cli, Command, Format, InputArgs};
 use meetgraph::analysis::timeline::build_timeline;
 use meetgraph::analysis::{Analysis, AnalysisConfig};
 use meetgraph::capture::CaptureFile;
 use meetgraph::clusterbus::framer::FramerConfig;
-use meetgraph::output::chart::{ChartError, render_svg, write_chart};
+use meetgraph::error::{Error, Status};
+use meetgraph::output::chart::{render_svg, write_chart};
 use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
 use meetgraph::output::html::write_html;
 use meetgraph::output::report::{write_json, write_nodes_view, write_report};
 use meetgraph::output::stats::{write_stats_json, write_stats_text};
-use meetgraph::time::parse_utc_us;
 use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, PortFilter, run_merged};
 use meetgraph::reassembly::ReassemblyConfig;
+use meetgraph::time::parse_utc_us;
 use std::io::{self, Write};
 use std::path::Path;
 
-/// Exit codes.
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_DAMAGED: u8 = 1;
-pub const EXIT_FATAL: u8 = 2;
+/// A message that does not end the command (damaged inputs).
+pub fn warn(msg: &dyn std::fmt::Display) {
+    eprintln!("meetgraph: {msg}");
+}
+
+/// Exit status of a command-line parse failure.
+pub const EXIT_USAGE: u8 = 2;
 
 /// Parses `17000-17010,16379`.
 pub fn parse_ports(s: &str) -> Result<PortFilter, String> {
@@ -43,10 +50,10 @@ pub fn parse_ports(s: &str) -> Result<PortFilter, String> {
     Ok(PortFilter(out))
 }
 
-fn pipeline_config(input: &InputArgs) -> Result<PipelineConfig, String> {
-    let ports = input.ports.as_deref().map(parse_ports).transpose()?;
+fn pipeline_config(input: &InputArgs) -> Result<PipelineConfig, Error> {
+    let ports = input.ports.as_deref().map(parse_ports).transpose().map_err(Error::Usage)?;
     if input.max_message < 16 {
-        return Err("--max-message must be at least 16".into());
+        return Err(Error::Usage("--max-message must be at least 16".into()));
     }
     Ok(PipelineConfig {
         reassembly: ReassemblyConfig {
@@ -59,12 +66,8 @@ fn pipeline_config(input: &InputArgs) -> Result<PipelineConfig, String> {
     })
 }
 
-fn is_broken_pipe(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::BrokenPipe
-}
-
-pub fn run(cli: Cli) -> u8 {
-    match cli.command {
+pub fn run(cli: Cli) -> Result<Status, Error> {
+    let r = match cli.command {
         Command::Dump { input, format, stats, quiet, no_anomalies } => dump(&input, format, stats, quiet, no_anomalies),
         Command::Analyze { input, vantage, json, chart, dot, mermaid, html, since, until } => {
             let outputs = Outputs {
@@ -78,12 +81,17 @@ pub fn run(cli: Cli) -> u8 {
         }
         Command::Nodes { input, node, at } => nodes(&input, &node, at.as_deref()),
         Command::Events { input } => events(&input),
+    };
+    match r {
+        // `meetgraph … | head`: the reader left; nothing failed.
+        Err(e) if e.is_broken_pipe() => Ok(Status::Ok),
+        r => r,
     }
 }
 
 /// Inputs and vantage names: positional files (named by file name) and
 /// `--vantage NAME=FILE`.
-fn named_inputs(input: &InputArgs, vantage: &[String]) -> Result<(Vec<std::path::PathBuf>, Vec<String>), String> {
+fn named_inputs(input: &InputArgs, vantage: &[String]) -> Result<(Vec<std::path::PathBuf>, Vec<String>), Error> {
     let mut paths = Vec::new();
     let mut names = Vec::new();
     for p in &input.files {
@@ -91,15 +99,16 @@ fn named_inputs(input: &InputArgs, vantage: &[String]) -> Result<(Vec<std::path:
         names.push(p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()));
     }
     for v in vantage {
-        let (name, file) = v.split_once('=').ok_or_else(|| format!("--vantage {v:?}: expected NAME=FILE"))?;
+        let bad = || Error::Usage(format!("--vantage {v:?}: expected NAME=FILE"));
+        let (name, file) = v.split_once('=').ok_or_else(bad)?;
         if name.is_empty() || file.is_empty() {
-            return Err(format!("--vantage {v:?}: expected NAME=FILE"));
+            return Err(bad());
         }
         paths.push(file.into());
         names.push(name.to_string());
     }
     if paths.is_empty() && input.interface.is_none() {
-        return Err("no capture file given (or -i IFACE for a live capture)".into());
+        return Err(Error::Usage("no capture file given (or -i IFACE for a live capture)".into()));
     }
     let mut seen = std::collections::BTreeSet::new();
     for n in &mut names {
@@ -113,25 +122,12 @@ fn named_inputs(input: &InputArgs, vantage: &[String]) -> Result<(Vec<std::path:
     Ok((paths, names))
 }
 
-fn prepare(input: &InputArgs, vantage: &[String]) -> Result<(Vec<Input>, Vec<String>), u8> {
-    let cfg = pipeline_config(input).map_err(|e| {
-        eprintln!("meetgraph: {e}");
-        EXIT_FATAL
-    })?;
-    let (paths, names) = named_inputs(input, vantage).map_err(|e| {
-        eprintln!("meetgraph: {e}");
-        EXIT_FATAL
-    })?;
+fn prepare(input: &InputArgs, vantage: &[String]) -> Result<(Vec<Input>, Vec<String>), Error> {
+    let cfg = pipeline_config(input)?;
+    let (paths, mut names) = named_inputs(input, vantage)?;
     let mut inputs = Vec::new();
-    let mut names = names;
     for (i, p) in paths.iter().enumerate() {
-        match CaptureFile::open(p) {
-            Ok(f) => inputs.push(Input::new(f, Pipeline::new(i, cfg.clone()))),
-            Err(e) => {
-                eprintln!("meetgraph: {e}");
-                return Err(EXIT_FATAL);
-            }
-        }
+        inputs.push(Input::new(CaptureFile::open(p)?, Pipeline::new(i, cfg.clone())));
     }
     if let Some(iface) = &input.interface {
         let idx = inputs.len();
@@ -143,14 +139,16 @@ fn prepare(input: &InputArgs, vantage: &[String]) -> Result<(Vec<Input>, Vec<Str
 
 /// A live capture input (`-i IFACE`); Ctrl-C, `-c` or `--duration` end it.
 #[cfg(feature = "live")]
-fn open_live(input: &InputArgs, iface: &str, pipeline: Pipeline) -> Result<Input, u8> {
+fn open_live(input: &InputArgs, iface: &str, pipeline: Pipeline) -> Result<Input, Error> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    // A second Ctrl-C while stopping is not needed: the capture loop polls
-    // the flag every 200 ms.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    // Only one handler can be installed per process; a second live input
+    // shares the first one's (the capture loop polls the flag every 200 ms).
+    if ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)).is_err() {
+        warn(&"Ctrl-C handler already installed; Ctrl-C ends the first live capture");
+    }
     let opts = meetgraph::capture::LiveOptions {
         interface: iface.to_string(),
         filter: input.filter.clone(),
@@ -159,43 +157,24 @@ fn open_live(input: &InputArgs, iface: &str, pipeline: Pipeline) -> Result<Input
         duration: input.duration.map(std::time::Duration::from_secs_f64),
         stop,
     };
-    match meetgraph::capture::LiveCapture::open(opts) {
-        Ok(c) => Ok(Input::new(c, pipeline)),
-        Err(e) => {
-            eprintln!("meetgraph: {e}");
-            Err(EXIT_FATAL)
-        }
-    }
+    Ok(Input::new(meetgraph::capture::LiveCapture::open(opts)?, pipeline))
 }
 
 #[cfg(not(feature = "live"))]
-fn open_live(_input: &InputArgs, iface: &str, _pipeline: Pipeline) -> Result<Input, u8> {
-    eprintln!(
-        "meetgraph: -i {iface}: this build has no live capture; rebuild with `cargo build --release --features live` (needs libpcap)"
-    );
-    Err(EXIT_FATAL)
+fn open_live(_input: &InputArgs, iface: &str, _pipeline: Pipeline) -> Result<Input, Error> {
+    Err(Error::Usage(format!(
+        "-i {iface}: this build has no live capture; rebuild with `cargo build --release --features live` (needs libpcap)"
+    )))
 }
 
-fn damaged(inputs: &[Input]) -> u8 {
-    let mut status = EXIT_OK;
-    for i in inputs {
-        if let Some(e) = &i.error {
-            eprintln!("meetgraph: {e}");
-            status = EXIT_DAMAGED;
-        }
+/// Reports damaged inputs (once each); their status.
+fn damaged(inputs: &[Input]) -> Status {
+    let mut status = Status::Ok;
+    for e in inputs.iter().filter_map(|i| i.error.as_ref()) {
+        warn(e);
+        status = Status::Damaged;
     }
     status
-}
-
-fn write_out(r: io::Result<()>) -> u8 {
-    match r {
-        Ok(()) => EXIT_OK,
-        Err(e) if is_broken_pipe(&e) => EXIT_OK,
-        Err(e) => {
-            eprintln!("meetgraph: writing output: {e}");
-            EXIT_FATAL
-        }
-    }
 }
 
 /// Files `analyze` writes besides the report.
@@ -207,39 +186,39 @@ struct Outputs<'a> {
     html: Option<&'a Path>,
 }
 
-fn parse_time_flag(flag: &str, v: Option<&str>) -> Result<Option<i64>, u8> {
-    match v {
-        None => Ok(None),
-        Some(s) => parse_utc_us(s).map(Some).ok_or_else(|| {
-            eprintln!("meetgraph: {flag} {s:?}: expected e.g. 2026-11-24T18:49:40.5Z or microseconds");
-            EXIT_FATAL
-        }),
-    }
-}
-
-fn write_file(path: &Path, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), u8> {
-    let r = std::fs::File::create(path).and_then(|file| {
-        let mut w = io::BufWriter::new(file);
-        f(&mut w)?;
-        w.flush()
-    });
-    r.map_err(|e| {
-        eprintln!("meetgraph: {}: {e}", path.display());
-        EXIT_FATAL
+fn parse_time_flag(flag: &str, v: Option<&str>) -> Result<Option<i64>, Error> {
+    v.map(|s| {
+        parse_utc_us(s).ok_or_else(|| {
+            Error::Usage(format!("{flag} {s:?}: expected e.g. 2026-11-24T18:49:40.5Z or microseconds"))
+        })
     })
+    .transpose()
 }
 
-fn write_visuals(analysis: &Analysis, o: &Outputs<'_>, since: Option<i64>, until: Option<i64>) -> Result<(), u8> {
+fn write_file(path: &Path, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Error> {
+    std::fs::File::create(path)
+        .and_then(|file| {
+            let mut w = io::BufWriter::new(file);
+            f(&mut w)?;
+            w.flush()
+        })
+        .map_err(|e| Error::write_file(path, e))
+}
+
+/// Writes to standard output.
+fn write_stdout(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Error> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    f(&mut out).and_then(|_| out.flush()).map_err(|e| Error::write("writing output", e))
+}
+
+fn write_visuals(analysis: &Analysis, o: &Outputs<'_>, since: Option<i64>, until: Option<i64>) -> Result<(), Error> {
     if o.chart.is_none() && o.dot.is_none() && o.mermaid.is_none() && o.html.is_none() {
         return Ok(());
     }
     let timeline = build_timeline(analysis, since, until);
-    let chart_failed = |e: ChartError| {
-        eprintln!("meetgraph: {e}");
-        EXIT_FATAL
-    };
     if let Some(p) = o.chart {
-        write_chart(p, &timeline).map_err(chart_failed)?;
+        write_chart(p, &timeline)?;
     }
     if let Some(p) = o.dot {
         write_file(p, |w| write_dot(w, analysis, &timeline))?;
@@ -248,54 +227,38 @@ fn write_visuals(analysis: &Analysis, o: &Outputs<'_>, since: Option<i64>, until
         write_file(p, |w| write_mermaid(w, analysis, &timeline))?;
     }
     if let Some(p) = o.html {
-        let svg = render_svg(&timeline).map_err(chart_failed)?;
+        let svg = render_svg(&timeline)?;
         write_file(p, |w| write_html(w, analysis, &svg))?;
     }
     Ok(())
 }
 
-fn analyze(input: &InputArgs, vantage: &[String], o: &Outputs<'_>, since: Option<&str>, until: Option<&str>) -> u8 {
-    let json = o.json;
-    let (since, until) = match (parse_time_flag("--since", since), parse_time_flag("--until", until)) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(c), _) | (_, Err(c)) => return c,
-    };
-    let (mut inputs, names) = match prepare(input, vantage) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+fn analyze(
+    input: &InputArgs,
+    vantage: &[String],
+    o: &Outputs<'_>,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<Status, Error> {
+    let (since, until) = (parse_time_flag("--since", since)?, parse_time_flag("--until", until)?);
+    let (mut inputs, names) = prepare(input, vantage)?;
     let cfg = AnalysisConfig { vantages: names, until_us: None };
     let analysis = meetgraph::run::analyze(&mut inputs, cfg);
     let status = damaged(&inputs);
-    if let Err(code) = write_visuals(&analysis, o, since, until) {
-        return code;
-    }
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    if let Some(path) = json {
-        if path.as_os_str() == "-" {
-            let code = write_out(write_json(&mut out, &analysis).and_then(|_| out.flush()));
-            return code.max(status);
+    write_visuals(&analysis, o, since, until)?;
+    match o.json {
+        Some(path) if path.as_os_str() == "-" => write_stdout(|w| write_json(w, &analysis))?,
+        Some(path) => {
+            write_file(path, |w| write_json(w, &analysis))?;
+            write_stdout(|w| write_report(w, &analysis))?;
         }
-        let r = std::fs::File::create(path).and_then(|f| {
-            let mut w = io::BufWriter::new(f);
-            write_json(&mut w, &analysis)?;
-            w.flush()
-        });
-        if let Err(e) = r {
-            eprintln!("meetgraph: {}: {e}", path.display());
-            return EXIT_FATAL;
-        }
+        None => write_stdout(|w| write_report(w, &analysis))?,
     }
-    let code = write_out(write_report(&mut out, &analysis).and_then(|_| out.flush()));
-    code.max(status)
+    Ok(status)
 }
 
-fn events(input: &InputArgs) -> u8 {
-    let (mut inputs, names) = match prepare(input, &[]) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+fn events(input: &InputArgs) -> Result<Status, Error> {
+    let (mut inputs, names) = prepare(input, &[])?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let mut err: Option<io::Error> = None;
@@ -317,26 +280,17 @@ fn events(input: &InputArgs) -> u8 {
         meetgraph::pipeline::run_merged(&mut inputs, &mut sink);
     }
     let status = damaged(&inputs);
-    let code = write_out(match err {
+    match err {
         Some(e) => Err(e),
         None => out.flush(),
-    });
-    code.max(status)
+    }
+    .map_err(|e| Error::write("writing output", e))?;
+    Ok(status)
 }
 
-fn nodes(input: &InputArgs, node: &str, at: Option<&str>) -> u8 {
-    let until = match at.map(parse_utc_us) {
-        Some(None) => {
-            eprintln!("meetgraph: --at {:?}: expected e.g. 2026-11-24T18:49:40.5Z or microseconds", at.unwrap_or(""));
-            return EXIT_FATAL;
-        }
-        Some(Some(t)) => Some(t),
-        None => None,
-    };
-    let (mut inputs, names) = match prepare(input, &[]) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+fn nodes(input: &InputArgs, node: &str, at: Option<&str>) -> Result<Status, Error> {
+    let until = parse_time_flag("--at", at)?;
+    let (mut inputs, names) = prepare(input, &[])?;
     let cfg = AnalysisConfig { vantages: names, until_us: until };
     let (analyzer, stats) = meetgraph::run::analyze_inputs(&mut inputs, cfg);
     let status = damaged(&inputs);
@@ -346,29 +300,18 @@ fn nodes(input: &InputArgs, node: &str, at: Option<&str>) -> u8 {
     let matches: Vec<_> = ids.iter().filter(|n| n.as_str().starts_with(node)).collect();
     let id = match matches.as_slice() {
         [one] => **one,
-        [] => {
-            eprintln!("meetgraph: no node {node:?} seen before that time");
-            return EXIT_FATAL;
-        }
+        [] => return Err(Error::Usage(format!("no node {node:?} seen before that time"))),
         _ => {
-            eprintln!("meetgraph: {node:?} matches {} nodes; give more characters", matches.len());
-            return EXIT_FATAL;
+            return Err(Error::Usage(format!("{node:?} matches {} nodes; give more characters", matches.len())));
         }
     };
-    let Some(view) = analyzer.view_of(&id, at_us) else {
-        eprintln!("meetgraph: no view of {node}");
-        return EXIT_FATAL;
-    };
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    write_out(write_nodes_view(&mut out, &view).and_then(|_| out.flush())).max(status)
+    let view = analyzer.view_of(&id, at_us).ok_or_else(|| Error::Usage(format!("no view of {node}")))?;
+    write_stdout(|w| write_nodes_view(w, &view))?;
+    Ok(status)
 }
 
-fn dump(input: &InputArgs, format: Format, stats: bool, quiet: bool, no_anomalies: bool) -> u8 {
-    let (mut inputs, _) = match prepare(input, &[]) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+fn dump(input: &InputArgs, format: Format, stats: bool, quiet: bool, no_anomalies: bool) -> Result<Status, Error> {
+    let (mut inputs, _) = prepare(input, &[])?;
     let names: Vec<String> = inputs.iter().map(|i| i.file.name().to_string()).collect();
     let stdout = io::stdout();
     let out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -381,38 +324,19 @@ fn dump(input: &InputArgs, format: Format, stats: bool, quiet: bool, no_anomalie
     writer.anomalies = !no_anomalies && !quiet;
     run_merged(&mut inputs, &mut writer);
     let (mut out, write_err) = writer.into_inner();
-    let mut status = EXIT_OK;
-    for i in &inputs {
-        if let Some(e) = &i.error {
-            eprintln!("meetgraph: {e}");
-            status = EXIT_DAMAGED;
+    let status = damaged(&inputs);
+    let written = match write_err {
+        Some(e) => Err(e),
+        None if stats => {
+            let per: Vec<(String, _)> =
+                inputs.iter().map(|i| (i.file.name().to_string(), i.pipeline.stats())).collect();
+            match format {
+                Format::Text => write_stats_text(&mut out, &per),
+                Format::Jsonl => write_stats_json(&mut out, &per),
+            }
         }
-    }
-    if let Some(e) = write_err {
-        if is_broken_pipe(&e) {
-            return status;
-        }
-        eprintln!("meetgraph: writing output: {e}");
-        return EXIT_FATAL;
-    }
-    if stats {
-        let per: Vec<(String, _)> = inputs.iter().map(|i| (i.file.name().to_string(), i.pipeline.stats())).collect();
-        let r = match format {
-            Format::Text => write_stats_text(&mut out, &per),
-            Format::Jsonl => write_stats_json(&mut out, &per),
-        };
-        if let Err(e) = r
-            && !is_broken_pipe(&e)
-        {
-            eprintln!("meetgraph: writing output: {e}");
-            return EXIT_FATAL;
-        }
-    }
-    if let Err(e) = out.flush()
-        && !is_broken_pipe(&e)
-    {
-        eprintln!("meetgraph: writing output: {e}");
-        return EXIT_FATAL;
-    }
-    status
+        None => Ok(()),
+    };
+    written.and_then(|_| out.flush()).map_err(|e| Error::write("writing output", e))?;
+    Ok(status)
 }

@@ -25,6 +25,7 @@ pub mod analysis;
 pub mod capture;
 pub mod clusterbus;
 pub mod decode;
+pub mod error;
 pub mod events;
 pub mod output;
 pub mod pipeline;

@@ -157,10 +157,6 @@ impl CaptureFile {
     }
 
     /// Bytes of the (decompressed) capture consumed so far.
-    pub fn offset(&self) -> u64 {
-        (self.reader.consumed() + self.pending_consume) as u64
-    }
-
     fn fail(&mut self, e: CaptureError) -> Result<bool, CaptureError> {
         self.failed = true;
         self.current = None;
@@ -181,16 +177,19 @@ impl CaptureFile {
         loop {
             let consumed = self.reader.consumed() as u64;
             let base = self.reader.data().as_ptr() as usize;
+            // The reader's borrow ends with this match: only owned facts
+            // leave it.
             let step = match self.reader.next() {
                 Ok((used, block)) => Ok((used, self.format.block(block, base))),
                 Err(PcapError::Eof) => return Ok(false),
-                Err(PcapError::Incomplete(_)) => Err(0),
-                Err(PcapError::BufferTooSmall) => Err(1),
-                Err(PcapError::UnexpectedEof) => Err(2),
-                Err(PcapError::ReadError) => Err(3),
-                Err(PcapError::HeaderNotRecognized) => Err(4),
-                Err(PcapError::NomError(_, k)) | Err(PcapError::OwnedNomError(_, k)) => Err(100 + k as u32),
+                Err(PcapError::Incomplete(_)) => Err(Stall::NeedData),
+                Err(PcapError::BufferTooSmall) => Err(Stall::BlockTooLarge),
+                Err(PcapError::UnexpectedEof) => Err(Stall::Truncated),
+                Err(PcapError::ReadError) => Err(Stall::ReadError),
+                Err(PcapError::HeaderNotRecognized) => Err(Stall::Unrecognised),
+                Err(PcapError::NomError(_, k)) | Err(PcapError::OwnedNomError(_, k)) => Err(Stall::Unparsable(k)),
             };
+            let read_error = |name: String| CaptureError::Io { name, source: io::Error::other("read error") };
             match step {
                 Ok((used, Some(cur))) => {
                     self.pending_consume = used;
@@ -200,13 +199,12 @@ impl CaptureFile {
                     return Ok(true);
                 }
                 Ok((used, None)) => self.reader.consume(used),
-                Err(0) => {
+                Err(Stall::NeedData) => {
                     if self.reader.refill().is_err() {
-                        let name = self.name.clone();
-                        return self.fail(CaptureError::Io { name, source: io::Error::other("read error") });
+                        return self.fail(read_error(self.name.clone()));
                     }
                 }
-                Err(1) => {
+                Err(Stall::BlockTooLarge) => {
                     if self.buffer_size >= MAX_BLOCK {
                         let (name, offset) = (self.name.clone(), consumed);
                         let detail = format!("block larger than {MAX_BLOCK} bytes");
@@ -215,27 +213,43 @@ impl CaptureFile {
                     self.buffer_size *= 2;
                     self.reader.grow(self.buffer_size);
                     if self.reader.refill().is_err() {
-                        let name = self.name.clone();
-                        return self.fail(CaptureError::Io { name, source: io::Error::other("read error") });
+                        return self.fail(read_error(self.name.clone()));
                     }
                 }
-                Err(2) => {
+                Err(Stall::Truncated) => {
                     let (name, offset) = (self.name.clone(), consumed);
                     return self.fail(CaptureError::Truncated { name, offset });
                 }
-                Err(3) => {
-                    let name = self.name.clone();
-                    return self.fail(CaptureError::Io { name, source: io::Error::other("read error") });
-                }
-                Err(code) => {
+                Err(Stall::ReadError) => return self.fail(read_error(self.name.clone())),
+                Err(Stall::Unrecognised) => {
                     let (name, offset) = (self.name.clone(), consumed);
-                    let detail =
-                        if code == 4 { "unrecognised block".to_string() } else { "unparsable block".to_string() };
+                    let detail = "unrecognised block".to_string();
+                    return self.fail(CaptureError::Corrupt { name, offset, detail });
+                }
+                Err(Stall::Unparsable(kind)) => {
+                    let (name, offset) = (self.name.clone(), consumed);
+                    let detail = format!("unparsable block ({})", kind.description());
                     return self.fail(CaptureError::Corrupt { name, offset, detail });
                 }
             }
         }
     }
+}
+
+/// Why the reader could not yield the next block.
+#[derive(Clone, Copy, Debug)]
+enum Stall {
+    /// The buffer holds part of a block: read more.
+    NeedData,
+    /// The block does not fit the buffer: grow it (up to a cap).
+    BlockTooLarge,
+    /// The file ends inside a block.
+    Truncated,
+    ReadError,
+    /// Not a block type the format knows.
+    Unrecognised,
+    /// A block whose fields do not parse.
+    Unparsable(nom::error::ErrorKind),
 }
 
 impl FormatState {

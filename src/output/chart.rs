@@ -31,20 +31,36 @@ const PALETTE: [RGBColor; 6] = [
 const NONE_COLOR: RGBColor = RGBColor(120, 120, 120);
 const CHAIN_COLOR: RGBColor = RGBColor(214, 39, 40);
 
-/// A drawing failure (plotters' error as text).
+/// Why a chart could not be made.
 #[derive(Debug)]
-pub struct ChartError(pub String);
+pub enum ChartError {
+    /// The chart file cannot be written.
+    Write { path: std::path::PathBuf, source: std::io::Error },
+    /// plotters failed while drawing (its error, as text: it is generic
+    /// over the backend and not `'static`).
+    Draw(String),
+}
 
 impl std::fmt::Display for ChartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "chart: {}", self.0)
+        match self {
+            ChartError::Write { path, source } => write!(f, "cannot write {}: {source}", path.display()),
+            ChartError::Draw(what) => write!(f, "cannot draw the chart: {what}"),
+        }
     }
 }
 
-impl std::error::Error for ChartError {}
+impl std::error::Error for ChartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ChartError::Write { source, .. } => Some(source),
+            ChartError::Draw(_) => None,
+        }
+    }
+}
 
-fn err<E: std::fmt::Debug>(e: E) -> ChartError {
-    ChartError(format!("{e:?}"))
+fn err<E: std::fmt::Display>(e: E) -> ChartError {
+    ChartError::Draw(e.to_string())
 }
 
 fn register_font() {
@@ -236,11 +252,15 @@ pub fn render_svg(t: &Timeline) -> Result<String, ChartError> {
 /// Writes the chart to `path`: `.png` gives a bitmap, anything else SVG.
 pub fn write_chart(path: &Path, t: &Timeline) -> Result<(), ChartError> {
     let png = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let write_err = |source| ChartError::Write { path: path.to_path_buf(), source };
     if png {
+        // plotters opens the file only after drawing and reports a failure
+        // as a nested backend error: try the file first.
+        std::fs::File::create(path).map_err(write_err)?;
         let root = BitMapBackend::new(path, chart_size(t)).into_drawing_area();
         draw(&root, t)
     } else {
         let svg = render_svg(t)?;
-        std::fs::write(path, svg).map_err(|e| ChartError(format!("{}: {e}", path.display())))
+        std::fs::write(path, svg).map_err(write_err)
     }
 }

@@ -1,0 +1,115 @@
+//! The one error a command can end with, and the exit status each maps to
+//! (README "Exit status"): the binary prints it once, `meetgraph: {error}`.
+//! Damaged inputs are not errors: what precedes the damage is still
+//! analysed, and the command ends with [`Status::Damaged`]. Imports:
+//! `capture` and `output::chart` errors, to wrap them.
+
+use crate::capture::CaptureError;
+use crate::output::chart::ChartError;
+use std::fmt;
+use std::io;
+
+/// Exit status of a command that ran to the end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// Every input was read.
+    Ok,
+    /// An input was truncated or corrupt (everything before the damage was
+    /// processed).
+    Damaged,
+}
+
+impl Status {
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::Damaged => 1,
+        }
+    }
+}
+
+/// Why a command stopped.
+#[derive(Debug)]
+pub enum Error {
+    /// A flag or argument is invalid.
+    Usage(String),
+    /// An input cannot be opened, is not a capture, or live capture failed.
+    Capture(CaptureError),
+    /// An output file (or standard output) cannot be written.
+    Write { what: String, source: io::Error },
+    Chart(ChartError),
+}
+
+impl Error {
+    /// The documented exit status.
+    pub fn exit_code(&self) -> u8 {
+        2
+    }
+
+    /// Writing `what` failed.
+    pub fn write(what: impl Into<String>, source: io::Error) -> Self {
+        Error::Write { what: what.into(), source }
+    }
+
+    /// Writing the file `path` failed.
+    pub fn write_file(path: &std::path::Path, source: io::Error) -> Self {
+        Error::Write { what: format!("cannot write {}", path.display()), source }
+    }
+
+    /// A write to a closed pipe (`meetgraph … | head`): not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Write { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(msg) => f.write_str(msg),
+            Error::Capture(e) => write!(f, "{e}"),
+            Error::Write { what, source } => write!(f, "{what}: {source}"),
+            Error::Chart(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Usage(_) => None,
+            Error::Capture(e) => Some(e),
+            Error::Write { source, .. } => Some(source),
+            Error::Chart(e) => Some(e),
+        }
+    }
+}
+
+impl From<CaptureError> for Error {
+    fn from(e: CaptureError) -> Self {
+        Error::Capture(e)
+    }
+}
+
+impl From<ChartError> for Error {
+    fn from(e: ChartError) -> Self {
+        Error::Chart(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_file_and_keep_the_cause() {
+        let e = Error::write_file(
+            std::path::Path::new("/nonexistent/x.png"),
+            io::Error::new(io::ErrorKind::NotFound, "No such file or directory"),
+        );
+        assert_eq!(e.to_string(), "cannot write /nonexistent/x.png: No such file or directory");
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(e.exit_code(), 2);
+        assert!(Error::write("stdout", io::Error::from(io::ErrorKind::BrokenPipe)).is_broken_pipe());
+        assert!(Status::Damaged > Status::Ok);
+    }
+}
