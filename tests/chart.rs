@@ -177,3 +177,20 @@ fn html_report_loads_offline_in_headless_chromium() {
     assert!(dom.contains("h1.pcap.gz#"), "evidence frames shown");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn unwritable_outputs_are_named_with_the_reason_and_exit_2() {
+    let dir = samples_dir().join("redis-7.0-loopback-merge");
+    for flag in ["--chart", "--dot", "--html", "--json"] {
+        for name in ["/nonexistent/x.png", "/nonexistent/x.svg"] {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_meetgraph"))
+                .current_dir(&dir)
+                .args(["analyze", "lo.pcap.gz", flag, name])
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{flag} {name}: {err}");
+            assert_eq!(err.trim(), format!("meetgraph: cannot write {name}: No such file or directory (os error 2)"));
+        }
+    }
+}
