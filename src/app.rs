@@ -16,7 +16,7 @@ use meetgraph::output::chart::{render_svg, write_chart};
 use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
 use meetgraph::output::html::write_html;
-use meetgraph::output::report::{write_json, write_nodes_view, write_report};
+use meetgraph::output::report::{ReportOptions, write_json, write_nodes_view, write_report};
 use meetgraph::output::stats::{write_stats_json, write_stats_text};
 use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, PortFilter, run_merged};
 use meetgraph::reassembly::ReassemblyConfig;
@@ -69,8 +69,9 @@ fn pipeline_config(input: &InputArgs) -> Result<PipelineConfig, Error> {
 pub fn run(cli: Cli) -> Result<Status, Error> {
     let r = match cli.command {
         Command::Dump { input, format, stats, quiet, no_anomalies } => dump(&input, format, stats, quiet, no_anomalies),
-        Command::Analyze { input, vantage, json, chart, dot, mermaid, html, since, until } => {
+        Command::Analyze { input, vantage, json, chart, dot, mermaid, html, since, until, all } => {
             let outputs = Outputs {
+                report: ReportOptions { all },
                 json: json.as_deref(),
                 chart: chart.as_deref(),
                 dot: dot.as_deref(),
@@ -179,6 +180,7 @@ fn damaged(inputs: &[Input]) -> Status {
 
 /// Files `analyze` writes besides the report.
 struct Outputs<'a> {
+    report: ReportOptions,
     json: Option<&'a Path>,
     chart: Option<&'a Path>,
     dot: Option<&'a Path>,
@@ -188,9 +190,8 @@ struct Outputs<'a> {
 
 fn parse_time_flag(flag: &str, v: Option<&str>) -> Result<Option<i64>, Error> {
     v.map(|s| {
-        parse_utc_us(s).ok_or_else(|| {
-            Error::Usage(format!("{flag} {s:?}: expected e.g. 2026-11-24T18:49:40.5Z or microseconds"))
-        })
+        parse_utc_us(s)
+            .ok_or_else(|| Error::Usage(format!("{flag} {s:?}: expected e.g. 2026-11-24T18:49:40.5Z or microseconds")))
     })
     .transpose()
 }
@@ -250,9 +251,9 @@ fn analyze(
         Some(path) if path.as_os_str() == "-" => write_stdout(|w| write_json(w, &analysis))?,
         Some(path) => {
             write_file(path, |w| write_json(w, &analysis))?;
-            write_stdout(|w| write_report(w, &analysis))?;
+            write_stdout(|w| write_report(w, &analysis, &o.report))?;
         }
-        None => write_stdout(|w| write_report(w, &analysis))?,
+        None => write_stdout(|w| write_report(w, &analysis, &o.report))?,
     }
     Ok(status)
 }

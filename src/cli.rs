@@ -134,6 +134,11 @@ pub enum Command {
         /// Chart window end.
         #[arg(long, value_name = "TIME")]
         until: Option<String>,
+
+        /// List every finding in the report (default: the incident-level
+        /// ones first, the rest as counts by kind; JSON always has all).
+        #[arg(long)]
+        all: bool,
     },
     /// The events the analysis consumes, as JSON lines (for debugging an
     /// analysis or feeding other tools).

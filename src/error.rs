@@ -36,7 +36,10 @@ pub enum Error {
     /// An input cannot be opened, is not a capture, or live capture failed.
     Capture(CaptureError),
     /// An output file (or standard output) cannot be written.
-    Write { what: String, source: io::Error },
+    Write {
+        what: String,
+        source: io::Error,
+    },
     Chart(ChartError),
 }
 

@@ -142,11 +142,7 @@ impl Analyzer {
             let knowledge = &self.knowledge;
             self.roles.record(s, t, m.config_epoch, evd, |n| knowledge.has_failed(&n), &mut self.findings);
         }
-        if committed_master
-            && header_master
-            && transition.is_none()
-            && m.config_epoch > prev.config_epoch
-            && prev.seen
+        if committed_master && header_master && transition.is_none() && m.config_epoch > prev.config_epoch && prev.seen
         {
             let evd = self.cfg.evidence(at.capture, at.frame);
             self.findings.push(roles::epoch_bump(s, at.ts, prev.config_epoch, m.config_epoch, evd));

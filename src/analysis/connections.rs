@@ -123,12 +123,9 @@ impl Connections {
                 }
             }
             Some(_) => {}
-            None if c.pending.len() < PENDING_CAP => c.pending.push(Pending {
-                ts: on.ts,
-                frame: on.frame,
-                link: *link,
-                msg: Box::new(msg.clone()),
-            }),
+            None if c.pending.len() < PENDING_CAP => {
+                c.pending.push(Pending { ts: on.ts, frame: on.frame, link: *link, msg: Box::new(msg.clone()) })
+            }
             None => {}
         }
         let answer = match (answered_now, c.opener, c.responder, c.responder_ep) {

@@ -62,7 +62,10 @@ fn address_collisions(h: &Handshakes, out: &mut Vec<Finding>) {
         if by.len() < 2 {
             continue;
         }
-        let first = by.values().map(|v| v.0).min().unwrap_or(0);
+        // The address began to mean two nodes when the second claim came.
+        let mut times: Vec<i64> = by.values().map(|v| v.0).collect();
+        times.sort_unstable();
+        let began = times[1];
         let parts: Vec<String> = by
             .iter()
             .map(|(n, (_, how, _))| format!("{} ({})", n.short(), how.iter().cloned().collect::<Vec<_>>().join("; ")))
@@ -71,7 +74,7 @@ fn address_collisions(h: &Handshakes, out: &mut Vec<Finding>) {
             addresses: vec![addr.clone()],
             ..Finding::about(
                 FindingKind::AddressCollision,
-                first,
+                began,
                 by.keys().copied().collect(),
                 format!("{addr} means different nodes: {}", parts.join(", ")),
                 by.values().flat_map(|v| v.2.iter().cloned()).collect(),

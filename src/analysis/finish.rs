@@ -16,6 +16,7 @@ use super::nodes::Nodes;
 use super::roles::Roles;
 use super::slots::Slots;
 use super::story::story;
+use super::triage::{self, Phases};
 use std::collections::BTreeMap;
 
 /// Everything the analyzer gathered.
@@ -55,7 +56,9 @@ fn clusters_before(g: &mut Gathered) -> Vec<Cluster> {
         .into_iter()
         .filter(|grp| {
             grp.len() >= 2
-                || grp.iter().any(|m| nodes.get(m).is_some_and(|s| s.slots_first.as_ref().is_some_and(|x| !x.is_empty())))
+                || grp
+                    .iter()
+                    .any(|m| nodes.get(m).is_some_and(|s| s.slots_first.as_ref().is_some_and(|x| !x.is_empty())))
         })
         .collect();
     groups.sort_by_key(|grp| grp.iter().filter_map(|m| nodes.get(m).map(|s| s.first_seen)).min().unwrap_or(0));
@@ -67,13 +70,17 @@ pub(super) fn build(mut g: Gathered) -> Analysis {
     let label_of: BTreeMap<NodeId, String> =
         clusters.iter().flat_map(|c| c.nodes.iter().map(|n| (*n, c.label.clone()))).collect();
     let nodes = g.nodes.summaries(&label_of);
-    let findings = findings::finish(std::mem::take(&mut g.findings), &g.handshakes, &g.conns, &g.nodes, &g.knowledge);
-    let merges = g
+    let mut findings =
+        findings::finish(std::mem::take(&mut g.findings), &g.handshakes, &g.conns, &g.nodes, &g.knowledge);
+    let merges: Vec<Merge> = g
         .membership
         .merges()
         .iter()
         .map(|m| Merge { ts_us: m.ts, sides: m.sides.clone(), chain: g.intros.chain(m.link) })
         .collect();
+    let phases = Phases::of(&findings, &merges);
+    triage::classify(&mut findings, &phases);
+    let (role_changes, slot_moves) = triage::damage(g.roles.changes(), g.slots.moves(), &phases);
     let mut analysis = Analysis {
         schema_version: SCHEMA_VERSION,
         captures: g.clock.captures(&g.cfg),
@@ -84,7 +91,7 @@ pub(super) fn build(mut g: Gathered) -> Analysis {
         joins: g.membership.joins().to_vec(),
         merges,
         findings,
-        damage: Damage { role_changes: g.roles.changes().to_vec(), slot_moves: g.slots.moves().to_vec() },
+        damage: Damage { role_changes, slot_moves },
         story: Vec::new(),
         anomalies: g.anomalies,
     };

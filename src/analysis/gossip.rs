@@ -51,7 +51,14 @@ impl Knowledge {
     /// What sender `s` shows it knows by sending `m`: its gossip (recorded
     /// as its view of peers), its master, the FAIL or UPDATE subject.
     /// Returns the nodes shown.
-    pub fn shown(&mut self, ts: i64, s: NodeId, m: &BusMessage, evd: &Evidence, findings: &mut Vec<Finding>) -> Vec<NodeId> {
+    pub fn shown(
+        &mut self,
+        ts: i64,
+        s: NodeId,
+        m: &BusMessage,
+        evd: &Evidence,
+        findings: &mut Vec<Finding>,
+    ) -> Vec<NodeId> {
         let mut shown: Vec<NodeId> =
             m.gossip.iter().filter(|g| g.flags & NodeFlags::NOADDR == 0).map(|g| g.node).collect();
         shown.extend(m.replicaof);

@@ -81,7 +81,14 @@ impl Handshakes {
     /// The first answer on a connection. Records who answers there and
     /// any mismatch with what the dialler expected; returns the
     /// introduction the dial makes, if it is a first one.
-    pub fn answered(&mut self, cx: &Context<'_>, a: &Answer, ts: i64, frame: u64, capture: usize) -> Option<Introduction> {
+    pub fn answered(
+        &mut self,
+        cx: &Context<'_>,
+        a: &Answer,
+        ts: i64,
+        frame: u64,
+        capture: usize,
+    ) -> Option<Introduction> {
         let (l, w, dst) = (a.opener, a.responder, a.responder_ep);
         let evd_dial = cx.cfg.evidence(capture, a.first_frame);
         let evd_ans = cx.cfg.evidence(capture, frame);
@@ -104,10 +111,11 @@ impl Handshakes {
             && l != w
         {
             let dial = if a.first_type == MessageType::MEET { DialKind::BlindMeet } else { DialKind::GossipAdd };
-            let m = self
-                .mismatches
-                .entry((l, h.node, w, address.clone()))
-                .or_insert(Mismatch { ts, evidence: Vec::new(), dial });
+            let m = self.mismatches.entry((l, h.node, w, address.clone())).or_insert(Mismatch {
+                ts,
+                evidence: Vec::new(),
+                dial,
+            });
             if m.evidence.is_empty() {
                 m.evidence = vec![h.evidence.clone(), evd_dial.clone(), evd_ans.clone()];
             }

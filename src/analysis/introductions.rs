@@ -43,7 +43,14 @@ pub(super) fn meet_gossip(ts: i64, l: NodeId, s: NodeId, g: NodeId, address: Str
 /// `l` showed it knew `n` without a handshake in the capture: from
 /// gossip it heard (`heard`), or else before the capture (`prior`) or
 /// through traffic the capture does not contain.
-pub(super) fn hearsay(ts: i64, l: NodeId, n: NodeId, heard: Option<&Heard>, prior: bool, evd: Evidence) -> Introduction {
+pub(super) fn hearsay(
+    ts: i64,
+    l: NodeId,
+    n: NodeId,
+    heard: Option<&Heard>,
+    prior: bool,
+    evd: Evidence,
+) -> Introduction {
     match heard {
         Some(h) => Introduction {
             introducer: Some(h.introducer),
@@ -213,10 +220,10 @@ mod tests {
         };
         let last = i.record(hearsay(6, b, c, Some(&h), false, evd(6))).unwrap();
         let chain = i.chain(last);
-        assert_eq!(chain.iter().map(|x| (x.learner, x.via)).collect::<Vec<_>>(), vec![
-            (a, Via::OperatorMeet),
-            (b, Via::Gossip)
-        ]);
+        assert_eq!(
+            chain.iter().map(|x| (x.learner, x.via)).collect::<Vec<_>>(),
+            vec![(a, Via::OperatorMeet), (b, Via::Gossip)]
+        );
         assert_eq!(i.chain_start(last), 1);
     }
 }

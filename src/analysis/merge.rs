@@ -42,8 +42,9 @@ impl Membership {
         // A lone node counts as a cluster only when it serves slots and says
         // its cluster is OK (all slots covered): nodes being created with a
         // share of the slots (state fail) join rather than merge.
-        let is_cluster =
-            |side: &[NodeId]| side.len() >= 2 || side.iter().any(|m| nodes.get(m).is_some_and(|s| s.is_healthy_master()));
+        let is_cluster = |side: &[NodeId]| {
+            side.len() >= 2 || side.iter().any(|m| nodes.get(m).is_some_and(|s| s.is_healthy_master()))
+        };
         if !prior && is_cluster(&side_a) && is_cluster(&side_b) {
             self.merges.push(PendingMerge { ts, sides: vec![side_a, side_b], link: idx });
         } else if !prior {

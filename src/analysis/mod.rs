@@ -24,9 +24,11 @@
 //! | `findings.rs` | end-of-run findings and their order |
 //! | `finish.rs` | assembling the [`Analysis`] |
 //! | `story.rs` | the story and one sentence per introduction |
+//! | `triage.rs` | each finding's phase and severity; what counts as damage |
 //! | `nodes_view.rs` | what node X believed at time T (`CLUSTER NODES` lines) |
 //! | [`timeline`] | chart-ready data computed from an [`Analysis`] |
 //! | [`model`] | the result types (the JSON schema) |
+//! | `kinds.rs` | the closed sets of the schema: `Via`, `FindingKind`, `Severity`, `Phase`, `Role`, … |
 
 mod analyzer;
 mod clock;
@@ -37,6 +39,7 @@ mod finish;
 mod gossip;
 mod handshakes;
 mod introductions;
+mod kinds;
 mod merge;
 pub mod model;
 mod nodes;
@@ -45,6 +48,7 @@ mod roles;
 mod slots;
 mod story;
 pub mod timeline;
+mod triage;
 
 pub use analyzer::Analyzer;
 pub use config::AnalysisConfig;

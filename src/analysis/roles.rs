@@ -4,7 +4,7 @@
 //! `failover` and `epoch_bump` findings, and the role changes of the
 //! damage. Imports: `config`, `model`, `events`.
 
-use super::model::{Evidence, Finding, FindingKind, NodeId, Role, RoleChange};
+use super::model::{Evidence, Finding, FindingKind, NodeId, Phase, Role, RoleChange};
 
 /// A role and, for a replica, its master.
 pub(super) type RoleOf = (Role, Option<NodeId>);
@@ -109,7 +109,15 @@ impl Roles {
             let nodes = std::iter::once(node).chain(from_of).collect();
             findings.push(Finding::about(FindingKind::Failover, t.ts, nodes, summary, vec![evd.clone()]));
         }
-        self.changes.push(RoleChange { ts_us: t.ts, node, from, to, replicaof: to_of, evidence: vec![evd] });
+        self.changes.push(RoleChange {
+            ts_us: t.ts,
+            node,
+            from,
+            to,
+            replicaof: to_of,
+            evidence: vec![evd],
+            phase: Phase::Incident,
+        });
     }
 
     pub fn changes(&self) -> &[RoleChange] {
@@ -119,7 +127,13 @@ impl Roles {
 
 /// A master that stayed a master and raised its configEpoch.
 pub(super) fn epoch_bump(node: NodeId, ts: i64, from: u64, to: u64, evd: Evidence) -> Finding {
-    Finding::about(FindingKind::EpochBump, ts, vec![node], format!("{} configEpoch {from} → {to}", node.short()), vec![evd])
+    Finding::about(
+        FindingKind::EpochBump,
+        ts,
+        vec![node],
+        format!("{} configEpoch {from} → {to}", node.short()),
+        vec![evd],
+    )
 }
 
 #[cfg(test)]

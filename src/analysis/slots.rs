@@ -4,7 +4,7 @@
 //! `clusterbus` slot formatting.
 
 use super::merge::Groups;
-use super::model::{Evidence, Finding, FindingKind, NodeId, SlotMove};
+use super::model::{Evidence, Finding, FindingKind, NodeId, Phase, SlotMove};
 use crate::clusterbus::types::format_slot_ranges;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -86,6 +86,7 @@ impl Slots {
                 from: prev_master,
                 to: Some(c.node),
                 evidence: vec![c.evidence.clone()],
+                phase: Phase::Incident,
             });
         }
         if let Some((_, old)) = &old {
@@ -120,6 +121,7 @@ impl Slots {
                 from: Some(node),
                 to,
                 evidence: vec![evd.clone()],
+                phase: Phase::Incident,
             });
         }
     }

@@ -34,7 +34,10 @@ pub fn describe(i: &Introduction, best: &BestAddresses) -> String {
         },
         Via::Meet => format!("{l} received MEET from unknown {n} and recorded it at {addr}"),
         Via::MeetGossip => {
-            format!("{l} added {n} at {addr} from the gossip of a MEET sent by {}", who_opt(i.introducer.as_ref(), best))
+            format!(
+                "{l} added {n} at {addr} from the gossip of a MEET sent by {}",
+                who_opt(i.introducer.as_ref(), best)
+            )
         }
         Via::Gossip => {
             let intro = who_opt(i.introducer.as_ref(), best);
@@ -101,7 +104,9 @@ pub(super) fn story(a: &Analysis) -> Vec<String> {
     }
     let collisions = of_kind(a, FindingKind::AddressCollision);
     if a.merges.is_empty() {
-        if collisions.is_empty() {
+        if collisions.is_empty() && a.clusters.len() <= 1 {
+            out.push("No merge: one cluster throughout.".into());
+        } else if collisions.is_empty() {
             out.push("No merge: the clusters never learned of each other.".into());
         } else {
             // How did the node that hit the collision dial it? MEET = blind

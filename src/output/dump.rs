@@ -4,8 +4,8 @@
 
 use crate::clusterbus::types::format_slot_ranges;
 use crate::clusterbus::{Body, ExtValue, Extension, GossipEntry, Layout, Message, NodeName};
-use crate::time::format_utc_us;
 use crate::pipeline::{Anomaly, BusSink, CommandMeta, MessageMeta};
+use crate::time::format_utc_us;
 use serde_json::{Map, Value, json};
 use std::io::{self, Write};
 

@@ -16,10 +16,7 @@ pub fn printable(s: &str) -> Cow<'_, str> {
 }
 
 /// Renders with `f` into memory, then writes the printable text to `w`.
-pub fn write_printable(
-    w: &mut dyn Write,
-    f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
+pub fn write_printable(w: &mut dyn Write, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let mut buf = Vec::new();
     f(&mut buf)?;
     w.write_all(printable(&String::from_utf8_lossy(&buf)).as_bytes())

@@ -1,8 +1,11 @@
 //! `meetgraph analyze`: the readable report (story first) and the JSON.
 
-use crate::analysis::{Analysis, BestAddresses, Introduction, NodeId, NodesView, Via, describe};
+use crate::analysis::{
+    Analysis, BestAddresses, Finding, Introduction, NodeId, NodesView, Phase, Severity, Via, describe,
+};
 use crate::output::printable::write_printable;
 use crate::time::format_utc_us;
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 fn short_of(id: Option<&NodeId>, none: &str) -> String {
@@ -26,18 +29,46 @@ fn intro_line(a: &Analysis, i: &Introduction, best: &BestAddresses) -> String {
     format!("{}  {}: {}{}", rel(a, i.ts_us), i.via, describe(i, best), evidence(&i.evidence))
 }
 
-/// Writes the human report (control characters from the wire replaced).
-pub fn write_report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
-    write_printable(w, |w| report(w, a))
+/// What the report shows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReportOptions {
+    /// Every finding, not only the incident-level ones.
+    pub all: bool,
 }
 
-fn report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+/// Incident-level findings listed on the first screen; the rest are
+/// counted (all are in `--all` and the JSON).
+const FIRST_SCREEN_FINDINGS: usize = 12;
+
+/// Writes the human report (control characters from the wire replaced):
+/// the story and the incident-level findings first.
+pub fn write_report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<()> {
+    write_printable(w, |w| report(w, a, opts))
+}
+
+fn finding_line(a: &Analysis, f: &Finding) -> String {
+    format!("{}  {}: {}{}", rel(a, f.ts_us), f.kind, f.summary, evidence(&f.evidence))
+}
+
+fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<()> {
     let best = a.best_addresses();
     writeln!(w, "== What happened")?;
     for s in &a.story {
         writeln!(w, "{s}")?;
     }
     writeln!(w)?;
+    let incident: Vec<&Finding> = a.findings.iter().filter(|f| f.severity == Severity::Incident).collect();
+    if !incident.is_empty() {
+        writeln!(w, "== Incident findings ({})", incident.len())?;
+        let shown = if opts.all { incident.len() } else { FIRST_SCREEN_FINDINGS };
+        for f in incident.iter().take(shown) {
+            writeln!(w, "{}", finding_line(a, f))?;
+        }
+        if incident.len() > shown {
+            writeln!(w, "… and {} more (--all lists them)", incident.len() - shown)?;
+        }
+        writeln!(w)?;
+    }
     writeln!(w, "== Clusters before any merge")?;
     for c in &a.clusters {
         let members: Vec<String> =
@@ -58,7 +89,7 @@ fn report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     }
     if !a.damage.role_changes.is_empty() || !a.damage.slot_moves.is_empty() {
         writeln!(w)?;
-        writeln!(w, "== Damage")?;
+        writeln!(w, "== Damage (what the incident changed; setup steps are not listed)")?;
         for r in &a.damage.role_changes {
             let of = r.replicaof.map(|x| format!(" of {}", x.short())).unwrap_or_default();
             writeln!(
@@ -87,12 +118,16 @@ fn report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
         }
     }
     writeln!(w)?;
-    writeln!(w, "== Findings")?;
-    if a.findings.is_empty() {
-        writeln!(w, "none")?;
-    }
-    for f in &a.findings {
-        writeln!(w, "{}  {}: {}{}", rel(a, f.ts_us), f.kind, f.summary, evidence(&f.evidence))?;
+    if opts.all {
+        writeln!(w, "== All findings")?;
+        if a.findings.is_empty() {
+            writeln!(w, "none")?;
+        }
+        for f in &a.findings {
+            writeln!(w, "{}  [{}/{}]", finding_line(a, f), f.severity, f.phase)?;
+        }
+    } else {
+        other_findings(w, a)?;
     }
     writeln!(w)?;
     writeln!(
@@ -141,6 +176,35 @@ fn report(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
         for (k, n) in &a.anomalies {
             writeln!(w, "{k} {n}")?;
         }
+    }
+    Ok(())
+}
+
+/// Findings below incident level, as counts by severity and kind (with
+/// their phases).
+fn other_findings(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    let others: Vec<&Finding> = a.findings.iter().filter(|f| f.severity != Severity::Incident).collect();
+    writeln!(w, "== Other findings ({}; --all lists each, the JSON has all)", others.len())?;
+    if others.is_empty() {
+        writeln!(w, "none")?;
+    }
+    for sev in [Severity::Warning, Severity::Info] {
+        let mut by_kind: BTreeMap<&str, BTreeMap<Phase, usize>> = BTreeMap::new();
+        for f in others.iter().filter(|f| f.severity == sev) {
+            *by_kind.entry(f.kind.as_str()).or_default().entry(f.phase).or_default() += 1;
+        }
+        if by_kind.is_empty() {
+            continue;
+        }
+        let parts: Vec<String> = by_kind
+            .iter()
+            .map(|(k, phases)| {
+                let n: usize = phases.values().sum();
+                let ph: Vec<String> = phases.iter().map(|(p, c)| format!("{p} {c}")).collect();
+                format!("{k} {n} ({})", ph.join(", "))
+            })
+            .collect();
+        writeln!(w, "{sev}: {}", parts.join("; "))?;
     }
     Ok(())
 }

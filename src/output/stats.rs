@@ -1,7 +1,7 @@
 //! `dump --stats`: the counters of each capture and of the whole run.
 
-use crate::time::format_utc_us;
 use crate::pipeline::CaptureStats;
+use crate::time::format_utc_us;
 use serde_json::json;
 use std::io::{self, Write};
 

@@ -1,0 +1,167 @@
+//! Signal before noise, checked against what the lab did (truth.json): on
+//! every sample, findings before the operator's first action are setup /
+//! info, the damage holds nothing from before it, no finding is dated
+//! before it when it needs the action, and the first screen of the report
+//! holds the story and every incident-level finding.
+
+mod common;
+
+use common::samples_dir;
+use meetgraph::analysis::{Phase, Severity};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn captures(dir: &Path) -> Vec<String> {
+    let mut caps: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|f| f.file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".pcap.gz") || f.ends_with(".pcapng.gz") || f.ends_with(".pcap"))
+        .collect();
+    caps.sort();
+    caps
+}
+
+fn analyze(dir: &Path, extra: &[&str]) -> (String, serde_json::Value) {
+    let caps = captures(dir);
+    let run = |more: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_meetgraph"))
+            .current_dir(dir)
+            .arg("analyze")
+            .args(&caps)
+            .args(more)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let report = run(extra);
+    let json = serde_json::from_str(&run(&["--json", "-"])).unwrap();
+    (report, json)
+}
+
+/// Time (µs) of the operator's first action that starts the incident.
+fn first_action_us(truth: &Value) -> Option<i64> {
+    truth["events"]
+        .as_array()?
+        .iter()
+        .find(|e| e["what"].as_str().is_some_and(|w| w.starts_with("operator:")))
+        .and_then(|e| e["t_ms"].as_i64())
+        .map(|ms| ms * 1000)
+}
+
+fn sample_dirs() -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(samples_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && p.join("truth.json").exists() && !captures(p).is_empty())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn before_the_operator_acted_everything_is_setup_and_nothing_is_damage() {
+    let mut checked = 0;
+    for dir in sample_dirs() {
+        let truth: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap();
+        let Some(action) = first_action_us(&truth) else { continue };
+        let (_, a) = analyze(&dir, &[]);
+        let a = serde_json_to_analysis(a);
+        for f in &a.findings {
+            let bootstrap = ["epoch_collision", "epoch_bump", "role_change", "slot_conflict", "update_message"];
+            if f.ts_us < action {
+                assert_eq!(f.phase, Phase::Setup, "{}: {f:?}", dir.display());
+                if bootstrap.contains(&f.kind.as_str()) {
+                    assert_eq!(f.severity, Severity::Info, "{}: {f:?}", dir.display());
+                }
+            }
+            if f.severity == Severity::Incident {
+                assert!(f.ts_us >= action, "{}: incident finding before the action: {f:?}", dir.display());
+            }
+        }
+        for r in &a.damage.role_changes {
+            assert!(r.ts_us >= action, "{}: setup step listed as damage: {r:?}", dir.display());
+        }
+        for m in &a.damage.slot_moves {
+            assert!(m.ts_us >= action, "{}: setup slot move listed as damage: {m:?}", dir.display());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} samples have an operator action");
+}
+
+/// The fields this test reads, from the JSON (the model is serialise-only).
+struct Lite {
+    findings: Vec<LiteFinding>,
+    damage: LiteDamage,
+}
+#[derive(Debug)]
+struct LiteFinding {
+    ts_us: i64,
+    phase: Phase,
+    severity: Severity,
+    kind: String,
+}
+#[derive(Debug)]
+struct LiteChange {
+    ts_us: i64,
+}
+struct LiteDamage {
+    role_changes: Vec<LiteChange>,
+    slot_moves: Vec<LiteChange>,
+}
+
+fn serde_json_to_analysis(v: Value) -> Lite {
+    let phase = |s: &str| *Phase::ALL.iter().find(|p| p.as_str() == s).unwrap_or_else(|| panic!("phase {s}"));
+    let sev = |s: &str| *Severity::ALL.iter().find(|p| p.as_str() == s).unwrap_or_else(|| panic!("severity {s}"));
+    let changes = |k: &str| {
+        v["damage"][k].as_array().unwrap().iter().map(|x| LiteChange { ts_us: x["ts_us"].as_i64().unwrap() }).collect()
+    };
+    Lite {
+        findings: v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| LiteFinding {
+                ts_us: f["ts_us"].as_i64().unwrap(),
+                phase: phase(f["phase"].as_str().unwrap()),
+                severity: sev(f["severity"].as_str().unwrap()),
+                kind: f["kind"].as_str().unwrap().to_string(),
+            })
+            .collect(),
+        damage: LiteDamage { role_changes: changes("role_changes"), slot_moves: changes("slot_moves") },
+    }
+}
+
+#[test]
+fn the_first_screen_holds_the_story_and_the_incident_findings() {
+    for dir in sample_dirs() {
+        let (report, json) = analyze(&dir, &[]);
+        let first: Vec<&str> = report.lines().take(25).collect();
+        for s in json["story"].as_array().unwrap() {
+            let s = s.as_str().unwrap();
+            assert!(first.contains(&s), "{}: story line not on the first screen: {s}", dir.display());
+        }
+        let a = serde_json_to_analysis(json.clone());
+        let incident: Vec<&LiteFinding> = a.findings.iter().filter(|f| f.severity == Severity::Incident).collect();
+        let listed = first.iter().filter(|l| incident.iter().any(|f| l.contains(&format!("  {}: ", f.kind)))).count();
+        let more = first.iter().any(|l| l.starts_with("… and ") && l.ends_with("more (--all lists them)"));
+        assert!(
+            listed == incident.len() || more,
+            "{}: {} incident findings, {listed} on the first screen:\n{}",
+            dir.display(),
+            incident.len(),
+            first.join("\n")
+        );
+        // --all lists every finding with its severity and phase.
+        let (all, _) = analyze(&dir, &["--all"]);
+        let tagged = all
+            .lines()
+            .filter(|l| Severity::ALL.iter().any(|s| Phase::ALL.iter().any(|p| l.ends_with(&format!("  [{s}/{p}]")))))
+            .count();
+        assert!(tagged >= a.findings.len(), "{}: --all lists {tagged} of {}", dir.display(), a.findings.len());
+    }
+}
