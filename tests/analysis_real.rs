@@ -81,7 +81,8 @@ fn assert_incident(a: &Analysis, t: &Value, full_view: bool) {
     assert!(y_side.is_subset(&y) && y_side.contains(&d));
     // The hop that fused them: a1's gossip of c at 172.17.0.55, dialled
     // from h2 by b1 and answered by d.
-    let hop = m.chain.iter().find(|i| i.via == Via::Gossip).unwrap_or_else(|| panic!("no gossip hop in {:#?}", m.chain));
+    let hop =
+        m.chain.iter().find(|i| i.via == Via::Gossip).unwrap_or_else(|| panic!("no gossip hop in {:#?}", m.chain));
     assert_eq!(hop.learner, b1);
     assert_eq!(hop.introducer, Some(a1));
     assert_eq!(hop.gossip_named, Some(c));
@@ -198,12 +199,7 @@ fn check_failover(dir: &str) {
     let fo = a.findings.iter().find(|f| f.kind == FindingKind::Failover).expect("failover");
     assert_eq!(fo.nodes[0], promoted);
     assert_eq!(fo.nodes.get(1), Some(&failed));
-    assert!(
-        a.damage
-            .slot_moves
-            .iter()
-            .any(|m| m.from == Some(failed) && m.to == Some(promoted))
-    );
+    assert!(a.damage.slot_moves.iter().any(|m| m.from == Some(failed) && m.to == Some(promoted)));
 }
 
 /// Structural invariants every analysis must satisfy.
@@ -301,7 +297,9 @@ fn modern_docker_bridge_collides_without_merging() {
             .findings
             .iter()
             .find(|f| {
-                f.kind == FindingKind::AddressCollision && f.nodes.contains(&c) && (f.nodes.contains(&d) || f.nodes.contains(&a1))
+                f.kind == FindingKind::AddressCollision
+                    && f.nodes.contains(&c)
+                    && (f.nodes.contains(&d) || f.nodes.contains(&a1))
             })
             .unwrap_or_else(|| panic!("{dir}: no collision involving c: {:#?}", a.findings));
         if col.nodes.contains(&d) {
@@ -342,8 +340,10 @@ fn check_forget_reuse(dir: &str) {
     assert!(col.nodes.contains(&old) && col.nodes.contains(&new), "{col:?}");
     // Redis 7.0 has no FORGOTTEN_NODE extension: 7002 still dials the old
     // node's address and the new node answers. Valkey spreads the FORGET.
-    let mismatch =
-        a.findings.iter().any(|f| f.kind == FindingKind::SenderMismatch && f.nodes[0] == id(&t, "7002") && f.nodes[2] == new);
+    let mismatch = a
+        .findings
+        .iter()
+        .any(|f| f.kind == FindingKind::SenderMismatch && f.nodes[0] == id(&t, "7002") && f.nodes[2] == new);
     assert_eq!(mismatch, dir.starts_with("redis-7.0"), "{dir}");
     check_invariants(&a);
 }

@@ -40,8 +40,7 @@ fn invalid_utf8_node_names_reach_every_output_without_a_panic() {
     // Node 0: invalid bytes inside the short id; node 1: a two-byte
     // character split by the 8-byte short id; node 2: a lone continuation
     // byte and a NUL-free control character at the start.
-    let patches: [(usize, &[u8]); 3] =
-        [(0, &[0xff, 0xfe, 0xc3]), (1, "é".as_bytes()), (2, &[0x80, 0x1b])];
+    let patches: [(usize, &[u8]); 3] = [(0, &[0xff, 0xfe, 0xc3]), (1, "é".as_bytes()), (2, &[0x80, 0x1b])];
     let at = [5, 7, 0];
     for (k, (node, bytes)) in patches.iter().enumerate() {
         let mut to = ids[*node].clone().into_bytes();
