@@ -245,7 +245,10 @@ fn analyze(
     let (mut inputs, names) = prepare(input, vantage)?;
     let cfg = AnalysisConfig { vantages: names, until_us: None };
     let analysis = meetgraph::run::analyze(&mut inputs, cfg);
-    let status = damaged(&inputs);
+    let mut status = damaged(&inputs);
+    if !analysis.coverage.complete {
+        status = status.max(Status::Incomplete);
+    }
     write_visuals(&analysis, o, since, until)?;
     match o.json {
         Some(path) if path.as_os_str() == "-" => write_stdout(|w| write_json(w, &analysis))?,

@@ -17,6 +17,9 @@ pub enum Status {
     /// An input was truncated or corrupt (everything before the damage was
     /// processed).
     Damaged,
+    /// The verdict rests on incomplete evidence: the bus was encrypted, cut
+    /// by the snaplen, or absent (the report's "Limits" say what).
+    Incomplete,
 }
 
 impl Status {
@@ -24,6 +27,7 @@ impl Status {
         match self {
             Status::Ok => 0,
             Status::Damaged => 1,
+            Status::Incomplete => 3,
         }
     }
 }

@@ -190,6 +190,24 @@ pub struct StreamState {
     started: bool,
     /// Set when the stream turned out to be RESP (a data-port client).
     resp: Option<RespSniffer>,
+    /// Chunks that began with a TLS record header while undecided.
+    tls_records: u32,
+    /// A `tls_stream` anomaly was reported for this direction.
+    tls_reported: bool,
+}
+
+/// Whether `b` begins with a TLS record header: content type 20–23
+/// (change_cipher_spec, alert, handshake, application_data), version 3.x
+/// (SSL 3.0 to TLS 1.3's legacy 3.3), length within a record's limit
+/// (2^14 + 2048). Used to say *why* a stream between nodes is unreadable.
+pub fn looks_like_tls(b: &[u8]) -> bool {
+    match b {
+        [t, 3, minor, hi, lo, ..] => {
+            let len = u16::from_be_bytes([*hi, *lo]);
+            (20..=23).contains(t) && *minor <= 4 && (1..=18_432).contains(&len)
+        }
+        _ => false,
+    }
 }
 
 /// One capture's decode → reassembly → framer chain.
@@ -283,6 +301,32 @@ impl<K: BusSink> Glue<'_, K> {
         self.sink.anomaly(&a);
     }
 
+    /// A stream that is not cluster bus but carries TLS records: maybe an
+    /// encrypted bus (`tls-cluster yes`); the analysis decides from the
+    /// ports and the nodes it knows.
+    fn report_tls(&mut self, st: &mut StreamState, meta: &ChunkMeta) {
+        if st.tls_records == 0 || st.tls_reported {
+            return;
+        }
+        st.tls_reported = true;
+        // Oriented client → server (the server side is the one dialled; if
+        // the handshake was not seen, the lower port).
+        let client_first = match meta.from_initiator {
+            Some(b) => b,
+            None => meta.src.port >= meta.dst.port,
+        };
+        let (client, server) = if client_first { (meta.src, meta.dst) } else { (meta.dst, meta.src) };
+        self.report(Anomaly {
+            capture: self.capture,
+            ts_us: meta.ts_us,
+            frame: meta.frame,
+            src: Some(client),
+            dst: Some(server),
+            kind: "tls_stream",
+            detail: format!("TLS records on a stream that is not readable cluster bus ({} seen)", st.tls_records),
+        });
+    }
+
     fn ensure_started(&mut self, st: &mut StreamState, meta: &ChunkMeta) {
         if !st.started {
             st.started = true;
@@ -302,9 +346,15 @@ impl<K: BusSink> StreamConsumer for Glue<'_, K> {
         }
         let cfg = self.framer_cfg;
         let was = st.framer.kind();
+        if was == StreamKind::Unknown && looks_like_tls(bytes) {
+            st.tls_records += 1;
+        }
         {
             let mut sink = ChunkSink { glue: self, meta };
             st.framer.feed(cfg, meta.offset, meta.frame, meta.ts_us, bytes, &mut sink);
+        }
+        if was == StreamKind::Unknown && st.framer.kind() == StreamKind::NotBus {
+            self.report_tls(st, meta);
         }
         // A stream seen from its first byte that is not bus traffic may be
         // a client talking RESP to a data port.
@@ -349,6 +399,9 @@ impl<K: BusSink> StreamConsumer for Glue<'_, K> {
         {
             let mut sink = ChunkSink { glue: self, meta };
             st.framer.finish(meta.frame, meta.ts_us, &mut sink);
+        }
+        if st.framer.kind() != StreamKind::Bus {
+            self.report_tls(st, meta);
         }
         let bus = st.framer.kind() == StreamKind::Bus;
         if bus {

@@ -9,6 +9,7 @@
 use super::clock::Clock;
 use super::config::AnalysisConfig;
 use super::connections::{Connections, OnLink};
+use super::coverage::Reading;
 use super::finish::{Gathered, build};
 use super::gossip::Knowledge;
 use super::handshakes::{Context, Handshakes};
@@ -35,6 +36,7 @@ pub struct Analyzer {
     roles: Roles,
     slots: Slots,
     clock: Clock,
+    reading: Reading,
     /// Findings made while streaming (the rest are made at the end).
     findings: Vec<Finding>,
     anomalies: BTreeMap<String, u64>,
@@ -53,6 +55,7 @@ impl Analyzer {
             roles: Roles::default(),
             slots: Slots::default(),
             clock: Clock::default(),
+            reading: Reading::default(),
             findings: Vec::new(),
             anomalies: BTreeMap::new(),
         }
@@ -67,11 +70,18 @@ impl Analyzer {
         match (e.kind, e.link) {
             (EventKind::Message(msg), Some(link)) => {
                 self.clock.count(e.ts_us, e.capture);
+                self.reading.message(e.ts_us, e.capture);
                 self.message(e.ts_us, e.frame, link, &msg);
             }
             (EventKind::Command { args }, Some(link)) => self.handshakes.command(e.ts_us, e.frame, &link, &args),
-            (EventKind::StreamEnd { .. }, Some(link)) => self.conns.end(&self.cfg, e.ts_us, &link),
-            (EventKind::Anomaly { kind, .. }, _) => *self.anomalies.entry(kind.to_string()).or_default() += 1,
+            (EventKind::StreamEnd { bus, .. }, Some(link)) => {
+                self.reading.stream_end(bus);
+                self.conns.end(&self.cfg, e.ts_us, &link);
+            }
+            (EventKind::Anomaly { kind, .. }, link) => {
+                self.reading.anomaly(&self.cfg, e.ts_us, e.frame, kind, link.as_ref());
+                *self.anomalies.entry(kind.to_string()).or_default() += 1;
+            }
             (EventKind::Message(_) | EventKind::Command { .. } | EventKind::StreamEnd { .. }, None) => {}
         }
     }
@@ -89,6 +99,7 @@ impl Analyzer {
             roles: self.roles,
             slots: self.slots,
             clock: self.clock,
+            reading: self.reading,
             findings: self.findings,
             anomalies: self.anomalies,
         })
@@ -202,6 +213,7 @@ impl Analyzer {
 
     /// The first answer on a connection: who dialled, who answered.
     fn answered(&mut self, a: &super::connections::Answer, ts: i64, frame: u64, capture: usize) {
+        self.reading.bus_port(a.responder_ep.ip.to_string(), a.responder_ep.port);
         let cx = Context { cfg: &self.cfg, nodes: &self.nodes, knowledge: &self.knowledge, intros: &self.intros };
         if let Some(intro) = self.handshakes.answered(&cx, a, ts, frame, capture) {
             self.introduce(intro);

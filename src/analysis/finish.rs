@@ -6,6 +6,7 @@
 use super::clock::Clock;
 use super::config::AnalysisConfig;
 use super::connections::Connections;
+use super::coverage::Reading;
 use super::findings;
 use super::gossip::Knowledge;
 use super::handshakes::Handshakes;
@@ -31,6 +32,7 @@ pub(super) struct Gathered {
     pub roles: Roles,
     pub slots: Slots,
     pub clock: Clock,
+    pub reading: Reading,
     pub findings: Vec<Finding>,
     pub anomalies: BTreeMap<String, u64>,
 }
@@ -94,6 +96,7 @@ pub(super) fn build(mut g: Gathered) -> Analysis {
         damage: Damage { role_changes, slot_moves },
         story: Vec::new(),
         anomalies: g.anomalies,
+        coverage: g.reading.coverage(),
     };
     analysis.story = story(&analysis);
     analysis

@@ -19,6 +19,7 @@
 //! | `introductions.rs` | first introductions (one constructor per mechanism) and merge chains |
 //! | `roles.rs` | debounced roles, role changes, failovers, epoch bumps |
 //! | `slots.rs` | slot claims, slot moves, conflicts, configEpoch collisions |
+//! | `coverage.rs` | how much of the bus could be read (TLS, snaplen cuts, nothing at all) and what that hides |
 //! | `clock.rs` | capture spans and clock offsets between captures |
 //! | `merge.rs` | groups over time, joins, merges, clusters before anything happened |
 //! | `findings.rs` | end-of-run findings and their order |
@@ -34,6 +35,7 @@ mod analyzer;
 mod clock;
 mod config;
 mod connections;
+mod coverage;
 mod findings;
 mod finish;
 mod gossip;

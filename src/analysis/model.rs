@@ -197,6 +197,41 @@ pub struct Damage {
     pub slot_moves: Vec<SlotMove>,
 }
 
+/// TLS connections from one client IP to one server address: an encrypted
+/// stream meetgraph cannot decode, with what its metadata shows.
+#[derive(Clone, Debug, Serialize)]
+pub struct EncryptedFlow {
+    pub first_ts_us: i64,
+    pub last_ts_us: i64,
+    pub client: String,
+    /// `ip:port` of the side that was dialled.
+    pub server: String,
+    /// Stream directions seen with TLS records.
+    pub connections: u64,
+    /// Why this looks like cluster bus (`null`: it does not).
+    pub likely_bus: Option<String>,
+    /// The pair began to talk during the capture (not at its start).
+    pub new_pair: bool,
+    pub evidence: Vec<Evidence>,
+}
+
+/// How much of the bus the captures let meetgraph read.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Coverage {
+    /// Cluster-bus messages decoded.
+    pub messages: u64,
+    /// Stream directions that carried bus messages / that did not.
+    pub bus_streams: u64,
+    pub other_streams: u64,
+    /// Gaps in bus streams from the capture's snaplen.
+    pub snaplen_gaps: u64,
+    pub encrypted: Vec<EncryptedFlow>,
+    /// False when the verdict rests on incomplete evidence (exit status 3).
+    pub complete: bool,
+    /// What the captures cannot show, and what to capture next time.
+    pub limits: Vec<String>,
+}
+
 /// The whole result.
 #[derive(Clone, Debug, Serialize)]
 pub struct Analysis {
@@ -213,6 +248,7 @@ pub struct Analysis {
     /// The story in a few sentences, root cause first.
     pub story: Vec<String>,
     pub anomalies: std::collections::BTreeMap<String, u64>,
+    pub coverage: Coverage,
 }
 
 impl Analysis {

@@ -103,7 +103,21 @@ pub(super) fn story(a: &Analysis) -> Vec<String> {
         }
     }
     let collisions = of_kind(a, FindingKind::AddressCollision);
-    if a.merges.is_empty() {
+    let new_pairs: Vec<_> = a.coverage.encrypted.iter().filter(|f| f.new_pair && f.likely_bus.is_some()).collect();
+    if let Some(first) = new_pairs.first() {
+        out.push(format!(
+            "ENCRYPTED: {} client→bus-port pair(s) began to talk during the capture, the first at {}: {} → {} — a new connection between hosts is how a merge starts; check both sides' CLUSTER NODES.",
+            new_pairs.len(),
+            format_utc_us(first.first_ts_us),
+            first.client,
+            first.server
+        ));
+    }
+    if a.merges.is_empty() && a.coverage.messages == 0 {
+        out.push("No verdict: nothing of the cluster bus could be read (see the limits above).".into());
+    } else if a.merges.is_empty() && !a.coverage.complete && collisions.is_empty() {
+        out.push("No merge in what could be decoded; the verdict is incomplete (see the limits above).".into());
+    } else if a.merges.is_empty() {
         if collisions.is_empty() && a.clusters.len() <= 1 {
             out.push("No merge: one cluster throughout.".into());
         } else if collisions.is_empty() {

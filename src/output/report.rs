@@ -52,6 +52,13 @@ fn finding_line(a: &Analysis, f: &Finding) -> String {
 
 fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<()> {
     let best = a.best_addresses();
+    if !a.coverage.limits.is_empty() {
+        writeln!(w, "== Limits of these captures (the verdict below is incomplete)")?;
+        for l in &a.coverage.limits {
+            writeln!(w, "{l}")?;
+        }
+        writeln!(w)?;
+    }
     writeln!(w, "== What happened")?;
     for s in &a.story {
         writeln!(w, "{s}")?;
@@ -161,6 +168,24 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
             if seen.insert((&ad.address, &ad.how)) {
                 writeln!(w, "    {} {} (from {}, frame {})", ad.how, ad.address, ad.vantage, ad.frame)?;
             }
+        }
+    }
+    if !a.coverage.encrypted.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "== Encrypted connections (TLS: metadata only)")?;
+        for f in &a.coverage.encrypted {
+            writeln!(
+                w,
+                "{}  {} → {} ({} stream direction(s), last {}){}{}{}",
+                rel(a, f.first_ts_us),
+                f.client,
+                f.server,
+                f.connections,
+                format_utc_us(f.last_ts_us),
+                f.likely_bus.as_deref().map(|b| format!("; bus: {b}")).unwrap_or_default(),
+                if f.new_pair { "; NEW pair during the capture" } else { "" },
+                evidence(&f.evidence)
+            )?;
         }
     }
     if !a.clock_offsets.is_empty() {

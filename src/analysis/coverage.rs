@@ -1,0 +1,185 @@
+//! Coverage: how much of the cluster bus the captures let us read, and
+//! what that hides. Counts decoded messages and bus streams, TLS streams
+//! (an encrypted bus: `tls-cluster yes`) with who connected to whom and
+//! when, and messages cut by the capture's snaplen. A verdict resting on
+//! less than the whole bus is marked incomplete. Imports: `config`,
+//! `model`, `events`.
+
+use super::config::AnalysisConfig;
+use super::model::{Coverage, EncryptedFlow, Evidence};
+use crate::events::Link;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A TLS connection pair first seen this long after its capture began is
+/// a pair that began to talk during the capture.
+const NEW_PAIR_AFTER_US: i64 = 5_000_000;
+
+#[derive(Debug)]
+struct Flow {
+    first_ts: i64,
+    last_ts: i64,
+    connections: u64,
+    capture: usize,
+    evidence: Evidence,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Reading {
+    messages: u64,
+    bus_streams: u64,
+    other_streams: u64,
+    /// (client IP, server IP, server port) → flow.
+    tls: BTreeMap<(String, String, u16), Flow>,
+    /// Bus ports of decoded nodes (`ip`, cport).
+    known_bus: BTreeSet<(String, u16)>,
+    snaplen_gaps: u64,
+    /// First message time per capture.
+    first_ts: BTreeMap<usize, i64>,
+}
+
+impl Reading {
+    pub fn message(&mut self, ts: i64, capture: usize) {
+        self.messages += 1;
+        self.first_ts.entry(capture).or_insert(ts);
+    }
+
+    /// A node answered (or announced) its bus port at `ip:cport`.
+    pub fn bus_port(&mut self, ip: String, cport: u16) {
+        self.known_bus.insert((ip, cport));
+    }
+
+    pub fn stream_end(&mut self, bus: bool) {
+        if bus {
+            self.bus_streams += 1;
+        } else {
+            self.other_streams += 1;
+        }
+    }
+
+    /// A counted anomaly of the wire layer that limits what can be read.
+    pub fn anomaly(&mut self, cfg: &AnalysisConfig, ts: i64, frame: u64, kind: &str, link: Option<&Link>) {
+        match (kind, link) {
+            ("gap_snaplen", _) => self.snaplen_gaps += 1,
+            ("tls_stream", Some(l)) => {
+                self.first_ts.entry(l.capture).or_insert(ts);
+                let key = (l.src.ip.to_string(), l.dst.ip.to_string(), l.dst.port);
+                let f = self.tls.entry(key).or_insert_with(|| Flow {
+                    first_ts: ts,
+                    last_ts: ts,
+                    connections: 0,
+                    capture: l.capture,
+                    evidence: cfg.evidence(l.capture, frame),
+                });
+                f.first_ts = f.first_ts.min(ts);
+                f.last_ts = f.last_ts.max(ts);
+                f.connections += 1;
+            }
+            _ => {}
+        }
+    }
+
+    /// What was read, what was not, and what that hides.
+    pub fn coverage(&self) -> Coverage {
+        let tls_ports: BTreeSet<(&str, u16)> = self.tls.keys().map(|(_, s, p)| (s.as_str(), *p)).collect();
+        let flows: Vec<EncryptedFlow> = self
+            .tls
+            .iter()
+            .map(|((client, server, port), f)| {
+                // Heuristics, named in `why`: a bus port a decoded node
+                // uses, or data port + 10000 (TLS also on port − 10000).
+                let why = if self.known_bus.contains(&(server.clone(), *port)) {
+                    Some("bus port of a decoded node")
+                } else if port.checked_sub(10_000).is_some_and(|d| tls_ports.contains(&(server.as_str(), d))) {
+                    Some("data port + 10000 (TLS also on the data port)")
+                } else if *port >= 10_000 {
+                    Some("port ≥ 10000, as bus ports are (data port + 10000)")
+                } else {
+                    None
+                };
+                let start = self.first_ts.get(&f.capture).copied().unwrap_or(f.first_ts);
+                EncryptedFlow {
+                    first_ts_us: f.first_ts,
+                    last_ts_us: f.last_ts,
+                    client: client.clone(),
+                    server: format!("{server}:{port}"),
+                    connections: f.connections,
+                    likely_bus: why.map(str::to_string),
+                    new_pair: f.first_ts - start > NEW_PAIR_AFTER_US,
+                    evidence: vec![f.evidence.clone()],
+                }
+            })
+            .collect();
+        let bus_tls = flows.iter().filter(|f| f.likely_bus.is_some()).count();
+        let mut limits = Vec::new();
+        if bus_tls > 0 {
+            let servers: BTreeSet<&str> =
+                flows.iter().filter(|f| f.likely_bus.is_some()).map(|f| f.server.as_str()).collect();
+            limits.push(format!(
+                "The cluster bus is encrypted: TLS on {bus_tls} client→server pair(s) to {} bus port(s) ({}); those messages cannot be decoded, so introductions and merges over them are not visible. Capture before encryption, or compare the servers' CLUSTER NODES; the connection metadata is listed under \"Encrypted connections\".",
+                servers.len(),
+                servers.iter().take(6).copied().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if self.snaplen_gaps > 0 {
+            limits.push(format!(
+                "{} stream gap(s) from the capture's snaplen: packets were cut, so the messages they carried are lost or partial. Capture with `tcpdump -s 0` (the whole packet).",
+                self.snaplen_gaps
+            ));
+        }
+        if self.messages == 0 && limits.is_empty() {
+            limits.push(format!(
+                "No cluster-bus message in the capture ({} other TCP stream direction(s)): nothing here tells whether clusters merged. Capture the bus ports (data port + 10000, e.g. `tcpdump -i any -s 0 'tcp portrange 16379-17999'`).",
+                self.other_streams
+            ));
+        }
+        Coverage {
+            messages: self.messages,
+            bus_streams: self.bus_streams,
+            other_streams: self.other_streams,
+            snaplen_gaps: self.snaplen_gaps,
+            encrypted: flows,
+            complete: limits.is_empty(),
+            limits,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Endpoint;
+
+    fn link(client: &str, server: &str, port: u16) -> Link {
+        Link {
+            capture: 0,
+            conn_id: 0,
+            src: Endpoint { ip: client.parse().unwrap(), port: 40000 },
+            dst: Endpoint { ip: server.parse().unwrap(), port },
+            from_initiator: None,
+        }
+    }
+
+    #[test]
+    fn nothing_decoded_is_incomplete() {
+        let r = Reading::default();
+        let c = r.coverage();
+        assert!(!c.complete);
+        assert!(c.limits[0].starts_with("No cluster-bus message"), "{:?}", c.limits);
+    }
+
+    #[test]
+    fn tls_on_bus_ports_is_named_with_its_heuristic() {
+        let cfg = AnalysisConfig::default();
+        let mut r = Reading::default();
+        r.message(0, 0);
+        r.anomaly(&cfg, 1, 1, "tls_stream", Some(&link("10.0.0.1", "10.0.0.2", 7000)));
+        r.anomaly(&cfg, 2, 2, "tls_stream", Some(&link("10.0.0.1", "10.0.0.2", 17000)));
+        r.anomaly(&cfg, 9_000_000, 3, "tls_stream", Some(&link("10.0.0.3", "10.0.0.2", 17000)));
+        let c = r.coverage();
+        assert!(!c.complete);
+        let bus: Vec<(&str, bool)> =
+            c.encrypted.iter().filter(|f| f.likely_bus.is_some()).map(|f| (f.client.as_str(), f.new_pair)).collect();
+        assert_eq!(bus, vec![("10.0.0.1", false), ("10.0.0.3", true)]);
+        assert!(c.encrypted.iter().any(|f| f.server == "10.0.0.2:7000" && f.likely_bus.is_none()));
+    }
+}

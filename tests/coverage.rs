@@ -1,0 +1,88 @@
+//! Say when the bus cannot be read: a real capture cut by a short snaplen,
+//! and one holding only data-port (RESP) traffic, give the limits at the
+//! top of the report, no "No merge" verdict, and exit status 3; whole
+//! captures stay complete (exit 0).
+
+mod common;
+
+use common::samples_dir;
+use flate2::read::GzDecoder;
+use std::io::Read;
+use std::process::{Command, Output};
+
+/// The sample's classic pcap, decompressed.
+fn sample_pcap(dir: &str, file: &str) -> Vec<u8> {
+    let mut v = Vec::new();
+    GzDecoder::new(std::fs::File::open(samples_dir().join(dir).join(file)).unwrap()).read_to_end(&mut v).unwrap();
+    assert_eq!(&v[..4], &[0xd4, 0xc3, 0xb2, 0xa1], "expects a little-endian µs pcap");
+    v
+}
+
+/// Rewrites every record of a little-endian pcap with `keep(record)`
+/// deciding whether to keep it and `snaplen` cutting its bytes (as
+/// `tcpdump -s` would have).
+fn rewrite(pcap: &[u8], snaplen: usize, keep: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+    let mut out = pcap[..24].to_vec();
+    out[16..20].copy_from_slice(&(snaplen as u32).to_le_bytes());
+    let mut i = 24;
+    while i + 16 <= pcap.len() {
+        let caplen = u32::from_le_bytes(pcap[i + 8..i + 12].try_into().unwrap()) as usize;
+        let data = &pcap[i + 16..i + 16 + caplen];
+        if keep(data) {
+            let cut = caplen.min(snaplen);
+            out.extend_from_slice(&pcap[i..i + 8]);
+            out.extend_from_slice(&(cut as u32).to_le_bytes());
+            out.extend_from_slice(&pcap[i + 12..i + 16]);
+            out.extend_from_slice(&data[..cut]);
+        }
+        i += 16 + caplen;
+    }
+    out
+}
+
+fn analyze(name: &str, pcap: &[u8]) -> Output {
+    let dir = std::env::temp_dir().join(format!("meetgraph-coverage-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, pcap).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_meetgraph")).arg("analyze").arg(&path).output().unwrap()
+}
+
+fn tcp_ports(frame: &[u8]) -> Option<(u16, u16)> {
+    // Linux loopback captures of the lab are Ethernet (DLT 1): 14 + IPv4.
+    let ip = frame.get(14..)?;
+    let ihl = usize::from(ip.first()? & 0x0f) * 4;
+    let tcp = ip.get(ihl..ihl + 4)?;
+    Some((u16::from_be_bytes([tcp[0], tcp[1]]), u16::from_be_bytes([tcp[2], tcp[3]])))
+}
+
+#[test]
+fn a_short_snaplen_is_a_limit_not_a_verdict() {
+    let pcap = sample_pcap("redis-7.0-loopback-merge", "lo.pcap.gz");
+    let out = analyze("cut.pcap", &rewrite(&pcap, 1500, |_| true));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{report}");
+    assert!(report.starts_with("== Limits of these captures"), "{report}");
+    assert!(report.contains("snaplen") && report.contains("-s 0"), "{report}");
+    assert!(!report.contains("No merge:"), "a confident verdict from a capture it could not read:\n{report}");
+}
+
+#[test]
+fn no_bus_traffic_is_a_limit_not_a_verdict() {
+    let pcap = sample_pcap("redis-7.0-loopback-merge", "lo.pcap.gz");
+    let data_only = rewrite(&pcap, 262_144, |f| tcp_ports(f).is_some_and(|(a, b)| a < 10_000 || b < 10_000));
+    let out = analyze("resp.pcap", &data_only);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{report}");
+    assert!(report.contains("No cluster-bus message in the capture"), "{report}");
+    assert!(report.contains("No verdict"), "{report}");
+    assert!(!report.contains("No merge"), "{report}");
+}
+
+#[test]
+fn a_whole_capture_is_complete() {
+    let pcap = sample_pcap("redis-7.0-loopback-merge", "lo.pcap.gz");
+    let out = analyze("whole.pcap", &rewrite(&pcap, 262_144, |_| true));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("== Limits"));
+}
