@@ -13,6 +13,7 @@ use super::coverage::Reading;
 use super::finish::{Gathered, build};
 use super::gossip::Knowledge;
 use super::handshakes::{Context, Handshakes};
+use super::identity::Identities;
 use super::introductions::{self, Introductions, PRIOR_WINDOW_US};
 use super::merge::Membership;
 use super::model::{Analysis, Evidence, Finding, Introduction, NodeId, Role, Via};
@@ -37,6 +38,7 @@ pub struct Analyzer {
     slots: Slots,
     clock: Clock,
     reading: Reading,
+    identities: Identities,
     /// Findings made while streaming (the rest are made at the end).
     findings: Vec<Finding>,
     anomalies: BTreeMap<String, u64>,
@@ -56,6 +58,7 @@ impl Analyzer {
             slots: Slots::default(),
             clock: Clock::default(),
             reading: Reading::default(),
+            identities: Identities::default(),
             findings: Vec::new(),
             anomalies: BTreeMap::new(),
         }
@@ -100,6 +103,7 @@ impl Analyzer {
             slots: self.slots,
             clock: self.clock,
             reading: self.reading,
+            identities: self.identities,
             findings: self.findings,
             anomalies: self.anomalies,
         })
@@ -124,6 +128,9 @@ impl Analyzer {
         let Some(sender) = msg.sender else { return };
         let at = Sent { ts, frame, capture: link.capture, link: &link, is_opener };
         self.header(&at, sender, msg);
+        if is_opener {
+            self.identities.sent(&self.cfg, ts, frame, &link, sender, msg);
+        }
         let arrival = self.conns.arrive(&OnLink { ts, frame, link: &link, sender, is_opener }, msg);
         if let Some(r) = arrival.receiver {
             for (p, rcv) in arrival.released {

@@ -27,7 +27,7 @@ pub(super) struct Clock {
 }
 
 /// What identifies one message whichever capture saw it.
-fn fingerprint(msg: &BusMessage) -> u64 {
+pub(super) fn fingerprint(msg: &BusMessage) -> u64 {
     let mut h = DefaultHasher::new();
     msg.sender.hash(&mut h);
     msg.msg_type.0.hash(&mut h);

@@ -166,6 +166,11 @@ impl Connections {
         }
     }
 
+    /// Short connections anyone opened to `addr` (`ip:port`).
+    pub fn short_to(&self, addr: &str) -> usize {
+        self.short.iter().filter(|((_, a), _)| a == addr).map(|(_, v)| v.len()).sum()
+    }
+
     /// `handshake_flapping`: a node that kept opening short connections to
     /// one address.
     pub fn flapping_findings(&self, out: &mut Vec<Finding>) {

@@ -1,83 +1,118 @@
 //! End-of-run findings, drawn from what the rooms gathered: address
 //! collisions (one `ip:cport` answered by different nodes, or by another
-//! node than the one gossip placed there), sender mismatches, NAT rewrites,
-//! plus each room's own (flapping, UPDATE); and the order findings are
-//! listed in. Imports: the rooms it reads (`connections`, `gossip`,
-//! `handshakes`, `nodes`) and `model`.
+//! node than the one gossip placed there) or reuses, sender mismatches,
+//! NAT rewrites, plus each room's own (flapping, UPDATE, id conflicts); and
+//! the order findings are listed in. Imports: the rooms it reads
+//! (`connections`, `gossip`, `handshakes`, `identity`, `nodes`, `reuse`)
+//! and `model`.
 
 use super::connections::Connections;
 use super::gossip::Knowledge;
 use super::handshakes::Handshakes;
-use super::model::{Dial, Evidence, Finding, FindingKind, NodeId};
+use super::identity::Identities;
+use super::model::{Dial, Finding, FindingKind, Join, Merge, NodeId};
 use super::nodes::Nodes;
-use std::collections::{BTreeMap, BTreeSet};
+use super::reuse::{self, Claim};
+use std::collections::BTreeMap;
 
 /// Evidence kept per claimant of a colliding address.
 const CLAIM_EVIDENCE_CAP: usize = 4;
 
+/// What the end-of-run findings read.
+pub(super) struct Sources<'a> {
+    pub handshakes: &'a Handshakes,
+    pub conns: &'a Connections,
+    pub nodes: &'a Nodes,
+    pub knowledge: &'a Knowledge,
+    pub identities: &'a Identities,
+    pub label_of: &'a BTreeMap<NodeId, String>,
+    pub joins: &'a [Join],
+    pub merges: &'a [Merge],
+}
+
 /// Appends the end-of-run findings to `out` (streaming findings first)
 /// and sorts them by time, kind and nodes.
-pub(super) fn finish(
-    mut out: Vec<Finding>,
-    handshakes: &Handshakes,
-    conns: &Connections,
-    nodes: &Nodes,
-    knowledge: &Knowledge,
-) -> Vec<Finding> {
-    address_collisions(handshakes, &mut out);
-    sender_mismatches(handshakes, &mut out);
-    conns.flapping_findings(&mut out);
-    nat_rewrites(nodes, &mut out);
-    knowledge.update_findings(&mut out);
+pub(super) fn finish(mut out: Vec<Finding>, src: &Sources<'_>) -> Vec<Finding> {
+    address_collisions(src, &mut out);
+    sender_mismatches(src.handshakes, &mut out);
+    src.conns.flapping_findings(&mut out);
+    nat_rewrites(src.nodes, &mut out);
+    src.knowledge.update_findings(&mut out);
+    src.identities.findings(src.knowledge, src.conns, &mut out);
     out.sort_by(|x, y| (x.ts_us, x.kind.as_str(), &x.nodes).cmp(&(y.ts_us, y.kind.as_str(), &y.nodes)));
     out
 }
 
+/// `ip:port@cport` → `ip:cport`.
+fn bus_address(addr: &str) -> Option<String> {
+    let (ipport, cport) = addr.split_once('@')?;
+    let (ip, _) = ipport.rsplit_once(':')?;
+    Some(format!("{}:{cport}", ip.trim_start_matches('[').trim_end_matches(']')))
+}
+
 /// One `ip:cport` that means different nodes: answered by several (across
 /// hosts or over time), or answered by another than gossip placed there.
-fn address_collisions(h: &Handshakes, out: &mut Vec<Finding>) {
-    type Claims = BTreeMap<NodeId, (i64, BTreeSet<String>, Vec<Evidence>)>;
-    let mut claims: BTreeMap<String, Claims> = BTreeMap::new();
+/// When one node's claims came after the other had gone (failed or
+/// silent), it is an `address_reuse` instead.
+fn address_collisions(src: &Sources<'_>, out: &mut Vec<Finding>) {
+    let h = src.handshakes;
+    let mut claims: BTreeMap<String, BTreeMap<NodeId, Claim>> = BTreeMap::new();
     for (addr, by) in h.answers() {
         for (n, (ts, vs, evd)) in by {
-            let vs = vs.iter().map(|v| format!("answered, seen from {v}")).collect();
-            claims.entry(addr.clone()).or_default().insert(*n, (*ts, vs, evd.clone()));
+            let how = vs.iter().map(|v| format!("answered, seen from {v}")).collect();
+            claims
+                .entry(addr.clone())
+                .or_default()
+                .insert(*n, Claim { ts: *ts, answered: true, how, evidence: evd.clone() });
         }
     }
-    for ((l, named, _, addr), m) in h.mismatches() {
-        // `ip:port@cport` → `ip:cport`
-        let Some((ipport, cport)) = addr.split_once('@') else { continue };
-        let Some((ip, _)) = ipport.rsplit_once(':') else { continue };
-        let e = claims.entry(format!("{ip}:{cport}")).or_default().entry(*named).or_insert((
-            m.ts,
-            BTreeSet::new(),
-            Vec::new(),
-        ));
-        e.1.insert(format!("expected there by {}", l.short()));
-        if e.2.len() < CLAIM_EVIDENCE_CAP {
-            e.2.extend(m.evidence.iter().take(1).cloned());
+    let mut mismatches = Vec::new();
+    for ((l, named, w, addr), m) in h.mismatches() {
+        let Some(key) = bus_address(addr) else { continue };
+        mismatches.push((key.clone(), m.dial, *named, *w));
+        let e = claims.entry(key).or_default().entry(*named).or_insert(Claim {
+            ts: m.ts,
+            answered: false,
+            how: Vec::new(),
+            evidence: Vec::new(),
+        });
+        let how = format!("expected there by {}", l.short());
+        if !e.how.contains(&how) {
+            e.how.push(how);
+            e.how.sort();
+        }
+        if e.evidence.len() < CLAIM_EVIDENCE_CAP {
+            e.evidence.extend(m.evidence.iter().take(1).cloned());
         }
     }
+    let cx = reuse::Context {
+        nodes: src.nodes,
+        knowledge: src.knowledge,
+        label_of: src.label_of,
+        joins: src.joins,
+        merges: src.merges,
+        mismatches,
+    };
     for (addr, by) in &claims {
         if by.len() < 2 {
             continue;
         }
+        if let Some(f) = reuse::reuse(addr, by, &cx) {
+            out.push(f);
+            continue;
+        }
         // The address began to mean two nodes when the second claim came.
-        let mut times: Vec<i64> = by.values().map(|v| v.0).collect();
+        let mut times: Vec<i64> = by.values().map(|c| c.ts).collect();
         times.sort_unstable();
-        let began = times[1];
-        let parts: Vec<String> = by
-            .iter()
-            .map(|(n, (_, how, _))| format!("{} ({})", n.short(), how.iter().cloned().collect::<Vec<_>>().join("; ")))
-            .collect();
+        let parts: Vec<String> = by.iter().map(|(n, c)| format!("{} ({})", n.short(), c.how.join("; "))).collect();
         out.push(Finding {
             addresses: vec![addr.clone()],
             ..Finding::about(
                 FindingKind::AddressCollision,
-                began,
+                times[1],
                 by.keys().copied().collect(),
                 format!("{addr} means different nodes: {}", parts.join(", ")),
-                by.values().flat_map(|v| v.2.iter().cloned()).collect(),
+                by.values().flat_map(|c| c.evidence.iter().cloned()).collect(),
             )
         });
     }

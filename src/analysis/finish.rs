@@ -10,6 +10,7 @@ use super::coverage::Reading;
 use super::findings;
 use super::gossip::Knowledge;
 use super::handshakes::Handshakes;
+use super::identity::Identities;
 use super::introductions::Introductions;
 use super::merge::Membership;
 use super::model::*;
@@ -33,6 +34,7 @@ pub(super) struct Gathered {
     pub slots: Slots,
     pub clock: Clock,
     pub reading: Reading,
+    pub identities: Identities,
     pub findings: Vec<Finding>,
     pub anomalies: BTreeMap<String, u64>,
 }
@@ -72,14 +74,23 @@ pub(super) fn build(mut g: Gathered) -> Analysis {
     let label_of: BTreeMap<NodeId, String> =
         clusters.iter().flat_map(|c| c.nodes.iter().map(|n| (*n, c.label.clone()))).collect();
     let nodes = g.nodes.summaries(&label_of);
-    let mut findings =
-        findings::finish(std::mem::take(&mut g.findings), &g.handshakes, &g.conns, &g.nodes, &g.knowledge);
     let merges: Vec<Merge> = g
         .membership
         .merges()
         .iter()
         .map(|m| Merge { ts_us: m.ts, sides: m.sides.clone(), chain: g.intros.chain(m.link) })
         .collect();
+    let sources = findings::Sources {
+        handshakes: &g.handshakes,
+        conns: &g.conns,
+        nodes: &g.nodes,
+        knowledge: &g.knowledge,
+        identities: &g.identities,
+        label_of: &label_of,
+        joins: g.membership.joins(),
+        merges: &merges,
+    };
+    let mut findings = findings::finish(std::mem::take(&mut g.findings), &sources);
     let phases = Phases::of(&findings, &merges);
     triage::classify(&mut findings, &phases);
     let (role_changes, slot_moves) = triage::damage(g.roles.changes(), g.slots.moves(), &phases);

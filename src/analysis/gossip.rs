@@ -45,7 +45,20 @@ pub(super) struct Knowledge {
     failed_reported: BTreeMap<NodeId, i64>,
     /// (sender, owner) → (first ts, count, first evidence).
     updates: BTreeMap<(NodeId, NodeId), (i64, u64, Evidence)>,
+    /// Node → how its address changed in others' views.
+    moves: BTreeMap<NodeId, Moves>,
 }
+
+/// A node's address changing in its peers' gossip.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Moves {
+    pub count: u64,
+    /// (learner, from, to, ts, evidence) of the first few.
+    pub first: Vec<(NodeId, String, String, i64, Evidence)>,
+}
+
+/// Address changes kept per node as examples.
+const MOVE_EXAMPLES: usize = 4;
 
 impl Knowledge {
     /// What sender `s` shows it knows by sending `m`: its gossip (recorded
@@ -69,7 +82,17 @@ impl Knowledge {
                     p.1 = g.flags;
                     p.2 = ts;
                 }
-                _ => {
+                Some(p) => {
+                    // A peer moved in s's view (real moves are rare; an id
+                    // claimed from two addresses flaps).
+                    let mv = self.moves.entry(g.node).or_default();
+                    mv.count += 1;
+                    if mv.first.len() < MOVE_EXAMPLES {
+                        mv.first.push((s, p.0.to_string(), g.addr.to_string(), ts, evd.clone()));
+                    }
+                    *p = (g.addr.clone(), g.flags, ts);
+                }
+                None => {
                     l.peers.insert(g.node, (g.addr.clone(), g.flags, ts));
                 }
             }
@@ -154,6 +177,16 @@ impl Knowledge {
     /// A FAIL about `n` was seen.
     pub fn has_failed(&self, n: &NodeId) -> bool {
         self.fail_times.contains_key(n)
+    }
+
+    /// When the first FAIL about `n` was seen.
+    pub fn failed_at(&self, n: &NodeId) -> Option<i64> {
+        self.fail_times.get(n).copied()
+    }
+
+    /// How `n`'s address changed in its peers' views.
+    pub fn moves(&self, n: &NodeId) -> Option<&Moves> {
+        self.moves.get(n)
     }
 
     /// One `update_message` finding per (sender, owner).

@@ -77,6 +77,11 @@ named_enum! {
         NodeFailed => "node_failed",
         Failover => "failover",
         UpdateMessage => "update_message",
+        /// One node id claimed by two live instances at two addresses.
+        IdConflict => "id_conflict",
+        /// An address that belonged to a node that failed or left is
+        /// answered by a different node.
+        AddressReuse => "address_reuse",
     }
 }
 

@@ -16,7 +16,9 @@
 //! | `connections.rs` | who is behind each side of every connection, held messages, short connections |
 //! | `gossip.rs` | what each node heard and expects where, its view of peers, FAIL and UPDATE |
 //! | `handshakes.rs` | operator MEET commands, first answers, who answers at each address, mismatches |
+//! | `identity.rs` | one id claimed by two live instances (cloned `nodes.conf`) |
 //! | `introductions.rs` | first introductions (one constructor per mechanism) and merge chains |
+//! | `reuse.rs` | an address of a node that failed or left, answered by another node |
 //! | `roles.rs` | debounced roles, role changes, failovers, epoch bumps |
 //! | `slots.rs` | slot claims, slot moves, conflicts, configEpoch collisions |
 //! | `coverage.rs` | how much of the bus could be read (TLS, snaplen cuts, nothing at all) and what that hides |
@@ -40,12 +42,14 @@ mod findings;
 mod finish;
 mod gossip;
 mod handshakes;
+mod identity;
 mod introductions;
 mod kinds;
 mod merge;
 pub mod model;
 mod nodes;
 mod nodes_view;
+mod reuse;
 mod roles;
 mod slots;
 mod story;

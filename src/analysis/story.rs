@@ -102,7 +102,11 @@ pub(super) fn story(a: &Analysis) -> Vec<String> {
             out.push(format!("Root cause: {}.", describe(first, &best)));
         }
     }
-    let collisions = of_kind(a, FindingKind::AddressCollision);
+    for f in of_kind(a, FindingKind::IdConflict) {
+        out.push(format!("ID CONFLICT: {}.", f.summary));
+    }
+    let mut collisions = of_kind(a, FindingKind::AddressCollision);
+    collisions.extend(of_kind(a, FindingKind::AddressReuse));
     let new_pairs: Vec<_> = a.coverage.encrypted.iter().filter(|f| f.new_pair && f.likely_bus.is_some()).collect();
     if let Some(first) = new_pairs.first() {
         out.push(format!(
@@ -132,7 +136,8 @@ pub(super) fn story(a: &Analysis) -> Vec<String> {
                 mism.iter().any(|f| f.dial == Some(Dial::BlindMeet))
             };
             for f in &collisions {
-                out.push(format!("NEAR MISS: {}.", f.summary));
+                let what = if f.kind == FindingKind::AddressReuse { "ADDRESS REUSE" } else { "NEAR MISS" };
+                out.push(format!("{what}: {}.", f.summary));
             }
             out.push(if old {
                 "These servers handshake gossiped addresses blindly (a MEET to the address, adopting whoever answers): a collision like this merges the clusters as soon as the colliding address is gossiped to a node on the other host.".into()

@@ -14,6 +14,8 @@ use super::model::{Dial, Finding, FindingKind, Merge, Phase, RoleChange, Severit
 fn is_trigger(kind: FindingKind) -> bool {
     match kind {
         FindingKind::AddressCollision
+        | FindingKind::AddressReuse
+        | FindingKind::IdConflict
         | FindingKind::SenderMismatch
         | FindingKind::NodeFailed
         | FindingKind::HandshakeFlapping => true,
@@ -37,6 +39,8 @@ fn heals(kind: FindingKind) -> bool {
         | FindingKind::SlotConflict
         | FindingKind::UpdateMessage => true,
         FindingKind::AddressCollision
+        | FindingKind::AddressReuse
+        | FindingKind::IdConflict
         | FindingKind::SenderMismatch
         | FindingKind::NodeFailed
         | FindingKind::HandshakeFlapping
@@ -75,7 +79,13 @@ impl Phases {
 
 fn severity(f: &Finding) -> Severity {
     match (f.kind, f.phase) {
-        (FindingKind::AddressCollision | FindingKind::NodeFailed, _) => Severity::Incident,
+        (
+            FindingKind::AddressCollision
+            | FindingKind::AddressReuse
+            | FindingKind::IdConflict
+            | FindingKind::NodeFailed,
+            _,
+        ) => Severity::Incident,
         (FindingKind::SenderMismatch, _) if f.dial == Some(Dial::BlindMeet) => Severity::Incident,
         (FindingKind::SenderMismatch | FindingKind::HandshakeFlapping | FindingKind::NatRewrite, _) => {
             Severity::Warning
