@@ -2,7 +2,8 @@
 //! `live`). Packets are copied out of libpcap's buffer (one copy per
 //! packet) so they can be handed out like a file's.
 
-use super::{CaptureError, LinkType, PacketSource, RawPacket};
+use super::error::CaptureError;
+use super::packet::{LinkType, PacketSource, RawPacket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

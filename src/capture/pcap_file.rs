@@ -5,12 +5,13 @@
 //! copying: [`CaptureFile::current`] borrows the reader's buffer until the
 //! next [`CaptureFile::advance`].
 
-use super::{LinkType, RawPacket};
+use super::error::CaptureError;
+use super::packet::{LinkType, PacketSource, RawPacket};
 use flate2::read::MultiGzDecoder;
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
-use std::fmt;
+
 use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read};
 use std::path::Path;
@@ -19,38 +20,6 @@ use std::path::Path;
 const INITIAL_BUFFER: usize = 1 << 20;
 /// Largest block accepted.
 const MAX_BLOCK: usize = 64 << 20;
-
-/// Fatal capture errors. Every variant names the file.
-#[derive(Debug)]
-pub enum CaptureError {
-    /// The file cannot be opened or read.
-    Io { name: String, source: io::Error },
-    /// The file is not a pcap or pcapng capture.
-    NotACapture { name: String },
-    /// The file ends in the middle of a block: everything before `offset`
-    /// was read.
-    Truncated { name: String, offset: u64 },
-    /// A block cannot be parsed at `offset` (byte offset in the decompressed
-    /// stream).
-    Corrupt { name: String, offset: u64, detail: String },
-}
-
-impl fmt::Display for CaptureError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CaptureError::Io { name, source } => write!(f, "{name}: {source}"),
-            CaptureError::NotACapture { name } => write!(f, "{name}: not a pcap or pcapng capture"),
-            CaptureError::Truncated { name, offset } => {
-                write!(f, "{name}: file truncated at byte offset {offset} (packets before it were read)")
-            }
-            CaptureError::Corrupt { name, offset, detail } => {
-                write!(f, "{name}: corrupt data at byte offset {offset}: {detail} (packets before it were read)")
-            }
-        }
-    }
-}
-
-impl std::error::Error for CaptureError {}
 
 /// One pcapng interface.
 #[derive(Clone, Copy, Debug)]
@@ -309,5 +278,17 @@ impl CaptureFile {
         let c = self.current?;
         let data = self.reader.data().get(c.start..c.start + c.len)?;
         Some(RawPacket { ts_us: c.ts_us, frame: self.frame, link: c.link, orig_len: c.orig_len, data })
+    }
+}
+
+impl PacketSource for CaptureFile {
+    fn name(&self) -> &str {
+        CaptureFile::name(self)
+    }
+    fn advance(&mut self) -> Result<bool, CaptureError> {
+        CaptureFile::advance(self)
+    }
+    fn current(&self) -> Option<RawPacket<'_>> {
+        CaptureFile::current(self)
     }
 }

@@ -10,10 +10,10 @@
 //! split across chunks is buffered, and a message longer than `max_totlen`
 //! is skipped without buffering.
 
-use super::SIGNATURE;
 use super::error::BusError;
 use super::message::{Body, Message};
 use super::parse::{Probe, parse_message, probe_header};
+use super::wire::SIGNATURE;
 
 /// Smallest `totlen` any receiver accepts (a light message, Valkey 8+).
 const MIN_TOTLEN: u32 = 16;
@@ -30,7 +30,7 @@ pub struct FramerConfig {
 
 impl Default for FramerConfig {
     fn default() -> Self {
-        FramerConfig { max_totlen: super::DEFAULT_MAX_TOTLEN, hunt_limit: 256 * 1024 }
+        FramerConfig { max_totlen: super::wire::DEFAULT_MAX_TOTLEN, hunt_limit: 256 * 1024 }
     }
 }
 
@@ -204,13 +204,6 @@ impl BusFramer {
             hunted: 0,
             was_synced: false,
             messages: 0,
-        }
-    }
-
-    /// Marks a fresh framer as joining a stream of unknown alignment.
-    pub fn set_midstream(&mut self) {
-        if self.mode == Mode::Start && self.buf.is_empty() {
-            self.mode = Mode::Hunt;
         }
     }
 

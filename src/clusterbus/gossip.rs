@@ -1,16 +1,30 @@
 //! Gossip entries (§3.2): 104 bytes each, field placement per layout.
+//! Hand-written rather than nom: an entry is a fixed array read at fixed
+//! offsets, and entries are the hot path (every PING carries many).
+//! Imports: `types`, `wire`.
 
-use super::GOSSIP_ENTRY_LEN;
-use super::header::trim_nul;
-use super::message::{GossipEntry, Layout};
 use super::types::{NodeFlags, NodeName};
+use super::wire::{GOSSIP_ENTRY_LEN, Layout, be16, be32, trim_nul};
 
-fn be16(b: &[u8; GOSSIP_ENTRY_LEN], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
-fn be32(b: &[u8; GOSSIP_ENTRY_LEN], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+/// One 104-byte gossip entry (§3.2), decoded per layout.
+#[derive(Clone, Copy, Debug)]
+pub struct GossipEntry<'buf> {
+    /// wire: nodename
+    pub node: NodeName<'buf>,
+    /// wire: ping_sent (V1: Unix seconds; V0: low 32 bits of ms)
+    pub ping_sent: u32,
+    /// wire: pong_received
+    pub pong_received: u32,
+    /// wire: ip, NUL padding trimmed
+    pub ip: &'buf [u8],
+    /// wire: port
+    pub port: u16,
+    /// wire: cport (V1); `port + 10000` for V0
+    pub cport: u16,
+    /// wire: pport (6.2.2+), 0 otherwise
+    pub pport: u16,
+    /// wire: flags
+    pub flags: NodeFlags,
 }
 
 /// Decodes one entry. V0 has flags at 96 and an implicit bus port; V1 has

@@ -1,22 +1,54 @@
-//! Full headers (layouts V0 and V1, §2.1, §2.2) and the light header (§5).
+//! The full header (layouts V0 and V1, §2.1, §2.2): the type and its nom
+//! parsers. The light header (§5) has no fields beyond its type and is
+//! read in `parse.rs`. Imports: `error`, `types`, `wire`.
 
 use super::error::BusError;
-use super::message::Header;
 use super::types::{NodeFlags, NodeName, SlotBitmap};
-use super::{HEADER_LEN_V0, HEADER_LEN_V1};
+use super::wire::{HEADER_LEN_V0, HEADER_LEN_V1, trim_nul};
 use nom::bytes::complete::take;
 use nom::number::complete::{be_u16, be_u32, be_u64, u8 as nom_u8};
 use nom::{IResult, Parser};
 
 type Res<'a, T> = IResult<&'a [u8], T, BusError>;
 
-impl<'a> nom::error::ParseError<&'a [u8]> for BusError {
-    fn from_error_kind(input: &'a [u8], _kind: nom::error::ErrorKind) -> Self {
-        BusError::Truncated { needed: 0, have: input.len() }
-    }
-    fn append(_input: &'a [u8], _kind: nom::error::ErrorKind, other: Self) -> Self {
-        other
-    }
+/// The full header (V0 or V1). Fields absent from V0 are zero / `None`.
+#[derive(Clone, Copy, Debug)]
+pub struct Header<'buf> {
+    /// wire: ver
+    pub ver: u16,
+    /// wire: count (gossip entries)
+    pub count: u16,
+    /// wire: currentEpoch
+    pub current_epoch: u64,
+    /// wire: configEpoch
+    pub config_epoch: u64,
+    /// wire: offset (replication offset)
+    pub offset: u64,
+    /// wire: sender
+    pub sender: NodeName<'buf>,
+    /// wire: myslots
+    pub myslots: SlotBitmap<'buf>,
+    /// wire: slaveof; `None` when all zero (the sender is a master).
+    pub replicaof: Option<NodeName<'buf>>,
+    /// wire: myip (V1 only), NUL padding trimmed; `None` when empty.
+    pub myip: Option<&'buf [u8]>,
+    /// wire: port (V0 @2200, V1 @10)
+    pub port: u16,
+    /// wire: pport (V1 @2246, 6.2.2+), 0 when absent.
+    pub pport: u16,
+    /// wire: cport (V1 @2248). For V0 it is `port + 10000` (implicit on the
+    /// wire); see `cport_on_wire`.
+    pub cport: u16,
+    /// False for V0, where `cport` was derived rather than read.
+    pub cport_on_wire: bool,
+    /// wire: extensions (V1 @2214, 7.0+)
+    pub extensions: u16,
+    /// wire: flags (sender's own node flags)
+    pub flags: NodeFlags,
+    /// wire: state (0 OK, 1 FAIL)
+    pub state: u8,
+    /// wire: mflags
+    pub mflags: [u8; 3],
 }
 
 /// Borrows a fixed-size array.
@@ -24,14 +56,8 @@ pub(crate) fn array<const N: usize>(i: &[u8]) -> Res<'_, &[u8; N]> {
     let (rest, b) = take(N).parse(i)?;
     match b.try_into() {
         Ok(a) => Ok((rest, a)),
-        Err(_) => Err(nom::Err::Error(BusError::Truncated { needed: N, have: b.len() })),
+        Err(_) => Err(nom::Err::Error(BusError::Truncated { offset: 0, needed: N, have: b.len() })),
     }
-}
-
-/// Trims NUL padding of a fixed-size string field.
-pub(crate) fn trim_nul(b: &[u8]) -> &[u8] {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    &b[..end]
 }
 
 fn name(i: &[u8]) -> Res<'_, NodeName<'_>> {
@@ -41,7 +67,7 @@ fn name(i: &[u8]) -> Res<'_, NodeName<'_>> {
 /// Parses the fixed 2208-byte V0 header (input starts at offset 0).
 pub fn parse_header_v0(i: &[u8]) -> Res<'_, (u16, Header<'_>)> {
     if i.len() < HEADER_LEN_V0 {
-        return Err(nom::Err::Error(BusError::Truncated { needed: HEADER_LEN_V0, have: i.len() }));
+        return Err(nom::Err::Error(BusError::Truncated { offset: 0, needed: HEADER_LEN_V0, have: i.len() }));
     }
     let (i, (_sig, _totlen, ver, _unused0, wire_type, count)) =
         (take(4usize), be_u32, be_u16, be_u16, be_u16, be_u16).parse(i)?;
@@ -73,7 +99,7 @@ pub fn parse_header_v0(i: &[u8]) -> Res<'_, (u16, Header<'_>)> {
 /// Parses the fixed 2256-byte V1 header.
 pub fn parse_header_v1(i: &[u8]) -> Res<'_, (u16, Header<'_>)> {
     if i.len() < HEADER_LEN_V1 {
-        return Err(nom::Err::Error(BusError::Truncated { needed: HEADER_LEN_V1, have: i.len() }));
+        return Err(nom::Err::Error(BusError::Truncated { offset: 0, needed: HEADER_LEN_V1, have: i.len() }));
     }
     let (i, (_sig, _totlen, ver, port, wire_type, count)) =
         (take(4usize), be_u32, be_u16, be_u16, be_u16, be_u16).parse(i)?;

@@ -8,6 +8,12 @@
 //! - [`parse_message`] decodes exactly `totlen` bytes into a [`Message`].
 //!
 //! The stateful [`framer`] cuts reassembled streams into messages.
+//!
+//! Each type lives with its parser: `wire` (sizes, layouts, byte
+//! helpers) ← `types`, `error` ← `header`, `gossip`, `ping_ext` ←
+//! `message` ← `parse` ← `framer`. This file only declares and re-exports;
+//! no file here imports a file that imports it. Imports nothing outside
+//! this module.
 
 pub mod error;
 pub mod framer;
@@ -17,23 +23,15 @@ pub mod message;
 pub mod parse;
 pub mod ping_ext;
 pub mod types;
+pub mod wire;
 
 pub use error::BusError;
-pub use message::{Body, ExtValue, Extension, GossipEntry, Header, Layout, Message};
+pub use gossip::{GossipEntry, GossipIter};
+pub use header::Header;
+pub use message::{Body, Message};
 pub use parse::{Probe, parse_message, probe_header};
+pub use ping_ext::{ExtIter, ExtValue, Extension};
 pub use types::{MessageType, NodeFlags, NodeName, SlotBitmap};
-
-/// wire: sig
-pub const SIGNATURE: &[u8; 4] = b"RCmb";
-/// Header size of layout V0 (Redis 3.x).
-pub const HEADER_LEN_V0: usize = 2208;
-/// Header size of layout V1 (Redis 4.0+, Valkey).
-pub const HEADER_LEN_V1: usize = 2256;
-/// Light header size (Valkey 8+).
-pub const LIGHT_HEADER_LEN: usize = 16;
-/// Size of one gossip entry in every version.
-pub const GOSSIP_ENTRY_LEN: usize = 104;
-/// Largest `totlen` the framer accepts by default. Real PING/PONG/MEET stay
-/// far below (1000 nodes ≈ 110 KB); PUBLISH can be larger, and anything
-/// bigger is skipped without buffering.
-pub const DEFAULT_MAX_TOTLEN: u32 = 64 * 1024 * 1024;
+pub use wire::{
+    DEFAULT_MAX_TOTLEN, GOSSIP_ENTRY_LEN, HEADER_LEN_V0, HEADER_LEN_V1, LIGHT_HEADER_LEN, Layout, SIGNATURE,
+};

@@ -1,11 +1,15 @@
 //! Entry points of the bus parser: [`probe_header`] and [`parse_message`].
+//! The probe is hand-written (it reads a handful of fixed offsets of a
+//! candidate start, on every resync, and must not allocate); headers are
+//! parsed with nom in `header.rs`. Imports: `error`, `header`, `message`,
+//! `ping_ext`, `types`, `wire`.
 
 use super::error::BusError;
-use super::header::{parse_header_v0, parse_header_v1};
-use super::message::{Body, Header, Layout, Message};
+use super::header::{Header, parse_header_v0, parse_header_v1};
+use super::message::{Body, Message};
 use super::ping_ext::validate_extensions;
 use super::types::{MessageType, NodeFlags, NodeName, SlotBitmap};
-use super::{GOSSIP_ENTRY_LEN, HEADER_LEN_V0, HEADER_LEN_V1, LIGHT_HEADER_LEN, SIGNATURE};
+use super::wire::{GOSSIP_ENTRY_LEN, HEADER_LEN_V0, HEADER_LEN_V1, LIGHT_HEADER_LEN, Layout, SIGNATURE, be16, be32};
 
 /// Verdict of [`probe_header`] on a candidate message start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,14 +30,6 @@ const FAIL_BODY: usize = 40;
 const UPDATE_BODY: usize = 8 + 40 + 2048;
 const PUBLISH_MIN: usize = 8;
 const MODULE_MIN: usize = 13;
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
-fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
 
 fn is_name(b: &[u8]) -> bool {
     b.iter().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
@@ -128,35 +124,41 @@ pub fn probe_header(buf: &[u8], max_totlen: u32) -> Probe {
 /// validates (§1.3), so accessors on the result cannot fail.
 pub fn parse_message(buf: &[u8]) -> Result<Message<'_>, BusError> {
     if buf.len() < LIGHT_HEADER_LEN {
-        return Err(BusError::Truncated { needed: LIGHT_HEADER_LEN, have: buf.len() });
+        return Err(BusError::Truncated { offset: 0, needed: LIGHT_HEADER_LEN, have: buf.len() });
     }
     if &buf[..4] != SIGNATURE {
         return Err(BusError::BadSignature);
     }
     let totlen = be32(buf, 4);
     if totlen as usize != buf.len() {
-        return Err(BusError::Truncated { needed: totlen as usize, have: buf.len() });
+        return Err(BusError::Truncated { offset: 0, needed: totlen as usize, have: buf.len() });
     }
     let ver = be16(buf, 8);
     let wire_type = be16(buf, 12);
     match ver {
         0 => {
-            let (body, (_, h)) = parse_header_v0(buf).map_err(flatten)?;
+            let (body, (_, h)) = parse_header_v0(buf).map_err(|e| flatten(e, buf.len()))?;
             full_message(Layout::V0, HEADER_LEN_V0, wire_type, totlen, h, body)
         }
         1 if wire_type & 0x8000 != 0 => light_message(wire_type, totlen, &buf[LIGHT_HEADER_LEN..]),
         1 => {
-            let (body, (_, h)) = parse_header_v1(buf).map_err(flatten)?;
+            let (body, (_, h)) = parse_header_v1(buf).map_err(|e| flatten(e, buf.len()))?;
             full_message(Layout::V1, HEADER_LEN_V1, wire_type, totlen, h, body)
         }
         v => Err(BusError::UnsupportedVersion(v)),
     }
 }
 
-fn flatten(e: nom::Err<BusError>) -> BusError {
+/// The parser's error, with a truncation placed at its byte offset in the
+/// `total`-byte message (nom reports how much input was left).
+fn flatten(e: nom::Err<BusError>, total: usize) -> BusError {
     match e {
+        nom::Err::Error(BusError::Truncated { offset: 0, needed, have })
+        | nom::Err::Failure(BusError::Truncated { offset: 0, needed, have }) => {
+            BusError::Truncated { offset: total.saturating_sub(have), needed, have }
+        }
         nom::Err::Error(e) | nom::Err::Failure(e) => e,
-        nom::Err::Incomplete(_) => BusError::Truncated { needed: 0, have: 0 },
+        nom::Err::Incomplete(_) => BusError::Truncated { offset: total, needed: 0, have: 0 },
     }
 }
 

@@ -1,11 +1,43 @@
 //! Ping extensions (§4): records after the gossip array of PING/PONG/MEET
 //! (Redis 7.0+, Valkey). Type numbers collide between dialects; records are
-//! interpreted by type and length (§4.3).
+//! interpreted by type and length (§4.3). Hand-written: records are
+//! length-prefixed and validated once, then iterated without copying.
+//! Imports: `error`, `types`, `wire`.
 
 use super::error::BusError;
-use super::header::trim_nul;
-use super::message::{ExtValue, Extension};
 use super::types::NodeName;
+use super::wire::{be64, trim_nul};
+
+/// One ping extension record (§4.2) with its body interpreted (§4.3, §4.4).
+#[derive(Clone, Copy, Debug)]
+pub struct Extension<'buf> {
+    /// wire: type
+    pub ext_type: u16,
+    /// wire: length (whole record, including the 8-byte header)
+    pub length: u32,
+    pub value: ExtValue<'buf>,
+}
+
+/// Interpreted extension bodies. Strings are NUL-trimmed raw bytes.
+#[derive(Clone, Copy, Debug)]
+pub enum ExtValue<'buf> {
+    Hostname(&'buf [u8]),
+    HumanNodename(&'buf [u8]),
+    ForgottenNode {
+        node: NodeName<'buf>,
+        ttl: u64,
+    },
+    ShardId(NodeName<'buf>),
+    ClientIpv4(&'buf [u8]),
+    ClientIpv6(&'buf [u8]),
+    ClientPort(u16),
+    ClientTlsPort(u16),
+    AvailabilityZone(&'buf [u8]),
+    /// Redis 8 internal secret (type 4, 40-byte body); the secret itself is
+    /// never printed.
+    InternalSecret,
+    Unknown(&'buf [u8]),
+}
 
 /// Extension type numbers (Redis 7.2+/Valkey numbering).
 pub const EXT_HOSTNAME: u16 = 0;
@@ -56,10 +88,6 @@ pub fn interpret(ext_type: u16, length: u32, body: &[u8]) -> ExtValue<'_> {
         (EXT_AVAILABILITY_ZONE, _) => ExtValue::AvailabilityZone(trim_nul(body)),
         _ => unknown,
     }
-}
-
-fn be64(b: &[u8]) -> u64 {
-    b.first_chunk::<8>().map_or(0, |a| u64::from_be_bytes(*a))
 }
 
 /// Validates the extension area: exactly `count` records, each with a

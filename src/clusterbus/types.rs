@@ -127,11 +127,6 @@ impl<'buf> NodeName<'buf> {
         self.0.iter().all(|&b| b == 0)
     }
 
-    /// True when all 40 bytes are `[0-9a-z]` (what 7.0+ servers accept).
-    pub fn is_valid(&self) -> bool {
-        self.0.iter().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
-    }
-
     /// The name as text; invalid bytes are replaced so output stays printable.
     pub fn as_str(&self) -> std::borrow::Cow<'buf, str> {
         String::from_utf8_lossy(self.0)

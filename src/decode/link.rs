@@ -1,7 +1,8 @@
 //! Link-layer dispatch, then IP and TCP through etherparse's lax slicing
 //! (which keeps what a snaplen-cut packet still has).
 
-use super::{DecodeError, Endpoint, TcpFlags, TcpSegment};
+use super::error::DecodeError;
+use super::tcp_segment::{Endpoint, TcpFlags, TcpSegment};
 use crate::capture::{LinkType, RawPacket};
 use etherparse::err::packet::SliceError;
 use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice};

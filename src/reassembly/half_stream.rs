@@ -4,8 +4,33 @@
 //! the next expected byte, which is exact as long as segments are within
 //! 2 GiB of it (TCP windows are far smaller).
 
-use super::{ChunkMeta, CloseReason, GapReason, StreamConsumer};
+use super::stream::{ChunkMeta, CloseReason, GapReason, StreamConsumer};
 use std::collections::BTreeMap;
+
+/// When and where bytes were captured: frame and time of their packet.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Stamp {
+    pub frame: u64,
+    pub ts_us: i64,
+}
+
+/// One TCP segment's share of this direction: where it starts in sequence
+/// space, its captured bytes, the bytes the snaplen cut, and FIN.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Segment<'a> {
+    pub seq: u32,
+    pub payload: &'a [u8],
+    pub missing: u32,
+    pub fin: bool,
+}
+
+/// Bytes at a stream offset (captured, then `missing` cut by the snaplen).
+#[derive(Clone, Copy, Debug)]
+struct Piece<'a> {
+    off: u64,
+    payload: &'a [u8],
+    missing: u32,
+}
 
 /// An out-of-order segment waiting for the bytes before it.
 #[derive(Debug)]
@@ -142,40 +167,36 @@ impl<S> HalfStream<S> {
         self.next_seq = self.next_seq.wrapping_add(n as u32);
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn deliver<C: StreamConsumer<State = S>>(
         &mut self,
         c: &mut C,
         base: &MetaBase,
         data: &[u8],
         missing: u32,
-        frame: u64,
-        ts_us: i64,
+        at: Stamp,
         fx: &mut Effects,
     ) {
         if !data.is_empty() {
-            let meta = self.meta(base, ts_us, frame);
+            let meta = self.meta(base, at.ts_us, at.frame);
             c.data(&mut self.state, &meta, data);
             self.advance(data.len() as u64);
             fx.delivered_bytes += data.len() as u64;
         }
         if missing > 0 {
-            self.emit_gap(c, base, u64::from(missing), GapReason::Snaplen, frame, ts_us, fx);
+            self.emit_gap(c, base, u64::from(missing), GapReason::Snaplen, at, fx);
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn emit_gap<C: StreamConsumer<State = S>>(
         &mut self,
         c: &mut C,
         base: &MetaBase,
         len: u64,
         reason: GapReason,
-        frame: u64,
-        ts_us: i64,
+        at: Stamp,
         fx: &mut Effects,
     ) {
-        let meta = self.meta(base, ts_us, frame);
+        let meta = self.meta(base, at.ts_us, at.frame);
         c.gap(&mut self.state, &meta, len, reason);
         self.advance(len);
         let slot = &mut fx.gaps[reason_index(reason)];
@@ -204,10 +225,10 @@ impl<S> HalfStream<S> {
                 // Only snaplen-missing bytes remain.
                 let rest = (end - self.next_off) as u32;
                 fx.duplicate_bytes += p.data.len() as u64;
-                self.deliver(c, base, &[], rest, p.frame, p.ts_us, fx);
+                self.deliver(c, base, &[], rest, Stamp { frame: p.frame, ts_us: p.ts_us }, fx);
             } else {
                 fx.duplicate_bytes += skip as u64;
-                self.deliver(c, base, &p.data[skip..], p.missing, p.frame, p.ts_us, fx);
+                self.deliver(c, base, &p.data[skip..], p.missing, Stamp { frame: p.frame, ts_us: p.ts_us }, fx);
             }
         }
         if self.pending.is_empty() {
@@ -227,8 +248,8 @@ impl<S> HalfStream<S> {
         if let Some((&off, p)) = self.pending.first_key_value()
             && off > self.next_off
         {
-            let (frame, ts) = (p.frame, p.ts_us);
-            self.emit_gap(c, base, off - self.next_off, reason, frame, ts, fx);
+            let at = Stamp { frame: p.frame, ts_us: p.ts_us };
+            self.emit_gap(c, base, off - self.next_off, reason, at, fx);
         }
         self.hole_since = None;
         self.drain(c, base, fx);
@@ -287,24 +308,20 @@ impl<S> HalfStream<S> {
     }
 
     /// Handles one segment of this direction.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn segment<C: StreamConsumer<State = S>>(
         &mut self,
         c: &mut C,
         base: &MetaBase,
-        seq: u32,
-        payload: &[u8],
-        missing: u32,
-        fin: bool,
-        frame: u64,
-        ts_us: i64,
+        seg: Segment<'_>,
+        at: Stamp,
         limits: Limits,
         fx: &mut Effects,
     ) {
         if self.closed {
             return;
         }
-        self.last_frame = frame;
+        let Segment { seq, payload, missing, fin } = seg;
+        self.last_frame = at.frame;
         let total = payload.len() as u64 + u64::from(missing);
         if let Some(off) = self.offset_of(seq) {
             if fin {
@@ -314,30 +331,28 @@ impl<S> HalfStream<S> {
                 }
             }
             if total > 0 {
-                self.place(c, base, off, payload, missing, frame, ts_us, limits, fx);
+                self.place(c, base, Piece { off, payload, missing }, at, limits, fx);
             }
         } else {
             fx.duplicate_bytes += payload.len() as u64;
         }
         if !self.pending.is_empty() {
-            self.resolve_holes(c, base, ts_us, limits, fx);
+            self.resolve_holes(c, base, at.ts_us, limits, fx);
         }
-        self.check_fin(c, base, ts_us, fx);
+        self.check_fin(c, base, at.ts_us, fx);
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn place<C: StreamConsumer<State = S>>(
         &mut self,
         c: &mut C,
         base: &MetaBase,
-        off: u64,
-        payload: &[u8],
-        missing: u32,
-        frame: u64,
-        ts_us: i64,
+        piece: Piece<'_>,
+        at: Stamp,
         limits: Limits,
         fx: &mut Effects,
     ) {
+        let Piece { off, payload, missing } = piece;
+        let Stamp { frame, ts_us } = at;
         let end = off + payload.len() as u64 + u64::from(missing);
         if end <= self.next_off {
             fx.duplicate_bytes += payload.len() as u64;
@@ -348,7 +363,7 @@ impl<S> HalfStream<S> {
             if skip >= payload.len() {
                 fx.duplicate_bytes += payload.len() as u64;
                 let rest = (end - self.next_off) as u32;
-                self.deliver(c, base, &[], rest, frame, ts_us, fx);
+                self.deliver(c, base, &[], rest, at, fx);
             } else {
                 fx.duplicate_bytes += skip as u64;
                 let avail = &payload[skip..];
@@ -357,11 +372,12 @@ impl<S> HalfStream<S> {
                 match next_queued {
                     Some(q) if q < self.next_off + avail.len() as u64 => {
                         let take = (q - self.next_off) as usize;
-                        self.deliver(c, base, &avail[..take], 0, frame, ts_us, fx);
+                        self.deliver(c, base, &avail[..take], 0, at, fx);
                         self.drain(c, base, fx);
-                        return self.place(c, base, q, &avail[take..], missing, frame, ts_us, limits, fx);
+                        let rest = Piece { off: q, payload: &avail[take..], missing };
+                        return self.place(c, base, rest, at, limits, fx);
                     }
-                    _ => self.deliver(c, base, avail, missing, frame, ts_us, fx),
+                    _ => self.deliver(c, base, avail, missing, at, fx),
                 }
             }
             self.drain(c, base, fx);
@@ -377,7 +393,8 @@ impl<S> HalfStream<S> {
             // Keep the longer tail as its own entry.
             let cut = (existing_end - off) as usize;
             if cut < payload.len() {
-                return self.place(c, base, existing_end, &payload[cut..], missing, frame, ts_us, limits, fx);
+                let tail = Piece { off: existing_end, payload: &payload[cut..], missing };
+                return self.place(c, base, tail, at, limits, fx);
             }
             return;
         }

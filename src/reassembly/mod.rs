@@ -1,7 +1,7 @@
 //! TCP reassembly: turns decoded segments into ordered byte streams, one per
 //! direction of each connection, and tells the consumer about gaps.
 //!
-//! Policy (named [`OverlapPolicy::FirstWins`]): the first bytes captured for
+//! Overlap policy, *first wins*: the first bytes captured for
 //! a stream offset are the ones delivered; retransmitted or overlapping
 //! bytes that arrive later are dropped (among queued out-of-order segments
 //! that overlap each other, the one starting first wins). Duplicate packets (the same segment
@@ -17,84 +17,15 @@
 //! still open. Memory stays bounded by per-stream and global caps on
 //! out-of-order bytes and by idle eviction.
 
+//!
+//! Files: `stream.rs` (what a consumer receives: chunks, gaps, closes),
+//! `half_stream.rs` (one direction), `table.rs` (connections, caps,
+//! eviction). This file only declares and re-exports. Imports: `decode`.
+
 mod half_stream;
+mod stream;
 mod table;
 
 pub use half_stream::HalfStream;
+pub use stream::{ChunkMeta, CloseReason, GapReason, StreamConsumer};
 pub use table::{Reassembler, ReassemblyConfig, ReassemblyStats};
-
-use crate::decode::Endpoint;
-use serde::Serialize;
-
-/// How overlapping bytes are resolved. Only one policy exists; it has a name
-/// so that tests and docs can refer to it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OverlapPolicy {
-    /// Bytes already delivered or already buffered win over later copies.
-    FirstWins,
-}
-
-/// Where a chunk of stream data comes from.
-#[derive(Clone, Copy, Debug)]
-pub struct ChunkMeta {
-    /// Connection instance number within this capture (1-based, in order of
-    /// first sight; a reused 4-tuple gets a new id).
-    pub conn_id: u64,
-    /// Sender of these bytes.
-    pub src: Endpoint,
-    /// Receiver of these bytes.
-    pub dst: Endpoint,
-    /// True when `src` opened the connection (its SYN was captured), false
-    /// when `dst` did, `None` when the handshake was not captured.
-    pub from_initiator: Option<bool>,
-    /// Capture time of the packet that carried the bytes.
-    pub ts_us: i64,
-    /// Frame number of that packet.
-    pub frame: u64,
-    /// Offset of the first byte of the chunk in this direction's stream
-    /// (0 = first byte after the SYN, or the first byte captured).
-    pub offset: u64,
-    /// True when the stream's beginning was not captured.
-    pub midstream: bool,
-}
-
-/// Why bytes are missing from a stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GapReason {
-    /// The receiver acknowledged bytes that were never captured.
-    NotCaptured,
-    /// The packet was cut by the capture's snaplen.
-    Snaplen,
-    /// A buffer cap forced the reassembler to give up waiting for the hole.
-    CapHit,
-    /// The connection closed, went idle or the capture ended with a hole.
-    Unfilled,
-}
-
-/// Why a stream ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CloseReason {
-    Fin,
-    Rst,
-    /// No packet for longer than the idle timeout.
-    Idle,
-    /// The 4-tuple was reused by a new connection (SYN).
-    Reused,
-    /// End of the capture.
-    EndOfCapture,
-}
-
-/// Receives the ordered streams. One `State` per direction per connection
-/// lives inside the reassembler and is handed back with every call.
-pub trait StreamConsumer {
-    type State: Default;
-
-    /// In-order bytes of one direction.
-    fn data(&mut self, state: &mut Self::State, meta: &ChunkMeta, bytes: &[u8]);
-    /// `len` bytes of this direction are missing before the next data.
-    fn gap(&mut self, state: &mut Self::State, meta: &ChunkMeta, len: u64, reason: GapReason);
-    /// The direction ended; `state` is dropped afterwards.
-    fn close(&mut self, state: &mut Self::State, meta: &ChunkMeta, reason: CloseReason);
-}

@@ -1,8 +1,8 @@
 //! The connection table: finds the connection of each segment, handles
 //! SYN/FIN/RST, port reuse, idle eviction and the global buffer cap.
 
-use super::half_stream::{Effects, HalfStream, Limits, MetaBase};
-use super::{CloseReason, GapReason, StreamConsumer};
+use super::half_stream::{Effects, HalfStream, Limits, MetaBase, Segment, Stamp};
+use super::stream::{CloseReason, GapReason, StreamConsumer};
 use crate::decode::{Endpoint, TcpSegment};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -216,18 +216,8 @@ impl<S: Default> Reassembler<S> {
         if carries {
             let base = conn.base(dir);
             let seq = if seg.flags.syn { seg.seq.wrapping_add(1) } else { seg.seq };
-            conn.halves[dir].segment(
-                consumer,
-                &base,
-                seq,
-                seg.payload,
-                seg.missing,
-                seg.flags.fin,
-                frame,
-                ts_us,
-                limits,
-                &mut fx,
-            );
+            let piece = Segment { seq, payload: seg.payload, missing: seg.missing, fin: seg.flags.fin };
+            conn.halves[dir].segment(consumer, &base, piece, Stamp { frame, ts_us }, limits, &mut fx);
         }
         if seg.flags.rst {
             close_conn(conn, consumer, CloseReason::Rst, ts_us, frame, &mut fx);

@@ -1,0 +1,44 @@
+//! Fatal capture errors: every variant names the file (or interface).
+//! Imports nothing.
+
+use std::fmt;
+use std::io;
+
+/// Fatal capture errors. Every variant names the file.
+#[derive(Debug)]
+pub enum CaptureError {
+    /// The file cannot be opened or read.
+    Io { name: String, source: io::Error },
+    /// The file is not a pcap or pcapng capture.
+    NotACapture { name: String },
+    /// The file ends in the middle of a block: everything before `offset`
+    /// was read.
+    Truncated { name: String, offset: u64 },
+    /// A block cannot be parsed at `offset` (byte offset in the decompressed
+    /// stream).
+    Corrupt { name: String, offset: u64, detail: String },
+}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaptureError::Io { name, source } => write!(f, "{name}: {source}"),
+            CaptureError::NotACapture { name } => write!(f, "{name}: not a pcap or pcapng capture"),
+            CaptureError::Truncated { name, offset } => {
+                write!(f, "{name}: file truncated at byte offset {offset} (packets before it were read)")
+            }
+            CaptureError::Corrupt { name, offset, detail } => {
+                write!(f, "{name}: corrupt data at byte offset {offset}: {detail} (packets before it were read)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CaptureError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CaptureError::Io { source, .. } => Some(source),
+            CaptureError::NotACapture { .. } | CaptureError::Truncated { .. } | CaptureError::Corrupt { .. } => None,
+        }
+    }
+}
