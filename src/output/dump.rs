@@ -147,88 +147,97 @@ fn gossip_json(g: &GossipEntry<'_>) -> Value {
     })
 }
 
+/// One message as a dump line (appended to `l`).
+fn message_text(l: &mut String, name: &str, meta: &MessageMeta, msg: &Message<'_>) -> std::fmt::Result {
+    use std::fmt::Write as _;
+    write!(
+        l,
+        "{} {}#{} {} > {} {}",
+        format_utc_us(meta.ts_us),
+        name,
+        meta.frame,
+        meta.src,
+        meta.dst,
+        msg.msg_type.name().to_uppercase()
+    )?;
+    if msg.light {
+        l.push_str(" light");
+    }
+    if let Some(h) = &msg.header {
+        write!(
+            l,
+            " {} {} cur={} cfg={} off={} slots={}",
+            short(&h.sender),
+            h.flags.names(),
+            h.current_epoch,
+            h.config_epoch,
+            h.offset,
+            format_slot_ranges(&h.myslots.ranges())
+        )?;
+        if let Some(r) = &h.replicaof {
+            write!(l, " replicaof={}", short(r))?;
+        }
+        if let Some(ip) = h.myip {
+            write!(l, " myip={}", text(ip))?;
+        }
+        write!(l, " port={} cport={}", h.port, h.cport)?;
+        if h.pport != 0 {
+            write!(l, " pport={}", h.pport)?;
+        }
+        if h.state != 0 {
+            write!(l, " state=fail")?;
+        }
+        if h.mflags != [0, 0, 0] {
+            write!(l, " mflags={:#04x}", h.mflags[0])?;
+        }
+    }
+    match &msg.body {
+        Body::Gossip { .. } => {
+            let entries: Vec<String> = msg.gossip().map(|g| gossip_text(&g)).collect();
+            write!(l, " gossip={}", entries.len())?;
+            if !entries.is_empty() {
+                write!(l, " [{}]", entries.join(", "))?;
+            }
+            let exts: Vec<String> = msg.extensions().map(|e| ext_text(&e)).collect();
+            if !exts.is_empty() {
+                write!(l, " ext=[{}]", exts.join(", "))?;
+            }
+        }
+        Body::Fail { node } => {
+            write!(l, " about={}", short(node))?;
+        }
+        Body::Publish { channel, message } => {
+            write!(l, " channel={:?} message_len={}", text(channel), message.len())?;
+        }
+        Body::Update { config_epoch, node, slots } => {
+            write!(
+                l,
+                " update_node={} update_cfg={} update_slots={}",
+                short(node),
+                config_epoch,
+                format_slot_ranges(&slots.ranges())
+            )?;
+        }
+        Body::Module { module_id, module_type, payload } => {
+            write!(l, " module_id={module_id:#x} module_type={module_type} payload_len={}", payload.len())?;
+        }
+        Body::Empty => {}
+        Body::Unknown { raw } => {
+            write!(l, " body_len={}", raw.len())?;
+        }
+    }
+    Ok(())
+}
+
 impl<W: Write> DumpWriter<'_, W> {
     fn text_message(&mut self, meta: &MessageMeta, msg: &Message<'_>) {
-        use std::fmt::Write as _;
-        let l = &mut self.line;
         let name = self.names.get(meta.capture).map_or("?", |s| s.as_str());
-        let _ = write!(
-            l,
-            "{} {}#{} {} > {} {}",
-            format_utc_us(meta.ts_us),
-            name,
-            meta.frame,
-            meta.src,
-            meta.dst,
-            msg.msg_type.name().to_uppercase()
-        );
-        if msg.light {
-            l.push_str(" light");
+        // Writing into a String cannot fail; a failure would only mean a
+        // shorter line.
+        match message_text(&mut self.line, name, meta, msg) {
+            Ok(()) => self.write_line(),
+            Err(std::fmt::Error) => self.line.clear(),
         }
-        if let Some(h) = &msg.header {
-            let _ = write!(
-                l,
-                " {} {} cur={} cfg={} off={} slots={}",
-                short(&h.sender),
-                h.flags.names(),
-                h.current_epoch,
-                h.config_epoch,
-                h.offset,
-                format_slot_ranges(&h.myslots.ranges())
-            );
-            if let Some(r) = &h.replicaof {
-                let _ = write!(l, " replicaof={}", short(r));
-            }
-            if let Some(ip) = h.myip {
-                let _ = write!(l, " myip={}", text(ip));
-            }
-            let _ = write!(l, " port={} cport={}", h.port, h.cport);
-            if h.pport != 0 {
-                let _ = write!(l, " pport={}", h.pport);
-            }
-            if h.state != 0 {
-                let _ = write!(l, " state=fail");
-            }
-            if h.mflags != [0, 0, 0] {
-                let _ = write!(l, " mflags={:#04x}", h.mflags[0]);
-            }
-        }
-        match &msg.body {
-            Body::Gossip { .. } => {
-                let entries: Vec<String> = msg.gossip().map(|g| gossip_text(&g)).collect();
-                let _ = write!(l, " gossip={}", entries.len());
-                if !entries.is_empty() {
-                    let _ = write!(l, " [{}]", entries.join(", "));
-                }
-                let exts: Vec<String> = msg.extensions().map(|e| ext_text(&e)).collect();
-                if !exts.is_empty() {
-                    let _ = write!(l, " ext=[{}]", exts.join(", "));
-                }
-            }
-            Body::Fail { node } => {
-                let _ = write!(l, " about={}", short(node));
-            }
-            Body::Publish { channel, message } => {
-                let _ = write!(l, " channel={:?} message_len={}", text(channel), message.len());
-            }
-            Body::Update { config_epoch, node, slots } => {
-                let _ = write!(
-                    l,
-                    " update_node={} update_cfg={} update_slots={}",
-                    short(node),
-                    config_epoch,
-                    format_slot_ranges(&slots.ranges())
-                );
-            }
-            Body::Module { module_id, module_type, payload } => {
-                let _ = write!(l, " module_id={module_id:#x} module_type={module_type} payload_len={}", payload.len());
-            }
-            Body::Empty => {}
-            Body::Unknown { raw } => {
-                let _ = write!(l, " body_len={}", raw.len());
-            }
-        }
-        self.write_line();
     }
 
     fn json_message(&mut self, meta: &MessageMeta, msg: &Message<'_>) {
