@@ -271,3 +271,65 @@ fn oversized_messages_are_skipped_without_buffering() {
     assert_eq!(s.types, vec![0]);
     assert_eq!(s.anomalies, vec!["oversized_message"]);
 }
+
+#[test]
+fn a_whole_header_and_gossip_entry_decode_field_for_field() {
+    use meetgraph::clusterbus::{GossipEntry, Header, NodeFlags, NodeName, SlotBitmap};
+    let mut entry = vec![0u8; 104];
+    entry[..40].copy_from_slice(OTHER);
+    entry[40..44].copy_from_slice(&1_700_000_000u32.to_be_bytes());
+    entry[44..48].copy_from_slice(&1_700_000_001u32.to_be_bytes());
+    entry[48..57].copy_from_slice(b"10.0.0.10");
+    entry[94..96].copy_from_slice(&7001u16.to_be_bytes());
+    entry[96..98].copy_from_slice(&17001u16.to_be_bytes());
+    entry[98..100].copy_from_slice(&0x0008u16.to_be_bytes());
+    entry[100..102].copy_from_slice(&7101u16.to_be_bytes());
+    let bytes = v1(0, 1, 0, 0, &entry);
+    let m = parse_message(&bytes).unwrap();
+    let mut slots = [0u8; 2048];
+    slots[0] = 0b0000_0011;
+    let want = Header {
+        ver: 1,
+        count: 1,
+        current_epoch: 9,
+        config_epoch: 4,
+        offset: 0,
+        sender: NodeName(SENDER),
+        myslots: SlotBitmap(&slots),
+        replicaof: None,
+        myip: Some(b"10.0.0.9"),
+        port: 7000,
+        pport: 0,
+        cport: 17000,
+        cport_on_wire: true,
+        extensions: 0,
+        flags: NodeFlags(0x0011),
+        state: 0,
+        mflags: [0, 0, 0],
+    };
+    assert_eq!(m.header, Some(want));
+    let entries: Vec<GossipEntry<'_>> = m.gossip().collect();
+    assert_eq!(
+        entries,
+        vec![GossipEntry {
+            node: NodeName(OTHER),
+            ping_sent: 1_700_000_000,
+            pong_received: 1_700_000_001,
+            ip: b"10.0.0.10",
+            port: 7001,
+            cport: 17001,
+            pport: 7101,
+            flags: NodeFlags(0x0008),
+        }]
+    );
+    assert_eq!((m.layout, m.msg_type, m.light, m.totlen), (Layout::V1, MessageType::PING, false, 2256 + 104));
+}
+
+#[test]
+fn a_cut_header_names_the_offset() {
+    let bytes = v1(0, 0, 0, 0, &[]);
+    // A V1 message whose totlen claims only 1500 bytes: the header is cut.
+    let mut cut = bytes[..1500].to_vec();
+    cut[4..8].copy_from_slice(&1500u32.to_be_bytes());
+    assert_eq!(parse_message(&cut).unwrap_err(), BusError::Truncated { offset: 0, needed: 2256, have: 1500 });
+}

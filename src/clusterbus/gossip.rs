@@ -7,7 +7,7 @@ use super::types::{NodeFlags, NodeName};
 use super::wire::{GOSSIP_ENTRY_LEN, Layout, be16, be32, trim_nul};
 
 /// One 104-byte gossip entry (§3.2), decoded per layout.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GossipEntry<'buf> {
     /// wire: nodename
     pub node: NodeName<'buf>,

@@ -12,7 +12,7 @@ use nom::{IResult, Parser};
 type Res<'a, T> = IResult<&'a [u8], T, BusError>;
 
 /// The full header (V0 or V1). Fields absent from V0 are zero / `None`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header<'buf> {
     /// wire: ver
     pub ver: u16,

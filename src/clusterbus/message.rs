@@ -11,7 +11,7 @@ use super::types::{MessageType, NodeName, SlotBitmap};
 use super::wire::Layout;
 
 /// Message body per type (§3).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body<'buf> {
     /// PING, PONG, MEET: `count` raw 104-byte entries and the extension
     /// area (possibly empty). Iterate with [`Message::gossip`] and
@@ -33,7 +33,7 @@ pub enum Body<'buf> {
 }
 
 /// One complete cluster-bus message.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message<'buf> {
     pub layout: Layout,
     /// Base type (light bit removed).

@@ -9,7 +9,7 @@ use super::types::NodeName;
 use super::wire::{be64, trim_nul};
 
 /// One ping extension record (§4.2) with its body interpreted (§4.3, §4.4).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Extension<'buf> {
     /// wire: type
     pub ext_type: u16,
@@ -19,7 +19,7 @@ pub struct Extension<'buf> {
 }
 
 /// Interpreted extension bodies. Strings are NUL-trimmed raw bytes.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExtValue<'buf> {
     Hostname(&'buf [u8]),
     HumanNodename(&'buf [u8]),
