@@ -1,17 +1,18 @@
 //! Identity conflicts: one node id claimed by two live instances (a server
 //! started from a copy of another's `nodes.conf`: a cloned VM or image).
 //!
-//! A single instance keeps one outbound link per peer address, from the
-//! source IP its routing picks and with its own ports in every header. Two
-//! instances with one id both dial the same peers: so two connections to
-//! the same peer address, both carrying messages at the same time, from
-//! different source IPs or with different header ports, are two
-//! instances. The same connection seen twice (`-i any` before and after
-//! NAT, or from two vantages) carries the *same* messages: a message seen
-//! on both within a second makes them one instance. A node that moved
-//! (restarted elsewhere) is not a conflict: its old connections fall
-//! silent before the new ones speak. Imports: `clock` (message
-//! fingerprints), `config`, `model`, `events`, `decode`.
+//! An instance shows itself by the source IP of the connections it opens
+//! and the ports in every header it sends. Two instances of one id dial the
+//! same peers, and their peers keep tearing down one's link for the
+//! other's, so connections are short: the signal is two instances of one
+//! id sending to a common peer address in overlapping periods. What is
+//! *not* a conflict: one process seen twice (`-i any` before and after NAT,
+//! or from two vantages) sends the *same* messages, so a message seen from
+//! both within a second makes them aliases; a multi-homed node uses one
+//! source IP per peer, so its "instances" share no peer; a node that moved
+//! (restarted elsewhere) falls silent at the old address before the new
+//! one speaks. Imports: `clock` (message fingerprints), `config`,
+//! `connections`, `gossip` (effects), `model`, `events`, `decode`.
 
 use super::clock::fingerprint;
 use super::config::AnalysisConfig;
@@ -20,24 +21,22 @@ use super::gossip::Knowledge;
 use super::model::{Evidence, Finding, FindingKind, NodeId};
 use crate::decode::Endpoint;
 use crate::events::{BusMessage, Link};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
-/// The same message on two connections within this is one message seen
-/// twice.
+/// The same message seen twice within this is one message (one instance).
 const SAME_MESSAGE_US: i64 = 1_000_000;
-/// Messages a connection must carry, not seen elsewhere, to count as an
-/// instance of its own.
+/// Messages an instance must send, not seen from another, to count.
 const OWN_MESSAGES: u32 = 3;
-/// Connections remembered per (node, peer address).
-const CONNS_CAP: usize = 16;
+/// Peer addresses remembered per instance.
+const DSTS_CAP: usize = 32;
+/// Messages seen from two instances that make them one process.
+const ALIAS_TWINS: u32 = 2;
 /// Fingerprints remembered per node before old ones are dropped.
 const RECENT_CAP: usize = 4096;
 
-/// A connection: (capture, connection id).
-type ConnKey = (usize, u64);
-
-/// One instance as its connection shows it.
+/// One instance as its messages show it: the source IP of its connections
+/// and the ports in its header.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(super) struct Instance {
     pub ip: IpAddr,
@@ -53,14 +52,13 @@ impl Instance {
 }
 
 #[derive(Clone, Debug)]
-struct OutConn {
-    key: (usize, u64),
-    instance: Instance,
+struct Seen {
     first_ts: i64,
     last_ts: i64,
     own: u32,
     evidence: Evidence,
-    aliases: Vec<(usize, u64)>,
+    /// Peer addresses it dialled.
+    dsts: Vec<Endpoint>,
 }
 
 /// Two instances of one id, alive at once.
@@ -76,77 +74,77 @@ pub(super) struct Conflict {
 
 #[derive(Debug, Default)]
 pub(super) struct Identities {
-    out: HashMap<(NodeId, Endpoint), Vec<OutConn>>,
-    /// node → fingerprint → (connection, ts) of its recent messages.
-    recent: HashMap<NodeId, HashMap<u64, (ConnKey, i64)>>,
+    seen: HashMap<NodeId, Vec<(Instance, Seen)>>,
+    /// node → fingerprint → (instance, ts) of its recent messages.
+    recent: HashMap<NodeId, HashMap<u64, (Instance, i64)>>,
+    /// Instances of a node that sent the same messages: one process seen
+    /// through NAT or from two vantages.
+    aliases: HashSet<(NodeId, Instance, Instance)>,
+    twins: HashMap<(NodeId, Instance, Instance), u32>,
     conflicts: BTreeMap<NodeId, Conflict>,
 }
 
 impl Identities {
     /// A message from `s` on a connection it opened.
     pub fn sent(&mut self, cfg: &AnalysisConfig, ts: i64, frame: u64, link: &Link, s: NodeId, m: &BusMessage) {
-        let key = (link.capture, link.conn_id);
-        let fp = fingerprint(m);
+        let me = Instance { ip: link.src.ip, port: m.announced.port, cport: m.announced.cport };
+        // The message's content and the ports of the instance that sent it:
+        // instances with the same state still differ by their ports.
+        let fp = fingerprint(m) ^ (u64::from(m.announced.port) << 32 | u64::from(m.announced.cport)).rotate_left(17);
         let recent = self.recent.entry(s).or_default();
         let twin = match recent.get(&fp) {
-            Some(&(k, t)) if k != key && (ts - t).abs() < SAME_MESSAGE_US => Some(k),
+            Some((other, t)) if *other != me && (ts - t).abs() < SAME_MESSAGE_US => Some(other.clone()),
             _ => None,
         };
-        if twin.is_none() {
-            if recent.len() >= RECENT_CAP {
-                recent.retain(|_, (_, t)| ts - *t < SAME_MESSAGE_US);
+        match &twin {
+            Some(other) => {
+                // Two messages seen from both: one process, seen twice.
+                let n = self.twins.entry((s, me.clone(), other.clone())).or_default();
+                *n += 1;
+                if *n >= ALIAS_TWINS {
+                    self.aliases.insert((s, me.clone(), other.clone()));
+                    self.aliases.insert((s, other.clone(), me.clone()));
+                }
             }
-            recent.insert(fp, (key, ts));
+            None => {
+                if recent.len() >= RECENT_CAP {
+                    recent.retain(|_, (_, t)| ts - *t < SAME_MESSAGE_US);
+                }
+                recent.insert(fp, (me.clone(), ts));
+            }
         }
-        let instance = Instance { ip: link.src.ip, port: m.announced.port, cport: m.announced.cport };
-        let conns = self.out.entry((s, link.dst)).or_default();
-        let idx = match conns.iter().position(|c| c.key == key) {
+        let all = self.seen.entry(s).or_default();
+        let idx = match all.iter().position(|(i, _)| *i == me) {
             Some(i) => i,
             None => {
-                if conns.len() >= CONNS_CAP {
-                    conns.remove(0);
-                }
-                conns.push(OutConn {
-                    key,
-                    instance,
-                    first_ts: ts,
-                    last_ts: ts,
-                    own: 0,
-                    evidence: cfg.evidence(link.capture, frame),
-                    aliases: Vec::new(),
-                });
-                conns.len() - 1
+                let evidence = cfg.evidence(link.capture, frame);
+                all.push((me.clone(), Seen { first_ts: ts, last_ts: ts, own: 0, evidence, dsts: Vec::new() }));
+                all.len() - 1
             }
         };
-        if let Some(t) = twin {
-            for k in [t, key] {
-                let other = if k == key { t } else { key };
-                if let Some(c) = conns.iter_mut().find(|c| c.key == k)
-                    && !c.aliases.contains(&other)
-                {
-                    c.aliases.push(other);
-                }
-            }
-        } else {
-            conns[idx].own += 1;
+        let mine = &mut all[idx].1;
+        mine.last_ts = ts;
+        if twin.is_none() {
+            mine.own += 1;
         }
-        conns[idx].last_ts = ts;
-        let me = conns[idx].clone();
-        if me.own < OWN_MESSAGES {
+        if !mine.dsts.contains(&link.dst) && mine.dsts.len() < DSTS_CAP {
+            mine.dsts.push(link.dst);
+        }
+        if all.len() < 2 || all[idx].1.own < OWN_MESSAGES {
             return;
         }
-        for c in conns.iter() {
-            let overlapping = c.first_ts.max(me.first_ts) < c.last_ts.min(me.last_ts);
-            if c.key == me.key
-                || c.own < OWN_MESSAGES
+        let (me_seen, aliases) = (all[idx].1.clone(), &self.aliases);
+        for (other, o) in all.iter().filter(|(i, _)| *i != me) {
+            let overlapping = o.first_ts.max(me_seen.first_ts) < o.last_ts.min(me_seen.last_ts);
+            let shared: Vec<&Endpoint> = o.dsts.iter().filter(|d| me_seen.dsts.contains(d)).collect();
+            if o.own < OWN_MESSAGES
                 || !overlapping
-                || c.instance == me.instance
-                || me.aliases.contains(&c.key)
-                || c.aliases.contains(&me.key)
+                || shared.is_empty()
+                || aliases.contains(&(s, me.clone(), other.clone()))
             {
                 continue;
             }
-            let began = c.first_ts.max(me.first_ts);
+            let began = o.first_ts.max(me_seen.first_ts);
             let entry = self.conflicts.entry(s).or_insert_with(|| Conflict {
                 began,
                 last: ts,
@@ -155,11 +153,13 @@ impl Identities {
             });
             entry.began = entry.began.min(began);
             entry.last = entry.last.max(ts);
-            entry.instances.entry(c.instance.clone()).or_insert_with(|| c.evidence.clone());
-            entry.instances.entry(me.instance.clone()).or_insert_with(|| me.evidence.clone());
-            let peer = format!("{}:{}", link.dst.ip, link.dst.port);
-            if !entry.peers.contains(&peer) && entry.peers.len() < 8 {
-                entry.peers.push(peer);
+            entry.instances.entry(other.clone()).or_insert_with(|| o.evidence.clone());
+            entry.instances.entry(me.clone()).or_insert_with(|| me_seen.evidence.clone());
+            for d in shared {
+                let peer = format!("{}:{}", d.ip, d.port);
+                if !entry.peers.contains(&peer) && entry.peers.len() < 8 {
+                    entry.peers.push(peer);
+                }
             }
         }
     }
@@ -288,6 +288,40 @@ mod tests {
             id.sent(&cfg, t + 10, 2, &link(2, "10.0.0.1", "10.0.0.9"), s, &msg(s, 7000, i));
         }
         assert!(id.conflicts().is_empty());
+    }
+
+    #[test]
+    fn a_multi_homed_node_dialling_different_peers_is_one_instance() {
+        let (cfg, s) = (AnalysisConfig::default(), NodeId([b's'; 40]));
+        let mut id = Identities::default();
+        for i in 0..5u32 {
+            let t = i64::from(i) * 100_000;
+            id.sent(&cfg, t, 1, &link(1, "172.17.0.1", "172.17.0.5"), s, &msg(s, 7000, i));
+            id.sent(&cfg, t + 10, 2, &link(2, "10.0.0.1", "10.0.0.9"), s, &msg(s, 7000, 100 + i));
+        }
+        assert!(id.conflicts().is_empty());
+    }
+
+    #[test]
+    fn a_clone_on_another_port_whose_links_are_torn_down_conflicts() {
+        let (cfg, s) = (AnalysisConfig::default(), NodeId([b's'; 40]));
+        let mut id = Identities::default();
+        for i in 0..6u32 {
+            let t = i64::from(i) * 100_000;
+            // One message per connection: the peer frees the other's link.
+            id.sent(&cfg, t, 1, &link(u64::from(2 * i), "127.0.0.1", "127.0.0.1"), s, &msg(s, 7002, i));
+            id.sent(
+                &cfg,
+                t + 50_000,
+                2,
+                &link(u64::from(2 * i + 1), "127.0.0.1", "127.0.0.1"),
+                s,
+                &msg(s, 7005, 50 + i),
+            );
+        }
+        let c = &id.conflicts()[&s];
+        let addrs: Vec<String> = c.instances.keys().map(Instance::address).collect();
+        assert_eq!(addrs, vec!["127.0.0.1:7002@17002".to_string(), "127.0.0.1:7005@17005".to_string()]);
     }
 
     #[test]
