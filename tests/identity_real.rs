@@ -43,7 +43,11 @@ fn a_cloned_nodes_conf_is_an_id_conflict_on_every_server() {
         let want: Vec<String> = c["addresses"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().into()).collect();
         assert_eq!(f.addresses, want, "{dir}");
         let began = c["began_ms"].as_i64().unwrap() * 1000;
-        assert!(f.ts_us >= began && f.ts_us - began < 2_000_000, "{dir}: dated {} for a clone started at {began}", f.ts_us);
+        assert!(
+            f.ts_us >= began && f.ts_us - began < 2_000_000,
+            "{dir}: dated {} for a clone started at {began}",
+            f.ts_us
+        );
         assert_eq!(f.severity, Severity::Incident);
         assert!(f.evidence.len() >= 2, "{dir}: {f:?}");
         // The servers' own view flapped between both addresses (what the
@@ -65,5 +69,45 @@ fn no_other_sample_has_an_id_conflict() {
         }
         let (a, _) = analyze(&dir);
         assert!(!a.findings.iter().any(|f| f.kind == FindingKind::IdConflict), "{dir}");
+    }
+}
+
+/// A dead pod's IP given to a node of another cluster: an `address_reuse`
+/// naming who died there and who took it, dated when the new node first
+/// answered; when the servers merged, the chain starts with the adoption at
+/// the reused address and the root cause says so.
+#[test]
+fn a_dead_nodes_reused_address_is_named_as_such() {
+    for dir in ["redis-7.0-address-reuse", "redis-4.0.14-address-reuse", "redis-4.0.14-address-reuse-merge"] {
+        let (a, t) = analyze(dir);
+        let r = &t["reuse"];
+        let id = |k: &str| NodeId::from_str_exact(r[k].as_str().unwrap()).unwrap();
+        let (dead, new) = (id("dead"), id("new"));
+        let f = a
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::AddressReuse)
+            .unwrap_or_else(|| panic!("{dir}: no address_reuse in {:#?}", a.findings));
+        assert_eq!(f.nodes, vec![dead, new], "{dir}");
+        assert_eq!(f.addresses, vec![r["address"].as_str().unwrap().to_string()], "{dir}");
+        let reused = r["reused_ms"].as_i64().unwrap() * 1000;
+        assert!(f.ts_us >= reused && f.ts_us - reused < 5_000_000, "{dir}: dated {} vs reuse at {reused}", f.ts_us);
+        let fail = a.findings.iter().find(|f| f.kind == FindingKind::NodeFailed && f.nodes[0] == dead).expect("FAIL");
+        let seen = r["fail_seen_ms"].as_i64().unwrap() * 1000;
+        assert!((fail.ts_us - seen).abs() < 1_000_000, "{dir}: FAIL at {} vs seen by the lab at {seen}", fail.ts_us);
+        assert!(f.summary.contains("met into cluster B"), "{dir}: {}", f.summary);
+        assert!(!a.findings.iter().any(|f| f.kind == FindingKind::AddressCollision), "{dir}: also a collision");
+        // The new node belonged to no cluster before the incident.
+        assert!(a.clusters.iter().all(|c| !c.nodes.contains(&new)), "{dir}: {:?}", a.clusters);
+        let merged = t["merged"].as_bool().unwrap();
+        assert_eq!(!a.merges.is_empty(), merged, "{dir}: the servers merged = {merged}");
+        if merged {
+            let first = &a.merges[0].chain[0];
+            assert_eq!(first.answered_by_other(), Some((new, dead)), "{dir}: {first:?}");
+            assert!(a.story.iter().any(|s| s.starts_with("Root cause:") && s.contains("address reuse")), "{dir}");
+            assert!(f.summary.contains("this is how the clusters merged"), "{dir}");
+        } else {
+            assert!(f.summary.contains("near miss"), "{dir}: {}", f.summary);
+        }
     }
 }

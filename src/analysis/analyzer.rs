@@ -25,6 +25,13 @@ use crate::clusterbus::{MessageType, NodeFlags};
 use crate::events::{BusEvent, BusMessage, EventKind, Link, NodeAddr};
 use std::collections::BTreeMap;
 
+/// `ip:port@cport` → (ip, cport).
+fn bus_ip_port(addr: &str) -> Option<(String, u16)> {
+    let (ipport, cport) = addr.split_once('@')?;
+    let (ip, _) = ipport.rsplit_once(':')?;
+    Some((ip.trim_start_matches('[').trim_end_matches(']').to_string(), cport.parse().ok()?))
+}
+
 /// Consumes events; `finish` yields the [`Analysis`].
 pub struct Analyzer {
     cfg: AnalysisConfig,
@@ -239,6 +246,24 @@ impl Analyzer {
     }
 
     fn learn_from_hearsay(&mut self, ts: i64, l: NodeId, n: NodeId, evd: &Evidence) {
+        // Shown soon after n answered a dial of l's for another node: l
+        // adopted n there.
+        if self.knowledge.heard_node(&l, &n).is_none()
+            && let Some(((_, named, _, address), m)) = self.handshakes.adopted(l, n, ts)
+        {
+            let introducer = bus_ip_port(&address)
+                .and_then(|(ip, cport)| self.knowledge.heard_addr(&l, &ip, cport).map(|h| h.introducer));
+            let dial = introductions::Dial {
+                ts: m.ts,
+                learner: l,
+                answered_by: n,
+                address,
+                evidence: [evd.clone(), evd.clone()],
+            };
+            let intro = introductions::adoption(dial, named, introducer, m.evidence.clone(), evd.clone());
+            self.introduce(intro);
+            return;
+        }
         // Shown within the first seconds of seeing the learner: it knew the
         // node before the capture. Later: through traffic not captured.
         let prior = self.nodes.get(&l).is_none_or(|x| ts - x.first_seen <= PRIOR_WINDOW_US);

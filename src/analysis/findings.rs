@@ -10,7 +10,7 @@ use super::connections::Connections;
 use super::gossip::Knowledge;
 use super::handshakes::Handshakes;
 use super::identity::Identities;
-use super::model::{Dial, Finding, FindingKind, Join, Merge, NodeId};
+use super::model::{Dial, Finding, FindingKind, Introduction, Join, Merge, NodeId};
 use super::nodes::Nodes;
 use super::reuse::{self, Claim};
 use std::collections::BTreeMap;
@@ -28,6 +28,7 @@ pub(super) struct Sources<'a> {
     pub label_of: &'a BTreeMap<NodeId, String>,
     pub joins: &'a [Join],
     pub merges: &'a [Merge],
+    pub intros: &'a [Introduction],
 }
 
 /// Appends the end-of-run findings to `out` (streaming findings first)
@@ -91,6 +92,7 @@ fn address_collisions(src: &Sources<'_>, out: &mut Vec<Finding>) {
         label_of: src.label_of,
         joins: src.joins,
         merges: src.merges,
+        intros: src.intros,
         mismatches,
     };
     for (addr, by) in &claims {
@@ -124,6 +126,9 @@ fn sender_mismatches(h: &Handshakes, out: &mut Vec<Finding>) {
             Dial::BlindMeet => "MEET: a blind handshake (Redis < 5.0.10/6.0.5) that adopts whoever answers",
             Dial::GossipAdd => {
                 "PING: the gossiped node was added by id (Redis 5.0.10+/6.0.5+, Valkey), so the answer is rejected"
+            }
+            Dial::AdoptedAfterPing => {
+                "PING, and the dialler then showed it knew the node that answered: a handshake (its MEET lost, retried as PING) adopted it"
             }
         };
         out.push(Finding {

@@ -78,7 +78,7 @@ pub(super) fn build(mut g: Gathered) -> Analysis {
         .membership
         .merges()
         .iter()
-        .map(|m| Merge { ts_us: m.ts, sides: m.sides.clone(), chain: g.intros.chain(m.link) })
+        .map(|m| Merge { ts_us: m.ts, sides: m.sides.clone(), chain: g.intros.merge_chain(m.link) })
         .collect();
     let sources = findings::Sources {
         handshakes: &g.handshakes,
@@ -89,6 +89,7 @@ pub(super) fn build(mut g: Gathered) -> Analysis {
         label_of: &label_of,
         joins: g.membership.joins(),
         merges: &merges,
+        intros: g.intros.all(),
     };
     let mut findings = findings::finish(std::mem::take(&mut g.findings), &sources);
     let phases = Phases::of(&findings, &merges);

@@ -19,6 +19,9 @@ use std::net::IpAddr;
 
 /// How long an operator command may precede the MEET it caused.
 const COMMAND_WINDOW_US: i64 = 5_000_000;
+/// A dialler showing it knows the node that answered its dial this soon
+/// after adopted it.
+const ADOPTION_WINDOW_US: i64 = 10_000_000;
 /// Evidence kept per (address, answering node).
 const ANSWER_EVIDENCE_CAP: usize = 4;
 
@@ -157,6 +160,21 @@ impl Handshakes {
 
     pub fn mismatches(&self) -> &BTreeMap<MismatchKey, Mismatch> {
         &self.mismatches
+    }
+
+    /// `l` shows at `ts` that it knows `w`, which answered a dial of `l`'s
+    /// for another node shortly before: the dial adopted it (a handshake
+    /// retried with PING). Marks the mismatch and returns it with its key.
+    pub fn adopted(&mut self, l: NodeId, w: NodeId, ts: i64) -> Option<(MismatchKey, Mismatch)> {
+        let (key, m) = self
+            .mismatches
+            .iter_mut()
+            .filter(|((d, _, a, _), m)| *d == l && *a == w && ts >= m.ts && ts - m.ts <= ADOPTION_WINDOW_US)
+            .min_by_key(|(_, m)| m.ts)?;
+        if m.dial == DialKind::GossipAdd {
+            m.dial = DialKind::AdoptedAfterPing;
+        }
+        Some((key.clone(), m.clone()))
     }
 }
 

@@ -115,6 +115,25 @@ pub(super) fn gossip_add(d: Dial, h: &Heard) -> Introduction {
     }
 }
 
+/// `l` adopted `w`, which answered its dial of `address` where `l`
+/// expected `named` (told by `introducer`, when known).
+pub(super) fn adoption(
+    d: Dial,
+    named: NodeId,
+    introducer: Option<NodeId>,
+    mut evidence: Vec<Evidence>,
+    evd: Evidence,
+) -> Introduction {
+    evidence.push(evd);
+    Introduction {
+        introducer,
+        address: Some(d.address),
+        answered_by: Some(d.answered_by),
+        gossip_named: Some(named),
+        ..bare(d.ts, d.learner, d.answered_by, Via::Gossip, evidence)
+    }
+}
+
 /// Every first introduction, in the order recorded.
 #[derive(Debug, Default)]
 pub(super) struct Introductions {
@@ -152,10 +171,10 @@ impl Introductions {
         v
     }
 
-    /// The chain of introductions behind `idx`, patient zero first: for a
-    /// gossip hop, how the introducer knew the node; for a MEET received,
+    /// The introductions behind `idx`, as indices, patient zero first: for
+    /// a gossip hop, how the introducer knew the node; for a MEET received,
     /// why the sender dialled the learner.
-    pub fn chain(&self, idx: usize) -> Vec<Introduction> {
+    fn chain_indices(&self, idx: usize) -> Vec<usize> {
         let mut out = vec![idx];
         let mut seen = BTreeSet::from([idx]);
         let mut cur = idx;
@@ -174,12 +193,48 @@ impl Introductions {
             cur = p;
         }
         out.reverse();
-        out.into_iter().map(|i| self.list[i].clone()).collect()
+        out
     }
 
-    /// Time of the first introduction of the chain behind `idx`.
+    /// The chain of introductions behind `idx`, patient zero first.
+    pub fn chain(&self, idx: usize) -> Vec<Introduction> {
+        self.chain_indices(idx).into_iter().map(|i| self.list[i].clone()).collect()
+    }
+
+    /// The chain behind the introduction that fused two groups, with each
+    /// earlier step that brought one of its two nodes into its group
+    /// abnormally: adopted where it answered at an address gossiped for
+    /// another node (a reused or shared address). Those come first: they
+    /// are the root cause, not the legitimate step that completed the
+    /// merge.
+    pub fn merge_chain(&self, idx: usize) -> Vec<Introduction> {
+        let mut ids = self.chain_indices(idx);
+        let link = &self.list[idx];
+        let mut extra = Vec::new();
+        for x in [link.learner, link.node] {
+            let adopted = self.list.iter().enumerate().find(|(j, i)| {
+                i.node == x && i.ts_us <= link.ts_us && !ids.contains(j) && i.answered_by_other().is_some()
+            });
+            // The adoption itself: how the adopter knew the address is
+            // the cluster's normal history.
+            if let Some((j, _)) = adopted {
+                extra.push(j);
+            }
+        }
+        if extra.is_empty() {
+            return self.chain(idx);
+        }
+        extra.dedup();
+        extra.append(&mut ids);
+        // Time order, patient zero first (stable for simultaneous steps).
+        extra.sort_by_key(|&k| self.list[k].ts_us);
+        extra.dedup();
+        extra.into_iter().map(|k| self.list[k].clone()).collect()
+    }
+
+    /// Time of the first introduction of the merge chain behind `idx`.
     pub fn chain_start(&self, idx: usize) -> i64 {
-        self.chain(idx).iter().map(|i| i.ts_us).min().unwrap_or(0)
+        self.merge_chain(idx).iter().map(|i| i.ts_us).min().unwrap_or(0)
     }
 }
 

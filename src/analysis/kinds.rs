@@ -140,6 +140,10 @@ pub enum Dial {
     /// PING: the gossiped node was added by id (Redis 5.0.10+/6.0.5+,
     /// Valkey), so the answer is rejected.
     GossipAdd,
+    /// PING, and the dialler then showed it knew the node that answered:
+    /// a handshake whose MEET was lost (old servers retry with PING)
+    /// adopted it.
+    AdoptedAfterPing,
 }
 
 named_enum! {

@@ -2,13 +2,14 @@
 //! answered later by a different node (a dead pod's IP given to a new pod:
 //! redis#6174, redis#7287, Tendis#293). Told apart from a collision
 //! between two live nodes (a bridge or NAT address meaning different nodes
-//! on different hosts) by time: the old node fell silent, or was declared
-//! FAIL, before the new one first answered there. Says which node died
+//! on different hosts) by time: the old node fell silent before the new one
+//! first answered there (a FAIL alone is not enough: Valkey 8.1+ declares a
+//! node failed when another answers for it). Says which node died
 //! there, which took the address, from which cluster, and what the servers
 //! made of it. Imports: `gossip`, `nodes`, `model`.
 
 use super::gossip::Knowledge;
-use super::model::{Dial, Evidence, Finding, FindingKind, Join, Merge, NodeId};
+use super::model::{Dial, Evidence, Finding, FindingKind, Introduction, Join, Merge, NodeId, Via};
 use super::nodes::Nodes;
 use crate::time::format_utc_us;
 use std::collections::BTreeMap;
@@ -29,15 +30,30 @@ pub(super) struct Context<'a> {
     pub label_of: &'a BTreeMap<NodeId, String>,
     pub joins: &'a [Join],
     pub merges: &'a [Merge],
+    pub intros: &'a [Introduction],
     /// sender_mismatch findings so far: (address ip:cport, dial, expected, answered).
     pub mismatches: Vec<(String, Dial, NodeId, NodeId)>,
 }
 
 impl Context<'_> {
-    /// The cluster a node started in, or the one it joined.
+    /// The cluster a node started in, the one an operator's MEET put it
+    /// in, or the one it joined.
     fn cluster(&self, n: &NodeId) -> String {
         if let Some(l) = self.label_of.get(n) {
             return format!("cluster {l}");
+        }
+        let met = self.intros.iter().filter(|i| i.via == Via::OperatorMeet).find_map(|i| {
+            let other = if i.node == *n {
+                i.learner
+            } else if i.learner == *n {
+                i.node
+            } else {
+                return None;
+            };
+            self.label_of.get(&other)
+        });
+        if let Some(l) = met {
+            return format!("met into cluster {l}");
         }
         let joined =
             self.joins.iter().find(|j| j.node == *n).and_then(|j| j.joined.iter().find_map(|m| self.label_of.get(m)));
@@ -60,8 +76,10 @@ pub(super) fn reuse(addr: &str, claims: &BTreeMap<NodeId, Claim>, cx: &Context<'
     let took = new_claim.ts;
     let gone_at = cx.nodes.get(old)?.last_seen;
     let failed_at = cx.knowledge.failed_at(old);
-    let gone = gone_at < took || failed_at.is_some_and(|f| f < took);
-    if !gone {
+    // Gone means silent: a FAIL alone can come from the collision itself
+    // (Valkey 8.1+ declares a node failed when another answers for it)
+    // while the node is alive elsewhere.
+    if gone_at >= took {
         return None;
     }
     let ip_cport = addr;
@@ -70,7 +88,10 @@ pub(super) fn reuse(addr: &str, claims: &BTreeMap<NodeId, Claim>, cx: &Context<'
             .iter()
             .any(|i| i.answered_by == Some(**new) && i.address.as_deref().is_some_and(|a| same_address(a, ip_cport)))
     });
-    let blind = cx.mismatches.iter().any(|(a, d, _, w)| a == ip_cport && *d == Dial::BlindMeet && w == *new);
+    let blind = cx
+        .mismatches
+        .iter()
+        .any(|(a, d, _, w)| a == ip_cport && matches!(d, Dial::BlindMeet | Dial::AdoptedAfterPing) && w == *new);
     let rejected = cx.mismatches.iter().any(|(a, d, _, w)| a == ip_cport && *d == Dial::GossipAdd && w == *new);
     let verdict = if adopted {
         "the servers adopted the new node at the old node's address: this is how the clusters merged (see the merge chain)".to_string()

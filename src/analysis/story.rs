@@ -57,6 +57,17 @@ pub fn describe(i: &Introduction, best: &BestAddresses) -> String {
     }
 }
 
+/// `ip:port@cport` and `ip:cport` name the same bus address.
+fn same_bus_address(full: &str, ip_cport: &str) -> bool {
+    let bare = |s: &str| s.trim_start_matches('[').trim_end_matches(']').to_string();
+    match (full.split_once('@'), ip_cport.rsplit_once(':')) {
+        (Some((ipport, cport)), Some((ip, c))) => {
+            cport == c && ipport.rsplit_once(':').is_some_and(|(i, _)| bare(i) == bare(ip))
+        }
+        _ => false,
+    }
+}
+
 fn of_kind(a: &Analysis, kind: FindingKind) -> Vec<&Finding> {
     a.findings.iter().filter(|f| f.kind == kind).collect()
 }
@@ -87,9 +98,24 @@ pub(super) fn story(a: &Analysis) -> Vec<String> {
             })
             .collect();
         out.push(format!("MERGE at {}: {} became one cluster.", format_utc_us(m.ts_us), labels.join(" and ")));
-        if let Some((root, (w, named))) =
-            m.chain.iter().filter(|i| i.via == Via::Gossip).find_map(|i| i.answered_by_other().map(|x| (i, x)))
-        {
+        let root = m.chain.iter().filter(|i| i.via == Via::Gossip).find_map(|i| i.answered_by_other().map(|x| (i, x)));
+        let reused = root.and_then(|(r, _)| {
+            a.findings.iter().find(|f| {
+                f.kind == FindingKind::AddressReuse
+                    && r.address.as_deref().is_some_and(|ad| f.addresses.iter().any(|x| same_bus_address(ad, x)))
+            })
+        });
+        if let (Some((root, (w, named))), Some(_)) = (root, reused) {
+            out.push(format!(
+                "Root cause: {} had left or failed, and its address {} was given to {}; {} still gossiped it at that address, {} dialled it, {} answered and the handshake adopted it: the address reuse fused the clusters.",
+                named.short(),
+                root.address.as_deref().unwrap_or("?"),
+                who(&w, &best),
+                who_opt(root.introducer.as_ref(), &best),
+                who(&root.learner, &best),
+                w.short()
+            ));
+        } else if let Some((root, (w, named))) = root {
             out.push(format!(
                 "Root cause: {} gossiped {} at {}, but where {} dialled that address a different node, {}, answered: the address means different nodes on different hosts (bridge or NAT address), and the handshake fused the clusters.",
                 who_opt(root.introducer.as_ref(), &best),
@@ -133,7 +159,7 @@ pub(super) fn story(a: &Analysis) -> Vec<String> {
             let old = if mism.is_empty() {
                 a.nodes.iter().any(|n| n.generation.handshakes_blindly())
             } else {
-                mism.iter().any(|f| f.dial == Some(Dial::BlindMeet))
+                mism.iter().any(|f| matches!(f.dial, Some(Dial::BlindMeet | Dial::AdoptedAfterPing)))
             };
             for f in &collisions {
                 let what = if f.kind == FindingKind::AddressReuse { "ADDRESS REUSE" } else { "NEAR MISS" };

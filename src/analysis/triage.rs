@@ -86,7 +86,9 @@ fn severity(f: &Finding) -> Severity {
             | FindingKind::NodeFailed,
             _,
         ) => Severity::Incident,
-        (FindingKind::SenderMismatch, _) if f.dial == Some(Dial::BlindMeet) => Severity::Incident,
+        (FindingKind::SenderMismatch, _) if matches!(f.dial, Some(Dial::BlindMeet | Dial::AdoptedAfterPing)) => {
+            Severity::Incident
+        }
         (FindingKind::SenderMismatch | FindingKind::HandshakeFlapping | FindingKind::NatRewrite, _) => {
             Severity::Warning
         }
