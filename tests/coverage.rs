@@ -86,3 +86,49 @@ fn a_whole_capture_is_complete() {
     assert_eq!(out.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("== Limits"));
 }
+
+/// Real TLS clusters (Redis 7.0 and 7.2): the bus is named encrypted, the
+/// verdict is incomplete (exit 3), and the burst of new bus connections is
+/// dated within 2 s after the operator's MEET that merged them.
+#[test]
+fn an_encrypted_bus_is_named_and_its_merge_still_dated() {
+    for dir in ["redis-7.0-tls-bus", "redis-7.2-tls-bus"] {
+        let d = samples_dir().join(dir);
+        assert!(common::is_encrypted_sample(&d));
+        let truth: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join("truth.json")).unwrap()).unwrap();
+        assert_eq!(truth["merged"], true, "{dir}: the lab saw no merge");
+        let meet = truth["action_ms"].as_i64().unwrap() * 1000;
+        let out = Command::new(env!("CARGO_BIN_EXE_meetgraph"))
+            .current_dir(&d)
+            .args(["analyze", "lo.pcap.gz", "--json", "-"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{dir}");
+        let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let c = &a["coverage"];
+        assert_eq!(c["complete"], false);
+        assert!(c["limits"][0].as_str().unwrap().starts_with("The cluster bus is encrypted"), "{dir}: {c}");
+        let bus: Vec<&str> = c["encrypted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| !f["likely_bus"].is_null())
+            .map(|f| f["server"].as_str().unwrap())
+            .collect();
+        for p in [17000, 17001, 17002, 17010, 17011, 17012] {
+            assert!(bus.contains(&format!("127.0.0.1:{p}").as_str()), "{dir}: bus port {p} not named: {bus:?}");
+        }
+        let burst = c["bursts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| !b["quiet_before_us"].is_null())
+            .unwrap_or_else(|| panic!("{dir}: no burst after a quiet period: {c}"));
+        let t = burst["ts_us"].as_i64().unwrap();
+        assert!(t >= meet && t - meet < 2_000_000, "{dir}: burst at {t}, MEET at {meet}");
+        let story: Vec<&str> = a["story"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+        assert!(story.iter().any(|s| s.starts_with("ENCRYPTED:")), "{story:?}");
+        assert!(!story.iter().any(|s| s.starts_with("No merge")), "{story:?}");
+    }
+}

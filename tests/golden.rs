@@ -11,7 +11,7 @@ use std::process::Command;
 
 fn check(dir: &Path, args: &[&str], expected: &str) {
     let out = Command::new(env!("CARGO_BIN_EXE_meetgraph")).current_dir(dir).args(args).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(common::expected_exit(dir)), "{}", String::from_utf8_lossy(&out.stderr));
     let got = String::from_utf8(out.stdout).unwrap();
     let path = dir.join(expected);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {

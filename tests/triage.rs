@@ -33,7 +33,7 @@ fn analyze(dir: &Path, extra: &[&str]) -> (String, serde_json::Value) {
             .args(more)
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(common::expected_exit(dir)), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
     let report = run(extra);

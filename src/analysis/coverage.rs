@@ -6,7 +6,7 @@
 //! `model`, `events`.
 
 use super::config::AnalysisConfig;
-use super::model::{Coverage, EncryptedFlow, Evidence};
+use super::model::{ConnectionBurst, Coverage, EncryptedFlow, Evidence};
 use crate::events::Link;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,7 +35,18 @@ pub(super) struct Reading {
     snaplen_gaps: u64,
     /// First message time per capture.
     first_ts: BTreeMap<usize, i64>,
+    /// Each TLS stream direction: (ts, server IP, server port).
+    tls_times: Vec<(i64, String, u16)>,
 }
+
+/// TLS stream directions remembered for bursts.
+const TLS_TIMES_CAP: usize = 200_000;
+/// New connections closer than this belong to one burst.
+const BURST_GAP_US: i64 = 1_000_000;
+/// Quiet before a burst that counts as new talk.
+const BURST_QUIET_US: i64 = 2_000_000;
+/// Stream directions that make a burst.
+const BURST_MIN: usize = 4;
 
 impl Reading {
     pub fn message(&mut self, ts: i64, capture: usize) {
@@ -73,9 +84,46 @@ impl Reading {
                 f.first_ts = f.first_ts.min(ts);
                 f.last_ts = f.last_ts.max(ts);
                 f.connections += 1;
+                if self.tls_times.len() < TLS_TIMES_CAP {
+                    self.tls_times.push((ts, l.dst.ip.to_string(), l.dst.port));
+                }
             }
             _ => {}
         }
+    }
+
+    /// Bursts of new TLS connections to bus ports after a quiet period:
+    /// nodes that had not talked began to (a node joined, clusters met).
+    fn bursts(&self, flows: &[EncryptedFlow]) -> Vec<ConnectionBurst> {
+        let bus: BTreeSet<&str> = flows.iter().filter(|f| f.likely_bus.is_some()).map(|f| f.server.as_str()).collect();
+        let mut times: Vec<(i64, String)> = self
+            .tls_times
+            .iter()
+            .map(|(t, ip, port)| (*t, format!("{ip}:{port}")))
+            .filter(|(_, s)| bus.contains(s.as_str()))
+            .collect();
+        times.sort();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < times.len() {
+            let mut j = i + 1;
+            while j < times.len() && times[j].0 - times[j - 1].0 < BURST_GAP_US {
+                j += 1;
+            }
+            let quiet_before = if i == 0 { None } else { Some(times[i].0 - times[i - 1].0) };
+            if j - i >= BURST_MIN {
+                let servers: BTreeSet<&str> = times[i..j].iter().map(|(_, s)| s.as_str()).collect();
+                out.push(ConnectionBurst {
+                    ts_us: times[i].0,
+                    last_ts_us: times[j - 1].0,
+                    stream_directions: (j - i) as u64,
+                    servers: servers.into_iter().map(str::to_string).collect(),
+                    quiet_before_us: quiet_before.filter(|q| *q >= BURST_QUIET_US),
+                });
+            }
+            i = j;
+        }
+        out
     }
 
     /// What was read, what was not, and what that hides.
@@ -110,6 +158,7 @@ impl Reading {
             })
             .collect();
         let bus_tls = flows.iter().filter(|f| f.likely_bus.is_some()).count();
+        let bursts = self.bursts(&flows);
         let mut limits = Vec::new();
         if bus_tls > 0 {
             let servers: BTreeSet<&str> =
@@ -138,6 +187,7 @@ impl Reading {
             other_streams: self.other_streams,
             snaplen_gaps: self.snaplen_gaps,
             encrypted: flows,
+            bursts,
             complete: limits.is_empty(),
             limits,
         }

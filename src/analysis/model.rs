@@ -215,6 +215,19 @@ pub struct EncryptedFlow {
     pub evidence: Vec<Evidence>,
 }
 
+/// New encrypted connections to bus ports close together in time.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionBurst {
+    pub ts_us: i64,
+    pub last_ts_us: i64,
+    pub stream_directions: u64,
+    /// Bus ports (`ip:port`) connected to.
+    pub servers: Vec<String>,
+    /// Time without any new bus connection before it (`null`: the first
+    /// burst, or not after a quiet period).
+    pub quiet_before_us: Option<i64>,
+}
+
 /// How much of the bus the captures let meetgraph read.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Coverage {
@@ -226,6 +239,7 @@ pub struct Coverage {
     /// Gaps in bus streams from the capture's snaplen.
     pub snaplen_gaps: u64,
     pub encrypted: Vec<EncryptedFlow>,
+    pub bursts: Vec<ConnectionBurst>,
     /// False when the verdict rests on incomplete evidence (exit status 3).
     pub complete: bool,
     /// What the captures cannot show, and what to capture next time.
@@ -257,9 +271,14 @@ impl Analysis {
         self.nodes.iter().map(|n| (n.id, n.best_address.clone())).collect()
     }
 
-    /// First capture timestamp (the report's `+0s`).
+    /// First capture timestamp (the report's `+0s`): of the first decoded
+    /// message, else of the first encrypted connection.
     pub fn t0_us(&self) -> Option<i64> {
-        self.captures.iter().filter_map(|c| c.first_ts_us).min()
+        self.captures
+            .iter()
+            .filter_map(|c| c.first_ts_us)
+            .min()
+            .or_else(|| self.coverage.encrypted.iter().map(|f| f.first_ts_us).min())
     }
 }
 

@@ -143,6 +143,15 @@ pub(super) fn story(a: &Analysis) -> Vec<String> {
             first.server
         ));
     }
+    for b in a.coverage.bursts.iter().filter(|b| b.quiet_before_us.is_some()) {
+        out.push(format!(
+            "ENCRYPTED: {} new bus connection(s) to {} bus port(s) at {}, after {:.1} s without any: nodes that had not talked began to (a node joined, or clusters met).",
+            b.stream_directions,
+            b.servers.len(),
+            format_utc_us(b.ts_us),
+            b.quiet_before_us.unwrap_or(0) as f64 / 1e6
+        ));
+    }
     if a.merges.is_empty() && a.coverage.messages == 0 {
         out.push("No verdict: nothing of the cluster bus could be read (see the limits above).".into());
     } else if a.merges.is_empty() && !a.coverage.complete && collisions.is_empty() {

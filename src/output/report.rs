@@ -21,7 +21,7 @@ fn evidence(e: &[crate::analysis::Evidence]) -> String {
 }
 
 fn rel(a: &Analysis, ts: i64) -> String {
-    let t0 = a.captures.iter().filter_map(|c| c.first_ts_us).min().unwrap_or(ts);
+    let t0 = a.t0_us().unwrap_or(ts);
     format!("{} (+{:.3}s)", format_utc_us(ts), (ts - t0) as f64 / 1e6)
 }
 

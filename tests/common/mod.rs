@@ -83,12 +83,29 @@ pub fn samples_dir() -> PathBuf {
 }
 
 /// Every capture file under `samples/` (sorted).
+/// Whether a sample directory holds an encrypted bus (truth.json scenario
+/// `tls-bus`): nothing in it decodes; tests/coverage.rs checks what
+/// meetgraph says of it.
+pub fn is_encrypted_sample(dir: &std::path::Path) -> bool {
+    std::fs::read_to_string(dir.join("truth.json")).is_ok_and(|t| t.contains("\"scenario\": \"tls-bus\""))
+}
+
+/// The exit status `analyze` must give on a sample: 3 when the bus cannot
+/// be read (encrypted), else 0.
+pub fn expected_exit(dir: &std::path::Path) -> i32 {
+    if is_encrypted_sample(dir) { 3 } else { 0 }
+}
+
+/// Every capture of every sample whose bus can be decoded.
 pub fn sample_captures() -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(dirs) = std::fs::read_dir(samples_dir()) else {
         return out;
     };
     for d in dirs.flatten() {
+        if is_encrypted_sample(&d.path()) {
+            continue;
+        }
         let Ok(files) = std::fs::read_dir(d.path()) else {
             continue;
         };

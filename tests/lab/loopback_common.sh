@@ -17,7 +17,7 @@ trap cleanup EXIT INT TERM
 ms() { date +%s%3N; }
 ip netns add "$NS"
 ip netns exec "$NS" ip link set lo up
-ip netns exec "$NS" tcpdump -i lo -U -w "$WORK/lo.pcap" "$FILTER" 2>/dev/null &
+ip netns exec "$NS" tcpdump -i lo -U -s "${SNAPLEN:-0}" -w "$WORK/lo.pcap" "$FILTER" 2>/dev/null &
 sleep 1
 C() { ip netns exec "$NS" redis-cli -p "$@"; }
 # start PORT NAME [extra server flags...]: a cluster node in its own dir,
