@@ -132,3 +132,33 @@ fn an_encrypted_bus_is_named_and_its_merge_still_dated() {
         assert!(!story.iter().any(|s| s.starts_with("No merge")), "{story:?}");
     }
 }
+
+/// A snaplen that keeps the 2256-byte header but cuts the gossip (as
+/// `tcpdump -s 2400` on loopback or on GRO-merged segments): the cut
+/// messages are read in part and the merge is still found, at the same
+/// time as in the whole capture; the verdict is still marked incomplete.
+#[test]
+fn cut_messages_with_a_whole_header_are_read_in_part() {
+    let pcap = sample_pcap("redis-7.0-loopback-merge", "lo.pcap.gz");
+    let json = |name: &str, data: &[u8]| -> (Option<i32>, serde_json::Value) {
+        let dir = std::env::temp_dir().join(format!("meetgraph-coverage-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), data).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_meetgraph"))
+            .arg("analyze")
+            .arg(dir.join(name))
+            .args(["--json", "-"])
+            .output()
+            .unwrap();
+        (out.status.code(), serde_json::from_slice(&out.stdout).unwrap())
+    };
+    let (code, cut) = json("cut2400.pcap", &rewrite(&pcap, 2400, |_| true));
+    let (_, whole) = json("whole2.pcap", &rewrite(&pcap, 262_144, |_| true));
+    assert_eq!(code, Some(3));
+    let c = &cut["coverage"];
+    assert!(c["cut_messages"].as_u64().unwrap() > 100, "{c}");
+    assert!(c["limits"][0].as_str().unwrap().contains("read in part"), "{c}");
+    assert_eq!(cut["merges"].as_array().unwrap().len(), 1);
+    assert_eq!(cut["merges"][0]["ts_us"], whole["merges"][0]["ts_us"]);
+    assert_eq!(cut["clusters"], whole["clusters"]);
+}

@@ -80,7 +80,7 @@ impl Analyzer {
         match (e.kind, e.link) {
             (EventKind::Message(msg), Some(link)) => {
                 self.clock.count(e.ts_us, e.capture);
-                self.reading.message(e.ts_us, e.capture);
+                self.reading.message(e.ts_us, e.capture, msg.cut);
                 self.message(e.ts_us, e.frame, link, &msg);
             }
             (EventKind::Command { args }, Some(link)) => self.handshakes.command(e.ts_us, e.frame, &link, &args),

@@ -33,6 +33,8 @@ pub(super) struct Reading {
     /// Bus ports of decoded nodes (`ip`, cport).
     known_bus: BTreeSet<(String, u16)>,
     snaplen_gaps: u64,
+    /// Messages of which only a prefix was captured (decoded in part).
+    cut_messages: u64,
     /// First message time per capture.
     first_ts: BTreeMap<usize, i64>,
     /// Each TLS stream direction: (ts, server IP, server port).
@@ -49,8 +51,9 @@ const BURST_QUIET_US: i64 = 2_000_000;
 const BURST_MIN: usize = 4;
 
 impl Reading {
-    pub fn message(&mut self, ts: i64, capture: usize) {
+    pub fn message(&mut self, ts: i64, capture: usize, cut: bool) {
         self.messages += 1;
+        self.cut_messages += u64::from(cut);
         self.first_ts.entry(capture).or_insert(ts);
     }
 
@@ -170,8 +173,16 @@ impl Reading {
             ));
         }
         if self.snaplen_gaps > 0 {
+            let partial = if self.cut_messages > 0 {
+                format!(
+                    " {} cut message(s) were read in part (their headers: sender, flags, epochs, slots; and the gossip entries that were whole); extensions and the rest of their gossip are lost.",
+                    self.cut_messages
+                )
+            } else {
+                " No cut message kept a whole header: senders and gossip in them are lost.".to_string()
+            };
             limits.push(format!(
-                "{} stream gap(s) from the capture's snaplen: packets were cut, so the messages they carried are lost or partial. Capture with `tcpdump -s 0` (the whole packet).",
+                "{} stream gap(s) from the capture's snaplen: packets were cut.{partial} Capture with `tcpdump -s 0` (the whole packet).",
                 self.snaplen_gaps
             ));
         }
@@ -186,6 +197,7 @@ impl Reading {
             bus_streams: self.bus_streams,
             other_streams: self.other_streams,
             snaplen_gaps: self.snaplen_gaps,
+            cut_messages: self.cut_messages,
             encrypted: flows,
             bursts,
             complete: limits.is_empty(),
@@ -221,7 +233,7 @@ mod tests {
     fn tls_on_bus_ports_is_named_with_its_heuristic() {
         let cfg = AnalysisConfig::default();
         let mut r = Reading::default();
-        r.message(0, 0);
+        r.message(0, 0, false);
         r.anomaly(&cfg, 1, 1, "tls_stream", Some(&link("10.0.0.1", "10.0.0.2", 7000)));
         r.anomaly(&cfg, 2, 2, "tls_stream", Some(&link("10.0.0.1", "10.0.0.2", 17000)));
         r.anomaly(&cfg, 9_000_000, 3, "tls_stream", Some(&link("10.0.0.3", "10.0.0.2", 17000)));

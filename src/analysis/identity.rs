@@ -251,6 +251,7 @@ mod tests {
             fail_node: None,
             update: None,
             totlen: 2256,
+            cut: false,
         }
     }
 

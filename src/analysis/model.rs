@@ -238,6 +238,8 @@ pub struct Coverage {
     pub other_streams: u64,
     /// Gaps in bus streams from the capture's snaplen.
     pub snaplen_gaps: u64,
+    /// Messages read in part (only a prefix was captured).
+    pub cut_messages: u64,
     pub encrypted: Vec<EncryptedFlow>,
     pub bursts: Vec<ConnectionBurst>,
     /// False when the verdict rests on incomplete evidence (exit status 3).

@@ -12,7 +12,7 @@
 
 use super::error::BusError;
 use super::message::{Body, Message};
-use super::parse::{Probe, parse_message, probe_header};
+use super::parse::{Probe, parse_message, parse_prefix, probe_header};
 use super::wire::SIGNATURE;
 
 /// Smallest `totlen` any receiver accepts (a light message, Valkey 8+).
@@ -507,6 +507,12 @@ impl BusFramer {
                 let first = self.mark_at(self.buf_offset, Mark { offset, frame, ts_us });
                 let info = FrameInfo { offset: self.buf_offset, first_frame: first.frame, frame, ts_us };
                 sink.anomaly(&info, FrameAnomaly::MessageLost { have: self.buf.len() as u64 });
+                // What the cut message still holds (a whole header, complete
+                // gossip entries) is still worth reading.
+                if let Some(msg) = parse_prefix(&self.buf) {
+                    self.messages += 1;
+                    sink.message(&info, &msg);
+                }
                 self.start_hunt();
             }
             Mode::Synced | Mode::Start => self.start_hunt(),

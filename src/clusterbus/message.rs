@@ -45,6 +45,9 @@ pub struct Message<'buf> {
     /// `None` for light messages (they have no sender field).
     pub header: Option<Header<'buf>>,
     pub body: Body<'buf>,
+    /// Only a prefix was captured (snaplen): the header is whole, the body
+    /// holds the gossip entries that were complete and no extensions.
+    pub cut: bool,
 }
 
 impl<'buf> Message<'buf> {

@@ -29,7 +29,7 @@ pub use error::BusError;
 pub use gossip::{GossipEntry, GossipIter};
 pub use header::Header;
 pub use message::{Body, Message};
-pub use parse::{Probe, parse_message, probe_header};
+pub use parse::{Probe, parse_message, parse_prefix, probe_header};
 pub use ping_ext::{ExtIter, ExtValue, Extension};
 pub use types::{MessageType, NodeFlags, NodeName, SlotBitmap};
 pub use wire::{

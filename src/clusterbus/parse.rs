@@ -244,7 +244,7 @@ fn full_message<'a>(
         MessageType::MODULE => module_body(t, hlen, totlen, body)?,
         _ => Body::Unknown { raw: body },
     };
-    Ok(Message { layout, msg_type: t, light: false, totlen, header: Some(h), body })
+    Ok(Message { layout, msg_type: t, light: false, totlen, header: Some(h), body, cut: false })
 }
 
 fn light_message(wire_type: u16, totlen: u32, body: &[u8]) -> Result<Message<'_>, BusError> {
@@ -254,5 +254,38 @@ fn light_message(wire_type: u16, totlen: u32, body: &[u8]) -> Result<Message<'_>
         MessageType::MODULE => module_body(t, LIGHT_HEADER_LEN, totlen, body)?,
         _ => return Err(BusError::BadLightHeader { wire_type }),
     };
-    Ok(Message { layout: Layout::Light, msg_type: t, light: true, totlen, header: None, body })
+    Ok(Message { layout: Layout::Light, msg_type: t, light: true, totlen, header: None, body, cut: false })
+}
+
+/// What a message cut short (the capture's snaplen, a lost segment) still
+/// holds: `buf` is its first bytes. When the whole header is there, the
+/// header and the gossip entries that are complete (PING, PONG, MEET);
+/// `None` otherwise, or for types whose body is needed whole.
+pub fn parse_prefix(buf: &[u8]) -> Option<Message<'_>> {
+    if buf.len() < LIGHT_HEADER_LEN || &buf[..4] != SIGNATURE {
+        return None;
+    }
+    let totlen = be32(buf, 4);
+    let (layout, hlen, parsed) = match be16(buf, 8) {
+        0 => (Layout::V0, HEADER_LEN_V0, parse_header_v0(buf).ok()?),
+        1 => (Layout::V1, HEADER_LEN_V1, parse_header_v1(buf).ok()?),
+        _ => return None,
+    };
+    let (_, (wire_type, h)) = parsed;
+    let t = MessageType(wire_type);
+    if !matches!(t, MessageType::PING | MessageType::PONG | MessageType::MEET) {
+        return None;
+    }
+    let body = &buf[hlen..];
+    let whole = (body.len() / GOSSIP_ENTRY_LEN).min(usize::from(h.count));
+    let entries = &body[..whole * GOSSIP_ENTRY_LEN];
+    Some(Message {
+        layout,
+        msg_type: t,
+        light: false,
+        totlen,
+        header: Some(h),
+        body: Body::Gossip { entries, ext: &[] },
+        cut: true,
+    })
 }

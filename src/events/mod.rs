@@ -71,6 +71,8 @@ pub struct BusMessage {
     /// UPDATE: owner, its configEpoch, its slots.
     pub update: Option<(NodeId, u64, SlotRanges)>,
     pub totlen: u32,
+    /// Only a prefix was captured (header and complete gossip entries).
+    pub cut: bool,
 }
 
 /// What happened.
@@ -139,6 +141,7 @@ pub fn to_owned_message(msg: &Message<'_>) -> BusMessage {
         fail_node: None,
         update: None,
         totlen: msg.totlen,
+        cut: msg.cut,
     };
     if let Some(h) = &msg.header {
         m.sender = Some(NodeId::from_name(&h.sender));

@@ -163,6 +163,9 @@ fn message_text(l: &mut String, name: &str, meta: &MessageMeta, msg: &Message<'_
     if msg.light {
         l.push_str(" light");
     }
+    if msg.cut {
+        l.push_str(" cut");
+    }
     if let Some(h) = &msg.header {
         write!(
             l,
@@ -257,6 +260,9 @@ impl<W: Write> DumpWriter<'_, W> {
         m.insert("wire_type".into(), json!(msg.msg_type.0 | if msg.light { 0x8000 } else { 0 }));
         m.insert("layout".into(), json!(layout_name(msg.layout)));
         m.insert("totlen".into(), json!(msg.totlen));
+        if msg.cut {
+            m.insert("cut".into(), json!(true));
+        }
         match &msg.header {
             Some(h) => {
                 m.insert("sender".into(), json!(full(&h.sender)));
