@@ -17,20 +17,13 @@ use super::identity::Identities;
 use super::introductions::{self, Introductions, PRIOR_WINDOW_US};
 use super::merge::Membership;
 use super::model::{Analysis, Evidence, Finding, Introduction, NodeId, Role, Via};
-use super::nodes::{Nodes, Sent, addr_string, role_of};
+use super::nodes::{Nodes, Sent, addr_string, bus_endpoint, role_of};
 use super::nodes_view::{self, NodesView};
 use super::roles::{self, RoleHeader, Roles};
 use super::slots::{Claim, Slots};
 use crate::clusterbus::{MessageType, NodeFlags};
 use crate::events::{BusEvent, BusMessage, EventKind, Link, NodeAddr};
 use std::collections::BTreeMap;
-
-/// `ip:port@cport` → (ip, cport).
-fn bus_ip_port(addr: &str) -> Option<(String, u16)> {
-    let (ipport, cport) = addr.split_once('@')?;
-    let (ip, _) = ipport.rsplit_once(':')?;
-    Some((ip.trim_start_matches('[').trim_end_matches(']').to_string(), cport.parse().ok()?))
-}
 
 /// Consumes events; `finish` yields the [`Analysis`].
 pub struct Analyzer {
@@ -251,7 +244,7 @@ impl Analyzer {
         if self.knowledge.heard_node(&l, &n).is_none()
             && let Some(((_, named, _, address), m)) = self.handshakes.adopted(l, n, ts)
         {
-            let introducer = bus_ip_port(&address)
+            let introducer = bus_endpoint(&address)
                 .and_then(|(ip, cport)| self.knowledge.heard_addr(&l, &ip, cport).map(|h| h.introducer));
             let dial = introductions::Dial {
                 ts: m.ts,

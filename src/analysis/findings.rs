@@ -11,7 +11,7 @@ use super::gossip::Knowledge;
 use super::handshakes::Handshakes;
 use super::identity::Identities;
 use super::model::{Dial, Finding, FindingKind, Introduction, Join, Merge, NodeId};
-use super::nodes::Nodes;
+use super::nodes::{Nodes, bus_key};
 use super::reuse::{self, Claim};
 use std::collections::BTreeMap;
 
@@ -44,13 +44,6 @@ pub(super) fn finish(mut out: Vec<Finding>, src: &Sources<'_>) -> Vec<Finding> {
     out
 }
 
-/// `ip:port@cport` → `ip:cport`.
-fn bus_address(addr: &str) -> Option<String> {
-    let (ipport, cport) = addr.split_once('@')?;
-    let (ip, _) = ipport.rsplit_once(':')?;
-    Some(format!("{}:{cport}", ip.trim_start_matches('[').trim_end_matches(']')))
-}
-
 /// One `ip:cport` that means different nodes: answered by several (across
 /// hosts or over time), or answered by another than gossip placed there.
 /// When one node's claims came after the other had gone (failed or
@@ -69,7 +62,7 @@ fn address_collisions(src: &Sources<'_>, out: &mut Vec<Finding>) {
     }
     let mut mismatches = Vec::new();
     for ((l, named, w, addr), m) in h.mismatches() {
-        let Some(key) = bus_address(addr) else { continue };
+        let Some(key) = bus_key(addr) else { continue };
         mismatches.push((key.clone(), m.dial, *named, *w));
         let e = claims.entry(key).or_default().entry(*named).or_insert(Claim {
             ts: m.ts,

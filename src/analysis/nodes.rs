@@ -91,6 +91,18 @@ pub(super) fn addr_string(ip: &str, port: u16, cport: u16) -> String {
     if ip.contains(':') { format!("[{ip}]:{port}@{cport}") } else { format!("{ip}:{port}@{cport}") }
 }
 
+/// `ip:port@cport` → (ip without IPv6 brackets, cport).
+pub(super) fn bus_endpoint(addr: &str) -> Option<(String, u16)> {
+    let (ipport, cport) = addr.split_once('@')?;
+    let (ip, _) = ipport.rsplit_once(':')?;
+    Some((ip.trim_start_matches('[').trim_end_matches(']').to_string(), cport.parse().ok()?))
+}
+
+/// `ip:port@cport` → `ip:cport`, the key an address is answered under.
+pub fn bus_key(addr: &str) -> Option<String> {
+    bus_endpoint(addr).map(|(ip, cport)| format!("{ip}:{cport}"))
+}
+
 /// What one node's headers said.
 #[derive(Clone, Debug, Default)]
 pub(super) struct NodeState {
@@ -295,6 +307,13 @@ mod tests {
         assert_eq!(role_of(NodeFlags::MASTER | NodeFlags::MYSELF), Role::Master);
         assert_eq!(role_of(NodeFlags::SLAVE), Role::Replica);
         assert_eq!(role_of(0), Role::Unknown);
+    }
+
+    #[test]
+    fn bus_keys_drop_the_data_port_and_brackets() {
+        assert_eq!(bus_key("127.0.0.1:7003@17003").as_deref(), Some("127.0.0.1:17003"));
+        assert_eq!(bus_key("[::1]:7003@17003").as_deref(), Some("::1:17003"));
+        assert_eq!(bus_key("no-port"), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use super::gossip::Knowledge;
 use super::model::{Dial, Evidence, Finding, FindingKind, Introduction, Join, Merge, NodeId, Via};
-use super::nodes::Nodes;
+use super::nodes::{Nodes, bus_key};
 use crate::time::format_utc_us;
 use std::collections::BTreeMap;
 
@@ -84,9 +84,9 @@ pub(super) fn reuse(addr: &str, claims: &BTreeMap<NodeId, Claim>, cx: &Context<'
     }
     let ip_cport = addr;
     let adopted = cx.merges.iter().any(|m| {
-        m.chain
-            .iter()
-            .any(|i| i.answered_by == Some(**new) && i.address.as_deref().is_some_and(|a| same_address(a, ip_cport)))
+        m.chain.iter().any(|i| {
+            i.answered_by == Some(**new) && i.address.as_deref().and_then(bus_key).as_deref() == Some(ip_cport)
+        })
     });
     let blind = cx
         .mismatches
@@ -129,27 +129,4 @@ pub(super) fn reuse(addr: &str, claims: &BTreeMap<NodeId, Claim>, cx: &Context<'
             evidence,
         )
     })
-}
-
-/// `ip:port@cport` names the same bus address as `ip:cport`.
-fn same_address(full: &str, ip_cport: &str) -> bool {
-    match (full.split_once('@'), ip_cport.rsplit_once(':')) {
-        (Some((ipport, cport)), Some((ip, c))) => {
-            let bare = |s: &str| s.trim_start_matches('[').trim_end_matches(']').to_string();
-            cport == c && ipport.rsplit_once(':').is_some_and(|(i, _)| bare(i) == bare(ip))
-        }
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn full_and_short_bus_addresses_match() {
-        assert!(same_address("127.0.0.1:7003@17003", "127.0.0.1:17003"));
-        assert!(!same_address("127.0.0.1:7003@17003", "127.0.0.1:17004"));
-        assert!(same_address("[::1]:7003@17003", "::1:17003"));
-    }
 }

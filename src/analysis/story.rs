@@ -3,6 +3,7 @@
 //! `model`, `time` (dates in sentences).
 
 use super::model::{Analysis, Dial, Finding, FindingKind, Introduction, NodeId, Role, Via};
+use super::nodes::bus_key;
 use crate::time::format_utc_us;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -57,17 +58,6 @@ pub fn describe(i: &Introduction, best: &BestAddresses) -> String {
     }
 }
 
-/// `ip:port@cport` and `ip:cport` name the same bus address.
-fn same_bus_address(full: &str, ip_cport: &str) -> bool {
-    let bare = |s: &str| s.trim_start_matches('[').trim_end_matches(']').to_string();
-    match (full.split_once('@'), ip_cport.rsplit_once(':')) {
-        (Some((ipport, cport)), Some((ip, c))) => {
-            cport == c && ipport.rsplit_once(':').is_some_and(|(i, _)| bare(i) == bare(ip))
-        }
-        _ => false,
-    }
-}
-
 fn of_kind(a: &Analysis, kind: FindingKind) -> Vec<&Finding> {
     a.findings.iter().filter(|f| f.kind == kind).collect()
 }
@@ -102,7 +92,7 @@ pub(super) fn story(a: &Analysis) -> Vec<String> {
         let reused = root.and_then(|(r, _)| {
             a.findings.iter().find(|f| {
                 f.kind == FindingKind::AddressReuse
-                    && r.address.as_deref().is_some_and(|ad| f.addresses.iter().any(|x| same_bus_address(ad, x)))
+                    && r.address.as_deref().and_then(bus_key).is_some_and(|k| f.addresses.contains(&k))
             })
         });
         if let (Some((root, (w, named))), Some(_)) = (root, reused) {
