@@ -14,9 +14,7 @@ FILTER='tcp portrange 7000-7010 or tcp portrange 17000-17010'
 PORTS="7000 7001 7002 7003 7004 7005"
 for p in $PORTS; do start "$p" "$p" --cluster-node-timeout 2000 --cluster-replica-validity-factor 0; done
 VERSION=$(server_version 7000)
-C 7000 cluster addslots $(seq 0 5460) >/dev/null
-C 7001 cluster addslots $(seq 5461 10922) >/dev/null
-C 7002 cluster addslots $(seq 10923 16383) >/dev/null
+split_slots 7000 7001 7002
 T_MEET=$(ms)
 for p in 7001 7002 7003 7004 7005; do C 7000 cluster meet 127.0.0.1 "$p" >/dev/null; done
 sleep 2
@@ -24,10 +22,7 @@ for pair in "7003 7000" "7004 7001" "7005 7002"; do
   set -- $pair
   r=$(C "$1" cluster replicate "$(C "$2" cluster myid | tr -d '\r')"); [ "$r" = OK ] || { echo "replicate $1 -> $2: $r" >&2; exit 1; }
 done
-for _ in $(seq 100); do
-  [ "$(C 7000 cluster info | tr -d '\r' | grep cluster_state)" = cluster_state:ok ] && break
-  sleep 0.1
-done
+wait_ok 7000
 sleep 3
 C 7000 cluster nodes > "$OUT/nodes-before-7000.txt"
 declare -A ID

@@ -15,19 +15,11 @@ FILTER='tcp portrange 7000-7020 or tcp portrange 17000-17020'
 . "$(dirname "$0")/loopback_common.sh"
 for p in 7000 7001 7002 7003 7010 7011 7012; do start "$p" "$p" --cluster-node-timeout 3000; done
 VERSION=$(server_version 7000)
-C 7000 cluster addslots $(seq 0 5460) >/dev/null
-C 7001 cluster addslots $(seq 5461 10922) >/dev/null
-C 7002 cluster addslots $(seq 10923 16383) >/dev/null
-C 7010 cluster addslots $(seq 0 5460) >/dev/null
-C 7011 cluster addslots $(seq 5461 10922) >/dev/null
-C 7012 cluster addslots $(seq 10923 16383) >/dev/null
+split_slots 7000 7001 7002
+split_slots 7010 7011 7012
 T_X=$(ms); for p in 7001 7002 7003; do C 7000 cluster meet 127.0.0.1 "$p" >/dev/null; done
 T_Y=$(ms); for p in 7011 7012; do C 7010 cluster meet 127.0.0.1 "$p" >/dev/null; done
-for _ in $(seq 100); do
-  [ "$(C 7000 cluster info | tr -d '\r' | grep cluster_state)" = cluster_state:ok ] &&
-    [ "$(C 7010 cluster info | tr -d '\r' | grep cluster_state)" = cluster_state:ok ] && break
-  sleep 0.1
-done
+wait_ok 7000 7010
 sleep 3
 OLD=$(C 7003 cluster myid | tr -d '\r')
 C 7000 cluster nodes > "$OUT/nodes-before-7000.txt"

@@ -33,6 +33,24 @@ start() {
   echo "node on port $port did not start" >&2
   return 1
 }
+# split_slots P1 P2 P3: the 16384 slots in three ranges over three masters.
+split_slots() {
+  C "$1" cluster addslots $(seq 0 5460) >/dev/null
+  C "$2" cluster addslots $(seq 5461 10922) >/dev/null
+  C "$3" cluster addslots $(seq 10923 16383) >/dev/null
+}
+# wait_ok PORT...: until each of these nodes says its cluster is ok (10 s).
+wait_ok() {
+  local p
+  for _ in $(seq 100); do
+    local all=yes
+    for p in "$@"; do
+      [ "$(C "$p" cluster info | tr -d '\r' | grep cluster_state)" = cluster_state:ok ] || all=no
+    done
+    [ "$all" = yes ] && return 0
+    sleep 0.1
+  done
+}
 server_version() {
   local info
   info=$(C "$1" info server | tr -d '\r')

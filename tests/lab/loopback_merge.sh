@@ -15,19 +15,11 @@ FILTER='tcp portrange 7000-7020 or tcp portrange 17000-17020'
 PORTS="7000 7001 7002 7010 7011 7012"
 for p in $PORTS; do start "$p" "$p" --cluster-node-timeout 3000; done
 VERSION=$(server_version 7000)
-C 7000 cluster addslots $(seq 0 5460) >/dev/null
-C 7001 cluster addslots $(seq 5461 10922) >/dev/null
-C 7002 cluster addslots $(seq 10923 16383) >/dev/null
-C 7010 cluster addslots $(seq 0 5460) >/dev/null
-C 7011 cluster addslots $(seq 5461 10922) >/dev/null
-C 7012 cluster addslots $(seq 10923 16383) >/dev/null
+split_slots 7000 7001 7002
+split_slots 7010 7011 7012
 T_X=$(ms); C 7000 cluster meet 127.0.0.1 7001 >/dev/null; C 7000 cluster meet 127.0.0.1 7002 >/dev/null
 T_Y=$(ms); C 7010 cluster meet 127.0.0.1 7011 >/dev/null; C 7010 cluster meet 127.0.0.1 7012 >/dev/null
-for _ in $(seq 100); do
-  [ "$(C 7000 cluster info | tr -d '\r' | grep cluster_state)" = cluster_state:ok ] &&
-    [ "$(C 7010 cluster info | tr -d '\r' | grep cluster_state)" = cluster_state:ok ] && break
-  sleep 0.1
-done
+wait_ok 7000 7010
 T_OK=$(ms)
 C 7001 cluster nodes > "$OUT/nodes-before-7001.txt"
 sleep 2

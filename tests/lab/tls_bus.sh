@@ -41,19 +41,11 @@ tstart() {
 }
 for p in 7000 7001 7002 7010 7011 7012; do tstart "$p"; done
 VERSION=$(C 7000 info server | tr -d '\r' | grep -E '^(valkey|redis)_version' | tail -1)
-C 7000 cluster addslots $(seq 0 5460) >/dev/null
-C 7001 cluster addslots $(seq 5461 10922) >/dev/null
-C 7002 cluster addslots $(seq 10923 16383) >/dev/null
-C 7010 cluster addslots $(seq 0 5460) >/dev/null
-C 7011 cluster addslots $(seq 5461 10922) >/dev/null
-C 7012 cluster addslots $(seq 10923 16383) >/dev/null
+split_slots 7000 7001 7002
+split_slots 7010 7011 7012
 T_X=$(ms); for p in 7001 7002; do C 7000 cluster meet 127.0.0.1 "$p" >/dev/null; done
 T_Y=$(ms); for p in 7011 7012; do C 7010 cluster meet 127.0.0.1 "$p" >/dev/null; done
-for _ in $(seq 100); do
-  [ "$(C 7000 cluster info | tr -d '\r' | grep cluster_state)" = cluster_state:ok ] &&
-    [ "$(C 7010 cluster info | tr -d '\r' | grep cluster_state)" = cluster_state:ok ] && break
-  sleep 0.1
-done
+wait_ok 7000 7010
 sleep 5
 C 7001 cluster nodes > "$OUT/nodes-before-7001.txt"
 T_MEET=$(ms)
