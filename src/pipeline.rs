@@ -82,6 +82,8 @@ pub struct StreamEnd {
     /// True when the direction carried cluster-bus messages.
     pub bus: bool,
     pub messages: u64,
+    /// Payload bytes captured in this direction.
+    pub bytes: u64,
 }
 
 /// An operator command (`CLUSTER ...`) seen on a data-port connection.
@@ -194,6 +196,8 @@ pub struct StreamState {
     tls_records: u32,
     /// A `tls_stream` anomaly was reported for this direction.
     tls_reported: bool,
+    /// Payload bytes captured.
+    bytes: u64,
 }
 
 /// Whether `b` begins with a TLS record header: content type 20–23
@@ -340,6 +344,7 @@ impl<K: BusSink> StreamConsumer for Glue<'_, K> {
 
     fn data(&mut self, st: &mut StreamState, meta: &ChunkMeta, bytes: &[u8]) {
         self.ensure_started(st, meta);
+        st.bytes += bytes.len() as u64;
         if let Some(resp) = &mut st.resp {
             self.sniff(resp, meta, bytes);
             return;
@@ -418,6 +423,7 @@ impl<K: BusSink> StreamConsumer for Glue<'_, K> {
             reason,
             bus,
             messages: st.framer.messages(),
+            bytes: st.bytes,
         });
     }
 }

@@ -77,8 +77,8 @@ impl Analyzer {
                 self.message(e.ts_us, e.frame, link, &msg);
             }
             (EventKind::Command { args }, Some(link)) => self.handshakes.command(e.ts_us, e.frame, &link, &args),
-            (EventKind::StreamEnd { bus, .. }, Some(link)) => {
-                self.reading.stream_end(bus);
+            (EventKind::StreamEnd { bus, bytes, .. }, Some(link)) => {
+                self.reading.stream_end(bus, bytes, &link);
                 self.conns.end(&self.cfg, e.ts_us, &link);
             }
             (EventKind::Anomaly { kind, .. }, link) => {

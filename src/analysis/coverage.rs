@@ -19,6 +19,7 @@ struct Flow {
     first_ts: i64,
     last_ts: i64,
     connections: u64,
+    bytes: u64,
     capture: usize,
     evidence: Evidence,
 }
@@ -62,11 +63,20 @@ impl Reading {
         self.known_bus.insert((ip, cport));
     }
 
-    pub fn stream_end(&mut self, bus: bool) {
+    /// One direction of a connection ended; an encrypted one adds its
+    /// bytes to its flow.
+    pub fn stream_end(&mut self, bus: bool, bytes: u64, link: &Link) {
         if bus {
             self.bus_streams += 1;
-        } else {
-            self.other_streams += 1;
+            return;
+        }
+        self.other_streams += 1;
+        let (s, d) = (link.src, link.dst);
+        for key in [(s.ip.to_string(), d.ip.to_string(), d.port), (d.ip.to_string(), s.ip.to_string(), s.port)] {
+            if let Some(f) = self.tls.get_mut(&key) {
+                f.bytes += bytes;
+                return;
+            }
         }
     }
 
@@ -81,6 +91,7 @@ impl Reading {
                     first_ts: ts,
                     last_ts: ts,
                     connections: 0,
+                    bytes: 0,
                     capture: l.capture,
                     evidence: cfg.evidence(l.capture, frame),
                 });
@@ -154,6 +165,7 @@ impl Reading {
                     client: client.clone(),
                     server: format!("{server}:{port}"),
                     connections: f.connections,
+                    bytes: f.bytes,
                     likely_bus: why.map(str::to_string),
                     new_pair: f.first_ts - start > NEW_PAIR_AFTER_US,
                     evidence: vec![f.evidence.clone()],
@@ -164,12 +176,18 @@ impl Reading {
         let bursts = self.bursts(&flows);
         let mut limits = Vec::new();
         if bus_tls > 0 {
-            let servers: BTreeSet<&str> =
-                flows.iter().filter(|f| f.likely_bus.is_some()).map(|f| f.server.as_str()).collect();
+            let bus: Vec<&EncryptedFlow> = flows.iter().filter(|f| f.likely_bus.is_some()).collect();
+            let servers: BTreeSet<&str> = bus.iter().map(|f| f.server.as_str()).collect();
+            let hosts: BTreeSet<&str> = bus
+                .iter()
+                .flat_map(|f| [f.client.as_str(), f.server.rsplit_once(':').map_or("", |(ip, _)| ip)])
+                .collect();
+            let (streams, bytes): (u64, u64) = bus.iter().fold((0, 0), |(s, b), f| (s + f.connections, b + f.bytes));
             limits.push(format!(
-                "The cluster bus is encrypted: TLS on {bus_tls} client→server pair(s) to {} bus port(s) ({}); those messages cannot be decoded, so introductions and merges over them are not visible. Capture before encryption, or compare the servers' CLUSTER NODES; the connection metadata is listed under \"Encrypted connections\".",
+                "The cluster bus is encrypted: TLS on {bus_tls} client→server pair(s) to {} bus port(s) ({}) between {} host(s), {streams} stream direction(s), {bytes} bytes captured; those messages cannot be decoded, so introductions and merges over them are not visible. Capture before encryption, or compare the servers' CLUSTER NODES; the connection metadata is listed under \"Encrypted connections\".",
                 servers.len(),
-                servers.iter().take(6).copied().collect::<Vec<_>>().join(", ")
+                servers.iter().take(6).copied().collect::<Vec<_>>().join(", "),
+                hosts.len()
             ));
         }
         if self.snaplen_gaps > 0 {

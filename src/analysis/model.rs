@@ -208,6 +208,8 @@ pub struct EncryptedFlow {
     pub server: String,
     /// Stream directions seen with TLS records.
     pub connections: u64,
+    /// Their payload bytes (as captured: a short snaplen counts less).
+    pub bytes: u64,
     /// Why this looks like cluster bus (`null`: it does not).
     pub likely_bus: Option<String>,
     /// The pair began to talk during the capture (not at its start).

@@ -89,6 +89,7 @@ pub enum EventKind {
         reason: CloseReason,
         bus: bool,
         messages: u64,
+        bytes: u64,
     },
     Anomaly {
         kind: &'static str,
@@ -248,7 +249,7 @@ impl<F: FnMut(BusEvent)> BusSink for EventSink<F> {
                 from_initiator: e.from_initiator,
             }),
             capture: e.capture,
-            kind: EventKind::StreamEnd { reason: e.reason, bus: e.bus, messages: e.messages },
+            kind: EventKind::StreamEnd { reason: e.reason, bus: e.bus, messages: e.messages, bytes: e.bytes },
         });
     }
 

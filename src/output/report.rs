@@ -176,11 +176,12 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
         for f in &a.coverage.encrypted {
             writeln!(
                 w,
-                "{}  {} → {} ({} stream direction(s), last {}){}{}{}",
+                "{}  {} → {} ({} stream direction(s), {} bytes, last {}){}{}{}",
                 rel(a, f.first_ts_us),
                 f.client,
                 f.server,
                 f.connections,
+                f.bytes,
                 format_utc_us(f.last_ts_us),
                 f.likely_bus.as_deref().map(|b| format!("; bus: {b}")).unwrap_or_default(),
                 if f.new_pair { "; NEW pair during the capture" } else { "" },
