@@ -52,6 +52,9 @@ pub struct Timeline {
     pub t1_us: i64,
     /// Group names in colour order (`none` last when present).
     pub groups: Vec<String>,
+    /// Index in `groups` of the nodes in no starting cluster (drawn grey).
+    #[serde(skip)]
+    pub none_group: Option<usize>,
     pub lanes: Vec<Lane>,
     pub markers: Vec<Marker>,
     pub arrows: Vec<Arrow>,
@@ -122,19 +125,18 @@ pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>
         let gy = y.cluster.clone().unwrap_or_else(|| "~".into());
         (gx, x.first_seen_us, x.id).cmp(&(gy, y.first_seen_us, y.id))
     });
-    if nodes.iter().any(|n| n.cluster.is_none()) {
+    let none_group = nodes.iter().any(|n| n.cluster.is_none()).then(|| {
         groups.push("none".into());
-    }
+        groups.len() - 1
+    });
     let lanes: Vec<Lane> = nodes
         .iter()
         .map(|n| {
-            let g = n.cluster.clone().unwrap_or_else(|| "none".into());
-            Lane {
-                node: n.id,
-                label: format!("{} {}", n.short, n.best_address),
-                cluster: n.cluster.clone(),
-                group: groups.iter().position(|x| *x == g).unwrap_or(0),
-            }
+            let group = match &n.cluster {
+                Some(c) => groups.iter().position(|x| x == c).unwrap_or(0),
+                None => none_group.unwrap_or(0),
+            };
+            Lane { node: n.id, label: format!("{} {}", n.short, n.best_address), cluster: n.cluster.clone(), group }
         })
         .collect();
     let lane_of: BTreeMap<NodeId, usize> = lanes.iter().enumerate().map(|(i, l)| (l.node, i)).collect();
@@ -230,5 +232,5 @@ pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>
         }
     }
     cluster_count.push((t1, count));
-    Timeline { t0_us: t0, t1_us: t1, groups, lanes, markers, arrows, merges, cluster_count }
+    Timeline { t0_us: t0, t1_us: t1, groups, none_group, lanes, markers, arrows, merges, cluster_count }
 }

@@ -73,7 +73,7 @@ fn register_font() {
 }
 
 fn group_color(t: &Timeline, g: usize) -> RGBColor {
-    if t.groups.get(g).is_some_and(|n| n == "none") { NONE_COLOR } else { PALETTE[g % PALETTE.len()] }
+    if t.none_group == Some(g) { NONE_COLOR } else { PALETTE[g % PALETTE.len()] }
 }
 
 fn marker_style(kind: &str) -> (RGBColor, u32) {

@@ -37,8 +37,7 @@ pub fn write_dot(w: &mut dyn Write, a: &Analysis, t: &Timeline) -> io::Result<()
     writeln!(w, "  rankdir=LR;")?;
     writeln!(w, "  node [shape=box, style=filled, fontname=\"monospace\"];")?;
     for l in &t.lanes {
-        let color =
-            if t.groups.get(l.group).is_some_and(|g| g == "none") { "#bbbbbb" } else { COLORS[l.group % COLORS.len()] };
+        let color = if t.none_group == Some(l.group) { "#bbbbbb" } else { COLORS[l.group % COLORS.len()] };
         let label = format!("{}\\n{}", esc(&l.node.short()), esc(best.get(&l.node).unwrap_or(&"")));
         writeln!(w, "  \"{}\" [label=\"{label}\", fillcolor=\"{color}80\"];", esc(&l.node.short()))?;
     }
