@@ -7,7 +7,17 @@ mod cli;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// Exit status after a bug (a panic): distinct from every documented one.
+const EXIT_BUG: i32 = 70;
+
 fn main() -> ExitCode {
+    // The last line of defence, not the fix: one line instead of a panic
+    // message and backtrace, and a status scripts can tell apart.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("meetgraph: internal error{at} (a bug: please report it with the capture)");
+        std::process::exit(EXIT_BUG);
+    }));
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
