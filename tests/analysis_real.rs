@@ -204,6 +204,10 @@ fn check_failover(dir: &str) {
 
 /// Structural invariants every analysis must satisfy.
 fn check_invariants(a: &Analysis) {
+    for f in &a.findings {
+        assert!(f.count >= 1 && f.first_ts_us == f.ts_us && f.last_ts_us >= f.first_ts_us, "{f:?}");
+        assert!(!f.evidence.is_empty(), "{f:?}");
+    }
     let mut seen = BTreeSet::new();
     for i in &a.introductions {
         assert!(seen.insert((i.learner, i.node)), "two first introductions for {i:?}");

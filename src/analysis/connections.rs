@@ -185,6 +185,7 @@ impl Connections {
                         format!("{} opened {} short-lived connections to {addr}", l.short(), v.len()),
                         v.iter().take(6).map(|x| x.1.clone()).collect(),
                     )
+                    .occurring(v.len() as u64, v.iter().map(|x| x.0).max().unwrap_or(v[0].0))
                 });
             }
         }

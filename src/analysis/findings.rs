@@ -40,6 +40,12 @@ pub(super) fn finish(mut out: Vec<Finding>, src: &Sources<'_>) -> Vec<Finding> {
     nat_rewrites(src.nodes, &mut out);
     src.knowledge.update_findings(&mut out);
     src.identities.findings(src.knowledge, src.conns, &mut out);
+    for f in out.iter_mut().filter(|f| f.kind == FindingKind::NodeFailed) {
+        if let Some((n, last)) = f.nodes.first().and_then(|n| src.knowledge.fail_stats(n)) {
+            f.count = n;
+            f.last_ts_us = last.max(f.ts_us);
+        }
+    }
     out.sort_by(|x, y| (x.ts_us, x.kind.as_str(), &x.nodes).cmp(&(y.ts_us, y.kind.as_str(), &y.nodes)));
     out
 }
@@ -109,6 +115,7 @@ fn address_collisions(src: &Sources<'_>, out: &mut Vec<Finding>) {
                 format!("{addr} means different nodes: {}", parts.join(", ")),
                 by.values().flat_map(|c| c.evidence.iter().cloned()).collect(),
             )
+            .occurring(by.len() as u64, times[times.len() - 1])
         });
     }
 }
@@ -139,6 +146,7 @@ fn sender_mismatches(h: &Handshakes, out: &mut Vec<Finding>) {
                 ),
                 m.evidence.clone(),
             )
+            .occurring(m.count, m.last_ts)
         });
     }
 }

@@ -44,7 +44,9 @@ pub(super) struct Knowledge {
     fail_times: BTreeMap<NodeId, i64>,
     failed_reported: BTreeMap<NodeId, i64>,
     /// (sender, owner) → (first ts, count, first evidence).
-    updates: BTreeMap<(NodeId, NodeId), (i64, u64, Evidence)>,
+    updates: BTreeMap<(NodeId, NodeId), (i64, u64, Evidence, i64)>,
+    /// FAIL messages about each node: (count, last ts).
+    fails: BTreeMap<NodeId, (u64, i64)>,
     /// Node → how its address changed in others' views.
     moves: BTreeMap<NodeId, Moves>,
 }
@@ -100,6 +102,9 @@ impl Knowledge {
         if let Some(f) = m.fail_node {
             shown.push(f);
             self.fail_times.entry(f).or_insert(ts);
+            let n = self.fails.entry(f).or_insert((0, ts));
+            n.0 += 1;
+            n.1 = ts;
             let last = self.failed_reported.get(&f).copied();
             if last.is_none_or(|t| ts - t > FAIL_REPORT_INTERVAL_US) {
                 self.failed_reported.insert(f, ts);
@@ -114,7 +119,9 @@ impl Knowledge {
         }
         if let Some((owner, _, _)) = &m.update {
             shown.push(*owner);
-            self.updates.entry((s, *owner)).or_insert((ts, 0, evd.clone())).1 += 1;
+            let u = self.updates.entry((s, *owner)).or_insert((ts, 0, evd.clone(), ts));
+            u.1 += 1;
+            u.3 = ts;
         }
         shown
     }
@@ -184,6 +191,11 @@ impl Knowledge {
         self.fail_times.get(n).copied()
     }
 
+    /// FAIL messages about `n`: (count, last ts).
+    pub fn fail_stats(&self, n: &NodeId) -> Option<(u64, i64)> {
+        self.fails.get(n).copied()
+    }
+
     /// How `n`'s address changed in its peers' views.
     pub fn moves(&self, n: &NodeId) -> Option<&Moves> {
         self.moves.get(n)
@@ -191,14 +203,17 @@ impl Knowledge {
 
     /// One `update_message` finding per (sender, owner).
     pub fn update_findings(&self, out: &mut Vec<Finding>) {
-        for ((s, owner), (ts, n, evd)) in &self.updates {
-            out.push(Finding::about(
-                FindingKind::UpdateMessage,
-                *ts,
-                vec![*s, *owner],
-                format!("{} sent {n} UPDATE message(s) describing {}", s.short(), owner.short()),
-                vec![evd.clone()],
-            ));
+        for ((s, owner), (ts, n, evd, last)) in &self.updates {
+            out.push(
+                Finding::about(
+                    FindingKind::UpdateMessage,
+                    *ts,
+                    vec![*s, *owner],
+                    format!("{} sent {n} UPDATE message(s) describing {}", s.short(), owner.short()),
+                    vec![evd.clone()],
+                )
+                .occurring(*n, *last),
+            );
         }
     }
 }

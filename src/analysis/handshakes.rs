@@ -45,6 +45,9 @@ pub(super) type Answered = (i64, BTreeSet<String>, Vec<Evidence>);
 #[derive(Clone, Debug)]
 pub(super) struct Mismatch {
     pub ts: i64,
+    pub last_ts: i64,
+    /// Dials answered by the other node.
+    pub count: u64,
     /// What told the dialler, the dial, the answer.
     pub evidence: Vec<Evidence>,
     pub dial: DialKind,
@@ -116,9 +119,13 @@ impl Handshakes {
             let dial = if a.first_type == MessageType::MEET { DialKind::BlindMeet } else { DialKind::GossipAdd };
             let m = self.mismatches.entry((l, h.node, w, address.clone())).or_insert(Mismatch {
                 ts,
+                last_ts: ts,
+                count: 0,
                 evidence: Vec::new(),
                 dial,
             });
+            m.count += 1;
+            m.last_ts = ts;
             if m.evidence.is_empty() {
                 m.evidence = vec![h.evidence.clone(), evd_dial.clone(), evd_ans.clone()];
             }

@@ -211,6 +211,7 @@ impl Identities {
                     ),
                     evidence,
                 )
+                .occurring(c.instances.len() as u64, c.last)
             });
         }
     }

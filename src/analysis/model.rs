@@ -135,7 +135,13 @@ pub struct Merge {
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
     pub kind: FindingKind,
+    /// When its evidence first became true (same as `first_ts_us`).
     pub ts_us: i64,
+    pub first_ts_us: i64,
+    /// The last occurrence seen.
+    pub last_ts_us: i64,
+    /// Occurrences (messages, connections, answers: per kind).
+    pub count: u64,
     pub nodes: Vec<NodeId>,
     pub addresses: Vec<String>,
     pub summary: String,
@@ -149,12 +155,20 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The same finding, seen `count` times up to `last_ts_us`.
+    pub fn occurring(self, count: u64, last_ts_us: i64) -> Self {
+        Finding { count, last_ts_us: last_ts_us.max(self.ts_us), ..self }
+    }
+
     /// A finding without addresses or dial detail (severity and phase are
     /// set when the analysis finishes).
     pub fn about(kind: FindingKind, ts_us: i64, nodes: Vec<NodeId>, summary: String, evidence: Vec<Evidence>) -> Self {
         Finding {
             kind,
             ts_us,
+            first_ts_us: ts_us,
+            last_ts_us: ts_us,
+            count: 1,
             nodes,
             addresses: Vec::new(),
             summary,
