@@ -196,6 +196,8 @@ pub struct StreamState {
     tls_records: u32,
     /// A `tls_stream` anomaly was reported for this direction.
     tls_reported: bool,
+    /// Time and frame of the first TLS record.
+    tls_first: Option<(i64, u64)>,
     /// Payload bytes captured.
     bytes: u64,
 }
@@ -320,13 +322,16 @@ impl<K: BusSink> Glue<'_, K> {
             None => meta.src.port >= meta.dst.port,
         };
         let (client, server) = if client_first { (meta.src, meta.dst) } else { (meta.dst, meta.src) };
+        // Dated at the stream's first TLS record; a stream the capture
+        // joined mid-way is another kind: it did not begin then.
+        let (ts_us, frame) = st.tls_first.unwrap_or((meta.ts_us, meta.frame));
         self.report(Anomaly {
             capture: self.capture,
-            ts_us: meta.ts_us,
-            frame: meta.frame,
+            ts_us,
+            frame,
             src: Some(client),
             dst: Some(server),
-            kind: "tls_stream",
+            kind: if meta.midstream { "tls_stream_joined" } else { "tls_stream" },
             detail: format!("TLS records on a stream that is not readable cluster bus ({} seen)", st.tls_records),
         });
     }
@@ -353,6 +358,7 @@ impl<K: BusSink> StreamConsumer for Glue<'_, K> {
         let was = st.framer.kind();
         if was == StreamKind::Unknown && looks_like_tls(bytes) {
             st.tls_records += 1;
+            st.tls_first.get_or_insert((meta.ts_us, meta.frame));
         }
         {
             let mut sink = ChunkSink { glue: self, meta };
@@ -376,7 +382,9 @@ impl<K: BusSink> StreamConsumer for Glue<'_, K> {
             resp.gap();
             return;
         }
-        if st.framer.kind() != StreamKind::NotBus {
+        // Gaps in TLS streams (undecided while hunting mid-way) are not bus
+        // messages lost.
+        if st.framer.kind() == StreamKind::Bus || (st.framer.kind() == StreamKind::Unknown && st.tls_records == 0) {
             let kind = match reason {
                 GapReason::NotCaptured => "gap_not_captured",
                 GapReason::Snaplen => "gap_snaplen",

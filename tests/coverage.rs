@@ -162,3 +162,35 @@ fn cut_messages_with_a_whole_header_are_read_in_part() {
     assert_eq!(cut["merges"][0]["ts_us"], whole["merges"][0]["ts_us"]);
     assert_eq!(cut["clusters"], whole["clusters"]);
 }
+
+/// The same TLS capture joined 4 s late (its streams began before the
+/// capture): the streams it joined mid-way make no burst of their own, and
+/// their gaps are not bus messages lost; the MEET's burst is still dated.
+#[test]
+fn a_late_start_on_an_encrypted_bus_keeps_the_burst_and_no_false_limits() {
+    let pcap = sample_pcap("redis-7.0-tls-bus", "lo.pcap.gz");
+    let first = u32::from_le_bytes(pcap[24..28].try_into().unwrap());
+    let mut late = pcap[..24].to_vec();
+    let mut i = 24;
+    while i + 16 <= pcap.len() {
+        let sec = u32::from_le_bytes(pcap[i..i + 4].try_into().unwrap());
+        let caplen = u32::from_le_bytes(pcap[i + 8..i + 12].try_into().unwrap()) as usize;
+        if sec >= first + 4 {
+            late.extend_from_slice(&pcap[i..i + 16 + caplen]);
+        }
+        i += 16 + caplen;
+    }
+    let out = analyze("tls-late.pcap", &late);
+    assert_eq!(out.status.code(), Some(3));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(!report.contains("snaplen"), "{report}");
+    let truth: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(samples_dir().join("redis-7.0-tls-bus").join("truth.json")).unwrap(),
+    )
+    .unwrap();
+    let meet = truth["action_ms"].as_i64().unwrap();
+    let bursts: Vec<&str> = report.lines().filter(|l| l.starts_with("ENCRYPTED:")).collect();
+    assert_eq!(bursts.len(), 1, "{report}");
+    let secs = (meet / 1000) % 60;
+    assert!(bursts[0].contains(&format!(":{secs:02}.")), "burst not at the MEET ({meet}): {}", bursts[0]);
+}

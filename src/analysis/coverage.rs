@@ -84,7 +84,7 @@ impl Reading {
     pub fn anomaly(&mut self, cfg: &AnalysisConfig, ts: i64, frame: u64, kind: &str, link: Option<&Link>) {
         match (kind, link) {
             ("gap_snaplen", _) => self.snaplen_gaps += 1,
-            ("tls_stream", Some(l)) => {
+            ("tls_stream" | "tls_stream_joined", Some(l)) => {
                 self.first_ts.entry(l.capture).or_insert(ts);
                 let key = (l.src.ip.to_string(), l.dst.ip.to_string(), l.dst.port);
                 let f = self.tls.entry(key).or_insert_with(|| Flow {
@@ -98,7 +98,8 @@ impl Reading {
                 f.first_ts = f.first_ts.min(ts);
                 f.last_ts = f.last_ts.max(ts);
                 f.connections += 1;
-                if self.tls_times.len() < TLS_TIMES_CAP {
+                // Only streams that began in the capture make bursts.
+                if kind == "tls_stream" && self.tls_times.len() < TLS_TIMES_CAP {
                     self.tls_times.push((ts, l.dst.ip.to_string(), l.dst.port));
                 }
             }
