@@ -123,9 +123,46 @@ fn named_inputs(input: &InputArgs, vantage: &[String]) -> Result<(Vec<std::path:
     Ok((paths, names))
 }
 
+/// What identifies a file's content cheaply: its length and a hash of its
+/// first MiB and last 64 KiB (`None` for stdin or an unreadable file).
+fn content_id(path: &Path) -> Option<(u64, u64)> {
+    use std::hash::{Hash, Hasher};
+    use std::io::{Read, Seek, SeekFrom};
+    if path.as_os_str() == "-" {
+        return None;
+    }
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let mut h = std::hash::DefaultHasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let n = f.read(&mut buf).ok()?;
+    buf[..n].hash(&mut h);
+    if len > (1 << 20) {
+        f.seek(SeekFrom::End(-(1 << 16))).ok()?;
+        let n = f.read(&mut buf[..1 << 16]).ok()?;
+        buf[..n].hash(&mut h);
+    }
+    Some((len, h.finish()))
+}
+
 fn prepare(input: &InputArgs, vantage: &[String]) -> Result<(Vec<Input>, Vec<String>), Error> {
     let cfg = pipeline_config(input)?;
-    let (paths, mut names) = named_inputs(input, vantage)?;
+    let (all_paths, all_names) = named_inputs(input, vantage)?;
+    // An identical copy of a capture adds nothing and would count its
+    // messages twice: read each content once.
+    let mut seen: Vec<((u64, u64), String)> = Vec::new();
+    let (mut paths, mut names) = (Vec::new(), Vec::new());
+    for (p, n) in all_paths.into_iter().zip(all_names) {
+        if let Some(id) = content_id(&p) {
+            if let Some((_, first)) = seen.iter().find(|(s, _)| *s == id) {
+                warn(&format!("{}: an identical copy of {first}; read once", p.display()));
+                continue;
+            }
+            seen.push((id, p.display().to_string()));
+        }
+        paths.push(p);
+        names.push(n);
+    }
     let mut inputs = Vec::new();
     for (i, p) in paths.iter().enumerate() {
         inputs.push(Input::new(CaptureFile::open(p)?, Pipeline::new(i, cfg.clone())));
