@@ -20,7 +20,7 @@ use meetgraph::output::report::{ReportOptions, write_json, write_nodes_view, wri
 use meetgraph::output::stats::{write_stats_json, write_stats_text};
 use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, PortFilter, run_merged};
 use meetgraph::reassembly::ReassemblyConfig;
-use meetgraph::time::parse_utc_us;
+use meetgraph::time::{TimeSpec, format_utc_us};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -225,12 +225,36 @@ struct Outputs<'a> {
     html: Option<&'a Path>,
 }
 
-fn parse_time_flag(flag: &str, v: Option<&str>) -> Result<Option<i64>, Error> {
+fn parse_time_flag(flag: &str, v: Option<&str>) -> Result<Option<TimeSpec>, Error> {
     v.map(|s| {
-        parse_utc_us(s)
-            .ok_or_else(|| Error::Usage(format!("{flag} {s:?}: expected e.g. 2026-11-24T18:49:40.5Z or microseconds")))
+        TimeSpec::parse(s).ok_or_else(|| {
+            Error::Usage(format!(
+                "{flag} {s:?}: expected 2026-11-24T18:49:40.5Z (any UTC offset), a time of day such as 18:49:40.5, +6.923s after the first message, or microseconds"
+            ))
+        })
     })
     .transpose()
+}
+
+/// `--since`/`--until` on the first message's clock; an inverted window is
+/// an error.
+fn window(
+    since: Option<TimeSpec>,
+    until: Option<TimeSpec>,
+    t0: Option<i64>,
+) -> Result<(Option<i64>, Option<i64>), Error> {
+    let t0 = t0.unwrap_or(0);
+    let (s, u) = (since.map(|x| x.resolve(t0)), until.map(|x| x.resolve(t0)));
+    if let (Some(a), Some(b)) = (s, u)
+        && a > b
+    {
+        return Err(Error::Usage(format!(
+            "--since {} is after --until {}: an empty window",
+            format_utc_us(a),
+            format_utc_us(b)
+        )));
+    }
+    Ok((s, u))
 }
 
 fn write_file(path: &Path, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Error> {
@@ -282,6 +306,7 @@ fn analyze(
     let (mut inputs, names) = prepare(input, vantage)?;
     let cfg = AnalysisConfig { vantages: names, until_us: None };
     let analysis = meetgraph::run::analyze(&mut inputs, cfg);
+    let (since, until) = window(since, until, analysis.t0_us())?;
     let mut status = damaged(&inputs);
     if !analysis.coverage.complete {
         status = status.max(Status::Incomplete);
@@ -330,7 +355,16 @@ fn events(input: &InputArgs) -> Result<Status, Error> {
 }
 
 fn nodes(input: &InputArgs, node: &str, at: Option<&str>) -> Result<Status, Error> {
-    let until = parse_time_flag("--at", at)?;
+    let until = match parse_time_flag("--at", at)? {
+        None => None,
+        Some(TimeSpec::Absolute(t)) => Some(t),
+        // Relative to the first message: a first pass finds it.
+        Some(spec) => {
+            let (mut inputs, names) = prepare(input, &[])?;
+            let first = meetgraph::run::analyze(&mut inputs, AnalysisConfig { vantages: names, until_us: None });
+            Some(spec.resolve(first.t0_us().unwrap_or(0)))
+        }
+    };
     let (mut inputs, names) = prepare(input, &[])?;
     let cfg = AnalysisConfig { vantages: names, until_us: until };
     let (analyzer, stats) = meetgraph::run::analyze_inputs(&mut inputs, cfg);

@@ -127,11 +127,13 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
 
-        /// Chart window start (UTC time or µs since the epoch).
+        /// Chart window start: RFC 3339 (any UTC offset), a time of day on
+        /// the capture's date (18:49:40.5), +6.923s after the first message
+        /// (as the report prints), or µs since the epoch.
         #[arg(long, value_name = "TIME")]
         since: Option<String>,
 
-        /// Chart window end.
+        /// Chart window end (same forms as --since).
         #[arg(long, value_name = "TIME")]
         until: Option<String>,
 
@@ -155,8 +157,9 @@ pub enum Command {
         #[arg(long = "as", value_name = "ID")]
         node: String,
 
-        /// Capture time (`2026-11-24T18:49:40Z`, or microseconds since the
-        /// epoch). Default: the end of the capture.
+        /// Capture time: RFC 3339 (any UTC offset), a time of day on the
+        /// capture's date, +6.923s after the first message, or µs since the
+        /// epoch. Default: the end of the capture.
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
     },

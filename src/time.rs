@@ -26,14 +26,68 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// Parses `2026-11-24T19:23:01.123456Z` (fraction optional, `Z` optional)
-/// or a plain integer of microseconds since the epoch.
+/// A time as a user writes it on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeSpec {
+    /// Microseconds since the epoch (RFC 3339 with any offset, or a plain
+    /// integer).
+    Absolute(i64),
+    /// `+6.923s` (or `+6.923`): after the first message of the captures,
+    /// as the report prints it.
+    Relative(i64),
+    /// `18:49:40.5`: a time of day (UTC) on the date of the first message.
+    TimeOfDay(i64),
+}
+
+impl TimeSpec {
+    /// Parses any of the forms above.
+    pub fn parse(s: &str) -> Option<TimeSpec> {
+        let s = s.trim();
+        if let Some(rel) = s.strip_prefix('+') {
+            let secs: f64 = rel.strip_suffix('s').unwrap_or(rel).parse().ok()?;
+            return (secs.is_finite() && secs >= 0.0).then(|| TimeSpec::Relative((secs * 1e6).round() as i64));
+        }
+        if !s.contains(['T', '-', ' ']) && s.contains(':') {
+            let t = parse_utc_us(&format!("1970-01-01T{s}"))?;
+            return (t < 86_400_000_000).then_some(TimeSpec::TimeOfDay(t));
+        }
+        parse_utc_us(s).map(TimeSpec::Absolute)
+    }
+
+    /// The instant, given the first message's time `t0`.
+    pub fn resolve(self, t0: i64) -> i64 {
+        match self {
+            TimeSpec::Absolute(t) => t,
+            TimeSpec::Relative(d) => t0 + d,
+            TimeSpec::TimeOfDay(tod) => t0.div_euclid(86_400_000_000) * 86_400_000_000 + tod,
+        }
+    }
+}
+
+/// Parses `2026-11-24T19:23:01.123456Z` (fraction optional; `Z`, an offset
+/// such as `+02:00`/`-0500`, or nothing for UTC) or a plain integer of
+/// microseconds since the epoch.
 pub fn parse_utc_us(s: &str) -> Option<i64> {
     if let Ok(v) = s.parse::<i64>() {
         return Some(v);
     }
     let s = s.strip_suffix('Z').unwrap_or(s);
     let (date, time) = s.split_once(['T', ' '])?;
+    // A UTC offset after the time: `+HH:MM`, `-HH:MM`, `+HHMM`, `+HH`.
+    let (time, offset_us) = match time.rfind(['+', '-']) {
+        Some(i) => {
+            let (t, off) = time.split_at(i);
+            let sign = if off.starts_with('-') { -1 } else { 1 };
+            let digits: String = off[1..].chars().filter(|c| *c != ':').collect();
+            if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) {
+                return None;
+            }
+            let h: i64 = digits[..2].parse().ok()?;
+            let m: i64 = if digits.len() == 4 { digits[2..].parse().ok()? } else { 0 };
+            (t, sign * (h * 3600 + m * 60) * 1_000_000)
+        }
+        None => (time, 0),
+    };
     let mut dp = date.split('-');
     let y: i64 = dp.next()?.parse().ok()?;
     let m: i64 = dp.next()?.parse().ok()?;
@@ -55,7 +109,7 @@ pub fn parse_utc_us(s: &str) -> Option<i64> {
         micros = padded[..6].parse().ok()?;
     }
     let days = days_from_civil(y, m, d);
-    Some(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1_000_000) + micros)
+    Some(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1_000_000) + micros - offset_us)
 }
 
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -89,5 +143,18 @@ mod tests {
         assert_eq!(parse_utc_us("2026-11-24T18:49:33Z"), Some(1_795_546_173_000_000));
         assert_eq!(parse_utc_us("2026-13-01T00:00:00Z"), None);
         assert_eq!(parse_utc_us("garbage"), None);
+    }
+
+    #[test]
+    fn offsets_and_the_reports_forms_are_accepted() {
+        let t = 1_795_546_173_000_000; // 2026-11-24T18:49:33Z
+        assert_eq!(parse_utc_us("2026-11-24T20:49:33+02:00"), Some(t));
+        assert_eq!(parse_utc_us("2026-11-24T13:49:33-0500"), Some(t));
+        assert_eq!(TimeSpec::parse("+6.923s"), Some(TimeSpec::Relative(6_923_000)));
+        assert_eq!(TimeSpec::parse("+6.923"), Some(TimeSpec::Relative(6_923_000)));
+        assert_eq!(TimeSpec::parse("18:49:40.5").map(|s| s.resolve(t)), Some(t + 7_500_000));
+        assert_eq!(TimeSpec::parse("2026-11-24T18:49:33Z"), Some(TimeSpec::Absolute(t)));
+        assert_eq!(TimeSpec::parse("+abc"), None);
+        assert_eq!(TimeSpec::parse("25:00"), None);
     }
 }

@@ -31,3 +31,38 @@ fn an_identical_copy_of_a_capture_does_not_change_the_analysis() {
     assert_eq!(alone, twice);
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// Times the report prints can be pasted back: `+6.923s`, a time of day,
+/// RFC 3339 with any offset; an inverted window is an error.
+#[test]
+fn times_from_the_report_and_any_offset_are_accepted() {
+    let dir = samples_dir().join("redis-3.0.7-docker-bridge");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_meetgraph")).current_dir(&dir).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let caps = ["dc.pcap.gz", "h1.pcap.gz", "h2.pcap.gz"];
+    let nodes_at = |at: &str| {
+        let mut a = vec!["nodes", "--as", "64258262", "--at", at];
+        a.extend(caps);
+        let (code, out, err) = run(&a);
+        assert_eq!(code, Some(0), "{at}: {err}");
+        out.lines().next().unwrap_or_default().to_string()
+    };
+    // The report's +0s is the first message, 18:49:27.723271.
+    assert_eq!(nodes_at("+6.9s"), "# what 64258262 believed at 2026-11-24T18:49:34.623271Z");
+    assert_eq!(nodes_at("2026-11-24T20:49:33.4+02:00"), nodes_at("2026-11-24T18:49:33.4Z"));
+    assert_eq!(nodes_at("18:49:33.4"), nodes_at("2026-11-24T18:49:33.4Z"));
+    let mut a = vec!["analyze", "--since", "+7s", "--until", "+6s"];
+    a.extend(caps);
+    let (code, _, err) = run(&a);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("is after --until"), "{err}");
+    let (code, _, err) = run(&["analyze", "--since", "yesterday", "dc.pcap.gz"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("+6.923s after the first message"), "{err}");
+}
