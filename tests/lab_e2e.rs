@@ -14,7 +14,16 @@ fn lab_operator_merge_with_real_redis_is_explained() {
     let out = std::env::temp_dir().join(format!("meetgraph-lab-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/loopback_merge.sh");
-    let run = Command::new(&script).arg("/usr/bin/redis-server").arg(&out).output().expect("run the lab script");
+    let child = Command::new(&script)
+        .arg("/usr/bin/redis-server")
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the lab script");
+    // The script names its namespace after its own pid.
+    let ns_name = format!("mglab-merge-{}", child.id());
+    let run = child.wait_with_output().expect("wait for the lab script");
     assert!(
         run.status.success(),
         "lab failed (root, ip, tcpdump, redis-cli and redis-server are required):\n{}\n{}",
@@ -36,6 +45,7 @@ fn lab_operator_merge_with_real_redis_is_explained() {
     assert_eq!(first.node, truth["nodes"]["7011"]["id"].as_str().unwrap());
     // Nothing of the lab is left behind.
     let ns = Command::new("ip").args(["netns", "list"]).output().unwrap();
-    assert!(!String::from_utf8_lossy(&ns.stdout).contains("mglab-merge"), "namespace leaked");
+    let listed = String::from_utf8_lossy(&ns.stdout);
+    assert!(!listed.lines().any(|l| l.split_whitespace().next() == Some(ns_name.as_str())), "{ns_name} leaked");
     let _ = std::fs::remove_dir_all(&out);
 }
