@@ -21,6 +21,7 @@ use meetgraph::output::stats::{write_stats_json, write_stats_text};
 use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, PortFilter, run_merged};
 use meetgraph::reassembly::ReassemblyConfig;
 use meetgraph::time::{TimeSpec, format_utc_us};
+use meetgraph::vantage::{self, PlanError, Source};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -69,7 +70,7 @@ fn pipeline_config(input: &InputArgs) -> Result<PipelineConfig, Error> {
 pub fn run(cli: Cli) -> Result<Status, Error> {
     let r = match cli.command {
         Command::Dump { input, format, stats, quiet, no_anomalies } => dump(&input, format, stats, quiet, no_anomalies),
-        Command::Analyze { input, vantage, json, chart, dot, mermaid, html, since, until, all } => {
+        Command::Analyze { input, vantage, reference, json, chart, dot, mermaid, html, since, until, all } => {
             let outputs = Outputs {
                 report: ReportOptions { all },
                 json: json.as_deref(),
@@ -78,7 +79,7 @@ pub fn run(cli: Cli) -> Result<Status, Error> {
                 mermaid: mermaid.as_deref(),
                 html: html.as_deref(),
             };
-            analyze(&input, &vantage, &outputs, since.as_deref(), until.as_deref())
+            analyze(&input, &vantage, reference.as_deref(), &outputs, since.as_deref(), until.as_deref())
         }
         Command::Nodes { input, node, at } => nodes(&input, &node, at.as_deref()),
         Command::Events { input } => events(&input),
@@ -91,13 +92,12 @@ pub fn run(cli: Cli) -> Result<Status, Error> {
 }
 
 /// Inputs and vantage names: positional files (named by file name) and
-/// `--vantage NAME=FILE`.
-fn named_inputs(input: &InputArgs, vantage: &[String]) -> Result<(Vec<std::path::PathBuf>, Vec<String>), Error> {
-    let mut paths = Vec::new();
-    let mut names = Vec::new();
+/// `--vantage NAME=FILE` (`named`).
+fn named_inputs(input: &InputArgs, vantage: &[String]) -> Result<Vec<Source>, Error> {
+    let mut out = Vec::new();
     for p in &input.files {
-        paths.push(p.clone());
-        names.push(p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()));
+        let name = p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
+        out.push(Source { name, path: p.clone(), named: false });
     }
     for v in vantage {
         let bad = || Error::Usage(format!("--vantage {v:?}: expected NAME=FILE"));
@@ -105,22 +105,12 @@ fn named_inputs(input: &InputArgs, vantage: &[String]) -> Result<(Vec<std::path:
         if name.is_empty() || file.is_empty() {
             return Err(bad());
         }
-        paths.push(file.into());
-        names.push(name.to_string());
+        out.push(Source { name: name.to_string(), path: file.into(), named: true });
     }
-    if paths.is_empty() && input.interface.is_none() {
+    if out.is_empty() && input.interface.is_none() {
         return Err(Error::Usage("no capture file given (or -i IFACE for a live capture)".into()));
     }
-    let mut seen = std::collections::BTreeSet::new();
-    for n in &mut names {
-        let base = n.clone();
-        let mut k = 2;
-        while !seen.insert(n.clone()) {
-            *n = format!("{base}#{k}");
-            k += 1;
-        }
-    }
-    Ok((paths, names))
+    Ok(out)
 }
 
 /// What identifies a file's content cheaply: its length and a hash of its
@@ -145,34 +135,67 @@ fn content_id(path: &Path) -> Option<(u64, u64)> {
     Some((len, h.finish()))
 }
 
-fn prepare(input: &InputArgs, vantage: &[String]) -> Result<(Vec<Input>, Vec<String>), Error> {
-    let cfg = pipeline_config(input)?;
-    let (all_paths, all_names) = named_inputs(input, vantage)?;
+/// The inputs without identical copies (warned about).
+fn distinct(sources: Vec<Source>) -> Vec<Source> {
     // An identical copy of a capture adds nothing and would count its
     // messages twice: read each content once.
     let mut seen: Vec<((u64, u64), String)> = Vec::new();
-    let (mut paths, mut names) = (Vec::new(), Vec::new());
-    for (p, n) in all_paths.into_iter().zip(all_names) {
-        if let Some(id) = content_id(&p) {
-            if let Some((_, first)) = seen.iter().find(|(s, _)| *s == id) {
-                warn(&format!("{}: an identical copy of {first}; read once", p.display()));
+    let mut out = Vec::new();
+    for s in sources {
+        if let Some(id) = content_id(&s.path) {
+            if let Some((_, first)) = seen.iter().find(|(x, _)| *x == id) {
+                warn(&format!("{}: an identical copy of {first}; read once", s.path.display()));
                 continue;
             }
-            seen.push((id, p.display().to_string()));
+            seen.push((id, s.path.display().to_string()));
         }
-        paths.push(p);
-        names.push(n);
+        out.push(s);
     }
+    out
+}
+
+/// One input per file, as given (`dump`: frames and names per file).
+fn prepare_files(input: &InputArgs) -> Result<Vec<Input>, Error> {
+    let cfg = pipeline_config(input)?;
+    let sources = distinct(named_inputs(input, &[])?);
     let mut inputs = Vec::new();
-    for (i, p) in paths.iter().enumerate() {
-        inputs.push(Input::new(CaptureFile::open(p)?, Pipeline::new(i, cfg.clone())));
+    for (i, s) in sources.iter().enumerate() {
+        inputs.push(Input::new(CaptureFile::open(&s.path)?, Pipeline::new(i, cfg.clone())));
     }
     if let Some(iface) = &input.interface {
         let idx = inputs.len();
         inputs.push(open_live(input, iface, Pipeline::new(idx, cfg.clone()))?);
-        names.push(format!("iface:{iface}"));
     }
-    Ok((inputs, names))
+    Ok(inputs)
+}
+
+/// One input per vantage point (rotated files joined), each on the
+/// reference clock, and the analysis settings that name them.
+fn prepare(
+    input: &InputArgs,
+    vantage: &[String],
+    reference: Option<&str>,
+) -> Result<(Vec<Input>, AnalysisConfig), Error> {
+    let cfg = pipeline_config(input)?;
+    let sources = distinct(named_inputs(input, vantage)?);
+    let (mut inputs, mut acfg) = if sources.is_empty() {
+        (Vec::new(), AnalysisConfig::default())
+    } else {
+        let plan = vantage::plan(&sources, reference, &cfg).map_err(|e| match e {
+            PlanError::Capture(e) => Error::Capture(e),
+            PlanError::UnknownReference(r) => Error::Usage(format!("--reference {r:?}: no capture of that name")),
+        })?;
+        for n in &plan.notes {
+            warn(n);
+        }
+        meetgraph::run::open_plan(&plan, &cfg)?
+    };
+    if let Some(iface) = &input.interface {
+        let idx = inputs.len();
+        inputs.push(open_live(input, iface, Pipeline::new(idx, cfg.clone()))?);
+        acfg.vantages.push(format!("iface:{iface}"));
+    }
+    Ok((inputs, acfg))
 }
 
 /// A live capture input (`-i IFACE`); Ctrl-C, `-c` or `--duration` end it.
@@ -298,13 +321,13 @@ fn write_visuals(analysis: &Analysis, o: &Outputs<'_>, since: Option<i64>, until
 fn analyze(
     input: &InputArgs,
     vantage: &[String],
+    reference: Option<&str>,
     o: &Outputs<'_>,
     since: Option<&str>,
     until: Option<&str>,
 ) -> Result<Status, Error> {
     let (since, until) = (parse_time_flag("--since", since)?, parse_time_flag("--until", until)?);
-    let (mut inputs, names) = prepare(input, vantage)?;
-    let cfg = AnalysisConfig { vantages: names, until_us: None };
+    let (mut inputs, cfg) = prepare(input, vantage, reference)?;
     let analysis = meetgraph::run::analyze(&mut inputs, cfg);
     let (since, until) = window(since, until, analysis.t0_us())?;
     let mut status = damaged(&inputs);
@@ -324,7 +347,8 @@ fn analyze(
 }
 
 fn events(input: &InputArgs) -> Result<Status, Error> {
-    let (mut inputs, names) = prepare(input, &[])?;
+    let (mut inputs, cfg) = prepare(input, &[], None)?;
+    let names = cfg.vantages;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let mut err: Option<io::Error> = None;
@@ -360,13 +384,13 @@ fn nodes(input: &InputArgs, node: &str, at: Option<&str>) -> Result<Status, Erro
         Some(TimeSpec::Absolute(t)) => Some(t),
         // Relative to the first message: a first pass finds it.
         Some(spec) => {
-            let (mut inputs, names) = prepare(input, &[])?;
-            let first = meetgraph::run::analyze(&mut inputs, AnalysisConfig { vantages: names, until_us: None });
+            let (mut inputs, cfg) = prepare(input, &[], None)?;
+            let first = meetgraph::run::analyze(&mut inputs, cfg);
             Some(spec.resolve(first.t0_us().unwrap_or(0)))
         }
     };
-    let (mut inputs, names) = prepare(input, &[])?;
-    let cfg = AnalysisConfig { vantages: names, until_us: until };
+    let (mut inputs, mut cfg) = prepare(input, &[], None)?;
+    cfg.until_us = until;
     let (analyzer, stats) = meetgraph::run::analyze_inputs(&mut inputs, cfg);
     let status = damaged(&inputs);
     let end = stats.iter().filter_map(|s| s.last_ts_us).max().unwrap_or(0);
@@ -386,7 +410,7 @@ fn nodes(input: &InputArgs, node: &str, at: Option<&str>) -> Result<Status, Erro
 }
 
 fn dump(input: &InputArgs, format: Format, stats: bool, quiet: bool, no_anomalies: bool) -> Result<Status, Error> {
-    let (mut inputs, _) = prepare(input, &[])?;
+    let mut inputs = prepare_files(input)?;
     let names: Vec<String> = inputs.iter().map(|i| i.file.name().to_string()).collect();
     let stdout = io::stdout();
     let out = io::BufWriter::with_capacity(1 << 16, stdout.lock());

@@ -102,9 +102,16 @@ pub enum Command {
         input: InputArgs,
 
         /// Name a capture's vantage point (default: the file name); the file
-        /// is read too. Repeatable: `--vantage h1=h1.pcap.gz`.
+        /// is read too. Repeatable: `--vantage h1=h1.pcap.gz`. One NAME given
+        /// several files (or a directory) makes them one rotated capture.
         #[arg(long, value_name = "NAME=FILE")]
         vantage: Vec<String>,
+
+        /// The vantage (or file name) whose clock every time is given on;
+        /// default: the first capture. Other captures' offsets are measured
+        /// and applied.
+        #[arg(long, value_name = "NAME")]
+        reference: Option<String>,
 
         /// Also write the analysis as JSON (schema_version 1) to this file
         /// (`-` for stdout instead of the report).

@@ -11,11 +11,12 @@
 //! | [`clusterbus`] | the framer and the nom parser of bus messages | – |
 //! | [`resp`] | `CLUSTER` commands sniffed on data ports | – |
 //! | [`pipeline`] | capture → decode → reassembly → framer, per input | the above |
+//! | [`vantage`] | which files are one capture point; clock offsets (first pass) | `capture`, `decode`, `clusterbus`, `pipeline` |
 //! | [`events`] | owned, compact events (zero-copy ends here), `NodeId` | `clusterbus`, `decode`, `pipeline` |
 //! | [`analysis`] | the story: nodes, introductions, merges, findings | `events`, `clusterbus`, `decode`, `time` |
 //! | [`output`] | report, JSON, dump, chart, DOT, HTML (formatting only) | `analysis`, `pipeline`, `clusterbus`, `time` |
 //! | [`time`] | UTC formatting and parsing | – |
-//! | [`run`] | pipeline straight into the analysis (for the binary and tests) | `pipeline`, `events`, `analysis` |
+//! | [`run`] | pipeline straight into the analysis (for the binary and tests) | `pipeline`, `vantage`, `events`, `analysis` |
 //!
 //! The binary (`src/main.rs`, `src/app.rs`, `src/cli.rs`) wires them.
 
@@ -33,3 +34,4 @@ pub mod reassembly;
 pub mod resp;
 pub mod run;
 pub mod time;
+pub mod vantage;

@@ -531,13 +531,16 @@ pub struct Input {
     pub pipeline: Pipeline,
     /// Set when reading stopped on damage (truncated or corrupt file).
     pub error: Option<CaptureError>,
+    /// Subtracted from every capture time: this input's clock offset
+    /// against the reference clock.
+    pub shift_us: i64,
     loaded: bool,
     done: bool,
 }
 
 impl Input {
     pub fn new(source: impl PacketSource + 'static, pipeline: Pipeline) -> Self {
-        Input { file: Box::new(source), pipeline, error: None, loaded: false, done: false }
+        Input { file: Box::new(source), pipeline, error: None, shift_us: 0, loaded: false, done: false }
     }
 
     fn load(&mut self) {
@@ -546,6 +549,7 @@ impl Input {
             Ok(false) => {
                 self.loaded = false;
                 self.done = true;
+                self.error = self.file.take_error();
             }
             Err(e) => {
                 self.loaded = false;
@@ -567,14 +571,15 @@ pub fn run_merged<K: BusSink>(inputs: &mut [Input], sink: &mut K) {
         for (idx, i) in inputs.iter().enumerate() {
             if i.loaded
                 && let Some(p) = i.file.current()
-                && best.is_none_or(|(t, _)| p.ts_us < t)
+                && best.is_none_or(|(t, _)| p.ts_us - i.shift_us < t)
             {
-                best = Some((p.ts_us, idx));
+                best = Some((p.ts_us - i.shift_us, idx));
             }
         }
         let Some((_, idx)) = best else { break };
         let input = &mut inputs[idx];
         if let Some(pkt) = input.file.current() {
+            let pkt = RawPacket { ts_us: pkt.ts_us - input.shift_us, ..pkt };
             input.pipeline.packet(&pkt, sink);
         }
         input.load();

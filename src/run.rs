@@ -2,9 +2,11 @@
 //! the pipeline straight into the analysis (streaming: events are consumed
 //! as they are produced).
 
-use crate::analysis::{Analysis, AnalysisConfig, Analyzer};
+use crate::analysis::{Analysis, AnalysisConfig, Analyzer, CaptureClock};
+use crate::capture::{CaptureError, CaptureFile};
 use crate::events::EventSink;
-use crate::pipeline::{CaptureStats, Input, run_merged};
+use crate::pipeline::{CaptureStats, Input, Pipeline, PipelineConfig, run_merged};
+use crate::vantage::{ChainSource, Method, Plan};
 
 /// Runs `inputs` and analyses everything; returns the analyzer (for views)
 /// and per-capture statistics.
@@ -21,4 +23,50 @@ pub fn analyze_inputs(inputs: &mut [Input], cfg: AnalysisConfig) -> (Analyzer, V
 /// Convenience: the finished analysis.
 pub fn analyze(inputs: &mut [Input], cfg: AnalysisConfig) -> Analysis {
     analyze_inputs(inputs, cfg).0.finish()
+}
+
+/// Inputs and analysis settings for a [`Plan`]: one input per vantage (a
+/// rotated capture is one chained source), shifted onto the reference
+/// clock.
+pub fn open_plan(plan: &Plan, cfg: &PipelineConfig) -> Result<(Vec<Input>, AnalysisConfig), CaptureError> {
+    let several = plan.vantages.len() > 1;
+    let mut inputs = Vec::new();
+    let mut acfg = AnalysisConfig::default();
+    for (i, v) in plan.vantages.iter().enumerate() {
+        let pipeline = Pipeline::new(i, cfg.clone());
+        let mut input = match v.files.as_slice() {
+            [one] => Input::new(CaptureFile::open(one)?, pipeline),
+            files => Input::new(ChainSource::new(v.name.clone(), files.to_vec()), pipeline),
+        };
+        input.shift_us = v.alignment.shift_us();
+        inputs.push(input);
+        acfg.vantages.push(v.name.clone());
+        acfg.files.push(if v.files.len() > 1 {
+            v.frame_bases
+                .iter()
+                .zip(&v.files)
+                .map(|(b, p)| (*b, p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into())))
+                .collect()
+        } else {
+            Vec::new()
+        });
+        acfg.clocks.push(several.then(|| {
+            let a = &v.alignment;
+            let method = match a.method {
+                Method::Reference => "reference",
+                Method::SharedMessages => "shared_messages",
+                Method::NodeClock => "node_clock",
+                Method::None => "none",
+            };
+            CaptureClock {
+                offset_us: a.offset_us,
+                uncertainty_us: a.uncertainty_us,
+                method: method.into(),
+                samples: a.samples,
+                applied: a.applied,
+                note: a.note.clone(),
+            }
+        }));
+    }
+    Ok((inputs, acfg))
 }

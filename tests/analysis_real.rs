@@ -38,7 +38,7 @@ fn analyze_files(dir: &str, files: &[&str], skip_before_us: Option<i64>) -> Anal
         .enumerate()
         .map(|(i, p)| Input::new(CaptureFile::open(p).unwrap(), Pipeline::new(i, PipelineConfig::default())))
         .collect();
-    let cfg = AnalysisConfig { vantages: files.iter().map(|s| s.to_string()).collect(), until_us: None };
+    let cfg = AnalysisConfig { vantages: files.iter().map(|s| s.to_string()).collect(), until_us: None, ..Default::default() };
     match skip_before_us {
         None => meetgraph::run::analyze(&mut inputs, cfg),
         Some(t) => {

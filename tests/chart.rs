@@ -31,7 +31,7 @@ fn analyze_dir(dir: &Path) -> Analysis {
         .enumerate()
         .map(|(i, p)| Input::new(CaptureFile::open(p).unwrap(), Pipeline::new(i, PipelineConfig::default())))
         .collect();
-    meetgraph::run::analyze(&mut inputs, AnalysisConfig { vantages: names, until_us: None })
+    meetgraph::run::analyze(&mut inputs, AnalysisConfig { vantages: names, until_us: None, ..Default::default() })
 }
 
 fn incident() -> (Analysis, Timeline) {

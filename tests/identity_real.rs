@@ -26,7 +26,7 @@ fn analyze(dir: &str) -> (Analysis, Value) {
         .enumerate()
         .map(|(i, f)| Input::new(CaptureFile::open(&d.join(f)).unwrap(), Pipeline::new(i, PipelineConfig::default())))
         .collect();
-    let cfg = AnalysisConfig { vantages: files.clone(), until_us: None };
+    let cfg = AnalysisConfig { vantages: files.clone(), until_us: None, ..Default::default() };
     (meetgraph::run::analyze(&mut inputs, cfg), truth)
 }
 

@@ -2,7 +2,7 @@
 //! the time to stop at, and how a (capture, frame) becomes [`Evidence`].
 //! Imports: `model` only.
 
-use super::model::Evidence;
+use super::model::{CaptureClock, Evidence};
 
 /// Analysis options.
 #[derive(Clone, Debug, Default)]
@@ -11,6 +11,11 @@ pub struct AnalysisConfig {
     pub vantages: Vec<String>,
     /// Ignore events after this time (for "what did X believe at T").
     pub until_us: Option<i64>,
+    /// Per capture of several files (a rotated capture): (frames before
+    /// the file, file name), in reading order. Empty: one file.
+    pub files: Vec<Vec<(u64, String)>>,
+    /// Per capture: its clock against the reference (several captures).
+    pub clocks: Vec<Option<CaptureClock>>,
 }
 
 impl AnalysisConfig {
@@ -21,6 +26,21 @@ impl AnalysisConfig {
 
     /// Where to see frame `frame` of capture `capture`.
     pub fn evidence(&self, capture: usize, frame: u64) -> Evidence {
-        Evidence { capture: self.vantage(capture), frame }
+        match self.files.get(capture).filter(|f| f.len() > 1) {
+            Some(files) => {
+                let i = files.partition_point(|(b, _)| *b < frame).saturating_sub(1);
+                let (base, name) = &files[i];
+                Evidence { capture: name.clone(), frame: frame - base }
+            }
+            None => Evidence { capture: self.vantage(capture), frame },
+        }
+    }
+
+    /// The files of capture `capture` when it has several.
+    pub fn files_of(&self, capture: usize) -> Vec<String> {
+        match self.files.get(capture) {
+            Some(f) if f.len() > 1 => f.iter().map(|(_, n)| n.clone()).collect(),
+            _ => Vec::new(),
+        }
     }
 }

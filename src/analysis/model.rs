@@ -29,6 +29,27 @@ pub struct CaptureInfo {
     pub first_ts_us: Option<i64>,
     pub last_ts_us: Option<i64>,
     pub messages: u64,
+    /// The files of a rotated capture, in reading order (evidence names
+    /// the file and its own frame number).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// This capture's clock against the reference (several captures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock: Option<CaptureClock>,
+}
+
+/// A capture's clock: reference time = capture time − `offset_us`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CaptureClock {
+    pub offset_us: i64,
+    pub uncertainty_us: i64,
+    /// `reference`, `shared_messages`, `node_clock` or `none`.
+    pub method: String,
+    pub samples: u64,
+    /// The offset was applied (it exceeds its uncertainty).
+    pub applied: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Estimated clock offset of capture `b` relative to capture `a`, from

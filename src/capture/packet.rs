@@ -12,6 +12,11 @@ pub trait PacketSource: Send {
     fn advance(&mut self) -> Result<bool, CaptureError>;
     /// The packet loaded by the last successful `advance`.
     fn current(&self) -> Option<RawPacket<'_>>;
+    /// Damage met on the way that did not end the source (a source made of
+    /// several files goes on with the next one); taken one at a time.
+    fn take_error(&mut self) -> Option<CaptureError> {
+        None
+    }
 }
 
 /// Link-layer header type, as numbered by pcap's `LINKTYPE_*` registry.

@@ -189,9 +189,10 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
             )?;
         }
     }
+    write_captures(w, a)?;
     if !a.clock_offsets.is_empty() {
         writeln!(w)?;
-        writeln!(w, "== Clock offsets between captures (from messages seen by both)")?;
+        writeln!(w, "== Clock offsets between captures after alignment (from messages seen by both)")?;
         for o in &a.clock_offsets {
             writeln!(w, "{} vs {}: {:+.3} ms ({} samples)", o.b, o.a, o.offset_us as f64 / 1000.0, o.samples)?;
         }
@@ -259,6 +260,42 @@ fn nodes_view(w: &mut dyn Write, v: &NodesView) -> io::Result<()> {
             l.config_epoch,
             l.slots.replace(',', " ")
         )?;
+    }
+    Ok(())
+}
+
+/// Captures of several files or several captures: what each is and its
+/// clock against the reference.
+fn write_captures(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    if a.captures.len() < 2 && a.captures.iter().all(|c| c.files.is_empty()) {
+        return Ok(());
+    }
+    writeln!(w)?;
+    let reference = a.captures.iter().find(|c| c.clock.as_ref().is_some_and(|k| k.method == "reference"));
+    match reference {
+        Some(r) => writeln!(w, "== Captures (all times on the clock of {})", r.vantage)?,
+        None => writeln!(w, "== Captures")?,
+    }
+    for c in &a.captures {
+        let files = match c.files.as_slice() {
+            [] => String::new(),
+            f => format!(" {} files ({} … {}) read as one;", f.len(), f[0], f[f.len() - 1]),
+        };
+        let clock = match &c.clock {
+            None => String::new(),
+            Some(k) if k.method == "reference" => " reference clock".to_string(),
+            Some(k) if k.method == "none" => " clock not aligned (times as captured)".to_string(),
+            Some(k) => format!(
+                " clock {:+.6} s ± {:.3} ms ({} {}){}",
+                k.offset_us as f64 / 1e6,
+                k.uncertainty_us as f64 / 1e3,
+                k.samples,
+                if k.method == "node_clock" { "node-clock readings" } else { "shared messages" },
+                if k.applied { ", applied" } else { ", within its uncertainty: not applied" }
+            ),
+        };
+        let note = c.clock.as_ref().and_then(|k| k.note.as_deref()).map(|n| format!(" ({n})")).unwrap_or_default();
+        writeln!(w, "{}:{files}{clock}{note}; {} messages", c.vantage, c.messages)?;
     }
     Ok(())
 }

@@ -1,0 +1,65 @@
+//! Several files of one vantage (a rotated capture) read as one source, so
+//! TCP streams continue across the file boundaries. Frame numbers run on
+//! across files; [`super::VantagePlan::locate`] turns them back into
+//! (file, Wireshark frame).
+
+use crate::capture::{CaptureError, CaptureFile, PacketSource, RawPacket};
+use std::path::PathBuf;
+
+pub struct ChainSource {
+    name: String,
+    files: Vec<PathBuf>,
+    next: usize,
+    current: Option<CaptureFile>,
+    /// Frames of the files already finished.
+    base: u64,
+    /// Last frame number of the current file.
+    read: u64,
+    /// Damage met in a file; reading went on with the next one.
+    errors: Vec<CaptureError>,
+}
+
+impl ChainSource {
+    pub fn new(name: String, files: Vec<PathBuf>) -> Self {
+        ChainSource { name, files, next: 0, current: None, base: 0, read: 0, errors: Vec::new() }
+    }
+}
+
+impl PacketSource for ChainSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn advance(&mut self) -> Result<bool, CaptureError> {
+        loop {
+            if let Some(f) = &mut self.current {
+                match f.advance() {
+                    Ok(true) => {
+                        self.read = f.current().map_or(self.read, |p| p.frame);
+                        return Ok(true);
+                    }
+                    Ok(false) => {}
+                    Err(e) => self.errors.push(e),
+                }
+                self.current = None;
+                self.base += self.read;
+                self.read = 0;
+            }
+            let Some(path) = self.files.get(self.next) else { return Ok(false) };
+            self.next += 1;
+            match CaptureFile::open(path) {
+                Ok(f) => self.current = Some(f),
+                Err(e) => self.errors.push(e),
+            }
+        }
+    }
+
+    fn current(&self) -> Option<RawPacket<'_>> {
+        let p = self.current.as_ref()?.current()?;
+        Some(RawPacket { frame: self.base + p.frame, ..p })
+    }
+
+    fn take_error(&mut self) -> Option<CaptureError> {
+        if self.errors.is_empty() { None } else { Some(self.errors.remove(0)) }
+    }
+}

@@ -1,0 +1,336 @@
+//! Vantage points: which input files are one capture point (a rotated
+//! capture: `tcpdump -C/-G`, `editcap -c`), and how each point's clock sits
+//! against the reference clock. A light first pass over every file
+//! ([`scan`], in parallel) decides both before the analysis reads a packet,
+//! so that everything after it (ordering, first introductions, dates) runs
+//! on one clock and on continuous TCP streams.
+//!
+//! Files are one vantage when the user says so (`--vantage NAME=FILE`
+//! repeated with one NAME, or NAME=DIRECTORY), or when the bytes show it:
+//! a file starts where another ends in time, at least one TCP direction
+//! continues exactly at the sequence number where it stopped, and the two
+//! share no message (two hosts capturing one link share every message).
+//!
+//! Imports: `capture`, `decode`, `clusterbus`, `pipeline`.
+
+pub mod align;
+pub mod chain;
+pub mod scan;
+
+pub use align::{Alignment, Method};
+pub use chain::ChainSource;
+pub use scan::{FileScan, scan_file};
+
+use crate::capture::CaptureError;
+use crate::pipeline::PipelineConfig;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// One file (or directory) the user gave.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub name: String,
+    pub path: PathBuf,
+    /// Named with `--vantage NAME=…`: files with one name are one vantage.
+    pub named: bool,
+}
+
+/// Why several files are one vantage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Joined {
+    One,
+    /// The user gave them one name (or a directory).
+    Named,
+    /// Continuous in time and in TCP sequence numbers.
+    Detected,
+}
+
+/// One capture point.
+#[derive(Clone, Debug)]
+pub struct VantagePlan {
+    pub name: String,
+    /// In reading order.
+    pub files: Vec<PathBuf>,
+    /// Frames of the files before each one (Wireshark numbers restart at 1
+    /// in every file).
+    pub frame_bases: Vec<u64>,
+    pub joined: Joined,
+    pub alignment: Alignment,
+    /// Input position of its first file (vantage order).
+    order: usize,
+}
+
+impl VantagePlan {
+    /// File index and Wireshark frame number of a frame of the chain.
+    pub fn locate(&self, frame: u64) -> (usize, u64) {
+        let i = self.frame_bases.partition_point(|&b| b < frame).saturating_sub(1);
+        (i, frame - self.frame_bases.get(i).copied().unwrap_or(0))
+    }
+}
+
+/// Vantages in input order, the reference first among equals.
+#[derive(Debug)]
+pub struct Plan {
+    pub vantages: Vec<VantagePlan>,
+    pub reference: usize,
+    /// Sentences for the user (stderr): files joined, clocks aligned or not.
+    pub notes: Vec<String>,
+}
+
+/// A file continues `a` when it starts where `a` ends in time, some TCP
+/// direction picks up at the sequence number where it stopped in `a` (or
+/// a little before: a retransmission), and they share no message.
+fn continues(a: &FileScan, b: &FileScan) -> bool {
+    let (Some(a_last), Some(b_first)) = (a.last_ts_us, b.first_ts_us) else { return false };
+    if b_first + 1_000_000 < a_last || b_first - a_last > 600_000_000 {
+        return false;
+    }
+    let (mut common, mut cont) = (0usize, 0usize);
+    for (flow, first) in &b.flow_first {
+        let Some(end) = a.flow_end.get(flow) else { continue };
+        common += 1;
+        if end.wrapping_sub(*first) < 65_536 {
+            cont += 1;
+        }
+    }
+    if cont == 0 || cont * 2 < common {
+        return false;
+    }
+    let fa: HashSet<u64> = a.fingerprints.iter().map(|f| f.0).collect();
+    b.fingerprints.iter().filter(|f| fa.contains(&f.0)).count() <= 2
+}
+
+/// Scans every file on all cores.
+fn scan_all(paths: &[PathBuf], cfg: &PipelineConfig) -> Vec<Result<FileScan, CaptureError>> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len()).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out: Vec<Option<Result<FileScan, CaptureError>>> = (0..paths.len()).map(|_| None).collect();
+    let results = std::sync::Mutex::new(&mut out);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(p) = paths.get(i) else { break };
+                    let r = scan_file(p, cfg);
+                    if let Ok(mut g) = results.lock() {
+                        g[i] = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    out.into_iter()
+        .zip(paths)
+        .map(|(r, p)| {
+            r.unwrap_or_else(|| {
+                Err(CaptureError::Io { name: p.display().to_string(), source: std::io::Error::other("not scanned") })
+            })
+        })
+        .collect()
+}
+
+/// Files of a directory, sorted by name.
+fn expand(path: &Path) -> Vec<PathBuf> {
+    if !path.is_dir() {
+        return vec![path.to_path_buf()];
+    }
+    let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+        .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// A name for a rotated capture: what its files' names share, without the
+/// rotation counter (`h1_00000_2026….pcap`, `h1_00001_….pcap` → `h1`).
+fn chain_name(paths: &[&Path]) -> String {
+    let names: Vec<String> = paths.iter().map(|p| file_name(p)).collect();
+    let first = names.first().cloned().unwrap_or_default();
+    let mut n = first.len();
+    for other in &names[1..] {
+        n = n.min(first.bytes().zip(other.bytes()).take_while(|(a, b)| a == b).count());
+    }
+    while !first.is_char_boundary(n) {
+        n -= 1;
+    }
+    let stem = first[..n].trim_end_matches(|c: char| c.is_ascii_digit()).trim_end_matches(|c: char| "_-.".contains(c));
+    if stem.is_empty() { first } else { stem.to_string() }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Why no plan could be made.
+#[derive(Debug)]
+pub enum PlanError {
+    Capture(CaptureError),
+    /// `--reference NAME` names no vantage.
+    UnknownReference(String),
+}
+
+impl From<CaptureError> for PlanError {
+    fn from(e: CaptureError) -> Self {
+        PlanError::Capture(e)
+    }
+}
+
+/// Decides the vantages and their clocks. `reference`: the vantage whose
+/// clock is the reference (default: the first given).
+pub fn plan(sources: &[Source], reference: Option<&str>, cfg: &PipelineConfig) -> Result<Plan, PlanError> {
+    // Files in input order, each with the vantage name the user gave.
+    let mut files: Vec<(PathBuf, Option<String>)> = Vec::new();
+    for s in sources {
+        let named = s.named || s.path.is_dir();
+        for p in expand(&s.path) {
+            let name = if named { Some(s.name.clone()) } else { None };
+            files.push((p, name));
+        }
+    }
+    let scannable = files.len() > 1 && files.iter().all(|(p, _)| p.as_os_str() != "-");
+    let scans: Vec<Option<FileScan>> = if scannable {
+        let paths: Vec<PathBuf> = files.iter().map(|f| f.0.clone()).collect();
+        let mut v = Vec::new();
+        for r in scan_all(&paths, cfg) {
+            v.push(Some(r?));
+        }
+        v
+    } else {
+        files.iter().map(|_| None).collect()
+    };
+    // Group: named files by name; the others by continuity.
+    let mut groups: Vec<(String, Vec<usize>, Joined)> = Vec::new();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for (i, (p, name)) in files.iter().enumerate() {
+        if let Some(n) = name {
+            match by_name.get(n) {
+                Some(&g) => {
+                    groups[g].1.push(i);
+                    groups[g].2 = Joined::Named;
+                }
+                None => {
+                    by_name.insert(n.clone(), groups.len());
+                    groups.push((n.clone(), vec![i], Joined::One));
+                }
+            }
+        } else if !scannable {
+            groups.push((file_name(p), vec![i], Joined::One));
+        }
+    }
+    if scannable {
+        let first = |i: usize| scans[i].as_ref().and_then(|s| s.first_ts_us).unwrap_or(i64::MAX);
+        let mut loose: Vec<usize> = (0..files.len()).filter(|&i| files[i].1.is_none()).collect();
+        loose.sort_by_key(|&i| (first(i), i));
+        let mut chains: Vec<Vec<usize>> = Vec::new();
+        for i in loose {
+            let s = scans[i].as_ref();
+            let found = chains.iter_mut().find(|c| {
+                let last = *c.last().unwrap_or(&i);
+                matches!((scans[last].as_ref(), s), (Some(a), Some(b)) if continues(a, b))
+            });
+            match found {
+                Some(c) => c.push(i),
+                None => chains.push(vec![i]),
+            }
+        }
+        for c in chains {
+            let joined = if c.len() > 1 { Joined::Detected } else { Joined::One };
+            let paths: Vec<&Path> = c.iter().map(|&i| files[i].0.as_path()).collect();
+            groups.push((chain_name(&paths), c, joined));
+        }
+        // Named groups read in time order.
+        for g in &mut groups {
+            g.1.sort_by_key(|&i| (first(i), i));
+        }
+    }
+    groups.sort_by_key(|g| g.1.iter().min().copied().unwrap_or(0));
+    // Unique names.
+    let mut seen = HashSet::new();
+    for g in &mut groups {
+        let base = g.0.clone();
+        let mut k = 2;
+        while !seen.insert(g.0.clone()) {
+            g.0 = format!("{base}#{k}");
+            k += 1;
+        }
+    }
+    let reference_idx = match reference {
+        Some(r) => groups
+            .iter()
+            .position(|g| g.0 == r || g.1.iter().any(|&i| file_name(&files[i].0) == r))
+            .ok_or_else(|| PlanError::UnknownReference(r.to_string()))?,
+        None => 0,
+    };
+    let clocks: Vec<align::VantageClock> = groups
+        .iter()
+        .map(|g| {
+            let mut fps: HashMap<u64, i64> = HashMap::new();
+            let mut dup = HashSet::new();
+            let mut lags = Vec::new();
+            for s in g.1.iter().filter_map(|&i| scans[i].as_ref()) {
+                for &(fp, ts) in &s.fingerprints {
+                    if fps.insert(fp, ts).is_some() {
+                        dup.insert(fp);
+                    }
+                }
+                lags.extend_from_slice(&s.node_lags_us);
+            }
+            fps.retain(|fp, _| !dup.contains(fp));
+            align::VantageClock { fingerprints: fps, node_lags_us: lags }
+        })
+        .collect();
+    let alignments = if scannable {
+        align::align(&clocks, reference_idx)
+    } else {
+        (0..groups.len())
+            .map(|i| Alignment {
+                offset_us: 0,
+                uncertainty_us: 0,
+                method: if i == reference_idx { Method::Reference } else { Method::None },
+                samples: 0,
+                applied: false,
+                note: None,
+            })
+            .collect()
+    };
+    let mut notes = Vec::new();
+    let mut vantages = Vec::new();
+    for ((name, idx, joined), alignment) in groups.into_iter().zip(alignments) {
+        let mut bases = Vec::new();
+        let mut base = 0;
+        for &i in &idx {
+            bases.push(base);
+            base += scans[i].as_ref().map_or(0, |s| s.last_frame);
+        }
+        let paths: Vec<PathBuf> = idx.iter().map(|&i| files[i].0.clone()).collect();
+        if paths.len() > 1 {
+            let how = match joined {
+                Joined::Detected => "continuous in time and TCP sequence numbers",
+                _ => "named as one vantage",
+            };
+            notes.push(format!(
+                "{name}: {} files read as one capture ({how}): {} … {}",
+                paths.len(),
+                file_name(&paths[0]),
+                file_name(&paths[paths.len() - 1])
+            ));
+        }
+        if let Some(n) = &alignment.note {
+            notes.push(format!("{name}: clock not aligned by shared messages: {n}"));
+        }
+        if alignment.applied {
+            notes.push(format!(
+                "{name}: clock offset {:+.6} s ± {:.3} ms against the reference ({}), applied",
+                alignment.offset_us as f64 / 1e6,
+                alignment.uncertainty_us as f64 / 1e3,
+                if alignment.method == Method::NodeClock { "from the nodes' clocks" } else { "from shared messages" }
+            ));
+        }
+        let order = idx.iter().min().copied().unwrap_or(0);
+        vantages.push(VantagePlan { name, files: paths, frame_bases: bases, joined, alignment, order });
+    }
+    vantages.sort_by_key(|v| v.order);
+    let reference = reference_idx;
+    Ok(Plan { vantages, reference, notes })
+}
