@@ -257,9 +257,13 @@ impl Analyzer {
             self.introduce(intro);
             return;
         }
-        // Shown within the first seconds of seeing the learner: it knew the
-        // node before the capture. Later: through traffic not captured.
-        let prior = self.nodes.get(&l).is_none_or(|x| ts - x.first_seen <= PRIOR_WINDOW_US);
+        // Shown within the first seconds of seeing the learner, about a node
+        // not watched for long either: it knew the node before the capture.
+        // Later, or about a node the capture had been watching (whose
+        // gossip would have named the learner): through traffic not
+        // captured, at about this time.
+        let fresh = |x: &NodeId| self.nodes.get(x).is_none_or(|x| !x.seen || ts - x.first_seen <= PRIOR_WINDOW_US);
+        let prior = fresh(&l) && fresh(&n);
         let heard = self.knowledge.heard_node(&l, &n);
         let intro = introductions::hearsay(ts, l, n, heard, prior, evd.clone());
         self.introduce(intro);

@@ -104,6 +104,7 @@ impl Clock {
                     first_ts_us: c.map(|c| c.0),
                     last_ts_us: c.map(|c| c.1),
                     messages: c.map_or(0, |c| c.2),
+                    node_pairs_seen: 0,
                     files: cfg.files_of(i),
                     clock: cfg.clocks.get(i).cloned().flatten(),
                 }

@@ -46,6 +46,8 @@ struct Conn {
     pending: Vec<Pending>,
     messages: u32,
     closed: bool,
+    /// Both sides known (counted in `pairs`).
+    paired: bool,
 }
 
 /// The first answer on a connection: who dialled, where, who answered.
@@ -75,6 +77,8 @@ pub(super) struct Connections {
     conns: HashMap<(usize, u64), Conn>,
     /// (dialler, address) → short connections (ts, evidence).
     short: BTreeMap<(NodeId, String), Vec<(i64, Evidence)>>,
+    /// Per capture: the node pairs whose link it saw (smaller id first).
+    pairs: BTreeMap<usize, BTreeMap<(NodeId, NodeId), i64>>,
 }
 
 /// One message on a connection.
@@ -111,6 +115,14 @@ impl Connections {
             answered_now = c.opener.is_some() && !c.answered;
             c.answered |= answered_now;
         }
+        if !c.paired
+            && let (Some(a), Some(b)) = (c.opener, c.responder)
+        {
+            c.paired = true;
+            if a != b {
+                self.pairs.entry(link.capture).or_default().entry((a.min(b), a.max(b))).or_insert(on.ts);
+            }
+        }
         let receiver = if on.is_opener { c.responder } else { c.opener };
         let mut released = Vec::new();
         match receiver {
@@ -140,6 +152,17 @@ impl Connections {
             _ => None,
         };
         Arrival { receiver, released, answer }
+    }
+
+    /// Node pairs whose link capture `capture` saw.
+    pub fn pairs_seen(&self, capture: usize) -> usize {
+        self.pairs.get(&capture).map_or(0, BTreeMap::len)
+    }
+
+    /// Whether any capture saw a link between `a` and `b` before `t`.
+    pub fn link_seen_before(&self, a: NodeId, b: NodeId, t: Option<i64>) -> bool {
+        let k = (a.min(b), a.max(b));
+        self.pairs.values().any(|s| s.get(&k).is_some_and(|&ts| t.is_none_or(|t| ts < t)))
     }
 
     /// The connection ended (one event per direction: the second forgets

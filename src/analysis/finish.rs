@@ -12,14 +12,14 @@ use super::gossip::Knowledge;
 use super::handshakes::Handshakes;
 use super::identity::Identities;
 use super::introductions::Introductions;
-use super::merge::Membership;
+use super::merge::{Membership, PendingMerge};
 use super::model::*;
 use super::nodes::Nodes;
 use super::roles::Roles;
 use super::slots::Slots;
 use super::story::story;
 use super::triage::{self, Phases};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Everything the analyzer gathered.
 pub(super) struct Gathered {
@@ -66,7 +66,57 @@ fn clusters_before(g: &mut Gathered) -> Vec<Cluster> {
         })
         .collect();
     groups.sort_by_key(|grp| grp.iter().filter_map(|m| nodes.get(m).map(|s| s.first_seen)).min().unwrap_or(0));
-    groups.into_iter().enumerate().map(|(i, nodes)| Cluster { label: cluster_label(i), nodes }).collect()
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(i, nodes)| {
+            let inferred = inferred_members(g, &nodes, start);
+            Cluster { label: cluster_label(i), nodes, inferred }
+        })
+        .collect()
+}
+
+/// Members of `group` with no captured link to another member, and the
+/// prior knowledge that places them in it.
+fn inferred_members(g: &Gathered, group: &[NodeId], before: Option<i64>) -> Vec<InferredMember> {
+    if group.len() < 2 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for &n in group {
+        if group.iter().any(|&m| m != n && g.conns.link_seen_before(n, m, before)) {
+            continue;
+        }
+        let why = g.membership.prior().iter().find(|(l, x, _)| (*x == n && group.contains(l)) || (*l == n && group.contains(x)));
+        if let Some(&(l, x, idx)) = why {
+            let evidence = g.intros.all().get(idx).map(|i| i.evidence.clone()).unwrap_or_default();
+            out.push(InferredMember { node: n, learner: l, knew: x, evidence });
+        }
+    }
+    out
+}
+
+/// A merge's sides: each side's group just before the merge, counting
+/// knowledge that predates the capture (shown only later, when the
+/// members' own links were not captured).
+fn merge_sides(g: &mut Gathered, m: &PendingMerge) -> Vec<Vec<NodeId>> {
+    let ids: Vec<NodeId> = g.nodes.ids().collect();
+    let before = g.membership.groups_before(ids.into_iter(), Some(m.ts));
+    let grown: Vec<Vec<NodeId>> = m
+        .sides
+        .iter()
+        .map(|side| {
+            let mut s: BTreeSet<NodeId> = side.iter().copied().collect();
+            for grp in &before {
+                if grp.iter().any(|x| side.contains(x)) {
+                    s.extend(grp.iter().copied());
+                }
+            }
+            s.into_iter().collect()
+        })
+        .collect();
+    let overlap = grown.len() == 2 && grown[0].iter().any(|x| grown[1].contains(x));
+    if overlap { m.sides.clone() } else { grown }
 }
 
 pub(super) fn build(mut g: Gathered) -> Analysis {
@@ -74,11 +124,10 @@ pub(super) fn build(mut g: Gathered) -> Analysis {
     let label_of: BTreeMap<NodeId, String> =
         clusters.iter().flat_map(|c| c.nodes.iter().map(|n| (*n, c.label.clone()))).collect();
     let nodes = g.nodes.summaries(&label_of);
-    let merges: Vec<Merge> = g
-        .membership
-        .merges()
+    let pending = g.membership.merges().to_vec();
+    let merges: Vec<Merge> = pending
         .iter()
-        .map(|m| Merge { ts_us: m.ts, sides: m.sides.clone(), chain: g.intros.merge_chain(m.link) })
+        .map(|m| Merge { ts_us: m.ts, sides: merge_sides(&mut g, m), chain: g.intros.merge_chain(m.link) })
         .collect();
     let sources = findings::Sources {
         handshakes: &g.handshakes,
@@ -95,9 +144,13 @@ pub(super) fn build(mut g: Gathered) -> Analysis {
     let phases = Phases::of(&findings, &merges);
     triage::classify(&mut findings, &phases);
     let (role_changes, slot_moves) = triage::damage(g.roles.changes(), g.slots.moves(), &phases);
+    let mut captures = g.clock.captures(&g.cfg);
+    for c in &mut captures {
+        c.node_pairs_seen = g.conns.pairs_seen(c.index);
+    }
     let mut analysis = Analysis {
         schema_version: SCHEMA_VERSION,
-        captures: g.clock.captures(&g.cfg),
+        captures,
         clock_offsets: g.clock.offsets(&g.cfg),
         nodes,
         clusters,

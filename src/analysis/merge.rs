@@ -28,12 +28,19 @@ pub(super) struct Membership {
     /// First time a node joined an already healthy cluster: the end of
     /// cluster creation.
     first_healthy_join: Option<i64>,
+    /// Knowledge that predates the capture: (learner, node, introduction).
+    prior: Vec<(NodeId, NodeId, usize)>,
 }
 
 impl Membership {
     /// Learner `l` first knew `n` at `ts` (introduction `idx`). `prior`
-    /// knowledge unites groups but is neither a join nor a merge.
+    /// knowledge unites groups but is neither a join nor a merge: it dates
+    /// from before the capture, so it counts in the clusters before
+    /// anything happened, whenever it was shown.
     pub fn introduced(&mut self, ts: i64, l: NodeId, n: NodeId, idx: usize, prior: bool, nodes: &Nodes) {
+        if prior {
+            self.prior.push((l, n, idx));
+        }
         if self.groups.find(l) == self.groups.find(n) {
             return;
         }
@@ -56,7 +63,12 @@ impl Membership {
             self.joins.push(Join { ts_us: ts, node: joiner, joined, introduction: idx });
         }
         self.groups.union(l, n);
-        self.unions.push((ts, l, n));
+        self.unions.push((if prior { i64::MIN } else { ts }, l, n));
+    }
+
+    /// Knowledge that predates the capture, in the order it was shown.
+    pub fn prior(&self) -> &[(NodeId, NodeId, usize)] {
+        &self.prior
     }
 
     pub fn joins(&self) -> &[Join] {

@@ -29,6 +29,8 @@ pub struct CaptureInfo {
     pub first_ts_us: Option<i64>,
     pub last_ts_us: Option<i64>,
     pub messages: u64,
+    /// Node pairs whose bus link this capture saw (both ends identified).
+    pub node_pairs_seen: usize,
     /// The files of a rotated capture, in reading order (evidence names
     /// the file and its own frame number).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -103,6 +105,22 @@ pub struct NodeSummary {
 pub struct Cluster {
     pub label: String,
     pub nodes: Vec<NodeId>,
+    /// Members no captured link ties to the others: their membership is
+    /// inferred from what a member already knew when first seen (gossip
+    /// entries without `handshake`), not observed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inferred: Vec<InferredMember>,
+}
+
+/// A member of a cluster known by inference.
+#[derive(Clone, Debug, Serialize)]
+pub struct InferredMember {
+    pub node: NodeId,
+    /// `learner` already knew `knew` when first seen (one of them is
+    /// `node`).
+    pub learner: NodeId,
+    pub knew: NodeId,
+    pub evidence: Vec<Evidence>,
 }
 
 /// How a learner came to know a node.

@@ -129,7 +129,7 @@ pub(super) struct NodeState {
     /// built only the first time one is seen.
     seen_eps: HashSet<(usize, IpAddr, u16, bool)>,
     last_announced: String,
-    seen: bool,
+    pub seen: bool,
 }
 
 impl NodeState {

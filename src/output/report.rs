@@ -81,6 +81,16 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
         let members: Vec<String> =
             c.nodes.iter().map(|n| format!("{} {}", n.short(), best.get(n).cloned().unwrap_or_default())).collect();
         writeln!(w, "{}: {}", c.label, members.join(", "))?;
+        for i in &c.inferred {
+            writeln!(
+                w,
+                "   {}: inferred, not observed (no captured link to the others): {} already knew {} when first seen{}",
+                i.node.short(),
+                i.learner.short(),
+                i.knew.short(),
+                evidence(&i.evidence)
+            )?;
+        }
     }
     for m in &a.merges {
         writeln!(w)?;
@@ -295,7 +305,7 @@ fn write_captures(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
             ),
         };
         let note = c.clock.as_ref().and_then(|k| k.note.as_deref()).map(|n| format!(" ({n})")).unwrap_or_default();
-        writeln!(w, "{}:{files}{clock}{note}; {} messages", c.vantage, c.messages)?;
+        writeln!(w, "{}:{files}{clock}{note}; {} messages; links of {} node pairs", c.vantage, c.messages, c.node_pairs_seen)?;
     }
     Ok(())
 }

@@ -1,0 +1,271 @@
+//! The captures people actually have (issue 9), made from real captures
+//! of real servers: the same incident read whole, rotated into many files,
+//! merged into one file, with one host's clock shifted by −30 s or +2 h,
+//! started late, from some hosts only, or from the victim host alone. The
+//! clusters before the merge, the merge sides, its time (within 2 s on the
+//! reference clock) and its chain must come out the same, and what was
+//! inferred must say so.
+
+mod common;
+
+use common::samples_dir;
+use meetgraph::analysis::{Analysis, NodeId, Via};
+use meetgraph::capture::CaptureFile;
+use meetgraph::pipeline::PipelineConfig;
+use meetgraph::vantage::{Method, Source, plan};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone)]
+struct Pkt {
+    ts: i64,
+    link: u16,
+    orig: u32,
+    data: Vec<u8>,
+}
+
+fn read(path: &Path) -> Vec<Pkt> {
+    let mut f = CaptureFile::open(path).unwrap();
+    let mut out = Vec::new();
+    while f.advance().unwrap() {
+        let p = f.current().unwrap();
+        out.push(Pkt { ts: p.ts_us, link: p.link.0, orig: p.orig_len, data: p.data.to_vec() });
+    }
+    out
+}
+
+/// A pcapng file with one interface per link type (microsecond times).
+fn write_pcapng(path: &Path, pkts: &[Pkt]) {
+    let mut links: Vec<u16> = Vec::new();
+    for p in pkts {
+        if !links.contains(&p.link) {
+            links.push(p.link);
+        }
+    }
+    let mut w = Vec::new();
+    let block = |w: &mut Vec<u8>, kind: u32, body: &[u8]| {
+        let len = 12 + body.len().div_ceil(4) * 4;
+        w.extend_from_slice(&kind.to_le_bytes());
+        w.extend_from_slice(&(len as u32).to_le_bytes());
+        w.extend_from_slice(body);
+        w.resize(w.len() + (4 - body.len() % 4) % 4, 0);
+        w.extend_from_slice(&(len as u32).to_le_bytes());
+    };
+    let mut shb = Vec::new();
+    shb.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
+    shb.extend_from_slice(&1u16.to_le_bytes());
+    shb.extend_from_slice(&0u16.to_le_bytes());
+    shb.extend_from_slice(&(-1i64).to_le_bytes());
+    block(&mut w, 0x0A0D_0D0A, &shb);
+    for l in &links {
+        let mut idb = Vec::new();
+        idb.extend_from_slice(&l.to_le_bytes());
+        idb.extend_from_slice(&0u16.to_le_bytes());
+        idb.extend_from_slice(&262_144u32.to_le_bytes());
+        block(&mut w, 1, &idb);
+    }
+    for p in pkts {
+        let iface = links.iter().position(|l| *l == p.link).unwrap() as u32;
+        let ts = p.ts as u64;
+        let mut epb = Vec::new();
+        epb.extend_from_slice(&iface.to_le_bytes());
+        epb.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(ts as u32).to_le_bytes());
+        epb.extend_from_slice(&(p.data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&p.orig.to_le_bytes());
+        epb.extend_from_slice(&p.data);
+        epb.resize(epb.len() + (4 - p.data.len() % 4) % 4, 0);
+        block(&mut w, 6, &epb);
+    }
+    std::fs::File::create(path).unwrap().write_all(&w).unwrap();
+}
+
+fn analyze(paths: &[PathBuf]) -> (Analysis, meetgraph::vantage::Plan) {
+    let sources: Vec<Source> = paths
+        .iter()
+        .map(|p| Source { name: p.file_name().unwrap().to_string_lossy().into(), path: p.clone(), named: false })
+        .collect();
+    let cfg = PipelineConfig::default();
+    let plan = plan(&sources, None, &cfg).unwrap();
+    let (mut inputs, acfg) = meetgraph::run::open_plan(&plan, &cfg).unwrap();
+    (meetgraph::run::analyze(&mut inputs, acfg), plan)
+}
+
+fn id(t: &Value, name: &str) -> NodeId {
+    NodeId::from_str_exact(t["nodes"][name]["id"].as_str().unwrap()).unwrap()
+}
+
+fn cluster_of(t: &Value, c: &str) -> BTreeSet<NodeId> {
+    let nodes = t["nodes"].as_object().unwrap();
+    nodes.keys().filter(|k| nodes[*k]["cluster"] == c).map(|k| id(t, k)).collect()
+}
+
+/// What must not change with the way the incident was captured.
+#[derive(Debug, PartialEq)]
+struct Verdict {
+    clusters: BTreeSet<BTreeSet<NodeId>>,
+    sides: BTreeSet<BTreeSet<NodeId>>,
+    chain: Vec<(Via, NodeId, NodeId)>,
+}
+
+fn verdict(a: &Analysis) -> Verdict {
+    let m = a.merges.first().expect("a merge");
+    Verdict {
+        clusters: a.clusters.iter().map(|c| c.nodes.iter().copied().collect()).collect(),
+        sides: m.sides.iter().map(|s| s.iter().copied().collect()).collect(),
+        chain: m.chain.iter().map(|i| (i.via, i.learner, i.node)).collect(),
+    }
+}
+
+struct Incident {
+    dir: PathBuf,
+    truth: Value,
+    tmp: PathBuf,
+}
+
+impl Incident {
+    fn new(sample: &str) -> Self {
+        let dir = samples_dir().join(sample);
+        let truth = serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap();
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let k = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = std::env::temp_dir().join(format!("meetgraph-vantage-{}-{k}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        Incident { dir, truth, tmp }
+    }
+    fn capture(&self, host: &str) -> PathBuf {
+        self.dir.join(format!("{host}.pcap.gz"))
+    }
+    fn write(&self, name: &str, pkts: &[Pkt]) -> PathBuf {
+        let p = self.tmp.join(name);
+        write_pcapng(&p, pkts);
+        p
+    }
+    fn done(self) {
+        let _ = std::fs::remove_dir_all(&self.tmp);
+    }
+    fn meet_us(&self) -> i64 {
+        self.truth["meet_ms"].as_i64().unwrap() * 1000
+    }
+    /// X (with the node that was in no cluster, which joined X first) and Y.
+    fn check_truth(&self, a: &Analysis, what: &str) {
+        let x = cluster_of(&self.truth, "X");
+        let y = cluster_of(&self.truth, "Y");
+        let clusters: BTreeSet<BTreeSet<NodeId>> = a.clusters.iter().map(|c| c.nodes.iter().copied().collect()).collect();
+        assert_eq!(clusters, BTreeSet::from([x.clone(), y.clone()]), "{what}: clusters before the merge");
+        let m = a.merges.first().unwrap_or_else(|| panic!("{what}: no merge"));
+        let mut x_side = x.clone();
+        x_side.insert(id(&self.truth, "c"));
+        let sides: BTreeSet<BTreeSet<NodeId>> = m.sides.iter().map(|s| s.iter().copied().collect()).collect();
+        assert_eq!(sides, BTreeSet::from([x_side, y]), "{what}: merge sides");
+        assert!((m.ts_us - self.meet_us()).abs() < 2_000_000, "{what}: merge at {} vs operator {}", m.ts_us, self.meet_us());
+        let first = m.chain.first().unwrap();
+        let c = id(&self.truth, "c");
+        assert!(first.learner == c || first.node == c, "{what}: chain starts at patient zero: {:?}", m.chain);
+    }
+}
+
+const INCIDENTS: [&str; 2] = ["redis-3.0.7-docker-bridge", "redis-4.0.14-docker-bridge"];
+
+#[test]
+fn rotated_merged_and_shifted_captures_tell_the_same_story() {
+    for sample in INCIDENTS {
+        let inc = Incident::new(sample);
+        let whole = [inc.capture("h1"), inc.capture("h2"), inc.capture("dc")];
+        let (base, _) = analyze(&whole);
+        inc.check_truth(&base, &format!("{sample} whole"));
+        let want = verdict(&base);
+        let merge_ts = base.merges[0].ts_us;
+
+        // h1 rotated every 200 packets (as `editcap -c 200` or `tcpdump -C`).
+        let h1 = read(&whole[0]);
+        let mut pieces: Vec<PathBuf> =
+            h1.chunks(200).enumerate().map(|(i, c)| inc.write(&format!("h1_{i:05}.pcapng"), c)).collect();
+        pieces.reverse(); // given in any order
+        let mut files = pieces.clone();
+        files.extend_from_slice(&whole[1..]);
+        let (rot, p) = analyze(&files);
+        assert_eq!(p.vantages.len(), 3, "{sample}: the pieces are one vantage");
+        assert_eq!(p.vantages[0].name, "h1");
+        assert_eq!(verdict(&rot), want, "{sample}: rotated");
+        assert_eq!(rot.findings.len(), base.findings.len(), "{sample}: rotated findings");
+        assert!(rot.merges[0].chain.iter().flat_map(|i| &i.evidence).any(|e| e.capture.starts_with("h1_")));
+
+        // One host's clock off by −30 s and by +2 h.
+        for shift in [-30_000_000i64, 7_200_000_000] {
+            let h2: Vec<Pkt> = read(&whole[1]).into_iter().map(|p| Pkt { ts: p.ts + shift, ..p }).collect();
+            let h2 = inc.write("h2-shifted.pcapng", &h2);
+            let (a, p) = analyze(&[whole[0].clone(), h2, whole[2].clone()]);
+            let al = &p.vantages[1].alignment;
+            assert!(al.applied && (al.offset_us - shift).abs() < 1000, "{sample} {shift}: {al:?}");
+            assert_eq!(verdict(&a), want, "{sample}: h2 shifted by {shift} µs");
+            assert!((a.merges[0].ts_us - merge_ts).abs() < 2_000_000);
+            assert_eq!(a.captures[1].clock.as_ref().unwrap().method, "shared_messages");
+        }
+
+        // Everything in one file (as `mergecap`).
+        let mut all: Vec<Pkt> = whole.iter().flat_map(|p| read(p)).collect();
+        all.sort_by_key(|p| p.ts);
+        let (one, _) = analyze(&[inc.write("merged.pcapng", &all)]);
+        assert_eq!(verdict(&one), want, "{sample}: one mergecap'd file");
+        inc.done();
+    }
+}
+
+#[test]
+fn some_hosts_only_started_late_still_finds_both_clusters() {
+    for sample in INCIDENTS {
+        let inc = Incident::new(sample);
+        // Started 3 s before the operator's MEET, after both clusters were
+        // healthy; the LAN (where Y's own links ran) was not captured.
+        let start = inc.meet_us() - 3_000_000;
+        let late = |h: &str| {
+            let p: Vec<Pkt> = read(&inc.capture(h)).into_iter().filter(|p| p.ts >= start).collect();
+            inc.write(&format!("{h}-late.pcapng"), &p)
+        };
+        let (a, _) = analyze(&[late("h1"), late("h2")]);
+        inc.check_truth(&a, &format!("{sample} h1+h2 late"));
+        let y = a.clusters.iter().find(|c| c.nodes.contains(&id(&inc.truth, "d"))).unwrap();
+        let inferred: BTreeSet<NodeId> = y.inferred.iter().map(|i| i.node).collect();
+        assert_eq!(inferred, cluster_of(&inc.truth, "Y"), "{sample}: Y's links were never captured: inferred");
+        let x = a.clusters.iter().find(|c| c.nodes.contains(&id(&inc.truth, "a1"))).unwrap();
+        assert!(x.inferred.is_empty(), "{sample}: X's links were captured: {:?}", x.inferred);
+        assert!(y.inferred.iter().all(|i| !i.evidence.is_empty()));
+
+        // The victim host alone: patient zero joined X just before the
+        // merge and is not a member of X before it.
+        let (a, _) = analyze(&[inc.capture("h2")]);
+        inc.check_truth(&a, &format!("{sample} h2 only"));
+        inc.done();
+    }
+}
+
+#[test]
+fn without_shared_messages_the_nodes_clocks_align_the_captures() {
+    let inc = Incident::new("redis-3.0.7-docker-bridge");
+    // Y's own traffic from the LAN capture only (no message in common with
+    // h1), two hours ahead.
+    let y: BTreeSet<String> = ["d", "e", "f"].iter().map(|n| inc.truth["nodes"][n]["where"].to_string()).collect();
+    assert_eq!(y.len(), 3);
+    let dc = read(&inc.capture("dc"));
+    let h1 = read(&inc.capture("h1"));
+    let lan_only: Vec<Pkt> = dc
+        .into_iter()
+        .filter(|p| {
+            // IPv4 over Ethernet, both ends in Y's macvlan network 10.222/16.
+            p.data.len() > 34 && p.data[12..14] == [8, 0] && p.data[26..28] == [10, 222] && p.data[30..32] == [10, 222]
+        })
+        .map(|p| Pkt { ts: p.ts + 7_200_000_000, ..p })
+        .collect();
+    assert!(lan_only.len() > 100);
+    let (a, p) = analyze(&[inc.write("h1.pcapng", &h1), inc.write("y.pcapng", &lan_only)]);
+    let al = &p.vantages[1].alignment;
+    assert_eq!(al.method, Method::NodeClock, "{al:?}");
+    assert!(al.applied && (al.offset_us - 7_200_000_000).abs() <= 2_000_000, "{al:?}");
+    let m = a.merges.first().expect("a merge");
+    assert!((m.ts_us - inc.meet_us()).abs() < 2_000_000);
+    inc.done();
+}
