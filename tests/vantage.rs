@@ -267,5 +267,8 @@ fn without_shared_messages_the_nodes_clocks_align_the_captures() {
     assert!(al.applied && (al.offset_us - 7_200_000_000).abs() <= 2_000_000, "{al:?}");
     let m = a.merges.first().expect("a merge");
     assert!((m.ts_us - inc.meet_us()).abs() < 2_000_000);
+    // h1 never saw the handshake between b1 and d (on h2): the merge is
+    // dated by its first evidence and says so.
+    assert!(!m.observed, "{m:?}");
     inc.done();
 }

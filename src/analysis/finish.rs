@@ -127,7 +127,10 @@ pub(super) fn build(mut g: Gathered) -> Analysis {
     let pending = g.membership.merges().to_vec();
     let merges: Vec<Merge> = pending
         .iter()
-        .map(|m| Merge { ts_us: m.ts, sides: merge_sides(&mut g, m), chain: g.intros.merge_chain(m.link) })
+        .map(|m| {
+            let observed = g.intros.all().get(m.link).is_some_and(|i| !i.via.is_hearsay());
+            Merge { ts_us: m.ts, sides: merge_sides(&mut g, m), chain: g.intros.merge_chain(m.link), observed }
+        })
         .collect();
     let sources = findings::Sources {
         handshakes: &g.handshakes,
@@ -144,6 +147,9 @@ pub(super) fn build(mut g: Gathered) -> Analysis {
     let phases = Phases::of(&findings, &merges);
     triage::classify(&mut findings, &phases);
     let (role_changes, slot_moves) = triage::damage(g.roles.changes(), g.slots.moves(), &phases);
+    let clock_offsets = g.clock.offsets(&g.cfg);
+    let mut coverage = g.reading.coverage();
+    sanity(&mut coverage, &clock_offsets, &slot_moves, g.cfg.vantages.len());
     let mut captures = g.clock.captures(&g.cfg);
     for c in &mut captures {
         c.node_pairs_seen = g.conns.pairs_seen(c.index);
@@ -151,7 +157,7 @@ pub(super) fn build(mut g: Gathered) -> Analysis {
     let mut analysis = Analysis {
         schema_version: SCHEMA_VERSION,
         captures,
-        clock_offsets: g.clock.offsets(&g.cfg),
+        clock_offsets,
         nodes,
         clusters,
         introductions: g.intros.all().to_vec(),
@@ -161,8 +167,58 @@ pub(super) fn build(mut g: Gathered) -> Analysis {
         damage: Damage { role_changes, slot_moves },
         story: Vec::new(),
         anomalies: g.anomalies,
-        coverage: g.reading.coverage(),
+        coverage,
     };
     analysis.story = story(&analysis);
     analysis
+}
+
+/// Limits no analysis of aligned captures can reach; reaching one means the
+/// captures' clocks disagree (or a capture is of another incident).
+fn sanity(coverage: &mut Coverage, offsets: &[ClockOffset], moves: &[SlotMove], captures: usize) {
+    const SLOTS: u64 = 16_384;
+    for o in offsets.iter().filter(|o| o.offset_us.abs() > 1_000_000 && o.samples >= 3) {
+        coverage.limits.push(format!(
+            "{} and {} still disagree by {:+.3} s on messages both captured: their clocks are not aligned and \
+             the order of events across them is unreliable (give --reference, or check the captures)",
+            o.b,
+            o.a,
+            o.offset_us as f64 / 1e6
+        ));
+    }
+    let moved: u64 = moves.iter().map(|m| u64::from(m.count)).sum();
+    if captures > 1 && moved > 4 * SLOTS {
+        coverage.limits.push(format!(
+            "{moved} slot moves for {SLOTS} slots: a sign of captures whose clocks are not aligned \
+             (the same claims replayed out of order)"
+        ));
+    }
+    coverage.complete = coverage.limits.is_empty();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impossible_results_are_reported_as_misaligned_captures() {
+        let mut c = Coverage { complete: true, ..Coverage::default() };
+        let off = |us| ClockOffset { a: "h1".into(), b: "h2".into(), offset_us: us, samples: 50 };
+        sanity(&mut c, &[off(300)], &[], 2);
+        assert!(c.complete && c.limits.is_empty());
+        sanity(&mut c, &[off(2_500_000)], &[], 2);
+        assert!(!c.complete && c.limits[0].contains("+2.500 s"), "{:?}", c.limits);
+        let mv = SlotMove {
+            ts_us: 0,
+            slots: "0-16383".into(),
+            count: 16_384,
+            from: None,
+            to: None,
+            evidence: vec![],
+            phase: Phase::Incident,
+        };
+        let mut c = Coverage { complete: true, ..Coverage::default() };
+        sanity(&mut c, &[], &vec![mv; 5], 2);
+        assert!(c.limits.iter().any(|l| l.contains("81920 slot moves")), "{:?}", c.limits);
+    }
 }

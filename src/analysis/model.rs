@@ -169,6 +169,10 @@ pub struct Merge {
     pub sides: Vec<Vec<NodeId>>,
     /// From patient zero to the joining link, in time order.
     pub chain: Vec<Introduction>,
+    /// The link that fused the sides was captured. When not, `ts_us` is
+    /// the first evidence that they had fused: the merge happened then at
+    /// the latest.
+    pub observed: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -99,6 +99,12 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
             let names: Vec<String> = s.iter().map(|n| n.short().into_owned()).collect();
             writeln!(w, "side {}: {}", i + 1, names.join(" "))?;
         }
+        if !m.observed {
+            writeln!(
+                w,
+                "the link that fused them was not captured: they had fused by this time at the latest (first evidence below)"
+            )?;
+        }
         writeln!(w, "chain (patient zero first):")?;
         for (k, i) in m.chain.iter().enumerate() {
             writeln!(w, "  {}. {}", k + 1, intro_line(a, i, &best))?;
