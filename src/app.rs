@@ -12,7 +12,7 @@ use meetgraph::analysis::{Analysis, AnalysisConfig};
 use meetgraph::capture::CaptureFile;
 use meetgraph::clusterbus::framer::FramerConfig;
 use meetgraph::error::{Error, Status};
-use meetgraph::output::chart::{render_svg, write_chart};
+use meetgraph::output::chart::{chart_format, render_svg, write_chart};
 use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
 use meetgraph::output::html::write_html;
@@ -21,6 +21,8 @@ use meetgraph::output::stats::{write_stats_json, write_stats_text};
 use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, PortFilter, run_merged};
 use meetgraph::reassembly::ReassemblyConfig;
 use meetgraph::time::{TimeSpec, format_utc_us};
+use meetgraph::capture::SelectSpec;
+use meetgraph::run::OpenError;
 use meetgraph::vantage::{self, PlanError, Source};
 use std::io::{self, Write};
 use std::path::Path;
@@ -64,10 +66,56 @@ fn pipeline_config(input: &InputArgs) -> Result<PipelineConfig, Error> {
         },
         framer: FramerConfig { max_totlen: input.max_message, ..FramerConfig::default() },
         ports,
+        hosts: input.host.clone(),
     })
 }
 
+/// tcpdump's habits: `-r FILE` joins the files; positional arguments after
+/// the files that are not files are the filter expression
+/// (`f.pcap tcp port 17001`; with `-r`, all of them).
+fn normalize(input: &mut InputArgs) -> Result<(), Error> {
+    let exists = |p: &Path| p.as_os_str() == "-" || p.exists();
+    let split = match input.files.iter().position(|p| !exists(p)) {
+        Some(0) if input.read.is_empty() => None,
+        Some(i) => Some(i),
+        None => None,
+    };
+    if let Some(i) = split {
+        let expr: Vec<String> = input.files.drain(i..).map(|p| p.to_string_lossy().into_owned()).collect();
+        if input.filter.is_some() {
+            return Err(Error::Usage(format!(
+                "{:?} is not a file, and --filter is given too: give the filter once",
+                expr.join(" ")
+            )));
+        }
+        input.filter = Some(expr.join(" "));
+    }
+    let mut files = std::mem::take(&mut input.read);
+    files.append(&mut input.files);
+    input.files = files;
+    Ok(())
+}
+
+/// Filter and count for file sources (live captures apply their own).
+fn select_spec(input: &InputArgs) -> Result<SelectSpec, Error> {
+    let spec = SelectSpec { filter: input.filter.clone(), count: input.count };
+    if let Some(f) = &spec.filter
+        && !input.files.is_empty()
+    {
+        meetgraph::capture::Bpf::new(f).map_err(Error::Usage)?;
+    }
+    Ok(spec)
+}
+
 pub fn run(cli: Cli) -> Result<Status, Error> {
+    let mut cli = cli;
+    match &mut cli.command {
+        Command::Dump { input, .. }
+        | Command::Analyze { input, .. }
+        | Command::Nodes { input, .. }
+        | Command::Events { input } => normalize(input)?,
+        Command::Completions { .. } | Command::Man => {}
+    }
     let r = match cli.command {
         Command::Dump { input, format, stats, quiet, no_anomalies } => dump(&input, format, stats, quiet, no_anomalies),
         Command::Analyze { input, vantage, reference, json, chart, dot, mermaid, html, since, until, all } => {
@@ -83,6 +131,18 @@ pub fn run(cli: Cli) -> Result<Status, Error> {
         }
         Command::Nodes { input, node, at } => nodes(&input, &node, at.as_deref()),
         Command::Events { input } => events(&input),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            write_stdout(|w| {
+                clap_complete::generate(shell, &mut Cli::command(), "meetgraph", w);
+                Ok(())
+            })
+            .map(|_| Status::Ok)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            write_stdout(|w| clap_mangen::Man::new(Cli::command()).render(w)).map(|_| Status::Ok)
+        }
     };
     match r {
         // `meetgraph … | head`: the reader left; nothing failed.
@@ -157,10 +217,12 @@ fn distinct(sources: Vec<Source>) -> Vec<Source> {
 /// One input per file, as given (`dump`: frames and names per file).
 fn prepare_files(input: &InputArgs) -> Result<Vec<Input>, Error> {
     let cfg = pipeline_config(input)?;
+    let select = select_spec(input)?;
     let sources = distinct(named_inputs(input, &[])?);
     let mut inputs = Vec::new();
     for (i, s) in sources.iter().enumerate() {
-        inputs.push(Input::new(CaptureFile::open(&s.path)?, Pipeline::new(i, cfg.clone())));
+        let src = select.apply(Box::new(CaptureFile::open(&s.path)?)).map_err(Error::Usage)?;
+        inputs.push(Input::boxed(src, Pipeline::new(i, cfg.clone())));
     }
     if let Some(iface) = &input.interface {
         let idx = inputs.len();
@@ -177,6 +239,7 @@ fn prepare(
     reference: Option<&str>,
 ) -> Result<(Vec<Input>, AnalysisConfig), Error> {
     let cfg = pipeline_config(input)?;
+    let select = select_spec(input)?;
     let sources = distinct(named_inputs(input, vantage)?);
     let (mut inputs, mut acfg) = if sources.is_empty() {
         (Vec::new(), AnalysisConfig::default())
@@ -188,7 +251,10 @@ fn prepare(
         for n in &plan.notes {
             warn(n);
         }
-        meetgraph::run::open_plan(&plan, &cfg)?
+        meetgraph::run::open_plan_selected(&plan, &cfg, &select).map_err(|e| match e {
+            OpenError::Capture(e) => Error::Capture(e),
+            OpenError::Select(s) => Error::Usage(s),
+        })?
     };
     if let Some(iface) = &input.interface {
         let idx = inputs.len();
@@ -306,16 +372,47 @@ fn write_visuals(analysis: &Analysis, o: &Outputs<'_>, since: Option<i64>, until
         write_chart(p, &timeline)?;
     }
     if let Some(p) = o.dot {
-        write_file(p, |w| write_dot(w, analysis, &timeline))?;
+        emit(p, |w| write_dot(w, analysis, &timeline))?;
     }
     if let Some(p) = o.mermaid {
-        write_file(p, |w| write_mermaid(w, analysis, &timeline))?;
+        emit(p, |w| write_mermaid(w, analysis, &timeline))?;
     }
     if let Some(p) = o.html {
         let svg = render_svg(&timeline)?;
-        write_file(p, |w| write_html(w, analysis, &svg))?;
+        emit(p, |w| write_html(w, analysis, &svg))?;
     }
     Ok(())
+}
+
+/// Writes to `path`, or to standard output for `-`.
+fn emit(path: &Path, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Error> {
+    if path.as_os_str() == "-" { write_stdout(f) } else { write_file(path, f) }
+}
+
+impl Outputs<'_> {
+    /// Checks the outputs before any reading: at most one on stdout, a
+    /// chart format that can be drawn.
+    fn check(&self) -> Result<(), Error> {
+        let all = [("--json", self.json), ("--chart", self.chart), ("--dot", self.dot), ("--mermaid", self.mermaid), ("--html", self.html)];
+        let stdout: Vec<&str> = all.iter().filter(|(_, p)| p.is_some_and(|p| p.as_os_str() == "-")).map(|(f, _)| *f).collect();
+        if stdout.len() > 1 {
+            return Err(Error::Usage(format!(
+                "{} all ask for standard output (-); give files to all but one",
+                stdout.join(" and ")
+            )));
+        }
+        if let Some(p) = self.chart
+            && chart_format(p).is_none()
+        {
+            return Err(Error::Chart(meetgraph::output::chart::ChartError::Format(p.to_path_buf())));
+        }
+        Ok(())
+    }
+
+    /// An output goes to standard output instead of the report.
+    fn takes_stdout(&self) -> bool {
+        [self.json, self.chart, self.dot, self.mermaid, self.html].iter().any(|p| p.is_some_and(|p| p.as_os_str() == "-"))
+    }
 }
 
 fn analyze(
@@ -327,6 +424,7 @@ fn analyze(
     until: Option<&str>,
 ) -> Result<Status, Error> {
     let (since, until) = (parse_time_flag("--since", since)?, parse_time_flag("--until", until)?);
+    o.check()?;
     let (mut inputs, cfg) = prepare(input, vantage, reference)?;
     let analysis = meetgraph::run::analyze(&mut inputs, cfg);
     let (since, until) = window(since, until, analysis.t0_us())?;
@@ -335,13 +433,11 @@ fn analyze(
         status = status.max(Status::Incomplete);
     }
     write_visuals(&analysis, o, since, until)?;
-    match o.json {
-        Some(path) if path.as_os_str() == "-" => write_stdout(|w| write_json(w, &analysis))?,
-        Some(path) => {
-            write_file(path, |w| write_json(w, &analysis))?;
-            write_stdout(|w| write_report(w, &analysis, &o.report))?;
-        }
-        None => write_stdout(|w| write_report(w, &analysis, &o.report))?,
+    if let Some(path) = o.json {
+        emit(path, |w| write_json(w, &analysis))?;
+    }
+    if !o.takes_stdout() {
+        write_stdout(|w| write_report(w, &analysis, &o.report))?;
     }
     Ok(status)
 }

@@ -25,8 +25,19 @@ pub enum Format {
 pub struct InputArgs {
     /// Capture files: pcap or pcapng, optionally gzip-compressed; `-` reads
     /// standard input. Several files are read together, in capture-time order.
+    /// A trailing expression that is not a file is a BPF filter, as for
+    /// tcpdump (`meetgraph dump f.pcap tcp port 17001`).
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
+
+    /// Read this capture file (repeatable; same as giving it as FILE).
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: Vec<PathBuf>,
+
+    /// Only TCP segments from or to this address (repeatable or
+    /// comma-separated; every build).
+    #[arg(long, value_name = "IP", value_delimiter = ',')]
+    pub host: Vec<std::net::IpAddr>,
 
     /// Only TCP connections with one of these ports (e.g.
     /// `17000-17010,16379`). Default: every connection whose bytes frame as
@@ -39,11 +50,12 @@ pub struct InputArgs {
     #[arg(short = 'i', long, value_name = "IFACE")]
     pub interface: Option<String>,
 
-    /// BPF filter for the live capture (tcpdump syntax).
-    #[arg(long, value_name = "BPF")]
+    /// BPF filter (tcpdump syntax), live and on files (files: needs the
+    /// `live` build, which links libpcap).
+    #[arg(short = 'f', long, value_name = "BPF")]
     pub filter: Option<String>,
 
-    /// Live capture: stop after this many packets.
+    /// Stop after this many packets (per capture; tcpdump's -c).
     #[arg(short = 'c', long, value_name = "N")]
     pub count: Option<u64>,
 
@@ -149,6 +161,15 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Shell completions on stdout: `meetgraph completions bash >
+    /// /etc/bash_completion.d/meetgraph` (also zsh, fish, elvish,
+    /// powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The man page (roff) on stdout: `meetgraph man | man -l -`.
+    Man,
     /// The events the analysis consumes, as JSON lines (for debugging an
     /// analysis or feeding other tools).
     Events {

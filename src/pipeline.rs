@@ -31,6 +31,8 @@ pub struct PipelineConfig {
     pub framer: FramerConfig,
     /// Only these ports, when set.
     pub ports: Option<PortFilter>,
+    /// Only segments from or to these addresses, when not empty.
+    pub hosts: Vec<std::net::IpAddr>,
 }
 
 /// Where and when a message was seen.
@@ -498,6 +500,10 @@ impl Pipeline {
             glue.stats.filtered_segments += 1;
             return;
         }
+        if !self.cfg.hosts.is_empty() && !self.cfg.hosts.iter().any(|h| *h == seg.src.ip || *h == seg.dst.ip) {
+            glue.stats.filtered_segments += 1;
+            return;
+        }
         glue.stats.tcp_segments += 1;
         self.reasm.feed(&seg, pkt.ts_us, pkt.frame, &mut glue);
     }
@@ -540,7 +546,11 @@ pub struct Input {
 
 impl Input {
     pub fn new(source: impl PacketSource + 'static, pipeline: Pipeline) -> Self {
-        Input { file: Box::new(source), pipeline, error: None, shift_us: 0, loaded: false, done: false }
+        Input::boxed(Box::new(source), pipeline)
+    }
+
+    pub fn boxed(file: Box<dyn PacketSource>, pipeline: Pipeline) -> Self {
+        Input { file, pipeline, error: None, shift_us: 0, loaded: false, done: false }
     }
 
     fn load(&mut self) {

@@ -3,7 +3,7 @@
 //! as they are produced).
 
 use crate::analysis::{Analysis, AnalysisConfig, Analyzer, CaptureClock};
-use crate::capture::{CaptureError, CaptureFile};
+use crate::capture::{CaptureError, CaptureFile, PacketSource, SelectSpec};
 use crate::events::EventSink;
 use crate::pipeline::{CaptureStats, Input, Pipeline, PipelineConfig, run_merged};
 use crate::vantage::{ChainSource, Method, Plan};
@@ -29,15 +29,42 @@ pub fn analyze(inputs: &mut [Input], cfg: AnalysisConfig) -> Analysis {
 /// rotated capture is one chained source), shifted onto the reference
 /// clock.
 pub fn open_plan(plan: &Plan, cfg: &PipelineConfig) -> Result<(Vec<Input>, AnalysisConfig), CaptureError> {
+    open_plan_selected(plan, cfg, &SelectSpec::default()).map_err(|e| match e {
+        OpenError::Capture(e) => e,
+        OpenError::Select(s) => CaptureError::Io { name: String::new(), source: std::io::Error::other(s) },
+    })
+}
+
+/// Why a plan's inputs could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    Capture(CaptureError),
+    /// The filter expression is invalid or needs another build.
+    Select(String),
+}
+
+impl From<CaptureError> for OpenError {
+    fn from(e: CaptureError) -> Self {
+        OpenError::Capture(e)
+    }
+}
+
+/// [`open_plan`], each source filtered and counted as `select` says.
+pub fn open_plan_selected(
+    plan: &Plan,
+    cfg: &PipelineConfig,
+    select: &SelectSpec,
+) -> Result<(Vec<Input>, AnalysisConfig), OpenError> {
     let several = plan.vantages.len() > 1;
     let mut inputs = Vec::new();
     let mut acfg = AnalysisConfig::default();
     for (i, v) in plan.vantages.iter().enumerate() {
         let pipeline = Pipeline::new(i, cfg.clone());
-        let mut input = match v.files.as_slice() {
-            [one] => Input::new(CaptureFile::open(one)?, pipeline),
-            files => Input::new(ChainSource::new(v.name.clone(), files.to_vec()), pipeline),
+        let src: Box<dyn PacketSource> = match v.files.as_slice() {
+            [one] => Box::new(CaptureFile::open(one)?),
+            files => Box::new(ChainSource::new(v.name.clone(), files.to_vec())),
         };
+        let mut input = Input::boxed(select.apply(src).map_err(OpenError::Select)?, pipeline);
         input.shift_us = v.alignment.shift_us();
         inputs.push(input);
         acfg.vantages.push(v.name.clone());

@@ -15,9 +15,11 @@ pub mod error;
 pub mod live;
 pub mod packet;
 pub mod pcap_file;
+pub mod select;
 
 pub use error::CaptureError;
 #[cfg(feature = "live")]
 pub use live::{LiveCapture, LiveOptions};
 pub use packet::{LinkType, PacketSource, RawPacket};
 pub use pcap_file::CaptureFile;
+pub use select::{Bpf, Select, SelectSpec};

@@ -5,7 +5,7 @@ use super::error::CaptureError;
 
 /// Anything that yields packets one at a time: a capture file or (with the
 /// `live` feature) an interface.
-pub trait PacketSource: Send {
+pub trait PacketSource {
     /// The name used in output (file path, `-`, or `iface:eth0`).
     fn name(&self) -> &str;
     /// Loads the next packet; `Ok(false)` at the end.
@@ -16,6 +16,21 @@ pub trait PacketSource: Send {
     /// several files goes on with the next one); taken one at a time.
     fn take_error(&mut self) -> Option<CaptureError> {
         None
+    }
+}
+
+impl PacketSource for Box<dyn PacketSource> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn advance(&mut self) -> Result<bool, CaptureError> {
+        (**self).advance()
+    }
+    fn current(&self) -> Option<RawPacket<'_>> {
+        (**self).current()
+    }
+    fn take_error(&mut self) -> Option<CaptureError> {
+        (**self).take_error()
     }
 }
 

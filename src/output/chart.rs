@@ -39,6 +39,8 @@ pub enum ChartError {
     /// plotters failed while drawing (its error, as text: it is generic
     /// over the backend and not `'static`).
     Draw(String),
+    /// The file name asks for a format the chart is not drawn in.
+    Format(std::path::PathBuf),
 }
 
 impl std::fmt::Display for ChartError {
@@ -46,6 +48,9 @@ impl std::fmt::Display for ChartError {
         match self {
             ChartError::Write { path, source } => write!(f, "cannot write {}: {source}", path.display()),
             ChartError::Draw(what) => write!(f, "cannot draw the chart: {what}"),
+            ChartError::Format(path) => {
+                write!(f, "--chart {}: unsupported format; use .svg or .png (or - for SVG on stdout)", path.display())
+            }
         }
     }
 }
@@ -54,7 +59,7 @@ impl std::error::Error for ChartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ChartError::Write { source, .. } => Some(source),
-            ChartError::Draw(_) => None,
+            ChartError::Draw(_) | ChartError::Format(_) => None,
         }
     }
 }
@@ -250,9 +255,25 @@ pub fn render_svg(t: &Timeline) -> Result<String, ChartError> {
 }
 
 /// Writes the chart to `path`: `.png` gives a bitmap, anything else SVG.
+/// The format a chart file name asks for: `Some(true)` PNG, `Some(false)`
+/// SVG (`.svg`, no extension, or `-`), `None` anything else.
+pub fn chart_format(path: &Path) -> Option<bool> {
+    match path.extension().map(|e| e.to_ascii_lowercase()) {
+        None => Some(false),
+        Some(e) if e == "png" => Some(true),
+        Some(e) if e == "svg" => Some(false),
+        Some(_) => None,
+    }
+}
+
 pub fn write_chart(path: &Path, t: &Timeline) -> Result<(), ChartError> {
-    let png = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let png = chart_format(path).ok_or_else(|| ChartError::Format(path.to_path_buf()))?;
     let write_err = |source| ChartError::Write { path: path.to_path_buf(), source };
+    if path.as_os_str() == "-" {
+        use std::io::Write;
+        let svg = render_svg(t)?;
+        return std::io::stdout().lock().write_all(svg.as_bytes()).map_err(write_err);
+    }
     if png {
         // plotters opens the file only after drawing and reports a failure
         // as a nested backend error: try the file first.

@@ -1,0 +1,103 @@
+//! tcpdump's manners on files (issue 12 items 1, 6, 7): `-r`, `-c`, a BPF
+//! filter (flag or trailing expression), `--host`; errors that speak to
+//! people; `-` for stdout on every streaming output; completions and man.
+
+mod common;
+
+use common::samples_dir;
+use std::process::{Command, Output};
+
+fn meetgraph(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_meetgraph"))
+        .current_dir(samples_dir().join("redis-7.0-loopback-merge"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &[u8]) -> String {
+    String::from_utf8_lossy(o).into_owned()
+}
+
+fn stat(out: &str, key: &str) -> u64 {
+    let line = out.lines().find(|l| l.starts_with(key)).unwrap_or_else(|| panic!("no {key} in {out}"));
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn count_read_and_host_work_on_files() {
+    let all = meetgraph(&["dump", "-q", "--stats", "lo.pcap.gz"]);
+    assert_eq!(all.status.code(), Some(0));
+    let packets = stat(&text(&all.stdout), "packets");
+    assert!(packets > 300);
+    let some = meetgraph(&["dump", "-q", "--stats", "-c", "300", "-r", "lo.pcap.gz"]);
+    assert_eq!(stat(&text(&some.stdout), "packets"), 300);
+    // -r is the positional file.
+    assert_eq!(meetgraph(&["dump", "-r", "lo.pcap.gz"]).stdout, meetgraph(&["dump", "lo.pcap.gz"]).stdout);
+    // Loopback: every segment is 127.0.0.1; another host selects nothing.
+    let none = meetgraph(&["dump", "-q", "--stats", "--host", "10.9.9.9", "lo.pcap.gz"]);
+    assert_eq!(stat(&text(&none.stdout), "messages"), 0);
+    let lo = meetgraph(&["dump", "-q", "--stats", "--host", "127.0.0.1", "lo.pcap.gz"]);
+    assert_eq!(stat(&text(&lo.stdout), "messages"), stat(&text(&all.stdout), "messages"));
+}
+
+#[cfg(feature = "live")]
+#[test]
+fn a_bpf_filter_works_on_files_as_flag_or_trailing_expression() {
+    let trailing = meetgraph(&["dump", "lo.pcap.gz", "tcp", "port", "17001"]);
+    assert_eq!(trailing.status.code(), Some(0), "{}", text(&trailing.stderr));
+    let out = text(&trailing.stdout);
+    assert!(out.lines().count() > 10);
+    assert!(out.lines().all(|l| l.contains(":17001 ")), "{out}");
+    let flag = meetgraph(&["dump", "-f", "tcp port 17001", "lo.pcap.gz"]);
+    assert_eq!(flag.stdout, trailing.stdout);
+    // Frame numbers stay those of the file.
+    let whole = text(&meetgraph(&["dump", "lo.pcap.gz"]).stdout);
+    let first = out.lines().next().unwrap();
+    assert!(whole.lines().any(|l| l == first));
+    let bad = meetgraph(&["dump", "lo.pcap.gz", "tcp", "port"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("syntax error"), "{}", text(&bad.stderr));
+}
+
+#[cfg(not(feature = "live"))]
+#[test]
+fn a_bpf_filter_on_files_names_the_feature_it_needs() {
+    let o = meetgraph(&["dump", "-f", "tcp port 17001", "lo.pcap.gz"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--features live"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn outputs_speak_to_people_and_dash_is_stdout() {
+    let jpg = meetgraph(&["analyze", "lo.pcap.gz", "--chart", "x.jpg"]);
+    assert_eq!(jpg.status.code(), Some(2));
+    assert!(text(&jpg.stderr).contains("use .svg or .png"), "{}", text(&jpg.stderr));
+    let missing = meetgraph(&["analyze", "lo.pcap.gz", "--chart", "/nonexistent/x.png"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let err = text(&missing.stderr);
+    assert!(err.contains("cannot write /nonexistent/x.png: No such file or directory"), "{err}");
+    assert!(!err.contains("BackendError"));
+    let html = meetgraph(&["analyze", "lo.pcap.gz", "--html", "-"]);
+    assert_eq!(html.status.code(), Some(0));
+    assert!(text(&html.stdout).starts_with("<!DOCTYPE html>"), "{}", &text(&html.stdout)[..80]);
+    assert!(!std::path::Path::new("-").exists());
+    let svg = meetgraph(&["analyze", "lo.pcap.gz", "--chart", "-"]);
+    assert!(text(&svg.stdout).starts_with("<svg"));
+    let dot = meetgraph(&["analyze", "lo.pcap.gz", "--dot", "-"]);
+    assert!(text(&dot.stdout).starts_with("digraph"));
+    let two = meetgraph(&["analyze", "lo.pcap.gz", "--json", "-", "--mermaid", "-"]);
+    assert_eq!(two.status.code(), Some(2));
+    assert!(text(&two.stderr).contains("--json and --mermaid"), "{}", text(&two.stderr));
+}
+
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = meetgraph(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0));
+        assert!(text(&o.stdout).contains("--vantage"), "{shell}");
+    }
+    let man = text(&meetgraph(&["man"]).stdout);
+    assert!(man.contains(".TH meetgraph 1") && man.contains("analyze"), "{man}");
+}
