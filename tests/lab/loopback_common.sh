@@ -19,7 +19,14 @@ ip netns add "$NS"
 ip netns exec "$NS" ip link set lo up
 ip netns exec "$NS" tcpdump -i lo -U -s "${SNAPLEN:-0}" -w "$WORK/lo.pcap" "$FILTER" 2>/dev/null &
 sleep 1
-C() { ip netns exec "$NS" redis-cli -p "$@"; }
+# The client of the same build when there is one beside the binary
+# (redis-cli or valkey-cli), so the operator's commands in the capture come
+# from that generation's client; else redis-cli on PATH.
+CLI=redis-cli
+for c in redis-cli valkey-cli; do
+  [ -x "$(dirname "$BIN")/$c" ] && { CLI=$(dirname "$BIN")/$c; break; }
+done
+C() { ip netns exec "$NS" "$CLI" -p "$@"; }
 # start PORT NAME [extra server flags...]: a cluster node in its own dir,
 # waits until it answers.
 start() {
