@@ -157,6 +157,16 @@ fn loopback_operator_merge_every_server() {
         "redis-6.2-loopback-merge",
         "redis-7.0-loopback-merge",
         "valkey-9.1-loopback-merge",
+        "redis-3.2-loopback-merge",
+        "redis-5.0.9-loopback-merge",
+        "redis-5.0.14-loopback-merge",
+        "redis-6.0-loopback-merge",
+        "redis-7.2-loopback-merge",
+        "redis-7.4-loopback-merge",
+        "redis-8.0-loopback-merge",
+        "valkey-7.2-loopback-merge",
+        "valkey-8.0-loopback-merge",
+        "valkey-9.0-loopback-merge",
     ] {
         check_loopback_merge(dir);
     }
@@ -245,6 +255,16 @@ fn invariants_hold_on_every_sample() {
         ("redis-6.2-docker-bridge", vec!["dc.pcap.gz", "h1.pcap.gz", "h2.pcap.gz"]),
         ("redis-7.0-docker-bridge", vec!["dc.pcap.gz", "h1.pcap.gz", "h2.pcap.gz"]),
         ("valkey-9.1-docker-bridge", vec!["dc.pcap.gz", "h1.pcap.gz", "h2.pcap.gz"]),
+        ("redis-3.2-loopback-merge", vec!["lo.pcap.gz"]),
+        ("redis-5.0.9-loopback-merge", vec!["lo.pcap.gz"]),
+        ("redis-5.0.14-loopback-merge", vec!["lo.pcap.gz"]),
+        ("redis-6.0-loopback-merge", vec!["lo.pcap.gz"]),
+        ("redis-7.2-loopback-merge", vec!["lo.pcap.gz"]),
+        ("redis-7.4-loopback-merge", vec!["lo.pcap.gz"]),
+        ("redis-8.0-loopback-merge", vec!["lo.pcap.gz"]),
+        ("valkey-7.2-loopback-merge", vec!["lo.pcap.gz"]),
+        ("valkey-8.0-loopback-merge", vec!["lo.pcap.gz"]),
+        ("valkey-9.0-loopback-merge", vec!["lo.pcap.gz"]),
     ] {
         check_invariants(&analyze_files(dir, &files, None));
     }

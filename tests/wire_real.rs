@@ -118,6 +118,16 @@ fn per_sender_counts_agree_with_the_servers_own_counters() {
         "redis-7.0-loopback-merge",
         "valkey-9.1-loopback-merge",
         "redis-3.0.7-loopback-merge",
+        "redis-3.2-loopback-merge",
+        "redis-5.0.9-loopback-merge",
+        "redis-5.0.14-loopback-merge",
+        "redis-6.0-loopback-merge",
+        "redis-7.2-loopback-merge",
+        "redis-7.4-loopback-merge",
+        "redis-8.0-loopback-merge",
+        "valkey-7.2-loopback-merge",
+        "valkey-8.0-loopback-merge",
+        "valkey-9.0-loopback-merge",
     ] {
         let d = common::samples_dir().join(dir);
         let truth: serde_json::Value =
