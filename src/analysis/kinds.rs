@@ -151,7 +151,7 @@ named_enum! {
     Generation {
         /// Bus version 0.
         Redis30 => "Redis 3.0/3.2 (bus ver 0)",
-        Valkey91 => "Valkey 9.1+",
+        Valkey90 => "Valkey 9.0+",
         Valkey81 => "Valkey 8.1+",
         Valkey80 => "Valkey 8.0",
         /// Shard-id extension.

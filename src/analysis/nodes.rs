@@ -21,7 +21,7 @@ impl GenHints {
     const SHARD_ID: u8 = 4;
     const VALKEY8: u8 = 8;
     const VALKEY81: u8 = 16;
-    const VALKEY91: u8 = 32;
+    const VALKEY90: u8 = 32;
     const PPORT: u8 = 64;
 
     fn has(self, bit: u8) -> bool {
@@ -39,7 +39,10 @@ impl GenHints {
             (m.shard_id.is_some(), Self::SHARD_ID),
             (m.flags & 0x0800 != 0, Self::VALKEY8),
             (m.flags & 0x1000 != 0, Self::VALKEY81),
-            (m.flags & 0x0400 != 0 || m.ext_types.iter().any(|&t| t >= 6), Self::VALKEY91),
+            // 0x0400 in the sender's own header: a real Valkey 9.0.0 sends it
+            // (samples/valkey-9.0-loopback-merge), 8.0.1 does not; the spec
+            // (§2, observed on 9.1.2) says 9.1: the bytes win.
+            (m.flags & 0x0400 != 0 || m.ext_types.iter().any(|&t| t >= 6), Self::VALKEY90),
             (m.announced.pport != 0, Self::PPORT),
         ] {
             if cond {
@@ -57,8 +60,8 @@ impl GenHints {
     pub fn generation(self) -> Generation {
         if self.has(Self::VER0) {
             Generation::Redis30
-        } else if self.has(Self::VALKEY91) {
-            Generation::Valkey91
+        } else if self.has(Self::VALKEY90) {
+            Generation::Valkey90
         } else if self.has(Self::VALKEY81) {
             Generation::Valkey81
         } else if self.has(Self::VALKEY8) {
