@@ -272,3 +272,79 @@ fn without_shared_messages_the_nodes_clocks_align_the_captures() {
     assert!(!m.observed, "{m:?}");
     inc.done();
 }
+
+/// What must not change for a near miss (Redis ≥ 5.0.10/6.0.5 and Valkey
+/// do not merge in the docker-bridge incident): the clusters, and the
+/// first address collision (where, and when within 2 s).
+#[derive(Debug, PartialEq)]
+struct NearMiss {
+    clusters: BTreeSet<BTreeSet<NodeId>>,
+    merges: usize,
+    collision: String,
+}
+
+fn near_miss(a: &Analysis) -> (NearMiss, i64) {
+    let first = a
+        .findings
+        .iter()
+        .filter(|f| f.kind == meetgraph::analysis::FindingKind::AddressCollision)
+        .min_by_key(|f| f.first_ts_us)
+        .expect("an address collision");
+    let v = NearMiss {
+        clusters: a.clusters.iter().map(|c| c.nodes.iter().copied().collect()).collect(),
+        merges: a.merges.len(),
+        collision: first.addresses.join(","),
+    };
+    (v, first.first_ts_us)
+}
+
+#[test]
+fn near_misses_of_newer_servers_read_the_same_from_any_capture() {
+    for sample in ["redis-7.0-docker-bridge", "valkey-9.1-docker-bridge"] {
+        let inc = Incident::new(sample);
+        let whole = [inc.capture("h1"), inc.capture("h2"), inc.capture("dc")];
+        let (base, _) = analyze(&whole);
+        let (want, at) = near_miss(&base);
+        let truth = BTreeSet::from([cluster_of(&inc.truth, "X"), cluster_of(&inc.truth, "Y")]);
+        assert_eq!(want.clusters, truth, "{sample}");
+        assert_eq!(want.merges, 0, "{sample}");
+        let same = |a: &Analysis, what: &str| {
+            let (v, t) = near_miss(a);
+            assert_eq!(v, want, "{sample}: {what}");
+            assert!((t - at).abs() < 2_000_000, "{sample}: {what}: collision at {t} vs {at}");
+        };
+        let h1 = read(&whole[0]);
+        let mut files: Vec<PathBuf> =
+            h1.chunks(150).enumerate().map(|(i, c)| inc.write(&format!("h1-{i:03}.pcapng"), c)).collect();
+        files.extend_from_slice(&whole[1..]);
+        same(&analyze(&files).0, "rotated");
+        for shift in [-30_000_000i64, 7_200_000_000] {
+            let h2: Vec<Pkt> = read(&whole[1]).into_iter().map(|p| Pkt { ts: p.ts + shift, ..p }).collect();
+            let h2 = inc.write("h2-shifted.pcapng", &h2);
+            same(&analyze(&[whole[0].clone(), h2, whole[2].clone()]).0, &format!("h2 shifted {shift} µs"));
+        }
+        let mut all: Vec<Pkt> = whole.iter().flat_map(|p| read(p)).collect();
+        all.sort_by_key(|p| p.ts);
+        same(&analyze(&[inc.write("merged.pcapng", &all)]).0, "mergecap");
+        // Late, from the hosts only: both clusters still found, Y's members
+        // inferred (their links ran on the LAN).
+        let start = inc.meet_us() - 3_000_000;
+        let late = |h: &str| {
+            let p: Vec<Pkt> = read(&inc.capture(h)).into_iter().filter(|p| p.ts >= start).collect();
+            inc.write(&format!("{h}-late.pcapng"), &p)
+        };
+        let (a, _) = analyze(&[late("h1"), late("h2")]);
+        // Every cluster found is (part of) a real one; a node the late
+        // capture never shows (no message from or about it) cannot be in it.
+        assert_eq!(a.clusters.len(), 2, "{sample}: late, hosts only: {:?}", a.clusters);
+        for c in &a.clusters {
+            let found: BTreeSet<NodeId> = c.nodes.iter().copied().collect();
+            assert!(truth.iter().any(|t| found.is_subset(t) && found.len() >= 2), "{sample}: {found:?}");
+        }
+        assert!(a.clusters.iter().any(|c| c.nodes.iter().copied().collect::<BTreeSet<_>>() == cluster_of(&inc.truth, "X")));
+        let y = a.clusters.iter().find(|c| c.nodes.contains(&id(&inc.truth, "d"))).unwrap();
+        assert!(!y.inferred.is_empty(), "{sample}: Y inferred");
+        assert!(a.merges.is_empty(), "{sample}: late: {:?}", a.merges);
+        inc.done();
+    }
+}
