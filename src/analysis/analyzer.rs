@@ -262,7 +262,10 @@ impl Analyzer {
         // Later, or about a node the capture had been watching (whose
         // gossip would have named the learner): through traffic not
         // captured, at about this time.
-        let fresh = |x: &NodeId| self.nodes.get(x).is_none_or(|x| !x.seen || ts - x.first_seen <= PRIOR_WINDOW_US);
+        let fresh = |x: &NodeId| {
+            self.nodes.get(x).is_none_or(|s| !s.seen || ts - s.first_seen <= PRIOR_WINDOW_US)
+                && !self.knowledge.watched_long(x)
+        };
         let prior = fresh(&l) && fresh(&n);
         let heard = self.knowledge.heard_node(&l, &n);
         let intro = introductions::hearsay(ts, l, n, heard, prior, evd.clone());

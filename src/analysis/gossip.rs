@@ -35,6 +35,8 @@ struct Learner {
     expected_addr: HashMap<(String, u16), Heard>,
     /// The learner's own view of peers (from its gossip).
     peers: BTreeMap<NodeId, Peer>,
+    /// Gossip entries it sent (all messages).
+    entries_sent: u64,
 }
 
 #[derive(Debug, Default)]
@@ -65,6 +67,13 @@ const MOVE_EXAMPLES: usize = 4;
 impl Knowledge {
     /// What sender `s` shows it knows by sending `m`: its gossip (recorded
     /// as its view of peers), its master, the FAIL or UPDATE subject.
+    /// Whether the capture has shown enough of `n`'s gossip that every
+    /// node it knew was named about five times on average (gossip picks
+    /// entries at random): a node it never named was not known to it.
+    pub fn watched_long(&self, n: &NodeId) -> bool {
+        self.learners.get(n).is_some_and(|l| l.entries_sent >= 5 * (l.peers.len().max(3) as u64))
+    }
+
     /// Returns the nodes shown.
     pub fn shown(
         &mut self,
@@ -78,6 +87,7 @@ impl Knowledge {
             m.gossip.iter().filter(|g| g.flags & NodeFlags::NOADDR == 0).map(|g| g.node).collect();
         shown.extend(m.replicaof);
         let l = self.learners.entry(s).or_default();
+        l.entries_sent += m.gossip.len() as u64;
         for g in &m.gossip {
             match l.peers.get_mut(&g.node) {
                 Some(p) if p.0 == g.addr => {
