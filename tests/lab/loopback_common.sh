@@ -19,7 +19,19 @@ ip netns add "$NS"
 ip netns exec "$NS" ip link set lo up
 ip netns exec "$NS" tcpdump -i lo -U -w "$WORK/lo.pcap" "$FILTER" 2>/dev/null &
 sleep 1
-C() { ip netns exec "$NS" redis-cli -p "$@"; }
+# The client: CLI if set, else the redis-cli/valkey-cli beside BIN (a
+# build cache holds both), else redis-cli from PATH.
+if [ -z "${CLI:-}" ]; then
+  for c in "$(dirname "$BIN")/redis-cli" "$(dirname "$BIN")/valkey-cli" redis-cli; do
+    command -v "$c" >/dev/null && { CLI=$c; break; }
+  done
+fi
+C() { ip netns exec "$NS" "$CLI" -p "$@"; }
+# The server's version (from --version, before any node starts) and
+# version_lt X.Y: older servers know fewer options (Redis before 5.0 says
+# "slave" where later ones say "replica").
+BIN_VERSION=$("$BIN" --version | grep -o 'v=[0-9.]*' | cut -c3-)
+version_lt() { [ "$BIN_VERSION" != "$1" ] && [ "$(printf '%s\n%s\n' "$BIN_VERSION" "$1" | sort -V | head -1)" = "$BIN_VERSION" ]; }
 # start PORT NAME [extra server flags...]: a cluster node in its own dir,
 # waits until it answers.
 start() {
