@@ -38,9 +38,12 @@ start() {
   local port=$1 name=$2
   shift 2
   mkdir -p "$WORK/$name"
-  ip netns exec "$NS" "$BIN" --port "$port" --cluster-enabled yes --cluster-config-file "$WORK/$name/nodes.conf" \
+  if ! ip netns exec "$NS" "$BIN" --port "$port" --cluster-enabled yes --cluster-config-file "$WORK/$name/nodes.conf" \
     --dir "$WORK/$name" --daemonize yes --save "" --appendonly no \
-    --logfile "$WORK/$name/log" --pidfile "$WORK/$name/pid" "$@" >/dev/null
+    --logfile "$WORK/$name/log" --pidfile "$WORK/$name/pid" "$@" >"$WORK/$name/stdout" 2>&1; then
+    echo "node on port $port did not start ($BIN $BIN_VERSION): $(grep -v '^\s*$' "$WORK/$name/stdout" | tail -2 | tr '\n' ' ')" >&2
+    return 1
+  fi
   for _ in $(seq 50); do C "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "node on port $port did not start" >&2
   return 1
