@@ -12,7 +12,9 @@ NS="mglab-fo-$$"
 FILTER='tcp portrange 7000-7010 or tcp portrange 17000-17010'
 . "$(dirname "$0")/loopback_common.sh"
 PORTS="7000 7001 7002 7003 7004 7005"
-for p in $PORTS; do start "$p" "$p" --cluster-node-timeout 2000 --cluster-replica-validity-factor 0; done
+VALIDITY=--cluster-replica-validity-factor
+version_lt 5.0 && VALIDITY=--cluster-slave-validity-factor
+for p in $PORTS; do start "$p" "$p" --cluster-node-timeout 2000 "$VALIDITY" 0; done
 VERSION=$(server_version 7000)
 split_slots 7000 7001 7002
 T_MEET=$(ms)

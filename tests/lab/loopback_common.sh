@@ -19,23 +19,31 @@ ip netns add "$NS"
 ip netns exec "$NS" ip link set lo up
 ip netns exec "$NS" tcpdump -i lo -U -s "${SNAPLEN:-0}" -w "$WORK/lo.pcap" "$FILTER" 2>/dev/null &
 sleep 1
-# The client of the same build when there is one beside the binary
-# (redis-cli or valkey-cli), so the operator's commands in the capture come
-# from that generation's client; else redis-cli on PATH.
-CLI=redis-cli
-for c in redis-cli valkey-cli; do
-  [ -x "$(dirname "$BIN")/$c" ] && { CLI=$(dirname "$BIN")/$c; break; }
-done
+# The client: CLI if set, else the redis-cli/valkey-cli beside BIN (a
+# build cache holds both), else redis-cli from PATH.
+if [ -z "${CLI:-}" ]; then
+  for c in "$(dirname "$BIN")/redis-cli" "$(dirname "$BIN")/valkey-cli" redis-cli; do
+    command -v "$c" >/dev/null && { CLI=$c; break; }
+  done
+fi
 C() { ip netns exec "$NS" "$CLI" -p "$@"; }
+# The server's version (from --version, before any node starts) and
+# version_lt X.Y: older servers know fewer options (Redis before 5.0 says
+# "slave" where later ones say "replica").
+BIN_VERSION=$("$BIN" --version | grep -o 'v=[0-9.]*' | cut -c3-)
+version_lt() { [ "$BIN_VERSION" != "$1" ] && [ "$(printf '%s\n%s\n' "$BIN_VERSION" "$1" | sort -V | head -1)" = "$BIN_VERSION" ]; }
 # start PORT NAME [extra server flags...]: a cluster node in its own dir,
 # waits until it answers.
 start() {
   local port=$1 name=$2
   shift 2
   mkdir -p "$WORK/$name"
-  ip netns exec "$NS" "$BIN" --port "$port" --cluster-enabled yes --cluster-config-file "$WORK/$name/nodes.conf" \
+  if ! ip netns exec "$NS" "$BIN" --port "$port" --cluster-enabled yes --cluster-config-file "$WORK/$name/nodes.conf" \
     --dir "$WORK/$name" --daemonize yes --save "" --appendonly no \
-    --logfile "$WORK/$name/log" --pidfile "$WORK/$name/pid" "$@" >/dev/null
+    --logfile "$WORK/$name/log" --pidfile "$WORK/$name/pid" "$@" >"$WORK/$name/stdout" 2>&1; then
+    echo "node on port $port did not start ($BIN $BIN_VERSION): $(grep -v '^\s*$' "$WORK/$name/stdout" | tail -2 | tr '\n' ' ')" >&2
+    return 1
+  fi
   for _ in $(seq 50); do C "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "node on port $port did not start" >&2
   return 1
