@@ -183,3 +183,47 @@ fn nat_rewrites_name_an_address_of_the_lab_topology() {
     }
     assert!(checked >= 4, "{checked}");
 }
+
+/// The servers merged: a node of one named cluster lists a node of another
+/// as a trusted member in its final `CLUSTER NODES`.
+fn servers_merged(s: &Sample) -> bool {
+    let cluster_of: BTreeMap<String, String> = s.truth["nodes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| (n["id"].as_str().unwrap().to_string(), n["cluster"].as_str().unwrap_or("none").to_string()))
+        .collect();
+    final_view(&s.dir).iter().any(|v| {
+        let me = v.iter().find(|(_, (f, _))| f.contains("myself")).and_then(|(id, _)| cluster_of.get(id));
+        v.iter().any(|(id, (flags, _))| {
+            let other = cluster_of.get(id);
+            matches!((me, other), (Some(a), Some(b)) if a != b && a != "none" && b != "none")
+                && !["handshake", "noaddr", "fail"].iter().any(|x| flags.contains(x))
+        })
+    })
+}
+
+#[test]
+fn slot_conflicts_appear_exactly_when_two_clusters_serving_slots_merged() {
+    let mut checked = 0;
+    for s in samples() {
+        let clusters: BTreeSet<&str> = s.truth["nodes"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter_map(|n| n["cluster"].as_str())
+            .filter(|c| *c != "none")
+            .collect();
+        if clusters.len() < 2 || final_view(&s.dir).is_empty() {
+            continue;
+        }
+        checked += 1;
+        let merged = servers_merged(&s);
+        let conflicts = kinds(&s.analysis, FindingKind::SlotConflict);
+        // Both clusters served all 16384 slots: merged, every slot has two
+        // claimants until the epochs settle it.
+        assert_eq!(merged, conflicts > 0, "{}: servers merged: {merged}; slot conflicts: {conflicts}", s.name);
+        assert_eq!(merged, !s.analysis.merges.is_empty(), "{}: merge", s.name);
+    }
+    assert!(checked >= 15, "{checked}");
+}
