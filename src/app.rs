@@ -113,7 +113,8 @@ pub fn run(cli: Cli) -> Result<Status, Error> {
         Command::Dump { input, .. }
         | Command::Analyze { input, .. }
         | Command::Nodes { input, .. }
-        | Command::Events { input } => normalize(input)?,
+        | Command::Events { input }
+        | Command::Watch { input, .. } => normalize(input)?,
         Command::Completions { .. } | Command::Man => {}
     }
     let r = match cli.command {
@@ -131,6 +132,7 @@ pub fn run(cli: Cli) -> Result<Status, Error> {
         }
         Command::Nodes { input, node, at } => nodes(&input, &node, at.as_deref()),
         Command::Events { input } => events(&input),
+        Command::Watch { input, json_events, interval } => watch(&input, json_events.as_deref(), interval),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             write_stdout(|w| {
@@ -533,5 +535,64 @@ fn dump(input: &InputArgs, format: Format, stats: bool, quiet: bool, no_anomalie
         None => Ok(()),
     };
     written.and_then(|_| out.flush()).map_err(|e| Error::write("writing output", e))?;
+    Ok(status)
+}
+
+/// `watch`: events told as they become known.
+fn watch(input: &InputArgs, json_events: Option<&Path>, interval: f64) -> Result<Status, Error> {
+    use meetgraph::output::watch::{use_colour, write_alert, write_alert_json};
+    use std::io::IsTerminal;
+    if !(interval > 0.0 && interval.is_finite()) {
+        return Err(Error::Usage(format!("--interval {interval}: give a positive number of seconds")));
+    }
+    let (mut inputs, cfg) = prepare(input, &[], None)?;
+    let json_on_stdout = json_events.is_some_and(|p| p.as_os_str() == "-");
+    let mut json_file = match json_events {
+        Some(p) if !json_on_stdout => Some(io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| Error::write_file(p, e))?,
+        )),
+        _ => None,
+    };
+    let colour = use_colour(io::stdout().is_terminal());
+    let live = input.interface.is_some();
+    let status = live && io::stderr().is_terminal();
+    let mut err: Option<Error> = None;
+    let analysis = meetgraph::run::watch(&mut inputs, cfg, (interval * 1e6) as i64, |alerts, a| {
+        if err.is_some() {
+            return;
+        }
+        let stdout = io::stdout();
+        let mut out = stdout.lock();
+        let mut r = Ok(());
+        for x in alerts {
+            r = r.and_then(|_| if json_on_stdout { write_alert_json(&mut out, x) } else { write_alert(&mut out, x, colour) });
+            if let Some(f) = json_file.as_mut() {
+                r = r.and_then(|_| write_alert_json(f, x));
+            }
+        }
+        r = r.and_then(|_| out.flush());
+        if let Some(f) = json_file.as_mut() {
+            r = r.and_then(|_| f.flush());
+        }
+        if let Err(e) = r {
+            err = Some(Error::write("writing events", e));
+        }
+        if status {
+            eprint!(
+                "\r{} messages, {} nodes, {} clusters before, {} merges ",
+                a.captures.iter().map(|c| c.messages).sum::<u64>(),
+                a.nodes.len(),
+                a.clusters.len(),
+                a.merges.len()
+            );
+        }
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let mut status = damaged(&inputs);
+    if !analysis.coverage.complete {
+        status = status.max(Status::Incomplete);
+    }
     Ok(status)
 }

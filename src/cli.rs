@@ -161,6 +161,24 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Tell events as they happen: a live capture (`-i IFACE`, feature
+    /// `live`) or captures replayed at full speed (`-r FILE`). One line per
+    /// event (join, merge, address collision, id conflict, failover, …)
+    /// as soon as its evidence is complete; the same events `analyze`
+    /// reports. Ctrl-C, `-c` or `--duration` end a live watch.
+    Watch {
+        #[command(flatten)]
+        input: InputArgs,
+
+        /// Also write the events as JSON lines to FILE (`-`: stdout, instead
+        /// of the lines for people).
+        #[arg(long, value_name = "FILE")]
+        json_events: Option<PathBuf>,
+
+        /// Capture-time seconds between looks at the evidence.
+        #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+        interval: f64,
+    },
     /// Shell completions on stdout: `meetgraph completions bash >
     /// /etc/bash_completion.d/meetgraph` (also zsh, fish, elvish,
     /// powershell).

@@ -2,6 +2,7 @@
 //! the pipeline straight into the analysis (streaming: events are consumed
 //! as they are produced).
 
+use crate::analysis::alerts::{Alert, Told};
 use crate::analysis::{Analysis, AnalysisConfig, Analyzer, CaptureClock};
 use crate::capture::{CaptureError, CaptureFile, PacketSource, SelectSpec};
 use crate::events::EventSink;
@@ -96,4 +97,44 @@ pub fn open_plan_selected(
         }));
     }
     Ok((inputs, acfg))
+}
+
+/// Runs `inputs` through the analysis like [`analyze_inputs`] and tells
+/// events as they become known: every `interval_us` of capture time a
+/// provisional analysis is made and `on_new` gets the events not told yet
+/// (and the provisional analysis, for a status line); at the end the rest,
+/// from the final analysis, which is returned. What is told is what
+/// `analyze` reports for the same input.
+pub fn watch(
+    inputs: &mut [Input],
+    cfg: AnalysisConfig,
+    interval_us: i64,
+    mut on_new: impl FnMut(&[Alert], &Analysis),
+) -> Analysis {
+    let mut analyzer = Analyzer::new(cfg);
+    let mut told = Told::default();
+    let mut next: Option<i64> = None;
+    {
+        let mut sink = EventSink::new(|e: crate::events::BusEvent| {
+            let ts = e.ts_us;
+            analyzer.push(e);
+            match next {
+                None => next = Some(ts + interval_us),
+                Some(t) if ts >= t => {
+                    next = Some(ts + interval_us);
+                    let provisional = analyzer.clone().finish();
+                    let new = told.new_in(&provisional, false);
+                    if !new.is_empty() {
+                        on_new(&new, &provisional);
+                    }
+                }
+                Some(_) => {}
+            }
+        });
+        run_merged(inputs, &mut sink);
+    }
+    let last = analyzer.finish();
+    let new = told.new_in(&last, true);
+    on_new(&new, &last);
+    last
 }

@@ -74,3 +74,50 @@ fn live_dump_on_an_interface_sees_the_meet() {
     assert_eq!(stats["total"]["anomalies"], serde_json::json!({}));
     assert!(lines.iter().all(|v| v["capture"].as_str().is_none_or(|c| c == "iface:lo")));
 }
+
+/// Live commands stop within a second of SIGINT, SIGTERM or the end of
+/// `--duration`, on an idle interface too (issue 11 item 6).
+#[test]
+fn live_commands_stop_promptly_on_an_idle_interface() {
+    use std::time::{Duration, Instant};
+    let ns_name = format!("mgidle{}", std::process::id());
+    assert!(std::process::Command::new("ip").args(["netns", "add", &ns_name]).status().unwrap().success());
+    ns(&ns_name, &["ip", "link", "set", "lo", "up"]);
+    let bin = env!("CARGO_BIN_EXE_meetgraph");
+    let run = |args: &[&str]| {
+        let mut c = std::process::Command::new("ip");
+        c.args(["netns", "exec", &ns_name, bin]).args(args);
+        c
+    };
+    for cmd in [&["dump", "-i", "lo", "--duration", "1"][..], &["watch", "-i", "lo", "--duration", "1"]] {
+        let t = Instant::now();
+        let out = run(cmd).output().unwrap();
+        // 3: nothing of the bus was seen (the verdict rests on no evidence).
+        assert!(matches!(out.status.code(), Some(0 | 3)), "{cmd:?}: {:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
+        assert!(t.elapsed() < Duration::from_secs(2), "{cmd:?} took {:?}", t.elapsed());
+    }
+    for sig in ["-INT", "-TERM"] {
+        for cmd in [&["watch", "-i", "lo"][..], &["analyze", "-i", "lo"]] {
+            let mut child = run(cmd).stdout(std::process::Stdio::null()).spawn().unwrap();
+            std::thread::sleep(Duration::from_millis(700));
+            // The meetgraph process inside the namespace.
+            let pids = std::process::Command::new("ip").args(["netns", "pids", &ns_name]).output().unwrap();
+            for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
+                let _ = std::process::Command::new("kill").args([sig, pid]).status();
+            }
+            let t = Instant::now();
+            let mut done = false;
+            while t.elapsed() < Duration::from_secs(2) {
+                if child.try_wait().unwrap().is_some() {
+                    done = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            assert!(done, "{cmd:?} did not stop within 2 s of {sig}");
+        }
+    }
+    let _ = std::process::Command::new("ip").args(["netns", "del", &ns_name]).status();
+}

@@ -26,6 +26,7 @@ use crate::events::{BusEvent, BusMessage, EventKind, Link, NodeAddr};
 use std::collections::BTreeMap;
 
 /// Consumes events; `finish` yields the [`Analysis`].
+#[derive(Clone)]
 pub struct Analyzer {
     cfg: AnalysisConfig,
     nodes: Nodes,

@@ -16,7 +16,7 @@ const FINGERPRINT_CAP: usize = 200_000;
 /// Offset samples kept per pair of captures.
 const SAMPLES_CAP: usize = 10_000;
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Clock {
     /// Message fingerprint → (capture, ts) where first seen.
     fingerprints: HashMap<u64, (usize, i64)>,

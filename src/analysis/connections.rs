@@ -62,7 +62,7 @@ pub(super) struct Answer {
 }
 
 /// What one message's arrival settled.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Arrival {
     /// The node the message reached, when known.
     pub receiver: Option<NodeId>,
@@ -72,7 +72,7 @@ pub(super) struct Arrival {
     pub answer: Option<Answer>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Connections {
     conns: HashMap<(usize, u64), Conn>,
     /// (dialler, address) → short connections (ts, evidence).

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// a pair that began to talk during the capture.
 const NEW_PAIR_AFTER_US: i64 = 5_000_000;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Flow {
     first_ts: i64,
     last_ts: i64,
@@ -24,7 +24,7 @@ struct Flow {
     evidence: Evidence,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Reading {
     messages: u64,
     bus_streams: u64,

@@ -39,7 +39,7 @@ struct Learner {
     entries_sent: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Knowledge {
     learners: HashMap<NodeId, Learner>,
     /// First FAIL about each node.

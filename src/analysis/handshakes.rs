@@ -56,7 +56,7 @@ pub(super) struct Mismatch {
 /// (dialler, node expected, node that answered, `ip:port@cport`).
 pub(super) type MismatchKey = (NodeId, NodeId, NodeId, String);
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Handshakes {
     commands: Vec<OpCommand>,
     /// `ip:cport` → answering node → first answer.

@@ -72,7 +72,7 @@ pub(super) struct Conflict {
     pub peers: Vec<String>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Identities {
     seen: HashMap<NodeId, Vec<(Instance, Seen)>>,
     /// node → fingerprint → (instance, ts) of its recent messages.

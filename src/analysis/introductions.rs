@@ -135,7 +135,7 @@ pub(super) fn adoption(
 }
 
 /// Every first introduction, in the order recorded.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Introductions {
     list: Vec<Introduction>,
     /// (learner, node) → index in `list`.

@@ -18,7 +18,7 @@ pub(super) struct PendingMerge {
 }
 
 /// Groups over time, joins and merges.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Membership {
     pub groups: Groups,
     joins: Vec<Join>,
@@ -100,7 +100,7 @@ impl Membership {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Groups {
     parent: BTreeMap<NodeId, NodeId>,
     size: BTreeMap<NodeId, usize>,

@@ -33,6 +33,7 @@
 //! | [`model`] | the result types (the JSON schema) |
 //! | `kinds.rs` | the closed sets of the schema: `Via`, `FindingKind`, `Severity`, `Phase`, `Role`, … |
 
+pub mod alerts;
 mod analyzer;
 mod clock;
 mod config;

@@ -163,7 +163,7 @@ pub(super) struct PrevHeader {
 pub(super) type SourceIps = BTreeMap<(String, String), (i64, Evidence)>;
 
 /// Every node seen, by id.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Nodes {
     map: BTreeMap<NodeId, NodeState>,
     /// node → (vantage, source IP) → first (ts, evidence).

@@ -43,7 +43,7 @@ pub(super) struct RoleHeader {
 }
 
 /// Debounced roles and their changes.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Roles {
     debounce: std::collections::HashMap<NodeId, Debounce>,
     changes: Vec<RoleChange>,

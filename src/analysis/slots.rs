@@ -44,7 +44,7 @@ pub(super) struct Claim<'a> {
     pub evidence: Evidence,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Slots {
     /// Each node's own claim (empty when replica) and configEpoch.
     own: BTreeMap<NodeId, (u64, Ranges)>,

@@ -53,6 +53,11 @@ impl LiveCapture {
             .snaplen(opts.snaplen)
             .timeout(200)
             .open()
+            .map_err(|e| io_err(&name, e))?
+            // Non-blocking: an idle interface must not hold Ctrl-C, SIGTERM
+            // or the end of --duration (libpcap's timeout does not fire in
+            // immediate mode on every kernel).
+            .setnonblock()
             .map_err(|e| io_err(&name, e))?;
         if let Some(f) = &opts.filter {
             cap.filter(f, true).map_err(|e| io_err(&name, format!("filter {f:?}: {e}")))?;
@@ -105,7 +110,7 @@ impl PacketSource for LiveCapture {
                     self.loaded = true;
                     return Ok(true);
                 }
-                Err(pcap::Error::TimeoutExpired) => continue,
+                Err(pcap::Error::TimeoutExpired) => std::thread::sleep(std::time::Duration::from_millis(5)),
                 Err(e) => return Err(io_err(&self.name, e)),
             }
         }

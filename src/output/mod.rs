@@ -10,3 +10,4 @@ pub mod html;
 pub mod printable;
 pub mod report;
 pub mod stats;
+pub mod watch;

@@ -1,0 +1,99 @@
+//! `watch` tells, while reading, the events `analyze` reports for the same
+//! captures: one for one (issue 11 item 3), the merge before the end of
+//! the input when the capture goes on after it.
+
+mod common;
+
+use common::{samples_dir, sample_captures};
+use meetgraph::analysis::AnalysisConfig;
+use meetgraph::analysis::alerts::alerts;
+use meetgraph::capture::CaptureFile;
+use meetgraph::pipeline::{Input, Pipeline, PipelineConfig};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+fn inputs(files: &[PathBuf]) -> (Vec<Input>, AnalysisConfig) {
+    let inputs = files
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Input::new(CaptureFile::open(p).unwrap(), Pipeline::new(i, PipelineConfig::default())))
+        .collect();
+    let cfg = AnalysisConfig {
+        vantages: files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect(),
+        ..Default::default()
+    };
+    (inputs, cfg)
+}
+
+#[test]
+fn watch_tells_what_analyze_reports_one_for_one() {
+    let mut dirs: BTreeSet<PathBuf> = sample_captures().iter().map(|p| p.parent().unwrap().to_path_buf()).collect();
+    dirs.retain(|d| d.join("truth.json").exists());
+    assert!(dirs.len() >= 20);
+    for dir in dirs {
+        let mut files: Vec<PathBuf> = sample_captures().into_iter().filter(|p| p.parent() == Some(dir.as_path())).collect();
+        files.sort();
+        let (mut a, cfg) = inputs(&files);
+        let analysis = meetgraph::run::analyze(&mut a, cfg);
+        let want: Vec<String> = alerts(&analysis).iter().map(|x| format!("{} {} {}", x.ts_us, x.kind, x.summary)).collect();
+        let (mut w, cfg) = inputs(&files);
+        let mut told: Vec<(i64, String, String, bool)> = Vec::new();
+        let mut looks = 0;
+        let last = meetgraph::run::watch(&mut w, cfg, 1_000_000, |new, provisional| {
+            looks += 1;
+            let end = provisional.captures.iter().filter_map(|c| c.last_ts_us).max().unwrap_or(0);
+            for x in new {
+                told.push((x.ts_us, x.kind.clone(), x.summary.clone(), x.ts_us <= end));
+            }
+        });
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(last.merges.len(), analysis.merges.len(), "{name}");
+        // Every event analyze reports was told, once.
+        let told_keys: Vec<(i64, &str)> = told.iter().map(|t| (t.0, t.1.as_str())).collect();
+        for x in alerts(&analysis) {
+            let n = told_keys.iter().filter(|k| **k == (x.ts_us, x.kind.as_str())).count();
+            assert!(n >= 1, "{name}: {} {} {} never told", x.ts_us, x.kind, x.summary);
+        }
+        let final_keys: Vec<(i64, String)> = alerts(&analysis).iter().map(|x| (x.ts_us, x.kind.clone())).collect();
+        let extra: Vec<&(i64, String, String, bool)> =
+            told.iter().filter(|t| !final_keys.contains(&(t.0, t.1.clone()))).collect();
+        assert_eq!(told.len(), want.len(), "{name}: told {} events, analyze reports {}; extra: {extra:#?}", told.len(), want.len());
+        // A merge is told by a look made while the input still went on.
+        if let Some(m) = analysis.merges.first() {
+            let end = analysis.captures.iter().filter_map(|c| c.last_ts_us).max().unwrap();
+            if end - m.ts_us > 5_000_000 {
+                assert!(looks > 1, "{name}: one look only");
+            }
+        }
+    }
+}
+
+#[test]
+fn watch_replays_files_as_json_events() {
+    let dir = samples_dir().join("redis-7.0-loopback-merge");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meetgraph"))
+        .current_dir(&dir)
+        .args(["watch", "-r", "lo.pcap.gz", "--json-events", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let merge = lines.iter().find(|v| v["kind"] == "merge").expect("a merge event");
+    assert_eq!(merge["severity"], "incident");
+    assert_eq!(merge["sides"].as_array().unwrap().len(), 2);
+    assert!(!merge["chain"].as_array().unwrap().is_empty());
+    assert!(merge["evidence"][0]["frame"].as_u64().unwrap() > 0);
+    let ts: Vec<i64> = lines.iter().map(|v| v["ts_us"].as_i64().unwrap()).collect();
+    assert!(lines.iter().all(|v| v["summary"].is_string() && v["nodes"].is_array()));
+    assert!(ts.len() > 5);
+    // Lines for people: no colour when not on a terminal.
+    let human = std::process::Command::new(env!("CARGO_BIN_EXE_meetgraph"))
+        .current_dir(&dir)
+        .args(["watch", "lo.pcap.gz"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert!(text.lines().any(|l| l.contains("INCIDENT  merge")), "{text}");
+    assert!(!text.contains('\x1b'));
+}
