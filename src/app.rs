@@ -117,6 +117,17 @@ pub fn run(cli: Cli) -> Result<Status, Error> {
         | Command::Watch { input, .. } => normalize(input)?,
         Command::Completions { .. } | Command::Man => {}
     }
+    let listing = match &cli.command {
+        Command::Dump { input, .. }
+        | Command::Analyze { input, .. }
+        | Command::Nodes { input, .. }
+        | Command::Events { input }
+        | Command::Watch { input, .. } => input.list_interfaces,
+        Command::Completions { .. } | Command::Man => false,
+    };
+    if listing {
+        return list_interfaces();
+    }
     let r = match cli.command {
         Command::Dump { input, format, stats, quiet, no_anomalies } => dump(&input, format, stats, quiet, no_anomalies),
         Command::Analyze { input, vantage, reference, json, chart, dot, mermaid, html, since, until, all } => {
@@ -595,4 +606,23 @@ fn watch(input: &InputArgs, json_events: Option<&Path>, interval: f64) -> Result
         status = status.max(Status::Incomplete);
     }
     Ok(status)
+}
+
+/// `-D`: the interfaces libpcap can capture on.
+#[cfg(feature = "live")]
+fn list_interfaces() -> Result<Status, Error> {
+    let devices = pcap::Device::list().map_err(|e| Error::Usage(format!("cannot list interfaces: {e}")))?;
+    write_stdout(|w| {
+        for (i, d) in devices.iter().enumerate() {
+            let desc = d.desc.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
+            writeln!(w, "{}.{}{desc}", i + 1, d.name)?;
+        }
+        Ok(())
+    })?;
+    Ok(Status::Ok)
+}
+
+#[cfg(not(feature = "live"))]
+fn list_interfaces() -> Result<Status, Error> {
+    Err(Error::Usage("listing interfaces needs libpcap: build meetgraph with `--features live`".into()))
 }

@@ -63,8 +63,12 @@ pub struct InputArgs {
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
 
-    /// Live capture: bytes kept per packet.
-    #[arg(long, value_name = "BYTES", default_value_t = 262_144)]
+    /// List the interfaces a live capture can use, and exit (tcpdump's -D).
+    #[arg(short = 'D', long)]
+    pub list_interfaces: bool,
+
+    /// Live capture: bytes kept per packet (tcpdump's -s).
+    #[arg(short = 's', long, value_name = "BYTES", default_value_t = 262_144)]
     pub snaplen: i32,
 
     /// Largest message accepted (bytes); longer ones are skipped and counted.

@@ -101,3 +101,11 @@ fn completions_and_man_page() {
     let man = text(&meetgraph(&["man"]).stdout);
     assert!(man.contains(".TH meetgraph 1") && man.contains("analyze"), "{man}");
 }
+
+#[cfg(feature = "live")]
+#[test]
+fn list_interfaces_like_tcpdump_d() {
+    let o = meetgraph(&["watch", "-D"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(text(&o.stdout).lines().any(|l| l.ends_with(".lo") || l.contains(".lo ")), "{}", text(&o.stdout));
+}
