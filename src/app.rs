@@ -90,6 +90,9 @@ fn normalize(input: &mut InputArgs) -> Result<(), Error> {
         }
         input.filter = Some(expr.join(" "));
     }
+    if input.write.is_some() && input.interface.is_none() {
+        return Err(Error::Usage("-w saves a live capture: give -i IFACE too".into()));
+    }
     let mut files = std::mem::take(&mut input.read);
     files.append(&mut input.files);
     input.files = files;
@@ -297,7 +300,18 @@ fn open_live(input: &InputArgs, iface: &str, pipeline: Pipeline) -> Result<Input
         duration: input.duration.map(std::time::Duration::from_secs_f64),
         stop,
     };
-    Ok(Input::new(meetgraph::capture::LiveCapture::open(opts)?, pipeline))
+    let live = meetgraph::capture::LiveCapture::open(opts)?;
+    match &input.write {
+        Some(path) => {
+            let save = meetgraph::capture::SaveOptions {
+                path: path.clone(),
+                rotate_bytes: input.file_size.map(|mb| mb * 1_000_000),
+                files: input.file_count,
+            };
+            Ok(Input::new(meetgraph::capture::Saved::new(live, save)?, pipeline))
+        }
+        None => Ok(Input::new(live, pipeline)),
+    }
 }
 
 #[cfg(not(feature = "live"))]

@@ -63,6 +63,19 @@ pub struct InputArgs {
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
 
+    /// Live capture: also save what was captured to this pcapng file
+    /// (complete whenever the capture stops).
+    #[arg(short = 'w', long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// With -w: start a new file after this many megabytes (FILE, FILE1, …).
+    #[arg(short = 'C', long, value_name = "MB", requires = "write")]
+    pub file_size: Option<u64>,
+
+    /// With -C: keep at most this many files, overwriting the oldest.
+    #[arg(short = 'W', long, value_name = "N", requires = "file_size")]
+    pub file_count: Option<u32>,
+
     /// List the interfaces a live capture can use, and exit (tcpdump's -D).
     #[arg(short = 'D', long)]
     pub list_interfaces: bool,

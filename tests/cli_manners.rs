@@ -109,3 +109,49 @@ fn list_interfaces_like_tcpdump_d() {
     assert_eq!(o.status.code(), Some(0));
     assert!(text(&o.stdout).lines().any(|l| l.ends_with(".lo") || l.contains(".lo ")), "{}", text(&o.stdout));
 }
+
+/// `-w` with `-C`/`-W`: the saved files are complete pcapng files, rotated
+/// and kept in a ring like tcpdump's.
+#[test]
+fn saved_captures_rotate_and_read_back_whole() {
+    use meetgraph::capture::{CaptureFile, PacketSource, SaveOptions, Saved};
+    let src = samples_dir().join("redis-7.0-loopback-merge/lo.pcap.gz");
+    let dir = std::env::temp_dir().join(format!("meetgraph-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let count = |p: &std::path::Path| {
+        let mut f = CaptureFile::open(p).unwrap();
+        let mut n = 0u64;
+        while f.advance().unwrap() {
+            n += 1;
+        }
+        n
+    };
+    let total = count(&src);
+    for ring in [None, Some(2)] {
+        let base = dir.join(format!("cap-{ring:?}.pcapng"));
+        let opts = SaveOptions { path: base.clone(), rotate_bytes: Some(300_000), files: ring };
+        let mut s = Saved::new(CaptureFile::open(&src).unwrap(), opts).unwrap();
+        while s.advance().unwrap() {}
+        assert!(s.take_error().is_none());
+        let mut files = vec![base.clone()];
+        for i in 1.. {
+            let p = std::path::PathBuf::from(format!("{}{i}", base.display()));
+            if !p.exists() {
+                break;
+            }
+            files.push(p);
+        }
+        let saved: u64 = files.iter().map(|p| count(p)).sum();
+        match ring {
+            None => {
+                assert!(files.len() >= 3, "{files:?}");
+                assert_eq!(saved, total);
+            }
+            Some(n) => {
+                assert_eq!(files.len(), n as usize, "{files:?}");
+                assert!(saved < total && saved > 0);
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

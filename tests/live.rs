@@ -43,9 +43,11 @@ fn live_dump_on_an_interface_sees_the_meet() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
     std::thread::sleep(Duration::from_millis(500));
+    let saved = std::env::temp_dir().join(format!("{name}.pcapng"));
     let dump = Command::new("ip")
         .args(["netns", "exec", &name, env!("CARGO_BIN_EXE_meetgraph"), "dump", "-i", "lo", "--duration", "4"])
-        .args(["--filter", "tcp", "--format", "jsonl", "--stats"])
+        .args(["--filter", "tcp", "--format", "jsonl", "--stats", "-w"])
+        .arg(&saved)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -73,6 +75,17 @@ fn live_dump_on_an_interface_sees_the_meet() {
     let stats = lines.iter().find(|v| v["record"] == "stats").expect("stats");
     assert_eq!(stats["total"]["anomalies"], serde_json::json!({}));
     assert!(lines.iter().all(|v| v["capture"].as_str().is_none_or(|c| c == "iface:lo")));
+    // -w saved what was captured: reading it back gives the same messages.
+    let again = Command::new(env!("CARGO_BIN_EXE_meetgraph")).args(["dump", "--format", "jsonl"]).arg(&saved).output().unwrap();
+    let _ = std::fs::remove_file(&saved);
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
+    let saved_types: Vec<String> = String::from_utf8_lossy(&again.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["record"] == "message")
+        .filter_map(|v| v["type"].as_str().map(String::from))
+        .collect();
+    assert_eq!(saved_types, types, "the saved file holds every message");
 }
 
 /// Live commands stop within a second of SIGINT, SIGTERM or the end of

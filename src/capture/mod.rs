@@ -15,6 +15,7 @@ pub mod error;
 pub mod live;
 pub mod packet;
 pub mod pcap_file;
+pub mod save;
 pub mod select;
 
 pub use error::CaptureError;
@@ -22,4 +23,5 @@ pub use error::CaptureError;
 pub use live::{LiveCapture, LiveOptions};
 pub use packet::{LinkType, PacketSource, RawPacket};
 pub use pcap_file::CaptureFile;
+pub use save::{SaveOptions, Saved};
 pub use select::{Bpf, Select, SelectSpec};
