@@ -146,7 +146,9 @@ pub fn run(cli: Cli) -> Result<Status, Error> {
         }
         Command::Nodes { input, node, at } => nodes(&input, &node, at.as_deref()),
         Command::Events { input } => events(&input),
-        Command::Watch { input, json_events, interval } => watch(&input, json_events.as_deref(), interval),
+        Command::Watch { input, json_events, metrics, interval } => {
+            watch(&input, json_events.as_deref(), metrics.as_deref(), interval)
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             write_stdout(|w| {
@@ -564,12 +566,17 @@ fn dump(input: &InputArgs, format: Format, stats: bool, quiet: bool, no_anomalie
 }
 
 /// `watch`: events told as they become known.
-fn watch(input: &InputArgs, json_events: Option<&Path>, interval: f64) -> Result<Status, Error> {
+fn watch(input: &InputArgs, json_events: Option<&Path>, metrics: Option<&str>, interval: f64) -> Result<Status, Error> {
     use meetgraph::output::watch::{use_colour, write_alert, write_alert_json};
     use std::io::IsTerminal;
     if !(interval > 0.0 && interval.is_finite()) {
         return Err(Error::Usage(format!("--interval {interval}: give a positive number of seconds")));
     }
+    let exposition = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    if let Some(addr) = metrics {
+        serve_metrics(addr, exposition.clone())?;
+    }
+    let mut by_kind: std::collections::BTreeMap<String, u64> = Default::default();
     let (mut inputs, cfg) = prepare(input, &[], None)?;
     let json_on_stdout = json_events.is_some_and(|p| p.as_os_str() == "-");
     let mut json_file = match json_events {
@@ -601,6 +608,12 @@ fn watch(input: &InputArgs, json_events: Option<&Path>, interval: f64) -> Result
         }
         if let Err(e) = r {
             err = Some(Error::write("writing events", e));
+        }
+        for x in alerts {
+            *by_kind.entry(x.kind.clone()).or_default() += 1;
+        }
+        if let Ok(mut m) = exposition.lock() {
+            *m = meetgraph::output::metrics::exposition(a, &by_kind);
         }
         if status {
             eprint!(
@@ -639,4 +652,25 @@ fn list_interfaces() -> Result<Status, Error> {
 #[cfg(not(feature = "live"))]
 fn list_interfaces() -> Result<Status, Error> {
     Err(Error::Usage("listing interfaces needs libpcap: build meetgraph with `--features live`".into()))
+}
+
+/// A tiny HTTP server answering every request with the latest exposition
+/// (Prometheus scrapes `GET /metrics`).
+fn serve_metrics(addr: &str, text: std::sync::Arc<std::sync::Mutex<String>>) -> Result<(), Error> {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| Error::Usage(format!("--metrics {addr}: {e}")))?;
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            let mut buf = [0u8; 2048];
+            let _ = conn.read(&mut buf);
+            let body = text.lock().map(|t| t.clone()).unwrap_or_default();
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    Ok(())
 }

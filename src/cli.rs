@@ -192,6 +192,11 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         json_events: Option<PathBuf>,
 
+        /// Serve Prometheus metrics (nodes, clusters, merges, bus flows and
+        /// messages, events by kind) on this address, e.g. 127.0.0.1:9475.
+        #[arg(long, value_name = "ADDR:PORT")]
+        metrics: Option<String>,
+
         /// Capture-time seconds between looks at the evidence.
         #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
         interval: f64,

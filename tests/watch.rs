@@ -97,3 +97,46 @@ fn watch_replays_files_as_json_events() {
     assert!(text.lines().any(|l| l.contains("INCIDENT  merge")), "{text}");
     assert!(!text.contains('\x1b'));
 }
+
+#[test]
+fn metrics_exposition_counts_what_was_seen() {
+    let files = vec![samples_dir().join("redis-7.0-loopback-merge/lo.pcap.gz")];
+    let (mut i, cfg) = inputs(&files);
+    let a = meetgraph::run::analyze(&mut i, cfg);
+    let mut by_kind = std::collections::BTreeMap::new();
+    for x in alerts(&a) {
+        *by_kind.entry(x.kind).or_insert(0u64) += 1;
+    }
+    let text = meetgraph::output::metrics::exposition(&a, &by_kind);
+    assert!(text.contains("meetgraph_merges 1\n"), "{text}");
+    assert!(text.contains("meetgraph_nodes 6\n"), "{text}");
+    assert!(text.contains("meetgraph_cluster_nodes{cluster=\"A\"} 3\n"), "{text}");
+    assert!(text.contains("meetgraph_events_total{kind=\"merge\"} 1\n"), "{text}");
+    // Every sample line is NAME{labels} VALUE or NAME VALUE.
+    for l in text.lines().filter(|l| !l.starts_with('#')) {
+        let (name, value) = l.rsplit_once(' ').unwrap();
+        assert!(name.starts_with("meetgraph_") && value.parse::<u64>().is_ok(), "{l}");
+    }
+}
+
+#[cfg(feature = "live")]
+#[test]
+fn watch_serves_metrics_while_capturing() {
+    use std::io::{Read, Write};
+    let port = 19475 + (std::process::id() % 500) as u16;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meetgraph"))
+        .args(["watch", "-i", "lo", "-f", "tcp port 1", "--duration", "3", "--metrics", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let got = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut c| {
+        c.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")?;
+        let mut s = String::new();
+        c.read_to_string(&mut s)?;
+        Ok(s)
+    });
+    let _ = child.wait();
+    let got = got.unwrap();
+    assert!(got.starts_with("HTTP/1.1 200 OK") && got.contains("text/plain; version=0.0.4"), "{got}");
+}

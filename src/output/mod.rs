@@ -10,4 +10,5 @@ pub mod html;
 pub mod printable;
 pub mod report;
 pub mod stats;
+pub mod metrics;
 pub mod watch;

@@ -1,0 +1,31 @@
+//! Prometheus text exposition for `watch --metrics` (formatting only): what
+//! the latest look at the evidence shows, and the events told by kind.
+
+use crate::analysis::Analysis;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// The exposition text (version 0.0.4).
+pub fn exposition(a: &Analysis, told: &BTreeMap<String, u64>) -> String {
+    let mut s = String::new();
+    let mut gauge = |name: &str, help: &str, v: u64| {
+        let _ = writeln!(s, "# HELP meetgraph_{name} {help}\n# TYPE meetgraph_{name} gauge\nmeetgraph_{name} {v}");
+    };
+    gauge("nodes", "Cluster nodes seen.", a.nodes.len() as u64);
+    gauge("clusters_before_merges", "Clusters as they were before any merge.", a.clusters.len() as u64);
+    gauge("merges", "Merges of two clusters seen.", a.merges.len() as u64);
+    gauge("bus_flows", "TCP stream directions that carried cluster-bus messages.", a.coverage.bus_streams);
+    gauge("bus_messages", "Cluster-bus messages decoded.", a.coverage.messages);
+    gauge("encrypted_flows", "Bus flows that could not be read (TLS).", a.coverage.encrypted.len() as u64);
+    let _ = writeln!(s, "# HELP meetgraph_cluster_nodes Nodes per cluster (as before any merge).");
+    let _ = writeln!(s, "# TYPE meetgraph_cluster_nodes gauge");
+    for c in &a.clusters {
+        let _ = writeln!(s, "meetgraph_cluster_nodes{{cluster=\"{}\"}} {}", c.label, c.nodes.len());
+    }
+    let _ = writeln!(s, "# HELP meetgraph_events_total Events told, by kind.");
+    let _ = writeln!(s, "# TYPE meetgraph_events_total counter");
+    for (k, n) in told {
+        let _ = writeln!(s, "meetgraph_events_total{{kind=\"{k}\"}} {n}");
+    }
+    s
+}
