@@ -197,8 +197,9 @@ pub enum Command {
         #[arg(long, value_name = "ADDR:PORT")]
         metrics: Option<String>,
 
-        /// Capture-time seconds between looks at the evidence.
-        #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+        /// Capture-time seconds between looks at the evidence (an event is
+        /// told at the second look that shows it).
+        #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
         interval: f64,
     },
     /// Shell completions on stdout: `meetgraph completions bash >

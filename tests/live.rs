@@ -134,3 +134,70 @@ fn live_commands_stop_promptly_on_an_idle_interface() {
     }
     let _ = std::process::Command::new("ip").args(["netns", "del", &ns_name]).status();
 }
+
+/// `watch -i` on a namespace's loopback while the operator merges two
+/// healthy one-master clusters of real servers: the merge event, with its
+/// chain, is told within 2 s of the MEET (issue 11).
+#[test]
+fn watch_tells_a_live_merge_within_two_seconds() {
+    use std::io::BufRead;
+    use std::time::Instant;
+    let name = format!("mgwatch-{}", std::process::id());
+    assert!(Command::new("ip").args(["netns", "add", &name]).status().unwrap().success(), "needs root");
+    let _ = ns(&name, &["ip", "link", "set", "lo", "up"]);
+    let dir = std::env::temp_dir().join(&name);
+    for port in ["7200", "7201"] {
+        std::fs::create_dir_all(dir.join(port)).unwrap();
+    }
+    for port in ["7200", "7201"] {
+        let d = dir.join(port);
+        let conf = d.join("nodes.conf");
+        let out = ns(
+            &name,
+            &[
+                "/usr/bin/redis-server", "--port", port, "--cluster-enabled", "yes", "--cluster-config-file",
+                conf.to_str().unwrap(), "--dir", d.to_str().unwrap(), "--daemonize", "yes", "--save", "",
+            ],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    for port in ["7200", "7201"] {
+        let out = ns(&name, &["redis-cli", "-p", port, "cluster", "addslotsrange", "0", "16383"]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "OK");
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut watch = Command::new("ip")
+        .args(["netns", "exec", &name, env!("CARGO_BIN_EXE_meetgraph"), "watch", "-i", "lo", "--duration", "7"])
+        .args(["--json-events", "-"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = watch.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for l in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            lines.push((Instant::now(), l));
+        }
+        lines
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let meet_at = Instant::now();
+    let meet = ns(&name, &["redis-cli", "-p", "7200", "cluster", "meet", "127.0.0.1", "7201"]);
+    let _ = watch.wait();
+    let lines = reader.join().unwrap();
+    let pids = Command::new("ip").args(["netns", "pids", &name]).output().unwrap();
+    for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
+        let _ = Command::new("kill").args(["-9", pid]).status();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = Command::new("ip").args(["netns", "del", &name]).status();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert_eq!(String::from_utf8_lossy(&meet.stdout).trim(), "OK");
+    let (at, line) = lines.iter().find(|(_, l)| l.contains("\"kind\":\"merge\"")).expect("a merge event");
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert!(!v["chain"].as_array().unwrap().is_empty(), "{v}");
+    let delay = at.duration_since(meet_at);
+    assert!(delay < Duration::from_secs(2), "merge told {delay:?} after the MEET");
+}

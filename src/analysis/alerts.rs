@@ -30,14 +30,16 @@ pub struct Alert {
 }
 
 impl Alert {
-    /// What identifies the event across looks (counts and last times grow).
-    fn key(&self) -> (String, String, i64) {
+    /// What identifies the event across looks (counts and last times grow;
+    /// an address's finding keeps its address while its date may move to
+    /// earlier evidence found later).
+    pub fn key(&self) -> (String, String, i64) {
+        if !self.addresses.is_empty() {
+            return (self.kind.clone(), self.addresses.join(","), 0);
+        }
         let nodes: Vec<String> = self.nodes.iter().map(|n| n.as_str().into_owned()).collect();
-        // An address names a finding about it even as more nodes turn up
-        // there; otherwise the nodes do.
-        let who = if self.addresses.is_empty() { nodes.join(",") } else { self.addresses.join(",") };
         let ts = if self.kind == "bus_unreadable" { 0 } else { self.ts_us };
-        (self.kind.clone(), who, ts)
+        (self.kind.clone(), nodes.join(","), ts)
     }
 }
 
@@ -128,7 +130,7 @@ impl Told {
     /// The events of `a` not told yet (and now told). A provisional
     /// analysis can still revise an event (a NAT rewrite explained by an
     /// address learned a moment later): an event is told once two looks in
-    /// a row show it, or at the `last` look.
+    /// a row show it (a merge at the first), or at the `last` look.
     pub fn new_in(&mut self, a: &Analysis, last: bool) -> Vec<Alert> {
         let all = alerts(a);
         // Events alike (one packet seen from two vantages) are told apart
@@ -146,7 +148,9 @@ impl Told {
         let prev = std::mem::replace(&mut self.last_look, keys.iter().cloned().collect());
         all.into_iter()
             .zip(keys)
-            .filter(|(_, k)| (last || prev.contains(k)) && self.seen.insert(k.clone()))
+            // A merge is told at once (the union of two clusters is not
+            // revised by later evidence).
+            .filter(|(x, k)| (last || x.kind == "merge" || prev.contains(k)) && self.seen.insert(k.clone()))
             .map(|(x, _)| x)
             .collect()
     }
