@@ -246,6 +246,7 @@ fn prepare_files(input: &InputArgs) -> Result<Vec<Input>, Error> {
         let idx = inputs.len();
         inputs.push(open_live(input, iface, Pipeline::new(idx, cfg.clone()))?);
     }
+    relinquish(input)?;
     Ok(inputs)
 }
 
@@ -279,6 +280,7 @@ fn prepare(
         inputs.push(open_live(input, iface, Pipeline::new(idx, cfg.clone()))?);
         acfg.vantages.push(format!("iface:{iface}"));
     }
+    relinquish(input)?;
     Ok((inputs, acfg))
 }
 
@@ -673,4 +675,30 @@ fn serve_metrics(addr: &str, text: std::sync::Arc<std::sync::Mutex<String>>) -> 
         }
     });
     Ok(())
+}
+
+/// `-Z USER`: once the interfaces are open, become USER (group first).
+#[cfg(feature = "live")]
+fn relinquish(input: &InputArgs) -> Result<(), Error> {
+    let Some(name) = &input.user else { return Ok(()) };
+    use nix::unistd::{User, setgid, setgroups, setuid};
+    let user = User::from_name(name)
+        .map_err(|e| Error::Usage(format!("-Z {name}: {e}")))?
+        .ok_or_else(|| Error::Usage(format!("-Z {name}: no such user")))?;
+    if nix::unistd::getuid() == user.uid {
+        return Ok(());
+    }
+    let fail = |what: &str, e: nix::Error| Error::Usage(format!("-Z {name}: cannot {what}: {e} (run as root to drop privileges)"));
+    setgroups(&[user.gid]).map_err(|e| fail("set groups", e))?;
+    setgid(user.gid).map_err(|e| fail("set group", e))?;
+    setuid(user.uid).map_err(|e| fail("set user", e))?;
+    Ok(())
+}
+
+#[cfg(not(feature = "live"))]
+fn relinquish(input: &InputArgs) -> Result<(), Error> {
+    match &input.user {
+        Some(_) => Err(Error::Usage("-Z drops privileges after a live capture opens: build with `--features live`".into())),
+        None => Ok(()),
+    }
 }

@@ -76,6 +76,11 @@ pub struct InputArgs {
     #[arg(short = 'W', long, value_name = "N", requires = "file_size")]
     pub file_count: Option<u32>,
 
+    /// Live capture: after opening the interfaces, run as this user
+    /// (tcpdump's -Z).
+    #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
+    pub user: Option<String>,
+
     /// List the interfaces a live capture can use, and exit (tcpdump's -D).
     #[arg(short = 'D', long)]
     pub list_interfaces: bool,

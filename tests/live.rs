@@ -132,7 +132,22 @@ fn live_commands_stop_promptly_on_an_idle_interface() {
             assert!(done, "{cmd:?} did not stop within 2 s of {sig}");
         }
     }
+    // -Z: the capture runs as that user once the interface is open.
+    let mut child = run(&["watch", "-i", "lo", "--duration", "2", "-Z", "nobody"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let pids = std::process::Command::new("ip").args(["netns", "pids", &ns_name]).output().unwrap();
+    let uids: Vec<String> = String::from_utf8_lossy(&pids.stdout)
+        .split_whitespace()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/status")).ok())
+        .filter(|s| s.lines().any(|l| l.starts_with("Name:") && l.contains("meetgraph")))
+        .filter_map(|s| s.lines().find(|l| l.starts_with("Uid:")).map(String::from))
+        .collect();
+    let st = child.wait().unwrap();
     let _ = std::process::Command::new("ip").args(["netns", "del", &ns_name]).status();
+    assert!(matches!(st.code(), Some(0 | 3)), "{st:?}");
+    assert_eq!(uids.len(), 1, "{uids:?}");
+    let nobody = String::from_utf8(std::process::Command::new("id").args(["-u", "nobody"]).output().unwrap().stdout).unwrap();
+    assert!(uids[0].split_whitespace().nth(1) == Some(nobody.trim()), "{uids:?} vs {nobody}");
 }
 
 /// `watch -i` on a namespace's loopback while the operator merges two
@@ -167,9 +182,11 @@ fn watch_tells_a_live_merge_within_two_seconds() {
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "OK");
     }
     std::thread::sleep(Duration::from_millis(1500));
+    let saved = std::env::temp_dir().join(format!("{name}.pcapng"));
     let mut watch = Command::new("ip")
-        .args(["netns", "exec", &name, env!("CARGO_BIN_EXE_meetgraph"), "watch", "-i", "lo", "--duration", "7"])
-        .args(["--json-events", "-"])
+        .args(["netns", "exec", &name, env!("CARGO_BIN_EXE_meetgraph"), "watch", "-i", "lo", "--json-events", "-"])
+        .arg("-w")
+        .arg(&saved)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -184,7 +201,17 @@ fn watch_tells_a_live_merge_within_two_seconds() {
     std::thread::sleep(Duration::from_millis(1500));
     let meet_at = Instant::now();
     let meet = ns(&name, &["redis-cli", "-p", "7200", "cluster", "meet", "127.0.0.1", "7201"]);
-    let _ = watch.wait();
+    std::thread::sleep(Duration::from_millis(4000));
+    // SIGTERM ends the watch; the saved file must be whole.
+    let pids = Command::new("ip").args(["netns", "pids", &name]).output().unwrap();
+    let mg: Vec<String> = String::from_utf8_lossy(&pids.stdout)
+        .split_whitespace()
+        .filter(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "meetgraph"))
+        .map(String::from)
+        .collect();
+    assert_eq!(mg.len(), 1, "{mg:?}");
+    let _ = Command::new("kill").args(["-TERM", &mg[0]]).status();
+    let status = watch.wait().unwrap();
     let lines = reader.join().unwrap();
     let pids = Command::new("ip").args(["netns", "pids", &name]).output().unwrap();
     for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
@@ -200,4 +227,25 @@ fn watch_tells_a_live_merge_within_two_seconds() {
     assert!(!v["chain"].as_array().unwrap().is_empty(), "{v}");
     let delay = at.duration_since(meet_at);
     assert!(delay < Duration::from_secs(2), "merge told {delay:?} after the MEET");
+    assert!(matches!(status.code(), Some(0 | 3)), "{status:?}");
+    // The saved capture, replayed, tells the same events.
+    let replay = Command::new(env!("CARGO_BIN_EXE_meetgraph"))
+        .args(["watch", "--json-events", "-"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&saved);
+    assert!(matches!(replay.status.code(), Some(0 | 3)), "{}", String::from_utf8_lossy(&replay.stderr));
+    let events = |lines: Vec<String>| {
+        let mut v: Vec<(i64, String)> = lines
+            .iter()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|v| (v["ts_us"].as_i64().unwrap(), v["kind"].as_str().unwrap().to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    let live = events(lines.iter().map(|(_, l)| l.clone()).collect());
+    let again = events(String::from_utf8_lossy(&replay.stdout).lines().map(String::from).collect());
+    assert_eq!(live, again);
 }
