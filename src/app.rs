@@ -538,7 +538,20 @@ fn nodes(input: &InputArgs, node: &str, at: Option<&str>) -> Result<Status, Erro
 
 fn dump(input: &InputArgs, format: Format, stats: bool, quiet: bool, no_anomalies: bool) -> Result<Status, Error> {
     let mut inputs = prepare_files(input)?;
-    let names: Vec<String> = inputs.iter().map(|i| i.file.name().to_string()).collect();
+    // Captures are named as `analyze` names them: by file name (`#2` for a
+    // second file of the same name).
+    let mut names: Vec<String> = Vec::new();
+    for i in &inputs {
+        let full = i.file.name();
+        let base = Path::new(full).file_name().map_or_else(|| full.to_string(), |n| n.to_string_lossy().into_owned());
+        let mut name = base.clone();
+        let mut k = 2;
+        while names.contains(&name) {
+            name = format!("{base}#{k}");
+            k += 1;
+        }
+        names.push(name);
+    }
     let stdout = io::stdout();
     let out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let fmt = match format {
