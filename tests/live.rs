@@ -226,6 +226,7 @@ fn watch_tells_a_live_merge_within_two_seconds() {
     let v: serde_json::Value = serde_json::from_str(line).unwrap();
     assert!(!v["chain"].as_array().unwrap().is_empty(), "{v}");
     let delay = at.duration_since(meet_at);
+    eprintln!("merge told {delay:?} after the MEET");
     assert!(delay < Duration::from_secs(2), "merge told {delay:?} after the MEET");
     assert!(matches!(status.code(), Some(0 | 3)), "{status:?}");
     // The saved capture, replayed, tells the same events.
