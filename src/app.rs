@@ -284,6 +284,10 @@ fn prepare(
     Ok((inputs, acfg))
 }
 
+/// Packets libpcap dropped on the live capture (status line, metrics).
+static LIVE_DROPS: std::sync::LazyLock<std::sync::Arc<std::sync::atomic::AtomicU64>> =
+    std::sync::LazyLock::new(Default::default);
+
 /// A live capture input (`-i IFACE`); Ctrl-C, `-c` or `--duration` end it.
 #[cfg(feature = "live")]
 fn open_live(input: &InputArgs, iface: &str, pipeline: Pipeline) -> Result<Input, Error> {
@@ -303,6 +307,7 @@ fn open_live(input: &InputArgs, iface: &str, pipeline: Pipeline) -> Result<Input
         count: input.count,
         duration: input.duration.map(std::time::Duration::from_secs_f64),
         stop,
+        drops: LIVE_DROPS.clone(),
     };
     let live = meetgraph::capture::LiveCapture::open(opts)?;
     match &input.write {
@@ -628,12 +633,15 @@ fn watch(input: &InputArgs, json_events: Option<&Path>, metrics: Option<&str>, i
             *by_kind.entry(x.kind.clone()).or_default() += 1;
         }
         if let Ok(mut m) = exposition.lock() {
-            *m = meetgraph::output::metrics::exposition(a, &by_kind);
+            let drops = LIVE_DROPS.load(std::sync::atomic::Ordering::Relaxed);
+            *m = meetgraph::output::metrics::exposition(a, &by_kind, live.then_some(drops));
         }
         if status {
             eprint!(
-                "\r{} messages, {} nodes, {} clusters before, {} merges ",
+                "\r{} libpcap drops, {} messages, {} bus flows, {} nodes, {} clusters before, {} merges ",
+                LIVE_DROPS.load(std::sync::atomic::Ordering::Relaxed),
                 a.captures.iter().map(|c| c.messages).sum::<u64>(),
+                a.coverage.bus_streams,
                 a.nodes.len(),
                 a.clusters.len(),
                 a.merges.len()

@@ -103,7 +103,8 @@ fn metrics_exposition_counts_what_was_seen() {
     for x in alerts(&a) {
         *by_kind.entry(x.kind).or_insert(0u64) += 1;
     }
-    let text = meetgraph::output::metrics::exposition(&a, &by_kind);
+    let text = meetgraph::output::metrics::exposition(&a, &by_kind, Some(0));
+    assert!(text.contains("meetgraph_libpcap_drops 0\n"), "{text}");
     assert!(text.contains("meetgraph_merges 1\n"), "{text}");
     assert!(text.contains("meetgraph_nodes 6\n"), "{text}");
     assert!(text.contains("meetgraph_cluster_nodes{cluster=\"A\"} 3\n"), "{text}");

@@ -21,6 +21,9 @@ pub struct LiveOptions {
     pub duration: Option<Duration>,
     /// Set from outside (Ctrl-C) to stop.
     pub stop: Arc<AtomicBool>,
+    /// Packets libpcap dropped (kernel and interface), kept current for a
+    /// status line or metrics.
+    pub drops: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A live capture on one interface.
@@ -78,6 +81,12 @@ impl LiveCapture {
         })
     }
 
+    fn note_drops(&mut self) {
+        if let Ok(s) = self.cap.stats() {
+            self.opts.drops.store(u64::from(s.dropped) + u64::from(s.if_dropped), Ordering::Relaxed);
+        }
+    }
+
     fn should_stop(&self) -> bool {
         self.opts.stop.load(Ordering::Relaxed)
             || self.deadline.is_some_and(|d| Instant::now() >= d)
@@ -92,6 +101,9 @@ impl PacketSource for LiveCapture {
 
     fn advance(&mut self) -> Result<bool, CaptureError> {
         self.loaded = false;
+        if self.frame.is_multiple_of(1024) {
+            self.note_drops();
+        }
         loop {
             if self.should_stop() {
                 return Ok(false);
@@ -110,7 +122,10 @@ impl PacketSource for LiveCapture {
                     self.loaded = true;
                     return Ok(true);
                 }
-                Err(pcap::Error::TimeoutExpired) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                Err(pcap::Error::TimeoutExpired) => {
+                    self.note_drops();
+                    std::thread::sleep(std::time::Duration::from_millis(5))
+                }
                 Err(e) => return Err(io_err(&self.name, e)),
             }
         }

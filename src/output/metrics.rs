@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The exposition text (version 0.0.4).
-pub fn exposition(a: &Analysis, told: &BTreeMap<String, u64>) -> String {
+pub fn exposition(a: &Analysis, told: &BTreeMap<String, u64>, libpcap_drops: Option<u64>) -> String {
     let mut s = String::new();
     let mut gauge = |name: &str, help: &str, v: u64| {
         let _ = writeln!(s, "# HELP meetgraph_{name} {help}\n# TYPE meetgraph_{name} gauge\nmeetgraph_{name} {v}");
@@ -17,6 +17,9 @@ pub fn exposition(a: &Analysis, told: &BTreeMap<String, u64>) -> String {
     gauge("bus_flows", "TCP stream directions that carried cluster-bus messages.", a.coverage.bus_streams);
     gauge("bus_messages", "Cluster-bus messages decoded.", a.coverage.messages);
     gauge("encrypted_flows", "Bus flows that could not be read (TLS).", a.coverage.encrypted.len() as u64);
+    if let Some(d) = libpcap_drops {
+        gauge("libpcap_drops", "Packets libpcap dropped on the live capture.", d);
+    }
     let _ = writeln!(s, "# HELP meetgraph_cluster_nodes Nodes per cluster (as before any merge).");
     let _ = writeln!(s, "# TYPE meetgraph_cluster_nodes gauge");
     for c in &a.clusters {
