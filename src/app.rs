@@ -90,7 +90,7 @@ fn normalize(input: &mut InputArgs) -> Result<(), Error> {
         }
         input.filter = Some(expr.join(" "));
     }
-    if input.write.is_some() && input.interface.is_none() {
+    if input.write.is_some() && input.interface.is_empty() {
         return Err(Error::Usage("-w saves a live capture: give -i IFACE too".into()));
     }
     let mut files = std::mem::take(&mut input.read);
@@ -185,7 +185,7 @@ fn named_inputs(input: &InputArgs, vantage: &[String]) -> Result<Vec<Source>, Er
         }
         out.push(Source { name: name.to_string(), path: file.into(), named: true });
     }
-    if out.is_empty() && input.interface.is_none() {
+    if out.is_empty() && input.interface.is_empty() {
         return Err(Error::Usage("no capture file given (or -i IFACE for a live capture)".into()));
     }
     Ok(out)
@@ -242,9 +242,9 @@ fn prepare_files(input: &InputArgs) -> Result<Vec<Input>, Error> {
         let src = select.apply(Box::new(CaptureFile::open(&s.path)?)).map_err(Error::Usage)?;
         inputs.push(Input::boxed(src, Pipeline::new(i, cfg.clone())));
     }
-    if let Some(iface) = &input.interface {
+    if !input.interface.is_empty() {
         let idx = inputs.len();
-        inputs.push(open_live(input, iface, Pipeline::new(idx, cfg.clone()))?);
+        inputs.push(open_live(input, &input.interface, Pipeline::new(idx, cfg.clone()))?);
     }
     relinquish(input)?;
     Ok(inputs)
@@ -275,10 +275,10 @@ fn prepare(
             OpenError::Select(s) => Error::Usage(s),
         })?
     };
-    if let Some(iface) = &input.interface {
+    if !input.interface.is_empty() {
         let idx = inputs.len();
-        inputs.push(open_live(input, iface, Pipeline::new(idx, cfg.clone()))?);
-        acfg.vantages.push(format!("iface:{iface}"));
+        inputs.push(open_live(input, &input.interface, Pipeline::new(idx, cfg.clone()))?);
+        acfg.vantages.push(input.interface.iter().map(|i| format!("iface:{i}")).collect::<Vec<_>>().join("+"));
     }
     relinquish(input)?;
     Ok((inputs, acfg))
@@ -290,7 +290,8 @@ static LIVE_DROPS: std::sync::LazyLock<std::sync::Arc<std::sync::atomic::AtomicU
 
 /// A live capture input (`-i IFACE`); Ctrl-C, `-c` or `--duration` end it.
 #[cfg(feature = "live")]
-fn open_live(input: &InputArgs, iface: &str, pipeline: Pipeline) -> Result<Input, Error> {
+fn open_live(input: &InputArgs, ifaces: &[String], pipeline: Pipeline) -> Result<Input, Error> {
+    use meetgraph::capture::PacketSource;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     let stop = Arc::new(AtomicBool::new(false));
@@ -300,16 +301,23 @@ fn open_live(input: &InputArgs, iface: &str, pipeline: Pipeline) -> Result<Input
     if ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)).is_err() {
         warn(&"Ctrl-C handler already installed; Ctrl-C ends the first live capture");
     }
-    let opts = meetgraph::capture::LiveOptions {
-        interface: iface.to_string(),
-        filter: input.filter.clone(),
-        snaplen: input.snaplen,
-        count: input.count,
-        duration: input.duration.map(std::time::Duration::from_secs_f64),
-        stop,
-        drops: LIVE_DROPS.clone(),
+    let mut caps = Vec::new();
+    for iface in ifaces {
+        let opts = meetgraph::capture::LiveOptions {
+            interface: iface.to_string(),
+            filter: input.filter.clone(),
+            snaplen: input.snaplen,
+            count: input.count,
+            duration: input.duration.map(std::time::Duration::from_secs_f64),
+            stop: stop.clone(),
+            drops: LIVE_DROPS.clone(),
+        };
+        caps.push(meetgraph::capture::LiveCapture::open(opts)?);
+    }
+    let live: Box<dyn PacketSource> = match caps.len() {
+        1 => Box::new(caps.remove(0)),
+        _ => Box::new(meetgraph::capture::MultiLive::new(caps)),
     };
-    let live = meetgraph::capture::LiveCapture::open(opts)?;
     match &input.write {
         Some(path) => {
             let save = meetgraph::capture::SaveOptions {
@@ -319,14 +327,15 @@ fn open_live(input: &InputArgs, iface: &str, pipeline: Pipeline) -> Result<Input
             };
             Ok(Input::new(meetgraph::capture::Saved::new(live, save)?, pipeline))
         }
-        None => Ok(Input::new(live, pipeline)),
+        None => Ok(Input::boxed(live, pipeline)),
     }
 }
 
 #[cfg(not(feature = "live"))]
-fn open_live(_input: &InputArgs, iface: &str, _pipeline: Pipeline) -> Result<Input, Error> {
+fn open_live(_input: &InputArgs, ifaces: &[String], _pipeline: Pipeline) -> Result<Input, Error> {
     Err(Error::Usage(format!(
-        "-i {iface}: this build has no live capture; rebuild with `cargo build --release --features live` (needs libpcap)"
+        "-i {}: this build has no live capture; rebuild with `cargo build --release --features live` (needs libpcap)",
+        ifaces.join(" -i ")
     )))
 }
 
@@ -606,7 +615,7 @@ fn watch(input: &InputArgs, json_events: Option<&Path>, metrics: Option<&str>, i
         _ => None,
     };
     let colour = use_colour(io::stdout().is_terminal());
-    let live = input.interface.is_some();
+    let live = !input.interface.is_empty();
     let status = live && io::stderr().is_terminal();
     let mut err: Option<Error> = None;
     let analysis = meetgraph::run::watch(&mut inputs, cfg, (interval * 1e6) as i64, |alerts, a| {

@@ -46,9 +46,10 @@ pub struct InputArgs {
     pub ports: Option<String>,
 
     /// Capture live on this interface (cargo feature `live`; like
-    /// `tcpdump -i`). Ends with Ctrl-C, `--count` or `--duration`.
+    /// `tcpdump -i`; repeatable: several interfaces read as one capture).
+    /// Ends with Ctrl-C, SIGTERM, `--count` or `--duration`.
     #[arg(short = 'i', long, value_name = "IFACE")]
-    pub interface: Option<String>,
+    pub interface: Vec<String>,
 
     /// BPF filter (tcpdump syntax), live and on files (files: needs the
     /// `live` build, which links libpcap).

@@ -141,3 +141,80 @@ impl PacketSource for LiveCapture {
         })
     }
 }
+
+/// One packet copied out of a capture thread.
+struct Owned {
+    ts_us: i64,
+    link: LinkType,
+    orig_len: u32,
+    data: Vec<u8>,
+}
+
+/// Several live captures read at once (`-i eth0 -i eth1`): one thread per
+/// interface, packets in arrival order, numbered as one stream (the order
+/// `-w` saves them in). Each capture stops on its own (Ctrl-C, `-c`,
+/// `--duration`); the source ends when all have.
+pub struct MultiLive {
+    name: String,
+    rx: std::sync::mpsc::Receiver<Result<Owned, CaptureError>>,
+    current: Option<Owned>,
+    frame: u64,
+}
+
+impl MultiLive {
+    pub fn new(captures: Vec<LiveCapture>) -> Self {
+        let name = captures.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("+");
+        let (tx, rx) = std::sync::mpsc::sync_channel(4096);
+        for mut cap in captures {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                loop {
+                    match cap.advance() {
+                        Ok(true) => {
+                            let Some(p) = cap.current() else { continue };
+                            let owned = Owned { ts_us: p.ts_us, link: p.link, orig_len: p.orig_len, data: p.data.to_vec() };
+                            if tx.send(Ok(owned)).is_err() {
+                                break;
+                            }
+                        }
+                        Ok(false) => break,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        MultiLive { name, rx, current: None, frame: 0 }
+    }
+}
+
+impl PacketSource for MultiLive {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn advance(&mut self) -> Result<bool, CaptureError> {
+        self.current = None;
+        match self.rx.recv() {
+            Ok(Ok(p)) => {
+                self.frame += 1;
+                self.current = Some(p);
+                Ok(true)
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => Ok(false),
+        }
+    }
+
+    fn current(&self) -> Option<RawPacket<'_>> {
+        self.current.as_ref().map(|p| RawPacket {
+            ts_us: p.ts_us,
+            frame: self.frame,
+            link: p.link,
+            orig_len: p.orig_len,
+            data: &p.data,
+        })
+    }
+}

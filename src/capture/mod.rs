@@ -20,7 +20,7 @@ pub mod select;
 
 pub use error::CaptureError;
 #[cfg(feature = "live")]
-pub use live::{LiveCapture, LiveOptions};
+pub use live::{LiveCapture, LiveOptions, MultiLive};
 pub use packet::{LinkType, PacketSource, RawPacket};
 pub use pcap_file::CaptureFile;
 pub use save::{SaveOptions, Saved};
