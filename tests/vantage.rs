@@ -348,3 +348,36 @@ fn near_misses_of_newer_servers_read_the_same_from_any_capture() {
         inc.done();
     }
 }
+
+/// Three hosts' captures without the LAN (where cluster Y's own links ran):
+/// Redis 7.0 and Valkey 9.1 merge through an idle node's two operator MEETs
+/// (`tests/lab/multihost_merge.sh`). Y is found, inferred; the merge and
+/// its sides are those of the servers' truth.
+#[test]
+fn multihost_merges_from_the_hosts_captures_only() {
+    for sample in ["redis-7.0-multihost-merge", "valkey-9.1-multihost-merge"] {
+        let inc = Incident::new(sample);
+        let (whole, _) = analyze(&[inc.capture("h1"), inc.capture("h2"), inc.capture("h3"), inc.capture("dc")]);
+        let (hosts, _) = analyze(&[inc.capture("h1"), inc.capture("h2"), inc.capture("h3")]);
+        let x = cluster_of(&inc.truth, "X");
+        let y = cluster_of(&inc.truth, "Y");
+        for (a, what) in [(&whole, "all captures"), (&hosts, "hosts only")] {
+            let clusters: BTreeSet<BTreeSet<NodeId>> = a.clusters.iter().map(|c| c.nodes.iter().copied().collect()).collect();
+            assert_eq!(clusters, BTreeSet::from([x.clone(), y.clone()]), "{sample} {what}");
+            let m = a.merges.first().unwrap_or_else(|| panic!("{sample} {what}: no merge"));
+            let mut x_side = x.clone();
+            x_side.insert(id(&inc.truth, "c"));
+            let sides: BTreeSet<BTreeSet<NodeId>> = m.sides.iter().map(|s| s.iter().copied().collect()).collect();
+            assert_eq!(sides, BTreeSet::from([x_side, y.clone()]), "{sample} {what}");
+            let events = inc.truth["events"].as_array().unwrap();
+            let last_meet = events.iter().rev().find(|e| e["what"].as_str().is_some_and(|w| w.contains("MEET"))).unwrap();
+            let meet = last_meet["t_ms"].as_i64().unwrap() * 1000;
+            assert!((m.ts_us - meet).abs() < 2_000_000, "{sample} {what}: merge {} vs MEET {meet}", m.ts_us);
+        }
+        let yc = hosts.clusters.iter().find(|c| c.nodes.contains(&id(&inc.truth, "y1"))).unwrap();
+        assert!(!yc.inferred.is_empty(), "{sample}: Y's links were not captured");
+        let yw = whole.clusters.iter().find(|c| c.nodes.contains(&id(&inc.truth, "y1"))).unwrap();
+        assert!(yw.inferred.is_empty(), "{sample}: with the LAN capture Y's links were seen");
+        inc.done();
+    }
+}

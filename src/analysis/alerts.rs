@@ -150,7 +150,12 @@ impl Told {
             .zip(keys)
             // A merge is told at once (the union of two clusters is not
             // revised by later evidence).
-            .filter(|(x, k)| (last || x.kind == "merge" || prev.contains(k)) && self.seen.insert(k.clone()))
+            // What the captures cannot show is known only at the end (a
+            // capture with no bus message yet may still have some).
+            .filter(|(x, k)| {
+                let ready = last || (x.kind != "bus_unreadable" && (x.kind == "merge" || prev.contains(k)));
+                ready && self.seen.insert(k.clone())
+            })
             .map(|(x, _)| x)
             .collect()
     }

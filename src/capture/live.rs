@@ -44,19 +44,41 @@ fn io_err(name: &str, e: impl std::fmt::Display) -> CaptureError {
     CaptureError::Io { name: name.to_string(), source: std::io::Error::other(e.to_string()) }
 }
 
+/// An open failure in words a user can act on: which interfaces exist,
+/// which capability is needed.
+fn explain_open_error(name: &str, iface: &str, e: pcap::Error) -> CaptureError {
+    let text = e.to_string();
+    let lower = text.to_lowercase();
+    if lower.contains("permission") || lower.contains("operation not permitted") {
+        return io_err(
+            name,
+            format!(
+                "{text}: capturing needs root or the capabilities CAP_NET_RAW and CAP_NET_ADMIN \
+                 (setcap cap_net_raw,cap_net_admin=eip $(command -v meetgraph))"
+            ),
+        );
+    }
+    let known: Vec<String> = pcap::Device::list().map(|d| d.into_iter().map(|d| d.name).collect()).unwrap_or_default();
+    if !known.is_empty() && !known.iter().any(|k| k == iface) {
+        return io_err(name, format!("no interface {iface:?}; interfaces here: {} (meetgraph -D lists them)", known.join(", ")));
+    }
+    io_err(name, text)
+}
+
 impl LiveCapture {
     /// Opens the interface (non-promiscuous, immediate mode) and applies
     /// the filter.
     pub fn open(opts: LiveOptions) -> Result<Self, CaptureError> {
         let name = format!("iface:{}", opts.interface);
+        let explain = |e: pcap::Error| explain_open_error(&name, &opts.interface, e);
         let mut cap = pcap::Capture::from_device(opts.interface.as_str())
-            .map_err(|e| io_err(&name, e))?
+            .map_err(explain)?
             .promisc(false)
             .immediate_mode(true)
             .snaplen(opts.snaplen)
             .timeout(200)
             .open()
-            .map_err(|e| io_err(&name, e))?
+            .map_err(explain)?
             // Non-blocking: an idle interface must not hold Ctrl-C, SIGTERM
             // or the end of --duration (libpcap's timeout does not fire in
             // immediate mode on every kernel).
