@@ -482,7 +482,18 @@ fn analyze(
         emit(path, |w| write_json(w, &analysis))?;
     }
     if !o.takes_stdout() {
-        write_stdout(|w| write_report(w, &analysis, &o.report))?;
+        let colour = {
+            use std::io::IsTerminal;
+            meetgraph::output::watch::use_colour(io::stdout().is_terminal())
+        };
+        if colour {
+            let mut buf = Vec::new();
+            write_report(&mut buf, &analysis, &o.report).map_err(|e| Error::write("writing output", e))?;
+            let text = meetgraph::output::report::colourize(&String::from_utf8_lossy(&buf));
+            write_stdout(|w| w.write_all(text.as_bytes()))?;
+        } else {
+            write_stdout(|w| write_report(w, &analysis, &o.report))?;
+        }
     }
     Ok(status)
 }

@@ -155,3 +155,18 @@ fn saved_captures_rotate_and_read_back_whole() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn report_colour_marks_headings_and_verdicts_only() {
+    let plain = "== What happened\nMERGE at x\nnodes\n\n== Incident findings (1)\nt  address_collision: y\n\n== Nodes\nz\n";
+    let c = meetgraph::output::report::colourize(plain);
+    assert!(c.contains("\x1b[1m== What happened\x1b[0m"));
+    assert!(c.contains("\x1b[31mMERGE at x\x1b[0m"));
+    assert!(c.contains("\x1b[31mt  address_collision: y\x1b[0m"));
+    assert!(c.contains("\nnodes\n") && c.contains("\nz\n"));
+    // Without the escapes it is the same text.
+    assert_eq!(c.replace("\x1b[1m", "").replace("\x1b[31m", "").replace("\x1b[0m", ""), plain);
+    // Piped (tests): no colour.
+    let o = meetgraph(&["analyze", "lo.pcap.gz"]);
+    assert!(!text(&o.stdout).contains('\x1b'));
+}

@@ -315,3 +315,23 @@ fn write_captures(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// The report for a terminal: headings bold, the verdict lines (merge, near
+/// miss, conflict, root cause) and incident-level finding lines red.
+pub fn colourize(report: &str) -> String {
+    const VERDICTS: [&str; 6] = ["MERGE", "NEAR MISS", "ID CONFLICT", "ADDRESS REUSE", "Root cause:", "Damage:"];
+    let mut out = String::with_capacity(report.len() + 256);
+    let mut incident_section = false;
+    for line in report.lines() {
+        if line.starts_with("== ") {
+            incident_section = line.starts_with("== Incident findings");
+            out.push_str(&format!("\x1b[1m{line}\x1b[0m\n"));
+        } else if VERDICTS.iter().any(|v| line.starts_with(v)) || (incident_section && !line.is_empty()) {
+            out.push_str(&format!("\x1b[31m{line}\x1b[0m\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
