@@ -10,6 +10,7 @@ use crate::cli::{Cli, Command, Format, InputArgs};
 use meetgraph::analysis::timeline::build_timeline;
 use meetgraph::analysis::{Analysis, AnalysisConfig};
 use meetgraph::capture::CaptureFile;
+use meetgraph::capture::SelectSpec;
 use meetgraph::clusterbus::framer::FramerConfig;
 use meetgraph::error::{Error, Status};
 use meetgraph::output::chart::{chart_format, render_svg, write_chart};
@@ -20,9 +21,8 @@ use meetgraph::output::report::{ReportOptions, write_json, write_nodes_view, wri
 use meetgraph::output::stats::{write_stats_json, write_stats_text};
 use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, PortFilter, run_merged};
 use meetgraph::reassembly::ReassemblyConfig;
-use meetgraph::time::{TimeSpec, format_utc_us};
-use meetgraph::capture::SelectSpec;
 use meetgraph::run::OpenError;
+use meetgraph::time::{TimeSpec, format_utc_us};
 use meetgraph::vantage::{self, PlanError, Source};
 use std::io::{self, Write};
 use std::path::Path;
@@ -270,7 +270,7 @@ fn prepare(
         for n in &plan.notes {
             warn(n);
         }
-        meetgraph::run::open_plan_selected(&plan, &cfg, &select).map_err(|e| match e {
+        meetgraph::run::open_plan(&plan, &cfg, &select).map_err(|e| match e {
             OpenError::Capture(e) => Error::Capture(e),
             OpenError::Select(s) => Error::Usage(s),
         })?
@@ -438,8 +438,15 @@ impl Outputs<'_> {
     /// Checks the outputs before any reading: at most one on stdout, a
     /// chart format that can be drawn.
     fn check(&self) -> Result<(), Error> {
-        let all = [("--json", self.json), ("--chart", self.chart), ("--dot", self.dot), ("--mermaid", self.mermaid), ("--html", self.html)];
-        let stdout: Vec<&str> = all.iter().filter(|(_, p)| p.is_some_and(|p| p.as_os_str() == "-")).map(|(f, _)| *f).collect();
+        let all = [
+            ("--json", self.json),
+            ("--chart", self.chart),
+            ("--dot", self.dot),
+            ("--mermaid", self.mermaid),
+            ("--html", self.html),
+        ];
+        let stdout: Vec<&str> =
+            all.iter().filter(|(_, p)| p.is_some_and(|p| p.as_os_str() == "-")).map(|(f, _)| *f).collect();
         if stdout.len() > 1 {
             return Err(Error::Usage(format!(
                 "{} all ask for standard output (-); give files to all but one",
@@ -456,7 +463,9 @@ impl Outputs<'_> {
 
     /// An output goes to standard output instead of the report.
     fn takes_stdout(&self) -> bool {
-        [self.json, self.chart, self.dot, self.mermaid, self.html].iter().any(|p| p.is_some_and(|p| p.as_os_str() == "-"))
+        [self.json, self.chart, self.dot, self.mermaid, self.html]
+            .iter()
+            .any(|p| p.is_some_and(|p| p.as_os_str() == "-"))
     }
 }
 
@@ -620,9 +629,9 @@ fn watch(input: &InputArgs, json_events: Option<&Path>, metrics: Option<&str>, i
     let (mut inputs, cfg) = prepare(input, &[], None)?;
     let json_on_stdout = json_events.is_some_and(|p| p.as_os_str() == "-");
     let mut json_file = match json_events {
-        Some(p) if !json_on_stdout => Some(io::BufWriter::new(
-            std::fs::File::create(p).map_err(|e| Error::write_file(p, e))?,
-        )),
+        Some(p) if !json_on_stdout => {
+            Some(io::BufWriter::new(std::fs::File::create(p).map_err(|e| Error::write_file(p, e))?))
+        }
         _ => None,
     };
     let colour = use_colour(io::stdout().is_terminal());
@@ -637,7 +646,9 @@ fn watch(input: &InputArgs, json_events: Option<&Path>, metrics: Option<&str>, i
         let mut out = stdout.lock();
         let mut r = Ok(());
         for x in alerts {
-            r = r.and_then(|_| if json_on_stdout { write_alert_json(&mut out, x) } else { write_alert(&mut out, x, colour) });
+            r = r.and_then(|_| {
+                if json_on_stdout { write_alert_json(&mut out, x) } else { write_alert(&mut out, x, colour) }
+            });
             if let Some(f) = json_file.as_mut() {
                 r = r.and_then(|_| write_alert_json(f, x));
             }
@@ -729,7 +740,9 @@ fn relinquish(input: &InputArgs) -> Result<(), Error> {
     if nix::unistd::getuid() == user.uid {
         return Ok(());
     }
-    let fail = |what: &str, e: nix::Error| Error::Usage(format!("-Z {name}: cannot {what}: {e} (run as root to drop privileges)"));
+    let fail = |what: &str, e: nix::Error| {
+        Error::Usage(format!("-Z {name}: cannot {what}: {e} (run as root to drop privileges)"))
+    };
     setgroups(&[user.gid]).map_err(|e| fail("set groups", e))?;
     setgid(user.gid).map_err(|e| fail("set group", e))?;
     setuid(user.uid).map_err(|e| fail("set user", e))?;
@@ -739,7 +752,9 @@ fn relinquish(input: &InputArgs) -> Result<(), Error> {
 #[cfg(not(feature = "live"))]
 fn relinquish(input: &InputArgs) -> Result<(), Error> {
     match &input.user {
-        Some(_) => Err(Error::Usage("-Z drops privileges after a live capture opens: build with `--features live`".into())),
+        Some(_) => {
+            Err(Error::Usage("-Z drops privileges after a live capture opens: build with `--features live`".into()))
+        }
         None => Ok(()),
     }
 }

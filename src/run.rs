@@ -26,16 +26,6 @@ pub fn analyze(inputs: &mut [Input], cfg: AnalysisConfig) -> Analysis {
     analyze_inputs(inputs, cfg).0.finish()
 }
 
-/// Inputs and analysis settings for a [`Plan`]: one input per vantage (a
-/// rotated capture is one chained source), shifted onto the reference
-/// clock.
-pub fn open_plan(plan: &Plan, cfg: &PipelineConfig) -> Result<(Vec<Input>, AnalysisConfig), CaptureError> {
-    open_plan_selected(plan, cfg, &SelectSpec::default()).map_err(|e| match e {
-        OpenError::Capture(e) => e,
-        OpenError::Select(s) => CaptureError::Io { name: String::new(), source: std::io::Error::other(s) },
-    })
-}
-
 /// Why a plan's inputs could not be opened.
 #[derive(Debug)]
 pub enum OpenError {
@@ -50,8 +40,11 @@ impl From<CaptureError> for OpenError {
     }
 }
 
-/// [`open_plan`], each source filtered and counted as `select` says.
-pub fn open_plan_selected(
+/// Inputs and analysis settings for a [`Plan`]: one input per vantage (a
+/// rotated capture is one chained source), shifted onto the reference
+/// clock, each source filtered and counted as `select` says (nothing
+/// selected: `SelectSpec::default()`).
+pub fn open_plan(
     plan: &Plan,
     cfg: &PipelineConfig,
     select: &SelectSpec,
@@ -73,7 +66,9 @@ pub fn open_plan_selected(
             v.frame_bases
                 .iter()
                 .zip(&v.files)
-                .map(|(b, p)| (*b, p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into())))
+                .map(|(b, p)| {
+                    (*b, p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into()))
+                })
                 .collect()
         } else {
             Vec::new()

@@ -38,7 +38,11 @@ fn analyze_files(dir: &str, files: &[&str], skip_before_us: Option<i64>) -> Anal
         .enumerate()
         .map(|(i, p)| Input::new(CaptureFile::open(p).unwrap(), Pipeline::new(i, PipelineConfig::default())))
         .collect();
-    let cfg = AnalysisConfig { vantages: files.iter().map(|s| s.to_string()).collect(), until_us: None, ..Default::default() };
+    let cfg = AnalysisConfig {
+        vantages: files.iter().map(|s| s.to_string()).collect(),
+        until_us: None,
+        ..Default::default()
+    };
     match skip_before_us {
         None => meetgraph::run::analyze(&mut inputs, cfg),
         Some(t) => {
@@ -152,22 +156,8 @@ fn redis_4_0_14_docker_bridge_all_captures() {
 
 #[test]
 fn loopback_operator_merge_every_server() {
-    for dir in [
-        "redis-3.0.7-loopback-merge",
-        "redis-6.2-loopback-merge",
-        "redis-7.0-loopback-merge",
-        "valkey-9.1-loopback-merge",
-        "redis-3.2-loopback-merge",
-        "redis-5.0.9-loopback-merge",
-        "redis-5.0.14-loopback-merge",
-        "redis-6.0-loopback-merge",
-        "redis-7.2-loopback-merge",
-        "redis-7.4-loopback-merge",
-        "redis-8.0-loopback-merge",
-        "valkey-7.2-loopback-merge",
-        "valkey-8.0-loopback-merge",
-        "valkey-9.0-loopback-merge",
-    ] {
+    for dir in common::samples_ending("-loopback-merge", 14) {
+        let dir = dir.as_str();
         check_loopback_merge(dir);
     }
 }

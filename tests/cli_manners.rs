@@ -158,7 +158,8 @@ fn saved_captures_rotate_and_read_back_whole() {
 
 #[test]
 fn report_colour_marks_headings_and_verdicts_only() {
-    let plain = "== What happened\nMERGE at x\nnodes\n\n== Incident findings (1)\nt  address_collision: y\n\n== Nodes\nz\n";
+    let plain =
+        "== What happened\nMERGE at x\nnodes\n\n== Incident findings (1)\nt  address_collision: y\n\n== Nodes\nz\n";
     let c = meetgraph::output::report::colourize(plain);
     assert!(c.contains("\x1b[1m== What happened\x1b[0m"));
     assert!(c.contains("\x1b[31mMERGE at x\x1b[0m"));

@@ -167,14 +167,21 @@ fn nat_rewrites_name_an_address_of_the_lab_topology() {
     for s in samples() {
         // The hosts' own addresses, and the docker0 gateway every
         // docker-bridge host has (tests/lab/docker_bridge.sh: 172.17.0.1/16).
-        let mut host_side: BTreeSet<String> =
-            s.truth["hosts"].as_object().map(|h| h.values().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+        let mut host_side: BTreeSet<String> = s.truth["hosts"]
+            .as_object()
+            .map(|h| h.values().filter_map(|v| v.as_str().map(String::from)).collect())
+            .unwrap_or_default();
         if s.name.contains("docker-bridge") {
             host_side.insert("172.17.0.1".into());
         }
         for f in s.analysis.findings.iter().filter(|f| f.kind == FindingKind::NatRewrite) {
             let src = &f.addresses[0];
-            assert!(host_side.contains(src), "{}: {} rewritten to {src}, not a host-side address {host_side:?}", s.name, f.summary);
+            assert!(
+                host_side.contains(src),
+                "{}: {} rewritten to {src}, not a host-side address {host_side:?}",
+                s.name,
+                f.summary
+            );
             checked += 1;
         }
         if s.name.contains("loopback") {

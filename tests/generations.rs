@@ -26,7 +26,8 @@ fn the_generations_table_covers_every_sample_and_agrees() {
         let t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap();
         let server = t["server"].as_str().unwrap_or_default().to_string();
         let row = rows.iter().find(|r| r[0] == name).unwrap_or_else(|| panic!("{name} is not in docs/generations.md"));
-        let version = server.rsplit([':', '=']).next().unwrap_or_default().split_whitespace().next().unwrap_or_default();
+        let version =
+            server.rsplit([':', '=']).next().unwrap_or_default().split_whitespace().next().unwrap_or_default();
         assert!(row[1].contains(version), "{name}: table says {:?}, truth {server:?}", row[1]);
         assert!(row[5].starts_with("yes") || row[5].starts_with("n/a"), "{name}: {:?}", row);
         samples.insert(name);

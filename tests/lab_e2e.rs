@@ -34,7 +34,10 @@ fn lab_operator_merge_with_real_redis_is_explained() {
         serde_json::from_str(&std::fs::read_to_string(out.join("truth.json")).unwrap()).unwrap();
     let f = CaptureFile::open(&out.join("lo.pcap.gz")).unwrap();
     let mut inputs = vec![Input::new(f, Pipeline::new(0, PipelineConfig::default()))];
-    let a = meetgraph::run::analyze(&mut inputs, AnalysisConfig { vantages: vec!["lo".into()], until_us: None, ..Default::default() });
+    let a = meetgraph::run::analyze(
+        &mut inputs,
+        AnalysisConfig { vantages: vec!["lo".into()], until_us: None, ..Default::default() },
+    );
     assert!(a.anomalies.is_empty(), "{:?}", a.anomalies);
     assert_eq!(a.clusters.len(), 2);
     assert_eq!(a.merges.len(), 1);

@@ -11,20 +11,24 @@ fn ns(name: &str, args: &[&str]) -> std::process::Output {
     Command::new("ip").args(["netns", "exec", name]).args(args).output().expect("ip netns exec")
 }
 
-#[test]
-fn live_dump_on_an_interface_sees_the_meet() {
-    let name = format!("mglive-{}", std::process::id());
-    assert!(Command::new("ip").args(["netns", "add", &name]).status().unwrap().success(), "needs root");
-    let _ = ns(&name, &["ip", "link", "set", "lo", "up"]);
-    let dir = std::env::temp_dir().join(&name);
-    std::fs::create_dir_all(&dir).unwrap();
-    for port in ["7100", "7101"] {
-        let d = dir.join(port);
-        std::fs::create_dir_all(&d).unwrap();
-        let conf = d.join("nodes.conf");
-        let out = ns(
-            &name,
-            &[
+/// A namespace with its loopback up and Redis 7.0 cluster nodes in it.
+struct Lab {
+    name: String,
+    dir: std::path::PathBuf,
+}
+
+impl Lab {
+    /// Creates the namespace and starts one empty cluster node per port.
+    fn new(prefix: &str, ports: &[&str]) -> Lab {
+        let name = format!("{prefix}-{}", std::process::id());
+        assert!(Command::new("ip").args(["netns", "add", &name]).status().unwrap().success(), "needs root");
+        let _ = ns(&name, &["ip", "link", "set", "lo", "up"]);
+        let dir = std::env::temp_dir().join(&name);
+        for port in ports {
+            let d = dir.join(port);
+            std::fs::create_dir_all(&d).unwrap();
+            let conf = d.join("nodes.conf");
+            let args = [
                 "/usr/bin/redis-server",
                 "--port",
                 port,
@@ -38,11 +42,30 @@ fn live_dump_on_an_interface_sees_the_meet() {
                 "yes",
                 "--save",
                 "",
-            ],
-        );
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            ];
+            let out = ns(&name, &args);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        Lab { name, dir }
     }
-    std::thread::sleep(Duration::from_millis(500));
+
+    /// Kills everything in the namespace and removes it.
+    fn teardown(&self) {
+        let pids = Command::new("ip").args(["netns", "pids", &self.name]).output().unwrap();
+        for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
+            let _ = Command::new("kill").args(["-9", pid]).status();
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn live_dump_on_an_interface_sees_the_meet() {
+    let lab = Lab::new("mglive", &["7100", "7101"]);
+    let name = lab.name.clone();
     let saved = std::env::temp_dir().join(format!("{name}.pcapng"));
     let dump = Command::new("ip")
         .args(["netns", "exec", &name, env!("CARGO_BIN_EXE_meetgraph"), "dump", "-i", "lo", "--duration", "4"])
@@ -56,13 +79,7 @@ fn live_dump_on_an_interface_sees_the_meet() {
     let meet = ns(&name, &["redis-cli", "-p", "7100", "cluster", "meet", "127.0.0.1", "7101"]);
     let out = dump.wait_with_output().unwrap();
     // Tear down before asserting.
-    let pids = Command::new("ip").args(["netns", "pids", &name]).output().unwrap();
-    for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
-        let _ = Command::new("kill").args(["-9", pid]).status();
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    let _ = Command::new("ip").args(["netns", "del", &name]).status();
-    let _ = std::fs::remove_dir_all(&dir);
+    lab.teardown();
 
     assert_eq!(String::from_utf8_lossy(&meet.stdout).trim(), "OK");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -76,7 +93,8 @@ fn live_dump_on_an_interface_sees_the_meet() {
     assert_eq!(stats["total"]["anomalies"], serde_json::json!({}));
     assert!(lines.iter().all(|v| v["capture"].as_str().is_none_or(|c| c == "iface:lo")));
     // -w saved what was captured: reading it back gives the same messages.
-    let again = Command::new(env!("CARGO_BIN_EXE_meetgraph")).args(["dump", "--format", "jsonl"]).arg(&saved).output().unwrap();
+    let again =
+        Command::new(env!("CARGO_BIN_EXE_meetgraph")).args(["dump", "--format", "jsonl"]).arg(&saved).output().unwrap();
     let _ = std::fs::remove_file(&saved);
     assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
     let saved_types: Vec<String> = String::from_utf8_lossy(&again.stdout)
@@ -106,7 +124,12 @@ fn live_commands_stop_promptly_on_an_idle_interface() {
         let t = Instant::now();
         let out = run(cmd).output().unwrap();
         // 3: nothing of the bus was seen (the verdict rests on no evidence).
-        assert!(matches!(out.status.code(), Some(0 | 3)), "{cmd:?}: {:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
+        assert!(
+            matches!(out.status.code(), Some(0 | 3)),
+            "{cmd:?}: {:?} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(t.elapsed() < Duration::from_secs(2), "{cmd:?} took {:?}", t.elapsed());
     }
     for sig in ["-INT", "-TERM"] {
@@ -137,7 +160,10 @@ fn live_commands_stop_promptly_on_an_idle_interface() {
     ns(&ns_name, &["ip", "link", "set", "d0", "up"]);
     ns(&ns_name, &["ip", "link", "set", "d1", "up"]);
     let t = Instant::now();
-    let both = run(&["dump", "-q", "--stats", "-i", "lo", "-i", "d0", "--duration", "2"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let both = run(&["dump", "-q", "--stats", "-i", "lo", "-i", "d0", "--duration", "2"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     ns(&ns_name, &["ping", "-c", "3", "-i", "0.2", "127.0.0.1"]);
     let out = both.wait_with_output().unwrap();
@@ -145,7 +171,13 @@ fn live_commands_stop_promptly_on_an_idle_interface() {
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("iface:lo+iface:d0"), "{text}");
-    let packets: u64 = text.lines().find(|l| l.starts_with("packets")).and_then(|l| l.split_whitespace().nth(1)).unwrap().parse().unwrap();
+    let packets: u64 = text
+        .lines()
+        .find(|l| l.starts_with("packets"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(packets >= 6, "{text}");
     // -Z: the capture runs as that user once the interface is open.
     let mut child = run(&["watch", "-i", "lo", "--duration", "2", "-Z", "nobody"]).spawn().unwrap();
@@ -161,7 +193,8 @@ fn live_commands_stop_promptly_on_an_idle_interface() {
     let _ = std::process::Command::new("ip").args(["netns", "del", &ns_name]).status();
     assert!(matches!(st.code(), Some(0 | 3)), "{st:?}");
     assert_eq!(uids.len(), 1, "{uids:?}");
-    let nobody = String::from_utf8(std::process::Command::new("id").args(["-u", "nobody"]).output().unwrap().stdout).unwrap();
+    let nobody =
+        String::from_utf8(std::process::Command::new("id").args(["-u", "nobody"]).output().unwrap().stdout).unwrap();
     assert!(uids[0].split_whitespace().nth(1) == Some(nobody.trim()), "{uids:?} vs {nobody}");
 }
 
@@ -172,26 +205,8 @@ fn live_commands_stop_promptly_on_an_idle_interface() {
 fn watch_tells_a_live_merge_within_two_seconds() {
     use std::io::BufRead;
     use std::time::Instant;
-    let name = format!("mgwatch-{}", std::process::id());
-    assert!(Command::new("ip").args(["netns", "add", &name]).status().unwrap().success(), "needs root");
-    let _ = ns(&name, &["ip", "link", "set", "lo", "up"]);
-    let dir = std::env::temp_dir().join(&name);
-    for port in ["7200", "7201"] {
-        std::fs::create_dir_all(dir.join(port)).unwrap();
-    }
-    for port in ["7200", "7201"] {
-        let d = dir.join(port);
-        let conf = d.join("nodes.conf");
-        let out = ns(
-            &name,
-            &[
-                "/usr/bin/redis-server", "--port", port, "--cluster-enabled", "yes", "--cluster-config-file",
-                conf.to_str().unwrap(), "--dir", d.to_str().unwrap(), "--daemonize", "yes", "--save", "",
-            ],
-        );
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    }
-    std::thread::sleep(Duration::from_millis(500));
+    let lab = Lab::new("mgwatch", &["7200", "7201"]);
+    let name = lab.name.clone();
     for port in ["7200", "7201"] {
         let out = ns(&name, &["redis-cli", "-p", port, "cluster", "addslotsrange", "0", "16383"]);
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "OK");
@@ -228,13 +243,7 @@ fn watch_tells_a_live_merge_within_two_seconds() {
     let _ = Command::new("kill").args(["-TERM", &mg[0]]).status();
     let status = watch.wait().unwrap();
     let lines = reader.join().unwrap();
-    let pids = Command::new("ip").args(["netns", "pids", &name]).output().unwrap();
-    for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
-        let _ = Command::new("kill").args(["-9", pid]).status();
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    let _ = Command::new("ip").args(["netns", "del", &name]).status();
-    let _ = std::fs::remove_dir_all(&dir);
+    lab.teardown();
 
     assert_eq!(String::from_utf8_lossy(&meet.stdout).trim(), "OK");
     let (at, line) = lines.iter().find(|(_, l)| l.contains("\"kind\":\"merge\"")).expect("a merge event");

@@ -40,7 +40,9 @@ fn run(cmd: &str) -> std::process::Output {
     let tmp = std::env::temp_dir().join(format!("meetgraph-readme-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let root = samples_dir().join("..").canonicalize().unwrap();
-    let cmd = cmd.replacen("cargo run --release -- ", "meetgraph ", 1).replace("samples/", &format!("{}/samples/", root.display()));
+    let cmd = cmd
+        .replacen("cargo run --release -- ", "meetgraph ", 1)
+        .replace("samples/", &format!("{}/samples/", root.display()));
     let bin = env!("CARGO_BIN_EXE_meetgraph");
     let cmd = cmd.replacen("meetgraph ", &format!("{bin} "), 1);
     Command::new("sh").arg("-c").arg(&cmd).current_dir(&tmp).output().unwrap()
@@ -52,7 +54,12 @@ fn every_example_on_a_sample_runs() {
     assert!(cmds.len() >= 4, "{cmds:?}");
     for c in &cmds {
         let out = run(c);
-        assert!(matches!(out.status.code(), Some(0 | 3)), "{c}: {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+        assert!(
+            matches!(out.status.code(), Some(0 | 3)),
+            "{c}: {:?}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(!out.stdout.is_empty() || c.contains("--json-events"), "{c}: no output");
     }
 }

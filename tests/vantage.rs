@@ -10,12 +10,11 @@ mod common;
 
 use common::samples_dir;
 use meetgraph::analysis::{Analysis, NodeId, Via};
-use meetgraph::capture::CaptureFile;
+use meetgraph::capture::{CaptureFile, LinkType, PcapngWriter, RawPacket};
 use meetgraph::pipeline::PipelineConfig;
 use meetgraph::vantage::{Method, Source, plan};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone)]
@@ -36,50 +35,14 @@ fn read(path: &Path) -> Vec<Pkt> {
     out
 }
 
-/// A pcapng file with one interface per link type (microsecond times).
+/// A pcapng file of `pkts` (the library's own writer, as `-w` uses).
 fn write_pcapng(path: &Path, pkts: &[Pkt]) {
-    let mut links: Vec<u16> = Vec::new();
+    let mut w = PcapngWriter::new(std::io::BufWriter::new(std::fs::File::create(path).unwrap())).unwrap();
     for p in pkts {
-        if !links.contains(&p.link) {
-            links.push(p.link);
-        }
+        let raw = RawPacket { ts_us: p.ts, frame: 0, link: LinkType(p.link), orig_len: p.orig, data: &p.data };
+        w.write(&raw).unwrap();
     }
-    let mut w = Vec::new();
-    let block = |w: &mut Vec<u8>, kind: u32, body: &[u8]| {
-        let len = 12 + body.len().div_ceil(4) * 4;
-        w.extend_from_slice(&kind.to_le_bytes());
-        w.extend_from_slice(&(len as u32).to_le_bytes());
-        w.extend_from_slice(body);
-        w.resize(w.len() + (4 - body.len() % 4) % 4, 0);
-        w.extend_from_slice(&(len as u32).to_le_bytes());
-    };
-    let mut shb = Vec::new();
-    shb.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
-    shb.extend_from_slice(&1u16.to_le_bytes());
-    shb.extend_from_slice(&0u16.to_le_bytes());
-    shb.extend_from_slice(&(-1i64).to_le_bytes());
-    block(&mut w, 0x0A0D_0D0A, &shb);
-    for l in &links {
-        let mut idb = Vec::new();
-        idb.extend_from_slice(&l.to_le_bytes());
-        idb.extend_from_slice(&0u16.to_le_bytes());
-        idb.extend_from_slice(&262_144u32.to_le_bytes());
-        block(&mut w, 1, &idb);
-    }
-    for p in pkts {
-        let iface = links.iter().position(|l| *l == p.link).unwrap() as u32;
-        let ts = p.ts as u64;
-        let mut epb = Vec::new();
-        epb.extend_from_slice(&iface.to_le_bytes());
-        epb.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
-        epb.extend_from_slice(&(ts as u32).to_le_bytes());
-        epb.extend_from_slice(&(p.data.len() as u32).to_le_bytes());
-        epb.extend_from_slice(&p.orig.to_le_bytes());
-        epb.extend_from_slice(&p.data);
-        epb.resize(epb.len() + (4 - p.data.len() % 4) % 4, 0);
-        block(&mut w, 6, &epb);
-    }
-    std::fs::File::create(path).unwrap().write_all(&w).unwrap();
+    w.flush().unwrap();
 }
 
 fn analyze(paths: &[PathBuf]) -> (Analysis, meetgraph::vantage::Plan) {
@@ -89,7 +52,7 @@ fn analyze(paths: &[PathBuf]) -> (Analysis, meetgraph::vantage::Plan) {
         .collect();
     let cfg = PipelineConfig::default();
     let plan = plan(&sources, None, &cfg).unwrap();
-    let (mut inputs, acfg) = meetgraph::run::open_plan(&plan, &cfg).unwrap();
+    let (mut inputs, acfg) = meetgraph::run::open_plan(&plan, &cfg, &Default::default()).unwrap();
     (meetgraph::run::analyze(&mut inputs, acfg), plan)
 }
 
@@ -154,14 +117,20 @@ impl Incident {
     fn check_truth(&self, a: &Analysis, what: &str) {
         let x = cluster_of(&self.truth, "X");
         let y = cluster_of(&self.truth, "Y");
-        let clusters: BTreeSet<BTreeSet<NodeId>> = a.clusters.iter().map(|c| c.nodes.iter().copied().collect()).collect();
+        let clusters: BTreeSet<BTreeSet<NodeId>> =
+            a.clusters.iter().map(|c| c.nodes.iter().copied().collect()).collect();
         assert_eq!(clusters, BTreeSet::from([x.clone(), y.clone()]), "{what}: clusters before the merge");
         let m = a.merges.first().unwrap_or_else(|| panic!("{what}: no merge"));
         let mut x_side = x.clone();
         x_side.insert(id(&self.truth, "c"));
         let sides: BTreeSet<BTreeSet<NodeId>> = m.sides.iter().map(|s| s.iter().copied().collect()).collect();
         assert_eq!(sides, BTreeSet::from([x_side, y]), "{what}: merge sides");
-        assert!((m.ts_us - self.meet_us()).abs() < 2_000_000, "{what}: merge at {} vs operator {}", m.ts_us, self.meet_us());
+        assert!(
+            (m.ts_us - self.meet_us()).abs() < 2_000_000,
+            "{what}: merge at {} vs operator {}",
+            m.ts_us,
+            self.meet_us()
+        );
         let first = m.chain.first().unwrap();
         let c = id(&self.truth, "c");
         assert!(first.learner == c || first.node == c, "{what}: chain starts at patient zero: {:?}", m.chain);
@@ -341,7 +310,9 @@ fn near_misses_of_newer_servers_read_the_same_from_any_capture() {
             let found: BTreeSet<NodeId> = c.nodes.iter().copied().collect();
             assert!(truth.iter().any(|t| found.is_subset(t) && found.len() >= 2), "{sample}: {found:?}");
         }
-        assert!(a.clusters.iter().any(|c| c.nodes.iter().copied().collect::<BTreeSet<_>>() == cluster_of(&inc.truth, "X")));
+        assert!(
+            a.clusters.iter().any(|c| c.nodes.iter().copied().collect::<BTreeSet<_>>() == cluster_of(&inc.truth, "X"))
+        );
         let y = a.clusters.iter().find(|c| c.nodes.contains(&id(&inc.truth, "d"))).unwrap();
         assert!(!y.inferred.is_empty(), "{sample}: Y inferred");
         assert!(a.merges.is_empty(), "{sample}: late: {:?}", a.merges);
@@ -362,7 +333,8 @@ fn multihost_merges_from_the_hosts_captures_only() {
         let x = cluster_of(&inc.truth, "X");
         let y = cluster_of(&inc.truth, "Y");
         for (a, what) in [(&whole, "all captures"), (&hosts, "hosts only")] {
-            let clusters: BTreeSet<BTreeSet<NodeId>> = a.clusters.iter().map(|c| c.nodes.iter().copied().collect()).collect();
+            let clusters: BTreeSet<BTreeSet<NodeId>> =
+                a.clusters.iter().map(|c| c.nodes.iter().copied().collect()).collect();
             assert_eq!(clusters, BTreeSet::from([x.clone(), y.clone()]), "{sample} {what}");
             let m = a.merges.first().unwrap_or_else(|| panic!("{sample} {what}: no merge"));
             let mut x_side = x.clone();
@@ -370,7 +342,8 @@ fn multihost_merges_from_the_hosts_captures_only() {
             let sides: BTreeSet<BTreeSet<NodeId>> = m.sides.iter().map(|s| s.iter().copied().collect()).collect();
             assert_eq!(sides, BTreeSet::from([x_side, y.clone()]), "{sample} {what}");
             let events = inc.truth["events"].as_array().unwrap();
-            let last_meet = events.iter().rev().find(|e| e["what"].as_str().is_some_and(|w| w.contains("MEET"))).unwrap();
+            let last_meet =
+                events.iter().rev().find(|e| e["what"].as_str().is_some_and(|w| w.contains("MEET"))).unwrap();
             let meet = last_meet["t_ms"].as_i64().unwrap() * 1000;
             assert!((m.ts_us - meet).abs() < 2_000_000, "{sample} {what}: merge {} vs MEET {meet}", m.ts_us);
         }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{samples_dir, sample_captures};
+use common::{sample_captures, samples_dir};
 use meetgraph::analysis::AnalysisConfig;
 use meetgraph::analysis::alerts::alerts;
 use meetgraph::capture::CaptureFile;
@@ -31,11 +31,13 @@ fn watch_tells_what_analyze_reports_one_for_one() {
     dirs.retain(|d| d.join("truth.json").exists());
     assert!(dirs.len() >= 20);
     for dir in dirs {
-        let mut files: Vec<PathBuf> = sample_captures().into_iter().filter(|p| p.parent() == Some(dir.as_path())).collect();
+        let mut files: Vec<PathBuf> =
+            sample_captures().into_iter().filter(|p| p.parent() == Some(dir.as_path())).collect();
         files.sort();
         let (mut a, cfg) = inputs(&files);
         let analysis = meetgraph::run::analyze(&mut a, cfg);
-        let want: Vec<String> = alerts(&analysis).iter().map(|x| format!("{} {} {}", x.ts_us, x.kind, x.summary)).collect();
+        let want: Vec<String> =
+            alerts(&analysis).iter().map(|x| format!("{} {} {}", x.ts_us, x.kind, x.summary)).collect();
         let (mut w, cfg) = inputs(&files);
         let mut told: Vec<(String, String, i64)> = Vec::new();
         let mut looks = 0;
@@ -52,7 +54,10 @@ fn watch_tells_what_analyze_reports_one_for_one() {
         want_keys.sort();
         let extra: Vec<_> = told_sorted.iter().filter(|k| !want_keys.contains(k)).collect();
         let missing: Vec<_> = want_keys.iter().filter(|k| !told_sorted.contains(k)).collect();
-        assert!(extra.is_empty() && missing.is_empty(), "{name}: told but not reported {extra:#?}; never told {missing:#?}");
+        assert!(
+            extra.is_empty() && missing.is_empty(),
+            "{name}: told but not reported {extra:#?}; never told {missing:#?}"
+        );
         assert_eq!(told.len(), want.len(), "{name}");
         // A merge is told by a look made while the input still went on.
         if let Some(m) = analysis.merges.first() {

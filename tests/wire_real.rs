@@ -113,22 +113,8 @@ fn message_counts_match_tshark_reassembly() {
 /// the capture ended), against the messages meetgraph decoded per sender.
 #[test]
 fn per_sender_counts_agree_with_the_servers_own_counters() {
-    for dir in [
-        "redis-6.2-loopback-merge",
-        "redis-7.0-loopback-merge",
-        "valkey-9.1-loopback-merge",
-        "redis-3.0.7-loopback-merge",
-        "redis-3.2-loopback-merge",
-        "redis-5.0.9-loopback-merge",
-        "redis-5.0.14-loopback-merge",
-        "redis-6.0-loopback-merge",
-        "redis-7.2-loopback-merge",
-        "redis-7.4-loopback-merge",
-        "redis-8.0-loopback-merge",
-        "valkey-7.2-loopback-merge",
-        "valkey-8.0-loopback-merge",
-        "valkey-9.0-loopback-merge",
-    ] {
+    for dir in common::samples_ending("-loopback-merge", 14) {
+        let dir = dir.as_str();
         let d = common::samples_dir().join(dir);
         let truth: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(d.join("truth.json")).unwrap()).unwrap();

@@ -71,7 +71,8 @@ pub fn alerts(a: &Analysis) -> Vec<Alert> {
         let sides: Vec<String> =
             m.sides.iter().map(|s| s.iter().map(|n| n.short().into_owned()).collect::<Vec<_>>().join(" ")).collect();
         // The story's root cause names the step that fused the clusters.
-        let root = a.story.iter().find_map(|l| l.strip_prefix("Root cause: ")).filter(|_| std::ptr::eq(m, &a.merges[0]));
+        let root =
+            a.story.iter().find_map(|l| l.strip_prefix("Root cause: ")).filter(|_| std::ptr::eq(m, &a.merges[0]));
         let link = match root {
             Some(r) => r.to_string(),
             None => m.chain.last().map(|i| describe(i, &best)).unwrap_or_default(),

@@ -87,7 +87,11 @@ fn inferred_members(g: &Gathered, group: &[NodeId], before: Option<i64>) -> Vec<
         if group.iter().any(|&m| m != n && g.conns.link_seen_before(n, m, before)) {
             continue;
         }
-        let why = g.membership.prior().iter().find(|(l, x, _)| (*x == n && group.contains(l)) || (*l == n && group.contains(x)));
+        let why = g
+            .membership
+            .prior()
+            .iter()
+            .find(|(l, x, _)| (*x == n && group.contains(l)) || (*l == n && group.contains(x)));
         if let Some(&(l, x, idx)) = why {
             let evidence = g.intros.all().get(idx).map(|i| i.evidence.clone()).unwrap_or_default();
             out.push(InferredMember { node: n, learner: l, knew: x, evidence });

@@ -60,7 +60,10 @@ fn explain_open_error(name: &str, iface: &str, e: pcap::Error) -> CaptureError {
     }
     let known: Vec<String> = pcap::Device::list().map(|d| d.into_iter().map(|d| d.name).collect()).unwrap_or_default();
     if !known.is_empty() && !known.iter().any(|k| k == iface) {
-        return io_err(name, format!("no interface {iface:?}; interfaces here: {} (meetgraph -D lists them)", known.join(", ")));
+        return io_err(
+            name,
+            format!("no interface {iface:?}; interfaces here: {} (meetgraph -D lists them)", known.join(", ")),
+        );
     }
     io_err(name, text)
 }
@@ -194,7 +197,8 @@ impl MultiLive {
                     match cap.advance() {
                         Ok(true) => {
                             let Some(p) = cap.current() else { continue };
-                            let owned = Owned { ts_us: p.ts_us, link: p.link, orig_len: p.orig_len, data: p.data.to_vec() };
+                            let owned =
+                                Owned { ts_us: p.ts_us, link: p.link, orig_len: p.orig_len, data: p.data.to_vec() };
                             if tx.send(Ok(owned)).is_err() {
                                 break;
                             }

@@ -23,5 +23,5 @@ pub use error::CaptureError;
 pub use live::{LiveCapture, LiveOptions, MultiLive};
 pub use packet::{LinkType, PacketSource, RawPacket};
 pub use pcap_file::CaptureFile;
-pub use save::{SaveOptions, Saved};
+pub use save::{PcapngWriter, SaveOptions, Saved};
 pub use select::{Bpf, Select, SelectSpec};

@@ -19,10 +19,62 @@ pub struct SaveOptions {
     pub files: Option<u32>,
 }
 
+/// A pcapng stream: a section header, then one interface block per link
+/// type as it first appears, then enhanced packet blocks (µs times).
+pub struct PcapngWriter<W: Write> {
+    out: W,
+    links: Vec<u16>,
+}
+
+impl<W: Write> PcapngWriter<W> {
+    /// Writes the section header.
+    pub fn new(mut out: W) -> std::io::Result<Self> {
+        let mut shb = Vec::new();
+        shb.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
+        shb.extend_from_slice(&1u16.to_le_bytes());
+        shb.extend_from_slice(&0u16.to_le_bytes());
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        out.write_all(&block(0x0A0D_0D0A, &shb))?;
+        Ok(PcapngWriter { out, links: Vec::new() })
+    }
+
+    /// Writes one packet (and its interface block the first time its link
+    /// type appears); returns the bytes written.
+    pub fn write(&mut self, p: &RawPacket<'_>) -> std::io::Result<u64> {
+        let mut bytes = Vec::new();
+        let iface = match self.links.iter().position(|l| *l == p.link.0) {
+            Some(i) => i,
+            None => {
+                let mut idb = Vec::new();
+                idb.extend_from_slice(&p.link.0.to_le_bytes());
+                idb.extend_from_slice(&0u16.to_le_bytes());
+                idb.extend_from_slice(&0u32.to_le_bytes());
+                bytes.extend(block(1, &idb));
+                self.links.push(p.link.0);
+                self.links.len() - 1
+            }
+        };
+        let ts = p.ts_us as u64;
+        let mut epb = Vec::with_capacity(20 + p.data.len());
+        epb.extend_from_slice(&(iface as u32).to_le_bytes());
+        epb.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(ts as u32).to_le_bytes());
+        epb.extend_from_slice(&(p.data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&p.orig_len.to_le_bytes());
+        epb.extend_from_slice(p.data);
+        bytes.extend(block(6, &epb));
+        self.out.write_all(&bytes)?;
+        Ok(bytes.len() as u64)
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
 struct Writer {
     opts: SaveOptions,
-    out: Option<std::io::BufWriter<std::fs::File>>,
-    links: Vec<u16>,
+    out: Option<PcapngWriter<std::io::BufWriter<std::fs::File>>>,
     written: u64,
     index: u32,
 }
@@ -54,16 +106,8 @@ impl Writer {
 
     fn open(&mut self) -> Result<(), CaptureError> {
         let f = std::fs::File::create(self.path()).map_err(|e| self.io(e))?;
-        let mut out = std::io::BufWriter::new(f);
-        let mut shb = Vec::new();
-        shb.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
-        shb.extend_from_slice(&1u16.to_le_bytes());
-        shb.extend_from_slice(&0u16.to_le_bytes());
-        shb.extend_from_slice(&(-1i64).to_le_bytes());
-        let b = block(0x0A0D_0D0A, &shb);
-        out.write_all(&b).map_err(|e| self.io(e))?;
-        self.written = b.len() as u64;
-        self.links.clear();
+        let out = PcapngWriter::new(std::io::BufWriter::new(f)).map_err(|e| self.io(e))?;
+        self.written = 28;
         self.out = Some(out);
         Ok(())
     }
@@ -82,32 +126,9 @@ impl Writer {
             }
             self.open()?;
         }
-        let mut bytes = Vec::new();
-        let iface = match self.links.iter().position(|l| *l == p.link.0) {
-            Some(i) => i,
-            None => {
-                let mut idb = Vec::new();
-                idb.extend_from_slice(&p.link.0.to_le_bytes());
-                idb.extend_from_slice(&0u16.to_le_bytes());
-                idb.extend_from_slice(&0u32.to_le_bytes());
-                bytes.extend(block(1, &idb));
-                self.links.push(p.link.0);
-                self.links.len() - 1
-            }
-        };
-        let ts = p.ts_us as u64;
-        let mut epb = Vec::with_capacity(20 + p.data.len());
-        epb.extend_from_slice(&(iface as u32).to_le_bytes());
-        epb.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
-        epb.extend_from_slice(&(ts as u32).to_le_bytes());
-        epb.extend_from_slice(&(p.data.len() as u32).to_le_bytes());
-        epb.extend_from_slice(&p.orig_len.to_le_bytes());
-        epb.extend_from_slice(p.data);
-        bytes.extend(block(6, &epb));
         let Some(out) = self.out.as_mut() else { return Ok(()) };
-        let r = out.write_all(&bytes).and_then(|_| out.flush());
-        r.map_err(|e| self.io(e))?;
-        self.written += bytes.len() as u64;
+        let r = out.write(p).and_then(|n| out.flush().map(|_| n));
+        self.written += r.map_err(|e| self.io(e))?;
         Ok(())
     }
 }
@@ -123,7 +144,7 @@ impl<S: PacketSource> Saved<S> {
     /// Creates the first file at once (an unwritable path is an error before
     /// the capture starts).
     pub fn new(inner: S, opts: SaveOptions) -> Result<Self, CaptureError> {
-        let mut writer = Writer { opts, out: None, links: Vec::new(), written: 0, index: 0 };
+        let mut writer = Writer { opts, out: None, written: 0, index: 0 };
         writer.open()?;
         Ok(Saved { inner, writer, error: None })
     }

@@ -311,7 +311,11 @@ fn write_captures(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
             ),
         };
         let note = c.clock.as_ref().and_then(|k| k.note.as_deref()).map(|n| format!(" ({n})")).unwrap_or_default();
-        writeln!(w, "{}:{files}{clock}{note}; {} messages; links of {} node pairs", c.vantage, c.messages, c.node_pairs_seen)?;
+        writeln!(
+            w,
+            "{}:{files}{clock}{note}; {} messages; links of {} node pairs",
+            c.vantage, c.messages, c.node_pairs_seen
+        )?;
     }
     Ok(())
 }

@@ -20,7 +20,8 @@ pub fn write_alert(w: &mut dyn Write, a: &Alert, colour: bool) -> io::Result<()>
         Severity::Warning => ("warning ", "\x1b[33m"),
         Severity::Info => ("info    ", "\x1b[2m"),
     };
-    let evidence: Vec<String> = a.evidence.iter().take(6).map(|e| format!("{}#{}", printable(&e.capture), e.frame)).collect();
+    let evidence: Vec<String> =
+        a.evidence.iter().take(6).map(|e| format!("{}#{}", printable(&e.capture), e.frame)).collect();
     let evidence = if evidence.is_empty() { String::new() } else { format!(" [{}]", evidence.join(" ")) };
     let (on, off) = if colour { (on, "\x1b[0m") } else { ("", "") };
     writeln!(w, "{}  {on}{label}  {}{off}  {}{evidence}", format_utc_us(a.ts_us), a.kind, printable(&a.summary))

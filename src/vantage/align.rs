@@ -89,11 +89,8 @@ pub fn align(clocks: &[VantageClock], reference: usize) -> Vec<Alignment> {
     let mut pair: HashMap<(usize, usize), PairEstimate> = HashMap::new();
     for a in 0..n {
         for b in a + 1..n {
-            let (small, big, flip) = if clocks[a].fingerprints.len() <= clocks[b].fingerprints.len() {
-                (a, b, false)
-            } else {
-                (b, a, true)
-            };
+            let (small, big, flip) =
+                if clocks[a].fingerprints.len() <= clocks[b].fingerprints.len() { (a, b, false) } else { (b, a, true) };
             let samples: Vec<i64> = clocks[small]
                 .fingerprints
                 .iter()
@@ -160,7 +157,9 @@ pub fn align(clocks: &[VantageClock], reference: usize) -> Vec<Alignment> {
                 method: Method::NodeClock,
                 samples: k,
                 applied: false,
-                note: Some(refused.unwrap_or_else(|| "no message seen by both; from the nodes' clocks in gossip".into())),
+                note: Some(
+                    refused.unwrap_or_else(|| "no message seen by both; from the nodes' clocks in gossip".into()),
+                ),
             },
             _ => Alignment {
                 offset_us: 0,
@@ -175,7 +174,8 @@ pub fn align(clocks: &[VantageClock], reference: usize) -> Vec<Alignment> {
     out.into_iter()
         .map(|a| {
             let mut a = a.unwrap_or_else(Alignment::reference);
-            a.applied = a.method != Method::Reference && a.method != Method::None && a.offset_us.abs() > a.uncertainty_us;
+            a.applied =
+                a.method != Method::Reference && a.method != Method::None && a.offset_us.abs() > a.uncertainty_us;
             a
         })
         .collect()

@@ -1,7 +1,7 @@
 //! Several files of one vantage (a rotated capture) read as one source, so
 //! TCP streams continue across the file boundaries. Frame numbers run on
-//! across files; [`super::VantagePlan::locate`] turns them back into
-//! (file, Wireshark frame).
+//! across files; `AnalysisConfig::evidence` turns them back into (file,
+//! Wireshark frame) with the plan's `frame_bases`.
 
 use crate::capture::{CaptureError, CaptureFile, PacketSource, RawPacket};
 use std::path::PathBuf;

@@ -60,14 +60,6 @@ pub struct VantagePlan {
     order: usize,
 }
 
-impl VantagePlan {
-    /// File index and Wireshark frame number of a frame of the chain.
-    pub fn locate(&self, frame: u64) -> (usize, u64) {
-        let i = self.frame_bases.partition_point(|&b| b < frame).saturating_sub(1);
-        (i, frame - self.frame_bases.get(i).copied().unwrap_or(0))
-    }
-}
-
 /// Vantages in input order, the reference first among equals.
 #[derive(Debug)]
 pub struct Plan {

@@ -82,7 +82,21 @@ pub fn samples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
 
-/// Every capture file under `samples/` (sorted).
+/// Names of the sample directories ending in `suffix` (e.g. every
+/// `-loopback-merge`), sorted; at least `min` of them.
+#[allow(dead_code)]
+pub fn samples_ending(suffix: &str, min: usize) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(samples_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(suffix))
+        .collect();
+    v.sort();
+    assert!(v.len() >= min, "only {} samples ending in {suffix}: {v:?}", v.len());
+    v
+}
+
 /// Whether a sample directory holds an encrypted bus (truth.json scenario
 /// `tls-bus`): nothing in it decodes; tests/coverage.rs checks what
 /// meetgraph says of it.
