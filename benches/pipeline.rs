@@ -151,7 +151,11 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let f = CaptureFile::from_reader("bench".into(), Box::new(raw)).expect("capture");
             let mut inputs = vec![Input::new(f, Pipeline::new(0, PipelineConfig::default()))];
-            let cfg = meetgraph::analysis::AnalysisConfig { vantages: vec!["h1".into()], until_us: None, ..Default::default() };
+            let cfg = meetgraph::analysis::AnalysisConfig {
+                vantages: vec!["h1".into()],
+                until_us: None,
+                ..Default::default()
+            };
             black_box(meetgraph::run::analyze(&mut inputs, cfg).introductions.len())
         })
     });
