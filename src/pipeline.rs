@@ -525,8 +525,11 @@ impl Pipeline {
         let mut s = self.stats.clone();
         s.reassembly = *self.reasm.stats();
         s.tcp_flows = s.reassembly.connections;
-        s.messages_by_sender =
-            self.sender_counts.iter().map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), *v)).collect();
+        s.messages_by_sender = self
+            .sender_counts
+            .iter()
+            .map(|(k, v)| (crate::clusterbus::wire::escape_text(k).into_owned(), *v))
+            .collect();
         s
     }
 }
