@@ -9,6 +9,8 @@ use flate2::read::GzDecoder;
 use meetgraph::analysis::AnalysisConfig;
 use meetgraph::analysis::timeline::build_timeline;
 use meetgraph::capture::CaptureFile;
+use meetgraph::clusterbus::Message;
+use meetgraph::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSink, FramerConfig};
 use meetgraph::output::dot::write_dot;
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
 use meetgraph::output::report::{ReportOptions, write_report};
@@ -95,4 +97,43 @@ fn invalid_utf8_in_one_sender_name_is_escaped_and_the_merge_still_found() {
     let mut dot = Vec::new();
     write_dot(&mut dot, &a, &build_timeline(&a, None, None)).unwrap();
     assert!(String::from_utf8(dot).unwrap().contains("\\\\xff"), "DOT escapes the backslash of the escape");
+}
+
+#[derive(Default)]
+struct Framed(Vec<(u64, u32)>);
+
+impl FrameSink for Framed {
+    fn message(&mut self, info: &FrameInfo, m: &Message<'_>) {
+        self.0.push((info.offset, m.totlen));
+    }
+    fn anomaly(&mut self, _: &FrameInfo, _: FrameAnomaly) {}
+}
+
+/// Fuzz finding (framer target): on a stream joined mid-way, a header past
+/// the hunt limit was taken when its message arrived in one chunk and not
+/// when its last byte came in the next one. The limit now holds for any
+/// chunking.
+#[test]
+fn the_hunt_limit_holds_whatever_the_chunking() {
+    let (raw, at) = sample();
+    let m = at[100];
+    let len = u32::from_be_bytes(raw[m + 4..m + 8].try_into().unwrap()) as usize;
+    let cfg = FramerConfig { max_totlen: 1 << 20, hunt_limit: 3000 };
+    for junk in [2900, 3704] {
+        let mut stream = vec![0u8; junk];
+        stream.extend_from_slice(&raw[m..m + len]);
+        let mut whole = Framed::default();
+        let mut fr = BusFramer::new(true);
+        fr.feed(&cfg, 0, 1, 0, &stream, &mut whole);
+        fr.finish(2, 0, &mut whole);
+        let mut split = Framed::default();
+        let mut fr = BusFramer::new(true);
+        let cut = stream.len() - 1;
+        fr.feed(&cfg, 0, 1, 0, &stream[..cut], &mut split);
+        fr.feed(&cfg, cut as u64, 2, 0, &stream[cut..], &mut split);
+        fr.finish(3, 0, &mut split);
+        assert_eq!(whole.0, split.0, "{junk} bytes before the header");
+        let expected = if junk <= 3000 { vec![(junk as u64, len as u32)] } else { vec![] };
+        assert_eq!(whole.0, expected, "{junk} bytes before the header");
+    }
 }
