@@ -24,7 +24,7 @@ fn edges(a: &Analysis, t: &Timeline) -> Vec<(NodeId, NodeId, String, bool)> {
             continue;
         }
         let from = i.introducer.unwrap_or(i.node);
-        let label = format!("+{:.3}s {}", (i.ts_us - t.t0_us) as f64 / 1e6, i.via);
+        let label = format!("+{:.3}s {}", (i.ts_us - t.overview.first_us) as f64 / 1e6, i.via);
         out.push((from, i.learner, label, chain.contains(&(i.learner, i.node))));
     }
     out

@@ -4,6 +4,9 @@
 //! (dump, stats), `clusterbus` (dump) and `time`; never the reverse.
 
 pub mod chart;
+pub mod chart_legend;
+pub mod chart_png;
+pub mod chart_scene;
 pub mod dot;
 pub mod dump;
 pub mod html;
