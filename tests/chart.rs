@@ -59,9 +59,9 @@ fn first_incident_us(a: &Analysis) -> i64 {
     chain.chain(findings).min().expect("an incident")
 }
 
-/// Runs headless Chromium on `page` and returns the DOM it dumps. Fails
-/// (never skips) when Chromium is missing.
-fn chromium_dom(page: &str, name: &str) -> String {
+/// Runs headless Chromium on `page` in a window `width` pixels wide and
+/// returns the DOM it dumps. Fails (never skips) when Chromium is missing.
+fn chromium_dom(page: &str, name: &str, width: u32) -> String {
     let dir = std::env::temp_dir().join(format!("meetgraph-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("page.html");
@@ -76,10 +76,10 @@ fn chromium_dom(page: &str, name: &str) -> String {
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
-            "--window-size=1700,1200",
             "--host-resolver-rules=MAP * ~NOTFOUND",
         ])
         .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg(format!("--window-size={width},1000"))
         .arg("--dump-dom")
         .arg(format!("file://{}", file.display()))
         .output()
@@ -132,7 +132,7 @@ document.getElementById('result').textContent = JSON.stringify(r);
     let page = format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><style>body{{margin:0}}</style></head><body>{svg}<pre id=\"result\"></pre><script>{SCRIPT}</script></body></html>"
     );
-    let dom = chromium_dom(&page, name);
+    let dom = chromium_dom(&page, name, 1700);
     let json = dom
         .split("<pre id=\"result\">")
         .nth(1)
@@ -330,14 +330,13 @@ fn dot_and_mermaid_highlight_the_merge_chain() {
 #[test]
 fn html_report_loads_offline_in_headless_chromium() {
     let (a, t) = incident();
-    let svg = render_svg(&t).unwrap();
     let mut html = Vec::new();
-    write_html(&mut html, &a, &svg).unwrap();
+    write_html(&mut html, &a, &t).unwrap();
     let html = String::from_utf8(html).unwrap();
     // Nothing to fetch: no src/href attributes, a CSP that forbids fetches.
     assert!(!html.contains(" src=") && !html.contains(" href="));
     assert!(html.contains("Content-Security-Policy\" content=\"default-src 'none'"));
-    let dom = chromium_dom(&html, "html");
+    let dom = chromium_dom(&html, "html", 1280);
     assert!(dom.contains("<svg"), "chart not in the DOM");
     assert!(dom.contains("id=\"findings\""));
     assert!(dom.matches("address_collision").count() >= 1);
@@ -359,4 +358,62 @@ fn unwritable_outputs_are_named_with_the_reason_and_exit_2() {
             assert_eq!(err.trim(), format!("meetgraph: cannot write {name}: No such file or directory (os error 2)"));
         }
     }
+}
+
+#[test]
+fn html_report_puts_the_incident_first_wraps_cells_and_draws_the_graph() {
+    let (a, t) = incident();
+    let mut html = Vec::new();
+    write_html(&mut html, &a, &t).unwrap();
+    let html = String::from_utf8(html).unwrap();
+    // Incident first, then the collapsible rest.
+    let pos = |s: &str| html.find(s).unwrap_or_else(|| panic!("{s} missing"));
+    assert!(pos("id=\"story\"") < pos("id=\"incident-findings\""));
+    assert!(pos("id=\"incident-findings\"") < pos("id=\"chain-1\""));
+    assert!(pos("id=\"chain-1\"") < pos("id=\"chart\"") && pos("id=\"chart\"") < pos("id=\"intro-graph\""));
+    for id in ["all-findings", "introductions", "nodes", "connections", "captures", "anomalies"] {
+        assert!(pos(&format!("<details id=\"{id}\">")) > pos("id=\"intro-graph\""), "{id} collapsible, after");
+    }
+    assert!(html.contains("h1.pcap.gz#226"), "chain evidence frames");
+    // Measured in Chromium at a laptop's width (the report's CSP forbids
+    // scripts, so the test page drops it and adds one).
+    const SCRIPT: &str = r#"
+for (const d of document.querySelectorAll('details')) d.open = true;
+const cut = [...document.querySelectorAll('td,th')].filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent);
+const boxes = [...document.querySelectorAll('#intro-graph .graph-node')].map(g => { const b = g.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; });
+const g = document.getElementById('intro-graph').getBoundingClientRect();
+document.getElementById('result').textContent = JSON.stringify({
+  cut, boxes, graph: [g.left, g.top, g.right, g.bottom],
+  edges: document.querySelectorAll('#intro-graph .graph-edge').length,
+  chain_edges: document.querySelectorAll('#intro-graph .graph-edge.chain').length,
+  page: [document.documentElement.scrollWidth, window.innerWidth] });
+"#;
+    let csp = html.lines().find(|l| l.contains("Content-Security-Policy")).unwrap();
+    let page =
+        html.replace(csp, "").replace("</body>", &format!("<pre id=\"result\"></pre><script>{SCRIPT}</script></body>"));
+    let dom = chromium_dom(&page, "html-layout", 1280);
+    let json = dom.split("<pre id=\"result\">").nth(1).and_then(|s| s.split("</pre>").next()).expect("measured");
+    #[derive(serde::Deserialize, Debug)]
+    struct Layout {
+        cut: Vec<String>,
+        boxes: Vec<[f64; 4]>,
+        graph: [f64; 4],
+        edges: usize,
+        chain_edges: usize,
+        page: [f64; 2],
+    }
+    let m: Layout = serde_json::from_str(&json.replace("&quot;", "\"").replace("&amp;", "&")).unwrap();
+    assert!(m.cut.is_empty(), "cells cut off: {:?}", m.cut);
+    assert!(m.page[0] <= m.page[1] + 1.0, "the page scrolls sideways: {:?}", m.page);
+    assert_eq!(m.boxes.len(), t.lanes.len(), "one box per node");
+    for (i, x) in m.boxes.iter().enumerate() {
+        assert!(
+            x[0] >= m.graph[0] && x[2] <= m.graph[2] && x[1] >= m.graph[1] && x[3] <= m.graph[3],
+            "node {i} inside"
+        );
+        for y in &m.boxes[..i] {
+            assert!(!intersects(*x, *y), "node boxes overlap: {x:?} {y:?}");
+        }
+    }
+    assert!(m.edges >= 10 && m.chain_edges >= 3, "{m:?}");
 }

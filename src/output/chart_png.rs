@@ -108,6 +108,7 @@ impl Painter<'_> {
                     self.text(db, start + 0.6, *y, text, *size, *color)?;
                 }
             }
+            Item::Title(_) => {}
             Item::Group { items, .. } => {
                 for i in items {
                     self.item(db, i)?;

@@ -111,6 +111,8 @@ pub enum Item {
         anchor: Anchor,
         bold: bool,
     },
+    /// A tooltip for the enclosing group (SVG `<title>`; not drawn).
+    Title(String),
     /// Attributes are written escaped; names must be plain (`id`, `class`,
     /// `data-…`).
     Group {
@@ -219,6 +221,7 @@ fn write_item(out: &mut String, item: &Item) {
                 xml_escape(text)
             )
         }
+        Item::Title(text) => writeln!(out, "<title>{}</title>", xml_escape(text)),
         Item::Group { attrs: a, items } => {
             let _ = writeln!(out, "<g{}>", attrs(a));
             for i in items {
