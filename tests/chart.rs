@@ -417,3 +417,23 @@ document.getElementById('result').textContent = JSON.stringify({
     }
     assert!(m.edges >= 10 && m.chain_edges >= 3, "{m:?}");
 }
+
+/// The README's pictures are the current chart of the incident and of a
+/// failover (`UPDATE_GOLDEN=1` redraws them; look at them before committing).
+#[test]
+fn docs_images_are_up_to_date() {
+    let docs = samples_dir().parent().unwrap().join("docs");
+    for (name, file) in
+        [("redis-3.0.7-docker-bridge", "incident-3.0.7.svg"), ("redis-7.0-failover", "failover-7.0.svg")]
+    {
+        let (_, t) = sample(name);
+        let svg = render_svg(&t).unwrap();
+        let path = docs.join(file);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &svg).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));
+        assert!(svg == want, "{} is not the current chart; rerun with UPDATE_GOLDEN=1 and look at it", path.display());
+    }
+}
