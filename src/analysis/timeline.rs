@@ -164,8 +164,10 @@ pub fn default_window(a: &Analysis, first: i64, last: i64) -> (i64, i64) {
 /// given (the other defaults to the capture's end), else
 /// [`default_window`].
 pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>) -> Timeline {
-    let first = a.captures.iter().filter_map(|c| c.first_ts_us).min().unwrap_or(0);
-    let last = a.captures.iter().filter_map(|c| c.last_ts_us).max().unwrap_or(first);
+    // An encrypted bus decodes nothing: its connections still date it.
+    let first = a.t0_us().unwrap_or(0);
+    let ends = a.captures.iter().filter_map(|c| c.last_ts_us);
+    let last = ends.chain(a.coverage.encrypted.iter().map(|f| f.last_ts_us)).max().unwrap_or(first).max(first);
     let (t0, t1) = if since_us.is_none() && until_us.is_none() {
         default_window(a, first, last)
     } else {

@@ -212,6 +212,11 @@ pub fn legend(t: &Timeline, steps: &[StepLine], x: f64, y: f64, width: f64) -> (
         };
         entry(&mut items, &mut row, "cluster", swatch, &text);
     }
+    if items.len() == 1 {
+        let note = "no bus message decoded: see the report's limits";
+        items.push(Item::text(x + PAD, row + 5.0, note, SMALL_SIZE, Anchor::Start));
+        row += ROW;
+    }
     if !steps.is_empty() {
         row += 6.0;
         title(&mut items, &mut row, "Merge chain (as in the report)");
