@@ -46,6 +46,7 @@ const GRID_COLOR: Color = Color(225, 225, 225);
 const AXIS_COLOR: Color = Color(90, 90, 90);
 const COUNT_COLOR: Color = Color(31, 80, 180);
 const WINDOW_COLOR: Color = Color(31, 119, 180);
+
 /// Why a chart could not be made.
 #[derive(Debug)]
 pub enum ChartError {
