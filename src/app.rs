@@ -13,7 +13,7 @@ use meetgraph::capture::CaptureFile;
 use meetgraph::capture::SelectSpec;
 use meetgraph::clusterbus::framer::FramerConfig;
 use meetgraph::error::{Error, Status};
-use meetgraph::output::chart::{chart_format, render_svg, write_chart};
+use meetgraph::output::chart::{chart_format, write_chart};
 use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
 use meetgraph::output::html::write_html;
@@ -498,8 +498,7 @@ fn write_visuals(analysis: &Analysis, o: &Outputs<'_>, since: Option<i64>, until
         emit(p, |w| write_mermaid(w, analysis, &timeline))?;
     }
     if let Some(p) = o.html {
-        let svg = render_svg(&timeline)?;
-        emit(p, |w| write_html(w, analysis, &svg))?;
+        emit(p, |w| write_html(w, analysis, &timeline))?;
     }
     Ok(())
 }
