@@ -166,52 +166,69 @@ impl<'buf> SlotBitmap<'buf> {
         self.0.iter().map(|b| b.count_ones()).sum()
     }
 
-    /// Owned slots as inclusive ranges, ascending. Scans 64 slots at a
-    /// time: whole empty or full words at once, runs inside a word by
-    /// counting trailing ones and zeros.
+    /// Owned slots as inclusive ranges, ascending. Skips 512 slots at a
+    /// time where no run starts or ends, then whole empty or full words,
+    /// and finds runs inside a word by counting trailing ones and zeros.
     pub fn ranges(&self) -> Vec<(u16, u16)> {
         let mut out: Vec<(u16, u16)> = Vec::new();
         let mut start: Option<u32> = None;
-        for (w, chunk) in self.0.chunks_exact(8).enumerate() {
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(chunk);
-            // Slot 64w + i is bit i: bytes ascending, LSB first.
-            let word = u64::from_le_bytes(bytes);
-            let base = (w as u32) * 64;
-            if word == 0 {
-                if let Some(s) = start.take() {
-                    out.push((s as u16, (base - 1) as u16));
-                }
-                continue;
+        for (b, block) in self.0.chunks_exact(64).enumerate() {
+            // Slot 64w + i is bit i of word w: bytes ascending, LSB first.
+            let mut words = [0u64; 8];
+            for (w, chunk) in words.iter_mut().zip(block.chunks_exact(8)) {
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(chunk);
+                *w = u64::from_le_bytes(bytes);
             }
-            if word == u64::MAX {
-                start.get_or_insert(base);
-                continue;
+            // 512 slots at once when nothing starts or ends among them.
+            match start {
+                None if words.iter().fold(0, |a, w| a | w) == 0 => continue,
+                Some(_) if words.iter().fold(u64::MAX, |a, w| a & w) == u64::MAX => continue,
+                _ => {}
             }
-            let mut bit = 0u32;
-            while bit < 64 {
-                let rest = word >> bit;
-                match start {
-                    Some(s) => {
-                        bit += rest.trailing_ones().min(64 - bit);
-                        if bit < 64 {
-                            out.push((s as u16, (base + bit - 1) as u16));
-                            start = None;
-                        }
-                    }
-                    None => {
-                        bit += rest.trailing_zeros().min(64 - bit);
-                        if bit < 64 {
-                            start = Some(base + bit);
-                        }
-                    }
-                }
+            for (k, &word) in words.iter().enumerate() {
+                let base = (b as u32) * 512 + (k as u32) * 64;
+                scan_word(word, base, &mut start, &mut out);
             }
         }
         if let Some(s) = start {
             out.push((s as u16, 16383));
         }
         out
+    }
+}
+
+/// Runs of set bits in one word of the slot bitmap (`base`: its first
+/// slot), continuing the run that `start` holds open.
+fn scan_word(word: u64, base: u32, start: &mut Option<u32>, out: &mut Vec<(u16, u16)>) {
+    if word == 0 {
+        if let Some(s) = start.take() {
+            out.push((s as u16, (base - 1) as u16));
+        }
+        return;
+    }
+    if word == u64::MAX {
+        start.get_or_insert(base);
+        return;
+    }
+    let mut bit = 0u32;
+    while bit < 64 {
+        let rest = word >> bit;
+        match *start {
+            Some(s) => {
+                bit += rest.trailing_ones().min(64 - bit);
+                if bit < 64 {
+                    out.push((s as u16, (base + bit - 1) as u16));
+                    *start = None;
+                }
+            }
+            None => {
+                bit += rest.trailing_zeros().min(64 - bit);
+                if bit < 64 {
+                    *start = Some(base + bit);
+                }
+            }
+        }
     }
 }
 
