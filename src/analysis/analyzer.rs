@@ -123,7 +123,10 @@ impl Analyzer {
     }
 
     fn message(&mut self, ts: i64, frame: u64, link: Link, msg: &BusMessage) {
-        self.clock.observe(ts, link.capture, msg);
+        // Offsets between captures need two captures.
+        if self.cfg.vantages.len() > 1 {
+            self.clock.observe(ts, link.capture, msg);
+        }
         let is_opener = link.from_initiator.unwrap_or(msg.msg_type != MessageType::PONG);
         // Light messages carry no sender: nothing to learn.
         let Some(sender) = msg.sender else { return };

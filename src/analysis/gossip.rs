@@ -7,7 +7,8 @@
 use super::model::{Evidence, Finding, FindingKind, NodeId};
 use crate::clusterbus::NodeFlags;
 use crate::events::{BusMessage, Gossip, NodeAddr};
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 
 /// A FAIL about the same node is reported again only after this long.
 const FAIL_REPORT_INTERVAL_US: i64 = 60_000_000;
@@ -25,14 +26,29 @@ pub(super) struct Heard {
 /// A peer as a node gossips it: address, flags, when.
 pub(super) type Peer = (NodeAddr, u16, i64);
 
+/// News keyed by address: bus port, then IP (looked up by `&str`, so a
+/// steady-state message costs no allocation).
+#[derive(Clone, Debug, Default)]
+struct AddrMap(HashMap<u16, HashMap<String, Heard>>);
+
+impl AddrMap {
+    fn get(&self, ip: &str, cport: u16) -> Option<&Heard> {
+        self.0.get(&cport)?.get(ip)
+    }
+
+    fn insert(&mut self, ip: &str, cport: u16, h: Heard) {
+        self.0.entry(cport).or_default().insert(ip.to_string(), h);
+    }
+}
+
 /// Per-learner memory.
 #[derive(Clone, Debug, Default)]
 struct Learner {
     heard_node: HashMap<NodeId, Heard>,
-    heard_addr: HashMap<(String, u16), Heard>,
+    heard_addr: AddrMap,
     /// Addresses the learner moved a node to because of that node's own
     /// PINGs (TCP source address); used only to spot who answers there.
-    expected_addr: HashMap<(String, u16), Heard>,
+    expected_addr: AddrMap,
     /// The learner's own view of peers (from its gossip).
     peers: BTreeMap<NodeId, Peer>,
     /// Gossip entries it sent (all messages).
@@ -141,9 +157,9 @@ impl Knowledge {
     /// latest node to claim an address wins, as in the server's table.
     pub fn expect_from_ping(&mut self, r: NodeId, s: NodeId, addr: NodeAddr, ts: i64, evd: &Evidence) {
         let l = self.learners.entry(r).or_default();
-        let key = (addr.ip.clone(), addr.cport);
-        if l.expected_addr.get(&key).is_none_or(|h| h.node != s) {
-            l.expected_addr.insert(key, Heard { ts, introducer: s, node: s, addr, evidence: evd.clone() });
+        if l.expected_addr.get(&addr.ip, addr.cport).is_none_or(|h| h.node != s) {
+            let (ip, cport) = (addr.ip.clone(), addr.cport);
+            l.expected_addr.insert(&ip, cport, Heard { ts, introducer: s, node: s, addr, evidence: evd.clone() });
         }
     }
 
@@ -155,13 +171,12 @@ impl Knowledge {
             if g.node == r || g.flags & NodeFlags::NOADDR != 0 {
                 continue;
             }
-            let key = (g.addr.ip.clone(), g.addr.cport);
             let new_node = !l.heard_node.contains_key(&g.node);
-            let new_addr = !l.heard_addr.contains_key(&key);
+            let new_addr = l.heard_addr.get(&g.addr.ip, g.addr.cport).is_none();
             if new_node || new_addr {
                 let h = Heard { ts, introducer: s, node: g.node, addr: g.addr.clone(), evidence: evd.clone() };
                 if new_addr {
-                    l.heard_addr.insert(key, h.clone());
+                    l.heard_addr.insert(&g.addr.ip, g.addr.cport, h.clone());
                 }
                 if new_node {
                     l.heard_node.insert(g.node, h);
@@ -177,13 +192,13 @@ impl Knowledge {
 
     /// What `l` first heard was at `ip`, bus port `cport`.
     pub fn heard_addr(&self, l: &NodeId, ip: &str, cport: u16) -> Option<&Heard> {
-        self.learners.get(l)?.heard_addr.get(&(ip.to_string(), cport))
+        self.learners.get(l)?.heard_addr.get(ip, cport)
     }
 
     /// Which node `l` expects at `ip`, bus port `cport`, because of that
     /// node's PINGs.
     pub fn expected_addr(&self, l: &NodeId, ip: &str, cport: u16) -> Option<&Heard> {
-        self.learners.get(l)?.expected_addr.get(&(ip.to_string(), cport))
+        self.learners.get(l)?.expected_addr.get(ip, cport)
     }
 
     /// `l`'s own view of its peers.

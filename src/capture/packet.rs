@@ -5,7 +5,7 @@ use super::error::CaptureError;
 
 /// Anything that yields packets one at a time: a capture file or (with the
 /// `live` feature) an interface.
-pub trait PacketSource {
+pub trait PacketSource: Send {
     /// The name used in output (file path, `-`, or `iface:eth0`).
     fn name(&self) -> &str;
     /// Loads the next packet; `Ok(false)` at the end.
@@ -16,6 +16,11 @@ pub trait PacketSource {
     /// several files goes on with the next one); taken one at a time.
     fn take_error(&mut self) -> Option<CaptureError> {
         None
+    }
+    /// Packets arrive as they happen (a live capture): whoever reads this
+    /// source hands results on promptly rather than in big batches.
+    fn is_live(&self) -> bool {
+        false
     }
 }
 
@@ -31,6 +36,9 @@ impl PacketSource for Box<dyn PacketSource> {
     }
     fn take_error(&mut self) -> Option<CaptureError> {
         (**self).take_error()
+    }
+    fn is_live(&self) -> bool {
+        (**self).is_live()
     }
 }
 

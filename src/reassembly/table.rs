@@ -4,8 +4,8 @@
 use super::half_stream::{Effects, HalfStream, Limits, MetaBase, Segment, Stamp};
 use super::stream::{CloseReason, GapReason, StreamConsumer};
 use crate::decode::{Endpoint, TcpSegment};
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// Reassembly limits. Times are capture time.
 #[derive(Clone, Copy, Debug)]
@@ -32,9 +32,9 @@ impl Default for ReassemblyConfig {
     fn default() -> Self {
         ReassemblyConfig {
             max_pending_per_stream: 1 << 20,
-            max_pending_total: 256 << 20,
+            max_pending_total: 64 << 20,
             hole_timeout_us: 10_000_000,
-            idle_timeout_us: 600_000_000,
+            idle_timeout_us: 120_000_000,
             linger_us: 30_000_000,
             max_connections: 100_000,
         }
@@ -92,7 +92,9 @@ impl<S: Default> Conn<S> {
 
 /// TCP reassembler for one capture (one vantage point).
 pub struct Reassembler<S> {
-    conns: HashMap<[Endpoint; 2], Conn<S>>,
+    /// Boxed: the table's slots stay small (a connection's state is a few
+    /// hundred bytes; empty slots would cost as much).
+    conns: HashMap<[Endpoint; 2], Box<Conn<S>>>,
     next_id: u64,
     config: ReassemblyConfig,
     stats: ReassemblyStats,
@@ -103,7 +105,7 @@ pub struct Reassembler<S> {
 impl<S: Default> Reassembler<S> {
     pub fn new(config: ReassemblyConfig) -> Self {
         Reassembler {
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             next_id: 1,
             config,
             stats: ReassemblyStats::default(),
@@ -186,7 +188,7 @@ impl<S: Default> Reassembler<S> {
             self.stats.connections += 1;
             self.conns.insert(
                 key,
-                Conn {
+                Box::new(Conn {
                     id,
                     ends: key,
                     halves: [HalfStream::default(), HalfStream::default()],
@@ -194,7 +196,7 @@ impl<S: Default> Reassembler<S> {
                     isn: [None, None],
                     last_ts: ts_us,
                     closed_at: None,
-                },
+                }),
             );
             self.stats.peak_connections = self.stats.peak_connections.max(self.conns.len() as u64);
         }
@@ -312,6 +314,27 @@ impl<S: Default> Reassembler<S> {
             return;
         }
         self.last_sweep = Some(now);
+        // Holes on directions that went quiet (a capture that dropped
+        // packets, then the connection idled) would hold their queued
+        // bytes until the idle timeout: expire them here.
+        let limits = self.limits();
+        let mut waiting: Vec<(u64, [Endpoint; 2])> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.halves.iter().any(|h| h.pending_bytes() > 0))
+            .map(|(k, c)| (c.id, *k))
+            .collect();
+        waiting.sort();
+        let mut fx = Effects::default();
+        for (_, k) in waiting {
+            if let Some(conn) = self.conns.get_mut(&k) {
+                for d in 0..2 {
+                    let base = conn.base(d);
+                    conn.halves[d].expire_holes(consumer, &base, now, limits, &mut fx);
+                }
+            }
+        }
+        self.apply(&fx);
         let idle = self.config.idle_timeout_us;
         let linger = self.config.linger_us;
         let mut expired: Vec<[Endpoint; 2]> = self
