@@ -107,7 +107,7 @@ pub fn everything(bytes: &[u8]) {
     assert_printable("mermaid", &mmd);
     assert_quotes_balanced("mermaid", &mmd);
     let mut html = Vec::new();
-    write_html(&mut html, &a, &svg).unwrap();
+    write_html(&mut html, &a, &t).unwrap();
     let html = String::from_utf8(html).expect("HTML is UTF-8");
     assert!(!html.to_ascii_lowercase().contains("<script"), "markup from the wire reached the HTML");
     let mut by_kind = BTreeMap::new();
