@@ -309,6 +309,7 @@ fn open_live(input: &InputArgs, ifaces: &[String], pipeline: Pipeline) -> Result
             interface: iface.to_string(),
             filter: input.filter.clone(),
             snaplen: input.snaplen,
+            buffer_bytes: input.buffer_kib.saturating_mul(1024).min(i32::MAX as u32) as i32,
             count: input.count,
             duration: input.duration.map(std::time::Duration::from_secs_f64),
             stop: stop.clone(),
@@ -694,6 +695,15 @@ fn watch(input: &InputArgs, json_events: Option<&Path>, metrics: Option<&str>, i
     });
     if let Some(e) = err {
         return Err(e);
+    }
+    if live {
+        // As tcpdump does when it stops.
+        let packets: u64 = inputs.iter().map(|i| i.pipeline.stats().packets).sum();
+        let drops = LIVE_DROPS.load(std::sync::atomic::Ordering::Relaxed);
+        if status {
+            eprintln!();
+        }
+        eprintln!("{packets} packets captured, {drops} dropped by libpcap");
     }
     let mut status = damaged(&inputs);
     if !analysis.coverage.complete {

@@ -90,6 +90,11 @@ pub struct InputArgs {
     #[arg(short = 's', long, value_name = "BYTES", default_value_t = 262_144)]
     pub snaplen: i32,
 
+    /// Live capture: libpcap's kernel buffer in KiB (tcpdump's -B). A larger
+    /// buffer rides out bursts; drops are counted and reported.
+    #[arg(short = 'B', long = "buffer-size", value_name = "KIB", default_value_t = 32 * 1024)]
+    pub buffer_kib: u32,
+
     /// Largest message accepted (bytes); longer ones are skipped and counted.
     #[arg(long, value_name = "BYTES", default_value_t = meetgraph::clusterbus::DEFAULT_MAX_TOTLEN)]
     pub max_message: u32,
@@ -203,9 +208,10 @@ pub enum Command {
         #[arg(long, value_name = "ADDR:PORT")]
         metrics: Option<String>,
 
-        /// Capture-time seconds between looks at the evidence (an event is
-        /// told at the second look that shows it).
-        #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
+        /// Capture-time seconds between looks at the evidence: a merge, an
+        /// address collision or an id conflict is told at the first look
+        /// that shows it, other events at the second.
+        #[arg(long, value_name = "SECONDS", default_value_t = 0.25)]
         interval: f64,
     },
     /// Shell completions on stdout: `meetgraph completions bash >

@@ -5,18 +5,77 @@
 use crate::analysis::alerts::{Alert, Told};
 use crate::analysis::{Analysis, AnalysisConfig, Analyzer, CaptureClock};
 use crate::capture::{CaptureError, CaptureFile, PacketSource, SelectSpec};
-use crate::events::EventSink;
+use crate::events::{BusEvent, EventSink};
 use crate::pipeline::{CaptureStats, Input, Pipeline, PipelineConfig, run_merged};
 use crate::vantage::{ChainSource, Method, Plan};
+
+/// Events travel from the reading thread to the analysing one in batches
+/// of this many (a live capture's sooner: see [`Batcher`]).
+const BATCH: usize = 1024;
+/// Batches in flight; when the analysis falls this far behind, reading
+/// waits (bounded memory).
+const IN_FLIGHT: usize = 16;
+/// A live capture's events wait at most about this long for their batch
+/// to fill (checked when the next event arrives).
+const LIVE_FLUSH: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// Collects owned events into batches for the analysing thread.
+struct Batcher {
+    tx: std::sync::mpsc::SyncSender<Vec<BusEvent>>,
+    batch: Vec<BusEvent>,
+    live: bool,
+    last_flush: std::time::Instant,
+}
+
+impl Batcher {
+    fn push(&mut self, e: BusEvent) {
+        self.batch.push(e);
+        if self.batch.len() >= BATCH || (self.live && self.last_flush.elapsed() >= LIVE_FLUSH) {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.batch.is_empty() {
+            let b = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+            // The analysing side only hangs up when it panicked; the join
+            // below reports that.
+            let _ = self.tx.send(b);
+        }
+        self.last_flush = std::time::Instant::now();
+    }
+}
+
+/// Reads `inputs` on this thread and hands their events, in the order
+/// [`run_merged`] makes, to `consume` running on a second thread (reading
+/// and decoding overlap with the analysis); returns what `consume`
+/// returns.
+fn pipelined<T: Send>(inputs: &mut [Input], consume: impl FnOnce(&mut dyn Iterator<Item = BusEvent>) -> T + Send) -> T {
+    let live = inputs.iter().any(|i| i.file.is_live());
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<BusEvent>>(IN_FLIGHT);
+    std::thread::scope(|s| {
+        let worker = s.spawn(move || consume(&mut rx.into_iter().flatten()));
+        let mut b = Batcher { tx, batch: Vec::with_capacity(BATCH), live, last_flush: std::time::Instant::now() };
+        {
+            let mut sink = EventSink::new(|e| b.push(e));
+            run_merged(inputs, &mut sink);
+        }
+        b.flush();
+        drop(b);
+        worker.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
 
 /// Runs `inputs` and analyses everything; returns the analyzer (for views)
 /// and per-capture statistics.
 pub fn analyze_inputs(inputs: &mut [Input], cfg: AnalysisConfig) -> (Analyzer, Vec<CaptureStats>) {
-    let mut analyzer = Analyzer::new(cfg);
-    {
-        let mut sink = EventSink::new(|e| analyzer.push(e));
-        run_merged(inputs, &mut sink);
-    }
+    let analyzer = pipelined(inputs, |events| {
+        let mut analyzer = Analyzer::new(cfg);
+        for e in events {
+            analyzer.push(e);
+        }
+        analyzer
+    });
     let stats = inputs.iter().map(|i| i.pipeline.stats()).collect();
     (analyzer, stats)
 }
@@ -104,13 +163,13 @@ pub fn watch(
     inputs: &mut [Input],
     cfg: AnalysisConfig,
     interval_us: i64,
-    mut on_new: impl FnMut(&[Alert], &Analysis),
+    mut on_new: impl FnMut(&[Alert], &Analysis) + Send,
 ) -> Analysis {
-    let mut analyzer = Analyzer::new(cfg);
-    let mut told = Told::default();
-    let mut next: Option<i64> = None;
-    {
-        let mut sink = EventSink::new(|e: crate::events::BusEvent| {
+    pipelined(inputs, move |events| {
+        let mut analyzer = Analyzer::new(cfg);
+        let mut told = Told::default();
+        let mut next: Option<i64> = None;
+        for e in events {
             let ts = e.ts_us;
             analyzer.push(e);
             match next {
@@ -125,11 +184,10 @@ pub fn watch(
                 }
                 Some(_) => {}
             }
-        });
-        run_merged(inputs, &mut sink);
-    }
-    let last = analyzer.finish();
-    let new = told.new_in(&last, true);
-    on_new(&new, &last);
-    last
+        }
+        let last = analyzer.finish();
+        let new = told.new_in(&last, true);
+        on_new(&new, &last);
+        last
+    })
 }

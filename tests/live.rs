@@ -274,3 +274,47 @@ fn watch_tells_a_live_merge_within_two_seconds() {
     let again = events(String::from_utf8_lossy(&replay.stdout).lines().map(String::from).collect());
     assert_eq!(live, again);
 }
+
+/// `watch -i any` on one host of the docker-bridge near miss
+/// (tests/lab/docker_bridge.sh, Redis 7.0: the servers do not merge) warns
+/// of the address collision within 2 s of the colliding handshake: the
+/// line arrives at most 2 s (wall clock) after the capture time of the
+/// packet that completed the evidence (issue 11).
+#[test]
+fn watch_warns_of_a_docker_bridge_near_miss_within_two_seconds() {
+    let out = std::env::temp_dir().join(format!("mgwatch-bridge-{}", std::process::id()));
+    let run = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/docker_bridge.sh"))
+        .arg("/usr/bin/redis-server")
+        .arg(&out)
+        .env("WATCH", env!("CARGO_BIN_EXE_meetgraph"))
+        .env("AFTER_MEET_S", "8")
+        .output()
+        .unwrap();
+    let lines = std::fs::read_to_string(out.join("watch-h2.tsv")).unwrap_or_default();
+    let err = std::fs::read_to_string(out.join("watch-h2.err")).unwrap_or_default();
+    let truth = std::fs::read_to_string(out.join("truth.json")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&out);
+    assert!(run.status.success(), "lab failed: {}", String::from_utf8_lossy(&run.stderr));
+    let truth: serde_json::Value = serde_json::from_str(&truth).unwrap();
+    let meet_ms = truth["meet_ms"].as_i64().unwrap();
+    let collisions: Vec<(i64, serde_json::Value)> = lines
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(ms, json)| (ms.parse().unwrap(), serde_json::from_str(json).unwrap()))
+        .filter(|(_, v): &(i64, serde_json::Value)| v["kind"] == "address_collision")
+        .collect();
+    let (arrived_ms, v) = collisions.first().unwrap_or_else(|| panic!("no address_collision told:\n{lines}\n{err}"));
+    let evidence_ms = v["ts_us"].as_i64().unwrap() / 1000;
+    eprintln!(
+        "address_collision told {} ms after its evidence, {} ms after the MEET: {}",
+        arrived_ms - evidence_ms,
+        arrived_ms - meet_ms,
+        v["summary"]
+    );
+    assert!(evidence_ms >= meet_ms, "{v}");
+    assert!(arrived_ms - evidence_ms < 2000, "told {} ms after the evidence: {v}", arrived_ms - evidence_ms);
+    // The near miss is a warning, not a merge: Redis 7.0 keeps X and Y apart.
+    assert_eq!(truth["merged"], false);
+    assert!(v["addresses"].as_array().unwrap().iter().any(|a| a.as_str().unwrap().starts_with("172.17.")), "{v}");
+}

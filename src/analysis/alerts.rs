@@ -130,8 +130,11 @@ type Key = (String, String, i64, i64);
 impl Told {
     /// The events of `a` not told yet (and now told). A provisional
     /// analysis can still revise an event (a NAT rewrite explained by an
-    /// address learned a moment later): an event is told once two looks in
-    /// a row show it (a merge at the first), or at the `last` look.
+    /// address learned a moment later; an address seen reused turning out
+    /// to mean two nodes at once): an event is told once two looks in a
+    /// row show it; a merge, an address collision or an id conflict at the
+    /// first (two nodes answering one address, or one id from two places,
+    /// stay so whatever comes later); everything at the `last` look.
     pub fn new_in(&mut self, a: &Analysis, last: bool) -> Vec<Alert> {
         let all = alerts(a);
         // Events alike (one packet seen from two vantages) are told apart
@@ -149,12 +152,11 @@ impl Told {
         let prev = std::mem::replace(&mut self.last_look, keys.iter().cloned().collect());
         all.into_iter()
             .zip(keys)
-            // A merge is told at once (the union of two clusters is not
-            // revised by later evidence).
             // What the captures cannot show is known only at the end (a
             // capture with no bus message yet may still have some).
             .filter(|(x, k)| {
-                let ready = last || (x.kind != "bus_unreadable" && (x.kind == "merge" || prev.contains(k)));
+                let at_once = matches!(x.kind.as_str(), "merge" | "address_collision" | "id_conflict");
+                let ready = last || (x.kind != "bus_unreadable" && (at_once || prev.contains(k)));
                 ready && self.seen.insert(k.clone())
             })
             .map(|(x, _)| x)

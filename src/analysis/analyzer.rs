@@ -134,7 +134,10 @@ impl Analyzer {
     }
 
     fn message(&mut self, ts: i64, frame: u64, link: Link, msg: &BusMessage) {
-        self.clock.observe(ts, link.capture, msg);
+        // Offsets between captures need two captures.
+        if self.cfg.vantages.len() > 1 {
+            self.clock.observe(ts, link.capture, msg);
+        }
         let is_opener = dialled(&link, msg);
         // Light messages carry no sender: nothing to learn.
         let Some(sender) = msg.sender else { return };

@@ -6,8 +6,9 @@
 use super::config::AnalysisConfig;
 use super::model::{CaptureInfo, ClockOffset};
 use crate::events::BusMessage;
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
 /// Window of the fingerprint table used for clock offsets.
 const FINGERPRINT_WINDOW_US: i64 = 30_000_000;
@@ -28,7 +29,7 @@ pub(super) struct Clock {
 
 /// What identifies one message whichever capture saw it.
 pub(super) fn fingerprint(msg: &BusMessage) -> u64 {
-    let mut h = DefaultHasher::new();
+    let mut h = rustc_hash::FxHasher::default();
     msg.sender.hash(&mut h);
     msg.msg_type.0.hash(&mut h);
     msg.totlen.hash(&mut h);

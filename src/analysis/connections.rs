@@ -8,7 +8,8 @@ use super::model::{Evidence, Finding, FindingKind, NodeId};
 use crate::clusterbus::MessageType;
 use crate::decode::Endpoint;
 use crate::events::{BusMessage, Link};
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 
 /// Messages kept per connection while its other side is unidentified.
 const PENDING_CAP: usize = 64;

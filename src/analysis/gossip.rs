@@ -7,7 +7,8 @@
 use super::model::{Evidence, Finding, FindingKind, NodeId};
 use crate::clusterbus::NodeFlags;
 use crate::events::{BusMessage, Gossip, NodeAddr};
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 
 /// A FAIL about the same node is reported again only after this long.
 const FAIL_REPORT_INTERVAL_US: i64 = 60_000_000;

@@ -21,7 +21,8 @@ use super::gossip::Knowledge;
 use super::model::{Evidence, Finding, FindingKind, NodeId};
 use crate::decode::Endpoint;
 use crate::events::{BusMessage, Link};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// The same message seen twice within this is one message (one instance).

@@ -4,7 +4,8 @@
 
 use super::gossip::Heard;
 use super::model::{Evidence, Introduction, NodeId, Via};
-use std::collections::{BTreeSet, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeSet;
 
 /// Knowledge shown this soon after a learner is first seen predates the
 /// capture.

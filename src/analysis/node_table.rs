@@ -12,7 +12,8 @@ use super::model::NodeId;
 use super::slot_table::SlotTable;
 use crate::clusterbus::NodeFlags;
 use crate::events::{BusMessage, NodeAddr};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The flags `CLUSTER NODES` prints (every generation); the others are
 /// internal or wire-only.

@@ -11,7 +11,7 @@ use super::node_gossip;
 use super::node_table::{Entry, OutLink, Table};
 use crate::clusterbus::{MessageType, NodeFlags};
 use crate::events::{BusMessage, Link, NodeAddr};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Every viewer's table.
 #[derive(Clone, Debug, Default)]

@@ -8,7 +8,8 @@ use super::model::{AddressSeen, AddressSource, Evidence, Generation, NodeSummary
 use crate::clusterbus::NodeFlags;
 use crate::clusterbus::types::format_slot_ranges;
 use crate::events::{BusMessage, Link, NodeId};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use rustc_hash::FxHashSet as HashSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 /// What the bytes revealed about the server generation (a set of hints).

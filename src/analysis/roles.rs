@@ -45,7 +45,7 @@ pub(super) struct RoleHeader {
 /// Debounced roles and their changes.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Roles {
-    debounce: std::collections::HashMap<NodeId, Debounce>,
+    debounce: rustc_hash::FxHashMap<NodeId, Debounce>,
     changes: Vec<RoleChange>,
 }
 

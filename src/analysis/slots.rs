@@ -6,7 +6,8 @@
 use super::merge::Groups;
 use super::model::{Evidence, Finding, FindingKind, NodeId, Phase, SlotMove};
 use crate::clusterbus::types::format_slot_ranges;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Inclusive slot ranges, ascending.
 type Ranges = Vec<(u16, u16)>;

@@ -15,6 +15,8 @@ pub struct LiveOptions {
     /// A BPF filter (tcpdump syntax).
     pub filter: Option<String>,
     pub snaplen: i32,
+    /// libpcap's kernel buffer (bytes).
+    pub buffer_bytes: i32,
     /// Stop after this many packets.
     pub count: Option<u64>,
     /// Stop after this long.
@@ -79,6 +81,7 @@ impl LiveCapture {
             .promisc(false)
             .immediate_mode(true)
             .snaplen(opts.snaplen)
+            .buffer_size(opts.buffer_bytes)
             .timeout(200)
             .open()
             .map_err(explain)?
@@ -112,6 +115,17 @@ impl LiveCapture {
         }
     }
 
+    /// Sleeps until a packet may be there, or 100 ms (so stop requests
+    /// are seen promptly on an idle interface).
+    fn wait_readable(&self) {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        let mut fds = [PollFd::new(self.cap.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::from(100u8)).is_err() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     fn should_stop(&self) -> bool {
         self.opts.stop.load(Ordering::Relaxed)
             || self.deadline.is_some_and(|d| Instant::now() >= d)
@@ -124,6 +138,10 @@ impl PacketSource for LiveCapture {
         &self.name
     }
 
+    fn is_live(&self) -> bool {
+        true
+    }
+
     fn advance(&mut self) -> Result<bool, CaptureError> {
         self.loaded = false;
         if self.frame.is_multiple_of(1024) {
@@ -131,6 +149,7 @@ impl PacketSource for LiveCapture {
         }
         loop {
             if self.should_stop() {
+                self.note_drops();
                 return Ok(false);
             }
             match self.cap.next_packet() {
@@ -149,7 +168,7 @@ impl PacketSource for LiveCapture {
                 }
                 Err(pcap::Error::TimeoutExpired) => {
                     self.note_drops();
-                    std::thread::sleep(std::time::Duration::from_millis(5))
+                    self.wait_readable();
                 }
                 Err(e) => return Err(io_err(&self.name, e)),
             }
@@ -219,6 +238,10 @@ impl MultiLive {
 impl PacketSource for MultiLive {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn is_live(&self) -> bool {
+        true
     }
 
     fn advance(&mut self) -> Result<bool, CaptureError> {

@@ -17,6 +17,11 @@ pub trait PacketSource {
     fn take_error(&mut self) -> Option<CaptureError> {
         None
     }
+    /// Packets arrive as they happen (a live capture): whoever reads this
+    /// source hands results on promptly rather than in big batches.
+    fn is_live(&self) -> bool {
+        false
+    }
 }
 
 impl PacketSource for Box<dyn PacketSource> {
@@ -31,6 +36,9 @@ impl PacketSource for Box<dyn PacketSource> {
     }
     fn take_error(&mut self) -> Option<CaptureError> {
         (**self).take_error()
+    }
+    fn is_live(&self) -> bool {
+        (**self).is_live()
     }
 }
 

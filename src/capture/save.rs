@@ -155,6 +155,10 @@ impl<S: PacketSource> PacketSource for Saved<S> {
         self.inner.name()
     }
 
+    fn is_live(&self) -> bool {
+        self.inner.is_live()
+    }
+
     fn advance(&mut self) -> Result<bool, CaptureError> {
         let more = self.inner.advance()?;
         if more

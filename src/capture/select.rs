@@ -78,6 +78,10 @@ impl<S: PacketSource> PacketSource for Select<S> {
         self.inner.name()
     }
 
+    fn is_live(&self) -> bool {
+        self.inner.is_live()
+    }
+
     fn advance(&mut self) -> Result<bool, CaptureError> {
         if self.count.is_some_and(|c| self.passed >= c) {
             return Ok(false);

@@ -4,11 +4,19 @@ use crate::clusterbus::NodeName;
 use serde::{Serialize, Serializer};
 use std::fmt;
 
-/// A 40-character node id.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A 40-character node id. Ordered as its bytes are; comparisons look at
+/// the first 8 bytes as one word first (ids are random, so they almost
+/// always differ there), which keeps the maps keyed by id cheap.
+#[derive(Clone, Copy, Eq)]
 pub struct NodeId(pub [u8; 40]);
 
 impl NodeId {
+    fn head(&self) -> u64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.0[..8]);
+        u64::from_be_bytes(b)
+    }
+
     pub fn from_name(n: &NodeName<'_>) -> Self {
         NodeId(*n.0)
     }
@@ -27,6 +35,30 @@ impl NodeId {
     /// UTF-8). The one `short` of the crate.
     pub fn short(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.0[..8])
+    }
+}
+
+impl PartialEq for NodeId {
+    fn eq(&self, other: &Self) -> bool {
+        self.head() == other.head() && self.0[8..] == other.0[8..]
+    }
+}
+
+impl std::hash::Hash for NodeId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl Ord for NodeId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.head().cmp(&other.head()).then_with(|| self.0[8..].cmp(&other.0[8..]))
+    }
+}
+
+impl PartialOrd for NodeId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 

@@ -4,8 +4,8 @@
 use super::half_stream::{Effects, HalfStream, Limits, MetaBase, Segment, Stamp};
 use super::stream::{CloseReason, GapReason, StreamConsumer};
 use crate::decode::{Endpoint, TcpSegment};
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// Reassembly limits. Times are capture time.
 #[derive(Clone, Copy, Debug)]
@@ -96,7 +96,7 @@ pub struct Reassembler<S> {
 impl<S: Default> Reassembler<S> {
     pub fn new(config: ReassemblyConfig) -> Self {
         Reassembler {
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             next_id: 1,
             config,
             stats: ReassemblyStats::default(),

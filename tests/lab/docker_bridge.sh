@@ -7,6 +7,11 @@
 # operator runs `CLUSTER MEET 10.100.1.100 7000` on c.
 #
 # usage: docker_bridge.sh SERVER_BINARY OUT_DIR     (as root)
+# Optional environment: WATCH=path/to/meetgraph runs `meetgraph watch -i any
+# --json-events -` on h2 from before the MEET to the end and writes each
+# line it prints, prefixed by the wall-clock ms it arrived and a tab, to
+# OUT_DIR/watch-h2.tsv (for the live-warning test); AFTER_MEET_S (default
+# 30) is how long the script waits after the MEET.
 # writes OUT_DIR/{h1,h2,dc}.pcap.gz, truth.json, nodes-{before,after}-*.txt,
 # info-*.txt. Namespaces, servers and tcpdumps are removed on exit, also on
 # failure or Ctrl-C.
@@ -117,9 +122,15 @@ T_OK=$(ms)
 sleep 2
 C a1 cluster nodes > "$OUT/nodes-before-a1.txt"
 C d cluster nodes > "$OUT/nodes-before-d.txt"
+if [ -n "${WATCH:-}" ]; then
+  x "$P"h2 "$WATCH" watch -i any --json-events - 2>"$OUT/watch-h2.err" |
+    while IFS= read -r line; do printf '%s\t%s\n' "$(date +%s%3N)" "$line"; done > "$OUT/watch-h2.tsv" &
+  WATCH_PID=$!
+  sleep 1.5
+fi
 T_MEET=$(ms)
 [ "$(C c cluster meet 10.100.1.100 7000)" = OK ] || { echo "CLUSTER MEET on c failed" >&2; exit 1; }
-sleep 30
+sleep "${AFTER_MEET_S:-30}"
 C a1 cluster nodes > "$OUT/nodes-after-a1.txt"
 C b1 cluster nodes > "$OUT/nodes-after-b1.txt"
 C d cluster nodes > "$OUT/nodes-after-d.txt"
@@ -151,5 +162,6 @@ grep -q "^$DID" "$OUT/nodes-after-b1.txt" && grep -v noaddr "$OUT/nodes-after-b1
 } > "$OUT/truth.json"
 for ns in "${P}h1" "${P}h2" "$LAN"; do ip netns pids "$ns" | xargs -r kill 2>/dev/null || true; done
 sleep 1
+[ -n "${WATCH_PID:-}" ] && wait "$WATCH_PID"
 for f in h1 h2 dc; do gzip -9 -c "$WORK/$f.pcap" > "$OUT/$f.pcap.gz"; done
 echo "wrote $OUT ($VERSION, merged=$MERGED)"
