@@ -13,7 +13,7 @@ use meetgraph::capture::CaptureFile;
 use meetgraph::capture::SelectSpec;
 use meetgraph::clusterbus::framer::FramerConfig;
 use meetgraph::error::{Error, Status};
-use meetgraph::output::chart::{chart_format, render_svg, write_chart};
+use meetgraph::output::chart::{chart_format, write_chart};
 use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
 use meetgraph::output::html::write_html;
@@ -286,6 +286,80 @@ fn prepare(
     Ok((inputs, acfg))
 }
 
+/// A progress bar on stderr while capture files are read: bytes of total,
+/// rate, ETA. Only on a terminal, for files (not live, not stdin), never
+/// with `--no-progress` or `dump -q`, and drawn only once reading has
+/// taken a second. A second thread polls the byte counter ten times a
+/// second, so reading is not slowed. Dropping it clears the bar.
+struct Progress {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(input: &InputArgs, quiet: bool) -> Progress {
+        use std::io::IsTerminal;
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let total: u64 = input
+            .files
+            .iter()
+            .chain(&input.read)
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum();
+        let wanted = !quiet && !input.no_progress && input.interface.is_empty() && total > 0;
+        if !wanted || !io::stderr().is_terminal() {
+            return Progress { stop, thread: None };
+        }
+        let base = meetgraph::capture::pcap_file::bytes_read();
+        let flag = stop.clone();
+        // Tests shorten the first second (MEETGRAPH_PROGRESS_DELAY_MS).
+        let delay = std::env::var("MEETGRAPH_PROGRESS_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(std::time::Duration::from_secs(1), std::time::Duration::from_millis);
+        let thread = std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let mut bar: Option<indicatif::ProgressBar> = None;
+            loop {
+                let done = flag.load(Ordering::Relaxed);
+                if bar.is_none() && started.elapsed() >= delay {
+                    let style = indicatif::ProgressStyle::with_template(
+                        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+                    let b =
+                        indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr())
+                            .with_style(style);
+                    bar = Some(b);
+                }
+                if let Some(b) = &bar {
+                    b.set_position((meetgraph::capture::pcap_file::bytes_read() - base).min(total));
+                }
+                if done {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+        });
+        Progress { stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Packets libpcap dropped on the live capture (status line, metrics).
 static LIVE_DROPS: std::sync::LazyLock<std::sync::Arc<std::sync::atomic::AtomicU64>> =
     std::sync::LazyLock::new(Default::default);
@@ -426,8 +500,7 @@ fn write_visuals(analysis: &Analysis, o: &Outputs<'_>, since: Option<i64>, until
         emit(p, |w| write_mermaid(w, analysis, &timeline))?;
     }
     if let Some(p) = o.html {
-        let svg = render_svg(&timeline)?;
-        emit(p, |w| write_html(w, analysis, &svg))?;
+        emit(p, |w| write_html(w, analysis, &timeline))?;
     }
     Ok(())
 }
@@ -483,7 +556,9 @@ fn analyze(
     let (since, until) = (parse_time_flag("--since", since)?, parse_time_flag("--until", until)?);
     o.check()?;
     let (mut inputs, cfg) = prepare(input, vantage, reference)?;
+    let progress = Progress::start(input, false);
     let analysis = meetgraph::run::analyze(&mut inputs, cfg);
+    drop(progress);
     let (since, until) = window(since, until, analysis.t0_us())?;
     let mut status = damaged(&inputs);
     if !analysis.coverage.complete {
@@ -585,7 +660,10 @@ fn nodes(input: &InputArgs, node: &str, at: Option<&str>, version: Option<&str>)
 }
 
 fn dump(input: &InputArgs, format: Format, stats: bool, quiet: bool, no_anomalies: bool) -> Result<Status, Error> {
+    use std::io::IsTerminal;
     let mut inputs = prepare_files(input)?;
+    // A bar only when the lines go elsewhere than the terminal it is drawn on.
+    let _progress = Progress::start(input, quiet || io::stdout().is_terminal());
     // Captures are named as `analyze` names them: by file name (`#2` for a
     // second file of the same name).
     let mut names: Vec<String> = Vec::new();

@@ -34,6 +34,11 @@ pub struct InputArgs {
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: Vec<PathBuf>,
 
+    /// No progress bar (it only appears on a terminal, for files, after a
+    /// second of reading).
+    #[arg(long)]
+    pub no_progress: bool,
+
     /// Only TCP segments from or to this address (repeatable or
     /// comma-separated; every build).
     #[arg(long, value_name = "IP", value_delimiter = ',')]

@@ -11,10 +11,10 @@ use crate::vantage::{ChainSource, Method, Plan};
 
 /// Events travel from the reading thread to the analysing one in batches
 /// of this many (a live capture's sooner: see [`Batcher`]).
-const BATCH: usize = 1024;
+const BATCH: usize = 256;
 /// Batches in flight; when the analysis falls this far behind, reading
 /// waits (bounded memory).
-const IN_FLIGHT: usize = 16;
+const IN_FLIGHT: usize = 4;
 /// A live capture's events wait at most about this long for their batch
 /// to fill (checked when the next event arrives).
 const LIVE_FLUSH: std::time::Duration = std::time::Duration::from_millis(2);

@@ -1,14 +1,17 @@
-//! Charts and reports: golden timeline data for every sample; the SVG is
-//! XML with one lane label per node; the PNG has the requested size and is
-//! not blank; DOT and Mermaid carry the merge chain; the HTML report loads
-//! in headless Chromium, shows the chart and the findings, and fetches
-//! nothing.
+//! Charts and reports: golden timeline data for every sample; the default
+//! window is the activity; the SVG is XML with one lane label per node;
+//! rendered in headless Chromium, the legend sits beside the plot, shows
+//! the plot's own glyphs, and the window holds the merge and starts at most
+//! [`MAX_LEAD_US`] before the first incident event; the PNG has the
+//! requested size and is not blank; DOT and Mermaid carry the merge chain;
+//! the HTML report loads in headless Chromium, shows the chart and the
+//! findings, and fetches nothing.
 
 mod common;
 
 use common::samples_dir;
 use meetgraph::analysis::timeline::{Timeline, build_timeline};
-use meetgraph::analysis::{Analysis, AnalysisConfig};
+use meetgraph::analysis::{Analysis, AnalysisConfig, FindingKind, Phase};
 use meetgraph::capture::CaptureFile;
 use meetgraph::output::chart::{chart_size, render_svg, write_chart};
 use meetgraph::output::dot::{write_dot, write_mermaid};
@@ -35,9 +38,193 @@ fn analyze_dir(dir: &Path) -> Analysis {
 }
 
 fn incident() -> (Analysis, Timeline) {
-    let a = analyze_dir(&samples_dir().join("redis-3.0.7-docker-bridge"));
+    sample("redis-3.0.7-docker-bridge")
+}
+
+fn sample(name: &str) -> (Analysis, Timeline) {
+    let a = analyze_dir(&samples_dir().join(name));
     let t = build_timeline(&a, None, None);
     (a, t)
+}
+
+/// The default window starts at most this long before the first incident
+/// event (10 s).
+const MAX_LEAD_US: i64 = 10_000_000;
+
+/// The first event of the incident: the first step of a merge chain or
+/// the first finding outside the setup phase.
+fn first_incident_us(a: &Analysis) -> i64 {
+    let chain = a.merges.iter().flat_map(|m| m.chain.iter().map(|i| i.ts_us));
+    let findings = a.findings.iter().filter(|f| f.phase != Phase::Setup).map(|f| f.ts_us);
+    chain.chain(findings).min().expect("an incident")
+}
+
+/// Runs headless Chromium on `page` in a window `width` pixels wide and
+/// returns the DOM it dumps. Fails (never skips) when Chromium is missing.
+fn chromium_dom(page: &str, name: &str, width: u32) -> String {
+    let dir = std::env::temp_dir().join(format!("meetgraph-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("page.html");
+    std::fs::write(&file, page).unwrap();
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+        ])
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg(format!("--window-size={width},1000"))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", file.display()))
+        .output()
+        .expect("chromium must be installed (Debian package chromium; .ci/run installs it)");
+    let dom = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!dom.is_empty(), "chromium printed no DOM: {}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+    dom
+}
+
+/// What the browser measured of a chart (boxes are left, top, right,
+/// bottom in CSS pixels).
+#[derive(serde::Deserialize, Debug)]
+struct Measured {
+    svg: [f64; 4],
+    plot: [f64; 4],
+    legend: [f64; 4],
+    labels: Vec<[f64; 4]>,
+    /// (ts_us, x) of each time tick.
+    ticks: Vec<(f64, f64)>,
+    /// (ts_us, x) of each merge line.
+    merges: Vec<(f64, f64)>,
+    /// Kind → (shape, signature) of the legend's glyphs and the plot's markers.
+    legend_glyphs: Vec<(String, String, String)>,
+    markers: Vec<(String, String, String)>,
+}
+
+/// Inlines `svg` in a page whose script measures it and writes the result
+/// as JSON into `<pre id="result">`.
+fn measure_svg(svg: &str, name: &str) -> Measured {
+    const SCRIPT: &str = r#"
+const box = e => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+const mid = e => { const b = e.getBoundingClientRect(); return (b.left + b.right) / 2; };
+const sig = g => { const b = g.getBBox();
+  return [...g.children].map(c => [c.tagName, c.getAttribute('fill'), c.getAttribute('stroke'),
+    c.getAttribute('stroke-width')].join(',')).join(';') + '|' + Math.round(b.width) + 'x' + Math.round(b.height); };
+const glyphs = sel => [...document.querySelectorAll(sel)].map(g => [g.dataset.kind, g.dataset.shape, sig(g)]);
+const r = {
+  svg: box(document.querySelector('svg')),
+  plot: box(document.getElementById('plot-area')),
+  legend: box(document.getElementById('legend')),
+  labels: [...document.querySelectorAll('#plot > text')].map(box),
+  ticks: [...document.querySelectorAll('.x-tick')].map(e => [Number(e.dataset.tsUs), mid(e.querySelector('line'))]),
+  merges: [...document.querySelectorAll('.merge')].map(e => [Number(e.dataset.tsUs), mid(e.querySelector('line'))]),
+  legend_glyphs: glyphs('.legend-glyph'),
+  markers: glyphs('.marker'),
+};
+document.getElementById('result').textContent = JSON.stringify(r);
+"#;
+    let page = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><style>body{{margin:0}}</style></head><body>{svg}<pre id=\"result\"></pre><script>{SCRIPT}</script></body></html>"
+    );
+    let dom = chromium_dom(&page, name, 1700);
+    let json = dom
+        .split("<pre id=\"result\">")
+        .nth(1)
+        .and_then(|s| s.split("</pre>").next())
+        .unwrap_or_else(|| panic!("no measurement in the DOM: {dom}"));
+    serde_json::from_str(&json.replace("&quot;", "\"").replace("&amp;", "&")).unwrap()
+}
+
+fn intersects(a: [f64; 4], b: [f64; 4]) -> bool {
+    a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
+}
+
+/// Checks a chart as drawn: legend beside the plot and inside the picture,
+/// lane labels left of the plot, legend glyphs equal to the markers.
+/// Returns the window shown, read back from the tick positions.
+fn check_layout(m: &Measured) -> (f64, f64) {
+    assert!(!intersects(m.legend, m.plot), "legend {:?} overlaps the plot {:?}", m.legend, m.plot);
+    assert!(m.legend[0] >= m.plot[2] && m.legend[2] <= m.svg[2] + 0.5, "legend right of the plot, inside: {m:?}");
+    for l in &m.labels {
+        assert!(l[0] >= m.svg[0] - 0.5 && l[2] <= m.svg[2] + 0.5, "text {l:?} cut off by the picture");
+        assert!(!intersects(*l, m.legend), "text {l:?} under the legend");
+    }
+    assert!(!m.legend_glyphs.is_empty());
+    for (kind, shape, sig) in &m.legend_glyphs {
+        let drawn: Vec<_> = m.markers.iter().filter(|x| &x.0 == kind).collect();
+        assert!(!drawn.is_empty(), "legend shows {kind}, the plot has none");
+        for d in drawn {
+            assert_eq!((&d.1, &d.2), (shape, sig), "{kind}: the marker drawn is not the legend's glyph");
+        }
+    }
+    for (kind, ..) in &m.markers {
+        assert!(m.legend_glyphs.iter().any(|g| &g.0 == kind), "{kind} drawn but not in the legend");
+    }
+    let shapes: std::collections::BTreeSet<_> = m.legend_glyphs.iter().map(|g| &g.1).collect();
+    assert_eq!(shapes.len(), m.legend_glyphs.len(), "two legend entries share a glyph: {:?}", m.legend_glyphs);
+    // The window at the plot's edges, from the ticks' positions.
+    assert!(m.ticks.len() >= 3, "ticks: {:?}", m.ticks);
+    let ((t0, x0), (t1, x1)) = (m.ticks[0], m.ticks[m.ticks.len() - 1]);
+    let per_px = (t1 - t0) / (x1 - x0);
+    (t0 - (x0 - m.plot[0]) * per_px, t0 + (m.plot[2] - x0) * per_px)
+}
+
+#[test]
+fn incident_chart_in_chromium_shows_the_activity_with_the_legend_beside_it() {
+    let (a, t) = incident();
+    let m = measure_svg(&render_svg(&t).unwrap(), "chart-incident");
+    let (start, end) = check_layout(&m);
+    let first = first_incident_us(&a) as f64;
+    assert!(
+        start <= first && first - start <= MAX_LEAD_US as f64,
+        "window starts {} s before the first incident event",
+        (first - start) / 1e6
+    );
+    let merge = a.merges[0].ts_us as f64;
+    assert!(start < merge && merge < end, "merge inside the window");
+    assert_eq!(m.merges.len(), 1);
+    assert!(m.merges[0].1 > m.plot[0] && m.merges[0].1 < m.plot[2], "merge line inside the plot: {m:?}");
+    assert!((m.merges[0].0 - merge).abs() < 1.0);
+    // The quiet end of the capture is not the picture.
+    let capture = (t.overview.last_us - t.overview.first_us) as f64;
+    assert!(end - start < capture / 2.0, "window {} s of a {} s capture", (end - start) / 1e6, capture / 1e6);
+}
+
+#[test]
+fn failover_chart_in_chromium_shows_fail_and_promotion() {
+    let (a, t) = sample("redis-7.0-failover");
+    let m = measure_svg(&render_svg(&t).unwrap(), "chart-failover");
+    let (start, end) = check_layout(&m);
+    let first = first_incident_us(&a) as f64;
+    assert!(start <= first && first - start <= MAX_LEAD_US as f64);
+    for kind in ["fail", "failover"] {
+        assert!(m.markers.iter().any(|x| x.0 == kind), "{kind} marker drawn");
+    }
+    let promoted = a.findings.iter().find(|f| f.kind == FindingKind::Failover).unwrap().ts_us as f64;
+    assert!(start < promoted && promoted < end);
+}
+
+#[test]
+fn default_window_is_the_activity_and_steps_are_numbered() {
+    let (a, t) = incident();
+    let first = first_incident_us(&a);
+    assert!(t.t0_us <= first && first - t.t0_us <= MAX_LEAD_US);
+    assert!(t.t1_us >= a.merges[0].ts_us && t.t1_us < t.overview.last_us);
+    assert_eq!(t.overview.activity.len(), meetgraph::analysis::timeline::OVERVIEW_BUCKETS);
+    assert_eq!(t.overview.merges_us, vec![a.merges[0].ts_us]);
+    let mut steps: Vec<&str> = t.arrows.iter().filter_map(|x| x.step.as_deref()).collect();
+    steps.sort();
+    let want: Vec<String> = (1..=a.merges[0].chain.len()).map(|k| k.to_string()).collect();
+    assert_eq!(steps, want, "every chain step numbered once, as in the report");
+    // An explicit window wins.
+    let w = build_timeline(&a, Some(t.overview.first_us), None);
+    assert_eq!((w.t0_us, w.t1_us), (t.overview.first_us, t.overview.last_us));
 }
 
 fn sample_dirs() -> Vec<PathBuf> {
@@ -143,39 +330,17 @@ fn dot_and_mermaid_highlight_the_merge_chain() {
 #[test]
 fn html_report_loads_offline_in_headless_chromium() {
     let (a, t) = incident();
-    let svg = render_svg(&t).unwrap();
     let mut html = Vec::new();
-    write_html(&mut html, &a, &svg).unwrap();
+    write_html(&mut html, &a, &t).unwrap();
     let html = String::from_utf8(html).unwrap();
     // Nothing to fetch: no src/href attributes, a CSP that forbids fetches.
     assert!(!html.contains(" src=") && !html.contains(" href="));
     assert!(html.contains("Content-Security-Policy\" content=\"default-src 'none'"));
-    let dir = std::env::temp_dir().join(format!("meetgraph-html-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("report.html");
-    std::fs::write(&file, &html).unwrap();
-    let out = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-        ])
-        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", file.display()))
-        .output()
-        .expect("chromium must be installed (Debian package chromium; .ci/run installs it)");
-    let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(dom.contains("<svg"), "chart not in the DOM: {}", String::from_utf8_lossy(&out.stderr));
+    let dom = chromium_dom(&html, "html", 1280);
+    assert!(dom.contains("<svg"), "chart not in the DOM");
     assert!(dom.contains("id=\"findings\""));
     assert!(dom.matches("address_collision").count() >= 1);
     assert!(dom.contains("h1.pcap.gz#"), "evidence frames shown");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -192,5 +357,83 @@ fn unwritable_outputs_are_named_with_the_reason_and_exit_2() {
             assert_eq!(out.status.code(), Some(2), "{flag} {name}: {err}");
             assert_eq!(err.trim(), format!("meetgraph: cannot write {name}: No such file or directory (os error 2)"));
         }
+    }
+}
+
+#[test]
+fn html_report_puts_the_incident_first_wraps_cells_and_draws_the_graph() {
+    let (a, t) = incident();
+    let mut html = Vec::new();
+    write_html(&mut html, &a, &t).unwrap();
+    let html = String::from_utf8(html).unwrap();
+    // Incident first, then the collapsible rest.
+    let pos = |s: &str| html.find(s).unwrap_or_else(|| panic!("{s} missing"));
+    assert!(pos("id=\"story\"") < pos("id=\"incident-findings\""));
+    assert!(pos("id=\"incident-findings\"") < pos("id=\"chain-1\""));
+    assert!(pos("id=\"chain-1\"") < pos("id=\"chart\"") && pos("id=\"chart\"") < pos("id=\"intro-graph\""));
+    for id in ["all-findings", "introductions", "nodes", "connections", "captures", "anomalies"] {
+        assert!(pos(&format!("<details id=\"{id}\">")) > pos("id=\"intro-graph\""), "{id} collapsible, after");
+    }
+    assert!(html.contains("h1.pcap.gz#226"), "chain evidence frames");
+    // Measured in Chromium at a laptop's width (the report's CSP forbids
+    // scripts, so the test page drops it and adds one).
+    const SCRIPT: &str = r#"
+for (const d of document.querySelectorAll('details')) d.open = true;
+const cut = [...document.querySelectorAll('td,th')].filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent);
+const boxes = [...document.querySelectorAll('#intro-graph .graph-node')].map(g => { const b = g.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; });
+const g = document.getElementById('intro-graph').getBoundingClientRect();
+document.getElementById('result').textContent = JSON.stringify({
+  cut, boxes, graph: [g.left, g.top, g.right, g.bottom],
+  edges: document.querySelectorAll('#intro-graph .graph-edge').length,
+  chain_edges: document.querySelectorAll('#intro-graph .graph-edge.chain').length,
+  page: [document.documentElement.scrollWidth, window.innerWidth] });
+"#;
+    let csp = html.lines().find(|l| l.contains("Content-Security-Policy")).unwrap();
+    let page =
+        html.replace(csp, "").replace("</body>", &format!("<pre id=\"result\"></pre><script>{SCRIPT}</script></body>"));
+    let dom = chromium_dom(&page, "html-layout", 1280);
+    let json = dom.split("<pre id=\"result\">").nth(1).and_then(|s| s.split("</pre>").next()).expect("measured");
+    #[derive(serde::Deserialize, Debug)]
+    struct Layout {
+        cut: Vec<String>,
+        boxes: Vec<[f64; 4]>,
+        graph: [f64; 4],
+        edges: usize,
+        chain_edges: usize,
+        page: [f64; 2],
+    }
+    let m: Layout = serde_json::from_str(&json.replace("&quot;", "\"").replace("&amp;", "&")).unwrap();
+    assert!(m.cut.is_empty(), "cells cut off: {:?}", m.cut);
+    assert!(m.page[0] <= m.page[1] + 1.0, "the page scrolls sideways: {:?}", m.page);
+    assert_eq!(m.boxes.len(), t.lanes.len(), "one box per node");
+    for (i, x) in m.boxes.iter().enumerate() {
+        assert!(
+            x[0] >= m.graph[0] && x[2] <= m.graph[2] && x[1] >= m.graph[1] && x[3] <= m.graph[3],
+            "node {i} inside"
+        );
+        for y in &m.boxes[..i] {
+            assert!(!intersects(*x, *y), "node boxes overlap: {x:?} {y:?}");
+        }
+    }
+    assert!(m.edges >= 10 && m.chain_edges >= 3, "{m:?}");
+}
+
+/// The README's pictures are the current chart of the incident and of a
+/// failover (`UPDATE_GOLDEN=1` redraws them; look at them before committing).
+#[test]
+fn docs_images_are_up_to_date() {
+    let docs = samples_dir().parent().unwrap().join("docs");
+    for (name, file) in
+        [("redis-3.0.7-docker-bridge", "incident-3.0.7.svg"), ("redis-7.0-failover", "failover-7.0.svg")]
+    {
+        let (_, t) = sample(name);
+        let svg = render_svg(&t).unwrap();
+        let path = docs.join(file);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &svg).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));
+        assert!(svg == want, "{} is not the current chart; rerun with UPDATE_GOLDEN=1 and look at it", path.display());
     }
 }

@@ -171,3 +171,33 @@ fn report_colour_marks_headings_and_verdicts_only() {
     let o = meetgraph(&["analyze", "lo.pcap.gz"]);
     assert!(!text(&o.stdout).contains('\x1b'));
 }
+
+/// The progress bar (issue 13): on a terminal (a pty from `script`) it
+/// shows bytes of total, rate and ETA on stderr; never with
+/// `--no-progress`, `dump -q`, or when stderr is not a terminal. The report
+/// on stdout is the same either way.
+#[test]
+fn progress_bar_only_on_a_terminal_and_never_when_asked_not_to() {
+    let dir = samples_dir().join("redis-7.0-loopback-merge");
+    let file = dir.join("lo.pcap.gz");
+    let bin = env!("CARGO_BIN_EXE_meetgraph");
+    let on_tty = |args: &str| {
+        let o = Command::new("script")
+            .args(["-qec", &format!("{bin} {args} > /dev/null"), "/dev/null"])
+            .env("MEETGRAPH_PROGRESS_DELAY_MS", "0")
+            .output()
+            .expect("script (util-linux) runs a command on a pty");
+        text(&o.stdout)
+    };
+    let f = file.display();
+    let shown = on_tty(&format!("analyze {f}"));
+    assert!(shown.contains("ETA") && shown.contains("iB/"), "{shown:?}");
+    assert!(!on_tty(&format!("analyze --no-progress {f}")).contains("ETA"));
+    assert!(!on_tty(&format!("dump -q --stats {f}")).contains("ETA"));
+    // Not a terminal: nothing on stderr, and the report is unchanged.
+    let piped =
+        Command::new(bin).args(["analyze"]).arg(&file).env("MEETGRAPH_PROGRESS_DELAY_MS", "0").output().unwrap();
+    assert!(!text(&piped.stderr).contains("ETA"));
+    let quiet = meetgraph(&["analyze", "--no-progress", "lo.pcap.gz"]);
+    assert_eq!(piped.stdout, quiet.stdout);
+}

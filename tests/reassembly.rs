@@ -296,3 +296,38 @@ proptest! {
         prop_assert_eq!(rec.bytes(1, A), data);
     }
 }
+
+/// A hole on a direction that then goes quiet (the capture dropped a
+/// packet, the connection idled) is declared lost once the hole timeout
+/// passes, while other connections still bring packets: the bytes queued
+/// behind it are delivered then, not held until the idle timeout (memory
+/// over a long live capture stays bounded).
+#[test]
+fn a_hole_on_a_quiet_direction_expires_with_the_timeout() {
+    let cfg = ReassemblyConfig { hole_timeout_us: 2_000_000, ..Default::default() };
+    let mut r = Reassembler::new(cfg);
+    let mut rec = Recorder::default();
+    let mut frame = 0;
+    let mut feed = |r: &mut Reassembler<u64>, rec: &mut Recorder, s: &TcpSegment<'_>, ts: i64| {
+        frame += 1;
+        r.feed(s, ts, frame, rec);
+    };
+    for (i, s) in handshake(100, 900).iter().enumerate() {
+        feed(&mut r, &mut rec, s, 1_000_000 + i as i64);
+    }
+    feed(&mut r, &mut rec, &seg(A, 101, Some(901), "", b"aaaa"), 1_000_010);
+    // 105..109 never captured; "cccc" waits behind the hole.
+    feed(&mut r, &mut rec, &seg(A, 109, Some(901), "", b"cccc"), 1_000_020);
+    assert_eq!(rec.bytes(1, A), b"aaaa");
+    // Another connection goes on talking for five seconds.
+    let other = |seq: u32| TcpSegment {
+        src: ep(A),
+        dst: Endpoint { ip: ep(B).ip, port: 17001 },
+        ..seg(A, seq, None, "", b"x")
+    };
+    for k in 0..50u32 {
+        feed(&mut r, &mut rec, &other(5000 + k), 1_100_000 + i64::from(k) * 100_000);
+    }
+    assert_eq!(rec.bytes(1, A), b"aaaacccc", "{:?}", rec.streams[&(1, A)]);
+    assert!(rec.streams[&(1, A)].contains(&Piece::Gap(4, GapReason::Unfilled)), "{:?}", rec.streams[&(1, A)]);
+}

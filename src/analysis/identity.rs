@@ -34,7 +34,7 @@ const DSTS_CAP: usize = 32;
 /// Messages seen from two instances that make them one process.
 const ALIAS_TWINS: u32 = 2;
 /// Fingerprints remembered per node before old ones are dropped.
-const RECENT_CAP: usize = 4096;
+const RECENT_CAP: usize = 192;
 
 /// One instance as its messages show it: the source IP of its connections
 /// and the ports in its header.

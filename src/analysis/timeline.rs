@@ -2,7 +2,7 @@
 //! serialisable numbers computed from an [`Analysis`]. Renderers
 //! (`output::chart`, `output::dot`, `output::html`) only draw this.
 
-use super::model::{Analysis, FindingKind, NodeId, Via};
+use super::model::{Analysis, FindingKind, NodeId, Phase, Via};
 use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,6 +36,10 @@ pub struct Arrow {
     pub via: Via,
     /// Part of a merge chain (drawn bold).
     pub in_chain: bool,
+    /// Its step in the merge chain, numbered as in the report (`"3"`;
+    /// `"2.3"` when the capture holds several merges).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
 }
 
 /// A merge: a vertical line with a label.
@@ -45,11 +49,34 @@ pub struct MergeLine {
     pub label: String,
 }
 
+/// The whole capture at a glance, drawn as a thin strip above the zoomed
+/// window.
+#[derive(Clone, Debug, Serialize)]
+pub struct Overview {
+    pub first_us: i64,
+    pub last_us: i64,
+    /// Markers and introductions in each of [`OVERVIEW_BUCKETS`] equal
+    /// slices of the capture.
+    pub activity: Vec<u32>,
+    /// Every merge, inside the window or not.
+    pub merges_us: Vec<i64>,
+}
+
+/// Slices of the overview strip.
+pub const OVERVIEW_BUCKETS: usize = 160;
+/// Margin around the activity in the default window: a tenth of the
+/// activity's span, at least [`MARGIN_MIN_US`], at most [`MARGIN_MAX_US`].
+pub const MARGIN_MIN_US: i64 = 1_000_000;
+pub const MARGIN_MAX_US: i64 = 5_000_000;
+
 /// Everything a timeline chart needs.
 #[derive(Clone, Debug, Serialize)]
 pub struct Timeline {
+    /// The window drawn: by default the activity (see [`activity`]) with a
+    /// margin; `--since/--until` set it.
     pub t0_us: i64,
     pub t1_us: i64,
+    pub overview: Overview,
     /// Group names in colour order (`none` last when present).
     pub groups: Vec<String>,
     /// Index in `groups` of the nodes in no starting cluster (drawn grey).
@@ -110,13 +137,45 @@ pub const MARKER_KINDS: [MarkerKind; 8] = [
     MarkerKind::SlotChange,
 ];
 
-/// Builds the timeline, optionally restricted to `[since, until]`.
+/// First and last moment of the action: findings, merges with their
+/// chains and damage outside the setup phase. `None` when all is setup.
+pub fn activity(a: &Analysis) -> Option<(i64, i64)> {
+    let findings = a.findings.iter().filter(|f| f.phase != Phase::Setup).map(|f| f.ts_us);
+    let merges = a.merges.iter().flat_map(|m| std::iter::once(m.ts_us).chain(m.chain.iter().map(|i| i.ts_us)));
+    let roles = a.damage.role_changes.iter().filter(|r| r.phase != Phase::Setup).map(|r| r.ts_us);
+    let slots = a.damage.slot_moves.iter().filter(|m| m.phase != Phase::Setup).map(|m| m.ts_us);
+    let all: Vec<i64> = findings.chain(merges).chain(roles).chain(slots).collect();
+    Some((*all.iter().min()?, *all.iter().max()?))
+}
+
+/// The window drawn by default: the activity plus a margin each side,
+/// within the capture; the whole capture when nothing happened.
+pub fn default_window(a: &Analysis, first: i64, last: i64) -> (i64, i64) {
+    match activity(a) {
+        Some((start, end)) => {
+            let margin = ((end - start) / 10).clamp(MARGIN_MIN_US, MARGIN_MAX_US);
+            ((start - margin).max(first), (end + margin).min(last).max(first))
+        }
+        None => (first, last),
+    }
+}
+
+/// Builds the timeline: the window is `[since, until]` when either is
+/// given (the other defaults to the capture's end), else
+/// [`default_window`].
 pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>) -> Timeline {
-    let first = a.captures.iter().filter_map(|c| c.first_ts_us).min().unwrap_or(0);
-    let last = a.captures.iter().filter_map(|c| c.last_ts_us).max().unwrap_or(first);
-    let t0 = since_us.unwrap_or(first).max(first);
-    let t1 = until_us.unwrap_or(last).min(last).max(t0);
+    // An encrypted bus decodes nothing: its connections still date it.
+    let first = a.t0_us().unwrap_or(0);
+    let ends = a.captures.iter().filter_map(|c| c.last_ts_us);
+    let last = ends.chain(a.coverage.encrypted.iter().map(|f| f.last_ts_us)).max().unwrap_or(first).max(first);
+    let (t0, t1) = if since_us.is_none() && until_us.is_none() {
+        default_window(a, first, last)
+    } else {
+        let t0 = since_us.unwrap_or(first).max(first);
+        (t0, until_us.unwrap_or(last).min(last).max(t0))
+    };
     let inside = |ts: i64| ts >= t0 && ts <= t1;
+    let mut all_times = Vec::new();
 
     let mut groups: Vec<String> = a.clusters.iter().map(|c| c.label.clone()).collect();
     let mut nodes: Vec<&super::model::NodeSummary> = a.nodes.iter().collect();
@@ -143,6 +202,7 @@ pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>
 
     let mut markers = Vec::new();
     let mut push = |ts: i64, node: &NodeId, kind: MarkerKind, label: String| {
+        all_times.push(ts);
         if let Some(&lane) = lane_of.get(node)
             && inside(ts)
         {
@@ -192,9 +252,20 @@ pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>
 
     let chain: BTreeSet<(NodeId, NodeId)> =
         a.merges.iter().flat_map(|m| m.chain.iter().map(|i| (i.learner, i.node))).collect();
+    let mut steps: BTreeMap<(i64, NodeId, NodeId), String> = BTreeMap::new();
+    for (k, m) in a.merges.iter().enumerate() {
+        for (s, i) in m.chain.iter().enumerate() {
+            let label = if a.merges.len() > 1 { format!("{}.{}", k + 1, s + 1) } else { (s + 1).to_string() };
+            steps.entry((i.ts_us, i.learner, i.node)).or_insert(label);
+        }
+    }
     let mut arrows = Vec::new();
     for i in &a.introductions {
-        if i.via.is_hearsay() || !inside(i.ts_us) {
+        if i.via.is_hearsay() {
+            continue;
+        }
+        all_times.push(i.ts_us);
+        if !inside(i.ts_us) {
             continue;
         }
         let from = i.introducer.unwrap_or(i.node);
@@ -205,9 +276,16 @@ pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>
                 to_lane: t,
                 via: i.via,
                 in_chain: chain.contains(&(i.learner, i.node)),
+                step: steps.get(&(i.ts_us, i.learner, i.node)).cloned(),
             });
         }
     }
+    let overview = Overview {
+        first_us: first,
+        last_us: last,
+        activity: buckets(&all_times, first, last),
+        merges_us: a.merges.iter().map(|m| m.ts_us).collect(),
+    };
     let merges = a
         .merges
         .iter()
@@ -232,5 +310,19 @@ pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>
         }
     }
     cluster_count.push((t1, count));
-    Timeline { t0_us: t0, t1_us: t1, groups, none_group, lanes, markers, arrows, merges, cluster_count }
+    Timeline { t0_us: t0, t1_us: t1, overview, groups, none_group, lanes, markers, arrows, merges, cluster_count }
+}
+
+/// How many of `times` fall in each of [`OVERVIEW_BUCKETS`] slices of
+/// `[first, last]`.
+fn buckets(times: &[i64], first: i64, last: i64) -> Vec<u32> {
+    let mut out = vec![0u32; OVERVIEW_BUCKETS];
+    let span = (last - first).max(1) as i128;
+    for &ts in times.iter().filter(|&&ts| ts >= first && ts <= last) {
+        let k = ((ts - first) as i128 * OVERVIEW_BUCKETS as i128 / span) as usize;
+        if let Some(b) = out.get_mut(k.min(OVERVIEW_BUCKETS - 1)) {
+            *b += 1;
+        }
+    }
+    out
 }

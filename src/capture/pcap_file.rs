@@ -73,6 +73,26 @@ fn units_to_us(units: u128, per_sec: u64) -> i64 {
     i64::try_from(us).unwrap_or(i64::MAX)
 }
 
+/// Bytes read from capture files so far, over every file this process
+/// opened (for a progress bar; one relaxed addition per read call).
+static BYTES_READ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The bytes of capture files read so far (compressed bytes for gzip).
+pub fn bytes_read() -> u64 {
+    BYTES_READ.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A file whose reads are counted in [`bytes_read`].
+struct Counted(File);
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        BYTES_READ.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 impl CaptureFile {
     /// Opens `path` (`-` = stdin). Gzip is detected by its magic bytes, not
     /// the file name, and decompressed as a stream.
@@ -82,7 +102,7 @@ impl CaptureFile {
             return Self::from_reader(name, Box::new(io::stdin()));
         }
         let file = File::open(path).map_err(|source| CaptureError::Io { name: name.clone(), source })?;
-        Self::from_reader(name, Box::new(file))
+        Self::from_reader(name, Box::new(Counted(file)))
     }
 
     /// Reads a capture from any byte stream (gzip or not).

@@ -347,6 +347,9 @@ impl BusFramer {
             self.buf_offset = here.offset;
             self.marks.clear();
             self.push_mark(here);
+            if self.buf.capacity() == 0 {
+                self.buf = pool::take();
+            }
             self.buf.extend_from_slice(data);
             return data.len();
         }
@@ -388,9 +391,14 @@ impl BusFramer {
                 FrameInfo { offset: self.buf_offset, first_frame: first.frame, frame: here.frame, ts_us: here.ts_us };
             let whole = std::mem::take(&mut self.buf);
             self.emit(&info, &whole, sink);
-            self.buf = whole;
-            self.buf.clear();
-            self.marks.clear();
+            // A direction between messages holds no buffer: it goes back
+            // to the pool for the next message that spans packets.
+            pool::give(whole);
+            if self.marks.capacity() > 8 {
+                self.marks = Vec::new();
+            } else {
+                self.marks.clear();
+            }
         }
         k
     }
@@ -468,7 +476,7 @@ impl BusFramer {
             self.mode = Mode::Synced;
             let offset = self.buf_offset + i as u64;
             let bytes = self.buf.split_off(i);
-            self.buf.clear();
+            pool::give(std::mem::take(&mut self.buf));
             let marks: Vec<Mark> = {
                 let start = self.mark_at(offset, here);
                 std::iter::once(Mark { offset, ..start })
@@ -518,7 +526,7 @@ impl BusFramer {
             Mode::Synced | Mode::Start => self.start_hunt(),
             Mode::Hunt => self.hunted += self.buf.len() as u64,
         }
-        self.buf.clear();
+        pool::give(std::mem::take(&mut self.buf));
         self.marks.clear();
     }
 
@@ -529,7 +537,7 @@ impl BusFramer {
             let info = FrameInfo { offset: self.buf_offset, first_frame: first.frame, frame, ts_us };
             sink.anomaly(&info, FrameAnomaly::TruncatedAtEnd { have: self.buf.len() as u64 });
         }
-        self.buf = Vec::new();
+        pool::give(std::mem::take(&mut self.buf));
         self.marks = Vec::new();
         self.mode = Mode::Off;
     }
@@ -550,4 +558,37 @@ fn find_signature(hay: &[u8]) -> Option<usize> {
 /// Length of the longest suffix of `buf` that is a proper prefix of `RCmb`.
 fn partial_signature_suffix(buf: &[u8]) -> usize {
     (1..4).rev().find(|&k| buf.len() >= k && SIGNATURE.starts_with(&buf[buf.len() - k..])).unwrap_or(0)
+}
+
+/// Buffers of messages that span packets, reused: a stream direction holds
+/// one only while a message is incomplete, so memory follows the messages
+/// in flight, not the number of connections (one pool per thread; each
+/// reading thread frames its own streams).
+mod pool {
+    use std::cell::RefCell;
+
+    /// Buffers kept for reuse, and the largest capacity worth keeping.
+    const KEEP: usize = 256;
+    const KEEP_CAPACITY: usize = 1 << 20;
+
+    thread_local! {
+        static FREE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn take() -> Vec<u8> {
+        FREE.with(|f| f.borrow_mut().pop()).unwrap_or_default()
+    }
+
+    pub(super) fn give(mut buf: Vec<u8>) {
+        if buf.capacity() == 0 || buf.capacity() > KEEP_CAPACITY {
+            return;
+        }
+        buf.clear();
+        FREE.with(|f| {
+            let mut f = f.borrow_mut();
+            if f.len() < KEEP {
+                f.push(buf);
+            }
+        });
+    }
 }

@@ -1,43 +1,58 @@
-//! The timeline chart (SVG or PNG) with plotters. Only draws what
-//! `analysis::timeline` computed. The font is embedded (DejaVu Sans Mono,
-//! `assets/`), so no system font library is needed and the same input gives
-//! the same bytes on every machine.
+//! The timeline chart (SVG or PNG). Only draws what `analysis::timeline`
+//! computed: the window (by default the activity with a margin), a thin
+//! strip of the whole capture above it, the number of separate clusters,
+//! one lane per node with its markers and introductions, the merge chain
+//! numbered as in the report, wall-clock ticks, and a legend beside the
+//! plot drawn with the plot's own glyphs (`chart_legend`).
+//!
+//! The picture is laid out once as a [`Scene`] (`chart_scene`): SVG gets
+//! real `<text>` with a monospace font stack, PNG is rasterised from the
+//! same scene with the embedded DejaVu Sans Mono (`chart_png`), so no
+//! system font library is needed and the same input gives the same bytes.
+//! Elements the browser test measures carry ids: `plot-area`, `legend`,
+//! `overview-window`, `merge-N`, and `x-tick` groups with `data-ts-us`.
 
-use crate::analysis::timeline::{MARKER_KINDS, MarkerKind, Timeline};
+use crate::analysis::timeline::Timeline;
+use crate::output::chart_axis::{clock, seconds, ticks};
+use crate::output::chart_legend::{
+    ARROW_COLOR, BADGE_R, CHAIN_COLOR, LEGEND_TEXT_X, SMALL_SIZE, StepLine, TEXT_SIZE, arrowhead, group_color, legend,
+    marker_glyph, step_badge,
+};
+use crate::output::chart_png;
+use crate::output::chart_scene::{Anchor, Color, Item, Paint, Scene, text_width};
 use crate::output::printable::printable;
 use crate::time::format_utc_us;
-use plotters::coord::Shift;
-use plotters::prelude::*;
 use std::path::Path;
-use std::sync::Once;
 
 /// Style constants.
 const WIDTH: u32 = 1600;
-const LANE_HEIGHT: u32 = 26;
-const COUNT_PANEL: u32 = 150;
-const MARGINS: u32 = 190;
-const LABEL_AREA: u32 = 330;
-const FONT: &str = "sans-serif";
-const FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSansMono.ttf");
-/// Cluster colours (start clusters), then grey for "none".
-const PALETTE: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(23, 190, 207),
-];
-const NONE_COLOR: RGBColor = RGBColor(120, 120, 120);
-const CHAIN_COLOR: RGBColor = RGBColor(214, 39, 40);
+const MARGIN: f64 = 16.0;
+const TITLE_SIZE: f64 = 19.0;
+const TICK_SIZE: f64 = 13.0;
+const LANE_HEIGHT: f64 = 34.0;
+const OVERVIEW_TOP: f64 = 52.0;
+const OVERVIEW_HEIGHT: f64 = 26.0;
+const COUNT_HEIGHT: f64 = 66.0;
+const LEGEND_WIDTH: f64 = 340.0;
+const LEGEND_MAX_WIDTH: f64 = 470.0;
+const LEGEND_GAP: f64 = 28.0;
+/// Markers closer than this on a lane are moved apart vertically, by
+/// these offsets in turn.
+const DODGE_PX: f64 = 9.0;
+const DODGE_Y: [f64; 4] = [0.0, -9.0, 9.0, -4.5];
+/// Lane labels longer than this (hostile addresses) are cut with `…`.
+const MAX_LABEL_CHARS: usize = 44;
+const GRID_COLOR: Color = Color(225, 225, 225);
+const AXIS_COLOR: Color = Color(90, 90, 90);
+const COUNT_COLOR: Color = Color(31, 80, 180);
+const WINDOW_COLOR: Color = Color(31, 119, 180);
 
 /// Why a chart could not be made.
 #[derive(Debug)]
 pub enum ChartError {
     /// The chart file cannot be written.
     Write { path: std::path::PathBuf, source: std::io::Error },
-    /// plotters failed while drawing (its error, as text: it is generic
-    /// over the backend and not `'static`).
+    /// Drawing failed (the backend's error, as text).
     Draw(String),
     /// The file name asks for a format the chart is not drawn in.
     Format(std::path::PathBuf),
@@ -64,197 +79,312 @@ impl std::error::Error for ChartError {
     }
 }
 
-fn err<E: std::fmt::Display>(e: E) -> ChartError {
-    ChartError::Draw(e.to_string())
+fn clip(s: &str) -> String {
+    let s = printable(s);
+    if s.chars().count() <= MAX_LABEL_CHARS {
+        return s.into_owned();
+    }
+    s.chars().take(MAX_LABEL_CHARS - 1).chain(std::iter::once('…')).collect()
 }
 
-fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // The bytes are a valid TTF committed with the source; a failure
-        // here would show as missing text, never as a panic.
-        let _ = plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES);
+/// Horizontal geometry: where the window and the capture map to pixels.
+struct XMap {
+    x0: f64,
+    x1: f64,
+    t0: i64,
+    t1: i64,
+}
+
+impl XMap {
+    fn x(&self, ts: i64) -> f64 {
+        let span = (self.t1 - self.t0).max(1) as f64;
+        self.x0 + (ts - self.t0) as f64 / span * (self.x1 - self.x0)
+    }
+}
+
+/// `"2.3"` → `[2, 3]`, to order steps as numbers.
+fn step_key(step: &str) -> Vec<u64> {
+    step.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+}
+
+/// Merge-chain steps in the window, in step order, for the legend.
+fn step_lines(t: &Timeline) -> Vec<StepLine> {
+    let mut v: Vec<(Vec<u64>, StepLine)> = t
+        .arrows
+        .iter()
+        .filter_map(|a| {
+            let step = a.step.clone()?;
+            let key = step_key(&step);
+            let who = |lane: usize| t.lanes.get(lane).map(|l| clip(&l.node.short())).unwrap_or_default();
+            let text = format!("{} {} {}→{}", clock(a.ts_us, 3), a.via, who(a.from_lane), who(a.to_lane));
+            Some((key, StepLine { step, text }))
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v.into_iter().map(|(_, s)| s).collect()
+}
+
+/// The whole-capture strip: activity bars, merges, the window drawn.
+fn overview(t: &Timeline, x0: f64, x1: f64, label_x: f64) -> Vec<Item> {
+    let o = &t.overview;
+    let full = XMap { x0, x1, t0: o.first_us, t1: o.last_us };
+    let (y, h) = (OVERVIEW_TOP, OVERVIEW_HEIGHT);
+    let mut items = vec![
+        Item::rect(x0, y, x1 - x0, h, Paint::outlined(Color(246, 246, 246), Color(190, 190, 190), 1.0)),
+        Item::text(label_x, y + h / 2.0 + 4.5, "whole capture", SMALL_SIZE, Anchor::End),
+    ];
+    let max = o.activity.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let bw = (x1 - x0) / o.activity.len().max(1) as f64;
+    for (k, &n) in o.activity.iter().enumerate().filter(|(_, n)| **n > 0) {
+        let bh = ((n as f64 / max).sqrt() * (h - 4.0)).max(2.0);
+        items.push(Item::rect(
+            x0 + k as f64 * bw,
+            y + h - 2.0 - bh,
+            bw.max(1.0),
+            bh,
+            Paint::fill(Color(120, 120, 120)),
+        ));
+    }
+    for &m in &o.merges_us {
+        items.push(Item::line(full.x(m), y, full.x(m), y + h, Paint::stroke(CHAIN_COLOR, 2.0)));
+    }
+    let (wx0, wx1) = (full.x(t.t0_us), full.x(t.t1_us).max(full.x(t.t0_us) + 2.0));
+    items.push(Item::group(
+        vec![("id", "overview-window".into())],
+        vec![Item::rect(
+            wx0,
+            y - 2.0,
+            wx1 - wx0,
+            h + 4.0,
+            Paint::outlined(WINDOW_COLOR, WINDOW_COLOR, 2.0).alpha(0.25),
+        )],
+    ));
+    let (ts, decimals) = ticks(o.first_us, o.last_us, ((x1 - x0) / 130.0) as usize);
+    for tick in ts {
+        let (x, label) = (full.x(tick), clock(tick, decimals));
+        let half = text_width(&label, 11.5) / 2.0;
+        items.push(Item::line(x, y + h, x, y + h + 4.0, Paint::stroke(AXIS_COLOR, 1.0)));
+        if x - half >= x0 - 4.0 && x + half <= x1 + 4.0 {
+            items.push(Item::text(x, y + h + 16.0, label, 11.5, Anchor::Middle));
+        }
+    }
+    items
+}
+
+/// The chart as a scene.
+pub fn chart_scene(t: &Timeline) -> Scene {
+    let labels: Vec<String> = t.lanes.iter().map(|l| clip(&l.label)).collect();
+    let label_w = labels
+        .iter()
+        .map(|l| text_width(l, TEXT_SIZE))
+        .chain([text_width("whole capture", SMALL_SIZE), text_width("clusters 00", TEXT_SIZE)])
+        .fold(0.0, f64::max);
+    let x0 = (MARGIN + label_w + 14.0).round();
+    let steps = step_lines(t);
+    let legend_w = steps
+        .iter()
+        .map(|s| LEGEND_TEXT_X + text_width(&s.text, SMALL_SIZE) + 14.0)
+        .fold(LEGEND_WIDTH, f64::max)
+        .min(LEGEND_MAX_WIDTH)
+        .ceil();
+    let x1 = f64::from(WIDTH) - MARGIN - legend_w - LEGEND_GAP;
+    let label_x = x0 - 10.0;
+    let map = XMap { x0, x1, t0: t.t0_us, t1: t.t1_us };
+    let count_top = OVERVIEW_TOP + OVERVIEW_HEIGHT + 34.0;
+    let lanes_top = count_top + COUNT_HEIGHT + 12.0;
+    let n = t.lanes.len();
+    let plot_bottom = lanes_top + LANE_HEIGHT * n.max(1) as f64;
+    let lane_y = |i: usize| lanes_top + LANE_HEIGHT * (i as f64 + 0.5);
+    let mut items = Vec::new();
+
+    let date = format_utc_us(t.t0_us).get(..10).unwrap_or_default().to_string();
+    let title = format!(
+        "meetgraph timeline — {date}, {} to {} UTC ({} of a {} capture)",
+        clock(t.t0_us, 1),
+        clock(t.t1_us, 1),
+        seconds(t.t1_us - t.t0_us),
+        seconds(t.overview.last_us - t.overview.first_us)
+    );
+    items.push(Item::Text {
+        x: MARGIN,
+        y: 30.0,
+        text: title,
+        size: TITLE_SIZE,
+        color: Color::BLACK,
+        anchor: Anchor::Start,
+        bold: true,
     });
-}
+    items.push(Item::group(vec![("id", "overview".into())], overview(t, x0, x1, label_x)));
 
-fn group_color(t: &Timeline, g: usize) -> RGBColor {
-    if t.none_group == Some(g) { NONE_COLOR } else { PALETTE[g % PALETTE.len()] }
-}
+    // The plot frame, then vertical grid lines at the ticks.
+    let mut plot = vec![Item::rect(x0, count_top, x1 - x0, plot_bottom - count_top, Paint::stroke(AXIS_COLOR, 1.0))];
+    let (tick_times, decimals) =
+        ticks(t.t0_us, t.t1_us, ((x1 - x0) / (text_width("00:00:00.000", TICK_SIZE) + 28.0)) as usize);
+    for &tick in &tick_times {
+        let x = map.x(tick);
+        plot.push(Item::line(x, count_top, x, plot_bottom, Paint::stroke(GRID_COLOR, 1.0)));
+    }
 
-fn marker_style(kind: &str) -> (RGBColor, u32) {
-    match kind {
-        "first_contact" => (RGBColor(150, 150, 150), 3),
-        "meet_sent" => (RGBColor(0, 0, 0), 6),
-        "meet_received" => (RGBColor(90, 90, 90), 5),
-        "answered_by_other" => (CHAIN_COLOR, 7),
-        "fail" => (RGBColor(0, 0, 0), 7),
-        "failover" => (RGBColor(227, 119, 194), 7),
-        "role_change" => (RGBColor(188, 189, 34), 6),
-        _ => (RGBColor(23, 190, 207), 4),
+    // Upper panel: separate clusters over time.
+    let max_count = t.cluster_count.iter().map(|c| c.1).max().unwrap_or(1).max(1);
+    let cy = |c: usize| count_top + COUNT_HEIGHT - 8.0 - (COUNT_HEIGHT - 18.0) * c as f64 / max_count as f64;
+    for c in 0..=max_count {
+        plot.push(Item::line(x0, cy(c), x1, cy(c), Paint::stroke(GRID_COLOR, 1.0)));
+        plot.push(Item::text(x0 - 6.0, cy(c) + 4.5, c.to_string(), TICK_SIZE, Anchor::End));
+    }
+    let label_x_count = x0 - 12.0 - text_width(&max_count.to_string(), TICK_SIZE);
+    plot.push(Item::text(label_x_count, count_top + COUNT_HEIGHT / 2.0 + 5.0, "clusters", TEXT_SIZE, Anchor::End));
+    let mut count_line: Vec<(f64, f64)> = Vec::new();
+    for &(ts, c) in &t.cluster_count {
+        if let Some(&(_, prev)) = count_line.last() {
+            count_line.push((map.x(ts), prev));
+        }
+        count_line.push((map.x(ts), cy(c)));
+    }
+    plot.push(Item::Path { pts: count_line, paint: Paint::stroke(COUNT_COLOR, 2.5) });
+    plot.push(Item::line(x0, lanes_top - 6.0, x1, lanes_top - 6.0, Paint::stroke(Color(200, 200, 200), 1.0)));
+
+    // Lanes coloured by starting cluster, labelled at the left.
+    for (i, l) in t.lanes.iter().enumerate() {
+        let y = lanes_top + LANE_HEIGHT * i as f64;
+        plot.push(Item::rect(
+            x0,
+            y + 2.0,
+            x1 - x0,
+            LANE_HEIGHT - 4.0,
+            Paint::fill(group_color(t, l.group)).alpha(0.13),
+        ));
+        plot.push(Item::text(label_x, lane_y(i) + 5.0, labels[i].clone(), TEXT_SIZE, Anchor::End));
+    }
+
+    // Introductions: grey, the merge chain bold red on top.
+    for chain in [false, true] {
+        let (c, w, head) = if chain { (CHAIN_COLOR, 3.0, 6.0) } else { (ARROW_COLOR, 1.5, 4.0) };
+        for a in t.arrows.iter().filter(|a| a.in_chain == chain && a.from_lane != a.to_lane) {
+            let (x, y0, y1) = (map.x(a.ts_us), lane_y(a.from_lane), lane_y(a.to_lane));
+            let dir = if y1 > y0 { 1.0 } else { -1.0 };
+            let shape = vec![
+                Item::line(x, y0, x, y1 - dir * head * 1.5, Paint::stroke(c, w)),
+                arrowhead(x, y1, 0.0, dir, head, c),
+            ];
+            let class = if chain { "chain-arrow" } else { "arrow" };
+            plot.push(Item::group(vec![("class", class.into())], shape));
+        }
+    }
+
+    // Merges: a dashed line through both panels, labelled at the top.
+    for (k, m) in t.merges.iter().enumerate() {
+        let x = map.x(m.ts_us);
+        let label = clip(&m.label);
+        let lw = text_width(&label, SMALL_SIZE) + 8.0;
+        let lx = if x + 6.0 + lw <= x1 { x + 4.0 } else { x - 4.0 - lw };
+        plot.push(Item::group(
+            vec![("id", format!("merge-{}", k + 1)), ("class", "merge".into()), ("data-ts-us", m.ts_us.to_string())],
+            vec![
+                Item::line(x, count_top, x, plot_bottom, Paint::stroke(CHAIN_COLOR, 2.0).dashed(7.0, 4.0)),
+                Item::rect(lx, count_top + 3.0, lw, 18.0, Paint::fill(Color::WHITE).alpha(0.9)),
+                Item::Text {
+                    x: lx + 4.0,
+                    y: count_top + 16.0,
+                    text: label,
+                    size: SMALL_SIZE,
+                    color: CHAIN_COLOR,
+                    anchor: Anchor::Start,
+                    bold: true,
+                },
+            ],
+        ));
+    }
+
+    // Markers; one drawn within a few pixels of another on its lane is
+    // moved up or down (never sideways: x is its time).
+    let mut last_on_lane: Vec<(f64, usize)> = vec![(f64::NEG_INFINITY, 0); n];
+    for m in &t.markers {
+        let x = map.x(m.ts_us);
+        let dy = match last_on_lane.get_mut(m.lane) {
+            Some(last) => {
+                let k = if x - last.0 < DODGE_PX { last.1 + 1 } else { 0 };
+                *last = (if k == 0 { x } else { last.0 }, k);
+                DODGE_Y[k % DODGE_Y.len()]
+            }
+            None => 0.0,
+        };
+        plot.push(marker_glyph(m.kind, x, lane_y(m.lane) + dy, "marker"));
+    }
+
+    // Step badges beside each chain arrow, nudged right until they do not
+    // cover another badge.
+    let mut placed: Vec<(f64, f64)> = Vec::new();
+    let mut chain: Vec<_> = t.arrows.iter().filter_map(|a| Some((step_key(a.step.as_deref()?), a))).collect();
+    chain.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, a) in chain {
+        let Some(step) = &a.step else { continue };
+        let y = (lane_y(a.from_lane) + lane_y(a.to_lane)) / 2.0;
+        let mut x = map.x(a.ts_us) + BADGE_R + 5.0;
+        while placed
+            .iter()
+            .any(|&(px, py)| (px - x).abs() < 2.0 * BADGE_R + 3.0 && (py - y).abs() < 2.0 * BADGE_R + 3.0)
+        {
+            x += 2.0 * BADGE_R + 4.0;
+        }
+        placed.push((x, y));
+        plot.push(step_badge(step, x, y, "chain-step"));
+    }
+
+    // Time axis: wall-clock ticks under the lanes.
+    for &tick in &tick_times {
+        let x = map.x(tick);
+        plot.push(Item::group(
+            vec![("class", "x-tick".into()), ("data-ts-us", tick.to_string())],
+            vec![
+                Item::line(x, plot_bottom, x, plot_bottom + 5.0, Paint::stroke(AXIS_COLOR, 1.0)),
+                Item::text(x, plot_bottom + 20.0, clock(tick, decimals), TICK_SIZE, Anchor::Middle),
+            ],
+        ));
+    }
+    plot.push(Item::text(
+        (x0 + x1) / 2.0,
+        plot_bottom + 42.0,
+        format!("time of day, UTC ({date})"),
+        TEXT_SIZE,
+        Anchor::Middle,
+    ));
+    items.push(Item::group(
+        vec![("id", "plot".into())],
+        std::iter::once(Item::group(
+            vec![("id", "plot-area".into()), ("data-t0-us", t.t0_us.to_string()), ("data-t1-us", t.t1_us.to_string())],
+            vec![Item::rect(x0, count_top, x1 - x0, plot_bottom - count_top, Paint::fill(Color::WHITE).alpha(0.0))],
+        ))
+        .chain(plot)
+        .collect(),
+    ));
+
+    let (legend, legend_h) = legend(t, &steps, x1 + LEGEND_GAP, OVERVIEW_TOP, legend_w);
+    items.push(legend);
+    let height = (plot_bottom + 52.0).max(OVERVIEW_TOP + legend_h + MARGIN).ceil() as u32;
+    Scene {
+        width: WIDTH,
+        height,
+        attrs: vec![
+            ("id", "meetgraph-timeline".into()),
+            ("data-t0-us", t.t0_us.to_string()),
+            ("data-t1-us", t.t1_us.to_string()),
+        ],
+        items,
     }
 }
 
 /// Picture size for a timeline.
 pub fn chart_size(t: &Timeline) -> (u32, u32) {
-    (WIDTH, COUNT_PANEL + MARGINS + LANE_HEIGHT * (t.lanes.len().max(1) as u32))
-}
-
-fn secs(t: &Timeline, ts: i64) -> f64 {
-    (ts - t.t0_us) as f64 / 1e6
-}
-
-fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Timeline) -> Result<(), ChartError> {
-    register_font();
-    root.fill(&WHITE).map_err(err)?;
-    let span = secs(t, t.t1_us).max(0.001);
-    let (_, h) = root.dim_in_pixel();
-    let (top, bottom) = root.split_vertically(COUNT_PANEL.min(h / 2));
-
-    // Upper panel: number of separate clusters.
-    let max_count = t.cluster_count.iter().map(|c| c.1).max().unwrap_or(1).max(1);
-    let mut upper = ChartBuilder::on(&top)
-        .caption(format!("meetgraph timeline — t = 0 at {}", format_utc_us(t.t0_us)), (FONT, 18))
-        .margin(8)
-        .x_label_area_size(0)
-        .y_label_area_size(LABEL_AREA)
-        .build_cartesian_2d(0f64..span, 0f64..(max_count as f64 + 0.5))
-        .map_err(err)?;
-    upper
-        .configure_mesh()
-        .disable_x_mesh()
-        .y_desc("clusters")
-        .y_labels(max_count + 1)
-        .y_label_formatter(&|v| format!("{}", v.round() as i64))
-        .label_style((FONT, 12))
-        .draw()
-        .map_err(err)?;
-    let mut steps: Vec<(f64, f64)> = Vec::new();
-    for (i, &(ts, c)) in t.cluster_count.iter().enumerate() {
-        if i > 0 {
-            steps.push((secs(t, ts), steps.last().map_or(c as f64, |p| p.1)));
-        }
-        steps.push((secs(t, ts), c as f64));
-    }
-    upper.draw_series(LineSeries::new(steps, BLUE.stroke_width(2))).map_err(err)?;
-
-    // Lanes.
-    let n = t.lanes.len().max(1);
-    let labels: Vec<String> = t.lanes.iter().map(|l| printable(&l.label).into_owned()).collect();
-    let mut chart = ChartBuilder::on(&bottom)
-        .margin(8)
-        .x_label_area_size(40)
-        .y_label_area_size(LABEL_AREA)
-        .build_cartesian_2d(0f64..span, -0.5f64..(n as f64 - 0.5))
-        .map_err(err)?;
-    let fmt = |v: &f64| {
-        let i = v.round();
-        if (v - i).abs() < 0.01 && i >= 0.0 {
-            labels.get(i as usize).cloned().unwrap_or_default()
-        } else {
-            String::new()
-        }
-    };
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .y_labels(n)
-        .y_label_formatter(&fmt)
-        .x_desc("seconds")
-        .label_style((FONT, 12))
-        .draw()
-        .map_err(err)?;
-    // Lane bands coloured by starting cluster.
-    chart
-        .draw_series(t.lanes.iter().enumerate().map(|(i, l)| {
-            let c = group_color(t, l.group);
-            Rectangle::new([(0.0, i as f64 - 0.45), (span, i as f64 + 0.45)], c.mix(0.12).filled())
-        }))
-        .map_err(err)?;
-    // Introductions: thin grey, merge chain bold red, arrowhead at learner.
-    for chain in [false, true] {
-        let style = if chain { CHAIN_COLOR.stroke_width(3) } else { RGBColor(170, 170, 170).stroke_width(1) };
-        for a in t.arrows.iter().filter(|a| a.in_chain == chain) {
-            let x = secs(t, a.ts_us);
-            chart
-                .draw_series(LineSeries::new(vec![(x, a.from_lane as f64), (x, a.to_lane as f64)], style))
-                .map_err(err)?;
-            let head = if chain { CHAIN_COLOR.filled() } else { RGBColor(170, 170, 170).filled() };
-            chart
-                .draw_series(std::iter::once(TriangleMarker::new(
-                    (x, a.to_lane as f64),
-                    if chain { 7 } else { 4 },
-                    head,
-                )))
-                .map_err(err)?;
-        }
-    }
-    // Merge lines.
-    for m in &t.merges {
-        let x = secs(t, m.ts_us);
-        chart
-            .draw_series(DashedLineSeries::new(vec![(x, -0.5), (x, n as f64 - 0.5)], 8, 5, CHAIN_COLOR.stroke_width(2)))
-            .map_err(err)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                printable(&m.label).into_owned(),
-                (x, n as f64 - 0.6),
-                (FONT, 14).into_font().color(&CHAIN_COLOR),
-            )))
-            .map_err(err)?;
-    }
-    // Markers, one legend entry per kind present.
-    for kind in MARKER_KINDS.map(MarkerKind::as_str) {
-        let pts: Vec<(f64, f64)> =
-            t.markers.iter().filter(|m| m.kind.as_str() == kind).map(|m| (secs(t, m.ts_us), m.lane as f64)).collect();
-        if pts.is_empty() {
-            continue;
-        }
-        let (color, size) = marker_style(kind);
-        let series = match kind {
-            "fail" => chart.draw_series(pts.into_iter().map(|p| Cross::new(p, size, color.stroke_width(3)))),
-            "answered_by_other" | "failover" => {
-                chart.draw_series(pts.into_iter().map(|p| TriangleMarker::new(p, size, color.filled())))
-            }
-            _ => chart.draw_series(pts.into_iter().map(|p| Circle::new(p, size, color.filled()))),
-        }
-        .map_err(err)?;
-        series.label(kind.replace('_', " ")).legend(move |(x, y)| Circle::new((x, y), 5, color.filled()));
-    }
-    chart
-        .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
-        .map_err(err)?
-        .label("merge chain")
-        .legend(|(x, y)| PathElement::new(vec![(x - 8, y), (x + 8, y)], CHAIN_COLOR.stroke_width(3)));
-    for (g, name) in t.groups.iter().enumerate() {
-        let c = group_color(t, g);
-        chart
-            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
-            .map_err(err)?
-            .label(format!("cluster {}", printable(name)))
-            .legend(move |(x, y)| Rectangle::new([(x - 8, y - 5), (x + 8, y + 5)], c.mix(0.5).filled()));
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, 12))
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)
+    let s = chart_scene(t);
+    (s.width, s.height)
 }
 
 /// Renders the timeline as an SVG document.
 pub fn render_svg(t: &Timeline) -> Result<String, ChartError> {
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, chart_size(t)).into_drawing_area();
-        draw(&root, t)?;
-    }
-    Ok(out)
+    Ok(chart_scene(t).to_svg())
 }
 
-/// Writes the chart to `path`: `.png` gives a bitmap, anything else SVG.
 /// The format a chart file name asks for: `Some(true)` PNG, `Some(false)`
 /// SVG (`.svg`, no extension, or `-`), `None` anything else.
 pub fn chart_format(path: &Path) -> Option<bool> {
@@ -266,6 +396,8 @@ pub fn chart_format(path: &Path) -> Option<bool> {
     }
 }
 
+/// Writes the chart to `path`: `.png` gives a bitmap, `.svg` (or no
+/// extension, or `-` for stdout) SVG.
 pub fn write_chart(path: &Path, t: &Timeline) -> Result<(), ChartError> {
     let png = chart_format(path).ok_or_else(|| ChartError::Format(path.to_path_buf()))?;
     let write_err = |source| ChartError::Write { path: path.to_path_buf(), source };
@@ -275,13 +407,24 @@ pub fn write_chart(path: &Path, t: &Timeline) -> Result<(), ChartError> {
         return std::io::stdout().lock().write_all(svg.as_bytes()).map_err(write_err);
     }
     if png {
-        // plotters opens the file only after drawing and reports a failure
-        // as a nested backend error: try the file first.
+        // The backend opens the file only after drawing and reports a
+        // failure as a nested error: try the file first.
         std::fs::File::create(path).map_err(write_err)?;
-        let root = BitMapBackend::new(path, chart_size(t)).into_drawing_area();
-        draw(&root, t)
+        chart_png::write_png(path, &chart_scene(t)).map_err(ChartError::Draw)
     } else {
         let svg = render_svg(t)?;
         std::fs::write(path, svg).map_err(write_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_labels_are_cut() {
+        assert_eq!(clip("short"), "short");
+        let long = "x".repeat(100);
+        assert_eq!(clip(&long).chars().count(), MAX_LABEL_CHARS);
     }
 }

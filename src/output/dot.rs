@@ -14,8 +14,9 @@ fn esc(s: &str) -> String {
     printable(s).replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-/// Edges: (from, to, label, in chain), in time order.
-fn edges(a: &Analysis, t: &Timeline) -> Vec<(NodeId, NodeId, String, bool)> {
+/// Edges of the introduction graph: (from, to, label, in chain), in time
+/// order, labelled with the time after `t0_us` and the mechanism.
+pub(crate) fn edges(a: &Analysis, t0_us: i64) -> Vec<(NodeId, NodeId, String, bool)> {
     let chain: BTreeSet<(NodeId, NodeId)> =
         a.merges.iter().flat_map(|m| m.chain.iter().map(|i| (i.learner, i.node))).collect();
     let mut out = Vec::new();
@@ -24,7 +25,7 @@ fn edges(a: &Analysis, t: &Timeline) -> Vec<(NodeId, NodeId, String, bool)> {
             continue;
         }
         let from = i.introducer.unwrap_or(i.node);
-        let label = format!("+{:.3}s {}", (i.ts_us - t.t0_us) as f64 / 1e6, i.via);
+        let label = format!("+{:.3}s {}", (i.ts_us - t0_us) as f64 / 1e6, i.via);
         out.push((from, i.learner, label, chain.contains(&(i.learner, i.node))));
     }
     out
@@ -41,7 +42,7 @@ pub fn write_dot(w: &mut dyn Write, a: &Analysis, t: &Timeline) -> io::Result<()
         let label = format!("{}\\n{}", esc(&l.node.short()), esc(best.get(&l.node).unwrap_or(&"")));
         writeln!(w, "  \"{}\" [label=\"{label}\", fillcolor=\"{color}80\"];", esc(&l.node.short()))?;
     }
-    for (from, to, label, chain) in edges(a, t) {
+    for (from, to, label, chain) in edges(a, t.overview.first_us) {
         let style = if chain { ", color=\"#d62728\", penwidth=3" } else { ", color=\"#999999\"" };
         writeln!(w, "  \"{}\" -> \"{}\" [label=\"{}\"{style}];", esc(&from.short()), esc(&to.short()), esc(&label))?;
     }
@@ -66,7 +67,7 @@ pub fn write_mermaid(w: &mut dyn Write, a: &Analysis, t: &Timeline) -> io::Resul
         writeln!(w, "  n{}[\"{}\"]", mermaid_id(&l.node), printable(&l.label).replace('"', "'"))?;
     }
     let mut chain_links = Vec::new();
-    for (k, (from, to, label, chain)) in edges(a, t).into_iter().enumerate() {
+    for (k, (from, to, label, chain)) in edges(a, t.overview.first_us).into_iter().enumerate() {
         writeln!(w, "  n{} -->|\"{}\"| n{}", mermaid_id(&from), label, mermaid_id(&to))?;
         if chain {
             chain_links.push(k.to_string());

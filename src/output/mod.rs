@@ -4,9 +4,14 @@
 //! (dump, stats), `clusterbus` (dump) and `time`; never the reverse.
 
 pub mod chart;
+pub mod chart_axis;
+pub mod chart_legend;
+pub mod chart_png;
+pub mod chart_scene;
 pub mod dot;
 pub mod dump;
 pub mod html;
+pub mod html_graph;
 pub mod metrics;
 pub mod printable;
 pub mod report;

@@ -15,6 +15,24 @@ pub fn printable(s: &str) -> Cow<'_, str> {
     Cow::Owned(s.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{fffd}' } else { c }).collect())
 }
 
+/// `s` made safe inside XML/HTML text and quoted attributes: printable,
+/// then `&`, `<`, `>`, `"` and `'` as entities. The one escape of the HTML
+/// report and the SVG outputs.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in printable(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Renders with `f` into memory, then writes the printable text to `w`.
 pub fn write_printable(w: &mut dyn Write, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let mut buf = Vec::new();
@@ -30,5 +48,10 @@ mod tests {
     fn control_characters_are_replaced() {
         assert_eq!(printable("a\u{1b}[31mb\u{85}c\n"), "a\u{fffd}[31mb\u{fffd}c\n");
         assert!(matches!(printable("plain\tline\n"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn xml_escape_covers_markup_and_quotes() {
+        assert_eq!(xml_escape("<a href='x'>\"&\u{7}</a>"), "&lt;a href=&#39;x&#39;&gt;&quot;&amp;\u{fffd}&lt;/a&gt;");
     }
 }

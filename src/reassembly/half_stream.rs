@@ -282,6 +282,22 @@ impl<S> HalfStream<S> {
         self.check_fin(c, base, now_us, fx);
     }
 
+    /// Declares holes lost that waited longer than the hole timeout, on a
+    /// direction that may get no more packets (so the bytes queued behind
+    /// them are delivered, and freed).
+    pub(super) fn expire_holes<C: StreamConsumer<State = S>>(
+        &mut self,
+        c: &mut C,
+        base: &MetaBase,
+        now_us: i64,
+        limits: Limits,
+        fx: &mut Effects,
+    ) {
+        if !self.pending.is_empty() && !self.closed {
+            self.resolve_holes(c, base, now_us, limits, fx);
+        }
+    }
+
     /// Records an acknowledgment sent by the peer for this direction.
     pub(super) fn ack<C: StreamConsumer<State = S>>(
         &mut self,

@@ -85,7 +85,9 @@ impl<S: Default> Conn<S> {
 
 /// TCP reassembler for one capture (one vantage point).
 pub struct Reassembler<S> {
-    conns: HashMap<[Endpoint; 2], Conn<S>>,
+    /// Boxed: the table's slots stay small (a connection's state is a few
+    /// hundred bytes; empty slots would cost as much).
+    conns: HashMap<[Endpoint; 2], Box<Conn<S>>>,
     next_id: u64,
     config: ReassemblyConfig,
     stats: ReassemblyStats,
@@ -176,7 +178,7 @@ impl<S: Default> Reassembler<S> {
             self.stats.connections += 1;
             self.conns.insert(
                 key,
-                Conn {
+                Box::new(Conn {
                     id,
                     ends: key,
                     halves: [HalfStream::default(), HalfStream::default()],
@@ -184,7 +186,7 @@ impl<S: Default> Reassembler<S> {
                     isn: [None, None],
                     last_ts: ts_us,
                     closed_at: None,
-                },
+                }),
             );
             self.stats.peak_connections = self.stats.peak_connections.max(self.conns.len() as u64);
         }
@@ -276,6 +278,27 @@ impl<S: Default> Reassembler<S> {
             return;
         }
         self.last_sweep = Some(now);
+        // Holes on directions that went quiet (a capture that dropped
+        // packets, then the connection idled) would hold their queued
+        // bytes until the idle timeout: expire them here.
+        let limits = self.limits();
+        let mut waiting: Vec<(u64, [Endpoint; 2])> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.halves.iter().any(|h| h.pending_bytes() > 0))
+            .map(|(k, c)| (c.id, *k))
+            .collect();
+        waiting.sort();
+        let mut fx = Effects::default();
+        for (_, k) in waiting {
+            if let Some(conn) = self.conns.get_mut(&k) {
+                for d in 0..2 {
+                    let base = conn.base(d);
+                    conn.halves[d].expire_holes(consumer, &base, now, limits, &mut fx);
+                }
+            }
+        }
+        self.apply(&fx);
         let idle = self.config.idle_timeout_us;
         let linger = self.config.linger_us;
         let mut expired: Vec<[Endpoint; 2]> = self
