@@ -63,6 +63,9 @@ pub(super) struct OutLink {
     pub(super) dst: (String, u16),
     /// Opened with MEET to an address no known node had: a handshake.
     pub(super) meet: bool,
+    /// Closed by the viewer after another node answered there (§9e);
+    /// other captures' copies of it carry nothing more.
+    pub(super) dead: bool,
 }
 
 /// One viewer's table.

@@ -67,7 +67,7 @@ impl Tables {
                 let dst = (on.link.dst.ip.to_string(), on.link.dst.port);
                 let node = t.node_at(&dst.0, dst.1);
                 let meet = m.msg_type == MessageType::MEET && node.is_none();
-                t.links.insert(key, OutLink { node, dst, meet });
+                t.links.insert(key, OutLink { node, dst, meet, dead: false });
             }
             if m.msg_type == MessageType::PING
                 && let Some(n) = t.links.get(&key).and_then(|l| l.node)
@@ -99,11 +99,14 @@ impl Tables {
         let src_ip = if m.announced.ip.is_empty() { on.link.src.ip.to_string() } else { m.announced.ip.clone() };
         let is_pong = m.msg_type == MessageType::PONG;
         let ping_like = matches!(m.msg_type, MessageType::PING | MessageType::PONG | MessageType::MEET);
+        if t.links.get(&key).is_some_and(|l| l.dead) {
+            return;
+        }
         if !on.sender_dialled {
             // A link opened before the capture: the answer names its node.
             if let std::collections::hash_map::Entry::Vacant(v) = t.links.entry(key) {
                 let dst = (on.link.src.ip.to_string(), on.link.src.port);
-                v.insert(OutLink { node: Some(s), dst, meet: false });
+                v.insert(OutLink { node: Some(s), dst, meet: false, dead: false });
                 t.dialled = true;
             }
             // On r's own link: the answer names the link's node (§9d), or
@@ -130,7 +133,10 @@ impl Tables {
                     e.addr = Some(NodeAddr::default());
                     e.flags |= NodeFlags::NOADDR;
                     e.noaddr_ms = now;
-                    t.links.remove(&key);
+                    // Its link is closed (every capture's copy of it).
+                    for l in t.links.values_mut().filter(|l| l.node == Some(n)) {
+                        (l.node, l.meet, l.dead) = (None, false, true);
+                    }
                     return;
                 }
                 _ => {}
