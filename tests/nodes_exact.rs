@@ -174,3 +174,28 @@ fn a_wrong_field_is_a_difference() {
     let d: Vec<_> = differences(&server, &ours, 2000, 2000).into_iter().map(|(f, _)| f).collect();
     assert_eq!(d, vec!["flags", "pong_recv"]);
 }
+
+/// Issue 12: after the docker-bridge merge the server printed the node
+/// whose PINGs came through the NAT as `:0 … noaddr … disconnected`; so
+/// does `nodes`, byte for byte (Redis 3.0.7 and 4.0.14, a1's view at the
+/// end of the captures, when the servers' links were down).
+#[test]
+fn the_nat_victim_is_noaddr_as_the_server_printed_it() {
+    for (sample, viewer, node) in
+        [("redis-3.0.7-docker-bridge", "7a07e695", "6447c1b4"), ("redis-4.0.14-docker-bridge", "c6017f33", "4851ae87")]
+    {
+        let dir = samples_dir().join(sample);
+        let caps = ["dc.pcap.gz", "h1.pcap.gz", "h2.pcap.gz"];
+        let out = Command::new(env!("CARGO_BIN_EXE_meetgraph"))
+            .current_dir(&dir)
+            .args(["nodes", "--as", viewer])
+            .args(caps)
+            .output()
+            .unwrap();
+        let ours = String::from_utf8(out.stdout).unwrap();
+        let server = std::fs::read_to_string(dir.join("nodes-after-a1.txt")).unwrap();
+        let line = |text: &str| text.lines().find(|l| l.starts_with(node)).map(str::to_string);
+        assert_eq!(line(&ours), line(&server), "{sample}");
+        assert!(line(&ours).is_some_and(|l| l.contains(" :0") && l.contains("noaddr")), "{sample}");
+    }
+}
