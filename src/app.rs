@@ -360,6 +360,16 @@ impl Drop for Progress {
     }
 }
 
+/// `--threads`: one reading thread per capture, or (1) all on one.
+fn threads(input: &InputArgs) -> Result<meetgraph::run::Threads, Error> {
+    match input.threads {
+        None => Ok(meetgraph::run::Threads::PerInput),
+        Some(0) => Err(Error::Usage("--threads 0: give 1 (one thread) or more".into())),
+        Some(1) => Ok(meetgraph::run::Threads::One),
+        Some(_) => Ok(meetgraph::run::Threads::PerInput),
+    }
+}
+
 /// Packets libpcap dropped on the live capture (status line, metrics).
 static LIVE_DROPS: std::sync::LazyLock<std::sync::Arc<std::sync::atomic::AtomicU64>> =
     std::sync::LazyLock::new(Default::default);
@@ -557,7 +567,7 @@ fn analyze(
     o.check()?;
     let (mut inputs, cfg) = prepare(input, vantage, reference)?;
     let progress = Progress::start(input, false);
-    let analysis = meetgraph::run::analyze(&mut inputs, cfg);
+    let analysis = meetgraph::run::analyze_inputs_with(&mut inputs, cfg, threads(input)?).0.finish();
     drop(progress);
     let (since, until) = window(since, until, analysis.t0_us())?;
     let mut status = damaged(&inputs);

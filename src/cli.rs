@@ -39,6 +39,12 @@ pub struct InputArgs {
     #[arg(long)]
     pub no_progress: bool,
 
+    /// Reading threads: each capture is decoded on a thread of its own,
+    /// beside the analysis (default); `--threads 1` reads everything on
+    /// one thread. The result is the same.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
     /// Only TCP segments from or to this address (repeatable or
     /// comma-separated; every build).
     #[arg(long, value_name = "IP", value_delimiter = ',')]

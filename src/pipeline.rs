@@ -570,6 +570,23 @@ impl Input {
     }
 }
 
+/// Runs one input alone through its pipeline: `sink` gets its events and
+/// `after_packet` is called after each packet with the packet's time on
+/// the reference clock (so a caller reading several inputs on their own
+/// threads can interleave them exactly as [`run_merged`] does). Does not
+/// finish the pipeline.
+pub fn run_single<K: BusSink>(input: &mut Input, sink: &mut K, mut after_packet: impl FnMut(i64)) {
+    input.load();
+    while input.loaded {
+        if let Some(pkt) = input.file.current() {
+            let pkt = RawPacket { ts_us: pkt.ts_us - input.shift_us, ..pkt };
+            input.pipeline.packet(&pkt, sink);
+            after_packet(pkt.ts_us);
+        }
+        input.load();
+    }
+}
+
 /// Runs every input through its pipeline, interleaving packets of all
 /// captures by capture time (ties: input order), then finishes them all.
 pub fn run_merged<K: BusSink>(inputs: &mut [Input], sink: &mut K) {

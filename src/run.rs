@@ -9,73 +9,188 @@ use crate::events::{BusEvent, EventSink};
 use crate::pipeline::{CaptureStats, Input, Pipeline, PipelineConfig, run_merged};
 use crate::vantage::{ChainSource, Method, Plan};
 
-/// Events travel from the reading thread to the analysing one in batches
-/// of this many (a live capture's sooner: see [`Batcher`]).
+/// Events travel from a reading thread to the analysing one in batches of
+/// about this many (a live capture's sooner: see [`LIVE_FLUSH`]).
 const BATCH: usize = 256;
-/// Batches in flight; when the analysis falls this far behind, reading
-/// waits (bounded memory).
+/// Batches in flight per reading thread; when the analysis falls this far
+/// behind, reading waits (bounded memory).
 const IN_FLIGHT: usize = 4;
 /// A live capture's events wait at most about this long for their batch
-/// to fill (checked when the next event arrives).
+/// to fill (checked after each packet).
 const LIVE_FLUSH: std::time::Duration = std::time::Duration::from_millis(2);
 
-/// Collects owned events into batches for the analysing thread.
-struct Batcher {
-    tx: std::sync::mpsc::SyncSender<Vec<BusEvent>>,
-    batch: Vec<BusEvent>,
-    live: bool,
-    last_flush: std::time::Instant,
+/// What a reading thread sends: the events of consecutive packets (each
+/// packet's time on the reference clock and how many events it made), then
+/// the events of the end of the input.
+enum Part {
+    Packets { packets: Vec<(i64, u32)>, events: Vec<BusEvent> },
+    End(Vec<BusEvent>),
 }
 
-impl Batcher {
-    fn push(&mut self, e: BusEvent) {
-        self.batch.push(e);
-        if self.batch.len() >= BATCH || (self.live && self.last_flush.elapsed() >= LIVE_FLUSH) {
-            self.flush();
-        }
+/// Reads one input on this thread and sends its events, packet by packet.
+fn read_one(input: &mut Input, tx: std::sync::mpsc::SyncSender<Part>) {
+    let live = input.file.is_live();
+    let events = std::cell::RefCell::new(Vec::with_capacity(BATCH));
+    let mut packets: Vec<(i64, u32)> = Vec::new();
+    let mut counted = 0usize;
+    let mut last_flush = std::time::Instant::now();
+    {
+        let mut sink = EventSink::new(|e| events.borrow_mut().push(e));
+        crate::pipeline::run_single(input, &mut sink, |ts| {
+            let mut ev = events.borrow_mut();
+            packets.push((ts, (ev.len() - counted) as u32));
+            counted = ev.len();
+            if ev.len() >= BATCH || packets.len() >= 16 * BATCH || (live && last_flush.elapsed() >= LIVE_FLUSH) {
+                let events = std::mem::replace(&mut *ev, Vec::with_capacity(BATCH));
+                // The analysing side hangs up only when it panicked; the
+                // join reports that.
+                let _ = tx.send(Part::Packets { packets: std::mem::take(&mut packets), events });
+                counted = 0;
+                last_flush = std::time::Instant::now();
+            }
+        });
+        let events = std::mem::take(&mut *events.borrow_mut());
+        let _ = tx.send(Part::Packets { packets, events });
+        input.pipeline.finish(&mut sink);
     }
+    let _ = tx.send(Part::End(events.into_inner()));
+}
 
-    fn flush(&mut self) {
-        if !self.batch.is_empty() {
-            let b = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-            // The analysing side only hangs up when it panicked; the join
-            // below reports that.
-            let _ = self.tx.send(b);
+/// One reading thread's stream, as the merge sees it.
+struct Stream {
+    rx: std::sync::mpsc::Receiver<Part>,
+    packets: std::vec::IntoIter<(i64, u32)>,
+    events: std::vec::IntoIter<BusEvent>,
+    head: Option<(i64, u32)>,
+    end: Vec<BusEvent>,
+}
+
+impl Stream {
+    /// The next packet's time and event count (`None`: no more packets).
+    fn head(&mut self) -> Option<(i64, u32)> {
+        while self.head.is_none() {
+            if let Some(p) = self.packets.next() {
+                self.head = Some(p);
+                break;
+            }
+            match self.rx.recv() {
+                Ok(Part::Packets { packets, events }) => {
+                    self.packets = packets.into_iter();
+                    self.events = events.into_iter();
+                }
+                Ok(Part::End(events)) => {
+                    self.end = events;
+                    return None;
+                }
+                Err(_) => return None,
+            }
         }
-        self.last_flush = std::time::Instant::now();
+        self.head
     }
 }
 
-/// Reads `inputs` on this thread and hands their events, in the order
-/// [`run_merged`] makes, to `consume` running on a second thread (reading
-/// and decoding overlap with the analysis); returns what `consume`
-/// returns.
-fn pipelined<T: Send>(inputs: &mut [Input], consume: impl FnOnce(&mut dyn Iterator<Item = BusEvent>) -> T + Send) -> T {
-    let live = inputs.iter().any(|i| i.file.is_live());
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<BusEvent>>(IN_FLIGHT);
+/// Reads every input on a thread of its own (decoding, reassembly and
+/// framing run on all cores) and hands their events to `consume` on this
+/// thread, interleaved exactly as [`run_merged`] does: packets by time on
+/// the reference clock (ties: input order), then the inputs' ends in input
+/// order. With one input, reading and analysis still overlap.
+fn pipelined<T>(inputs: &mut [Input], consume: impl FnOnce(&mut dyn Iterator<Item = BusEvent>) -> T) -> T {
     std::thread::scope(|s| {
-        let worker = s.spawn(move || consume(&mut rx.into_iter().flatten()));
-        let mut b = Batcher { tx, batch: Vec::with_capacity(BATCH), live, last_flush: std::time::Instant::now() };
-        {
-            let mut sink = EventSink::new(|e| b.push(e));
+        let mut streams = Vec::new();
+        for input in inputs.iter_mut() {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Part>(IN_FLIGHT);
+            s.spawn(move || read_one(input, tx));
+            streams.push(Stream {
+                rx,
+                packets: Vec::new().into_iter(),
+                events: Vec::new().into_iter(),
+                head: None,
+                end: Vec::new(),
+            });
+        }
+        let mut merged = Merged { streams, pending: Vec::new().into_iter(), ending: 0 };
+        consume(&mut merged)
+    })
+}
+
+/// The merge of the reading threads' streams, as one iterator of events.
+struct Merged {
+    streams: Vec<Stream>,
+    /// Events of the packet being handed out.
+    pending: std::vec::IntoIter<BusEvent>,
+    /// Once no stream has packets left: the next stream whose end is due.
+    ending: usize,
+}
+
+impl Iterator for Merged {
+    type Item = BusEvent;
+
+    fn next(&mut self) -> Option<BusEvent> {
+        loop {
+            if let Some(e) = self.pending.next() {
+                return Some(e);
+            }
+            if self.ending > 0 {
+                let s = self.streams.get_mut(self.ending - 1)?;
+                self.ending += 1;
+                self.pending = std::mem::take(&mut s.end).into_iter();
+                continue;
+            }
+            let mut best: Option<(i64, usize)> = None;
+            for (i, s) in self.streams.iter_mut().enumerate() {
+                if let Some((ts, _)) = s.head()
+                    && best.is_none_or(|(t, _)| ts < t)
+                {
+                    best = Some((ts, i));
+                }
+            }
+            let Some((_, i)) = best else {
+                self.ending = 1;
+                continue;
+            };
+            let s = &mut self.streams[i];
+            let (_, n) = s.head.take().unwrap_or_default();
+            let v: Vec<BusEvent> = s.events.by_ref().take(n as usize).collect();
+            self.pending = v.into_iter();
+        }
+    }
+}
+
+/// How the inputs are read: by one thread per input (default), or all on
+/// the calling thread (`--threads 1`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Threads {
+    #[default]
+    PerInput,
+    One,
+}
+
+/// Every event of `inputs`, in [`run_merged`]'s order, to `on_event` on
+/// this thread.
+fn read(inputs: &mut [Input], threads: Threads, on_event: &mut dyn FnMut(BusEvent)) {
+    match threads {
+        Threads::PerInput => pipelined(inputs, |events| events.for_each(&mut *on_event)),
+        Threads::One => {
+            let mut sink = EventSink::new(on_event);
             run_merged(inputs, &mut sink);
         }
-        b.flush();
-        drop(b);
-        worker.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-    })
+    }
 }
 
 /// Runs `inputs` and analyses everything; returns the analyzer (for views)
 /// and per-capture statistics.
 pub fn analyze_inputs(inputs: &mut [Input], cfg: AnalysisConfig) -> (Analyzer, Vec<CaptureStats>) {
-    let analyzer = pipelined(inputs, |events| {
-        let mut analyzer = Analyzer::new(cfg);
-        for e in events {
-            analyzer.push(e);
-        }
-        analyzer
-    });
+    analyze_inputs_with(inputs, cfg, Threads::default())
+}
+
+/// [`analyze_inputs`], reading as `threads` says (the result is the same).
+pub fn analyze_inputs_with(
+    inputs: &mut [Input],
+    cfg: AnalysisConfig,
+    threads: Threads,
+) -> (Analyzer, Vec<CaptureStats>) {
+    let mut analyzer = Analyzer::new(cfg);
+    read(inputs, threads, &mut |e| analyzer.push(e));
     let stats = inputs.iter().map(|i| i.pipeline.stats()).collect();
     (analyzer, stats)
 }
@@ -163,31 +278,29 @@ pub fn watch(
     inputs: &mut [Input],
     cfg: AnalysisConfig,
     interval_us: i64,
-    mut on_new: impl FnMut(&[Alert], &Analysis) + Send,
+    mut on_new: impl FnMut(&[Alert], &Analysis),
 ) -> Analysis {
-    pipelined(inputs, move |events| {
-        let mut analyzer = Analyzer::new(cfg);
-        let mut told = Told::default();
-        let mut next: Option<i64> = None;
-        for e in events {
-            let ts = e.ts_us;
-            analyzer.push(e);
-            match next {
-                None => next = Some(ts + interval_us),
-                Some(t) if ts >= t => {
-                    next = Some(ts + interval_us);
-                    let provisional = analyzer.clone().finish();
-                    let new = told.new_in(&provisional, false);
-                    if !new.is_empty() {
-                        on_new(&new, &provisional);
-                    }
+    let mut analyzer = Analyzer::new(cfg);
+    let mut told = Told::default();
+    let mut next: Option<i64> = None;
+    read(inputs, Threads::default(), &mut |e| {
+        let ts = e.ts_us;
+        analyzer.push(e);
+        match next {
+            None => next = Some(ts + interval_us),
+            Some(t) if ts >= t => {
+                next = Some(ts + interval_us);
+                let provisional = analyzer.clone().finish();
+                let new = told.new_in(&provisional, false);
+                if !new.is_empty() {
+                    on_new(&new, &provisional);
                 }
-                Some(_) => {}
             }
+            Some(_) => {}
         }
-        let last = analyzer.finish();
-        let new = told.new_in(&last, true);
-        on_new(&new, &last);
-        last
-    })
+    });
+    let last = analyzer.finish();
+    let new = told.new_in(&last, true);
+    on_new(&new, &last);
+    last
 }

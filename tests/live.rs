@@ -7,6 +7,10 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// The tests that time how soon `watch` tells take turns: on two cores,
+/// two labs at once would measure each other.
+static TIMED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn ns(name: &str, args: &[&str]) -> std::process::Output {
     Command::new("ip").args(["netns", "exec", name]).args(args).output().expect("ip netns exec")
 }
@@ -203,6 +207,7 @@ fn live_commands_stop_promptly_on_an_idle_interface() {
 /// chain, is told within 2 s of the MEET (issue 11).
 #[test]
 fn watch_tells_a_live_merge_within_two_seconds() {
+    let _turn = TIMED.lock().unwrap_or_else(|e| e.into_inner());
     use std::io::BufRead;
     use std::time::Instant;
     let lab = Lab::new("mgwatch", &["7200", "7201"]);
@@ -282,6 +287,7 @@ fn watch_tells_a_live_merge_within_two_seconds() {
 /// packet that completed the evidence (issue 11).
 #[test]
 fn watch_warns_of_a_docker_bridge_near_miss_within_two_seconds() {
+    let _turn = TIMED.lock().unwrap_or_else(|e| e.into_inner());
     let out = std::env::temp_dir().join(format!("mgwatch-bridge-{}", std::process::id()));
     let run = Command::new("bash")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/docker_bridge.sh"))

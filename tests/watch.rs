@@ -4,26 +4,10 @@
 
 mod common;
 
-use common::{sample_captures, samples_dir};
-use meetgraph::analysis::AnalysisConfig;
+use common::{file_inputs, sample_captures, samples_dir};
 use meetgraph::analysis::alerts::alerts;
-use meetgraph::capture::CaptureFile;
-use meetgraph::pipeline::{Input, Pipeline, PipelineConfig};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-
-fn inputs(files: &[PathBuf]) -> (Vec<Input>, AnalysisConfig) {
-    let inputs = files
-        .iter()
-        .enumerate()
-        .map(|(i, p)| Input::new(CaptureFile::open(p).unwrap(), Pipeline::new(i, PipelineConfig::default())))
-        .collect();
-    let cfg = AnalysisConfig {
-        vantages: files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect(),
-        ..Default::default()
-    };
-    (inputs, cfg)
-}
 
 #[test]
 fn watch_tells_what_analyze_reports_one_for_one() {
@@ -34,11 +18,11 @@ fn watch_tells_what_analyze_reports_one_for_one() {
         let mut files: Vec<PathBuf> =
             sample_captures().into_iter().filter(|p| p.parent() == Some(dir.as_path())).collect();
         files.sort();
-        let (mut a, cfg) = inputs(&files);
+        let (mut a, cfg) = file_inputs(&files);
         let analysis = meetgraph::run::analyze(&mut a, cfg);
         let want: Vec<String> =
             alerts(&analysis).iter().map(|x| format!("{} {} {}", x.ts_us, x.kind, x.summary)).collect();
-        let (mut w, cfg) = inputs(&files);
+        let (mut w, cfg) = file_inputs(&files);
         let mut told: Vec<(String, String, i64)> = Vec::new();
         let mut looks = 0;
         let last = meetgraph::run::watch(&mut w, cfg, 1_000_000, |new, _| {
@@ -102,7 +86,7 @@ fn watch_replays_files_as_json_events() {
 #[test]
 fn metrics_exposition_counts_what_was_seen() {
     let files = vec![samples_dir().join("redis-7.0-loopback-merge/lo.pcap.gz")];
-    let (mut i, cfg) = inputs(&files);
+    let (mut i, cfg) = file_inputs(&files);
     let a = meetgraph::run::analyze(&mut i, cfg);
     let mut by_kind = std::collections::BTreeMap::new();
     for x in alerts(&a) {

@@ -13,6 +13,10 @@ use std::collections::BTreeMap;
 
 /// Messages kept per connection while its other side is unidentified.
 const PENDING_CAP: usize = 64;
+/// Messages kept over all connections while waiting (a long live capture
+/// that drops packets leaves many connections half known); beyond it new
+/// ones are not held (about 10 MB).
+const HELD_CAP: usize = 20_000;
 /// A "short" connection for handshake-flapping detection.
 const SHORT_CONN_US: i64 = 2_000_000;
 /// At most this many messages on a short connection.
@@ -80,6 +84,8 @@ pub(super) struct Connections {
     short: BTreeMap<(NodeId, String), Vec<(i64, Evidence)>>,
     /// Per capture: the node pairs whose link it saw (smaller id first).
     pairs: BTreeMap<usize, BTreeMap<(NodeId, NodeId), i64>>,
+    /// Messages held over all connections.
+    held: usize,
 }
 
 /// One message on a connection.
@@ -128,6 +134,7 @@ impl Connections {
         let mut released = Vec::new();
         match receiver {
             Some(r) if c.opener.is_some() && c.responder.is_some() => {
+                self.held -= c.pending.len();
                 for p in std::mem::take(&mut c.pending) {
                     // Held messages of this direction reach the receiver;
                     // of the other direction, the sender.
@@ -136,7 +143,8 @@ impl Connections {
                 }
             }
             Some(_) => {}
-            None if c.pending.len() < PENDING_CAP => {
+            None if c.pending.len() < PENDING_CAP && self.held < HELD_CAP => {
+                self.held += 1;
                 c.pending.push(Pending { ts: on.ts, frame: on.frame, link: *link, msg: Box::new(msg.clone()) })
             }
             None => {}
@@ -172,6 +180,7 @@ impl Connections {
         let key = (link.capture, link.conn_id);
         let Some(c) = self.conns.get_mut(&key) else { return };
         if c.closed {
+            self.held -= c.pending.len();
             self.conns.remove(&key);
             return;
         }

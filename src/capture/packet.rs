@@ -5,7 +5,7 @@ use super::error::CaptureError;
 
 /// Anything that yields packets one at a time: a capture file or (with the
 /// `live` feature) an interface.
-pub trait PacketSource {
+pub trait PacketSource: Send {
     /// The name used in output (file path, `-`, or `iface:eth0`).
     fn name(&self) -> &str;
     /// Loads the next packet; `Ok(false)` at the end.

@@ -28,9 +28,9 @@ impl Default for ReassemblyConfig {
     fn default() -> Self {
         ReassemblyConfig {
             max_pending_per_stream: 1 << 20,
-            max_pending_total: 256 << 20,
+            max_pending_total: 64 << 20,
             hole_timeout_us: 10_000_000,
-            idle_timeout_us: 600_000_000,
+            idle_timeout_us: 120_000_000,
             linger_us: 30_000_000,
         }
     }

@@ -156,3 +156,17 @@ pub fn run_files(paths: &[PathBuf]) -> (Collect, Vec<meetgraph::pipeline::Captur
     let stats = inputs.iter().map(|i| i.pipeline.stats()).collect();
     (c, stats)
 }
+
+/// One input per capture file, each its own vantage named by its file name.
+pub fn file_inputs(files: &[PathBuf]) -> (Vec<Input>, meetgraph::analysis::AnalysisConfig) {
+    let inputs = files
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Input::new(CaptureFile::open(p).unwrap(), Pipeline::new(i, PipelineConfig::default())))
+        .collect();
+    let cfg = meetgraph::analysis::AnalysisConfig {
+        vantages: files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect(),
+        ..Default::default()
+    };
+    (inputs, cfg)
+}
