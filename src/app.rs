@@ -62,6 +62,7 @@ fn pipeline_config(input: &InputArgs) -> Result<PipelineConfig, Error> {
         reassembly: ReassemblyConfig {
             max_pending_per_stream: input.max_stream_buffer,
             max_pending_total: input.max_total_buffer.max(input.max_stream_buffer),
+            max_connections: input.max_connections.max(1),
             ..ReassemblyConfig::default()
         },
         framer: FramerConfig { max_totlen: input.max_message, ..FramerConfig::default() },

@@ -118,6 +118,11 @@ pub struct InputArgs {
     /// Out-of-order bytes buffered over all connections.
     #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
     pub max_total_buffer: usize,
+
+    /// TCP connections tracked at once; past it the least recently active
+    /// are closed early (reported as `connections_evicted`).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_connections: usize,
 }
 
 #[derive(Subcommand, Debug)]

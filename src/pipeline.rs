@@ -181,6 +181,7 @@ impl CaptureStats {
         r.cap_hits += s.cap_hits;
         r.segments_after_close += s.segments_after_close;
         r.idle_evictions += s.idle_evictions;
+        r.connections_evicted += s.connections_evicted;
         r.port_reuses += s.port_reuses;
         r.peak_pending_bytes = r.peak_pending_bytes.max(s.peak_pending_bytes);
         r.peak_connections = r.peak_connections.max(s.peak_connections);
@@ -348,6 +349,10 @@ impl<K: BusSink> Glue<'_, K> {
 
 impl<K: BusSink> StreamConsumer for Glue<'_, K> {
     type State = StreamState;
+
+    fn precious(&self, st: &StreamState) -> bool {
+        st.framer.kind() == StreamKind::Bus
+    }
 
     fn data(&mut self, st: &mut StreamState, meta: &ChunkMeta, bytes: &[u8]) {
         self.ensure_started(st, meta);
@@ -518,6 +523,22 @@ impl Pipeline {
             sink,
         };
         self.reasm.finish(&mut glue, self.last_ts);
+        // A bound reached is told once, with what it dropped.
+        let evicted = self.reasm.stats().connections_evicted;
+        if evicted > 0 {
+            glue.report(Anomaly {
+                capture: self.capture,
+                ts_us: self.last_ts,
+                frame: 0,
+                src: None,
+                dst: None,
+                kind: "connections_evicted",
+                detail: format!(
+                    "{evicted} connection(s) closed early: more than {} tracked at once (--max-connections)",
+                    self.cfg.reassembly.max_connections
+                ),
+            });
+        }
     }
 
     /// Counters so far (complete after [`Pipeline::finish`]).
@@ -525,8 +546,11 @@ impl Pipeline {
         let mut s = self.stats.clone();
         s.reassembly = *self.reasm.stats();
         s.tcp_flows = s.reassembly.connections;
-        s.messages_by_sender =
-            self.sender_counts.iter().map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), *v)).collect();
+        s.messages_by_sender = self
+            .sender_counts
+            .iter()
+            .map(|(k, v)| (crate::clusterbus::wire::escape_text(k).into_owned(), *v))
+            .collect();
         s
     }
 }

@@ -40,10 +40,20 @@ pub(super) struct Reading {
     first_ts: BTreeMap<usize, i64>,
     /// Each TLS stream direction: (ts, server IP, server port).
     tls_times: Vec<(i64, String, u16)>,
+    /// Non-bus stream directions that carried bytes from a server to a
+    /// client: (client IP, server IP, server port). A TLS flow the server
+    /// never answered (a ClientHello from a scanner) is not a bus.
+    answered: BTreeSet<(String, String, u16)>,
+    /// TLS pairs past `TLS_FLOWS_CAP`.
+    tls_not_kept: u64,
 }
 
 /// TLS stream directions remembered for bursts.
 const TLS_TIMES_CAP: usize = 200_000;
+/// TLS client→server pairs kept (each a line of the JSON).
+const TLS_FLOWS_CAP: usize = 100_000;
+/// Answered server sides remembered (one per non-bus pair that talked).
+const ANSWERED_CAP: usize = 200_000;
 /// New connections closer than this belong to one burst.
 const BURST_GAP_US: i64 = 1_000_000;
 /// Quiet before a burst that counts as new talk.
@@ -72,6 +82,9 @@ impl Reading {
         }
         self.other_streams += 1;
         let (s, d) = (link.src, link.dst);
+        if bytes > 0 && self.answered.len() < ANSWERED_CAP {
+            self.answered.insert((d.ip.to_string(), s.ip.to_string(), s.port));
+        }
         for key in [(s.ip.to_string(), d.ip.to_string(), d.port), (d.ip.to_string(), s.ip.to_string(), s.port)] {
             if let Some(f) = self.tls.get_mut(&key) {
                 f.bytes += bytes;
@@ -87,6 +100,10 @@ impl Reading {
             ("tls_stream" | "tls_stream_joined", Some(l)) => {
                 self.first_ts.entry(l.capture).or_insert(ts);
                 let key = (l.src.ip.to_string(), l.dst.ip.to_string(), l.dst.port);
+                if self.tls.len() >= TLS_FLOWS_CAP && !self.tls.contains_key(&key) {
+                    self.tls_not_kept += 1;
+                    return;
+                }
                 let f = self.tls.entry(key).or_insert_with(|| Flow {
                     first_ts: ts,
                     last_ts: ts,
@@ -150,7 +167,12 @@ impl Reading {
             .map(|((client, server, port), f)| {
                 // Heuristics, named in `why`: a bus port a decoded node
                 // uses, or data port + 10000 (TLS also on port − 10000).
-                let why = if self.known_bus.contains(&(server.clone(), *port)) {
+                // Only when the server answered: a ClientHello nobody
+                // answered (a scanner, junk) is not a bus.
+                let answered = self.answered.contains(&(client.clone(), server.clone(), *port));
+                let why = if !answered {
+                    None
+                } else if self.known_bus.contains(&(server.clone(), *port)) {
                     Some("bus port of a decoded node")
                 } else if port.checked_sub(10_000).is_some_and(|d| tls_ports.contains(&(server.as_str(), d))) {
                     Some("data port + 10000 (TLS also on the data port)")
@@ -218,6 +240,7 @@ impl Reading {
             snaplen_gaps: self.snaplen_gaps,
             cut_messages: self.cut_messages,
             encrypted: flows,
+            encrypted_not_kept: self.tls_not_kept,
             bursts,
             complete: limits.is_empty(),
             limits,
@@ -256,11 +279,18 @@ mod tests {
         r.anomaly(&cfg, 1, 1, "tls_stream", Some(&link("10.0.0.1", "10.0.0.2", 7000)));
         r.anomaly(&cfg, 2, 2, "tls_stream", Some(&link("10.0.0.1", "10.0.0.2", 17000)));
         r.anomaly(&cfg, 9_000_000, 3, "tls_stream", Some(&link("10.0.0.3", "10.0.0.2", 17000)));
+        // Nobody answered 10.0.0.4 (a scanner's ClientHello).
+        r.anomaly(&cfg, 9_000_000, 4, "tls_stream", Some(&link("10.0.0.4", "10.0.0.2", 17000)));
+        for (c, p) in [("10.0.0.1", 7000), ("10.0.0.1", 17000), ("10.0.0.3", 17000)] {
+            let l = link(c, "10.0.0.2", p);
+            r.stream_end(false, 100, &Link { src: l.dst, dst: l.src, ..l });
+        }
         let c = r.coverage();
         assert!(!c.complete);
         let bus: Vec<(&str, bool)> =
             c.encrypted.iter().filter(|f| f.likely_bus.is_some()).map(|f| (f.client.as_str(), f.new_pair)).collect();
         assert_eq!(bus, vec![("10.0.0.1", false), ("10.0.0.3", true)]);
         assert!(c.encrypted.iter().any(|f| f.server == "10.0.0.2:7000" && f.likely_bus.is_none()));
+        assert!(c.encrypted.iter().any(|f| f.client == "10.0.0.4" && f.likely_bus.is_none()));
     }
 }

@@ -300,6 +300,9 @@ pub struct Coverage {
     /// Messages read in part (only a prefix was captured).
     pub cut_messages: u64,
     pub encrypted: Vec<EncryptedFlow>,
+    /// TLS client→server pairs past the bound on pairs kept (junk,
+    /// scanners): counted, not listed.
+    pub encrypted_not_kept: u64,
     pub bursts: Vec<ConnectionBurst>,
     /// False when the verdict rests on incomplete evidence (exit status 3).
     pub complete: bool,

@@ -9,8 +9,9 @@ use std::io;
 pub enum CaptureError {
     /// The file cannot be opened or read.
     Io { name: String, source: io::Error },
-    /// The file is not a pcap or pcapng capture.
-    NotACapture { name: String },
+    /// The file is not a pcap or pcapng capture; `looks_like` says what
+    /// its first bytes look like.
+    NotACapture { name: String, looks_like: String },
     /// The file ends in the middle of a block: everything before `offset`
     /// was read.
     Truncated { name: String, offset: u64 },
@@ -23,7 +24,9 @@ impl fmt::Display for CaptureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CaptureError::Io { name, source } => write!(f, "{name}: {source}"),
-            CaptureError::NotACapture { name } => write!(f, "{name}: not a pcap or pcapng capture"),
+            CaptureError::NotACapture { name, looks_like } => {
+                write!(f, "{name}: not a pcap or pcapng capture ({looks_like})")
+            }
             CaptureError::Truncated { name, offset } => {
                 write!(f, "{name}: file truncated at byte offset {offset} (packets before it were read)")
             }

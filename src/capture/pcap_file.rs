@@ -53,8 +53,91 @@ struct FormatState {
 }
 
 /// A pcap or pcapng file (optionally gzip-compressed), or stdin.
+/// What failed under the reader (pcap-parser keeps only "read error"):
+/// bytes delivered before it, the error kind and message, gzip or not.
+type ReadTrace = std::sync::Arc<std::sync::Mutex<Option<(u64, io::ErrorKind, String)>>>;
+
+/// A reader that remembers its first error and where it happened.
+struct Traced<R> {
+    inner: R,
+    at: u64,
+    trace: ReadTrace,
+}
+
+impl<R: Read> Read for Traced<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.at += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                if let Ok(mut t) = self.trace.lock() {
+                    t.get_or_insert((self.at, e.kind(), e.to_string()));
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The error for a read that failed: a damaged or cut gzip stream is said
+/// so, with the offset in the decompressed capture.
+fn read_failure(name: String, gzip: bool, trace: &ReadTrace) -> CaptureError {
+    let seen = trace.lock().ok().and_then(|t| t.clone());
+    match seen {
+        Some((offset, io::ErrorKind::UnexpectedEof, _)) if gzip => CaptureError::Truncated { name, offset },
+        Some((offset, _, msg)) if gzip => {
+            CaptureError::Corrupt { name, offset, detail: format!("gzip data damaged ({msg})") }
+        }
+        Some((_, kind, msg)) => CaptureError::Io { name, source: io::Error::new(kind, msg) },
+        None => CaptureError::Io { name, source: io::Error::other("read error") },
+    }
+}
+
+/// What a file that is not a capture looks like, from its first bytes.
+fn looks_like(b: &[u8], gzip: bool) -> String {
+    let z = if gzip { "gzip-compressed " } else { "" };
+    let known: [(&[u8], &str); 8] = [
+        (b"\x89PNG", "a PNG image"),
+        (b"%PDF", "a PDF document"),
+        (b"PK\x03\x04", "a zip archive"),
+        (b"\x7fELF", "an executable (ELF)"),
+        (b"\x28\xb5\x2f\xfd", "zstd-compressed data (decompress it first)"),
+        (b"BZh", "bzip2-compressed data (decompress it first)"),
+        (b"\xfd7zXZ", "xz-compressed data (decompress it first)"),
+        (b"<?xml", "XML"),
+    ];
+    if b.is_empty() {
+        return format!("it is {z}empty");
+    }
+    if let Some((_, what)) = known.iter().find(|(m, _)| b.starts_with(m)) {
+        return format!("it looks like {z}{what}");
+    }
+    if b.get(257..262) == Some(b"ustar") {
+        return format!("it looks like a {z}tar archive (extract the capture first)");
+    }
+    // Text, possibly with a character cut by the end of the prefix.
+    let text = match std::str::from_utf8(b) {
+        Ok(t) => Some(t),
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&b[..e.valid_up_to()]).ok(),
+        Err(_) => None,
+    };
+    if let Some(t) = text
+        && t.chars().all(|c| !c.is_control() || c.is_ascii_whitespace())
+    {
+        let line = t.lines().next().unwrap_or("").chars().take(40).collect::<String>();
+        return format!("it looks like {z}text: {line:?}");
+    }
+    let hex: Vec<String> = b.iter().take(8).map(|x| format!("{x:02x}")).collect();
+    format!("it starts with {z}bytes {}", hex.join(" "))
+}
+
 pub struct CaptureFile {
     name: String,
+    /// The input is gzip-compressed.
+    gzip: bool,
+    trace: ReadTrace,
     reader: Box<dyn PcapReaderIterator + Send>,
     /// Bytes of the previous block still to consume.
     pending_consume: usize,
@@ -111,25 +194,25 @@ impl CaptureFile {
         let mut magic = Vec::with_capacity(2);
         (&mut raw).take(2).read_to_end(&mut magic).map_err(|source| CaptureError::Io { name: name.clone(), source })?;
         let rest: Box<dyn Read + Send> = Box::new(Cursor::new(magic.clone()).chain(raw));
-        let mut stream: Box<dyn Read + Send> =
-            if magic == [0x1f, 0x8b] { Box::new(MultiGzDecoder::new(BufReader::new(rest))) } else { rest };
+        let gzip = magic == [0x1f, 0x8b];
+        let trace = ReadTrace::default();
+        let inner: Box<dyn Read + Send> = if gzip { Box::new(MultiGzDecoder::new(BufReader::new(rest))) } else { rest };
+        let mut stream: Box<dyn Read + Send> = Box::new(Traced { inner, at: 0, trace: trace.clone() });
         // pcap-parser probes the format from one read(); give it a whole
         // prefix so short reads (gzip, pipes) do not fool it.
         let mut prefix = Vec::with_capacity(4096);
-        (&mut stream)
-            .take(4096)
-            .read_to_end(&mut prefix)
-            .map_err(|source| CaptureError::Io { name: name.clone(), source })?;
+        (&mut stream).take(4096).read_to_end(&mut prefix).map_err(|_| read_failure(name.clone(), gzip, &trace))?;
+        let magic_prefix = prefix[..prefix.len().min(512)].to_vec();
         let stream: Box<dyn Read + Send> = Box::new(Cursor::new(prefix).chain(stream));
         let reader = match create_reader(INITIAL_BUFFER, stream) {
             Ok(r) => r,
-            Err(PcapError::ReadError) => {
-                return Err(CaptureError::Io { name, source: io::Error::other("read error") });
-            }
-            Err(_) => return Err(CaptureError::NotACapture { name }),
+            Err(PcapError::ReadError) => return Err(read_failure(name, gzip, &trace)),
+            Err(_) => return Err(CaptureError::NotACapture { looks_like: looks_like(&magic_prefix, gzip), name }),
         };
         Ok(CaptureFile {
             name,
+            gzip,
+            trace,
             reader,
             pending_consume: 0,
             frame: 0,
@@ -178,7 +261,7 @@ impl CaptureFile {
                 Err(PcapError::HeaderNotRecognized) => Err(Stall::Unrecognised),
                 Err(PcapError::NomError(_, k)) | Err(PcapError::OwnedNomError(_, k)) => Err(Stall::Unparsable(k)),
             };
-            let read_error = |name: String| CaptureError::Io { name, source: io::Error::other("read error") };
+            let read_error = |name: String| read_failure(name, self.gzip, &self.trace);
             match step {
                 Ok((used, Some(cur))) => {
                     self.pending_consume = used;

@@ -461,6 +461,13 @@ impl BusFramer {
             }
         };
         let skipped_total = self.hunted + i as u64;
+        // A header past the hunt limit does not count, whether the chunk
+        // that holds it is whole or not (the same verdict for any chunking).
+        if found && !self.was_synced && skipped_total > cfg.hunt_limit {
+            self.hunted = skipped_total;
+            self.give_up();
+            return Run::Done;
+        }
         if found {
             if skipped_total > 0 && self.was_synced {
                 let at = self.mark_at(self.buf_offset, here);

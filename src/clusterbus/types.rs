@@ -1,6 +1,7 @@
 //! Wire codes and borrowed fixed-size fields of the cluster bus
 //! (`../shared/protocol/cluster-bus.md` §3.1, §6, §7).
 
+use super::wire::escape_text;
 use std::fmt;
 
 /// wire: `type` (u16 @12). Light messages (Valkey 8+) have bit 0x8000 set on
@@ -127,14 +128,15 @@ impl<'buf> NodeName<'buf> {
         self.0.iter().all(|&b| b == 0)
     }
 
-    /// The name as text; invalid bytes are replaced so output stays printable.
+    /// The name as text, escaped losslessly ([`escape_text`]) so output
+    /// stays printable.
     pub fn as_str(&self) -> std::borrow::Cow<'buf, str> {
-        String::from_utf8_lossy(self.0)
+        escape_text(self.0)
     }
 
     /// First 8 characters, as redis-cli and logs shorten ids.
     pub fn short(&self) -> std::borrow::Cow<'buf, str> {
-        String::from_utf8_lossy(&self.0[..8])
+        escape_text(&self.0[..8])
     }
 }
 

@@ -48,3 +48,50 @@ pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
 pub(crate) fn be64(b: &[u8]) -> u64 {
     b.first_chunk::<8>().map_or(0, |a| u64::from_be_bytes(*a))
 }
+
+/// Peer-controlled bytes (node names, IPs, hostnames) as text, lossless
+/// and printable: valid UTF-8 stays as it is; bytes that are not UTF-8
+/// become `\xNN`, control characters `\xNN` (or `\u{NN}` above ASCII) and
+/// a backslash `\\`, so the exact bytes can be read back from any output.
+/// Borrows when nothing needs escaping (every real id and address).
+pub fn escape_text(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write;
+    if let Ok(s) = std::str::from_utf8(b)
+        && !s.chars().any(|c| c.is_control() || c == '\\')
+    {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(b.len() + 8);
+    for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() && c.is_ascii() => {
+                    let _ = write!(out, "\\x{:02x}", c as u32);
+                }
+                c if c.is_control() => {
+                    let _ = write!(out, "\\u{{{:x}}}", c as u32);
+                }
+                c => out.push(c),
+            }
+        }
+        for x in chunk.invalid() {
+            let _ = write!(out, "\\x{x:02x}");
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_text;
+
+    #[test]
+    fn peer_text_is_escaped_losslessly() {
+        assert!(matches!(escape_text(b"127.0.0.1"), std::borrow::Cow::Borrowed("127.0.0.1")));
+        assert_eq!(escape_text("héllo".as_bytes()), "héllo");
+        assert_eq!(escape_text(b"ab\xff\xfe\xc3z"), "ab\\xff\\xfe\\xc3z");
+        assert_eq!(escape_text(b"a\x1b[31m\r\n\x00\x7f"), "a\\x1b[31m\\x0d\\x0a\\x00\\x7f");
+        assert_eq!(escape_text("x\u{85}\\y".as_bytes()), "x\\u{85}\\\\y");
+    }
+}

@@ -115,7 +115,7 @@ fn type_name<S: serde::Serializer>(t: &MessageType, s: S) -> Result<S::Ok, S::Er
 }
 
 fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    crate::clusterbus::wire::escape_text(b).into_owned()
 }
 
 /// Converts a borrowed message into an owned one.

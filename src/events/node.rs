@@ -1,6 +1,7 @@
 //! Node identity and addresses, owned.
 
 use crate::clusterbus::NodeName;
+use crate::clusterbus::wire::escape_text;
 use serde::{Serialize, Serializer};
 use std::fmt;
 
@@ -27,14 +28,16 @@ impl NodeId {
         Some(NodeId(b))
     }
 
+    /// The id as text, escaped losslessly (`\xNN` for bytes that are not
+    /// printable UTF-8; see [`escape_text`]).
     pub fn as_str(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.0)
+        escape_text(&self.0)
     }
 
-    /// First 8 characters (lossy: never panics on bytes that are not
-    /// UTF-8). The one `short` of the crate.
+    /// First 8 bytes, escaped like [`NodeId::as_str`] (never panics on
+    /// bytes that are not UTF-8). The one `short` of the crate.
     pub fn short(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.0[..8])
+        escape_text(&self.0[..8])
     }
 }
 

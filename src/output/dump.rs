@@ -72,7 +72,7 @@ impl<'n, W: Write> DumpWriter<'n, W> {
 }
 
 fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    crate::clusterbus::wire::escape_text(b).into_owned()
 }
 
 fn short(n: &NodeName<'_>) -> String {

@@ -189,7 +189,10 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
     if !a.coverage.encrypted.is_empty() {
         writeln!(w)?;
         writeln!(w, "== Encrypted connections (TLS: metadata only)")?;
-        for f in &a.coverage.encrypted {
+        // Pairs that are not bus (junk, scanners, other services) can be
+        // countless: listed with --all; the JSON has them all.
+        let hidden = if opts.all { 0 } else { a.coverage.encrypted.iter().filter(|f| f.likely_bus.is_none()).count() };
+        for f in a.coverage.encrypted.iter().filter(|f| opts.all || f.likely_bus.is_some()) {
             writeln!(
                 w,
                 "{}  {} → {} ({} stream direction(s), {} bytes, last {}){}{}{}",
@@ -202,6 +205,17 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
                 f.likely_bus.as_deref().map(|b| format!("; bus: {b}")).unwrap_or_default(),
                 if f.new_pair { "; NEW pair during the capture" } else { "" },
                 evidence(&f.evidence)
+            )?;
+        }
+        if hidden > 0 {
+            writeln!(w, "{hidden} other TLS client→server pair(s), not bus (--all lists them)")?;
+        }
+        if a.coverage.encrypted_not_kept > 0 {
+            writeln!(
+                w,
+                "{} more TLS pair(s) not kept (bound of {} pairs reached)",
+                a.coverage.encrypted_not_kept,
+                a.coverage.encrypted.len()
             )?;
         }
     }

@@ -33,8 +33,13 @@ fn write_block(w: &mut dyn Write, title: &str, s: &CaptureStats) -> io::Result<(
     let r = &s.reassembly;
     writeln!(
         w,
-        "reassembly     delivered {} B, duplicate {} B, port reuses {}, idle evictions {}, peak buffered {} B",
-        r.delivered_bytes, r.duplicate_bytes, r.port_reuses, r.idle_evictions, r.peak_pending_bytes
+        "reassembly     delivered {} B, duplicate {} B, port reuses {}, idle evictions {}, evicted at the connection bound {}, peak buffered {} B",
+        r.delivered_bytes,
+        r.duplicate_bytes,
+        r.port_reuses,
+        r.idle_evictions,
+        r.connections_evicted,
+        r.peak_pending_bytes
     )?;
     if s.anomalies.is_empty() {
         writeln!(w, "anomalies      none")?;

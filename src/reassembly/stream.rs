@@ -68,4 +68,10 @@ pub trait StreamConsumer {
     fn gap(&mut self, state: &mut Self::State, meta: &ChunkMeta, len: u64, reason: GapReason);
     /// The direction ended; `state` is dropped afterwards.
     fn close(&mut self, state: &mut Self::State, meta: &ChunkMeta, reason: CloseReason);
+    /// Whether a direction in this state is worth keeping when the bound
+    /// on tracked connections is reached (such connections are closed
+    /// last).
+    fn precious(&self, _state: &Self::State) -> bool {
+        false
+    }
 }

@@ -22,6 +22,10 @@ pub struct ReassemblyConfig {
     /// Closed connections are remembered this long, so late retransmissions
     /// are not taken for a new connection.
     pub linger_us: i64,
+    /// Connections tracked at once (open or lingering). Past it, closed
+    /// ones are forgotten and then the least recently active open ones are
+    /// closed as idle (counted in `connections_evicted`), a tenth at a time.
+    pub max_connections: usize,
 }
 
 impl Default for ReassemblyConfig {
@@ -32,6 +36,7 @@ impl Default for ReassemblyConfig {
             hole_timeout_us: 10_000_000,
             idle_timeout_us: 120_000_000,
             linger_us: 30_000_000,
+            max_connections: 100_000,
         }
     }
 }
@@ -54,6 +59,8 @@ pub struct ReassemblyStats {
     pub cap_hits: u64,
     pub segments_after_close: u64,
     pub idle_evictions: u64,
+    /// Open connections closed early because `max_connections` was reached.
+    pub connections_evicted: u64,
     pub port_reuses: u64,
     pub peak_pending_bytes: u64,
     pub peak_connections: u64,
@@ -173,6 +180,9 @@ impl<S: Default> Reassembler<S> {
             if !(seg.flags.syn || carries) || seg.flags.rst {
                 return;
             }
+            if self.conns.len() >= self.config.max_connections.max(1) {
+                self.evict(consumer, ts_us, frame);
+            }
             let id = self.next_id;
             self.next_id += 1;
             self.stats.connections += 1;
@@ -260,6 +270,32 @@ impl<S: Default> Reassembler<S> {
                 conn.halves[d].flush_holes(consumer, &base, GapReason::CapHit, ts_us, frame, &mut fx);
                 fx.cap_hit = true;
                 total -= n as i64;
+            }
+        }
+        self.apply(&fx);
+    }
+
+    /// The bound on tracked connections: forgets closed connections, then
+    /// closes the least recently active open ones until a tenth is free.
+    fn evict<C: StreamConsumer<State = S>>(&mut self, consumer: &mut C, ts_us: i64, frame: u64) {
+        self.conns.retain(|_, c| c.closed_at.is_none());
+        let keep = self.config.max_connections - self.config.max_connections / 10;
+        if self.conns.len() < keep.max(1) {
+            return;
+        }
+        // Connections the consumer values (cluster bus) go last.
+        let mut order: Vec<(bool, i64, u64, [Endpoint; 2])> = self
+            .conns
+            .iter()
+            .map(|(k, c)| (c.halves.iter().any(|h| consumer.precious(&h.state)), c.last_ts, c.id, *k))
+            .collect();
+        order.sort_unstable();
+        let excess = self.conns.len() + 1 - keep.max(1);
+        let mut fx = Effects::default();
+        for (_, _, _, k) in order.into_iter().take(excess) {
+            if let Some(mut conn) = self.conns.remove(&k) {
+                self.stats.connections_evicted += 1;
+                close_conn(&mut conn, consumer, CloseReason::Idle, ts_us, frame, &mut fx);
             }
         }
         self.apply(&fx);

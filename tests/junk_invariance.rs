@@ -1,0 +1,154 @@
+//! Property (issue 15): the analysis of an incident does not change when
+//! unrelated traffic is mixed into its capture: port scans, non-bus TCP
+//! and fake TLS ClientHellos to the incident's own bus ports and others,
+//! garbage, and bytes that start like a bus message. Only the counts of
+//! what the junk is (anomalies, coverage) and frame numbers differ.
+
+mod common;
+
+use common::samples_dir;
+use flate2::read::GzDecoder;
+use meetgraph::analysis::AnalysisConfig;
+use meetgraph::capture::CaptureFile;
+use meetgraph::pipeline::{Input, Pipeline, PipelineConfig};
+use proptest::prelude::*;
+use serde_json::Value;
+use std::io::Read;
+
+/// (ts_us, record data) of the sample, and its 24-byte file header.
+fn sample() -> (Vec<u8>, Vec<(i64, Vec<u8>)>) {
+    let path = samples_dir().join("redis-7.0-loopback-merge/lo.pcap.gz");
+    let mut raw = Vec::new();
+    GzDecoder::new(std::fs::File::open(path).unwrap()).read_to_end(&mut raw).unwrap();
+    assert_eq!(u32::from_le_bytes(raw[20..24].try_into().unwrap()), 1, "Ethernet");
+    let mut out = Vec::new();
+    let mut at = 24;
+    while at + 16 <= raw.len() {
+        let le = |o: usize| u32::from_le_bytes(raw[at + o..at + o + 4].try_into().unwrap());
+        let ts = i64::from(le(0)) * 1_000_000 + i64::from(le(4));
+        let incl = le(8) as usize;
+        out.push((ts, raw[at + 16..at + 16 + incl].to_vec()));
+        at += 16 + incl;
+    }
+    (raw[..24].to_vec(), out)
+}
+
+/// An Ethernet/IPv4/TCP frame.
+fn frame(src: ([u8; 4], u16), dst: ([u8; 4], u16), seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0, 0x45, 0];
+    p.extend_from_slice(&((40 + payload.len()) as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
+    p.extend_from_slice(&src.0);
+    p.extend_from_slice(&dst.0);
+    p.extend_from_slice(&src.1.to_be_bytes());
+    p.extend_from_slice(&dst.1.to_be_bytes());
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&ack.to_be_bytes());
+    p.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// One junk flow's packets: `kind` picks scan, garbage, TLS, HTTP, a
+/// fake bus header, RESP.
+fn junk_flow(kind: u8, client: [u8; 4], server: ([u8; 4], u16), sport: u16, garbage: &[u8]) -> Vec<Vec<u8>> {
+    let c = (client, sport);
+    let (isn, isn2) = (1000u32, 5000u32);
+    let mut out = vec![frame(c, server, isn, 0, 0x02, &[])];
+    if kind.is_multiple_of(6) {
+        out.push(frame(server, c, isn2, isn + 1, 0x14, &[]));
+        return out;
+    }
+    out.push(frame(server, c, isn2, isn + 1, 0x12, &[]));
+    let payload: Vec<u8> = match kind % 6 {
+        1 => garbage.to_vec(),
+        2 => {
+            let mut h = vec![0x16, 3, 1];
+            h.extend_from_slice(&((garbage.len() + 4) as u16).to_be_bytes());
+            h.extend_from_slice(&[1, 0, 0, garbage.len() as u8]);
+            h.extend_from_slice(garbage);
+            h
+        }
+        3 => b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        4 => {
+            let mut h = b"RCmb\x00\x00\x08\xd0\x00\x01".to_vec();
+            h.extend_from_slice(garbage);
+            h
+        }
+        _ => b"*1\r\n$4\r\nPING\r\n".to_vec(),
+    };
+    out.push(frame(c, server, isn + 1, isn2 + 1, 0x18, &payload));
+    out.push(frame(c, server, isn + 1 + payload.len() as u32, isn2 + 1, 0x11, &[]));
+    out
+}
+
+fn pcap(header: &[u8], mut packets: Vec<(i64, Vec<u8>)>) -> Vec<u8> {
+    packets.sort_by_key(|p| p.0);
+    let mut out = header.to_vec();
+    for (ts, d) in packets {
+        out.extend_from_slice(&((ts / 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&((ts % 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&(d.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(d.len() as u32).to_le_bytes());
+        out.extend_from_slice(&d);
+    }
+    out
+}
+
+/// The analysis as JSON without what junk is expected to change.
+fn analysis(bytes: Vec<u8>) -> Value {
+    let f = CaptureFile::from_reader("lo.pcap".into(), Box::new(std::io::Cursor::new(bytes))).unwrap();
+    let mut inputs = [Input::new(f, Pipeline::new(0, PipelineConfig::default()))];
+    let a =
+        meetgraph::run::analyze(&mut inputs, AnalysisConfig { vantages: vec!["lo.pcap".into()], ..Default::default() });
+    let mut v = serde_json::to_value(&a).unwrap();
+    for k in ["captures", "anomalies", "coverage"] {
+        v.as_object_mut().unwrap().remove(k);
+    }
+    zero_frames(&mut v);
+    v
+}
+
+fn zero_frames(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                if k == "frame" {
+                    *x = Value::from(0);
+                } else {
+                    zero_frames(x);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(zero_frames),
+        _ => {}
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+    #[test]
+    fn junk_flows_do_not_change_the_analysis(
+        flows in proptest::collection::vec((any::<u8>(), any::<bool>(), 0usize..6, any::<u16>(), proptest::collection::vec(any::<u8>(), 1..200)), 200..600),
+    ) {
+        let (header, real) = sample();
+        let clean = analysis(pcap(&header, real.clone()));
+        prop_assert_eq!(clean["merges"].as_array().map(Vec::len), Some(1));
+        let (t0, t1) = (real[0].0, real[real.len() - 1].0);
+        let bus_ports = [17000u16, 17001, 17002, 17010, 17011, 17012];
+        let mut packets = real;
+        for (i, (kind, to_bus, port, sport, garbage)) in flows.iter().enumerate() {
+            let ts = t0 + (t1 - t0) * i as i64 / flows.len() as i64;
+            let server = if *to_bus {
+                ([127, 0, 0, 1], bus_ports[*port])
+            } else {
+                ([10, 99, 0, (i % 250) as u8], [22, 80, 443, 6379, 16379, 17000][*port])
+            };
+            let client = [10, 200, (i / 250) as u8, (i % 250) as u8];
+            for (k, p) in junk_flow(*kind, client, server, sport.max(&1024).to_owned(), garbage).into_iter().enumerate() {
+                packets.push((ts + k as i64 * 10, p));
+            }
+        }
+        prop_assert_eq!(analysis(pcap(&header, packets)), clean);
+    }
+}
