@@ -77,7 +77,7 @@ pub fn everything(bytes: &[u8]) {
     let end = inputs[0].pipeline.stats().last_ts_us.unwrap_or(0);
     for id in analyzer.node_ids().iter().take(16) {
         for at in [end, end - 1_000_000, i64::MIN / 2] {
-            if let Some(v) = analyzer.view_of(id, at) {
+            if let Some(v) = analyzer.view_of(id, at, None) {
                 let mut out = Vec::new();
                 write_nodes_view(&mut out, &v).unwrap();
                 assert_printable("nodes", &String::from_utf8(out).expect("nodes is UTF-8"));
@@ -107,7 +107,7 @@ pub fn everything(bytes: &[u8]) {
     assert_printable("mermaid", &mmd);
     assert_quotes_balanced("mermaid", &mmd);
     let mut html = Vec::new();
-    write_html(&mut html, &a, &svg).unwrap();
+    write_html(&mut html, &a, &t).unwrap();
     let html = String::from_utf8(html).expect("HTML is UTF-8");
     assert!(!html.to_ascii_lowercase().contains("<script"), "markup from the wire reached the HTML");
     let mut by_kind = BTreeMap::new();
