@@ -116,7 +116,7 @@ pub struct InputArgs {
     pub max_stream_buffer: usize,
 
     /// Out-of-order bytes buffered over all connections.
-    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_total_buffer: usize,
 
     /// TCP connections tracked at once; past it the least recently active
