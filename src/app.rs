@@ -145,7 +145,9 @@ pub fn run(cli: Cli) -> Result<Status, Error> {
             };
             analyze(&input, &vantage, reference.as_deref(), &outputs, since.as_deref(), until.as_deref())
         }
-        Command::Nodes { input, node, at } => nodes(&input, &node, at.as_deref()),
+        Command::Nodes { input, node, at, server_version } => {
+            nodes(&input, &node, at.as_deref(), server_version.as_deref())
+        }
         Command::Events { input } => events(&input),
         Command::Watch { input, json_events, metrics, interval } => {
             watch(&input, json_events.as_deref(), metrics.as_deref(), interval)
@@ -626,7 +628,18 @@ fn events(input: &InputArgs) -> Result<Status, Error> {
     Ok(status)
 }
 
-fn nodes(input: &InputArgs, node: &str, at: Option<&str>) -> Result<Status, Error> {
+/// `X.Y` (or `X.Y.Z`, `X`) → (X, Y).
+fn parse_version(v: &str) -> Result<(u32, u32), Error> {
+    let parts: Vec<Option<u32>> = v.split('.').map(|p| p.parse().ok()).collect();
+    match parts.as_slice() {
+        [Some(a)] => Ok((*a, 0)),
+        [Some(a), Some(b), ..] => Ok((*a, *b)),
+        _ => Err(Error::Usage(format!("--server-version {v:?}: expected X.Y, e.g. 4.0 or 7.2"))),
+    }
+}
+
+fn nodes(input: &InputArgs, node: &str, at: Option<&str>, version: Option<&str>) -> Result<Status, Error> {
+    let version = version.map(parse_version).transpose()?;
     let until = match parse_time_flag("--at", at)? {
         None => None,
         Some(TimeSpec::Absolute(t)) => Some(t),
@@ -652,7 +665,7 @@ fn nodes(input: &InputArgs, node: &str, at: Option<&str>) -> Result<Status, Erro
             return Err(Error::Usage(format!("{node:?} matches {} nodes; give more characters", matches.len())));
         }
     };
-    let view = analyzer.view_of(&id, at_us).ok_or_else(|| Error::Usage(format!("no view of {node}")))?;
+    let view = analyzer.view_of(&id, at_us, version).ok_or_else(|| Error::Usage(format!("no view of {node}")))?;
     write_stdout(|w| write_nodes_view(w, &view))?;
     Ok(status)
 }

@@ -116,7 +116,7 @@ pub struct InputArgs {
     pub max_stream_buffer: usize,
 
     /// Out-of-order bytes buffered over all connections.
-    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_total_buffer: usize,
 
     /// TCP connections tracked at once; past it the least recently active
@@ -259,5 +259,12 @@ pub enum Command {
         /// epoch. Default: the end of the capture.
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
+
+        /// Print as this server version would (`4.0`, `7.2`, …) when the
+        /// bytes cannot tell: Redis 4.0 to 6.2 look alike on the wire and are
+        /// printed as 6.x (a replica shows its master's configEpoch; before
+        /// 6.0 its own).
+        #[arg(long, value_name = "X.Y")]
+        server_version: Option<String>,
     },
 }

@@ -331,3 +331,35 @@ fn a_hole_on_a_quiet_direction_expires_with_the_timeout() {
     assert_eq!(rec.bytes(1, A), b"aaaacccc", "{:?}", rec.streams[&(1, A)]);
     assert!(rec.streams[&(1, A)].contains(&Piece::Gap(4, GapReason::Unfilled)), "{:?}", rec.streams[&(1, A)]);
 }
+
+/// The bytes queued behind holes stay under the total cap however many
+/// connections have holes (a live capture dropping packets everywhere).
+#[test]
+fn queued_bytes_stay_under_the_total_cap_across_connections() {
+    let cfg = ReassemblyConfig { max_pending_total: 4 << 20, ..Default::default() };
+    let mut r = Reassembler::new(cfg);
+    let mut rec = Recorder::default();
+    let chunk = vec![0x41u8; 60_000];
+    let mut frame = 0;
+    for conn in 0..64u16 {
+        let (a, b) = (20_000 + conn, 17_000);
+        let src = Endpoint { ip: ep(A).ip, port: a };
+        let dst = Endpoint { ip: ep(B).ip, port: b };
+        let s = |seq: u32, flags: &str, payload: &'static [u8]| TcpSegment {
+            src,
+            dst,
+            ..seg(A, seq, None, flags, payload)
+        };
+        frame += 1;
+        r.feed(&s(100, "S", b""), 1_000_000 + frame as i64, frame, &mut rec);
+        // The first 1000 bytes are never captured: everything after waits.
+        for k in 0..10u32 {
+            let p = TcpSegment { src, dst, ..seg(A, 1101 + k * 60_000, None, "", &chunk) };
+            frame += 1;
+            r.feed(&p, 1_000_000 + frame as i64, frame, &mut rec);
+        }
+    }
+    let peak = r.stats().peak_pending_bytes;
+    assert!(peak <= (4 << 20) + 60_000, "peak queued {peak}");
+    assert!(peak >= 2 << 20, "the test must queue enough to reach the cap: {peak}");
+}

@@ -17,6 +17,7 @@ use super::identity::Identities;
 use super::introductions::{self, Introductions, PRIOR_WINDOW_US};
 use super::merge::Membership;
 use super::model::{Analysis, Evidence, Finding, Introduction, NodeId, Role, Via};
+use super::node_updates::{self, Tables};
 use super::nodes::{Nodes, Sent, addr_string, bus_endpoint, role_of};
 use super::nodes_view::{self, NodesView};
 use super::roles::{self, RoleHeader, Roles};
@@ -40,6 +41,8 @@ pub struct Analyzer {
     clock: Clock,
     reading: Reading,
     identities: Identities,
+    /// Each node's own cluster table (for `view_of`).
+    tables: Tables,
     /// Findings made while streaming (the rest are made at the end).
     findings: Vec<Finding>,
     anomalies: BTreeMap<String, u64>,
@@ -60,6 +63,7 @@ impl Analyzer {
             clock: Clock::default(),
             reading: Reading::default(),
             identities: Identities::default(),
+            tables: Tables::default(),
             findings: Vec::new(),
             anomalies: BTreeMap::new(),
         }
@@ -80,6 +84,7 @@ impl Analyzer {
             (EventKind::Command { args }, Some(link)) => self.handshakes.command(e.ts_us, e.frame, &link, &args),
             (EventKind::StreamEnd { bus, bytes, .. }, Some(link)) => {
                 self.reading.stream_end(bus, bytes, &link);
+                self.tables.closed(&link);
                 self.conns.end(&self.cfg, e.ts_us, &link);
             }
             (EventKind::Anomaly { kind, .. }, link) => {
@@ -116,10 +121,16 @@ impl Analyzer {
     }
 
     /// The view of `node` from the state reached so far (run the analyzer
-    /// with `until_us` = T first).
-    pub fn view_of(&self, node: &NodeId, at_us: i64) -> Option<NodesView> {
-        let src = nodes_view::Sources { nodes: &self.nodes, knowledge: &self.knowledge, intros: &self.intros };
-        nodes_view::view(&src, node, at_us)
+    /// with `until_us` = T first), printed as server `version` (major,
+    /// minor) would, or as the bytes tell when `None`.
+    pub fn view_of(&self, node: &NodeId, at_us: i64, version: Option<(u32, u32)>) -> Option<NodesView> {
+        let src = nodes_view::Sources {
+            nodes: &self.nodes,
+            knowledge: &self.knowledge,
+            intros: &self.intros,
+            tables: &self.tables,
+        };
+        nodes_view::view(&src, node, at_us, version)
     }
 
     fn message(&mut self, ts: i64, frame: u64, link: Link, msg: &BusMessage) {
@@ -127,9 +138,11 @@ impl Analyzer {
         if self.cfg.vantages.len() > 1 {
             self.clock.observe(ts, link.capture, msg);
         }
-        let is_opener = link.from_initiator.unwrap_or(msg.msg_type != MessageType::PONG);
+        let is_opener = dialled(&link, msg);
         // Light messages carry no sender: nothing to learn.
         let Some(sender) = msg.sender else { return };
+        let on = node_updates::OnLink { ts, link: &link, sender_dialled: is_opener };
+        self.tables.sent(&on, sender, msg);
         let at = Sent { ts, frame, capture: link.capture, link: &link, is_opener };
         self.header(&at, sender, msg);
         if is_opener {
@@ -193,6 +206,8 @@ impl Analyzer {
         if s == r {
             return;
         }
+        let on = node_updates::OnLink { ts, link, sender_dialled: dialled(link, m) };
+        self.tables.received(&on, r, s, m, self.intros.knows(r, s));
         let evd = self.cfg.evidence(link.capture, frame);
         // r records the sender at the TCP source (or myip) and the header
         // ports.
@@ -283,4 +298,10 @@ impl Analyzer {
             self.membership.introduced(ts, l, n, idx, prior, &self.nodes);
         }
     }
+}
+
+/// Whether the sender of `m` opened its connection (a PONG answers, when
+/// the SYN was not captured).
+fn dialled(link: &Link, m: &BusMessage) -> bool {
+    link.from_initiator.unwrap_or(m.msg_type != MessageType::PONG)
 }

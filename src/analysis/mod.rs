@@ -28,7 +28,11 @@
 //! | `finish.rs` | assembling the [`Analysis`] |
 //! | `story.rs` | the story and one sentence per introduction |
 //! | `triage.rs` | each finding's phase and severity; what counts as damage |
-//! | `nodes_view.rs` | what node X believed at time T (`CLUSTER NODES` lines) |
+//! | `node_table.rs` | one node's own cluster table as the capture shows it (address, flags, link, ping/pong times, slots) |
+//! | `node_updates.rs` | the servers' rules that change those tables, message by message |
+//! | `node_gossip.rs` | how a node's table takes its own and heard gossip |
+//! | `slot_table.rs` | one node's slot table (owner of each slot, §9i rebinding) |
+//! | `nodes_view.rs` | what node X believed at time T (`CLUSTER NODES` lines in X's generation's format) |
 //! | [`timeline`] | chart-ready data computed from an [`Analysis`] |
 //! | [`model`] | the result types (the JSON schema) |
 //! | `kinds.rs` | the closed sets of the schema: `Via`, `FindingKind`, `Severity`, `Phase`, `Role`, … |
@@ -48,10 +52,14 @@ mod introductions;
 mod kinds;
 mod merge;
 pub mod model;
+mod node_gossip;
+mod node_table;
+mod node_updates;
 mod nodes;
 mod nodes_view;
 mod reuse;
 mod roles;
+mod slot_table;
 mod slots;
 mod story;
 pub mod timeline;

@@ -280,15 +280,11 @@ pub fn write_nodes_view(w: &mut dyn Write, v: &NodesView) -> io::Result<()> {
 fn nodes_view(w: &mut dyn Write, v: &NodesView) -> io::Result<()> {
     writeln!(w, "# what {} believed at {}", v.node.short(), format_utc_us(v.at_us))?;
     for l in &v.lines {
+        let slots = if l.slots == "-" { String::new() } else { format!(" {}", l.slots.replace(',', " ")) };
         writeln!(
             w,
-            "{} {} {} {} 0 0 {} connected {}",
-            l.id,
-            l.address,
-            l.flags,
-            l.master,
-            l.config_epoch,
-            l.slots.replace(',', " ")
+            "{} {} {} {} {} {} {} {}{slots}",
+            l.id, l.address, l.flags, l.master, l.ping_sent_ms, l.pong_recv_ms, l.config_epoch, l.link
         )?;
     }
     Ok(())

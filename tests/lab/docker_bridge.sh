@@ -10,7 +10,8 @@
 # Optional environment: WATCH=path/to/meetgraph runs `meetgraph watch -i any
 # --json-events -` on h2 from before the MEET to the end and writes each
 # line it prints, prefixed by the wall-clock ms it arrived and a tab, to
-# OUT_DIR/watch-h2.tsv (for the live-warning test); AFTER_MEET_S (default
+# OUT_DIR/watch-h2.tsv, and what it captured to OUT_DIR/watch-h2.pcapng
+# (for the live-warning test); AFTER_MEET_S (default
 # 30) is how long the script waits after the MEET.
 # writes OUT_DIR/{h1,h2,dc}.pcap.gz, truth.json, nodes-{before,after}-*.txt,
 # info-*.txt. Namespaces, servers and tcpdumps are removed on exit, also on
@@ -123,7 +124,7 @@ sleep 2
 C a1 cluster nodes > "$OUT/nodes-before-a1.txt"
 C d cluster nodes > "$OUT/nodes-before-d.txt"
 if [ -n "${WATCH:-}" ]; then
-  x "$P"h2 "$WATCH" watch -i any --json-events - 2>"$OUT/watch-h2.err" |
+  x "$P"h2 "$WATCH" watch -i any -w "$OUT/watch-h2.pcapng" --json-events - 2>"$OUT/watch-h2.err" |
     while IFS= read -r line; do printf '%s\t%s\n' "$(date +%s%3N)" "$line"; done > "$OUT/watch-h2.tsv" &
   WATCH_PID=$!
   sleep 1.5

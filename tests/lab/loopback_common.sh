@@ -71,6 +71,27 @@ server_version() {
   info=$(C "$1" info server | tr -d '\r')
   echo "$info" | grep -E '^valkey_version' || echo "$info" | grep -E '^redis_version'
 }
+# wait_master PORT: until PORT says it is a master (15 s); fails otherwise.
+wait_master() {
+  local _
+  for _ in $(seq 150); do
+    C "$1" cluster nodes 2>/dev/null | grep myself | grep -q master && return 0
+    sleep 0.1
+  done
+  echo "$1 was not promoted" >&2
+  return 1
+}
+# truth_nodes PORT...: the "nodes" entries of truth.json, one per port, from
+# the array ID (port -> id); ports 70x0-70x9 with x = 1 are cluster Y.
+truth_nodes() {
+  local p cl sep=""
+  for p in "$@"; do
+    cl=X; [ "${p:2:1}" = 1 ] && cl=Y
+    printf '%s    "%s": {"id": "%s", "cluster": "%s", "where": "127.0.0.1:%s"}' "$sep" "$p" "${ID[$p]}" "$cl" "$p"
+    sep=$',\n'
+  done
+  echo ""
+}
 # finish: stop tcpdump cleanly and compress the capture into OUT.
 finish_capture() {
   ip netns pids "$NS" | xargs -r kill 2>/dev/null || true
