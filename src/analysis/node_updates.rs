@@ -173,7 +173,10 @@ impl Tables {
             }
         }
         if is_pong && !on.sender_dialled && t.links.get(&key).is_some_and(|l| l.node == Some(s)) {
-            let slotless = t.slots_of(&s).is_none_or(|v| v.is_empty());
+            // Only a failed node's PONG asks whether it owns slots: the
+            // answer scans the slot table.
+            let failed = t.entries.get(&s).is_some_and(|e| e.flags & NodeFlags::FAIL != 0);
+            let slotless = failed && !t.slots.owns_any(&s);
             let e = t.entry(s);
             e.pong_recv_ms = now;
             e.ping_sent_ms = 0;

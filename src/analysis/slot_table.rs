@@ -53,6 +53,14 @@ impl SlotTable {
         }
     }
 
+    /// Whether the table gives `n` at least one slot.
+    pub fn owns_any(&self, n: &NodeId) -> bool {
+        let (Some(table), Some(idx)) = (self.slots.as_ref(), self.owners.iter().position(|o| o == n)) else {
+            return false;
+        };
+        table.iter().any(|&o| o as usize == idx)
+    }
+
     /// The slot ranges given to `n`; `None` when no claim was ever seen.
     pub fn slots_of(&self, n: &NodeId) -> Option<Vec<(u16, u16)>> {
         let table = self.slots.as_ref()?;
@@ -89,7 +97,9 @@ mod tests {
         assert_eq!(t.slots_of(&b), Some(vec![(100, 149)]));
         t.claim(b, 2, &[(50, 149)], epochs(2));
         assert_eq!(t.slots_of(&a), Some(vec![(0, 49)]));
+        assert!(t.owns_any(&a) && t.owns_any(&b));
         t.release(&a);
         assert_eq!(t.slots_of(&a), Some(vec![]));
+        assert!(!t.owns_any(&a) && t.owns_any(&b));
     }
 }
