@@ -427,9 +427,20 @@ fn open_live(_input: &InputArgs, ifaces: &[String], _pipeline: Pipeline) -> Resu
     )))
 }
 
-/// Reports damaged inputs (once each); their status.
+/// Reports damaged inputs (once each) and packets of link types not
+/// decoded; their status.
 fn damaged(inputs: &[Input]) -> Status {
     let mut status = Status::Ok;
+    for i in inputs {
+        for (&link, n) in &i.pipeline.stats().unsupported_links {
+            let link = meetgraph::capture::LinkType(link);
+            warn(&format_args!(
+                "{}: skipped {n} packet(s) of link type {link}, which meetgraph does not decode (it reads {})",
+                i.file.name(),
+                meetgraph::capture::LinkType::SUPPORTED
+            ));
+        }
+    }
     for e in inputs.iter().filter_map(|i| i.error.as_ref()) {
         warn(e);
         status = Status::Damaged;

@@ -131,6 +131,10 @@ pub struct CaptureStats {
     /// `CLUSTER ...` commands seen on data ports.
     pub commands: u64,
     pub anomalies: BTreeMap<String, u64>,
+    /// Packets skipped because their link type is not decoded, by link
+    /// type number (also counted as the anomaly `unsupported_link`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub unsupported_links: BTreeMap<u16, u64>,
     pub first_ts_us: Option<i64>,
     pub last_ts_us: Option<i64>,
     pub reassembly: ReassemblyStats,
@@ -158,6 +162,9 @@ impl CaptureStats {
         }
         for (k, v) in &o.anomalies {
             *self.anomalies.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.unsupported_links {
+            *self.unsupported_links.entry(*k).or_default() += v;
         }
         self.first_ts_us = match (self.first_ts_us, o.first_ts_us) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -481,6 +488,9 @@ impl Pipeline {
                 return;
             }
             Err(e) => {
+                if let DecodeError::UnsupportedLink(l) = e {
+                    *glue.stats.unsupported_links.entry(l.0).or_default() += 1;
+                }
                 let kind = match e {
                     DecodeError::UnsupportedLink(_) => "unsupported_link",
                     DecodeError::Truncated { .. } => "truncated_packet",

@@ -339,3 +339,60 @@ fn events_subcommand_prints_the_analysis_input_as_json_lines() {
     let (c, _) = common::run_files(&[src]);
     assert_eq!(meets, c.messages.iter().filter(|m| m.msg_type == "meet").count());
 }
+
+#[test]
+fn packets_of_an_unsupported_link_type_are_named_on_stderr_and_skipped() {
+    let src = samples_dir().join("redis-3.0.7-loopback-merge/lo.pcap.gz");
+    let pkts = read_all(&src);
+    // One pcapng, two interfaces: the real capture, and an 802.11 radio
+    // interface carrying copies of every tenth packet.
+    let mut bytes = Vec::new();
+    ng_section(&mut bytes);
+    ng_interface(&mut bytes, pkts[0].link, 6);
+    ng_interface(&mut bytes, 127, 6);
+    let mut radio = 0;
+    for (i, p) in pkts.iter().enumerate() {
+        ng_packet(&mut bytes, 0, 6, p);
+        if i % 10 == 0 {
+            ng_packet(&mut bytes, 1, 6, p);
+            radio += 1;
+        }
+    }
+    let p = tmp("radio.pcapng");
+    std::fs::write(&p, &bytes).unwrap();
+    let json = |path: &Path| {
+        let out = bin().args(["analyze", "--json", "-"]).arg(path).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (v, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (mixed, stderr) = json(&p);
+    assert!(stderr.contains(&format!("skipped {radio} packet(s) of link type IEEE802_11_RADIO (127)")), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(mixed["anomalies"]["unsupported_link"], radio);
+    // The same story: frame numbers shift (the radio packets are frames
+    // too) and the capture's name differs, nothing else.
+    let (plain, _) = json(&src);
+    let strip = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        fn walk(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    m.retain(|k, _| !["frame", "capture", "vantage", "evidence", "addresses"].contains(&k.as_str()));
+                    m.values_mut().for_each(walk);
+                }
+                serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+                _ => {}
+            }
+        }
+        walk(&mut v);
+        v
+    };
+    assert_eq!(plain["merges"].as_array().map(Vec::len), Some(1));
+    for key in ["nodes", "introductions", "merges", "joins", "damage"] {
+        assert_eq!(strip(&mixed[key]), strip(&plain[key]), "{key} changed by the skipped packets");
+    }
+    let out = bin().args(["dump", "-q", "--stats"]).arg(&p).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("IEEE802_11_RADIO"));
+    assert_eq!(LinkType(127).to_string(), "IEEE802_11_RADIO (127)");
+    assert_eq!(LinkType(4242).to_string(), "4242");
+}

@@ -62,6 +62,64 @@ impl LinkType {
     pub const IPV6: LinkType = LinkType(229);
     /// Linux cooked capture v2 (`tcpdump -i any`, tcpdump ≥ 4.99).
     pub const LINUX_SLL2: LinkType = LinkType(276);
+
+    /// The link types meetgraph decodes.
+    pub const SUPPORTED: &'static str = "Ethernet, Linux cooked (SLL, SLL2), BSD loopback (NULL, LOOP) and raw IP";
+
+    /// The name tcpdump and libpcap give the link type (`DLT_` without the
+    /// prefix, as `tcpdump -L` prints it), for the common ones.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0 => "NULL",
+            1 => "EN10MB",
+            6 => "IEEE802",
+            8 => "SLIP",
+            9 => "PPP",
+            10 => "FDDI",
+            50 => "PPP_HDLC",
+            51 => "PPP_ETHER",
+            101 => "RAW",
+            104 => "C_HDLC",
+            105 => "IEEE802_11",
+            108 => "LOOP",
+            113 => "LINUX_SLL",
+            119 => "PRISM_HEADER",
+            127 => "IEEE802_11_RADIO",
+            139 => "MTP2_WITH_PHDR",
+            143 => "DOCSIS",
+            147..=162 => return USER.get(usize::from(self.0 - 147)).copied(),
+            163 => "IEEE802_11_RADIO_AVS",
+            187 => "BLUETOOTH_HCI_H4",
+            189 => "USB_LINUX",
+            192 => "PPI",
+            195 => "IEEE802_15_4",
+            201 => "BLUETOOTH_HCI_H4_WITH_PHDR",
+            220 => "USB_LINUX_MMAPPED",
+            227 => "CAN_SOCKETCAN",
+            228 => "IPV4",
+            229 => "IPV6",
+            239 => "NFLOG",
+            249 => "USBPCAP",
+            276 => "LINUX_SLL2",
+            _ => return None,
+        })
+    }
+}
+
+/// `DLT_USER0` … `DLT_USER15` (147–162).
+const USER: [&str; 16] = [
+    "USER0", "USER1", "USER2", "USER3", "USER4", "USER5", "USER6", "USER7", "USER8", "USER9", "USER10", "USER11",
+    "USER12", "USER13", "USER14", "USER15",
+];
+
+impl std::fmt::Display for LinkType {
+    /// `IEEE802_11_RADIO (127)`, or the number alone when unnamed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.name() {
+            Some(n) => write!(f, "{n} ({})", self.0),
+            None => write!(f, "{}", self.0),
+        }
+    }
 }
 
 /// One captured packet as stored in the file.

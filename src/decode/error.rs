@@ -21,7 +21,7 @@ pub enum DecodeError {
 impl std::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DecodeError::UnsupportedLink(l) => write!(f, "unsupported link type {}", l.0),
+            DecodeError::UnsupportedLink(l) => write!(f, "unsupported link type {l}"),
             DecodeError::Truncated { layer, needed, have } => {
                 write!(f, "{layer} header truncated: needed {needed} bytes, have {have}")
             }
