@@ -283,6 +283,8 @@ fn prepare(
         inputs.push(open_live(input, &input.interface, Pipeline::new(idx, cfg.clone()))?);
         acfg.vantages.push(input.interface.iter().map(|i| format!("iface:{i}")).collect::<Vec<_>>().join("+"));
     }
+    acfg.bounds =
+        meetgraph::analysis::Bounds { max_events: input.max_events.max(2), max_nodes: input.max_nodes.max(1) };
     relinquish(input)?;
     Ok((inputs, acfg))
 }

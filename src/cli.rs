@@ -123,6 +123,17 @@ pub struct InputArgs {
     /// are closed early (reported as `connections_evicted`).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_connections: usize,
+
+    /// Entries the analysis keeps per event list (findings of one kind, role
+    /// changes, slot moves): the first half and the latest half; those
+    /// between are counted (`retention` in the JSON).
+    #[arg(long, value_name = "N", default_value_t = meetgraph::analysis::DEFAULT_MAX_EVENTS)]
+    pub max_events: usize,
+
+    /// Distinct node ids the analysis tracks; messages from, and gossip
+    /// about, ids past it are counted and ignored.
+    #[arg(long, value_name = "N", default_value_t = meetgraph::analysis::DEFAULT_MAX_NODES)]
+    pub max_nodes: usize,
 }
 
 #[derive(Subcommand, Debug)]

@@ -150,6 +150,11 @@ impl Told {
             })
             .collect();
         let prev = std::mem::replace(&mut self.last_look, keys.iter().cloned().collect());
+        // Events the analysis no longer keeps (past its bounds) never come
+        // back: their keys are forgotten, so this set stays as bounded as
+        // the analysis.
+        let now = &self.last_look;
+        self.seen.retain(|k| now.contains(k));
         all.into_iter()
             .zip(keys)
             // What the captures cannot show is known only at the end (a

@@ -16,10 +16,11 @@ use super::handshakes::{Context, Handshakes};
 use super::identity::Identities;
 use super::introductions::{self, Introductions, PRIOR_WINDOW_US};
 use super::merge::Membership;
-use super::model::{Analysis, Evidence, Finding, Introduction, NodeId, Role, Via};
+use super::model::{Analysis, Evidence, Introduction, NodeId, Role, Via};
 use super::node_updates::{self, Tables};
 use super::nodes::{Nodes, Sent, addr_string, bus_endpoint, role_of};
 use super::nodes_view::{self, NodesView};
+use super::retention::{Findings, Tracked};
 use super::roles::{self, RoleHeader, Roles};
 use super::slots::{Claim, Slots};
 use crate::clusterbus::{MessageType, NodeFlags};
@@ -44,28 +45,31 @@ pub struct Analyzer {
     /// Each node's own cluster table (for `view_of`).
     tables: Tables,
     /// Findings made while streaming (the rest are made at the end).
-    findings: Vec<Finding>,
+    findings: Findings,
+    /// The node ids tracked (bounded).
+    tracked: Tracked,
     anomalies: BTreeMap<String, u64>,
 }
 
 impl Analyzer {
     pub fn new(cfg: AnalysisConfig) -> Self {
         Analyzer {
-            cfg,
             nodes: Nodes::default(),
             conns: Connections::default(),
             knowledge: Knowledge::default(),
             handshakes: Handshakes::default(),
             intros: Introductions::default(),
             membership: Membership::default(),
-            roles: Roles::default(),
-            slots: Slots::default(),
+            roles: Roles::bounded(cfg.bounds.max_events),
+            slots: Slots::bounded(cfg.bounds.max_events),
             clock: Clock::default(),
             reading: Reading::default(),
             identities: Identities::default(),
             tables: Tables::default(),
-            findings: Vec::new(),
+            findings: Findings::new(cfg.bounds.max_events),
+            tracked: Tracked::new(cfg.bounds.max_nodes),
             anomalies: BTreeMap::new(),
+            cfg,
         }
     }
 
@@ -111,6 +115,7 @@ impl Analyzer {
             reading: self.reading,
             identities: self.identities,
             findings: self.findings,
+            tracked: self.tracked,
             anomalies: self.anomalies,
         })
     }
@@ -141,6 +146,9 @@ impl Analyzer {
         let is_opener = dialled(&link, msg);
         // Light messages carry no sender: nothing to learn.
         let Some(sender) = msg.sender else { return };
+        // Past the node bound, ids not tracked are ignored.
+        let Some(msg) = self.tracked.admit_message(sender, msg) else { return };
+        let msg = &*msg;
         let on = node_updates::OnLink { ts, link: &link, sender_dialled: is_opener };
         self.tables.sent(&on, sender, msg);
         let at = Sent { ts, frame, capture: link.capture, link: &link, is_opener };

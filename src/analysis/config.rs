@@ -1,8 +1,9 @@
 //! What the analysis is told from outside: the capture (vantage) names and
 //! the time to stop at, and how a (capture, frame) becomes [`Evidence`].
-//! Imports: `model` only.
+//! Imports: `model`, `retention` (the bounds).
 
 use super::model::{CaptureClock, Evidence};
+use super::retention::Bounds;
 
 /// Analysis options.
 #[derive(Clone, Debug, Default)]
@@ -16,6 +17,8 @@ pub struct AnalysisConfig {
     pub files: Vec<Vec<(u64, String)>>,
     /// Per capture: its clock against the reference (several captures).
     pub clocks: Vec<Option<CaptureClock>>,
+    /// What the analysis keeps at most.
+    pub bounds: Bounds,
 }
 
 impl AnalysisConfig {

@@ -15,6 +15,7 @@ use super::introductions::Introductions;
 use super::merge::{Membership, PendingMerge};
 use super::model::*;
 use super::nodes::Nodes;
+use super::retention::{self, Findings, Tracked};
 use super::roles::Roles;
 use super::slots::Slots;
 use super::story::story;
@@ -35,7 +36,8 @@ pub(super) struct Gathered {
     pub clock: Clock,
     pub reading: Reading,
     pub identities: Identities,
-    pub findings: Vec<Finding>,
+    pub findings: Findings,
+    pub tracked: Tracked,
     pub anomalies: BTreeMap<String, u64>,
 }
 
@@ -147,10 +149,14 @@ pub(super) fn build(mut g: Gathered) -> Analysis {
         merges: &merges,
         intros: g.intros.all(),
     };
-    let mut findings = findings::finish(std::mem::take(&mut g.findings), &sources);
+    let (streamed, mut dropped) = std::mem::take(&mut g.findings).into_parts();
+    let findings = findings::finish(streamed, &sources);
+    let mut findings = retention::bound_findings(findings, g.cfg.bounds.max_events, &mut dropped);
     let phases = Phases::of(&findings, &merges);
     triage::classify(&mut findings, &phases);
-    let (role_changes, slot_moves) = triage::damage(g.roles.changes(), g.slots.moves(), &phases);
+    let (role_changes, slot_moves) = triage::damage(&g.roles.changes().to_vec(), &g.slots.moves().to_vec(), &phases);
+    let retention =
+        retention::retention(g.cfg.bounds, dropped, g.roles.changes().dropped(), g.slots.moves().dropped(), &g.tracked);
     let clock_offsets = g.clock.offsets(&g.cfg);
     let mut coverage = g.reading.coverage();
     sanity(&mut coverage, &clock_offsets, &slot_moves, g.cfg.vantages.len());
@@ -172,6 +178,7 @@ pub(super) fn build(mut g: Gathered) -> Analysis {
         story: Vec::new(),
         anomalies: g.anomalies,
         coverage,
+        retention,
     };
     analysis.story = story(&analysis);
     analysis

@@ -5,6 +5,7 @@
 //! `clusterbus` flags.
 
 use super::model::{Evidence, Finding, FindingKind, NodeId};
+use super::retention::Findings;
 use crate::clusterbus::NodeFlags;
 use crate::events::{BusMessage, Gossip, NodeAddr};
 use rustc_hash::FxHashMap as HashMap;
@@ -97,7 +98,7 @@ impl Knowledge {
         s: NodeId,
         m: &BusMessage,
         evd: &Evidence,
-        findings: &mut Vec<Finding>,
+        findings: &mut Findings,
     ) -> Vec<NodeId> {
         let mut shown: Vec<NodeId> =
             m.gossip.iter().filter(|g| g.flags & NodeFlags::NOADDR == 0).map(|g| g.node).collect();

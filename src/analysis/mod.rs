@@ -18,6 +18,7 @@
 //! | `handshakes.rs` | operator MEET commands, first answers, who answers at each address, mismatches |
 //! | `identity.rs` | one id claimed by two live instances (cloned `nodes.conf`) |
 //! | `introductions.rs` | first introductions (one constructor per mechanism) and merge chains |
+//! | `retention.rs` | the bounds on what is kept (events per list, node ids) and what they dropped |
 //! | `reuse.rs` | an address of a node that failed or left, answered by another node |
 //! | `roles.rs` | debounced roles, role changes, failovers, epoch bumps |
 //! | `slots.rs` | slot claims, slot moves, conflicts, configEpoch collisions |
@@ -57,6 +58,7 @@ mod node_table;
 mod node_updates;
 mod nodes;
 mod nodes_view;
+mod retention;
 mod reuse;
 mod roles;
 mod slot_table;
@@ -69,4 +71,5 @@ pub use analyzer::Analyzer;
 pub use config::AnalysisConfig;
 pub use model::*;
 pub use nodes_view::{NodesView, ViewLine};
+pub use retention::{Bounds, DEFAULT_MAX_EVENTS, DEFAULT_MAX_NODES};
 pub use story::{BestAddresses, describe};

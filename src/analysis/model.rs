@@ -327,6 +327,46 @@ pub struct Analysis {
     pub story: Vec<String>,
     pub anomalies: std::collections::BTreeMap<String, u64>,
     pub coverage: Coverage,
+    /// What the analysis's bounds dropped (absent when nothing was).
+    #[serde(skip_serializing_if = "Retention::is_empty")]
+    pub retention: Retention,
+}
+
+/// Entries of one event list that were not kept (between the first and
+/// the latest ones kept).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Dropped {
+    pub count: u64,
+    pub first_ts_us: i64,
+    pub last_ts_us: i64,
+}
+
+/// What the analysis's bounds (`--max-events`, `--max-nodes`) dropped.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Retention {
+    /// Entries kept per event list: the first half and the latest half.
+    pub max_events: usize,
+    /// Distinct node ids tracked.
+    pub max_nodes: usize,
+    /// Findings not kept, by kind.
+    pub findings: std::collections::BTreeMap<String, Dropped>,
+    pub role_changes: Dropped,
+    pub slot_moves: Dropped,
+    /// Messages whose sender was past the node bound.
+    pub messages_ignored: u64,
+    /// Gossip entries and other fields naming ids past the node bound.
+    pub node_mentions_ignored: u64,
+}
+
+impl Retention {
+    /// Nothing was dropped.
+    pub fn is_empty(&self) -> bool {
+        self.findings.is_empty()
+            && self.role_changes.count == 0
+            && self.slot_moves.count == 0
+            && self.messages_ignored == 0
+            && self.node_mentions_ignored == 0
+    }
 }
 
 impl Analysis {

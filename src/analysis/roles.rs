@@ -5,6 +5,7 @@
 //! damage. Imports: `config`, `model`, `events`.
 
 use super::model::{Evidence, Finding, FindingKind, NodeId, Phase, Role, RoleChange};
+use super::retention::{Findings, Kept, Timed};
 
 /// A role and, for a replica, its master.
 pub(super) type RoleOf = (Role, Option<NodeId>);
@@ -46,7 +47,13 @@ pub(super) struct RoleHeader {
 #[derive(Clone, Debug, Default)]
 pub(super) struct Roles {
     debounce: rustc_hash::FxHashMap<NodeId, Debounce>,
-    changes: Vec<RoleChange>,
+    changes: Kept<RoleChange>,
+}
+
+impl Timed for RoleChange {
+    fn ts(&self) -> i64 {
+        self.ts_us
+    }
 }
 
 impl Roles {
@@ -83,7 +90,7 @@ impl Roles {
         config_epoch: u64,
         evd: Evidence,
         failed: impl Fn(NodeId) -> bool,
-        findings: &mut Vec<Finding>,
+        findings: &mut Findings,
     ) {
         let ((from, from_of), (to, to_of)) = (t.from, t.to);
         let summary = match &to_of {
@@ -120,7 +127,12 @@ impl Roles {
         });
     }
 
-    pub fn changes(&self) -> &[RoleChange] {
+    /// Bounded to `max` changes kept (the first and the latest).
+    pub fn bounded(max: usize) -> Self {
+        Roles { changes: Kept::new(max), ..Roles::default() }
+    }
+
+    pub fn changes(&self) -> &Kept<RoleChange> {
         &self.changes
     }
 }

@@ -5,6 +5,7 @@
 
 use super::merge::Groups;
 use super::model::{Evidence, Finding, FindingKind, NodeId, Phase, SlotMove};
+use super::retention::{Findings, Kept, Timed};
 use crate::clusterbus::types::format_slot_ranges;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::{BTreeMap, BTreeSet};
@@ -54,7 +55,13 @@ pub(super) struct Slots {
     checked: HashMap<NodeId, ClaimMemo>,
     collisions_reported: BTreeSet<(NodeId, NodeId, u64)>,
     conflicts_reported: BTreeSet<(NodeId, NodeId)>,
-    moves: Vec<SlotMove>,
+    moves: Kept<SlotMove>,
+}
+
+impl Timed for SlotMove {
+    fn ts(&self) -> i64 {
+        self.ts_us
+    }
 }
 
 impl Slots {
@@ -70,7 +77,7 @@ impl Slots {
         c: Claim<'_>,
         promoted_from: Option<Option<NodeId>>,
         groups: &mut Groups,
-        findings: &mut Vec<Finding>,
+        findings: &mut Findings,
     ) {
         let changed = self.own.get(&c.node).is_none_or(|(e, o)| *e != c.config_epoch || o.as_slice() != c.slots);
         let memo = (c.config_epoch, c.slots.len(), c.slots.first().copied(), groups.size(c.node));
@@ -129,7 +136,7 @@ impl Slots {
 
     /// Conflicting claims and configEpoch collisions between masters that
     /// know each other (same group).
-    fn check(&mut self, c: &Claim<'_>, groups: &mut Groups, findings: &mut Vec<Finding>) {
+    fn check(&mut self, c: &Claim<'_>, groups: &mut Groups, findings: &mut Findings) {
         let (node, epoch) = (c.node, c.config_epoch);
         let mine = groups.find(node);
         let others: Vec<(NodeId, u64, Ranges)> = self
@@ -181,7 +188,12 @@ impl Slots {
         }
     }
 
-    pub fn moves(&self) -> &[SlotMove] {
+    /// Bounded to `max` moves kept (the first and the latest).
+    pub fn bounded(max: usize) -> Self {
+        Slots { moves: Kept::new(max), ..Slots::default() }
+    }
+
+    pub fn moves(&self) -> &Kept<SlotMove> {
         &self.moves
     }
 }
@@ -206,24 +218,27 @@ mod tests {
     #[test]
     fn lost_slots_go_to_the_master_now_claiming_them() {
         let (a, b) = (id(b'a'), id(b'b'));
-        let (mut s, mut g, mut f) = (Slots::default(), Groups::default(), Vec::new());
+        let (mut s, mut g, mut f) = (Slots::default(), Groups::default(), Findings::default());
         s.observe(claim(1, a, 1, &[(0, 99)]), None, &mut g, &mut f);
         s.observe(claim(2, b, 2, &[(50, 99)]), None, &mut g, &mut f);
         s.observe(claim(3, a, 1, &[(0, 49)]), None, &mut g, &mut f);
-        let m = &s.moves()[0];
+        let m = &s.moves().to_vec()[0];
         assert_eq!((m.count, m.from, m.to, m.slots.as_str()), (50, Some(a), Some(b), "50-99"));
     }
 
     #[test]
     fn conflicts_only_between_masters_that_know_each_other() {
         let (a, b) = (id(b'a'), id(b'b'));
-        let (mut s, mut g, mut f) = (Slots::default(), Groups::default(), Vec::new());
+        let (mut s, mut g, mut f) = (Slots::default(), Groups::default(), Findings::default());
         s.observe(claim(1, a, 3, &[(0, 9)]), None, &mut g, &mut f);
         s.observe(claim(2, b, 3, &[(5, 9)]), None, &mut g, &mut f);
-        assert!(f.is_empty(), "{f:?}");
+        assert!(f.clone().into_parts().0.is_empty(), "{f:?}");
         g.union(a, b);
         s.observe(claim(3, b, 3, &[(5, 9)]), None, &mut g, &mut f);
-        let kinds: Vec<FindingKind> = f.iter().map(|x| x.kind).collect();
-        assert_eq!(kinds, vec![FindingKind::EpochCollision, FindingKind::SlotConflict]);
+        let mut kinds: Vec<FindingKind> = f.into_parts().0.iter().map(|x| x.kind).collect();
+        kinds.sort();
+        let mut want = vec![FindingKind::EpochCollision, FindingKind::SlotConflict];
+        want.sort();
+        assert_eq!(kinds, want);
     }
 }

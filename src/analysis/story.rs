@@ -180,7 +180,17 @@ pub(super) fn story(a: &Analysis) -> Vec<String> {
         .count();
     let moved: u32 = a.damage.slot_moves.iter().filter(|m| m.from.is_some()).map(|m| m.count).sum();
     if demoted > 0 || moved > 0 {
-        out.push(format!("Damage: {demoted} master(s) serving slots became replicas; {moved} slot(s) changed owner."));
+        // Past the event bound the lists hold the first and latest
+        // changes only: the counts are then lower bounds.
+        let (r, m) = (a.retention.role_changes.count, a.retention.slot_moves.count);
+        let partial = if r + m > 0 {
+            format!(" At least: {r} role change(s) and {m} slot move(s) between were not kept (--max-events).")
+        } else {
+            String::new()
+        };
+        out.push(format!(
+            "Damage: {demoted} master(s) serving slots became replicas; {moved} slot(s) changed owner.{partial}"
+        ));
     }
     let failed = of_kind(a, FindingKind::NodeFailed);
     let failovers = of_kind(a, FindingKind::Failover);

@@ -234,6 +234,36 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
             writeln!(w, "{k} {n}")?;
         }
     }
+    retention(w, &a.retention)
+}
+
+/// What the analysis's bounds dropped.
+fn retention(w: &mut dyn Write, r: &crate::analysis::Retention) -> io::Result<()> {
+    if r.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "== Bounds reached (not kept: counted)")?;
+    let half = r.max_events / 2;
+    let lists = r.findings.iter().map(|(k, d)| (format!("{k} findings"), d));
+    let lists = lists.chain([("role changes".to_string(), &r.role_changes), ("slot moves".to_string(), &r.slot_moves)]);
+    for (what, d) in lists.filter(|(_, d)| d.count > 0) {
+        writeln!(
+            w,
+            "{what}: {} between {} and {} not kept (the first {half} and the latest {} are; --max-events)",
+            d.count,
+            format_utc_us(d.first_ts_us),
+            format_utc_us(d.last_ts_us),
+            r.max_events - half
+        )?;
+    }
+    if r.messages_ignored > 0 || r.node_mentions_ignored > 0 {
+        writeln!(
+            w,
+            "node ids past the first {} tracked: {} message(s) from them and {} mention(s) of them ignored (--max-nodes)",
+            r.max_nodes, r.messages_ignored, r.node_mentions_ignored
+        )?;
+    }
     Ok(())
 }
 

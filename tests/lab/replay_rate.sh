@@ -4,7 +4,8 @@
 # watch -i` (or tcpdump, for comparison: TOOL=tcpdump) listens on the other;
 # when the replay ends the listener is stopped and says how many packets it
 # captured and how many libpcap dropped. Its peak memory is sampled from
-# /proc every SAMPLE seconds into OUT_DIR/rss.tsv (seconds, RSS KiB, peak RSS KiB).
+# /proc every SAMPLE seconds into OUT_DIR/rss.tsv (seconds, RSS KiB, peak RSS KiB,
+# RssAnon KiB: the heap, without the libpcap ring and the binary's pages).
 #
 # usage: replay_rate.sh MEETGRAPH CAPTURE OUT_DIR [tcpreplay speed args]   (as root)
 #   e.g. replay_rate.sh target/release/meetgraph big.pcap /tmp/r --topspeed
@@ -47,7 +48,7 @@ LPID=$(ip netns pids "$NS" | head -1)
 (
   t0=$(date +%s)
   while kill -0 "$LPID" 2>/dev/null; do
-    printf "%s\t%s\t%s\n" $(($(date +%s) - t0)) "$(awk '/VmRSS/ {print $2}' /proc/"$LPID"/status 2>/dev/null)" "$(awk '/VmHWM/ {print $2}' /proc/"$LPID"/status 2>/dev/null)" >> "$OUT/rss.tsv"
+    printf "%s\t%s\t%s\t%s\n" $(($(date +%s) - t0)) "$(awk '/VmRSS/ {print $2}' /proc/"$LPID"/status 2>/dev/null)" "$(awk '/VmHWM/ {print $2}' /proc/"$LPID"/status 2>/dev/null)" "$(awk '/RssAnon/ {print $2}' /proc/"$LPID"/status 2>/dev/null)" >> "$OUT/rss.tsv"
     sleep "$SAMPLE"
   done
 ) &
