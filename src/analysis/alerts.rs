@@ -150,11 +150,14 @@ impl Told {
             })
             .collect();
         let prev = std::mem::replace(&mut self.last_look, keys.iter().cloned().collect());
-        // Events the analysis no longer keeps (past its bounds) never come
-        // back: their keys are forgotten, so this set stays as bounded as
-        // the analysis.
-        let now = &self.last_look;
-        self.seen.retain(|k| now.contains(k));
+        // Once the analysis drops events (past its bounds), those gone
+        // never come back: their keys are forgotten, so this set stays as
+        // bounded as the analysis. (Before, an event a look revised away
+        // may come back, and must not be told twice.)
+        if !a.retention.is_empty() {
+            let now = &self.last_look;
+            self.seen.retain(|k| now.contains(k));
+        }
         all.into_iter()
             .zip(keys)
             // What the captures cannot show is known only at the end (a
