@@ -8,7 +8,7 @@ pub mod wire;
 
 use meetgraph::analysis::alerts::alerts;
 use meetgraph::analysis::timeline::build_timeline;
-use meetgraph::analysis::{AnalysisConfig, Analyzer};
+use meetgraph::analysis::{AnalysisConfig, Analyzer, Bounds};
 use meetgraph::capture::CaptureFile;
 use meetgraph::events::EventSink;
 use meetgraph::output::chart::render_svg;
@@ -68,7 +68,16 @@ pub fn everything(bytes: &[u8]) {
         }
     }
     let Some(i) = input(bytes) else { return };
-    let mut analyzer = Analyzer::new(AnalysisConfig { vantages: vec!["fuzz.pcap".into()], ..Default::default() });
+    // Inputs whose last byte has its top bit set run with tiny bounds, so
+    // the paths that drop events and ignore node ids are fuzzed too.
+    let bounds = match bytes.last() {
+        Some(&b) if b & 0x80 != 0 => {
+            Bounds { max_events: 2 + usize::from(b & 7), max_nodes: 1 + usize::from((b >> 3) & 15) }
+        }
+        _ => Bounds::default(),
+    };
+    let mut analyzer =
+        Analyzer::new(AnalysisConfig { vantages: vec!["fuzz.pcap".into()], bounds, ..Default::default() });
     let mut inputs = [i];
     {
         let mut sink = EventSink::new(|e| analyzer.push(e));
