@@ -33,12 +33,30 @@ impl SlotTable {
     /// smaller than `epoch`.
     pub fn claim(&mut self, n: NodeId, epoch: u64, ranges: &[(u16, u16)], epoch_of: impl Fn(&NodeId) -> u64) {
         let idx = self.owner_index(n);
-        let epochs: Vec<u64> = self.owners.iter().map(epoch_of).collect();
         let table = self.slots.get_or_insert_with(|| vec![NO_OWNER; SLOTS].into_boxed_slice());
+        // Owners come in runs of slots: each run's owner's epoch is looked
+        // up once (not every owner's on every claim: that was O(N) per
+        // claim, O(N³) over a cluster of N nodes).
+        let mut last: Option<(u16, u64)> = None;
         for &(a, b) in ranges {
             for s in a..=b.min(SLOTS as u16 - 1) {
                 let cur = table[s as usize];
-                if cur == NO_OWNER || (cur != idx && epochs[cur as usize] < epoch) {
+                if cur == NO_OWNER {
+                    table[s as usize] = idx;
+                    continue;
+                }
+                if cur == idx {
+                    continue;
+                }
+                let e = match last {
+                    Some((o, e)) if o == cur => e,
+                    _ => {
+                        let e = epoch_of(&self.owners[cur as usize]);
+                        last = Some((cur, e));
+                        e
+                    }
+                };
+                if e < epoch {
                     table[s as usize] = idx;
                 }
             }
