@@ -7,10 +7,8 @@
 use super::model::{Evidence, Finding, FindingKind, NodeId};
 use crate::clusterbus::NodeFlags;
 use crate::events::{BusMessage, Gossip, NodeAddr};
-use hashbrown::HashTable;
-use rustc_hash::{FxHashMap as HashMap, FxHasher};
+use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 
 /// A FAIL about the same node is reported again only after this long.
 const FAIL_REPORT_INTERVAL_US: i64 = 60_000_000;
@@ -35,7 +33,7 @@ pub(super) type Peer = (NodeAddr, u16, i64);
 /// learner, was most of the analysis' memory at 100 nodes). Looked up by
 /// `&str`: a steady-state message costs no allocation.
 #[derive(Clone, Default)]
-struct AddrMap(HashTable<Heard>);
+struct AddrMap(hashbrown::HashTable<Heard>);
 
 impl std::fmt::Debug for AddrMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44,7 +42,8 @@ impl std::fmt::Debug for AddrMap {
 }
 
 fn addr_hash(ip: &str, cport: u16) -> u64 {
-    let mut h = FxHasher::default();
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
     cport.hash(&mut h);
     ip.hash(&mut h);
     h.finish()
@@ -55,9 +54,10 @@ impl AddrMap {
         self.0.find(addr_hash(ip, cport), |h| h.addr.cport == cport && h.addr.ip == ip)
     }
 
-    /// Sets the news of `h.addr`, replacing what was there.
-    fn insert(&mut self, h: Heard) {
-        let (ip, cport) = (h.addr.ip.as_str(), h.addr.cport);
+    /// Sets the news of `ip`, `cport` (the address of `h`), replacing what
+    /// was there.
+    fn insert(&mut self, ip: &str, cport: u16, h: Heard) {
+        debug_assert!(h.addr.ip == ip && h.addr.cport == cport);
         let hash = addr_hash(ip, cport);
         match self.0.find_mut(hash, |o| o.addr.cport == cport && o.addr.ip == ip) {
             Some(o) => *o = h,
@@ -185,7 +185,8 @@ impl Knowledge {
     pub fn expect_from_ping(&mut self, r: NodeId, s: NodeId, addr: NodeAddr, ts: i64, evd: &Evidence) {
         let l = self.learners.entry(r).or_default();
         if l.expected_addr.get(&addr.ip, addr.cport).is_none_or(|h| h.node != s) {
-            l.expected_addr.insert(Heard { ts, introducer: s, node: s, addr, evidence: evd.clone() });
+            let (ip, cport) = (addr.ip.clone(), addr.cport);
+            l.expected_addr.insert(&ip, cport, Heard { ts, introducer: s, node: s, addr, evidence: evd.clone() });
         }
     }
 
@@ -202,7 +203,7 @@ impl Knowledge {
             if new_node || new_addr {
                 let h = Heard { ts, introducer: s, node: g.node, addr: g.addr.clone(), evidence: evd.clone() };
                 if new_addr {
-                    l.heard_addr.insert(h.clone());
+                    l.heard_addr.insert(&g.addr.ip, g.addr.cport, h.clone());
                 }
                 if new_node {
                     l.heard_node.insert(g.node, h);
