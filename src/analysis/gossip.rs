@@ -26,45 +26,18 @@ pub(super) struct Heard {
 /// A peer as a node gossips it: address, flags, when.
 pub(super) type Peer = (NodeAddr, u16, i64);
 
-/// News keyed by address (IP and bus port), which is the `addr` of what
-/// was heard: one flat table of `Heard` values hashed on that address, so
-/// an entry costs no key of its own and no table per bus port (a
-/// loopback cluster gives every node its own bus port: a table each, per
-/// learner, was most of the analysis' memory at 100 nodes). Looked up by
-/// `&str`: a steady-state message costs no allocation.
-#[derive(Clone, Default)]
-struct AddrMap(hashbrown::HashTable<Heard>);
-
-impl std::fmt::Debug for AddrMap {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.0.iter()).finish()
-    }
-}
-
-fn addr_hash(ip: &str, cport: u16) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = rustc_hash::FxHasher::default();
-    cport.hash(&mut h);
-    ip.hash(&mut h);
-    h.finish()
-}
+/// News keyed by address: bus port, then IP (looked up by `&str`, so a
+/// steady-state message costs no allocation).
+#[derive(Clone, Debug, Default)]
+struct AddrMap(HashMap<u16, HashMap<String, Heard>>);
 
 impl AddrMap {
     fn get(&self, ip: &str, cport: u16) -> Option<&Heard> {
-        self.0.find(addr_hash(ip, cport), |h| h.addr.cport == cport && h.addr.ip == ip)
+        self.0.get(&cport)?.get(ip)
     }
 
-    /// Sets the news of `ip`, `cport` (the address of `h`), replacing what
-    /// was there.
     fn insert(&mut self, ip: &str, cport: u16, h: Heard) {
-        debug_assert!(h.addr.ip == ip && h.addr.cport == cport);
-        let hash = addr_hash(ip, cport);
-        match self.0.find_mut(hash, |o| o.addr.cport == cport && o.addr.ip == ip) {
-            Some(o) => *o = h,
-            None => {
-                self.0.insert_unique(hash, h, |o| addr_hash(&o.addr.ip, o.addr.cport));
-            }
-        }
+        self.0.entry(cport).or_default().insert(ip.to_string(), h);
     }
 }
 

@@ -96,12 +96,9 @@ fn continues(a: &FileScan, b: &FileScan) -> bool {
     shared <= 2 || shared * 10 <= a.fingerprints.len().min(b.fingerprints.len())
 }
 
-/// Scans every file on all cores: a thread per file (up to twice the
-/// cores), so three files on two cores take the time of one and a half
-/// files, not of two rounds of which the second leaves a core idle.
+/// Scans every file on all cores.
 fn scan_all(paths: &[PathBuf], cfg: &PipelineConfig) -> Vec<Result<FileScan, CaptureError>> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers = paths.len().min(2 * cores).max(1);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len()).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut out: Vec<Option<Result<FileScan, CaptureError>>> = (0..paths.len()).map(|_| None).collect();
     let results = std::sync::Mutex::new(&mut out);
