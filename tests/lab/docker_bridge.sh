@@ -20,21 +20,7 @@ set -euo pipefail
 BIN=$1
 OUT=$2
 P="mgl$$"  # namespace / interface prefix
-mkdir -p "$OUT"
-WORK=$(mktemp -d)
-NSS=()
-cleanup() {
-  for ns in "${NSS[@]}"; do
-    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-  done
-  sleep 0.3
-  for ns in "${NSS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-ms() { date +%s%3N; }
-x() { ip netns exec "$@"; }
-mkns() { ip netns add "$1"; NSS+=("$1"); x "$1" ip link set lo up; }
+. "$(dirname "$0")/netns_common.sh"
 
 LAN=${P}lan
 mkns "$LAN"

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # large: two clusters of N/2 masters each (default N = 30) on 127.0.0.1 in a
-# private namespace, node timeout 2 s, captured for SECONDS (default 180);
+# private namespace, node timeout 2 s (NODE_TIMEOUT ms overrides), captured
+# for SECONDS (default 180);
 # halfway through, the operator MEETs one node of each: the clusters merge.
 # For throughput benchmarks and chart legibility; too big to commit.
 #
 # usage: large.sh SERVER_BINARY OUT_DIR [NODES] [SECONDS]     (as root)
+# writes OUT_DIR/lo.pcap.gz (lo.pcap with RAW_PCAP=1), tcpdump.log (its
+# drop count), truth.json, info-7000.txt.
 BIN=$1
 OUT=$2
 N=${3:-30}
@@ -15,7 +18,7 @@ FILTER='tcp portrange 7000-7999 or tcp portrange 17000-17999'
 . "$(dirname "$0")/loopback_common.sh"
 PORTS=()
 for i in $(seq 0 $((N - 1))); do PORTS+=($((7000 + i))); done
-for p in "${PORTS[@]}"; do start "$p" "$p" --cluster-node-timeout 2000; done
+for p in "${PORTS[@]}"; do start "$p" "$p" --cluster-node-timeout "${NODE_TIMEOUT:-2000}"; done
 per=$((16384 / HALF))
 for side in 0 1; do
   for k in $(seq 0 $((HALF - 1))); do
