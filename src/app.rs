@@ -665,6 +665,7 @@ fn nodes(input: &InputArgs, node: &str, at: Option<&str>, version: Option<&str>)
     };
     let (mut inputs, mut cfg) = prepare(input, &[], None)?;
     cfg.until_us = until;
+    cfg.node_views = true;
     let (analyzer, stats) = meetgraph::run::analyze_inputs(&mut inputs, cfg);
     let status = damaged(&inputs);
     let end = stats.iter().filter_map(|s| s.last_ts_us).max().unwrap_or(0);

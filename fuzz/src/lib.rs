@@ -76,8 +76,12 @@ pub fn everything(bytes: &[u8]) {
         }
         _ => Bounds::default(),
     };
-    let mut analyzer =
-        Analyzer::new(AnalysisConfig { vantages: vec!["fuzz.pcap".into()], bounds, ..Default::default() });
+    let mut analyzer = Analyzer::new(AnalysisConfig {
+        vantages: vec!["fuzz.pcap".into()],
+        bounds,
+        node_views: true,
+        ..Default::default()
+    });
     let mut inputs = [i];
     {
         let mut sink = EventSink::new(|e| analyzer.push(e));

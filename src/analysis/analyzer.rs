@@ -88,7 +88,9 @@ impl Analyzer {
             (EventKind::Command { args }, Some(link)) => self.handshakes.command(e.ts_us, e.frame, &link, &args),
             (EventKind::StreamEnd { bus, bytes, .. }, Some(link)) => {
                 self.reading.stream_end(bus, bytes, &link);
-                self.tables.closed(&link);
+                if self.cfg.node_views {
+                    self.tables.closed(&link);
+                }
                 self.conns.end(&self.cfg, e.ts_us, &link);
             }
             (EventKind::Anomaly { kind, .. }, link) => {
@@ -126,9 +128,13 @@ impl Analyzer {
     }
 
     /// The view of `node` from the state reached so far (run the analyzer
-    /// with `until_us` = T first), printed as server `version` (major,
-    /// minor) would, or as the bytes tell when `None`.
+    /// with `until_us` = T and `node_views` set first), printed as server
+    /// `version` (major, minor) would, or as the bytes tell when `None`.
+    /// `None` also when the analyzer kept no node views.
     pub fn view_of(&self, node: &NodeId, at_us: i64, version: Option<(u32, u32)>) -> Option<NodesView> {
+        if !self.cfg.node_views {
+            return None;
+        }
         let src = nodes_view::Sources {
             nodes: &self.nodes,
             knowledge: &self.knowledge,
@@ -149,8 +155,10 @@ impl Analyzer {
         // Past the node bound, ids not tracked are ignored.
         let Some(msg) = self.tracked.admit_message(sender, msg) else { return };
         let msg = &*msg;
-        let on = node_updates::OnLink { ts, link: &link, sender_dialled: is_opener };
-        self.tables.sent(&on, sender, msg);
+        if self.cfg.node_views {
+            let on = node_updates::OnLink { ts, link: &link, sender_dialled: is_opener };
+            self.tables.sent(&on, sender, msg);
+        }
         let at = Sent { ts, frame, capture: link.capture, link: &link, is_opener };
         self.header(&at, sender, msg);
         if is_opener {
@@ -214,8 +222,10 @@ impl Analyzer {
         if s == r {
             return;
         }
-        let on = node_updates::OnLink { ts, link, sender_dialled: dialled(link, m) };
-        self.tables.received(&on, r, s, m, self.intros.knows(r, s));
+        if self.cfg.node_views {
+            let on = node_updates::OnLink { ts, link, sender_dialled: dialled(link, m) };
+            self.tables.received(&on, r, s, m, self.intros.knows(r, s));
+        }
         let evd = self.cfg.evidence(link.capture, frame);
         // r records the sender at the TCP source (or myip) and the header
         // ports.

@@ -19,6 +19,10 @@ pub struct AnalysisConfig {
     pub clocks: Vec<Option<CaptureClock>>,
     /// What the analysis keeps at most.
     pub bounds: Bounds,
+    /// Keep each node's own cluster table as the servers would (what
+    /// `Analyzer::view_of` and `meetgraph nodes` print). Off by default:
+    /// nothing else reads them, and keeping them is a fifth of the work.
+    pub node_views: bool,
 }
 
 impl AnalysisConfig {
