@@ -8,8 +8,10 @@ use super::model::{Evidence, Finding, FindingKind, NodeId};
 use super::retention::Findings;
 use crate::clusterbus::NodeFlags;
 use crate::events::{BusMessage, Gossip, NodeAddr};
-use rustc_hash::FxHashMap as HashMap;
+use hashbrown::HashTable;
+use rustc_hash::{FxHashMap as HashMap, FxHasher};
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
 /// A FAIL about the same node is reported again only after this long.
 const FAIL_REPORT_INTERVAL_US: i64 = 60_000_000;
@@ -27,18 +29,43 @@ pub(super) struct Heard {
 /// A peer as a node gossips it: address, flags, when.
 pub(super) type Peer = (NodeAddr, u16, i64);
 
-/// News keyed by address: bus port, then IP (looked up by `&str`, so a
-/// steady-state message costs no allocation).
-#[derive(Clone, Debug, Default)]
-struct AddrMap(HashMap<u16, HashMap<String, Heard>>);
+/// News keyed by address (IP and bus port), which is the `addr` of what
+/// was heard: one flat table of `Heard` values hashed on that address, so
+/// an entry costs no key of its own and no table per bus port (a
+/// loopback cluster gives every node its own bus port: a table each, per
+/// learner, was most of the analysis' memory at 100 nodes). Looked up by
+/// `&str`: a steady-state message costs no allocation.
+#[derive(Clone, Default)]
+struct AddrMap(HashTable<Heard>);
+
+impl std::fmt::Debug for AddrMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
+fn addr_hash(ip: &str, cport: u16) -> u64 {
+    let mut h = FxHasher::default();
+    cport.hash(&mut h);
+    ip.hash(&mut h);
+    h.finish()
+}
 
 impl AddrMap {
     fn get(&self, ip: &str, cport: u16) -> Option<&Heard> {
-        self.0.get(&cport)?.get(ip)
+        self.0.find(addr_hash(ip, cport), |h| h.addr.cport == cport && h.addr.ip == ip)
     }
 
-    fn insert(&mut self, ip: &str, cport: u16, h: Heard) {
-        self.0.entry(cport).or_default().insert(ip.to_string(), h);
+    /// Sets the news of `h.addr`, replacing what was there.
+    fn insert(&mut self, h: Heard) {
+        let (ip, cport) = (h.addr.ip.as_str(), h.addr.cport);
+        let hash = addr_hash(ip, cport);
+        match self.0.find_mut(hash, |o| o.addr.cport == cport && o.addr.ip == ip) {
+            Some(o) => *o = h,
+            None => {
+                self.0.insert_unique(hash, h, |o| addr_hash(&o.addr.ip, o.addr.cport));
+            }
+        }
     }
 }
 
@@ -159,8 +186,7 @@ impl Knowledge {
     pub fn expect_from_ping(&mut self, r: NodeId, s: NodeId, addr: NodeAddr, ts: i64, evd: &Evidence) {
         let l = self.learners.entry(r).or_default();
         if l.expected_addr.get(&addr.ip, addr.cport).is_none_or(|h| h.node != s) {
-            let (ip, cport) = (addr.ip.clone(), addr.cport);
-            l.expected_addr.insert(&ip, cport, Heard { ts, introducer: s, node: s, addr, evidence: evd.clone() });
+            l.expected_addr.insert(Heard { ts, introducer: s, node: s, addr, evidence: evd.clone() });
         }
     }
 
@@ -177,7 +203,7 @@ impl Knowledge {
             if new_node || new_addr {
                 let h = Heard { ts, introducer: s, node: g.node, addr: g.addr.clone(), evidence: evd.clone() };
                 if new_addr {
-                    l.heard_addr.insert(&g.addr.ip, g.addr.cport, h.clone());
+                    l.heard_addr.insert(h.clone());
                 }
                 if new_node {
                     l.heard_node.insert(g.node, h);
