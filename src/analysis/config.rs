@@ -4,6 +4,7 @@
 
 use super::model::{CaptureClock, Evidence};
 use super::retention::Bounds;
+use std::sync::{Arc, OnceLock};
 
 /// Analysis options.
 #[derive(Clone, Debug, Default)]
@@ -23,6 +24,24 @@ pub struct AnalysisConfig {
     /// `Analyzer::view_of` and `meetgraph nodes` print). Off by default:
     /// nothing else reads them, and keeping them is a fifth of the work.
     pub node_views: bool,
+    /// The capture and file names as shared strings, made at the first
+    /// [`AnalysisConfig::evidence`] (set `vantages` and `files` before):
+    /// evidence is made several times per message and kept by the
+    /// thousand, and a shared name costs neither an allocation nor a copy.
+    pub names: SharedNames,
+}
+
+/// See [`AnalysisConfig::names`].
+#[derive(Clone, Debug, Default)]
+pub struct SharedNames(OnceLock<Names>);
+
+#[derive(Clone, Debug)]
+struct Names {
+    /// Per capture: its vantage name.
+    vantages: Vec<Arc<str>>,
+    /// Per capture: (frames before the file, file name) when it has
+    /// several files.
+    files: Vec<Vec<(u64, Arc<str>)>>,
 }
 
 impl AnalysisConfig {
@@ -33,13 +52,20 @@ impl AnalysisConfig {
 
     /// Where to see frame `frame` of capture `capture`.
     pub fn evidence(&self, capture: usize, frame: u64) -> Evidence {
-        match self.files.get(capture).filter(|f| f.len() > 1) {
+        let names = self.names.0.get_or_init(|| Names {
+            vantages: (0..self.vantages.len()).map(|c| Arc::from(self.vantage(c))).collect(),
+            files: self.files.iter().map(|f| f.iter().map(|(b, n)| (*b, Arc::from(n.as_str()))).collect()).collect(),
+        });
+        match names.files.get(capture).filter(|f| f.len() > 1) {
             Some(files) => {
                 let i = files.partition_point(|(b, _)| *b < frame).saturating_sub(1);
                 let (base, name) = &files[i];
                 Evidence { capture: name.clone(), frame: frame - base }
             }
-            None => Evidence { capture: self.vantage(capture), frame },
+            None => match names.vantages.get(capture) {
+                Some(name) => Evidence { capture: name.clone(), frame },
+                None => Evidence { capture: Arc::from(self.vantage(capture)), frame },
+            },
         }
     }
 

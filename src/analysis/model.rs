@@ -17,7 +17,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Where to see something in Wireshark: capture name and frame number.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Evidence {
-    pub capture: String,
+    /// Shared: the same few names are in every piece of evidence.
+    pub capture: std::sync::Arc<str>,
     pub frame: u64,
 }
 

@@ -242,7 +242,7 @@ impl CaptureFile {
             return Ok(false);
         }
         if self.pending_consume > 0 {
-            self.reader.consume(self.pending_consume);
+            self.reader.consume_noshift(self.pending_consume);
             self.pending_consume = 0;
         }
         self.current = None;
@@ -270,7 +270,7 @@ impl CaptureFile {
                     self.current = Some(cur);
                     return Ok(true);
                 }
-                Ok((used, None)) => self.reader.consume(used),
+                Ok((used, None)) => self.reader.consume_noshift(used),
                 Err(Stall::NeedData) => {
                     if self.reader.refill().is_err() {
                         return self.fail(read_error(self.name.clone()));
