@@ -24,7 +24,7 @@ use super::retention::{Findings, Tracked};
 use super::roles::{self, RoleHeader, Roles};
 use super::slots::{Claim, Slots};
 use crate::clusterbus::{MessageType, NodeFlags};
-use crate::events::{BusEvent, BusMessage, EventKind, Link, NodeAddr};
+use crate::events::{BusEvent, BusMessage, EventKind, IpText, Link, NodeAddr};
 use std::collections::BTreeMap;
 
 /// Consumes events; `finish` yields the [`Analysis`].
@@ -229,7 +229,7 @@ impl Analyzer {
         let evd = self.cfg.evidence(link.capture, frame);
         // r records the sender at the TCP source (or myip) and the header
         // ports.
-        let ip = if m.announced.ip.is_empty() { link.src.ip.to_string() } else { m.announced.ip.clone() };
+        let ip = if m.announced.ip.is_empty() { IpText::from(link.src.ip) } else { m.announced.ip.clone() };
         if m.msg_type == MessageType::MEET && !self.intros.knows(r, s) {
             let addr = addr_string(&ip, m.announced.port, m.announced.cport);
             self.introduce(introductions::meet(ts, r, s, addr, evd.clone()));

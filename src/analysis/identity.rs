@@ -238,7 +238,7 @@ mod tests {
             mflags: 0,
             slots: vec![],
             replicaof: None,
-            announced: NodeAddr { ip: String::new(), port, cport: port + 10000, pport: 0 },
+            announced: NodeAddr { ip: Default::default(), port, cport: port + 10000, pport: 0 },
             gossip: vec![Gossip {
                 node: NodeId([b'g'; 40]),
                 addr: NodeAddr::default(),

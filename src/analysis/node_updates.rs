@@ -96,7 +96,11 @@ impl Tables {
         let now = ms(on.ts);
         let t = self.viewers.entry(r).or_default();
         let key = (on.link.capture, on.link.conn_id);
-        let src_ip = if m.announced.ip.is_empty() { on.link.src.ip.to_string() } else { m.announced.ip.clone() };
+        let src_ip = if m.announced.ip.is_empty() {
+            crate::events::IpText::from(on.link.src.ip)
+        } else {
+            m.announced.ip.clone()
+        };
         let is_pong = m.msg_type == MessageType::PONG;
         let ping_like = matches!(m.msg_type, MessageType::PING | MessageType::PONG | MessageType::MEET);
         if t.links.get(&key).is_some_and(|l| l.dead) {
@@ -121,7 +125,7 @@ impl Tables {
                     let e = t.entry(s);
                     if e.addr.is_none() {
                         e.addr = Some(NodeAddr {
-                            ip: dst.ip.to_string(),
+                            ip: dst.ip.into(),
                             port: m.announced.port,
                             cport: dst.port,
                             pport: m.announced.pport,

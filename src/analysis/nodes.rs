@@ -132,7 +132,7 @@ pub(super) struct NodeState {
     /// (capture, ip, port, opener?) endpoints already recorded: strings are
     /// built only the first time one is seen.
     seen_eps: HashSet<(usize, IpAddr, u16, bool)>,
-    last_announced: String,
+    last_announced: crate::events::IpText,
     pub seen: bool,
 }
 

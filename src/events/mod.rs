@@ -4,7 +4,7 @@
 
 mod node;
 
-pub use node::{NodeAddr, NodeId};
+pub use node::{IpText, NodeAddr, NodeId};
 
 use crate::clusterbus::{Body, ExtValue, Message, MessageType};
 use crate::decode::Endpoint;
@@ -154,13 +154,17 @@ pub fn to_owned_message(msg: &Message<'_>) -> BusMessage {
         m.mflags = h.mflags[0];
         m.slots = h.myslots.ranges();
         m.replicaof = h.replicaof.map(|r| NodeId::from_name(&r));
-        m.announced =
-            NodeAddr { ip: h.myip.map(lossy).unwrap_or_default(), port: h.port, cport: h.cport, pport: h.pport };
+        m.announced = NodeAddr {
+            ip: h.myip.map(IpText::from_wire).unwrap_or_default(),
+            port: h.port,
+            cport: h.cport,
+            pport: h.pport,
+        };
     }
     for g in msg.gossip() {
         m.gossip.push(Gossip {
             node: NodeId::from_name(&g.node),
-            addr: NodeAddr { ip: lossy(g.ip), port: g.port, cport: g.cport, pport: g.pport },
+            addr: NodeAddr { ip: IpText::from_wire(g.ip), port: g.port, cport: g.cport, pport: g.pport },
             flags: g.flags.0,
             ping_sent: g.ping_sent,
             pong_received: g.pong_received,

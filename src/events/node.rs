@@ -102,11 +102,178 @@ impl Serialize for NodeId {
     }
 }
 
+/// Bytes an [`IpText`] holds without a heap allocation: the bus's own IP
+/// field (`NET_IP_STR_LEN`, 46 with its NUL) fits.
+const IP_INLINE: usize = 46;
+
+/// An IP address as text, as the bus carries it (escaped when a peer sent
+/// bytes that are not printable UTF-8). It reads as a `&str`; addresses of
+/// up to 46 bytes (every real one) are kept inline, so gossip entries and
+/// the analysis' address tables cost no allocation per address.
+#[derive(Clone)]
+pub struct IpText(IpRepr);
+
+#[derive(Clone)]
+enum IpRepr {
+    Inline { len: u8, buf: [u8; IP_INLINE] },
+    Heap(Box<str>),
+}
+
+impl IpText {
+    /// From the bytes of a wire field: escaped as `escape_text` does.
+    pub fn from_wire(b: &[u8]) -> Self {
+        IpText::from(escape_text(b).as_ref())
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Built from a &str, cut at a char boundary: always UTF-8.
+            IpRepr::Inline { len, buf } => std::str::from_utf8(&buf[..usize::from(*len)]).unwrap_or_default(),
+            IpRepr::Heap(s) => s,
+        }
+    }
+}
+
+impl From<std::net::IpAddr> for IpText {
+    /// Formatted without a heap allocation.
+    fn from(ip: std::net::IpAddr) -> Self {
+        struct Fill {
+            len: usize,
+            buf: [u8; IP_INLINE],
+        }
+        impl fmt::Write for Fill {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                let end = self.len + s.len();
+                self.buf.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
+                self.len = end;
+                Ok(())
+            }
+        }
+        let mut f = Fill { len: 0, buf: [0; IP_INLINE] };
+        match fmt::Write::write_fmt(&mut f, format_args!("{ip}")) {
+            Ok(()) => IpText(IpRepr::Inline { len: f.len as u8, buf: f.buf }),
+            Err(_) => IpText::from(ip.to_string()),
+        }
+    }
+}
+
+impl From<&str> for IpText {
+    fn from(s: &str) -> Self {
+        if s.len() <= IP_INLINE {
+            let mut buf = [0u8; IP_INLINE];
+            buf[..s.len()].copy_from_slice(s.as_bytes());
+            IpText(IpRepr::Inline { len: s.len() as u8, buf })
+        } else {
+            IpText(IpRepr::Heap(s.into()))
+        }
+    }
+}
+
+impl From<String> for IpText {
+    fn from(s: String) -> Self {
+        IpText::from(s.as_str())
+    }
+}
+
+impl From<&String> for IpText {
+    fn from(s: &String) -> Self {
+        IpText::from(s.as_str())
+    }
+}
+
+impl Default for IpText {
+    fn default() -> Self {
+        IpText(IpRepr::Inline { len: 0, buf: [0; IP_INLINE] })
+    }
+}
+
+impl std::ops::Deref for IpText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for IpText {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for IpText {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for IpText {
+    fn eq(&self, o: &Self) -> bool {
+        self.as_str() == o.as_str()
+    }
+}
+
+impl Eq for IpText {}
+
+impl PartialEq<str> for IpText {
+    fn eq(&self, o: &str) -> bool {
+        self.as_str() == o
+    }
+}
+
+impl PartialEq<&str> for IpText {
+    fn eq(&self, o: &&str) -> bool {
+        self.as_str() == *o
+    }
+}
+
+impl PartialEq<String> for IpText {
+    fn eq(&self, o: &String) -> bool {
+        self.as_str() == o.as_str()
+    }
+}
+
+impl std::hash::Hash for IpText {
+    /// As the `str` it reads as (tables keyed by it are looked up by `&str`).
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.as_str().hash(h)
+    }
+}
+
+impl PartialOrd for IpText {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for IpText {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(o.as_str())
+    }
+}
+
+impl fmt::Display for IpText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for IpText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl Serialize for IpText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// A node address as the cluster bus states it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct NodeAddr {
     /// Empty when not known (e.g. `myip` not announced).
-    pub ip: String,
+    pub ip: IpText,
     pub port: u16,
     pub cport: u16,
     pub pport: u16,
@@ -120,5 +287,41 @@ impl fmt::Display for NodeAddr {
         } else {
             write!(f, "{}:{}@{}", self.ip, self.port, self.cport)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::{BuildHasher, BuildHasherDefault};
+
+    #[test]
+    fn ip_text_reads_as_the_escaped_str_whatever_its_length() {
+        let v6 = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";
+        for (wire, text) in [
+            (&b""[..], ""),
+            (b"10.0.0.1", "10.0.0.1"),
+            (v6.as_bytes(), v6),
+            (b"1.2.3.4\r\n", "1.2.3.4\\x0d\\x0a"),
+            (b"\xff\xfe", "\\xff\\xfe"),
+        ] {
+            let ip = IpText::from_wire(wire);
+            assert_eq!(ip.as_str(), text);
+            assert_eq!(ip, text);
+            assert_eq!(ip.clone(), IpText::from(text.to_string()));
+        }
+        // Longer than the inline room (an escaped hostile field): on the heap,
+        // read the same.
+        let long = [0x1bu8; 46];
+        let ip = IpText::from_wire(&long);
+        assert_eq!(ip.len(), 46 * 4);
+        assert_eq!(ip.as_str(), crate::clusterbus::wire::escape_text(&long));
+        // Formatted from an address without going through a String.
+        let a: std::net::IpAddr = "fe80::1:2:3:4".parse().unwrap();
+        assert_eq!(IpText::from(a), "fe80::1:2:3:4");
+        // Hashed and ordered as its str (tables keyed by it are looked up by &str).
+        let h = BuildHasherDefault::<rustc_hash::FxHasher>::default();
+        assert_eq!(h.hash_one(IpText::from("10.1.2.3")), h.hash_one("10.1.2.3"));
+        assert!(IpText::from("10.0.0.10") < IpText::from("10.0.0.9"));
     }
 }
