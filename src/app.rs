@@ -266,7 +266,8 @@ fn prepare(
     let (mut inputs, mut acfg) = if sources.is_empty() {
         (Vec::new(), AnalysisConfig::default())
     } else {
-        let plan = vantage::plan(&sources, reference, &cfg).map_err(|e| match e {
+        let first_pass_threads = (input.threads == Some(1)).then_some(1);
+        let plan = vantage::plan_on(&sources, reference, &cfg, first_pass_threads).map_err(|e| match e {
             PlanError::Capture(e) => Error::Capture(e),
             PlanError::UnknownReference(r) => Error::Usage(format!("--reference {r:?}: no capture of that name")),
         })?;

@@ -97,8 +97,11 @@ fn continues(a: &FileScan, b: &FileScan) -> bool {
 }
 
 /// Scans every file on all cores.
-fn scan_all(paths: &[PathBuf], cfg: &PipelineConfig) -> Vec<Result<FileScan, CaptureError>> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len()).max(1);
+fn scan_all(paths: &[PathBuf], cfg: &PipelineConfig, threads: Option<usize>) -> Vec<Result<FileScan, CaptureError>> {
+    // A thread per file, up to twice the cores: three files on two cores
+    // take one and a half file-times this way, two with a worker per core.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = threads.unwrap_or(2 * cores).min(paths.len()).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut out: Vec<Option<Result<FileScan, CaptureError>>> = (0..paths.len()).map(|_| None).collect();
     let results = std::sync::Mutex::new(&mut out);
@@ -175,6 +178,17 @@ impl From<CaptureError> for PlanError {
 /// Decides the vantages and their clocks. `reference`: the vantage whose
 /// clock is the reference (default: the first given).
 pub fn plan(sources: &[Source], reference: Option<&str>, cfg: &PipelineConfig) -> Result<Plan, PlanError> {
+    plan_on(sources, reference, cfg, None)
+}
+
+/// [`plan`], its first pass on at most `threads` threads (`None`: a thread
+/// per file, up to twice the cores; `--threads 1` reads everything on one).
+pub fn plan_on(
+    sources: &[Source],
+    reference: Option<&str>,
+    cfg: &PipelineConfig,
+    threads: Option<usize>,
+) -> Result<Plan, PlanError> {
     // Files in input order, each with the vantage name the user gave.
     let mut files: Vec<(PathBuf, Option<String>)> = Vec::new();
     for s in sources {
@@ -188,7 +202,7 @@ pub fn plan(sources: &[Source], reference: Option<&str>, cfg: &PipelineConfig) -
     let scans: Vec<Option<FileScan>> = if scannable {
         let paths: Vec<PathBuf> = files.iter().map(|f| f.0.clone()).collect();
         let mut v = Vec::new();
-        for r in scan_all(&paths, cfg) {
+        for r in scan_all(&paths, cfg, threads) {
             v.push(Some(r?));
         }
         v

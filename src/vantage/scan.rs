@@ -7,8 +7,8 @@ use crate::capture::CaptureFile;
 use crate::clusterbus::{Body, Layout, Message};
 use crate::decode::decode_packet;
 use crate::pipeline::{Anomaly, BusSink, MessageMeta, Pipeline, PipelineConfig};
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use rustc_hash::{FxHashMap as HashMap, FxHasher};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 /// One TCP direction by its endpoints as captured (address bytes, port).
@@ -47,7 +47,7 @@ pub fn fingerprint(msg: &Message<'_>) -> Option<u64> {
     if entries.is_empty() {
         return None;
     }
-    let mut s = DefaultHasher::new();
+    let mut s = FxHasher::default();
     h.sender.0.hash(&mut s);
     msg.msg_type.0.hash(&mut s);
     msg.totlen.hash(&mut s);
