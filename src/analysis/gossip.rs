@@ -198,7 +198,13 @@ impl Knowledge {
             if g.node == r || g.flags & NodeFlags::NOADDR != 0 {
                 continue;
             }
-            let new_node = !l.heard_node.contains_key(&g.node);
+            let first = l.heard_node.get(&g.node);
+            // The node's first address was news when first heard: no
+            // address lookup for a node gossiped where it was first heard.
+            if first.is_some_and(|h| h.addr.cport == g.addr.cport && h.addr.ip == g.addr.ip) {
+                continue;
+            }
+            let new_node = first.is_none();
             let new_addr = l.heard_addr.get(&g.addr.ip, g.addr.cport).is_none();
             if new_node || new_addr {
                 let h = Heard { ts, introducer: s, node: g.node, addr: g.addr.clone(), evidence: evd.clone() };

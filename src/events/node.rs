@@ -5,17 +5,22 @@ use crate::clusterbus::wire::escape_text;
 use serde::{Serialize, Serializer};
 use std::fmt;
 
-/// A 40-character node id. Ordered as its bytes are; comparisons look at
-/// the first 8 bytes as one word first (ids are random, so they almost
-/// always differ there), which keeps the maps keyed by id cheap.
+/// A 40-character node id. Ordered as its bytes are; compared and hashed
+/// as five words (ids are random, so they almost always differ in the
+/// first), which keeps the maps keyed by id cheap.
 #[derive(Clone, Copy, Eq)]
 pub struct NodeId(pub [u8; 40]);
 
 impl NodeId {
-    fn head(&self) -> u64 {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&self.0[..8]);
-        u64::from_be_bytes(b)
+    /// The id as five big-endian words: compared word by word they order
+    /// as the bytes do, and they hash and compare without a `memcmp` call.
+    fn words(&self) -> [u64; 5] {
+        let w = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&self.0[i * 8..i * 8 + 8]);
+            u64::from_be_bytes(b)
+        };
+        [w(0), w(1), w(2), w(3), w(4)]
     }
 
     pub fn from_name(n: &NodeName<'_>) -> Self {
@@ -43,19 +48,21 @@ impl NodeId {
 
 impl PartialEq for NodeId {
     fn eq(&self, other: &Self) -> bool {
-        self.head() == other.head() && self.0[8..] == other.0[8..]
+        self.words() == other.words()
     }
 }
 
 impl std::hash::Hash for NodeId {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
+        for w in self.words() {
+            state.write_u64(w);
+        }
     }
 }
 
 impl Ord for NodeId {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.head().cmp(&other.head()).then_with(|| self.0[8..].cmp(&other.0[8..]))
+        self.words().cmp(&other.words())
     }
 }
 
@@ -123,6 +130,14 @@ impl IpText {
     /// From the bytes of a wire field: escaped as `escape_text` does.
     pub fn from_wire(b: &[u8]) -> Self {
         IpText::from(escape_text(b).as_ref())
+    }
+
+    /// The text's bytes (no UTF-8 check: comparisons need none).
+    fn bytes(&self) -> &[u8] {
+        match &self.0 {
+            IpRepr::Inline { len, buf } => &buf[..usize::from(*len)],
+            IpRepr::Heap(s) => s.as_bytes(),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -208,7 +223,7 @@ impl std::borrow::Borrow<str> for IpText {
 
 impl PartialEq for IpText {
     fn eq(&self, o: &Self) -> bool {
-        self.as_str() == o.as_str()
+        self.bytes() == o.bytes()
     }
 }
 
@@ -216,19 +231,19 @@ impl Eq for IpText {}
 
 impl PartialEq<str> for IpText {
     fn eq(&self, o: &str) -> bool {
-        self.as_str() == o
+        self.bytes() == o.as_bytes()
     }
 }
 
 impl PartialEq<&str> for IpText {
     fn eq(&self, o: &&str) -> bool {
-        self.as_str() == *o
+        self.bytes() == o.as_bytes()
     }
 }
 
 impl PartialEq<String> for IpText {
     fn eq(&self, o: &String) -> bool {
-        self.as_str() == o.as_str()
+        self.bytes() == o.as_bytes()
     }
 }
 
@@ -246,8 +261,9 @@ impl PartialOrd for IpText {
 }
 
 impl Ord for IpText {
+    /// As the `str`s compare (byte order).
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(o.as_str())
+        self.bytes().cmp(o.bytes())
     }
 }
 
