@@ -7,8 +7,9 @@
 //! capture's time minus the newest of them is its clock against the
 //! nodes' (to a second or two).
 
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Fewest shared messages that make an offset.
 const MIN_SAMPLES: usize = 3;
@@ -86,7 +87,7 @@ pub struct VantageClock {
 pub fn align(clocks: &[VantageClock], reference: usize) -> Vec<Alignment> {
     let n = clocks.len();
     // Pairwise offsets from shared messages: (b − a) samples.
-    let mut pair: HashMap<(usize, usize), PairEstimate> = HashMap::new();
+    let mut pair: HashMap<(usize, usize), PairEstimate> = HashMap::default();
     for a in 0..n {
         for b in a + 1..n {
             let (small, big, flip) =

@@ -23,7 +23,7 @@ pub use scan::{FileScan, scan_file};
 
 use crate::capture::CaptureError;
 use crate::pipeline::PipelineConfig;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::{Path, PathBuf};
 
 /// One file (or directory) the user gave.
@@ -211,7 +211,7 @@ pub fn plan_on(
     };
     // Group: named files by name; the others by continuity.
     let mut groups: Vec<(String, Vec<usize>, Joined)> = Vec::new();
-    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut by_name: HashMap<String, usize> = HashMap::default();
     for (i, (p, name)) in files.iter().enumerate() {
         if let Some(n) = name {
             match by_name.get(n) {
@@ -256,7 +256,7 @@ pub fn plan_on(
     }
     groups.sort_by_key(|g| g.1.iter().min().copied().unwrap_or(0));
     // Unique names.
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     for g in &mut groups {
         let base = g.0.clone();
         let mut k = 2;
@@ -275,8 +275,8 @@ pub fn plan_on(
     let clocks: Vec<align::VantageClock> = groups
         .iter()
         .map(|g| {
-            let mut fps: HashMap<u64, i64> = HashMap::new();
-            let mut dup = HashSet::new();
+            let mut fps: HashMap<u64, i64> = HashMap::default();
+            let mut dup = HashSet::default();
             let mut lags = Vec::new();
             for s in g.1.iter().filter_map(|&i| scans[i].as_ref()) {
                 for &(fp, ts) in &s.fingerprints {
