@@ -49,6 +49,8 @@ pub struct Analyzer {
     /// The node ids tracked (bounded).
     tracked: Tracked,
     anomalies: BTreeMap<String, u64>,
+    /// The nodes a message shows (a buffer reused message after message).
+    shown_buf: Vec<NodeId>,
 }
 
 impl Analyzer {
@@ -69,6 +71,7 @@ impl Analyzer {
             findings: Findings::new(cfg.bounds.max_events),
             tracked: Tracked::new(cfg.bounds.max_nodes),
             anomalies: BTreeMap::new(),
+            shown_buf: Vec::new(),
             cfg,
         }
     }
@@ -200,10 +203,10 @@ impl Analyzer {
         }
         // A master's own claim; a replica claims nothing of its own, and a
         // stray header disagreeing with the committed role keeps the claim.
-        let claim = match (committed_master, header_master) {
-            (true, true) => m.slots.clone(),
-            (true, false) | (false, true) => self.slots.claim_of(&s),
-            (false, false) => Vec::new(),
+        let claim: std::borrow::Cow<'_, [(u16, u16)]> = match (committed_master, header_master) {
+            (true, true) => std::borrow::Cow::Borrowed(&m.slots),
+            (true, false) | (false, true) => std::borrow::Cow::Owned(self.slots.claim_of(&s)),
+            (false, false) => std::borrow::Cow::Borrowed(&[]),
         };
         let c = Claim {
             ts: at.ts,
@@ -268,11 +271,14 @@ impl Analyzer {
     /// seen, it learned those nodes by gossip or before the capture.
     fn shown(&mut self, ts: i64, frame: u64, capture: usize, s: NodeId, m: &BusMessage) {
         let evd = self.cfg.evidence(capture, frame);
-        for n in self.knowledge.shown(ts, s, m, &evd, &mut self.findings) {
+        let mut shown = std::mem::take(&mut self.shown_buf);
+        self.knowledge.shown(ts, s, m, &evd, &mut self.findings, &mut shown);
+        for &n in &shown {
             if n != s && !self.intros.knows(s, n) {
                 self.learn_from_hearsay(ts, s, n, &evd);
             }
         }
+        self.shown_buf = shown;
     }
 
     fn learn_from_hearsay(&mut self, ts: i64, l: NodeId, n: NodeId, evd: &Evidence) {

@@ -118,7 +118,8 @@ impl Knowledge {
         self.learners.get(n).is_some_and(|l| l.entries_sent >= 5 * (l.peers.len().max(3) as u64))
     }
 
-    /// Returns the nodes shown.
+    /// Puts the nodes shown in `shown` (emptied first: a buffer the caller
+    /// reuses, so a message costs no allocation).
     pub fn shown(
         &mut self,
         ts: i64,
@@ -126,9 +127,10 @@ impl Knowledge {
         m: &BusMessage,
         evd: &Evidence,
         findings: &mut Findings,
-    ) -> Vec<NodeId> {
-        let mut shown: Vec<NodeId> =
-            m.gossip.iter().filter(|g| g.flags & NodeFlags::NOADDR == 0).map(|g| g.node).collect();
+        shown: &mut Vec<NodeId>,
+    ) {
+        shown.clear();
+        shown.extend(m.gossip.iter().filter(|g| g.flags & NodeFlags::NOADDR == 0).map(|g| g.node));
         shown.extend(m.replicaof);
         let l = self.learners.entry(s).or_default();
         l.entries_sent += m.gossip.len() as u64;
@@ -177,7 +179,6 @@ impl Knowledge {
             u.1 += 1;
             u.3 = ts;
         }
-        shown
     }
 
     /// A PING from `s` on its own connection moves `s`'s address in `r`'s
