@@ -28,7 +28,7 @@ enum Part {
 }
 
 /// Reads one input on this thread and sends its events, packet by packet.
-fn read_one(input: &mut Input, tx: std::sync::mpsc::SyncSender<Part>) {
+fn read_one(input: &mut Input, several: bool, tx: std::sync::mpsc::SyncSender<Part>) {
     let live = input.file.is_live();
     let events = std::cell::RefCell::new(Vec::with_capacity(BATCH));
     let mut packets: Vec<(i64, u32)> = Vec::new();
@@ -36,6 +36,9 @@ fn read_one(input: &mut Input, tx: std::sync::mpsc::SyncSender<Part>) {
     let mut last_flush = std::time::Instant::now();
     {
         let mut sink = EventSink::new(|e| events.borrow_mut().push(e));
+        // With several captures the analysis fingerprints every message
+        // (clock offsets): done here, beside the busy analysis thread.
+        sink.fingerprints = several;
         crate::pipeline::run_single(input, &mut sink, |ts| {
             let mut ev = events.borrow_mut();
             packets.push((ts, (ev.len() - counted) as u32));
@@ -97,9 +100,10 @@ impl Stream {
 fn pipelined<T>(inputs: &mut [Input], consume: impl FnOnce(&mut dyn Iterator<Item = BusEvent>) -> T) -> T {
     std::thread::scope(|s| {
         let mut streams = Vec::new();
+        let several = inputs.len() > 1;
         for input in inputs.iter_mut() {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Part>(IN_FLIGHT);
-            s.spawn(move || read_one(input, tx));
+            s.spawn(move || read_one(input, several, tx));
             streams.push(Stream {
                 rx,
                 packets: Vec::new().into_iter(),

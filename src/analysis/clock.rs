@@ -8,7 +8,6 @@ use super::model::{CaptureInfo, ClockOffset};
 use crate::events::BusMessage;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 
 /// Window of the fingerprint table used for clock offsets.
 const FINGERPRINT_WINDOW_US: i64 = 30_000_000;
@@ -27,24 +26,6 @@ pub(super) struct Clock {
     spans: BTreeMap<usize, (i64, i64, u64)>,
 }
 
-/// What identifies one message whichever capture saw it.
-pub(super) fn fingerprint(msg: &BusMessage) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
-    msg.sender.hash(&mut h);
-    msg.msg_type.0.hash(&mut h);
-    msg.totlen.hash(&mut h);
-    msg.current_epoch.hash(&mut h);
-    msg.config_epoch.hash(&mut h);
-    msg.repl_offset.hash(&mut h);
-    for g in &msg.gossip {
-        g.node.hash(&mut h);
-        g.ping_sent.hash(&mut h);
-        g.pong_received.hash(&mut h);
-        g.flags.hash(&mut h);
-    }
-    h.finish()
-}
-
 impl Clock {
     /// Counts a message of `capture` in its span.
     pub fn count(&mut self, ts: i64, capture: usize) {
@@ -60,7 +41,7 @@ impl Clock {
         if msg.gossip.is_empty() {
             return;
         }
-        let fp = fingerprint(msg);
+        let fp = msg.fingerprint();
         match self.fingerprints.get(&fp) {
             Some(&(c, t)) if c != capture && (ts - t).abs() < FINGERPRINT_WINDOW_US => {
                 let (a, b, d) = if c < capture { (c, capture, ts - t) } else { (capture, c, t - ts) };

@@ -14,7 +14,6 @@
 //! one speaks. Imports: `clock` (message fingerprints), `config`,
 //! `connections`, `gossip` (effects), `model`, `events`, `decode`.
 
-use super::clock::fingerprint;
 use super::config::AnalysisConfig;
 use super::connections::Connections;
 use super::gossip::Knowledge;
@@ -91,7 +90,7 @@ impl Identities {
         let me = Instance { ip: link.src.ip, port: m.announced.port, cport: m.announced.cport };
         // The message's content and the ports of the instance that sent it:
         // instances with the same state still differ by their ports.
-        let fp = fingerprint(m) ^ (u64::from(m.announced.port) << 32 | u64::from(m.announced.cport)).rotate_left(17);
+        let fp = m.fingerprint() ^ (u64::from(m.announced.port) << 32 | u64::from(m.announced.cport)).rotate_left(17);
         let recent = self.recent.entry(s).or_default();
         let twin = match recent.get(&fp) {
             Some((other, t)) if *other != me && (ts - t).abs() < SAME_MESSAGE_US => Some(other.clone()),
@@ -254,6 +253,7 @@ mod tests {
             update: None,
             totlen: 2256,
             cut: false,
+            fingerprint: None,
         }
     }
 

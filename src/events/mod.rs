@@ -73,6 +73,38 @@ pub struct BusMessage {
     pub totlen: u32,
     /// Only a prefix was captured (header and complete gossip entries).
     pub cut: bool,
+    /// [`BusMessage::fingerprint`], when the reading thread made it
+    /// (several captures: it is asked for every message then).
+    #[serde(skip)]
+    pub fingerprint: Option<u64>,
+}
+
+impl BusMessage {
+    /// What identifies one message whichever capture saw it: its header
+    /// fields and its gossip (PING/PONG gossip carries timestamps and a
+    /// random choice of nodes, so equal fingerprints mean the same
+    /// message).
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint.unwrap_or_else(|| self.hash_content())
+    }
+
+    fn hash_content(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
+        self.sender.hash(&mut h);
+        self.msg_type.0.hash(&mut h);
+        self.totlen.hash(&mut h);
+        self.current_epoch.hash(&mut h);
+        self.config_epoch.hash(&mut h);
+        self.repl_offset.hash(&mut h);
+        for g in &self.gossip {
+            g.node.hash(&mut h);
+            g.ping_sent.hash(&mut h);
+            g.pong_received.hash(&mut h);
+            g.flags.hash(&mut h);
+        }
+        h.finish()
+    }
 }
 
 /// What happened.
@@ -143,6 +175,7 @@ pub fn to_owned_message(msg: &Message<'_>) -> BusMessage {
         update: None,
         totlen: msg.totlen,
         cut: msg.cut,
+        fingerprint: None,
     };
     if let Some(h) = &msg.header {
         m.sender = Some(NodeId::from_name(&h.sender));
@@ -195,11 +228,14 @@ pub struct EventSink<F: FnMut(BusEvent)> {
     pub on_event: F,
     /// Also forward anomalies as events.
     pub anomalies: bool,
+    /// Make each message's fingerprint here (several captures: the
+    /// analysis asks for every one, and this thread has time to spare).
+    pub fingerprints: bool,
 }
 
 impl<F: FnMut(BusEvent)> EventSink<F> {
     pub fn new(on_event: F) -> Self {
-        EventSink { on_event, anomalies: true }
+        EventSink { on_event, anomalies: true, fingerprints: false }
     }
 }
 
@@ -218,7 +254,13 @@ impl<F: FnMut(BusEvent)> BusSink for EventSink<F> {
             first_frame: meta.first_frame,
             link: Some(link),
             capture: meta.capture,
-            kind: EventKind::Message(Box::new(to_owned_message(msg))),
+            kind: EventKind::Message(Box::new({
+                let mut m = to_owned_message(msg);
+                if self.fingerprints {
+                    m.fingerprint = Some(m.hash_content());
+                }
+                m
+            })),
         });
     }
 
