@@ -40,8 +40,9 @@ pub struct InputArgs {
     pub no_progress: bool,
 
     /// Reading threads: each capture is decoded on a thread of its own,
-    /// beside the analysis (default); `--threads 1` reads everything on
-    /// one thread. The result is the same.
+    /// beside the analysis, and several captures' first pass (clock
+    /// alignment) runs a thread per file (default); `--threads 1` does
+    /// everything on one thread. The result is the same.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
