@@ -14,11 +14,24 @@ pub struct NodeId(pub [u8; 40]);
 impl NodeId {
     /// The id as five big-endian words: compared word by word they order
     /// as the bytes do, and they hash and compare without a `memcmp` call.
+    #[inline]
     fn words(&self) -> [u64; 5] {
         let w = |i: usize| {
             let mut b = [0u8; 8];
             b.copy_from_slice(&self.0[i * 8..i * 8 + 8]);
             u64::from_be_bytes(b)
+        };
+        [w(0), w(1), w(2), w(3), w(4)]
+    }
+
+    /// The id as five native-endian words: for equality and hashing,
+    /// where the order does not matter (no byte swap).
+    #[inline]
+    fn raw_words(&self) -> [u64; 5] {
+        let w = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&self.0[i * 8..i * 8 + 8]);
+            u64::from_ne_bytes(b)
         };
         [w(0), w(1), w(2), w(3), w(4)]
     }
@@ -47,24 +60,29 @@ impl NodeId {
 }
 
 impl PartialEq for NodeId {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         // Word by word, folded: an array `==` would call memcmp.
-        let (a, b) = (self.words(), other.words());
+        let (a, b) = (self.raw_words(), other.raw_words());
         a.iter().zip(&b).fold(0, |d, (x, y)| d | (x ^ y)) == 0
     }
 }
 
 impl std::hash::Hash for NodeId {
+    #[inline]
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        for w in self.words() {
+        for w in self.raw_words() {
             state.write_u64(w);
         }
     }
 }
 
 impl Ord for NodeId {
+    #[inline]
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.words().cmp(&other.words())
+        // Ids are random: the first word almost always decides.
+        let (a, b) = (self.words(), other.words());
+        a[0].cmp(&b[0]).then_with(|| a[1..].cmp(&b[1..]))
     }
 }
 
