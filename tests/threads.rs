@@ -36,3 +36,28 @@ fn threads_change_nothing_on_any_sample() {
     // Samples with several captures exercise the merge by time.
     assert!(several >= 5, "{several}");
 }
+
+/// Keeping each node's own table (`node_views`, what `nodes` prints) is
+/// only for `nodes`: the analysis is the same without it, on every sample.
+#[test]
+fn node_views_change_nothing_in_the_analysis() {
+    let dirs: BTreeSet<PathBuf> = sample_captures().iter().map(|p| p.parent().unwrap().to_path_buf()).collect();
+    for dir in &dirs {
+        let mut files: Vec<PathBuf> =
+            sample_captures().into_iter().filter(|p| p.parent() == Some(dir.as_path())).collect();
+        files.sort();
+        let run = |views: bool| {
+            let (mut inputs, mut cfg) = file_inputs(&files);
+            cfg.node_views = views;
+            let (analyzer, _) = analyze_inputs_with(&mut inputs, cfg, Threads::One);
+            let ids = analyzer.node_ids();
+            let has_view = ids.first().and_then(|id| analyzer.view_of(id, i64::MAX, None)).is_some();
+            (serde_json::to_value(analyzer.finish()).unwrap(), has_view, ids.is_empty())
+        };
+        let (with, viewed, no_nodes) = run(true);
+        let (without, not_viewed, _) = run(false);
+        assert_eq!(with, without, "{}", dir.display());
+        assert!(viewed || no_nodes, "{}: a view when asked", dir.display());
+        assert!(!not_viewed, "{}: no view when not asked", dir.display());
+    }
+}
