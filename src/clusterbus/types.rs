@@ -182,7 +182,7 @@ impl<'buf> SlotBitmap<'buf> {
                 Some(_) => sup.iter().fold(0xffu8, |a, &x| a & x) == 0xff,
             };
             if !quiet {
-                self.scan_blocks(sb, sup, &mut start, &mut out);
+                scan_blocks(sb, sup, &mut start, &mut out);
             }
         }
         if let Some(s) = start {
@@ -190,27 +190,27 @@ impl<'buf> SlotBitmap<'buf> {
         }
         out
     }
+}
 
-    /// The four 512-slot blocks of 2,048-slot block `sb` (its bytes `sup`).
-    fn scan_blocks(&self, sb: usize, sup: &[u8], start: &mut Option<u32>, out: &mut Vec<(u16, u16)>) {
-        for (b, block) in sup.chunks_exact(64).enumerate().map(|(b, x)| (sb * 4 + b, x)) {
-            // Slot 64w + i is bit i of word w: bytes ascending, LSB first.
-            let mut words = [0u64; 8];
-            for (w, chunk) in words.iter_mut().zip(block.chunks_exact(8)) {
-                let mut bytes = [0u8; 8];
-                bytes.copy_from_slice(chunk);
-                *w = u64::from_le_bytes(bytes);
-            }
-            // 512 slots at once when nothing starts or ends among them.
-            match *start {
-                None if words.iter().fold(0, |a, w| a | w) == 0 => continue,
-                Some(_) if words.iter().fold(u64::MAX, |a, w| a & w) == u64::MAX => continue,
-                _ => {}
-            }
-            for (k, &word) in words.iter().enumerate() {
-                let base = (b as u32) * 512 + (k as u32) * 64;
-                scan_word(word, base, start, out);
-            }
+/// The four 512-slot blocks of 2,048-slot block `sb` (its bytes `sup`).
+fn scan_blocks(sb: usize, sup: &[u8], start: &mut Option<u32>, out: &mut Vec<(u16, u16)>) {
+    for (b, block) in sup.chunks_exact(64).enumerate().map(|(b, x)| (sb * 4 + b, x)) {
+        // Slot 64w + i is bit i of word w: bytes ascending, LSB first.
+        let mut words = [0u64; 8];
+        for (w, chunk) in words.iter_mut().zip(block.chunks_exact(8)) {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(chunk);
+            *w = u64::from_le_bytes(bytes);
+        }
+        // 512 slots at once when nothing starts or ends among them.
+        match *start {
+            None if words.iter().fold(0, |a, w| a | w) == 0 => continue,
+            Some(_) if words.iter().fold(u64::MAX, |a, w| a & w) == u64::MAX => continue,
+            _ => {}
+        }
+        for (k, &word) in words.iter().enumerate() {
+            let base = (b as u32) * 512 + (k as u32) * 64;
+            scan_word(word, base, start, out);
         }
     }
 }

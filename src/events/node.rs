@@ -12,28 +12,26 @@ use std::fmt;
 pub struct NodeId(pub [u8; 40]);
 
 impl NodeId {
-    /// The id as five big-endian words: compared word by word they order
-    /// as the bytes do, and they hash and compare without a `memcmp` call.
+    /// The id as five words, each read with `read` (big-endian: compared
+    /// word by word they order as the bytes do; native-endian, no byte
+    /// swap, for equality and hashing), without a `memcmp` call.
     #[inline]
-    fn words(&self) -> [u64; 5] {
-        let w = |i: usize| {
+    fn words_by(&self, read: fn([u8; 8]) -> u64) -> [u64; 5] {
+        std::array::from_fn(|i| {
             let mut b = [0u8; 8];
             b.copy_from_slice(&self.0[i * 8..i * 8 + 8]);
-            u64::from_be_bytes(b)
-        };
-        [w(0), w(1), w(2), w(3), w(4)]
+            read(b)
+        })
     }
 
-    /// The id as five native-endian words: for equality and hashing,
-    /// where the order does not matter (no byte swap).
+    #[inline]
+    fn words(&self) -> [u64; 5] {
+        self.words_by(u64::from_be_bytes)
+    }
+
     #[inline]
     fn raw_words(&self) -> [u64; 5] {
-        let w = |i: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&self.0[i * 8..i * 8 + 8]);
-            u64::from_ne_bytes(b)
-        };
-        [w(0), w(1), w(2), w(3), w(4)]
+        self.words_by(u64::from_ne_bytes)
     }
 
     pub fn from_name(n: &NodeName<'_>) -> Self {
@@ -210,12 +208,6 @@ impl From<String> for IpText {
     }
 }
 
-impl From<&String> for IpText {
-    fn from(s: &String) -> Self {
-        IpText::from(s.as_str())
-    }
-}
-
 impl Default for IpText {
     fn default() -> Self {
         IpText(IpRepr::Inline { len: 0, buf: [0; IP_INLINE] })
@@ -225,18 +217,6 @@ impl Default for IpText {
 impl std::ops::Deref for IpText {
     type Target = str;
     fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl AsRef<str> for IpText {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl std::borrow::Borrow<str> for IpText {
-    fn borrow(&self) -> &str {
         self.as_str()
     }
 }
@@ -257,12 +237,6 @@ impl PartialEq<str> for IpText {
 
 impl PartialEq<&str> for IpText {
     fn eq(&self, o: &&str) -> bool {
-        self.bytes() == o.as_bytes()
-    }
-}
-
-impl PartialEq<String> for IpText {
-    fn eq(&self, o: &String) -> bool {
         self.bytes() == o.as_bytes()
     }
 }
