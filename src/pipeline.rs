@@ -4,8 +4,8 @@
 //! at once, in capture-time order.
 
 use crate::capture::{CaptureError, PacketSource, RawPacket};
-use crate::clusterbus::Message;
 use crate::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSink, FramerConfig, StreamKind};
+use crate::clusterbus::{Message, MessageType};
 use crate::decode::{DecodeError, Endpoint, decode_packet};
 use crate::reassembly::{
     ChunkMeta, CloseReason, GapReason, Reassembler, ReassemblyConfig, ReassemblyStats, StreamConsumer,
@@ -232,7 +232,7 @@ pub struct Pipeline {
     cfg: PipelineConfig,
     reasm: Reassembler<StreamState>,
     stats: CaptureStats,
-    sender_counts: BTreeMap<[u8; 40], u64>,
+    counts: MessageCounts,
     last_ts: i64,
     last_frame: u64,
 }
@@ -242,8 +242,39 @@ struct Glue<'a, K: BusSink> {
     capture: usize,
     framer_cfg: &'a FramerConfig,
     stats: &'a mut CaptureStats,
-    senders: &'a mut BTreeMap<[u8; 40], u64>,
+    counts: &'a mut MessageCounts,
     sink: &'a mut K,
+}
+
+/// Messages counted by type and by sender (made into the maps of
+/// [`CaptureStats`] when asked: counting is on every message's path).
+#[derive(Default)]
+struct MessageCounts {
+    /// By type number; the last one counts every unknown type.
+    by_type: [u64; 12],
+    by_sender: rustc_hash::FxHashMap<[u8; 40], u64>,
+}
+
+impl MessageCounts {
+    fn count(&mut self, msg: &Message<'_>) {
+        self.by_type[usize::from(msg.msg_type.0).min(11)] += 1;
+        if let Some(h) = &msg.header {
+            *self.by_sender.entry(*h.sender.0).or_default() += 1;
+        }
+    }
+
+    fn write_to(&self, s: &mut CaptureStats) {
+        s.messages_by_type.clear();
+        for (t, &n) in self.by_type.iter().enumerate() {
+            if n > 0 {
+                *s.messages_by_type.entry(MessageType(t as u16).name().to_string()).or_default() += n;
+            }
+        }
+        s.messages_by_sender.clear();
+        for (k, &n) in &self.by_sender {
+            *s.messages_by_sender.entry(crate::clusterbus::wire::escape_text(k).into_owned()).or_default() += n;
+        }
+    }
 }
 
 /// Adapts framer callbacks for one chunk.
@@ -257,15 +288,7 @@ impl<K: BusSink> FrameSink for ChunkSink<'_, '_, K> {
         let g = &mut *self.glue;
         g.stats.messages += 1;
         g.stats.message_bytes += u64::from(msg.totlen);
-        match g.stats.messages_by_type.get_mut(msg.msg_type.name()) {
-            Some(n) => *n += 1,
-            None => {
-                g.stats.messages_by_type.insert(msg.msg_type.name().to_string(), 1);
-            }
-        }
-        if let Some(h) = &msg.header {
-            *g.senders.entry(*h.sender.0).or_default() += 1;
-        }
+        g.counts.count(msg);
         let meta = MessageMeta {
             capture: g.capture,
             ts_us: info.ts_us,
@@ -458,7 +481,7 @@ impl Pipeline {
             cfg,
             reasm,
             stats: CaptureStats::default(),
-            sender_counts: BTreeMap::new(),
+            counts: MessageCounts::default(),
             last_ts: 0,
             last_frame: 0,
         }
@@ -478,7 +501,7 @@ impl Pipeline {
             capture: self.capture,
             framer_cfg: &self.cfg.framer,
             stats: &mut self.stats,
-            senders: &mut self.sender_counts,
+            counts: &mut self.counts,
             sink,
         };
         let seg = match decode_packet(pkt) {
@@ -529,7 +552,7 @@ impl Pipeline {
             capture: self.capture,
             framer_cfg: &self.cfg.framer,
             stats: &mut self.stats,
-            senders: &mut self.sender_counts,
+            counts: &mut self.counts,
             sink,
         };
         self.reasm.finish(&mut glue, self.last_ts);
@@ -556,11 +579,7 @@ impl Pipeline {
         let mut s = self.stats.clone();
         s.reassembly = *self.reasm.stats();
         s.tcp_flows = s.reassembly.connections;
-        s.messages_by_sender = self
-            .sender_counts
-            .iter()
-            .map(|(k, v)| (crate::clusterbus::wire::escape_text(k).into_owned(), *v))
-            .collect();
+        self.counts.write_to(&mut s);
         s
     }
 }

@@ -5,9 +5,10 @@
 use crate::analysis::alerts::{Alert, Told};
 use crate::analysis::{Analysis, AnalysisConfig, Analyzer, CaptureClock};
 use crate::capture::{CaptureError, CaptureFile, PacketSource, SelectSpec};
-use crate::events::{BusEvent, EventSink};
+use crate::events::{BusEvent, EventKind, EventSink, Returned};
 use crate::pipeline::{CaptureStats, Input, Pipeline, PipelineConfig, run_merged};
 use crate::vantage::{ChainSource, Method, Plan};
+use std::sync::mpsc::{Receiver, SyncSender};
 
 /// Events travel from a reading thread to the analysing one in batches of
 /// about this many (a live capture's sooner: see [`LIVE_FLUSH`]).
@@ -27,15 +28,22 @@ enum Part {
     End(Vec<BusEvent>),
 }
 
+/// Messages the analysis is done with go back to the reading thread that
+/// made them, to be filled again there (no allocation per message, and
+/// each thread frees only its own memory), this many at a time.
+const RETURN_BATCH: usize = 256;
+/// Returned batches waiting for their reading thread; more are freed.
+const RETURN_IN_FLIGHT: usize = 2;
+
 /// Reads one input on this thread and sends its events, packet by packet.
-fn read_one(input: &mut Input, several: bool, tx: std::sync::mpsc::SyncSender<Part>) {
+fn read_one(input: &mut Input, several: bool, tx: SyncSender<Part>, returned: Receiver<Returned>) {
     let live = input.file.is_live();
     let events = std::cell::RefCell::new(Vec::with_capacity(BATCH));
     let mut packets: Vec<(i64, u32)> = Vec::new();
     let mut counted = 0usize;
     let mut last_flush = std::time::Instant::now();
     {
-        let mut sink = EventSink::new(|e| events.borrow_mut().push(e));
+        let mut sink = EventSink::new(|e| events.borrow_mut().push(e)).recycling(returned);
         // With several captures the analysis fingerprints every message
         // (clock offsets): done here, beside the busy analysis thread.
         sink.fingerprints = several;
@@ -61,11 +69,14 @@ fn read_one(input: &mut Input, several: bool, tx: std::sync::mpsc::SyncSender<Pa
 
 /// One reading thread's stream, as the merge sees it.
 struct Stream {
-    rx: std::sync::mpsc::Receiver<Part>,
+    rx: Receiver<Part>,
     packets: std::vec::IntoIter<(i64, u32)>,
     events: std::vec::IntoIter<BusEvent>,
     head: Option<(i64, u32)>,
     end: Vec<BusEvent>,
+    /// Messages consumed, not yet sent back.
+    spare: Returned,
+    back: SyncSender<Returned>,
 }
 
 impl Stream {
@@ -90,72 +101,92 @@ impl Stream {
         }
         self.head
     }
+
+    /// Hands `e`'s message back to the reading thread, a batch at a time
+    /// (when it has enough waiting, this one is freed here).
+    fn give_back(&mut self, e: BusEvent) {
+        if let EventKind::Message(m) = e.kind {
+            self.spare.push(m);
+            if self.spare.len() >= RETURN_BATCH {
+                let _ = self.back.try_send(std::mem::take(&mut self.spare));
+            }
+        }
+    }
+
+    /// Every event of this stream, in order (the only stream).
+    fn drain(&mut self, f: &mut dyn FnMut(&BusEvent)) {
+        loop {
+            let (events, last) = match self.rx.recv() {
+                Ok(Part::Packets { events, .. }) => (events, false),
+                Ok(Part::End(events)) => (events, true),
+                Err(_) => return,
+            };
+            for e in events {
+                f(&e);
+                self.give_back(e);
+            }
+            if last {
+                return;
+            }
+        }
+    }
 }
 
 /// Reads every input on a thread of its own (decoding, reassembly and
-/// framing run on all cores) and hands their events to `consume` on this
+/// framing run on all cores) and hands their events to `f` on this
 /// thread, interleaved exactly as [`run_merged`] does: packets by time on
 /// the reference clock (ties: input order), then the inputs' ends in input
 /// order. With one input, reading and analysis still overlap.
-fn pipelined<T>(inputs: &mut [Input], consume: impl FnOnce(&mut dyn Iterator<Item = BusEvent>) -> T) -> T {
+fn pipelined(inputs: &mut [Input], f: &mut dyn FnMut(&BusEvent)) {
     std::thread::scope(|s| {
         let mut streams = Vec::new();
         let several = inputs.len() > 1;
         for input in inputs.iter_mut() {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Part>(IN_FLIGHT);
-            s.spawn(move || read_one(input, several, tx));
+            let (back, returned) = std::sync::mpsc::sync_channel::<Returned>(RETURN_IN_FLIGHT);
+            s.spawn(move || read_one(input, several, tx, returned));
             streams.push(Stream {
                 rx,
                 packets: Vec::new().into_iter(),
                 events: Vec::new().into_iter(),
                 head: None,
                 end: Vec::new(),
+                spare: Vec::new(),
+                back,
             });
         }
-        let mut merged = Merged { streams, pending: Vec::new().into_iter(), ending: 0 };
-        consume(&mut merged)
+        merge(&mut streams, f);
     })
 }
 
-/// The merge of the reading threads' streams, as one iterator of events.
-struct Merged {
-    streams: Vec<Stream>,
-    /// Events of the packet being handed out.
-    pending: std::vec::IntoIter<BusEvent>,
-    /// Once no stream has packets left: the next stream whose end is due.
-    ending: usize,
-}
-
-impl Iterator for Merged {
-    type Item = BusEvent;
-
-    fn next(&mut self) -> Option<BusEvent> {
-        loop {
-            if let Some(e) = self.pending.next() {
-                return Some(e);
+/// The merge of the reading threads' streams, event by event to `f`.
+fn merge(streams: &mut [Stream], f: &mut dyn FnMut(&BusEvent)) {
+    if let [one] = streams {
+        one.drain(f);
+        return;
+    }
+    loop {
+        let mut best: Option<(i64, usize)> = None;
+        for (i, s) in streams.iter_mut().enumerate() {
+            if let Some((ts, _)) = s.head()
+                && best.is_none_or(|(t, _)| ts < t)
+            {
+                best = Some((ts, i));
             }
-            if self.ending > 0 {
-                let s = self.streams.get_mut(self.ending - 1)?;
-                self.ending += 1;
-                self.pending = std::mem::take(&mut s.end).into_iter();
-                continue;
-            }
-            let mut best: Option<(i64, usize)> = None;
-            for (i, s) in self.streams.iter_mut().enumerate() {
-                if let Some((ts, _)) = s.head()
-                    && best.is_none_or(|(t, _)| ts < t)
-                {
-                    best = Some((ts, i));
-                }
-            }
-            let Some((_, i)) = best else {
-                self.ending = 1;
-                continue;
-            };
-            let s = &mut self.streams[i];
-            let (_, n) = s.head.take().unwrap_or_default();
-            let v: Vec<BusEvent> = s.events.by_ref().take(n as usize).collect();
-            self.pending = v.into_iter();
+        }
+        let Some((_, i)) = best else { break };
+        let s = &mut streams[i];
+        let (_, n) = s.head.take().unwrap_or_default();
+        for _ in 0..n {
+            let Some(e) = s.events.next() else { break };
+            f(&e);
+            s.give_back(e);
+        }
+    }
+    for s in streams.iter_mut() {
+        for e in std::mem::take(&mut s.end) {
+            f(&e);
+            s.give_back(e);
         }
     }
 }
@@ -171,11 +202,11 @@ pub enum Threads {
 
 /// Every event of `inputs`, in [`run_merged`]'s order, to `on_event` on
 /// this thread.
-fn read(inputs: &mut [Input], threads: Threads, on_event: &mut dyn FnMut(BusEvent)) {
+fn read(inputs: &mut [Input], threads: Threads, on_event: &mut dyn FnMut(&BusEvent)) {
     match threads {
-        Threads::PerInput => pipelined(inputs, |events| events.for_each(&mut *on_event)),
+        Threads::PerInput => pipelined(inputs, on_event),
         Threads::One => {
-            let mut sink = EventSink::new(on_event);
+            let mut sink = EventSink::new(|e: BusEvent| on_event(&e));
             run_merged(inputs, &mut sink);
         }
     }
@@ -194,7 +225,7 @@ pub fn analyze_inputs_with(
     threads: Threads,
 ) -> (Analyzer, Vec<CaptureStats>) {
     let mut analyzer = Analyzer::new(cfg);
-    read(inputs, threads, &mut |e| analyzer.push(e));
+    read(inputs, threads, &mut |e| analyzer.observe(e));
     let stats = inputs.iter().map(|i| i.pipeline.stats()).collect();
     (analyzer, stats)
 }
@@ -289,7 +320,7 @@ pub fn watch(
     let mut next: Option<i64> = None;
     read(inputs, Threads::default(), &mut |e| {
         let ts = e.ts_us;
-        analyzer.push(e);
+        analyzer.observe(e);
         match next {
             None => next = Some(ts + interval_us),
             Some(t) if ts >= t => {

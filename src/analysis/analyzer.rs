@@ -79,18 +79,23 @@ impl Analyzer {
     /// Feeds one event. Events should come roughly in capture-time order
     /// (as the pipeline produces them).
     pub fn push(&mut self, e: BusEvent) {
+        self.observe(&e);
+    }
+
+    /// [`Analyzer::push`] of a borrowed event (the caller may reuse it).
+    pub fn observe(&mut self, e: &BusEvent) {
         if self.cfg.until_us.is_some_and(|u| e.ts_us > u) {
             return;
         }
-        match (e.kind, e.link) {
+        match (&e.kind, e.link) {
             (EventKind::Message(msg), Some(link)) => {
                 self.clock.count(e.ts_us, e.capture);
                 self.reading.message(e.ts_us, e.capture, msg.cut);
-                self.message(e.ts_us, e.frame, link, &msg);
+                self.message(e.ts_us, e.frame, link, msg);
             }
-            (EventKind::Command { args }, Some(link)) => self.handshakes.command(e.ts_us, e.frame, &link, &args),
+            (EventKind::Command { args }, Some(link)) => self.handshakes.command(e.ts_us, e.frame, &link, args),
             (EventKind::StreamEnd { bus, bytes, .. }, Some(link)) => {
-                self.reading.stream_end(bus, bytes, &link);
+                self.reading.stream_end(*bus, *bytes, &link);
                 if self.cfg.node_views {
                     self.tables.closed(&link);
                 }

@@ -173,7 +173,15 @@ impl<'buf> SlotBitmap<'buf> {
     /// or full words, and finds runs inside a word by counting trailing
     /// ones and zeros.
     pub fn ranges(&self) -> Vec<(u16, u16)> {
-        let mut out: Vec<(u16, u16)> = Vec::new();
+        let mut out = Vec::new();
+        self.ranges_into(&mut out);
+        out
+    }
+
+    /// [`SlotBitmap::ranges`] into `out` (cleared first; its capacity is
+    /// kept, so a reused vector costs no allocation).
+    pub fn ranges_into(&self, out: &mut Vec<(u16, u16)>) {
+        out.clear();
         let mut start: Option<u32> = None;
         for (sb, sup) in self.0.chunks_exact(256).enumerate() {
             // A byte fold the compiler turns into a few vector operations.
@@ -182,13 +190,12 @@ impl<'buf> SlotBitmap<'buf> {
                 Some(_) => sup.iter().fold(0xffu8, |a, &x| a & x) == 0xff,
             };
             if !quiet {
-                scan_blocks(sb, sup, &mut start, &mut out);
+                scan_blocks(sb, sup, &mut start, out);
             }
         }
         if let Some(s) = start {
             out.push((s as u16, 16383));
         }
-        out
     }
 }
 

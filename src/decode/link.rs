@@ -37,6 +37,64 @@ fn from_ip(payload: &[u8]) -> Result<Option<LaxSlicedPacket<'_>>, DecodeError> {
 /// Decodes one packet down to TCP. `Ok(None)` for packets that are not TCP
 /// over IPv4/IPv6 (ARP, UDP, ICMP, other ethertypes).
 pub fn decode_packet<'pkt>(pkt: &RawPacket<'pkt>) -> Result<Option<TcpSegment<'pkt>>, DecodeError> {
+    if pkt.link == LinkType::ETHERNET
+        && let Some(seg) = ethernet_ipv4_tcp(pkt.data)
+    {
+        return Ok(Some(seg));
+    }
+    decode_sliced(pkt)
+}
+
+/// The common case read directly: Ethernet II, IPv4 (options allowed),
+/// unfragmented TCP with its whole header captured. `None` for anything
+/// else (VLAN tags, IPv6, a header cut by the snaplen, a total length
+/// shorter than the header...), which etherparse then decodes. Gives what
+/// [`decode_sliced`] gives for the same bytes (a test compares them).
+fn ethernet_ipv4_tcp(d: &[u8]) -> Option<TcpSegment<'_>> {
+    let be16 = |b: &[u8], i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
+    let be32 = |b: &[u8], i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    if d.len() < 14 + 20 || be16(d, 12) != 0x0800 {
+        return None;
+    }
+    let ip = &d[14..];
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    let total = usize::from(be16(ip, 2));
+    let fragmenting = ip[6] & 0x20 != 0 || be16(ip, 6) & 0x1fff != 0;
+    if ip[0] >> 4 != 4 || ihl < 20 || ip.len() < ihl || total < ihl || ip[9] != 6 || fragmenting {
+        return None;
+    }
+    let incomplete = total > ip.len();
+    let tcp = &ip[ihl..total.min(ip.len())];
+    if tcp.len() < 20 {
+        return None;
+    }
+    let header_len = usize::from(tcp[12] >> 4) * 4;
+    if header_len < 20 || tcp.len() < header_len {
+        return None;
+    }
+    let payload = &tcp[header_len..];
+    let on_wire = (total - ihl).saturating_sub(header_len);
+    let missing = if incomplete { on_wire.saturating_sub(payload.len()) } else { 0 };
+    let flags = tcp[13];
+    let addr = |i: usize| IpAddr::V4(std::net::Ipv4Addr::new(ip[i], ip[i + 1], ip[i + 2], ip[i + 3]));
+    Some(TcpSegment {
+        src: Endpoint { ip: addr(12), port: be16(tcp, 0) },
+        dst: Endpoint { ip: addr(16), port: be16(tcp, 2) },
+        seq: be32(tcp, 4),
+        ack: be32(tcp, 8),
+        flags: TcpFlags {
+            syn: flags & 0x02 != 0,
+            ack: flags & 0x10 != 0,
+            fin: flags & 0x01 != 0,
+            rst: flags & 0x04 != 0,
+        },
+        payload,
+        missing: u32::try_from(missing).unwrap_or(u32::MAX),
+    })
+}
+
+/// Decodes any supported packet through etherparse's lax slicing.
+fn decode_sliced<'pkt>(pkt: &RawPacket<'pkt>) -> Result<Option<TcpSegment<'pkt>>, DecodeError> {
     let d = pkt.data;
     let sliced = match pkt.link {
         LinkType::ETHERNET => match LaxSlicedPacket::from_ethernet(d) {
@@ -194,6 +252,97 @@ mod tests {
         let seg = decode_packet(&raw(LinkType::ETHERNET, &f)).unwrap().unwrap();
         assert!(seg.payload.is_empty());
         assert_eq!(seg.missing, 0);
+    }
+
+    /// An Ethernet/IPv4/TCP packet with options in both headers.
+    fn ipv4_tcp(payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        let total = (24 + 24 + payload.len()) as u16;
+        f.extend_from_slice(&[0x46, 0]);
+        f.extend_from_slice(&total.to_be_bytes());
+        f.extend_from_slice(&[0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 1, 1, 1, 0]);
+        f.extend_from_slice(&[0x9c, 0x40, 0x42, 0x68, 0, 0, 0, 7, 0, 0, 0, 9, 0x60, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+        f.extend_from_slice(&[1, 1, 1, 0]);
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn same(a: &Result<Option<TcpSegment<'_>>, DecodeError>, b: &Result<Option<TcpSegment<'_>>, DecodeError>) -> bool {
+        let key = |s: &TcpSegment<'_>| (s.src, s.dst, s.seq, s.ack, s.flags, s.payload.to_vec(), s.missing);
+        match (a, b) {
+            (Ok(Some(x)), Ok(Some(y))) => key(x) == key(y),
+            _ => false,
+        }
+    }
+
+    /// Wherever the direct read of Ethernet/IPv4/TCP applies, it gives what
+    /// etherparse gives: every cut of a packet, and every value of each
+    /// header byte that decides the layout (version and header length,
+    /// total length, fragment bits, protocol, TCP data offset, flags).
+    #[test]
+    fn the_direct_ipv4_read_agrees_with_etherparse() {
+        let base = ipv4_tcp(b"RCmb0123456789");
+        let mut tried = 0;
+        let mut direct = 0;
+        let mut check = |f: &[u8], orig: usize| {
+            let mut p = raw(LinkType::ETHERNET, f);
+            p.orig_len = orig as u32;
+            tried += 1;
+            if let Some(fast) = ethernet_ipv4_tcp(f) {
+                direct += 1;
+                let fast = Ok(Some(fast));
+                let slow = decode_sliced(&p);
+                assert!(same(&fast, &slow), "{f:02x?}: direct {fast:?}, etherparse {slow:?}");
+            }
+        };
+        for cut in 0..=base.len() {
+            check(&base[..cut], base.len());
+        }
+        for at in [14, 16, 17, 20, 21, 23, 46, 47] {
+            for v in 0..=255u8 {
+                let mut f = base.clone();
+                f[at] = v;
+                check(&f, f.len());
+                // Ethernet padding after the IP packet.
+                f.extend_from_slice(&[0xAA; 9]);
+                check(&f, f.len());
+            }
+        }
+        assert!(direct > 1000 && direct < tried, "{direct} of {tried} read directly");
+    }
+
+    /// The same on every packet of every shipped sample (real servers),
+    /// each also cut by a short snaplen.
+    #[test]
+    fn the_direct_ipv4_read_agrees_with_etherparse_on_the_samples() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let mut direct = 0;
+        for sample in std::fs::read_dir(&dir).unwrap() {
+            for f in std::fs::read_dir(sample.unwrap().path()).into_iter().flatten() {
+                let path = f.unwrap().path();
+                let name = path.to_string_lossy().into_owned();
+                if !(name.ends_with(".pcap.gz") || name.ends_with(".pcapng.gz")) {
+                    continue;
+                }
+                let mut file = crate::capture::CaptureFile::open(&path).unwrap();
+                while file.advance().unwrap_or(false) {
+                    let Some(p) = file.current() else { continue };
+                    for cut in [p.data.len(), 60, 66, 96] {
+                        let d = &p.data[..cut.min(p.data.len())];
+                        let q = RawPacket { data: d, ..p };
+                        if p.link == LinkType::ETHERNET
+                            && let Some(fast) = ethernet_ipv4_tcp(d)
+                        {
+                            direct += 1;
+                            let (fast, slow) = (Ok(Some(fast)), decode_sliced(&q));
+                            assert!(same(&fast, &slow), "{name} frame {}: {fast:?} vs {slow:?}", p.frame);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(direct > 10_000, "only {direct} packets read directly");
     }
 
     #[test]
