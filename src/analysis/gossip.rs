@@ -78,7 +78,7 @@ struct Learner {
     /// PINGs (TCP source address); used only to spot who answers there.
     expected_addr: AddrMap,
     /// The learner's own view of peers (from its gossip).
-    peers: BTreeMap<NodeId, Peer>,
+    peers: HashMap<NodeId, Peer>,
     /// Gossip entries it sent (all messages).
     entries_sent: u64,
 }
@@ -236,7 +236,7 @@ impl Knowledge {
     }
 
     /// `l`'s own view of its peers.
-    pub fn peers(&self, l: &NodeId) -> Option<&BTreeMap<NodeId, Peer>> {
+    pub fn peers(&self, l: &NodeId) -> Option<&HashMap<NodeId, Peer>> {
         self.learners.get(l).map(|x| &x.peers)
     }
 

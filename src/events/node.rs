@@ -183,6 +183,28 @@ impl From<std::net::IpAddr> for IpText {
             }
         }
         let mut f = Fill { len: 0, buf: [0; IP_INLINE] };
+        if let std::net::IpAddr::V4(v4) = ip {
+            // Dotted quad by hand: this runs for most messages.
+            for (i, o) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    f.buf[f.len] = b'.';
+                    f.len += 1;
+                }
+                let digits = [o / 100, o / 10 % 10, o % 10];
+                let skip = if o >= 100 {
+                    0
+                } else if o >= 10 {
+                    1
+                } else {
+                    2
+                };
+                for d in &digits[skip..] {
+                    f.buf[f.len] = b'0' + d;
+                    f.len += 1;
+                }
+            }
+            return IpText(IpRepr::Inline { len: f.len as u8, buf: f.buf });
+        }
         match fmt::Write::write_fmt(&mut f, format_args!("{ip}")) {
             Ok(()) => IpText(IpRepr::Inline { len: f.len as u8, buf: f.buf }),
             Err(_) => IpText::from(ip.to_string()),
@@ -329,6 +351,13 @@ mod tests {
         // Formatted from an address without going through a String.
         let a: std::net::IpAddr = "fe80::1:2:3:4".parse().unwrap();
         assert_eq!(IpText::from(a), "fe80::1:2:3:4");
+        // IPv4 by hand, as `Display` writes it: every octet value in every place.
+        for o in 0..=255u8 {
+            for a in [[o, 0, 0, 0], [0, o, 9, 10], [99, 100, o, 255], [1, 10, 100, o]] {
+                let v4 = std::net::IpAddr::from(a);
+                assert_eq!(IpText::from(v4), v4.to_string().as_str());
+            }
+        }
         // Hashed and ordered as its str (tables keyed by it are looked up by &str).
         let h = BuildHasherDefault::<rustc_hash::FxHasher>::default();
         assert_eq!(h.hash_one(IpText::from("10.1.2.3")), h.hash_one("10.1.2.3"));
