@@ -12,8 +12,8 @@ use std::process::ExitCode;
 /// and freed on the analysing one, which glibc's malloc serialises on the
 /// reader's arena lock (twice the CPU of the one-thread run; with mimalloc
 /// the two-thread run is the faster one). Its version 2: freed pages go
-/// back to the system after 10 ms (version 3 keeps them a second, which
-/// took a 100-node capture's peak from 48 to 65 MB).
+/// back to the system after 10 ms (version 3 keeps them a second: a
+/// 100-node capture peaked at 65 MB with it, 62 MB with version 2).
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

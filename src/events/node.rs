@@ -147,6 +147,13 @@ enum IpRepr {
 impl IpText {
     /// From the bytes of a wire field: escaped as `escape_text` does.
     pub fn from_wire(b: &[u8]) -> Self {
+        // Printable ASCII other than `\\` is its own escape (nearly every
+        // address): copied as it is.
+        if b.len() <= IP_INLINE && b.iter().all(|&c| (0x20..0x7f).contains(&c) && c != b'\\') {
+            let mut buf = [0u8; IP_INLINE];
+            buf[..b.len()].copy_from_slice(b);
+            return IpText(IpRepr::Inline { len: b.len() as u8, buf });
+        }
         IpText::from(escape_text(b).as_ref())
     }
 
@@ -341,6 +348,11 @@ mod tests {
             assert_eq!(ip.as_str(), text);
             assert_eq!(ip, text);
             assert_eq!(ip.clone(), IpText::from(text.to_string()));
+        }
+        // Every byte value, inside an address: the same text as `escape_text`.
+        for c in 0..=255u8 {
+            let wire = [b'1', b'0', b'.', c, b'.', b'1'];
+            assert_eq!(IpText::from_wire(&wire).as_str(), escape_text(&wire), "byte {c:#x}");
         }
         // Longer than the inline room (an escaped hostile field): on the heap,
         // read the same.

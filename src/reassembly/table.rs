@@ -158,47 +158,52 @@ impl<S: Default> Reassembler<S> {
         let syn_only = seg.flags.syn && !seg.flags.ack;
         let carries = !seg.payload.is_empty() || seg.missing > 0 || seg.flags.fin;
 
-        // Port reuse and segments after close.
-        if let Some(conn) = self.conns.get(&key) {
-            let reused = syn_only && conn.isn[dir].is_some_and(|isn| isn != seg.seq);
-            let fresh_after_close = syn_only && conn.closed_at.is_some();
-            if reused || fresh_after_close {
-                if let Some(mut old) = self.conns.remove(&key)
-                    && old.closed_at.is_none()
-                {
-                    self.stats.port_reuses += 1;
-                    let mut fx = Effects::default();
-                    close_conn(&mut old, consumer, CloseReason::Reused, ts_us, frame, &mut fx);
-                    self.apply(&fx);
+        // A segment of an open connection that is not a new SYN (nearly
+        // all of them) skips the checks below.
+        let open = !syn_only && self.conns.get(&key).is_some_and(|c| c.closed_at.is_none());
+        if !open {
+            // Port reuse and segments after close.
+            if let Some(conn) = self.conns.get(&key) {
+                let reused = syn_only && conn.isn[dir].is_some_and(|isn| isn != seg.seq);
+                let fresh_after_close = syn_only && conn.closed_at.is_some();
+                if reused || fresh_after_close {
+                    if let Some(mut old) = self.conns.remove(&key)
+                        && old.closed_at.is_none()
+                    {
+                        self.stats.port_reuses += 1;
+                        let mut fx = Effects::default();
+                        close_conn(&mut old, consumer, CloseReason::Reused, ts_us, frame, &mut fx);
+                        self.apply(&fx);
+                    }
+                } else if conn.closed_at.is_some() {
+                    self.stats.segments_after_close += 1;
+                    return;
                 }
-            } else if conn.closed_at.is_some() {
-                self.stats.segments_after_close += 1;
-                return;
             }
-        }
-        if !self.conns.contains_key(&key) {
-            if !(seg.flags.syn || carries) || seg.flags.rst {
-                return;
+            if !self.conns.contains_key(&key) {
+                if !(seg.flags.syn || carries) || seg.flags.rst {
+                    return;
+                }
+                if self.conns.len() >= self.config.max_connections.max(1) {
+                    self.evict(consumer, ts_us, frame);
+                }
+                let id = self.next_id;
+                self.next_id += 1;
+                self.stats.connections += 1;
+                self.conns.insert(
+                    key,
+                    Box::new(Conn {
+                        id,
+                        ends: key,
+                        halves: [HalfStream::default(), HalfStream::default()],
+                        initiator: None,
+                        isn: [None, None],
+                        last_ts: ts_us,
+                        closed_at: None,
+                    }),
+                );
+                self.stats.peak_connections = self.stats.peak_connections.max(self.conns.len() as u64);
             }
-            if self.conns.len() >= self.config.max_connections.max(1) {
-                self.evict(consumer, ts_us, frame);
-            }
-            let id = self.next_id;
-            self.next_id += 1;
-            self.stats.connections += 1;
-            self.conns.insert(
-                key,
-                Box::new(Conn {
-                    id,
-                    ends: key,
-                    halves: [HalfStream::default(), HalfStream::default()],
-                    initiator: None,
-                    isn: [None, None],
-                    last_ts: ts_us,
-                    closed_at: None,
-                }),
-            );
-            self.stats.peak_connections = self.stats.peak_connections.max(self.conns.len() as u64);
         }
         let limits = self.limits();
         let Some(conn) = self.conns.get_mut(&key) else {
