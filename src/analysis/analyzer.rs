@@ -279,7 +279,8 @@ impl Analyzer {
         let mut shown = std::mem::take(&mut self.shown_buf);
         self.knowledge.shown(ts, s, m, &evd, &mut self.findings, &mut shown);
         for &n in &shown {
-            if n != s && !self.intros.knows(s, n) {
+            // Asked again after each introduction (one may name the next).
+            if n != s && !self.intros.of(s).knows(n) {
                 self.learn_from_hearsay(ts, s, n, &evd);
             }
         }

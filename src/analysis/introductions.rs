@@ -141,12 +141,42 @@ pub(super) struct Introductions {
     list: Vec<Introduction>,
     /// (learner, node) → index in `list`.
     known: HashMap<(NodeId, NodeId), usize>,
+    /// The same pairs as bits, for the question asked of every gossip
+    /// entry: per learner number, a bit per node number (numbers from
+    /// `number`). A table of a few bits per pair stays in cache where the
+    /// pair table (96 bytes a pair) does not.
+    bits: Vec<Vec<u64>>,
+    number: HashMap<NodeId, u32>,
+}
+
+/// What one learner knows (see [`Introductions::of`]).
+pub(super) struct Known<'a> {
+    row: &'a [u64],
+    number: &'a HashMap<NodeId, u32>,
+}
+
+impl Known<'_> {
+    /// The learner already knows `n`.
+    pub fn knows(&self, n: NodeId) -> bool {
+        self.number.get(&n).is_some_and(|&i| self.row.get(i as usize / 64).is_some_and(|w| w >> (i % 64) & 1 == 1))
+    }
 }
 
 impl Introductions {
     /// `l` already knows `n`.
     pub fn knows(&self, l: NodeId, n: NodeId) -> bool {
-        self.known.contains_key(&(l, n))
+        self.of(l).knows(n)
+    }
+
+    /// What `l` knows (for many questions about one learner).
+    pub fn of(&self, l: NodeId) -> Known<'_> {
+        let row = self.number.get(&l).and_then(|&i| self.bits.get(i as usize)).map_or(&[][..], |r| &r[..]);
+        Known { row, number: &self.number }
+    }
+
+    fn number_of(&mut self, n: NodeId) -> usize {
+        let next = self.number.len() as u32;
+        *self.number.entry(n).or_insert(next) as usize
     }
 
     /// Records a first introduction; `None` when it is not one.
@@ -158,6 +188,15 @@ impl Introductions {
         let idx = self.list.len();
         self.known.insert(key, idx);
         self.list.push(intro);
+        let (l, n) = (self.number_of(key.0), self.number_of(key.1));
+        if self.bits.len() <= l {
+            self.bits.resize_with(l + 1, Vec::new);
+        }
+        let row = &mut self.bits[l];
+        if row.len() <= n / 64 {
+            row.resize(n / 64 + 1, 0);
+        }
+        row[n / 64] |= 1 << (n % 64);
         Some(idx)
     }
 

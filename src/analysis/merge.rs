@@ -102,13 +102,14 @@ impl Membership {
 
 #[derive(Clone, Debug, Default)]
 pub(super) struct Groups {
-    parent: BTreeMap<NodeId, NodeId>,
-    size: BTreeMap<NodeId, usize>,
+    /// Hashed (asked on every message); sorted where listed.
+    parent: rustc_hash::FxHashMap<NodeId, NodeId>,
+    size: rustc_hash::FxHashMap<NodeId, usize>,
 }
 
 impl Groups {
     pub fn add(&mut self, n: NodeId) {
-        if let std::collections::btree_map::Entry::Vacant(e) = self.parent.entry(n) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.parent.entry(n) {
             e.insert(n);
             self.size.insert(n, 1);
         }
@@ -142,7 +143,8 @@ impl Groups {
     /// Members of `n`'s group, sorted.
     pub fn members(&mut self, n: NodeId) -> Vec<NodeId> {
         let root = self.find(n);
-        let all: Vec<NodeId> = self.parent.keys().copied().collect();
+        let mut all: Vec<NodeId> = self.parent.keys().copied().collect();
+        all.sort();
         all.into_iter().filter(|&m| self.find(m) == root).collect()
     }
 
@@ -161,7 +163,8 @@ impl Groups {
 
     /// All groups, each sorted, ordered by their smallest member.
     pub fn all(&mut self) -> Vec<Vec<NodeId>> {
-        let all: Vec<NodeId> = self.parent.keys().copied().collect();
+        let mut all: Vec<NodeId> = self.parent.keys().copied().collect();
+        all.sort();
         let mut by_root: BTreeMap<NodeId, Vec<NodeId>> = BTreeMap::new();
         for n in all {
             let r = self.find(n);
