@@ -229,7 +229,8 @@ pub fn fill_owned_message(m: &mut BusMessage, msg: &Message<'_>) {
     gossip.clear();
     forgotten.clear();
     ext_types.clear();
-    *hostname = None;
+    // The old hostname's buffer is kept for this message's (if any).
+    let mut spare_name = hostname.take();
     *shard_id = None;
     *fail_node = None;
     *update = None;
@@ -279,7 +280,12 @@ pub fn fill_owned_message(m: &mut BusMessage, msg: &Message<'_>) {
     for e in msg.extensions() {
         ext_types.push(e.ext_type);
         match e.value {
-            ExtValue::Hostname(h) => *hostname = Some(lossy(h)),
+            ExtValue::Hostname(h) => {
+                let mut name = spare_name.take().unwrap_or_default();
+                name.clear();
+                name.push_str(&crate::clusterbus::wire::escape_text(h));
+                *hostname = Some(name);
+            }
             ExtValue::ShardId(s) => *shard_id = Some(NodeId::from_name(&s)),
             ExtValue::ForgottenNode { node, ttl } => forgotten.push((NodeId::from_name(&node), ttl)),
             _ => {}
