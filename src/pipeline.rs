@@ -6,7 +6,7 @@
 use crate::capture::{CaptureError, PacketSource, RawPacket};
 use crate::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSink, FramerConfig, StreamKind};
 use crate::clusterbus::{Message, MessageType};
-use crate::decode::{DecodeError, Endpoint, decode_packet};
+use crate::decode::{DecodeError, Endpoint, TcpSegment, decode_packet};
 use crate::reassembly::{
     ChunkMeta, CloseReason, GapReason, Reassembler, ReassemblyConfig, ReassemblyStats, StreamConsumer,
 };
@@ -489,6 +489,16 @@ impl Pipeline {
 
     /// Processes one captured packet.
     pub fn packet<K: BusSink>(&mut self, pkt: &RawPacket<'_>, sink: &mut K) {
+        self.decoded(pkt, decode_packet(pkt), sink);
+    }
+
+    /// [`Pipeline::packet`] of a packet the caller decoded already.
+    pub fn decoded<K: BusSink>(
+        &mut self,
+        pkt: &RawPacket<'_>,
+        decoded: Result<Option<TcpSegment<'_>>, DecodeError>,
+        sink: &mut K,
+    ) {
         self.stats.packets += 1;
         self.stats.bytes += pkt.data.len() as u64;
         if self.stats.first_ts_us.is_none() {
@@ -504,7 +514,7 @@ impl Pipeline {
             counts: &mut self.counts,
             sink,
         };
-        let seg = match decode_packet(pkt) {
+        let seg = match decoded {
             Ok(Some(seg)) => seg,
             Ok(None) => {
                 glue.stats.non_tcp_packets += 1;

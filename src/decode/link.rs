@@ -37,26 +37,37 @@ fn from_ip(payload: &[u8]) -> Result<Option<LaxSlicedPacket<'_>>, DecodeError> {
 /// Decodes one packet down to TCP. `Ok(None)` for packets that are not TCP
 /// over IPv4/IPv6 (ARP, UDP, ICMP, other ethertypes).
 pub fn decode_packet<'pkt>(pkt: &RawPacket<'pkt>) -> Result<Option<TcpSegment<'pkt>>, DecodeError> {
-    if pkt.link == LinkType::ETHERNET
-        && let Some(seg) = ethernet_ipv4_tcp(pkt.data)
-    {
+    if let Some(seg) = ipv4_tcp_direct(pkt.link, pkt.data) {
         return Ok(Some(seg));
     }
     decode_sliced(pkt)
 }
 
-/// The common case read directly: Ethernet II, IPv4 (options allowed),
-/// unfragmented TCP with its whole header captured. `None` for anything
-/// else (VLAN tags, IPv6, a header cut by the snaplen, a total length
-/// shorter than the header...), which etherparse then decodes. Gives what
-/// [`decode_sliced`] gives for the same bytes (a test compares them).
-fn ethernet_ipv4_tcp(d: &[u8]) -> Option<TcpSegment<'_>> {
-    let be16 = |b: &[u8], i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
+fn be16(b: &[u8], i: usize) -> u16 {
+    u16::from_be_bytes([b[i], b[i + 1]])
+}
+
+/// The common case read directly: IPv4 (options allowed) right after an
+/// Ethernet II or Linux cooked (v1, v2) header, unfragmented TCP with its
+/// whole header captured. `None` for anything else (VLAN tags, IPv6, a
+/// header cut by the snaplen, a total length shorter than the header...),
+/// which etherparse then decodes. Gives what [`decode_sliced`] gives for
+/// the same bytes (a test compares them).
+fn ipv4_tcp_direct(link: LinkType, d: &[u8]) -> Option<TcpSegment<'_>> {
+    let ip = match link {
+        LinkType::ETHERNET if d.len() >= 14 && be16(d, 12) == 0x0800 => &d[14..],
+        LinkType::LINUX_SLL if d.len() >= 16 && be16(d, 14) == 0x0800 => &d[16..],
+        LinkType::LINUX_SLL2 if d.len() >= 20 && be16(d, 0) == 0x0800 => &d[20..],
+        _ => return None,
+    };
+    ipv4_tcp(ip)
+}
+
+fn ipv4_tcp(ip: &[u8]) -> Option<TcpSegment<'_>> {
     let be32 = |b: &[u8], i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-    if d.len() < 14 + 20 || be16(d, 12) != 0x0800 {
+    if ip.len() < 20 {
         return None;
     }
-    let ip = &d[14..];
     let ihl = usize::from(ip[0] & 0x0f) * 4;
     let total = usize::from(be16(ip, 2));
     let fragmenting = ip[6] & 0x20 != 0 || be16(ip, 6) & 0x1fff != 0;
@@ -276,40 +287,54 @@ mod tests {
         }
     }
 
-    /// Wherever the direct read of Ethernet/IPv4/TCP applies, it gives what
-    /// etherparse gives: every cut of a packet, and every value of each
-    /// header byte that decides the layout (version and header length,
-    /// total length, fragment bits, protocol, TCP data offset, flags).
+    /// Wherever the direct read of IPv4/TCP applies (after Ethernet and
+    /// both Linux cooked headers), it gives what etherparse gives: every
+    /// cut of a packet, and every value of each header byte that decides
+    /// the layout (version and header length, total length, fragment
+    /// bits, protocol, TCP data offset, flags).
     #[test]
     fn the_direct_ipv4_read_agrees_with_etherparse() {
-        let base = ipv4_tcp(b"RCmb0123456789");
-        let mut tried = 0;
-        let mut direct = 0;
-        let mut check = |f: &[u8], orig: usize| {
-            let mut p = raw(LinkType::ETHERNET, f);
-            p.orig_len = orig as u32;
-            tried += 1;
-            if let Some(fast) = ethernet_ipv4_tcp(f) {
-                direct += 1;
-                let fast = Ok(Some(fast));
-                let slow = decode_sliced(&p);
-                assert!(same(&fast, &slow), "{f:02x?}: direct {fast:?}, etherparse {slow:?}");
+        let eth = ipv4_tcp(b"RCmb0123456789");
+        let ip = eth[14..].to_vec();
+        let mut sll = vec![0u8; 14];
+        sll.extend_from_slice(&[0x08, 0x00]);
+        sll.extend_from_slice(&ip);
+        let mut sll2 = vec![0x08, 0x00];
+        sll2.extend_from_slice(&[0u8; 18]);
+        sll2.extend_from_slice(&ip);
+        for (link, base, at) in
+            [(LinkType::ETHERNET, eth, 14), (LinkType::LINUX_SLL, sll, 16), (LinkType::LINUX_SLL2, sll2, 20)]
+        {
+            let mut tried = 0;
+            let mut direct = 0;
+            let mut check = |f: &[u8], orig: usize| {
+                let mut p = raw(link, f);
+                p.orig_len = orig as u32;
+                tried += 1;
+                if let Some(fast) = ipv4_tcp_direct(link, f) {
+                    direct += 1;
+                    let fast = Ok(Some(fast));
+                    let slow = decode_sliced(&p);
+                    assert!(same(&fast, &slow), "{link:?} {f:02x?}: direct {fast:?}, etherparse {slow:?}");
+                }
+            };
+            for cut in 0..=base.len() {
+                check(&base[..cut], base.len());
             }
-        };
-        for cut in 0..=base.len() {
-            check(&base[..cut], base.len());
-        }
-        for at in [14, 16, 17, 20, 21, 23, 46, 47] {
-            for v in 0..=255u8 {
-                let mut f = base.clone();
-                f[at] = v;
-                check(&f, f.len());
-                // Ethernet padding after the IP packet.
-                f.extend_from_slice(&[0xAA; 9]);
-                check(&f, f.len());
+            // The link header's protocol, then IP and TCP header bytes.
+            let proto = if link == LinkType::LINUX_SLL2 { 0 } else { at - 2 };
+            for off in [proto, proto + 1, at, at + 2, at + 3, at + 6, at + 7, at + 9, at + 32, at + 33] {
+                for v in 0..=255u8 {
+                    let mut f = base.clone();
+                    f[off] = v;
+                    check(&f, f.len());
+                    // Link-layer padding after the IP packet.
+                    f.extend_from_slice(&[0xAA; 9]);
+                    check(&f, f.len());
+                }
             }
+            assert!(direct > 1000 && direct < tried, "{link:?}: {direct} of {tried} read directly");
         }
-        assert!(direct > 1000 && direct < tried, "{direct} of {tried} read directly");
     }
 
     /// The same on every packet of every shipped sample (real servers),
@@ -331,9 +356,7 @@ mod tests {
                     for cut in [p.data.len(), 60, 66, 96] {
                         let d = &p.data[..cut.min(p.data.len())];
                         let q = RawPacket { data: d, ..p };
-                        if p.link == LinkType::ETHERNET
-                            && let Some(fast) = ethernet_ipv4_tcp(d)
-                        {
+                        if let Some(fast) = ipv4_tcp_direct(p.link, d) {
                             direct += 1;
                             let (fast, slow) = (Ok(Some(fast)), decode_sliced(&q));
                             assert!(same(&fast, &slow), "{name} frame {}: {fast:?} vs {slow:?}", p.frame);

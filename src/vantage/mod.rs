@@ -78,8 +78,8 @@ fn continues(a: &FileScan, b: &FileScan) -> bool {
         return false;
     }
     let (mut common, mut cont) = (0usize, 0usize);
-    for (flow, first) in &b.flow_first {
-        let Some(end) = a.flow_end.get(flow) else { continue };
+    for (flow, (first, _)) in &b.flows {
+        let Some((_, end)) = a.flows.get(flow) else { continue };
         common += 1;
         if end.wrapping_sub(*first) < 65_536 {
             cont += 1;

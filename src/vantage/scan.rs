@@ -30,10 +30,9 @@ pub struct FileScan {
     /// carries (µs): the capture clock against the sending node's clock
     /// (≥ 0 and a few seconds at most when both agree).
     pub node_lags_us: Vec<i64>,
-    /// Sequence number of the first segment of each direction.
-    pub flow_first: HashMap<Flow, u32>,
-    /// Sequence number after the last segment of each direction.
-    pub flow_end: HashMap<Flow, u32>,
+    /// Sequence numbers of each direction: of its first segment, and
+    /// after its last one.
+    pub flows: HashMap<Flow, (u32, u32)>,
     /// Reading stopped on damage.
     pub damaged: bool,
 }
@@ -114,13 +113,13 @@ pub fn scan_file(path: &Path, cfg: &PipelineConfig) -> Result<FileScan, crate::c
         scan.last_frame = pkt.frame;
         scan.first_ts_us.get_or_insert(pkt.ts_us);
         scan.last_ts_us = Some(scan.last_ts_us.map_or(pkt.ts_us, |t| t.max(pkt.ts_us)));
-        if let Ok(Some(seg)) = decode_packet(&pkt) {
+        let decoded = decode_packet(&pkt);
+        if let Ok(Some(seg)) = &decoded {
             let key = (flow_key(seg.src.ip), seg.src.port, flow_key(seg.dst.ip), seg.dst.port);
             let len = seg.payload.len() as u32 + seg.missing + u32::from(seg.flags.syn) + u32::from(seg.flags.fin);
-            scan.flow_first.entry(key).or_insert(seg.seq);
-            scan.flow_end.insert(key, seg.seq.wrapping_add(len));
+            scan.flows.entry(key).or_insert((seg.seq, 0)).1 = seg.seq.wrapping_add(len);
         }
-        pipeline.packet(&pkt, &mut ScanSink { scan: &mut scan });
+        pipeline.decoded(&pkt, decoded, &mut ScanSink { scan: &mut scan });
     }
     pipeline.finish(&mut ScanSink { scan: &mut scan });
     Ok(scan)
