@@ -28,6 +28,9 @@ enum Part {
     End(Vec<BusEvent>),
 }
 
+/// How long the analysis of a single input waits for its next batch on
+/// a busy core before sleeping (the other core is its reader's).
+const SPIN: std::time::Duration = std::time::Duration::from_millis(2);
 /// Messages the analysis is done with go back to the reading thread that
 /// made them, to be filled again there (no allocation per message, and
 /// each thread frees only its own memory), this many at a time.
@@ -77,6 +80,8 @@ struct Stream {
     /// Messages consumed, not yet sent back.
     spare: Returned,
     back: SyncSender<Returned>,
+    /// Wait for the next part on a busy core first (one file, not live).
+    spin: bool,
 }
 
 impl Stream {
@@ -113,10 +118,27 @@ impl Stream {
         }
     }
 
+    /// The next part, waiting for it on a busy core before sleeping: the
+    /// one stream's reader then never pays for waking this thread.
+    fn wait(&mut self) -> Result<Part, std::sync::mpsc::RecvError> {
+        if !self.spin {
+            return self.rx.recv();
+        }
+        let start = std::time::Instant::now();
+        loop {
+            match self.rx.try_recv() {
+                Ok(p) => return Ok(p),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => return Err(std::sync::mpsc::RecvError),
+                Err(std::sync::mpsc::TryRecvError::Empty) if start.elapsed() < SPIN => std::hint::spin_loop(),
+                Err(std::sync::mpsc::TryRecvError::Empty) => return self.rx.recv(),
+            }
+        }
+    }
+
     /// Every event of this stream, in order (the only stream).
     fn drain(&mut self, f: &mut dyn FnMut(&BusEvent)) {
         loop {
-            let (events, last) = match self.rx.recv() {
+            let (events, last) = match self.wait() {
                 Ok(Part::Packets { events, .. }) => (events, false),
                 Ok(Part::End(events)) => (events, true),
                 Err(_) => return,
@@ -144,6 +166,7 @@ fn pipelined(inputs: &mut [Input], f: &mut dyn FnMut(&BusEvent)) {
         for input in inputs.iter_mut() {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Part>(IN_FLIGHT);
             let (back, returned) = std::sync::mpsc::sync_channel::<Returned>(RETURN_IN_FLIGHT);
+            let spin = !several && !input.file.is_live();
             s.spawn(move || read_one(input, several, tx, returned));
             streams.push(Stream {
                 rx,
@@ -153,6 +176,7 @@ fn pipelined(inputs: &mut [Input], f: &mut dyn FnMut(&BusEvent)) {
                 end: Vec::new(),
                 spare: Vec::new(),
                 back,
+                spin,
             });
         }
         merge(&mut streams, f);
