@@ -17,7 +17,10 @@ use std::io::{self, BufReader, Cursor, Read};
 use std::path::Path;
 
 /// Initial reader buffer; grows (up to [`MAX_BLOCK`]) for larger blocks.
-const INITIAL_BUFFER: usize = 1 << 20;
+/// Small enough that what the kernel copies into it is still in the
+/// core's cache when the packets are decoded (1 MiB took 12% longer to
+/// analyse a 636 MB capture than 256 KiB).
+const INITIAL_BUFFER: usize = 1 << 18;
 /// Largest block accepted.
 const MAX_BLOCK: usize = 64 << 20;
 
