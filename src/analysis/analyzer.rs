@@ -278,10 +278,12 @@ impl Analyzer {
         let evd = self.cfg.evidence(capture, frame);
         let mut shown = std::mem::take(&mut self.shown_buf);
         self.knowledge.shown(ts, s, m, &evd, &mut self.findings, &mut shown);
+        let mut me = self.intros.learner_number(s);
         for &n in &shown {
-            // Asked again after each introduction (one may name the next).
-            if n != s && !self.intros.of(s).knows(n) {
+            if n != s && !self.intros.of_number(me).knows(n) {
                 self.learn_from_hearsay(ts, s, n, &evd);
+                // s may have been numbered by that introduction.
+                me = self.intros.learner_number(s);
             }
         }
         self.shown_buf = shown;

@@ -170,7 +170,18 @@ impl Introductions {
 
     /// What `l` knows (for many questions about one learner).
     pub fn of(&self, l: NodeId) -> Known<'_> {
-        let row = self.number.get(&l).and_then(|&i| self.bits.get(i as usize)).map_or(&[][..], |r| &r[..]);
+        self.of_number(self.learner_number(l))
+    }
+
+    /// `l`'s number here (`None`: it knows nobody yet); it never changes
+    /// once given.
+    pub fn learner_number(&self, l: NodeId) -> Option<u32> {
+        self.number.get(&l).copied()
+    }
+
+    /// What the learner numbered `l` knows.
+    pub fn of_number(&self, l: Option<u32>) -> Known<'_> {
+        let row = l.and_then(|i| self.bits.get(i as usize)).map_or(&[][..], |r| &r[..]);
         Known { row, number: &self.number }
     }
 
