@@ -5,10 +5,27 @@ use std::fmt;
 use std::net::IpAddr;
 
 /// One side of a TCP connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Endpoint {
     pub ip: IpAddr,
     pub port: u16,
+}
+
+impl std::hash::Hash for Endpoint {
+    /// An IPv4 endpoint as one word (address, port, family), an IPv6 one
+    /// as three: every segment looks its connection up by two endpoints.
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self.ip {
+            IpAddr::V4(a) => state.write_u64(u64::from(u32::from(a)) << 16 | u64::from(self.port) | 4 << 48),
+            IpAddr::V6(a) => {
+                let b = u128::from(a);
+                state.write_u64(b as u64);
+                state.write_u64((b >> 64) as u64);
+                state.write_u64(u64::from(self.port) | 6 << 48);
+            }
+        }
+    }
 }
 
 impl fmt::Display for Endpoint {
