@@ -1,6 +1,7 @@
-//! The bus parser on spec-derived fixtures for what the real captures do
-//! not contain: light messages, UPDATE, MODULE, PUBLISHSHARD, every
-//! extension type and dialect collision, unknown types, malformed lengths.
+//! The bus parser (and the owned form of its messages) on spec-derived
+//! fixtures for what the real captures do not contain: light messages,
+//! UPDATE, MODULE, PUBLISHSHARD, every extension type and dialect
+//! collision, unknown types, malformed lengths.
 //! (Real messages of every layout are covered by tests/wire_*.rs.)
 
 use meetgraph::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSink, FramerConfig};
@@ -10,6 +11,11 @@ use meetgraph::clusterbus::{
 
 const SENDER: &[u8; 40] = b"0123456789abcdef0123456789abcdef01234567";
 const OTHER: &[u8; 40] = b"fedcba9876543210fedcba9876543210fedcba98";
+/// The spec's example of a light PUBLISH ("hello" on channel "ch").
+const LIGHT_PUBLISH: [u8; 31] = [
+    0x52, 0x43, 0x6d, 0x62, 0, 0, 0, 0x1f, 0, 1, 0, 0, 0x80, 0x04, 0, 0, 0, 0, 0, 2, 0, 0, 0, 5, b'c', b'h', b'h',
+    b'e', b'l', b'l', b'o',
+];
 
 /// A V1 header (2256 bytes) for `wire_type`, body appended, totlen fixed up.
 fn v1(wire_type: u16, count: u16, extensions: u16, mflags0: u8, body: &[u8]) -> Vec<u8> {
@@ -53,11 +59,7 @@ fn string(s: &str) -> Vec<u8> {
 
 #[test]
 fn light_publish_matches_the_spec_example_bytes() {
-    let bytes: Vec<u8> = [
-        0x52, 0x43, 0x6d, 0x62, 0, 0, 0, 0x1f, 0, 1, 0, 0, 0x80, 0x04, 0, 0, 0, 0, 0, 2, 0, 0, 0, 5, b'c', b'h', b'h',
-        b'e', b'l', b'l', b'o',
-    ]
-    .to_vec();
+    let bytes = LIGHT_PUBLISH.to_vec();
     let m = parse_message(&bytes).unwrap();
     assert_eq!((m.layout, m.msg_type, m.light, m.totlen), (Layout::Light, MessageType::PUBLISH, true, 31));
     assert!(m.header.is_none());
@@ -332,4 +334,51 @@ fn a_cut_header_names_the_offset() {
     let mut cut = bytes[..1500].to_vec();
     cut[4..8].copy_from_slice(&1500u32.to_be_bytes());
     assert_eq!(parse_message(&cut).unwrap_err(), BusError::Truncated { offset: 0, needed: 2256, have: 1500 });
+}
+
+/// A recycled owned message holds exactly what a fresh conversion does,
+/// whatever it held before, on the message kinds the samples lack: a
+/// hostname extension (its buffer reused, escaped, then absent again), a
+/// light message without a header after a full one, UPDATE, forgotten
+/// nodes and shard ids.
+#[test]
+fn a_recycled_owned_message_forgets_what_the_previous_one_held() {
+    use meetgraph::events::{BusMessage, fill_owned_message, to_owned_message};
+    let light = LIGHT_PUBLISH.to_vec();
+    let mut forgotten = OTHER.to_vec();
+    forgotten.extend_from_slice(&42u64.to_be_bytes());
+    let mut upd = 77u64.to_be_bytes().to_vec();
+    upd.extend_from_slice(OTHER);
+    upd.extend_from_slice(&[0xffu8; 2048]);
+    let host = |name: &str| ext(0, &string(name));
+    let all = [host("db-1.example"), ext(2, &forgotten), ext(3, OTHER)].concat();
+    let messages = [
+        v1(0, 0, 3, 0x04, &all),
+        v1(1, 0, 1, 0x04, &host("a-much-longer-host-name.db.example.internal")),
+        v1(0, 0, 1, 0x04, &host("h\u{1}\\")),
+        v1(0, 0, 0, 0, &[]),
+        light,
+        v1(7, 0, 0, 0, &upd),
+        v1(0, 0, 1, 0x04, &host("db-2")),
+        v1(3, 0, 0, 0, OTHER),
+    ];
+    let mut reused = BusMessage::empty();
+    let mut hostnames = Vec::new();
+    for bytes in &messages {
+        let m = parse_message(bytes).unwrap();
+        fill_owned_message(&mut reused, &m);
+        assert_eq!(reused, to_owned_message(&m));
+        hostnames.push(reused.hostname.clone());
+    }
+    let expected = [
+        Some("db-1.example"),
+        Some("a-much-longer-host-name.db.example.internal"),
+        Some("h\\x01\\\\"),
+        None,
+        None,
+        None,
+        Some("db-2"),
+        None,
+    ];
+    assert_eq!(hostnames, expected.map(|h| h.map(String::from)));
 }

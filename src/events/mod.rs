@@ -81,6 +81,36 @@ pub struct BusMessage {
 }
 
 impl BusMessage {
+    /// A message with nothing in it (to be filled by
+    /// [`fill_owned_message`]).
+    pub fn empty() -> BusMessage {
+        BusMessage {
+            msg_type: MessageType(0),
+            light: false,
+            ver: 1,
+            sender: None,
+            current_epoch: 0,
+            config_epoch: 0,
+            repl_offset: 0,
+            flags: 0,
+            state: 0,
+            mflags: 0,
+            slots: Vec::new(),
+            replicaof: None,
+            announced: NodeAddr::default(),
+            gossip: Vec::new(),
+            hostname: None,
+            shard_id: None,
+            forgotten: Vec::new(),
+            ext_types: Vec::new(),
+            fail_node: None,
+            update: None,
+            totlen: 0,
+            cut: false,
+            fingerprint: None,
+        }
+    }
+
     /// What identifies one message whichever capture saw it: its header
     /// fields and its gossip (PING/PONG gossip carries timestamps and a
     /// random choice of nodes, so equal fingerprints mean the same
@@ -156,38 +186,6 @@ pub fn to_owned_message(msg: &Message<'_>) -> BusMessage {
     let mut m = BusMessage::empty();
     fill_owned_message(&mut m, msg);
     m
-}
-
-impl BusMessage {
-    /// A message with nothing in it (to be filled by
-    /// [`fill_owned_message`]).
-    pub fn empty() -> BusMessage {
-        BusMessage {
-            msg_type: MessageType(0),
-            light: false,
-            ver: 1,
-            sender: None,
-            current_epoch: 0,
-            config_epoch: 0,
-            repl_offset: 0,
-            flags: 0,
-            state: 0,
-            mflags: 0,
-            slots: Vec::new(),
-            replicaof: None,
-            announced: NodeAddr::default(),
-            gossip: Vec::new(),
-            hostname: None,
-            shard_id: None,
-            forgotten: Vec::new(),
-            ext_types: Vec::new(),
-            fail_node: None,
-            update: None,
-            totlen: 0,
-            cut: false,
-            fingerprint: None,
-        }
-    }
 }
 
 /// Makes `m` the owned form of `msg`, whatever `m` held before: every
