@@ -11,7 +11,7 @@ use super::config::AnalysisConfig;
 use super::connections::{Connections, OnLink};
 use super::coverage::Reading;
 use super::finish::{Gathered, build};
-use super::gossip::Knowledge;
+use super::gossip::{GossipNumbers, Knowledge};
 use super::handshakes::{Context, Handshakes};
 use super::identity::Identities;
 use super::introductions::{self, Introductions, PRIOR_WINDOW_US};
@@ -51,6 +51,8 @@ pub struct Analyzer {
     anomalies: BTreeMap<String, u64>,
     /// The nodes a message shows (a buffer reused message after message).
     shown_buf: Vec<NodeId>,
+    /// The numbers of a message's gossip entries (a reused buffer).
+    numbers: GossipNumbers,
 }
 
 impl Analyzer {
@@ -72,6 +74,7 @@ impl Analyzer {
             tracked: Tracked::new(cfg.bounds.max_nodes),
             anomalies: BTreeMap::new(),
             shown_buf: Vec::new(),
+            numbers: GossipNumbers::new(),
             cfg,
         }
     }
@@ -173,18 +176,25 @@ impl Analyzer {
             self.identities.sent(&self.cfg, ts, frame, &link, sender, msg);
         }
         let arrival = self.conns.arrive(&OnLink { ts, frame, link: &link, sender, is_opener }, msg);
+        let mut nums = std::mem::take(&mut self.numbers);
         if let Some(r) = arrival.receiver {
             for (p, rcv) in arrival.released {
-                self.received(p.ts, p.frame, &p.link, rcv, &p.msg);
+                self.knowledge.number(&p.msg.gossip, &mut nums);
+                self.received(p.ts, p.frame, &p.link, rcv, &p.msg, &nums);
             }
             if let Some(a) = &arrival.answer {
                 self.answered(a, ts, frame, link.capture);
             }
-            self.received(ts, frame, &link, r, msg);
-        } else if let Some(a) = &arrival.answer {
-            self.answered(a, ts, frame, link.capture);
+            self.knowledge.number(&msg.gossip, &mut nums);
+            self.received(ts, frame, &link, r, msg, &nums);
+        } else {
+            if let Some(a) = &arrival.answer {
+                self.answered(a, ts, frame, link.capture);
+            }
+            self.knowledge.number(&msg.gossip, &mut nums);
         }
-        self.shown(ts, frame, link.capture, sender, msg);
+        self.shown(ts, frame, link.capture, sender, msg, &nums);
+        self.numbers = nums;
     }
 
     /// Header facts about the sender: state, addresses, roles, slots,
@@ -225,7 +235,8 @@ impl Analyzer {
     }
 
     /// A message reached node `r`.
-    fn received(&mut self, ts: i64, frame: u64, link: &Link, r: NodeId, m: &BusMessage) {
+    /// `nums`: the numbers of `m`'s gossip ([`Knowledge::number`]).
+    fn received(&mut self, ts: i64, frame: u64, link: &Link, r: NodeId, m: &BusMessage, nums: &[(u32, u32)]) {
         let Some(s) = m.sender else { return };
         if s == r {
             return;
@@ -259,7 +270,7 @@ impl Analyzer {
         }
         // Servers ignore gossip from unknown senders.
         if self.intros.knows(r, s) {
-            self.knowledge.hear(r, s, &m.gossip, ts, &evd);
+            self.knowledge.hear(r, s, &m.gossip, nums, ts, &evd);
         }
     }
 
@@ -274,10 +285,10 @@ impl Analyzer {
 
     /// Knowledge the sender shows by what it sends: without a handshake
     /// seen, it learned those nodes by gossip or before the capture.
-    fn shown(&mut self, ts: i64, frame: u64, capture: usize, s: NodeId, m: &BusMessage) {
+    fn shown(&mut self, ts: i64, frame: u64, capture: usize, s: NodeId, m: &BusMessage, nums: &[(u32, u32)]) {
         let evd = self.cfg.evidence(capture, frame);
         let mut shown = std::mem::take(&mut self.shown_buf);
-        self.knowledge.shown(ts, s, m, &evd, &mut self.findings, &mut shown);
+        self.knowledge.shown(ts, s, m, nums, &evd, &mut self.findings, &mut shown);
         let mut me = self.intros.learner_number(s);
         for &n in &shown {
             if n != s && !self.intros.of_number(me).knows(n) {

@@ -26,8 +26,55 @@ pub(super) struct Heard {
     pub evidence: Evidence,
 }
 
-/// A peer as a node gossips it: address, flags, when.
-pub(super) type Peer = (NodeAddr, u16, i64);
+/// A peer as a node gossips it: its address (numbered), flags, when.
+#[derive(Clone, Copy, Debug)]
+struct Peer {
+    ts: i64,
+    addr: u32,
+    flags: u16,
+}
+
+/// Node ids and addresses numbered in the order first met. The tables
+/// asked about every gossip entry (per learner) are keyed and filled by
+/// these numbers: small entries that stay in cache where entries keyed by
+/// 40-byte ids, holding whole addresses, did not (at 100 nodes they were
+/// most of the analysis' time).
+#[derive(Clone, Debug)]
+struct Numbered<T> {
+    number: HashMap<T, u32>,
+    list: Vec<T>,
+}
+
+impl<T> Default for Numbered<T> {
+    fn default() -> Self {
+        Numbered { number: HashMap::default(), list: Vec::new() }
+    }
+}
+
+impl<T: Hash + Eq + Clone> Numbered<T> {
+    fn number(&mut self, x: &T) -> u32 {
+        if let Some(&i) = self.number.get(x) {
+            return i;
+        }
+        let i = self.list.len() as u32;
+        self.list.push(x.clone());
+        self.number.insert(x.clone(), i);
+        i
+    }
+
+    fn get(&self, x: &T) -> Option<u32> {
+        self.number.get(x).copied()
+    }
+
+    fn of(&self, i: u32) -> &T {
+        &self.list[i as usize]
+    }
+}
+
+/// The numbers of a message's gossip entries, (node, address) each, in
+/// the message's order ([`Knowledge::number`]; a buffer the caller
+/// reuses).
+pub(super) type GossipNumbers = Vec<(u32, u32)>;
 
 /// News keyed by address (IP and bus port), which is the `addr` of what
 /// was heard: one flat table of `Heard` values hashed on that address, so
@@ -72,20 +119,27 @@ impl AddrMap {
 /// Per-learner memory.
 #[derive(Clone, Debug, Default)]
 struct Learner {
-    heard_node: HashMap<NodeId, Heard>,
+    /// Node number → (number of the address it was first heard at, index
+    /// in `heard`).
+    heard_node: HashMap<u32, (u32, u32)>,
+    /// First news of each node, in the order heard.
+    heard: Vec<Heard>,
     heard_addr: AddrMap,
     /// Addresses the learner moved a node to because of that node's own
     /// PINGs (TCP source address); used only to spot who answers there.
     expected_addr: AddrMap,
-    /// The learner's own view of peers (from its gossip).
-    peers: HashMap<NodeId, Peer>,
+    /// The learner's own view of peers (from its gossip), by node number.
+    peers: HashMap<u32, Peer>,
     /// Gossip entries it sent (all messages).
     entries_sent: u64,
 }
 
 #[derive(Clone, Debug, Default)]
 pub(super) struct Knowledge {
-    learners: HashMap<NodeId, Learner>,
+    ids: Numbered<NodeId>,
+    addrs: Numbered<NodeAddr>,
+    /// By node number.
+    learners: Vec<Learner>,
     /// First FAIL about each node.
     fail_times: BTreeMap<NodeId, i64>,
     failed_reported: BTreeMap<NodeId, i64>,
@@ -109,22 +163,45 @@ pub(super) struct Moves {
 const MOVE_EXAMPLES: usize = 4;
 
 impl Knowledge {
-    /// What sender `s` shows it knows by sending `m`: its gossip (recorded
-    /// as its view of peers), its master, the FAIL or UPDATE subject.
+    /// Numbers `gossip`'s entries into `out` (emptied first), for
+    /// [`Knowledge::shown`] and [`Knowledge::hear`] of the same message.
+    pub fn number(&mut self, gossip: &[Gossip], out: &mut GossipNumbers) {
+        out.clear();
+        out.extend(gossip.iter().map(|g| (self.ids.number(&g.node), self.addrs.number(&g.addr))));
+    }
+
+    /// The memory of the learner numbered `l`.
+    fn learner_mut(&mut self, l: u32) -> &mut Learner {
+        let i = l as usize;
+        if self.learners.len() <= i {
+            self.learners.resize_with(i + 1, Learner::default);
+        }
+        &mut self.learners[i]
+    }
+
+    fn learner(&self, l: &NodeId) -> Option<&Learner> {
+        self.learners.get(self.ids.get(l)? as usize)
+    }
+
     /// Whether the capture has shown enough of `n`'s gossip that every
     /// node it knew was named about five times on average (gossip picks
     /// entries at random): a node it never named was not known to it.
     pub fn watched_long(&self, n: &NodeId) -> bool {
-        self.learners.get(n).is_some_and(|l| l.entries_sent >= 5 * (l.peers.len().max(3) as u64))
+        self.learner(n).is_some_and(|l| l.entries_sent >= 5 * (l.peers.len().max(3) as u64))
     }
 
-    /// Puts the nodes shown in `shown` (emptied first: a buffer the caller
-    /// reuses, so a message costs no allocation).
+    /// What sender `s` shows it knows by sending `m` (its gossip numbered
+    /// in `nums`): its gossip (recorded as its view of peers), its master,
+    /// the FAIL or UPDATE subject. Puts the nodes shown in `shown`
+    /// (emptied first: a buffer the caller reuses, so a message costs no
+    /// allocation).
+    #[allow(clippy::too_many_arguments)]
     pub fn shown(
         &mut self,
         ts: i64,
         s: NodeId,
         m: &BusMessage,
+        nums: &[(u32, u32)],
         evd: &Evidence,
         findings: &mut Findings,
         shown: &mut Vec<NodeId>,
@@ -132,13 +209,18 @@ impl Knowledge {
         shown.clear();
         shown.extend(m.gossip.iter().filter(|g| g.flags & NodeFlags::NOADDR == 0).map(|g| g.node));
         shown.extend(m.replicaof);
-        let l = self.learners.entry(s).or_default();
+        let me = self.ids.number(&s);
+        let i = me as usize;
+        if self.learners.len() <= i {
+            self.learners.resize_with(i + 1, Learner::default);
+        }
+        let l = &mut self.learners[i];
         l.entries_sent += m.gossip.len() as u64;
-        for g in &m.gossip {
-            match l.peers.get_mut(&g.node) {
-                Some(p) if p.0 == g.addr => {
-                    p.1 = g.flags;
-                    p.2 = ts;
+        for (g, &(n, a)) in m.gossip.iter().zip(nums) {
+            match l.peers.get_mut(&n) {
+                Some(p) if p.addr == a => {
+                    p.flags = g.flags;
+                    p.ts = ts;
                 }
                 Some(p) => {
                     // A peer moved in s's view (real moves are rare; an id
@@ -146,12 +228,12 @@ impl Knowledge {
                     let mv = self.moves.entry(g.node).or_default();
                     mv.count += 1;
                     if mv.first.len() < MOVE_EXAMPLES {
-                        mv.first.push((s, p.0.to_string(), g.addr.to_string(), ts, evd.clone()));
+                        mv.first.push((s, self.addrs.of(p.addr).to_string(), g.addr.to_string(), ts, evd.clone()));
                     }
-                    *p = (g.addr.clone(), g.flags, ts);
+                    *p = Peer { ts, addr: a, flags: g.flags };
                 }
                 None => {
-                    l.peers.insert(g.node, (g.addr.clone(), g.flags, ts));
+                    l.peers.insert(n, Peer { ts, addr: a, flags: g.flags });
                 }
             }
         }
@@ -185,35 +267,48 @@ impl Knowledge {
     /// table to `addr` (rule 9f): `r` will dial it expecting `s`. The
     /// latest node to claim an address wins, as in the server's table.
     pub fn expect_from_ping(&mut self, r: NodeId, s: NodeId, addr: NodeAddr, ts: i64, evd: &Evidence) {
-        let l = self.learners.entry(r).or_default();
+        let r = self.ids.number(&r);
+        let l = self.learner_mut(r);
         if l.expected_addr.get(&addr.ip, addr.cport).is_none_or(|h| h.node != s) {
             l.expected_addr.insert(Heard { ts, introducer: s, node: s, addr, evidence: evd.clone() });
         }
     }
 
-    /// `r` received gossip from a sender it knows: first news of each node
-    /// and each address.
-    pub fn hear(&mut self, r: NodeId, s: NodeId, gossip: &[Gossip], ts: i64, evd: &Evidence) {
-        let l = self.learners.entry(r).or_default();
-        for g in gossip {
-            if g.node == r || g.flags & NodeFlags::NOADDR != 0 {
+    /// `r` received gossip (numbered in `nums`) from a sender it knows:
+    /// first news of each node and each address.
+    pub fn hear(&mut self, r: NodeId, s: NodeId, gossip: &[Gossip], nums: &[(u32, u32)], ts: i64, evd: &Evidence) {
+        let me = self.ids.number(&r);
+        let i = me as usize;
+        if self.learners.len() <= i {
+            self.learners.resize_with(i + 1, Learner::default);
+        }
+        let (l, addrs) = (&mut self.learners[i], &self.addrs);
+        for (g, &(n, a)) in gossip.iter().zip(nums) {
+            if n == me || g.flags & NodeFlags::NOADDR != 0 {
                 continue;
             }
-            let first = l.heard_node.get(&g.node);
+            let first = l.heard_node.get(&n).copied();
             // The node's first address was news when first heard: no
-            // address lookup for a node gossiped where it was first heard.
-            if first.is_some_and(|h| h.addr.cport == g.addr.cport && h.addr.ip == g.addr.ip) {
-                continue;
+            // address lookup for a node gossiped where it was first heard
+            // (same IP and bus port).
+            if let Some((fa, _)) = first {
+                let f = addrs.of(fa);
+                if fa == a || (f.cport == g.addr.cport && f.ip == g.addr.ip) {
+                    continue;
+                }
             }
             let new_node = first.is_none();
             let new_addr = l.heard_addr.get(&g.addr.ip, g.addr.cport).is_none();
             if new_node || new_addr {
                 let h = Heard { ts, introducer: s, node: g.node, addr: g.addr.clone(), evidence: evd.clone() };
-                if new_addr {
-                    l.heard_addr.insert(h.clone());
-                }
                 if new_node {
-                    l.heard_node.insert(g.node, h);
+                    l.heard_node.insert(n, (a, l.heard.len() as u32));
+                    if new_addr {
+                        l.heard_addr.insert(h.clone());
+                    }
+                    l.heard.push(h);
+                } else {
+                    l.heard_addr.insert(h);
                 }
             }
         }
@@ -221,23 +316,26 @@ impl Knowledge {
 
     /// What `l` first heard about node `n`.
     pub fn heard_node(&self, l: &NodeId, n: &NodeId) -> Option<&Heard> {
-        self.learners.get(l)?.heard_node.get(n)
+        let l = self.learner(l)?;
+        let (_, i) = l.heard_node.get(&self.ids.get(n)?)?;
+        l.heard.get(*i as usize)
     }
 
     /// What `l` first heard was at `ip`, bus port `cport`.
     pub fn heard_addr(&self, l: &NodeId, ip: &str, cport: u16) -> Option<&Heard> {
-        self.learners.get(l)?.heard_addr.get(ip, cport)
+        self.learner(l)?.heard_addr.get(ip, cport)
     }
 
     /// Which node `l` expects at `ip`, bus port `cport`, because of that
     /// node's PINGs.
     pub fn expected_addr(&self, l: &NodeId, ip: &str, cport: u16) -> Option<&Heard> {
-        self.learners.get(l)?.expected_addr.get(ip, cport)
+        self.learner(l)?.expected_addr.get(ip, cport)
     }
 
-    /// `l`'s own view of its peers.
-    pub fn peers(&self, l: &NodeId) -> Option<&HashMap<NodeId, Peer>> {
-        self.learners.get(l).map(|x| &x.peers)
+    /// How `l` last gossiped `n`: address and flags.
+    pub fn peer(&self, l: &NodeId, n: &NodeId) -> Option<(&NodeAddr, u16)> {
+        let p = self.learner(l)?.peers.get(&self.ids.get(n)?)?;
+        Some((self.addrs.of(p.addr), p.flags))
     }
 
     /// A FAIL about `n` was seen.
@@ -300,12 +398,20 @@ mod tests {
         let (r, s, n, m) = (id(b'r'), id(b's'), id(b'n'), id(b'm'));
         let evd = Evidence { capture: "c".into(), frame: 1 };
         let mut k = Knowledge::default();
-        k.hear(r, s, &[gossip(n, "10.0.0.1", 0), gossip(r, "10.0.0.9", 0)], 10, &evd);
-        k.hear(r, s, &[gossip(m, "10.0.0.1", 0), gossip(n, "10.0.0.2", NodeFlags::NOADDR)], 20, &evd);
+        let hear = |k: &mut Knowledge, gossip: &[Gossip], ts| {
+            let mut nums = GossipNumbers::new();
+            k.number(gossip, &mut nums);
+            k.hear(r, s, gossip, &nums, ts, &evd);
+        };
+        hear(&mut k, &[gossip(n, "10.0.0.1", 0), gossip(r, "10.0.0.9", 0)], 10);
+        hear(&mut k, &[gossip(m, "10.0.0.1", 0), gossip(n, "10.0.0.2", NodeFlags::NOADDR)], 20);
+        hear(&mut k, &[gossip(m, "10.0.0.3", 0)], 30);
         assert_eq!(k.heard_node(&r, &n).map(|h| h.ts), Some(10));
         assert_eq!(k.heard_addr(&r, "10.0.0.1", 17000).map(|h| h.node), Some(n), "first news of the address wins");
         assert_eq!(k.heard_node(&r, &m).map(|h| h.addr.ip.as_str()), Some("10.0.0.1"));
         assert!(k.heard_node(&r, &r).is_none(), "a node does not learn itself");
         assert!(k.heard_addr(&r, "10.0.0.2", 17000).is_none(), "noaddr entries teach nothing");
+        assert_eq!(k.heard_node(&r, &m).map(|h| h.ts), Some(20), "a node's first news stays");
+        assert_eq!(k.heard_addr(&r, "10.0.0.3", 17000).map(|h| (h.node, h.ts)), Some((m, 30)), "a new address is news");
     }
 }

@@ -133,7 +133,6 @@ pub(super) fn view(src: &Sources<'_>, node: &NodeId, at_us: i64, version: Option
         link: "connected",
         slots: slots_of(src.nodes, table, node),
     }];
-    let peers = src.knowledge.peers(node);
     for id in src.intros.known_by(node) {
         if id == *node {
             continue;
@@ -164,8 +163,8 @@ pub(super) fn view(src: &Sources<'_>, node: &NodeId, at_us: i64, version: Option
             None => {
                 // Nothing in the table: the node's own header and what the
                 // viewer gossiped.
-                let (address, gflags) = match peers.and_then(|p| p.get(&id)) {
-                    Some((a, f, _)) => (coordinates(generation, &a.ip, a.port, a.cport, None), *f),
+                let (address, gflags) = match src.knowledge.peer(node, &id) {
+                    Some((a, f)) => (coordinates(generation, &a.ip, a.port, a.cport, None), f),
                     None => ("?".into(), 0),
                 };
                 let hflags = header.map_or(0, |h| h.flags_last);

@@ -33,6 +33,28 @@ fn ranges_of(slots: &[u16]) -> Ranges {
     out
 }
 
+/// The slots in both `a` and `b` (each ascending, disjoint), as ranges
+/// (touching ones joined): one pass over both lists, not slot by slot.
+fn intersection(a: &[(u16, u16)], b: &[(u16, u16)]) -> Ranges {
+    let mut out: Ranges = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while let (Some(&(a0, a1)), Some(&(b0, b1))) = (a.get(i), b.get(j)) {
+        let (lo, hi) = (a0.max(b0), a1.min(b1));
+        if lo <= hi {
+            match out.last_mut() {
+                Some(r) if u32::from(r.1) + 1 == u32::from(lo) => r.1 = hi,
+                _ => out.push((lo, hi)),
+            }
+        }
+        if a1 < b1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
 /// (configEpoch, claim size, first range, group size) of the last check.
 type ClaimMemo = (u64, usize, Option<(u16, u16)>, usize);
 
@@ -139,13 +161,11 @@ impl Slots {
     fn check(&mut self, c: &Claim<'_>, groups: &mut Groups, findings: &mut Findings) {
         let (node, epoch) = (c.node, c.config_epoch);
         let mine = groups.find(node);
-        let others: Vec<(NodeId, u64, Ranges)> = self
-            .own
-            .iter()
-            .filter(|(o, (_, oc))| **o != node && !oc.is_empty())
-            .map(|(o, (e, oc))| (*o, *e, oc.clone()))
-            .collect();
-        for (o, oe, oc) in others {
+        // The other claiming masters (id order), without their claims: a
+        // claim is read only for a pair not reported yet.
+        let others: Vec<(NodeId, u64)> =
+            self.own.iter().filter(|(o, (_, oc))| **o != node && !oc.is_empty()).map(|(o, (e, _))| (*o, *e)).collect();
+        for (o, oe) in others {
             if groups.find(o) != mine {
                 continue;
             }
@@ -164,10 +184,14 @@ impl Slots {
                     vec![c.evidence.clone()],
                 ));
             }
-            let overlap: Vec<u16> = expand(c.slots).filter(|&x| contains(&oc, x)).collect();
-            if overlap.is_empty() || !self.conflicts_reported.insert((node, o)) {
+            if self.conflicts_reported.contains(&(node, o)) {
                 continue;
             }
+            let overlap = self.own.get(&o).map(|(_, oc)| intersection(c.slots, oc)).unwrap_or_default();
+            if overlap.is_empty() {
+                continue;
+            }
+            self.conflicts_reported.insert((node, o));
             let verdict = if oe == epoch {
                 "equal epochs: no one wins until the collision is resolved".to_string()
             } else {
@@ -180,7 +204,7 @@ impl Slots {
                 format!(
                     "{} claims slots {} with configEpoch {epoch}, also claimed by {} with configEpoch {oe}; {verdict}",
                     node.short(),
-                    format_slot_ranges(&ranges_of(&overlap)),
+                    format_slot_ranges(&overlap),
                     o.short(),
                 ),
                 vec![c.evidence.clone()],
@@ -208,6 +232,26 @@ mod tests {
 
     fn claim(ts: i64, node: NodeId, config_epoch: u64, slots: &[(u16, u16)]) -> Claim<'_> {
         Claim { ts, node, config_epoch, slots, evidence: Evidence { capture: "t".into(), frame: ts as u64 } }
+    }
+
+    #[test]
+    fn an_intersection_of_ranges_is_the_slots_in_both() {
+        let slow = |a: &[(u16, u16)], b: &[(u16, u16)]| {
+            ranges_of(&expand(a).filter(|&x| contains(b, x)).collect::<Vec<u16>>())
+        };
+        type Case<'a> = (&'a [(u16, u16)], &'a [(u16, u16)]);
+        let cases: [Case<'_>; 6] = [
+            (&[(0, 99)], &[(50, 149)]),
+            (&[(0, 9), (20, 29), (40, 49)], &[(5, 24), (26, 45)]),
+            (&[(0, 16383)], &[(0, 0), (10, 10), (16383, 16383)]),
+            (&[(0, 4)], &[(5, 9)]),
+            (&[(0, 4), (6, 9)], &[(0, 9)]),
+            (&[], &[(0, 9)]),
+        ];
+        for (a, b) in cases {
+            assert_eq!(intersection(a, b), slow(a, b), "{a:?} ∩ {b:?}");
+            assert_eq!(intersection(b, a), slow(b, a), "{b:?} ∩ {a:?}");
+        }
     }
 
     #[test]
