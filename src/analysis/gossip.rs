@@ -5,6 +5,7 @@
 //! `clusterbus` flags.
 
 use super::model::{Evidence, Finding, FindingKind, NodeId};
+use super::numbered::Numbered;
 use super::retention::Findings;
 use crate::clusterbus::NodeFlags;
 use crate::events::{BusMessage, Gossip, NodeAddr};
@@ -34,47 +35,13 @@ struct Peer {
     flags: u16,
 }
 
-/// Node ids and addresses numbered in the order first met. The tables
-/// asked about every gossip entry (per learner) are keyed and filled by
-/// these numbers: small entries that stay in cache where entries keyed by
-/// 40-byte ids, holding whole addresses, did not (at 100 nodes they were
-/// most of the analysis' time).
-#[derive(Clone, Debug)]
-struct Numbered<T> {
-    number: HashMap<T, u32>,
-    list: Vec<T>,
-}
-
-impl<T> Default for Numbered<T> {
-    fn default() -> Self {
-        Numbered { number: HashMap::default(), list: Vec::new() }
-    }
-}
-
-impl<T: Hash + Eq + Clone> Numbered<T> {
-    fn number(&mut self, x: &T) -> u32 {
-        if let Some(&i) = self.number.get(x) {
-            return i;
-        }
-        let i = self.list.len() as u32;
-        self.list.push(x.clone());
-        self.number.insert(x.clone(), i);
-        i
-    }
-
-    fn get(&self, x: &T) -> Option<u32> {
-        self.number.get(x).copied()
-    }
-
-    fn of(&self, i: u32) -> &T {
-        &self.list[i as usize]
-    }
-}
-
 /// The numbers of a message's gossip entries, (node, address) each, in
 /// the message's order ([`Knowledge::number`]; a buffer the caller
-/// reuses).
+/// reuses). [`NOT_TRACKED`] for a node that is not tracked.
 pub(super) type GossipNumbers = Vec<(u32, u32)>;
+
+/// The number of a node not tracked (its gossip entry teaches nothing).
+pub(super) const NOT_TRACKED: u32 = u32::MAX;
 
 /// News keyed by address (IP and bus port), which is the `addr` of what
 /// was heard: one flat table of `Heard` values hashed on that address, so
@@ -136,9 +103,15 @@ struct Learner {
 
 #[derive(Clone, Debug, Default)]
 pub(super) struct Knowledge {
-    ids: Numbered<NodeId>,
+    /// Node id → its number (as tracked), for the questions asked by id.
+    ids: HashMap<NodeId, u32>,
+    /// By node number: whether `ids` has it, and the number of the
+    /// address last gossiped for it (most entries repeat it: compared,
+    /// not hashed).
+    named: Vec<(bool, u32)>,
     addrs: Numbered<NodeAddr>,
-    /// By node number.
+    /// Learner id → index in `learners` (one lookup per message).
+    learner_of: HashMap<NodeId, u32>,
     learners: Vec<Learner>,
     /// First FAIL about each node.
     fail_times: BTreeMap<NodeId, i64>,
@@ -164,23 +137,45 @@ const MOVE_EXAMPLES: usize = 4;
 
 impl Knowledge {
     /// Numbers `gossip`'s entries into `out` (emptied first), for
-    /// [`Knowledge::shown`] and [`Knowledge::hear`] of the same message.
-    pub fn number(&mut self, gossip: &[Gossip], out: &mut GossipNumbers) {
+    /// [`Knowledge::shown`] and [`Knowledge::hear`] of the same message;
+    /// `nodes`: the entries' node numbers, in order ([`NOT_TRACKED`] for
+    /// one not tracked).
+    pub fn number(&mut self, gossip: &[Gossip], nodes: &[u32], out: &mut GossipNumbers) {
+        debug_assert_eq!(gossip.len(), nodes.len());
         out.clear();
-        out.extend(gossip.iter().map(|g| (self.ids.number(&g.node), self.addrs.number(&g.addr))));
+        for (g, &n) in gossip.iter().zip(nodes) {
+            if n == NOT_TRACKED {
+                out.push((NOT_TRACKED, NOT_TRACKED));
+                continue;
+            }
+            let i = n as usize;
+            if self.named.len() <= i {
+                self.named.resize(i + 1, (false, NOT_TRACKED));
+            }
+            let (named, last) = &mut self.named[i];
+            if !*named {
+                *named = true;
+                self.ids.insert(g.node, n);
+            }
+            if *last == NOT_TRACKED || *self.addrs.of(*last) != g.addr {
+                *last = self.addrs.number(&g.addr);
+            }
+            out.push((n, *last));
+        }
     }
 
-    /// The memory of the learner numbered `l`.
-    fn learner_mut(&mut self, l: u32) -> &mut Learner {
-        let i = l as usize;
-        if self.learners.len() <= i {
-            self.learners.resize_with(i + 1, Learner::default);
+    /// The index in `learners` of `l`'s memory (made when new).
+    fn learner_index(&mut self, l: NodeId) -> usize {
+        let next = self.learners.len() as u32;
+        let i = *self.learner_of.entry(l).or_insert(next);
+        if i == next {
+            self.learners.push(Learner::default());
         }
-        &mut self.learners[i]
+        i as usize
     }
 
     fn learner(&self, l: &NodeId) -> Option<&Learner> {
-        self.learners.get(self.ids.get(l)? as usize)
+        self.learners.get(*self.learner_of.get(l)? as usize)
     }
 
     /// Whether the capture has shown enough of `n`'s gossip that every
@@ -209,14 +204,13 @@ impl Knowledge {
         shown.clear();
         shown.extend(m.gossip.iter().filter(|g| g.flags & NodeFlags::NOADDR == 0).map(|g| g.node));
         shown.extend(m.replicaof);
-        let me = self.ids.number(&s);
-        let i = me as usize;
-        if self.learners.len() <= i {
-            self.learners.resize_with(i + 1, Learner::default);
-        }
+        let i = self.learner_index(s);
         let l = &mut self.learners[i];
         l.entries_sent += m.gossip.len() as u64;
         for (g, &(n, a)) in m.gossip.iter().zip(nums) {
+            if n == NOT_TRACKED {
+                continue;
+            }
             match l.peers.get_mut(&n) {
                 Some(p) if p.addr == a => {
                     p.flags = g.flags;
@@ -267,8 +261,8 @@ impl Knowledge {
     /// table to `addr` (rule 9f): `r` will dial it expecting `s`. The
     /// latest node to claim an address wins, as in the server's table.
     pub fn expect_from_ping(&mut self, r: NodeId, s: NodeId, addr: NodeAddr, ts: i64, evd: &Evidence) {
-        let r = self.ids.number(&r);
-        let l = self.learner_mut(r);
+        let i = self.learner_index(r);
+        let l = &mut self.learners[i];
         if l.expected_addr.get(&addr.ip, addr.cport).is_none_or(|h| h.node != s) {
             l.expected_addr.insert(Heard { ts, introducer: s, node: s, addr, evidence: evd.clone() });
         }
@@ -277,14 +271,11 @@ impl Knowledge {
     /// `r` received gossip (numbered in `nums`) from a sender it knows:
     /// first news of each node and each address.
     pub fn hear(&mut self, r: NodeId, s: NodeId, gossip: &[Gossip], nums: &[(u32, u32)], ts: i64, evd: &Evidence) {
-        let me = self.ids.number(&r);
-        let i = me as usize;
-        if self.learners.len() <= i {
-            self.learners.resize_with(i + 1, Learner::default);
-        }
+        let me = self.ids.get(&r).copied().unwrap_or(NOT_TRACKED);
+        let i = self.learner_index(r);
         let (l, addrs) = (&mut self.learners[i], &self.addrs);
         for (g, &(n, a)) in gossip.iter().zip(nums) {
-            if n == me || g.flags & NodeFlags::NOADDR != 0 {
+            if n == me || n == NOT_TRACKED || g.flags & NodeFlags::NOADDR != 0 {
                 continue;
             }
             let first = l.heard_node.get(&n).copied();
@@ -317,7 +308,7 @@ impl Knowledge {
     /// What `l` first heard about node `n`.
     pub fn heard_node(&self, l: &NodeId, n: &NodeId) -> Option<&Heard> {
         let l = self.learner(l)?;
-        let (_, i) = l.heard_node.get(&self.ids.get(n)?)?;
+        let (_, i) = l.heard_node.get(self.ids.get(n)?)?;
         l.heard.get(*i as usize)
     }
 
@@ -334,7 +325,7 @@ impl Knowledge {
 
     /// How `l` last gossiped `n`: address and flags.
     pub fn peer(&self, l: &NodeId, n: &NodeId) -> Option<(&NodeAddr, u16)> {
-        let p = self.learner(l)?.peers.get(&self.ids.get(n)?)?;
+        let p = self.learner(l)?.peers.get(self.ids.get(n)?)?;
         Some((self.addrs.of(p.addr), p.flags))
     }
 
@@ -400,7 +391,8 @@ mod tests {
         let mut k = Knowledge::default();
         let hear = |k: &mut Knowledge, gossip: &[Gossip], ts| {
             let mut nums = GossipNumbers::new();
-            k.number(gossip, &mut nums);
+            let nodes: Vec<u32> = gossip.iter().map(|g| u32::from(g.node.0[0])).collect();
+            k.number(gossip, &nodes, &mut nums);
             k.hear(r, s, gossip, &nums, ts, &evd);
         };
         hear(&mut k, &[gossip(n, "10.0.0.1", 0), gossip(r, "10.0.0.9", 0)], 10);

@@ -15,6 +15,7 @@
 //! | `nodes.rs` | identities, addresses per vantage, generation hints |
 //! | `connections.rs` | who is behind each side of every connection, held messages, short connections |
 //! | `gossip.rs` | what each node heard and expects where, its view of peers, FAIL and UPDATE |
+//! | `numbered.rs` | values numbered in the order first met (the keys of the per-message tables) |
 //! | `handshakes.rs` | operator MEET commands, first answers, who answers at each address, mismatches |
 //! | `identity.rs` | one id claimed by two live instances (cloned `nodes.conf`) |
 //! | `introductions.rs` | first introductions (one constructor per mechanism) and merge chains |
@@ -58,6 +59,7 @@ mod node_table;
 mod node_updates;
 mod nodes;
 mod nodes_view;
+mod numbered;
 mod retention;
 mod reuse;
 mod roles;

@@ -202,7 +202,9 @@ pub(super) fn bound_findings(
 #[derive(Clone, Debug, Default)]
 pub(super) struct Tracked {
     max: usize,
-    ids: rustc_hash::FxHashSet<NodeId>,
+    /// Each id tracked, numbered in the order first met: the rooms asked
+    /// about every gossip entry key their tables by these numbers.
+    ids: rustc_hash::FxHashMap<NodeId, u32>,
     /// Messages ignored (sender not tracked) and ids named in tracked
     /// senders' messages but ignored.
     pub messages_ignored: u64,
@@ -214,54 +216,71 @@ impl Tracked {
         Tracked { max: max.max(1), ..Tracked::default() }
     }
 
-    /// Whether `n` is tracked; tracks it while there is room.
-    fn admit(&mut self, n: NodeId) -> bool {
-        if self.ids.contains(&n) {
-            return true;
+    /// `n`'s number; numbers it while there is room (`None`: not tracked).
+    fn admit(&mut self, n: NodeId) -> Option<u32> {
+        if let Some(&i) = self.ids.get(&n) {
+            return Some(i);
         }
         if self.ids.len() >= self.max {
-            return false;
-        }
-        self.ids.insert(n);
-        true
-    }
-
-    /// `m` as the analysis may see it: `None` when its sender is not
-    /// tracked; without the fields naming ids not tracked.
-    pub fn admit_message<'m>(&mut self, sender: NodeId, m: &'m BusMessage) -> Option<Cow<'m, BusMessage>> {
-        if !self.admit(sender) {
-            self.messages_ignored += 1;
             return None;
         }
+        let i = self.ids.len() as u32;
+        self.ids.insert(n, i);
+        Some(i)
+    }
+
+    /// `n`'s number, if tracked.
+    pub fn number(&self, n: &NodeId) -> Option<u32> {
+        self.ids.get(n).copied()
+    }
+
+    /// `m` as the analysis may see it, with its sender's number: `None`
+    /// when its sender is not tracked; without the fields naming ids not
+    /// tracked. `gossip` gets the numbers of its gossip entries, in order
+    /// (emptied first: a buffer the caller reuses).
+    pub fn admit_message<'m>(
+        &mut self,
+        sender: NodeId,
+        m: &'m BusMessage,
+        gossip: &mut Vec<u32>,
+    ) -> Option<(u32, Cow<'m, BusMessage>)> {
+        let Some(me) = self.admit(sender) else {
+            self.messages_ignored += 1;
+            return None;
+        };
+        gossip.clear();
         let mut all = true;
         for g in &m.gossip {
-            all &= self.admit(g.node);
+            match self.admit(g.node) {
+                Some(i) => gossip.push(i),
+                None => all = false,
+            }
         }
         for n in m.replicaof.iter().chain(m.fail_node.iter()).chain(m.update.iter().map(|u| &u.0)) {
-            all &= self.admit(*n);
+            all &= self.admit(*n).is_some();
         }
         for n in &m.forgotten {
-            all &= self.admit(n.0);
+            all &= self.admit(n.0).is_some();
         }
         if all {
-            return Some(Cow::Borrowed(m));
+            return Some((me, Cow::Borrowed(m)));
         }
         let mut m = m.clone();
         let before = m.gossip.len() + m.forgotten.len();
-        m.gossip.retain(|g| self.ids.contains(&g.node));
-        m.forgotten.retain(|f| self.ids.contains(&f.0));
+        m.gossip.retain(|g| self.ids.contains_key(&g.node));
+        m.forgotten.retain(|f| self.ids.contains_key(&f.0));
         self.mentions_ignored += (before - m.gossip.len() - m.forgotten.len()) as u64;
         for n in [&mut m.replicaof, &mut m.fail_node] {
-            if n.is_some_and(|x| !self.ids.contains(&x)) {
+            if n.is_some_and(|x| !self.ids.contains_key(&x)) {
                 *n = None;
                 self.mentions_ignored += 1;
             }
         }
-        if m.update.as_ref().is_some_and(|u| !self.ids.contains(&u.0)) {
+        if m.update.as_ref().is_some_and(|u| !self.ids.contains_key(&u.0)) {
             m.update = None;
             self.mentions_ignored += 1;
         }
-        Some(Cow::Owned(m))
+        Some((me, Cow::Owned(m)))
     }
 }
 
