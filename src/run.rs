@@ -190,21 +190,37 @@ fn merge(streams: &mut [Stream], f: &mut dyn FnMut(&BusEvent)) {
         return;
     }
     loop {
+        // The stream with the earliest packet (ties: the first), and the
+        // earliest packet of the others: the best stream goes on until its
+        // packets pass that one (a stream's packets mostly come in runs).
         let mut best: Option<(i64, usize)> = None;
+        let mut next: Option<(i64, usize)> = None;
         for (i, s) in streams.iter_mut().enumerate() {
-            if let Some((ts, _)) = s.head()
-                && best.is_none_or(|(t, _)| ts < t)
-            {
+            let Some((ts, _)) = s.head() else { continue };
+            if best.is_none_or(|(t, _)| ts < t) {
+                next = best;
                 best = Some((ts, i));
+            } else if next.is_none_or(|(t, _)| ts < t) {
+                next = Some((ts, i));
             }
         }
         let Some((_, i)) = best else { break };
         let s = &mut streams[i];
-        let (_, n) = s.head.take().unwrap_or_default();
-        for _ in 0..n {
-            let Some(e) = s.events.next() else { break };
-            f(&e);
-            s.give_back(e);
+        loop {
+            let (_, n) = s.head.take().unwrap_or_default();
+            for _ in 0..n {
+                let Some(e) = s.events.next() else { break };
+                f(&e);
+                s.give_back(e);
+            }
+            let goes_on = match (s.head(), next) {
+                (None, _) => false,
+                (Some(_), None) => true,
+                (Some((ts, _)), Some((t, j))) => ts < t || (ts == t && i < j),
+            };
+            if !goes_on {
+                break;
+            }
         }
     }
     for s in streams.iter_mut() {
