@@ -50,9 +50,22 @@ fn read_one(input: &mut Input, several: bool, tx: SyncSender<Part>, returned: Re
         // With several captures the analysis fingerprints every message
         // (clock offsets): done here, beside the busy analysis thread.
         sink.fingerprints = several;
+        // A packet that made no event matters to the merge only by its
+        // time: it holds back this stream's later packets until the others
+        // pass it. The next packet that makes events is sent at the latest
+        // of their times, which orders the same (the merge would take it
+        // right after that packet), so packets without events are not sent.
+        let mut held: Option<i64> = None;
         crate::pipeline::run_single(input, &mut sink, |ts| {
             let mut ev = events.borrow_mut();
-            packets.push((ts, (ev.len() - counted) as u32));
+            if ev.len() == counted {
+                held = Some(held.map_or(ts, |h| h.max(ts)));
+                if !(live && last_flush.elapsed() >= LIVE_FLUSH && !packets.is_empty()) {
+                    return;
+                }
+            } else {
+                packets.push((held.take().map_or(ts, |h| h.max(ts)), (ev.len() - counted) as u32));
+            }
             counted = ev.len();
             if ev.len() >= BATCH || packets.len() >= 16 * BATCH || (live && last_flush.elapsed() >= LIVE_FLUSH) {
                 let events = std::mem::replace(&mut *ev, Vec::with_capacity(BATCH));
