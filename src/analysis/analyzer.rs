@@ -344,7 +344,7 @@ impl Analyzer {
         };
         let prior = fresh(&l) && fresh(&n);
         let heard = self.knowledge.heard_node(&l, &n);
-        let intro = introductions::hearsay(ts, l, n, heard, prior, evd.clone());
+        let intro = introductions::hearsay(ts, l, n, heard.as_ref(), prior, evd.clone());
         self.introduce(intro);
     }
 

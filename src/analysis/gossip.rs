@@ -1,31 +1,20 @@
 //! Knowledge from gossip: what each node heard about other nodes and
 //! addresses (and from whom), where it expects a node because of that
 //! node's own PINGs, each node's own view of its peers, FAIL and UPDATE
-//! messages (`node_failed`, `update_message`). Imports: `model`, `events`,
-//! `clusterbus` flags.
+//! messages (`node_failed`, `update_message`). Imports: `model`, `news`,
+//! `retention`, `events`, `clusterbus` flags.
 
 use super::model::{Evidence, Finding, FindingKind, NodeId};
-use super::numbered::Numbered;
+pub(super) use super::news::Heard;
+use super::news::{AddrMap, Names, News};
 use super::retention::Findings;
 use crate::clusterbus::NodeFlags;
 use crate::events::{BusMessage, Gossip, NodeAddr};
-use hashbrown::HashTable;
-use rustc_hash::{FxHashMap as HashMap, FxHasher};
+use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 
 /// A FAIL about the same node is reported again only after this long.
 const FAIL_REPORT_INTERVAL_US: i64 = 60_000_000;
-
-/// What a learner heard about a node or an address.
-#[derive(Clone, Debug)]
-pub(super) struct Heard {
-    pub ts: i64,
-    pub introducer: NodeId,
-    pub node: NodeId,
-    pub addr: NodeAddr,
-    pub evidence: Evidence,
-}
 
 /// A peer as a node gossips it: its address (numbered), flags, when.
 #[derive(Clone, Copy, Debug)]
@@ -43,46 +32,6 @@ pub(super) type GossipNumbers = Vec<(u32, u32)>;
 /// The number of a node not tracked (its gossip entry teaches nothing).
 pub(super) const NOT_TRACKED: u32 = u32::MAX;
 
-/// News keyed by address (IP and bus port), which is the `addr` of what
-/// was heard: one flat table of `Heard` values hashed on that address, so
-/// an entry costs no key of its own and no table per bus port (a
-/// loopback cluster gives every node its own bus port: a table each, per
-/// learner, was most of the analysis' memory at 100 nodes). Looked up by
-/// `&str`: a steady-state message costs no allocation.
-#[derive(Clone, Default)]
-struct AddrMap(HashTable<Heard>);
-
-impl std::fmt::Debug for AddrMap {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.0.iter()).finish()
-    }
-}
-
-fn addr_hash(ip: &str, cport: u16) -> u64 {
-    let mut h = FxHasher::default();
-    cport.hash(&mut h);
-    ip.hash(&mut h);
-    h.finish()
-}
-
-impl AddrMap {
-    fn get(&self, ip: &str, cport: u16) -> Option<&Heard> {
-        self.0.find(addr_hash(ip, cport), |h| h.addr.cport == cport && h.addr.ip == ip)
-    }
-
-    /// Sets the news of `h.addr`, replacing what was there.
-    fn insert(&mut self, h: Heard) {
-        let (ip, cport) = (h.addr.ip.as_str(), h.addr.cport);
-        let hash = addr_hash(ip, cport);
-        match self.0.find_mut(hash, |o| o.addr.cport == cport && o.addr.ip == ip) {
-            Some(o) => *o = h,
-            None => {
-                self.0.insert_unique(hash, h, |o| addr_hash(&o.addr.ip, o.addr.cport));
-            }
-        }
-    }
-}
-
 /// Per-learner memory.
 #[derive(Clone, Debug, Default)]
 struct Learner {
@@ -90,7 +39,7 @@ struct Learner {
     /// in `heard`).
     heard_node: HashMap<u32, (u32, u32)>,
     /// First news of each node, in the order heard.
-    heard: Vec<Heard>,
+    heard: Vec<News>,
     heard_addr: AddrMap,
     /// Addresses the learner moved a node to because of that node's own
     /// PINGs (TCP source address); used only to spot who answers there.
@@ -109,7 +58,8 @@ pub(super) struct Knowledge {
     /// address last gossiped for it (most entries repeat it: compared,
     /// not hashed).
     named: Vec<(bool, u32)>,
-    addrs: Numbered<NodeAddr>,
+    /// What news refers to (and the addresses in `named`, peers).
+    names: Names,
     /// Learner id → index in `learners` (one lookup per message).
     learner_of: HashMap<NodeId, u32>,
     learners: Vec<Learner>,
@@ -157,8 +107,8 @@ impl Knowledge {
                 *named = true;
                 self.ids.insert(g.node, n);
             }
-            if *last == NOT_TRACKED || *self.addrs.of(*last) != g.addr {
-                *last = self.addrs.number(&g.addr);
+            if *last == NOT_TRACKED || *self.names.addrs.of(*last) != g.addr {
+                *last = self.names.addrs.number(&g.addr);
             }
             out.push((n, *last));
         }
@@ -222,7 +172,13 @@ impl Knowledge {
                     let mv = self.moves.entry(g.node).or_default();
                     mv.count += 1;
                     if mv.first.len() < MOVE_EXAMPLES {
-                        mv.first.push((s, self.addrs.of(p.addr).to_string(), g.addr.to_string(), ts, evd.clone()));
+                        mv.first.push((
+                            s,
+                            self.names.addrs.of(p.addr).to_string(),
+                            g.addr.to_string(),
+                            ts,
+                            evd.clone(),
+                        ));
                     }
                     *p = Peer { ts, addr: a, flags: g.flags };
                 }
@@ -262,9 +218,11 @@ impl Knowledge {
     /// latest node to claim an address wins, as in the server's table.
     pub fn expect_from_ping(&mut self, r: NodeId, s: NodeId, addr: NodeAddr, ts: i64, evd: &Evidence) {
         let i = self.learner_index(r);
-        let l = &mut self.learners[i];
-        if l.expected_addr.get(&addr.ip, addr.cport).is_none_or(|h| h.node != s) {
-            l.expected_addr.insert(Heard { ts, introducer: s, node: s, addr, evidence: evd.clone() });
+        let (l, names) = (&mut self.learners[i], &mut self.names);
+        if l.expected_addr.get(names, &addr.ip, addr.cport).is_none_or(|h| !names.is_about(h, &s)) {
+            let a = names.addrs.number(&addr);
+            let news = names.news(ts, s, s, a, evd);
+            l.expected_addr.insert(names, news);
         }
     }
 
@@ -273,7 +231,7 @@ impl Knowledge {
     pub fn hear(&mut self, r: NodeId, s: NodeId, gossip: &[Gossip], nums: &[(u32, u32)], ts: i64, evd: &Evidence) {
         let me = self.ids.get(&r).copied().unwrap_or(NOT_TRACKED);
         let i = self.learner_index(r);
-        let (l, addrs) = (&mut self.learners[i], &self.addrs);
+        let (l, names) = (&mut self.learners[i], &mut self.names);
         for (g, &(n, a)) in gossip.iter().zip(nums) {
             if n == me || n == NOT_TRACKED || g.flags & NodeFlags::NOADDR != 0 {
                 continue;
@@ -283,50 +241,48 @@ impl Knowledge {
             // address lookup for a node gossiped where it was first heard
             // (same IP and bus port).
             if let Some((fa, _)) = first {
-                let f = addrs.of(fa);
+                let f = names.addrs.of(fa);
                 if fa == a || (f.cport == g.addr.cport && f.ip == g.addr.ip) {
                     continue;
                 }
             }
             let new_node = first.is_none();
-            let new_addr = l.heard_addr.get(&g.addr.ip, g.addr.cport).is_none();
+            let new_addr = l.heard_addr.get(names, &g.addr.ip, g.addr.cport).is_none();
             if new_node || new_addr {
-                let h = Heard { ts, introducer: s, node: g.node, addr: g.addr.clone(), evidence: evd.clone() };
+                let news = names.news(ts, s, g.node, a, evd);
+                if new_addr {
+                    l.heard_addr.insert(names, news);
+                }
                 if new_node {
                     l.heard_node.insert(n, (a, l.heard.len() as u32));
-                    if new_addr {
-                        l.heard_addr.insert(h.clone());
-                    }
-                    l.heard.push(h);
-                } else {
-                    l.heard_addr.insert(h);
+                    l.heard.push(news);
                 }
             }
         }
     }
 
     /// What `l` first heard about node `n`.
-    pub fn heard_node(&self, l: &NodeId, n: &NodeId) -> Option<&Heard> {
+    pub fn heard_node(&self, l: &NodeId, n: &NodeId) -> Option<Heard> {
         let l = self.learner(l)?;
         let (_, i) = l.heard_node.get(self.ids.get(n)?)?;
-        l.heard.get(*i as usize)
+        l.heard.get(*i as usize).map(|h| self.names.heard(h))
     }
 
     /// What `l` first heard was at `ip`, bus port `cport`.
-    pub fn heard_addr(&self, l: &NodeId, ip: &str, cport: u16) -> Option<&Heard> {
-        self.learner(l)?.heard_addr.get(ip, cport)
+    pub fn heard_addr(&self, l: &NodeId, ip: &str, cport: u16) -> Option<Heard> {
+        self.learner(l)?.heard_addr.get(&self.names, ip, cport).map(|h| self.names.heard(h))
     }
 
     /// Which node `l` expects at `ip`, bus port `cport`, because of that
     /// node's PINGs.
-    pub fn expected_addr(&self, l: &NodeId, ip: &str, cport: u16) -> Option<&Heard> {
-        self.learner(l)?.expected_addr.get(ip, cport)
+    pub fn expected_addr(&self, l: &NodeId, ip: &str, cport: u16) -> Option<Heard> {
+        self.learner(l)?.expected_addr.get(&self.names, ip, cport).map(|h| self.names.heard(h))
     }
 
     /// How `l` last gossiped `n`: address and flags.
     pub fn peer(&self, l: &NodeId, n: &NodeId) -> Option<(&NodeAddr, u16)> {
         let p = self.learner(l)?.peers.get(self.ids.get(n)?)?;
-        Some((self.addrs.of(p.addr), p.flags))
+        Some((self.names.addrs.of(p.addr), p.flags))
     }
 
     /// A FAIL about `n` was seen.
@@ -400,7 +356,7 @@ mod tests {
         hear(&mut k, &[gossip(m, "10.0.0.3", 0)], 30);
         assert_eq!(k.heard_node(&r, &n).map(|h| h.ts), Some(10));
         assert_eq!(k.heard_addr(&r, "10.0.0.1", 17000).map(|h| h.node), Some(n), "first news of the address wins");
-        assert_eq!(k.heard_node(&r, &m).map(|h| h.addr.ip.as_str()), Some("10.0.0.1"));
+        assert_eq!(k.heard_node(&r, &m).map(|h| h.addr.ip.to_string()).as_deref(), Some("10.0.0.1"));
         assert!(k.heard_node(&r, &r).is_none(), "a node does not learn itself");
         assert!(k.heard_addr(&r, "10.0.0.2", 17000).is_none(), "noaddr entries teach nothing");
         assert_eq!(k.heard_node(&r, &m).map(|h| h.ts), Some(20), "a node's first news stays");

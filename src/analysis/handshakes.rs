@@ -108,7 +108,8 @@ impl Handshakes {
         }
         let heard = cx.knowledge.heard_addr(&l, &dst_ip, dst.port);
         // Whichever told the dialler most recently what lives there.
-        let expected = match (heard, cx.knowledge.expected_addr(&l, &dst_ip, dst.port)) {
+        let pinged = cx.knowledge.expected_addr(&l, &dst_ip, dst.port);
+        let expected = match (heard.as_ref(), pinged.as_ref()) {
             (Some(h), Some(p)) => Some(if p.ts > h.ts { p } else { h }),
             (h, p) => h.or(p),
         };
@@ -146,7 +147,7 @@ impl Handshakes {
                     && a.first_ts >= c.ts
                     && a.first_ts - c.ts < COMMAND_WINDOW_US
             });
-            return Some(match (cmd, heard) {
+            return Some(match (cmd, heard.as_ref()) {
                 (Some(i), _) => {
                     let c = self.commands.remove(i);
                     introductions::operator_meet(d, Some((c.text, cx.cfg.evidence(c.capture, c.frame))))
@@ -158,7 +159,10 @@ impl Handshakes {
         // Gossip-add (5.0.10+): the node was added under the gossiped id;
         // this PING only checks the address. Whoever answers, the learner
         // now knows the gossiped node.
-        heard.filter(|h| h.node == w || !cx.intros.knows(l, h.node)).map(|h: &Heard| introductions::gossip_add(d, h))
+        heard
+            .as_ref()
+            .filter(|h| h.node == w || !cx.intros.knows(l, h.node))
+            .map(|h: &Heard| introductions::gossip_add(d, h))
     }
 
     pub fn answers(&self) -> &BTreeMap<String, BTreeMap<NodeId, Answered>> {

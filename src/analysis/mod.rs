@@ -15,6 +15,7 @@
 //! | `nodes.rs` | identities, addresses per vantage, generation hints |
 //! | `connections.rs` | who is behind each side of every connection, held messages, short connections |
 //! | `gossip.rs` | what each node heard and expects where, its view of peers, FAIL and UPDATE |
+//! | `news.rs` | what learners heard, kept as numbers, and news by address |
 //! | `numbered.rs` | values numbered in the order first met (the keys of the per-message tables) |
 //! | `handshakes.rs` | operator MEET commands, first answers, who answers at each address, mismatches |
 //! | `identity.rs` | one id claimed by two live instances (cloned `nodes.conf`) |
@@ -54,6 +55,7 @@ mod introductions;
 mod kinds;
 mod merge;
 pub mod model;
+mod news;
 mod node_gossip;
 mod node_table;
 mod node_updates;

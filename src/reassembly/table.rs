@@ -366,10 +366,12 @@ impl<S: Default> Reassembler<S> {
 
     /// Ends the capture: every open stream is closed (holes become gaps).
     pub fn finish<C: StreamConsumer<State = S>>(&mut self, consumer: &mut C, ts_us: i64) {
-        let mut keys: Vec<[Endpoint; 2]> = self.conns.keys().copied().collect();
-        keys.sort_by_key(|k| self.conns.get(k).map_or(0, |c| c.id));
+        // In the order the connections were first seen (ids are unique):
+        // sorted with their ids beside them, not looked up per comparison.
+        let mut keys: Vec<(u64, [Endpoint; 2])> = self.conns.iter().map(|(k, c)| (c.id, *k)).collect();
+        keys.sort_unstable_by_key(|&(id, _)| id);
         let mut fx = Effects::default();
-        for k in keys {
+        for (_, k) in keys {
             if let Some(mut conn) = self.conns.remove(&k)
                 && conn.closed_at.is_none()
             {
