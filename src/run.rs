@@ -20,9 +20,10 @@ const IN_FLIGHT: usize = 4;
 /// to fill (checked after each packet).
 const LIVE_FLUSH: std::time::Duration = std::time::Duration::from_millis(2);
 
-/// What a reading thread sends: the events of consecutive packets (each
-/// packet's time on the reference clock and how many events it made), then
-/// the events of the end of the input.
+/// What a reading thread sends: the events of consecutive packets that
+/// made events (each packet's time on the reference clock, held back as
+/// `read_one` says, and how many events it made), then the events of the
+/// end of the input.
 enum Part {
     Packets { packets: Vec<(i64, u32)>, events: Vec<BusEvent> },
     End(Vec<BusEvent>),
@@ -60,14 +61,15 @@ fn read_one(input: &mut Input, several: bool, tx: SyncSender<Part>, returned: Re
             let mut ev = events.borrow_mut();
             if ev.len() == counted {
                 held = Some(held.map_or(ts, |h| h.max(ts)));
-                if !(live && last_flush.elapsed() >= LIVE_FLUSH && !packets.is_empty()) {
+                // Live: what waits still goes out on time.
+                if !live || packets.is_empty() {
                     return;
                 }
             } else {
                 packets.push((held.take().map_or(ts, |h| h.max(ts)), (ev.len() - counted) as u32));
             }
             counted = ev.len();
-            if ev.len() >= BATCH || packets.len() >= 16 * BATCH || (live && last_flush.elapsed() >= LIVE_FLUSH) {
+            if ev.len() >= BATCH || (live && last_flush.elapsed() >= LIVE_FLUSH) {
                 let events = std::mem::replace(&mut *ev, Vec::with_capacity(BATCH));
                 // The analysing side hangs up only when it panicked; the
                 // join reports that.

@@ -11,7 +11,7 @@ use super::config::AnalysisConfig;
 use super::connections::{Connections, OnLink};
 use super::coverage::Reading;
 use super::finish::{Gathered, build};
-use super::gossip::{GossipNumbers, Knowledge, NOT_TRACKED};
+use super::gossip::{GossipNumbers, Knowledge};
 use super::handshakes::{Context, Handshakes};
 use super::identity::Identities;
 use super::introductions::{self, Introductions, PRIOR_WINDOW_US};
@@ -51,9 +51,7 @@ pub struct Analyzer {
     anomalies: BTreeMap<String, u64>,
     /// The nodes a message shows (a buffer reused message after message).
     shown_buf: Vec<NodeId>,
-    /// The numbers of a message's gossip entries: nodes, then (node,
-    /// address) (reused buffers).
-    gossip_nodes: Vec<u32>,
+    /// The numbers of a message's gossip entries (a reused buffer).
     numbers: GossipNumbers,
 }
 
@@ -76,7 +74,6 @@ impl Analyzer {
             tracked: Tracked::new(cfg.bounds.max_nodes),
             anomalies: BTreeMap::new(),
             shown_buf: Vec::new(),
-            gossip_nodes: Vec::new(),
             numbers: GossipNumbers::new(),
             cfg,
         }
@@ -167,11 +164,7 @@ impl Analyzer {
         // Light messages carry no sender: nothing to learn.
         let Some(sender) = msg.sender else { return };
         // Past the node bound, ids not tracked are ignored.
-        let mut nodes = std::mem::take(&mut self.gossip_nodes);
-        let Some((_, msg)) = self.tracked.admit_message(sender, msg, &mut nodes) else {
-            self.gossip_nodes = nodes;
-            return;
-        };
+        let Some(msg) = self.tracked.admit_message(sender, msg) else { return };
         let msg = &*msg;
         if self.cfg.node_views {
             let on = node_updates::OnLink { ts, link: &link, sender_dialled: is_opener };
@@ -184,31 +177,21 @@ impl Analyzer {
         }
         let arrival = self.conns.arrive(&OnLink { ts, frame, link: &link, sender, is_opener }, msg);
         let mut nums = std::mem::take(&mut self.numbers);
+        if arrival.receiver.is_some() {
+            for (p, rcv) in arrival.released {
+                self.knowledge.number(&p.msg.gossip, &mut nums);
+                self.received(p.ts, p.frame, &p.link, rcv, &p.msg, &nums);
+            }
+        }
+        if let Some(a) = &arrival.answer {
+            self.answered(a, ts, frame, link.capture);
+        }
+        self.knowledge.number(&msg.gossip, &mut nums);
         if let Some(r) = arrival.receiver {
-            if !arrival.released.is_empty() {
-                // Messages admitted before, waiting for their receiver.
-                let mut held = Vec::new();
-                for (p, rcv) in arrival.released {
-                    held.clear();
-                    held.extend(p.msg.gossip.iter().map(|g| self.tracked.number(&g.node).unwrap_or(NOT_TRACKED)));
-                    self.knowledge.number(&p.msg.gossip, &held, &mut nums);
-                    self.received(p.ts, p.frame, &p.link, rcv, &p.msg, &nums);
-                }
-            }
-            if let Some(a) = &arrival.answer {
-                self.answered(a, ts, frame, link.capture);
-            }
-            self.knowledge.number(&msg.gossip, &nodes, &mut nums);
             self.received(ts, frame, &link, r, msg, &nums);
-        } else {
-            if let Some(a) = &arrival.answer {
-                self.answered(a, ts, frame, link.capture);
-            }
-            self.knowledge.number(&msg.gossip, &nodes, &mut nums);
         }
         self.shown(ts, frame, link.capture, sender, msg, &nums);
         self.numbers = nums;
-        self.gossip_nodes = nodes;
     }
 
     /// Header facts about the sender: state, addresses, roles, slots,

@@ -26,11 +26,8 @@ struct Peer {
 
 /// The numbers of a message's gossip entries, (node, address) each, in
 /// the message's order ([`Knowledge::number`]; a buffer the caller
-/// reuses). [`NOT_TRACKED`] for a node that is not tracked.
+/// reuses).
 pub(super) type GossipNumbers = Vec<(u32, u32)>;
-
-/// The number of a node not tracked (its gossip entry teaches nothing).
-pub(super) const NOT_TRACKED: u32 = u32::MAX;
 
 /// Per-learner memory.
 #[derive(Clone, Debug, Default)]
@@ -52,16 +49,13 @@ struct Learner {
 
 #[derive(Clone, Debug, Default)]
 pub(super) struct Knowledge {
-    /// Node id → its number (as tracked), for the questions asked by id.
-    ids: HashMap<NodeId, u32>,
-    /// By node number: whether `ids` has it, and the number of the
-    /// address last gossiped for it (most entries repeat it: compared,
-    /// not hashed).
-    named: Vec<(bool, u32)>,
-    /// What news refers to (and the addresses in `named`, peers).
+    /// Node ids and addresses numbered (news, peers and the learners'
+    /// tables refer to them by number).
     names: Names,
-    /// Learner id → index in `learners` (one lookup per message).
-    learner_of: HashMap<NodeId, u32>,
+    /// By node number: the number of the address last gossiped for it
+    /// (most entries repeat it: compared, not hashed).
+    last_addr: Vec<u32>,
+    /// By node number.
     learners: Vec<Learner>,
     /// First FAIL about each node.
     fail_times: BTreeMap<NodeId, i64>,
@@ -87,45 +81,34 @@ const MOVE_EXAMPLES: usize = 4;
 
 impl Knowledge {
     /// Numbers `gossip`'s entries into `out` (emptied first), for
-    /// [`Knowledge::shown`] and [`Knowledge::hear`] of the same message;
-    /// `nodes`: the entries' node numbers, in order ([`NOT_TRACKED`] for
-    /// one not tracked).
-    pub fn number(&mut self, gossip: &[Gossip], nodes: &[u32], out: &mut GossipNumbers) {
-        debug_assert_eq!(gossip.len(), nodes.len());
+    /// [`Knowledge::shown`] and [`Knowledge::hear`] of the same message.
+    pub fn number(&mut self, gossip: &[Gossip], out: &mut GossipNumbers) {
         out.clear();
-        for (g, &n) in gossip.iter().zip(nodes) {
-            if n == NOT_TRACKED {
-                out.push((NOT_TRACKED, NOT_TRACKED));
-                continue;
-            }
+        for g in gossip {
+            let n = self.names.nodes.number(&g.node);
             let i = n as usize;
-            if self.named.len() <= i {
-                self.named.resize(i + 1, (false, NOT_TRACKED));
+            if self.last_addr.len() <= i {
+                self.last_addr.resize(i + 1, u32::MAX);
             }
-            let (named, last) = &mut self.named[i];
-            if !*named {
-                *named = true;
-                self.ids.insert(g.node, n);
-            }
-            if *last == NOT_TRACKED || *self.names.addrs.of(*last) != g.addr {
+            let last = &mut self.last_addr[i];
+            if *last == u32::MAX || *self.names.addrs.of(*last) != g.addr {
                 *last = self.names.addrs.number(&g.addr);
             }
             out.push((n, *last));
         }
     }
 
-    /// The index in `learners` of `l`'s memory (made when new).
+    /// `l`'s number, its memory made when new.
     fn learner_index(&mut self, l: NodeId) -> usize {
-        let next = self.learners.len() as u32;
-        let i = *self.learner_of.entry(l).or_insert(next);
-        if i == next {
-            self.learners.push(Learner::default());
+        let i = self.names.nodes.number(&l) as usize;
+        if self.learners.len() <= i {
+            self.learners.resize_with(i + 1, Learner::default);
         }
-        i as usize
+        i
     }
 
     fn learner(&self, l: &NodeId) -> Option<&Learner> {
-        self.learners.get(*self.learner_of.get(l)? as usize)
+        self.learners.get(self.names.nodes.get(l)? as usize)
     }
 
     /// Whether the capture has shown enough of `n`'s gossip that every
@@ -158,9 +141,6 @@ impl Knowledge {
         let l = &mut self.learners[i];
         l.entries_sent += m.gossip.len() as u64;
         for (g, &(n, a)) in m.gossip.iter().zip(nums) {
-            if n == NOT_TRACKED {
-                continue;
-            }
             match l.peers.get_mut(&n) {
                 Some(p) if p.addr == a => {
                     p.flags = g.flags;
@@ -229,11 +209,10 @@ impl Knowledge {
     /// `r` received gossip (numbered in `nums`) from a sender it knows:
     /// first news of each node and each address.
     pub fn hear(&mut self, r: NodeId, s: NodeId, gossip: &[Gossip], nums: &[(u32, u32)], ts: i64, evd: &Evidence) {
-        let me = self.ids.get(&r).copied().unwrap_or(NOT_TRACKED);
-        let i = self.learner_index(r);
-        let (l, names) = (&mut self.learners[i], &mut self.names);
+        let me = self.learner_index(r);
+        let (l, names) = (&mut self.learners[me], &mut self.names);
         for (g, &(n, a)) in gossip.iter().zip(nums) {
-            if n == me || n == NOT_TRACKED || g.flags & NodeFlags::NOADDR != 0 {
+            if n as usize == me || g.flags & NodeFlags::NOADDR != 0 {
                 continue;
             }
             let first = l.heard_node.get(&n).copied();
@@ -264,7 +243,7 @@ impl Knowledge {
     /// What `l` first heard about node `n`.
     pub fn heard_node(&self, l: &NodeId, n: &NodeId) -> Option<Heard> {
         let l = self.learner(l)?;
-        let (_, i) = l.heard_node.get(self.ids.get(n)?)?;
+        let (_, i) = l.heard_node.get(&self.names.nodes.get(n)?)?;
         l.heard.get(*i as usize).map(|h| self.names.heard(h))
     }
 
@@ -281,7 +260,7 @@ impl Knowledge {
 
     /// How `l` last gossiped `n`: address and flags.
     pub fn peer(&self, l: &NodeId, n: &NodeId) -> Option<(&NodeAddr, u16)> {
-        let p = self.learner(l)?.peers.get(self.ids.get(n)?)?;
+        let p = self.learner(l)?.peers.get(&self.names.nodes.get(n)?)?;
         Some((self.names.addrs.of(p.addr), p.flags))
     }
 
@@ -347,8 +326,7 @@ mod tests {
         let mut k = Knowledge::default();
         let hear = |k: &mut Knowledge, gossip: &[Gossip], ts| {
             let mut nums = GossipNumbers::new();
-            let nodes: Vec<u32> = gossip.iter().map(|g| u32::from(g.node.0[0])).collect();
-            k.number(gossip, &nodes, &mut nums);
+            k.number(gossip, &mut nums);
             k.hear(r, s, gossip, &nums, ts, &evd);
         };
         hear(&mut k, &[gossip(n, "10.0.0.1", 0), gossip(r, "10.0.0.9", 0)], 10);

@@ -36,9 +36,9 @@ pub(super) struct News {
 /// The ids, addresses and capture names news refers to, numbered.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Names {
-    /// Nodes named in news (numbered apart from the tracked numbers:
-    /// news only refers to them).
-    people: Numbered<NodeId>,
+    /// Every node id of gossip and news (the learners' tables are keyed
+    /// by these numbers too).
+    pub nodes: Numbered<NodeId>,
     pub addrs: Numbered<NodeAddr>,
     captures: Numbered<std::sync::Arc<str>>,
 }
@@ -50,8 +50,8 @@ impl Names {
         News {
             ts,
             frame: evd.frame,
-            introducer: self.people.number(&introducer),
-            node: self.people.number(&node),
+            introducer: self.nodes.number(&introducer),
+            node: self.nodes.number(&node),
             addr,
             capture: self.captures.number(&evd.capture),
         }
@@ -61,8 +61,8 @@ impl Names {
     pub fn heard(&self, n: &News) -> Heard {
         Heard {
             ts: n.ts,
-            introducer: *self.people.of(n.introducer),
-            node: *self.people.of(n.node),
+            introducer: *self.nodes.of(n.introducer),
+            node: *self.nodes.of(n.node),
             addr: self.addrs.of(n.addr).clone(),
             evidence: Evidence { capture: self.captures.of(n.capture).clone(), frame: n.frame },
         }
@@ -70,7 +70,7 @@ impl Names {
 
     /// Whether `n` is about node `id`.
     pub fn is_about(&self, n: &News, id: &NodeId) -> bool {
-        self.people.of(n.node) == id
+        self.nodes.of(n.node) == id
     }
 }
 
@@ -135,7 +135,10 @@ mod tests {
         let evd = Evidence { capture: "h1.pcap".into(), frame: 42 };
         let news = names.news(5, s, n, a, &evd);
         let h = names.heard(&news);
-        assert_eq!((h.ts, h.introducer, h.node, h.addr.to_string()), (5, s, n, addr("10.0.0.1", 7000, 17000).to_string()));
+        assert_eq!(
+            (h.ts, h.introducer, h.node, h.addr.to_string()),
+            (5, s, n, addr("10.0.0.1", 7000, 17000).to_string())
+        );
         assert_eq!((h.evidence.capture.as_ref(), h.evidence.frame), ("h1.pcap", 42));
         assert!(names.is_about(&news, &n) && !names.is_about(&news, &s));
     }

@@ -5,10 +5,9 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::hash::Hash;
 
-/// Values numbered in the order first met (gossiped addresses; node ids
-/// are numbered as they are tracked, [`super::retention::Tracked`]). The
-/// tables asked about every gossip entry (per learner) are keyed and
-/// filled by numbers: small entries that stay in cache where entries
+/// Values numbered in the order first met (node ids and addresses in
+/// gossip). The tables asked about every gossip entry (per learner) are
+/// keyed and filled by numbers: small entries that stay in cache where entries
 /// keyed by 40-byte ids, holding whole addresses, did not (at 100 nodes
 /// they were most of the analysis' time).
 #[derive(Clone, Debug)]
@@ -34,6 +33,11 @@ impl<T: Hash + Eq + Clone> Numbered<T> {
         i
     }
 
+    /// `x`'s number, if it has one.
+    pub fn get(&self, x: &T) -> Option<u32> {
+        self.number.get(x).copied()
+    }
+
     pub fn of(&self, i: u32) -> &T {
         &self.list[i as usize]
     }
@@ -48,5 +52,6 @@ mod tests {
         let mut n = Numbered::default();
         assert_eq!((n.number(&"a"), n.number(&"b"), n.number(&"a")), (0, 1, 0));
         assert_eq!((*n.of(0), *n.of(1)), ("a", "b"));
+        assert_eq!((n.get(&"b"), n.get(&"c")), (Some(1), None));
     }
 }

@@ -202,9 +202,7 @@ pub(super) fn bound_findings(
 #[derive(Clone, Debug, Default)]
 pub(super) struct Tracked {
     max: usize,
-    /// Each id tracked, numbered in the order first met: the rooms asked
-    /// about every gossip entry key their tables by these numbers.
-    ids: rustc_hash::FxHashMap<NodeId, u32>,
+    ids: rustc_hash::FxHashSet<NodeId>,
     /// Messages ignored (sender not tracked) and ids named in tracked
     /// senders' messages but ignored.
     pub messages_ignored: u64,
@@ -216,71 +214,54 @@ impl Tracked {
         Tracked { max: max.max(1), ..Tracked::default() }
     }
 
-    /// `n`'s number; numbers it while there is room (`None`: not tracked).
-    fn admit(&mut self, n: NodeId) -> Option<u32> {
-        if let Some(&i) = self.ids.get(&n) {
-            return Some(i);
+    /// Whether `n` is tracked; tracks it while there is room.
+    fn admit(&mut self, n: NodeId) -> bool {
+        if self.ids.contains(&n) {
+            return true;
         }
         if self.ids.len() >= self.max {
-            return None;
+            return false;
         }
-        let i = self.ids.len() as u32;
-        self.ids.insert(n, i);
-        Some(i)
+        self.ids.insert(n);
+        true
     }
 
-    /// `n`'s number, if tracked.
-    pub fn number(&self, n: &NodeId) -> Option<u32> {
-        self.ids.get(n).copied()
-    }
-
-    /// `m` as the analysis may see it, with its sender's number: `None`
-    /// when its sender is not tracked; without the fields naming ids not
-    /// tracked. `gossip` gets the numbers of its gossip entries, in order
-    /// (emptied first: a buffer the caller reuses).
-    pub fn admit_message<'m>(
-        &mut self,
-        sender: NodeId,
-        m: &'m BusMessage,
-        gossip: &mut Vec<u32>,
-    ) -> Option<(u32, Cow<'m, BusMessage>)> {
-        let Some(me) = self.admit(sender) else {
+    /// `m` as the analysis may see it: `None` when its sender is not
+    /// tracked; without the fields naming ids not tracked.
+    pub fn admit_message<'m>(&mut self, sender: NodeId, m: &'m BusMessage) -> Option<Cow<'m, BusMessage>> {
+        if !self.admit(sender) {
             self.messages_ignored += 1;
             return None;
-        };
-        gossip.clear();
+        }
         let mut all = true;
         for g in &m.gossip {
-            match self.admit(g.node) {
-                Some(i) => gossip.push(i),
-                None => all = false,
-            }
+            all &= self.admit(g.node);
         }
         for n in m.replicaof.iter().chain(m.fail_node.iter()).chain(m.update.iter().map(|u| &u.0)) {
-            all &= self.admit(*n).is_some();
+            all &= self.admit(*n);
         }
         for n in &m.forgotten {
-            all &= self.admit(n.0).is_some();
+            all &= self.admit(n.0);
         }
         if all {
-            return Some((me, Cow::Borrowed(m)));
+            return Some(Cow::Borrowed(m));
         }
         let mut m = m.clone();
         let before = m.gossip.len() + m.forgotten.len();
-        m.gossip.retain(|g| self.ids.contains_key(&g.node));
-        m.forgotten.retain(|f| self.ids.contains_key(&f.0));
+        m.gossip.retain(|g| self.ids.contains(&g.node));
+        m.forgotten.retain(|f| self.ids.contains(&f.0));
         self.mentions_ignored += (before - m.gossip.len() - m.forgotten.len()) as u64;
         for n in [&mut m.replicaof, &mut m.fail_node] {
-            if n.is_some_and(|x| !self.ids.contains_key(&x)) {
+            if n.is_some_and(|x| !self.ids.contains(&x)) {
                 *n = None;
                 self.mentions_ignored += 1;
             }
         }
-        if m.update.as_ref().is_some_and(|u| !self.ids.contains_key(&u.0)) {
+        if m.update.as_ref().is_some_and(|u| !self.ids.contains(&u.0)) {
             m.update = None;
             self.mentions_ignored += 1;
         }
-        Some((me, Cow::Owned(m)))
+        Some(Cow::Owned(m))
     }
 }
 
