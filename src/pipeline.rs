@@ -638,13 +638,13 @@ impl Input {
 /// the reference clock (so a caller reading several inputs on their own
 /// threads can interleave them exactly as [`run_merged`] does). Does not
 /// finish the pipeline.
-pub fn run_single<K: BusSink>(input: &mut Input, sink: &mut K, mut after_packet: impl FnMut(i64)) {
+pub fn run_single<K: BusSink>(input: &mut Input, sink: &mut K, mut after_packet: impl FnMut(&mut K, i64)) {
     input.load();
     while input.loaded {
         if let Some(pkt) = input.file.current() {
             let pkt = RawPacket { ts_us: pkt.ts_us - input.shift_us, ..pkt };
             input.pipeline.packet(&pkt, sink);
-            after_packet(pkt.ts_us);
+            after_packet(sink, pkt.ts_us);
         }
         input.load();
     }

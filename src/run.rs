@@ -5,7 +5,8 @@
 use crate::analysis::alerts::{Alert, Told};
 use crate::analysis::{Analysis, AnalysisConfig, Analyzer, CaptureClock};
 use crate::capture::{CaptureError, CaptureFile, PacketSource, SelectSpec};
-use crate::events::{BusEvent, EventKind, EventSink, Returned};
+use crate::events::batch::{Batch, PackSink, Unpacker};
+use crate::events::{BusEvent, EventSink};
 use crate::pipeline::{CaptureStats, Input, Pipeline, PipelineConfig, run_merged};
 use crate::vantage::{ChainSource, Method, Plan};
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -25,112 +26,130 @@ const LIVE_FLUSH: std::time::Duration = std::time::Duration::from_millis(2);
 /// `read_one` says, and how many events it made), then the events of the
 /// end of the input.
 enum Part {
-    Packets { packets: Vec<(i64, u32)>, events: Vec<BusEvent> },
-    End(Vec<BusEvent>),
+    Packets { packets: Vec<(i64, u32)>, batch: Batch },
+    End(Batch),
 }
 
 /// How long the analysis of a single input waits for its next batch on
 /// a busy core before sleeping (the other core is its reader's).
 const SPIN: std::time::Duration = std::time::Duration::from_millis(2);
-/// Messages the analysis is done with go back to the reading thread that
-/// made them, to be filled again there (no allocation per message, and
-/// each thread frees only its own memory), this many at a time.
-const RETURN_BATCH: usize = 256;
-/// Returned batches waiting for their reading thread; more are freed.
+/// Batches the analysis is done with go back to their reading thread, to
+/// be filled again there (no allocation per batch); past this many
+/// waiting, they are freed.
 const RETURN_IN_FLIGHT: usize = 2;
 
 /// Reads one input on this thread and sends its events, packet by packet.
-fn read_one(input: &mut Input, several: bool, tx: SyncSender<Part>, returned: Receiver<Returned>) {
+fn read_one(input: &mut Input, several: bool, tx: SyncSender<Part>, returned: Receiver<Batch>) {
     let live = input.file.is_live();
-    let events = std::cell::RefCell::new(Vec::with_capacity(BATCH));
     let mut packets: Vec<(i64, u32)> = Vec::new();
     let mut counted = 0usize;
     let mut last_flush = std::time::Instant::now();
-    {
-        let mut sink = EventSink::new(|e| events.borrow_mut().push(e)).recycling(returned);
-        // With several captures the analysis fingerprints every message
-        // (clock offsets): done here, beside the busy analysis thread.
-        sink.fingerprints = several;
-        // A packet that made no event matters to the merge only by its
-        // time: it holds back this stream's later packets until the others
-        // pass it. The next packet that makes events is sent at the latest
-        // of their times, which orders the same (the merge would take it
-        // right after that packet), so packets without events are not sent.
-        let mut held: Option<i64> = None;
-        crate::pipeline::run_single(input, &mut sink, |ts| {
-            let mut ev = events.borrow_mut();
-            if ev.len() == counted {
-                held = Some(held.map_or(ts, |h| h.max(ts)));
-                // Live: what waits still goes out on time.
-                if !live || packets.is_empty() {
-                    return;
-                }
-            } else {
-                packets.push((held.take().map_or(ts, |h| h.max(ts)), (ev.len() - counted) as u32));
+    let mut sink = PackSink::default();
+    // With several captures the analysis fingerprints every message
+    // (clock offsets): done here, beside the busy analysis thread.
+    sink.fingerprints = several;
+    // A packet that made no event matters to the merge only by its time:
+    // it holds back this stream's later packets until the others pass it.
+    // The next packet that makes events is sent at the latest of their
+    // times, which orders the same (the merge would take it right after
+    // that packet), so packets without events are not sent.
+    let mut held: Option<i64> = None;
+    let next_batch = || returned.try_recv().unwrap_or_default();
+    crate::pipeline::run_single(input, &mut sink, |sink, ts| {
+        if sink.len() == counted {
+            held = Some(held.map_or(ts, |h| h.max(ts)));
+            // Live: what waits still goes out on time.
+            if !live || packets.is_empty() {
+                return;
             }
-            counted = ev.len();
-            if ev.len() >= BATCH || (live && last_flush.elapsed() >= LIVE_FLUSH) {
-                let events = std::mem::replace(&mut *ev, Vec::with_capacity(BATCH));
-                // The analysing side hangs up only when it panicked; the
-                // join reports that.
-                let _ = tx.send(Part::Packets { packets: std::mem::take(&mut packets), events });
-                counted = 0;
-                last_flush = std::time::Instant::now();
-            }
-        });
-        let events = std::mem::take(&mut *events.borrow_mut());
-        let _ = tx.send(Part::Packets { packets, events });
-        input.pipeline.finish(&mut sink);
-    }
-    let _ = tx.send(Part::End(events.into_inner()));
+        } else {
+            packets.push((held.take().map_or(ts, |h| h.max(ts)), (sink.len() - counted) as u32));
+        }
+        counted = sink.len();
+        if sink.len() >= BATCH || (live && last_flush.elapsed() >= LIVE_FLUSH) {
+            let batch = sink.take(next_batch());
+            // The analysing side hangs up only when it panicked; the join
+            // reports that.
+            let _ = tx.send(Part::Packets { packets: std::mem::take(&mut packets), batch });
+            counted = 0;
+            last_flush = std::time::Instant::now();
+        }
+    });
+    let batch = sink.take(next_batch());
+    let _ = tx.send(Part::Packets { packets, batch });
+    input.pipeline.finish(&mut sink);
+    let _ = tx.send(Part::End(sink.take(Batch::default())));
 }
 
 /// One reading thread's stream, as the merge sees it.
 struct Stream {
     rx: Receiver<Part>,
     packets: std::vec::IntoIter<(i64, u32)>,
-    events: std::vec::IntoIter<BusEvent>,
+    /// The batch being read, and its next event.
+    batch: Batch,
+    next: usize,
+    unpacker: Unpacker,
     head: Option<(i64, u32)>,
-    end: Vec<BusEvent>,
-    /// Messages consumed, not yet sent back.
-    spare: Returned,
-    back: SyncSender<Returned>,
+    /// The end of the input arrived (its events are in `batch`).
+    ended: bool,
+    back: SyncSender<Batch>,
     /// Wait for the next part on a busy core first (one file, not live).
     spin: bool,
 }
 
 impl Stream {
-    /// The next packet's time and event count (`None`: no more packets).
+    fn new(rx: Receiver<Part>, back: SyncSender<Batch>, spin: bool) -> Stream {
+        Stream {
+            rx,
+            packets: Vec::new().into_iter(),
+            batch: Batch::default(),
+            next: 0,
+            unpacker: Unpacker::default(),
+            head: None,
+            ended: false,
+            back,
+            spin,
+        }
+    }
+
+    /// The next packet's time and event count (`None`: no more packets;
+    /// the end's events, if any, are then the batch's).
     fn head(&mut self) -> Option<(i64, u32)> {
-        while self.head.is_none() {
+        while self.head.is_none() && !self.ended {
             if let Some(p) = self.packets.next() {
                 self.head = Some(p);
                 break;
             }
-            match self.rx.recv() {
-                Ok(Part::Packets { packets, events }) => {
+            match self.wait() {
+                Ok(Part::Packets { packets, batch }) => {
                     self.packets = packets.into_iter();
-                    self.events = events.into_iter();
+                    self.open(batch);
                 }
-                Ok(Part::End(events)) => {
-                    self.end = events;
-                    return None;
+                Ok(Part::End(batch)) => {
+                    self.open(batch);
+                    self.ended = true;
                 }
-                Err(_) => return None,
+                Err(_) => self.ended = true,
             }
         }
         self.head
     }
 
-    /// Hands `e`'s message back to the reading thread, a batch at a time
-    /// (when it has enough waiting, this one is freed here).
-    fn give_back(&mut self, e: BusEvent) {
-        if let EventKind::Message(m) = e.kind {
-            self.spare.push(m);
-            if self.spare.len() >= RETURN_BATCH {
-                let _ = self.back.try_send(std::mem::take(&mut self.spare));
-            }
+    /// Reads `batch` next; the one read so far goes back to be filled.
+    fn open(&mut self, batch: Batch) {
+        let done = std::mem::replace(&mut self.batch, batch);
+        let _ = self.back.try_send(done);
+        self.unpacker.open(&self.batch);
+        self.next = 0;
+    }
+
+    /// The batch's next event.
+    fn event(&mut self) -> Option<&BusEvent> {
+        if self.next >= self.batch.len() {
+            return None;
         }
+        self.next += 1;
+        Some(self.unpacker.event(&mut self.batch, self.next - 1))
     }
 
     /// The next part, waiting for it on a busy core before sleeping: the
@@ -153,17 +172,19 @@ impl Stream {
     /// Every event of this stream, in order (the only stream).
     fn drain(&mut self, f: &mut dyn FnMut(&BusEvent)) {
         loop {
-            let (events, last) = match self.wait() {
-                Ok(Part::Packets { events, .. }) => (events, false),
-                Ok(Part::End(events)) => (events, true),
-                Err(_) => return,
-            };
-            for e in events {
-                f(&e);
-                self.give_back(e);
+            while let Some(e) = self.event() {
+                f(e);
             }
-            if last {
+            if self.ended {
                 return;
+            }
+            match self.wait() {
+                Ok(Part::Packets { batch, .. }) => self.open(batch),
+                Ok(Part::End(batch)) => {
+                    self.open(batch);
+                    self.ended = true;
+                }
+                Err(_) => return,
             }
         }
     }
@@ -180,19 +201,10 @@ fn pipelined(inputs: &mut [Input], f: &mut dyn FnMut(&BusEvent)) {
         let several = inputs.len() > 1;
         for input in inputs.iter_mut() {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Part>(IN_FLIGHT);
-            let (back, returned) = std::sync::mpsc::sync_channel::<Returned>(RETURN_IN_FLIGHT);
+            let (back, returned) = std::sync::mpsc::sync_channel::<Batch>(RETURN_IN_FLIGHT);
             let spin = !several && !input.file.is_live();
             s.spawn(move || read_one(input, several, tx, returned));
-            streams.push(Stream {
-                rx,
-                packets: Vec::new().into_iter(),
-                events: Vec::new().into_iter(),
-                head: None,
-                end: Vec::new(),
-                spare: Vec::new(),
-                back,
-                spin,
-            });
+            streams.push(Stream::new(rx, back, spin));
         }
         merge(&mut streams, f);
     })
@@ -224,9 +236,8 @@ fn merge(streams: &mut [Stream], f: &mut dyn FnMut(&BusEvent)) {
         loop {
             let (_, n) = s.head.take().unwrap_or_default();
             for _ in 0..n {
-                let Some(e) = s.events.next() else { break };
-                f(&e);
-                s.give_back(e);
+                let Some(e) = s.event() else { break };
+                f(e);
             }
             let goes_on = match (s.head(), next) {
                 (None, _) => false,
@@ -239,9 +250,8 @@ fn merge(streams: &mut [Stream], f: &mut dyn FnMut(&BusEvent)) {
         }
     }
     for s in streams.iter_mut() {
-        for e in std::mem::take(&mut s.end) {
-            f(&e);
-            s.give_back(e);
+        while let Some(e) = s.event() {
+            f(e);
         }
     }
 }

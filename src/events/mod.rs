@@ -1,7 +1,9 @@
 //! Owned events: what the analysis consumes. The borrowed parse of each
 //! message is turned into a compact owned [`BusEvent`] here (this is where
-//! zero-copy ends), so analysis never holds capture buffers.
+//! zero-copy ends), so analysis never holds capture buffers. [`batch`]
+//! carries them from a reading thread to the analysing one, packed.
 
+pub mod batch;
 mod node;
 
 pub use node::{IpText, NodeAddr, NodeId};
@@ -11,7 +13,6 @@ use crate::decode::Endpoint;
 use crate::pipeline::{Anomaly, BusSink, CommandMeta, MessageMeta, StreamEnd};
 use crate::reassembly::CloseReason;
 use serde::Serialize;
-use std::sync::mpsc::Receiver;
 
 /// Inclusive slot ranges, ascending.
 pub type SlotRanges = Vec<(u16, u16)>;
@@ -298,124 +299,106 @@ pub fn fill_owned_message(m: &mut BusMessage, msg: &Message<'_>) {
     }
 }
 
+/// The link a message travelled on.
+fn link_of(meta: &MessageMeta) -> Link {
+    Link {
+        capture: meta.capture,
+        conn_id: meta.conn_id,
+        src: meta.src,
+        dst: meta.dst,
+        from_initiator: meta.from_initiator,
+    }
+}
+
+fn anomaly_event(a: &Anomaly) -> BusEvent {
+    let link = match (a.src, a.dst) {
+        (Some(src), Some(dst)) => Some(Link { capture: a.capture, conn_id: 0, src, dst, from_initiator: None }),
+        _ => None,
+    };
+    BusEvent {
+        ts_us: a.ts_us,
+        frame: a.frame,
+        first_frame: a.frame,
+        link,
+        capture: a.capture,
+        kind: EventKind::Anomaly { kind: a.kind, detail: a.detail.clone() },
+    }
+}
+
+fn stream_end_event(e: &StreamEnd) -> BusEvent {
+    BusEvent {
+        ts_us: e.ts_us,
+        frame: e.frame,
+        first_frame: e.frame,
+        link: Some(Link {
+            capture: e.capture,
+            conn_id: e.conn_id,
+            src: e.src,
+            dst: e.dst,
+            from_initiator: e.from_initiator,
+        }),
+        capture: e.capture,
+        kind: EventKind::StreamEnd { reason: e.reason, bus: e.bus, messages: e.messages, bytes: e.bytes },
+    }
+}
+
+fn command_event(meta: &CommandMeta, args: &[Vec<u8>]) -> BusEvent {
+    BusEvent {
+        ts_us: meta.ts_us,
+        frame: meta.frame,
+        first_frame: meta.frame,
+        link: Some(Link {
+            capture: meta.capture,
+            conn_id: meta.conn_id,
+            src: meta.src,
+            dst: meta.dst,
+            from_initiator: None,
+        }),
+        capture: meta.capture,
+        kind: EventKind::Command { args: args.iter().map(|a| lossy(a)).collect() },
+    }
+}
+
 /// A sink that turns everything into owned events and hands them to a
 /// closure (e.g. the analysis, or a `Vec`).
 pub struct EventSink<F: FnMut(BusEvent)> {
     pub on_event: F,
     /// Also forward anomalies as events.
     pub anomalies: bool,
-    /// Make each message's fingerprint here (several captures: the
-    /// analysis asks for every one, and this thread has time to spare).
-    pub fingerprints: bool,
-    /// Messages the consumer is done with, filled again before any new
-    /// one is allocated.
-    pool: Returned,
-    returned: Option<Receiver<Returned>>,
 }
-
-/// Messages a consumer is done with, handed back to be filled again. They
-/// stay boxed: the boxes are the events' own, moved, never copied.
-#[allow(clippy::vec_box)]
-pub type Returned = Vec<Box<BusMessage>>;
 
 impl<F: FnMut(BusEvent)> EventSink<F> {
     pub fn new(on_event: F) -> Self {
-        EventSink { on_event, anomalies: true, fingerprints: false, pool: Vec::new(), returned: None }
-    }
-
-    /// Fills the messages that come back on `returned` (batches of
-    /// messages the consumer has finished with) before allocating new
-    /// ones: in steady state a message then costs no allocation, and its
-    /// memory is freed by the thread that made it.
-    pub fn recycling(mut self, returned: Receiver<Returned>) -> Self {
-        self.returned = Some(returned);
-        self
-    }
-
-    fn message_box(&mut self) -> Box<BusMessage> {
-        if self.pool.is_empty()
-            && let Some(Ok(batch)) = self.returned.as_ref().map(Receiver::try_recv)
-        {
-            self.pool = batch;
-        }
-        self.pool.pop().unwrap_or_else(|| Box::new(BusMessage::empty()))
+        EventSink { on_event, anomalies: true }
     }
 }
 
 impl<F: FnMut(BusEvent)> BusSink for EventSink<F> {
     fn message(&mut self, meta: &MessageMeta, msg: &Message<'_>) {
-        let link = Link {
-            capture: meta.capture,
-            conn_id: meta.conn_id,
-            src: meta.src,
-            dst: meta.dst,
-            from_initiator: meta.from_initiator,
-        };
-        let mut m = self.message_box();
+        let mut m = Box::new(BusMessage::empty());
         fill_owned_message(&mut m, msg);
-        if self.fingerprints {
-            m.fingerprint = Some(m.hash_content());
-        }
         (self.on_event)(BusEvent {
             ts_us: meta.ts_us,
             frame: meta.frame,
             first_frame: meta.first_frame,
-            link: Some(link),
+            link: Some(link_of(meta)),
             capture: meta.capture,
             kind: EventKind::Message(m),
         });
     }
 
     fn anomaly(&mut self, a: &Anomaly) {
-        if !self.anomalies {
-            return;
+        if self.anomalies {
+            (self.on_event)(anomaly_event(a));
         }
-        let link = match (a.src, a.dst) {
-            (Some(src), Some(dst)) => Some(Link { capture: a.capture, conn_id: 0, src, dst, from_initiator: None }),
-            _ => None,
-        };
-        (self.on_event)(BusEvent {
-            ts_us: a.ts_us,
-            frame: a.frame,
-            first_frame: a.frame,
-            link,
-            capture: a.capture,
-            kind: EventKind::Anomaly { kind: a.kind, detail: a.detail.clone() },
-        });
     }
 
     fn stream_end(&mut self, e: &StreamEnd) {
-        (self.on_event)(BusEvent {
-            ts_us: e.ts_us,
-            frame: e.frame,
-            first_frame: e.frame,
-            link: Some(Link {
-                capture: e.capture,
-                conn_id: e.conn_id,
-                src: e.src,
-                dst: e.dst,
-                from_initiator: e.from_initiator,
-            }),
-            capture: e.capture,
-            kind: EventKind::StreamEnd { reason: e.reason, bus: e.bus, messages: e.messages, bytes: e.bytes },
-        });
+        (self.on_event)(stream_end_event(e));
     }
 
     fn command(&mut self, meta: &CommandMeta, args: &[Vec<u8>]) {
-        (self.on_event)(BusEvent {
-            ts_us: meta.ts_us,
-            frame: meta.frame,
-            first_frame: meta.frame,
-            link: Some(Link {
-                capture: meta.capture,
-                conn_id: meta.conn_id,
-                src: meta.src,
-                dst: meta.dst,
-                from_initiator: None,
-            }),
-            capture: meta.capture,
-            kind: EventKind::Command { args: args.iter().map(|a| lossy(a)).collect() },
-        });
+        (self.on_event)(command_event(meta, args));
     }
 }
 
@@ -448,8 +431,14 @@ mod tests {
     /// sample: all generations, extensions, FAIL, UPDATE, cut messages).
     #[test]
     fn a_refilled_message_equals_a_fresh_one() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
         let mut sink = Refill { reused: BusMessage::empty(), checked: 0, with_extensions: 0 };
+        each_sample(&mut sink);
+        assert!(sink.checked > 10_000 && sink.with_extensions > 1_000, "{} / {}", sink.checked, sink.with_extensions);
+    }
+
+    /// Runs every capture of every shipped sample through `sink`.
+    pub(super) fn each_sample(sink: &mut impl BusSink) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
         for sample in std::fs::read_dir(&dir).unwrap() {
             for f in std::fs::read_dir(sample.unwrap().path()).into_iter().flatten() {
                 let path = f.unwrap().path();
@@ -458,10 +447,9 @@ mod tests {
                 }
                 let file = CaptureFile::open(&path).unwrap();
                 let mut input = Input::new(file, Pipeline::new(0, PipelineConfig::default()));
-                run_single(&mut input, &mut sink, |_| {});
-                input.pipeline.finish(&mut sink);
+                run_single(&mut input, sink, |_, _| {});
+                input.pipeline.finish(sink);
             }
         }
-        assert!(sink.checked > 10_000 && sink.with_extensions > 1_000, "{} / {}", sink.checked, sink.with_extensions);
     }
 }
