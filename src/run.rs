@@ -5,9 +5,12 @@
 use crate::analysis::alerts::{Alert, Told};
 use crate::analysis::{Analysis, AnalysisConfig, Analyzer, CaptureClock};
 use crate::capture::{CaptureError, CaptureFile, PacketSource, SelectSpec};
+use crate::clusterbus::Message;
 use crate::events::batch::{Batch, PackSink, Unpacker};
 use crate::events::{BusEvent, EventSink};
-use crate::pipeline::{CaptureStats, Input, Pipeline, PipelineConfig, run_merged};
+use crate::pipeline::{
+    Anomaly, BusSink, CaptureStats, CommandMeta, Input, MessageMeta, Pipeline, PipelineConfig, StreamEnd, run_merged,
+};
 use crate::vantage::{ChainSource, Method, Plan};
 use std::sync::mpsc::{Receiver, SyncSender};
 
@@ -24,10 +27,49 @@ const LIVE_FLUSH: std::time::Duration = std::time::Duration::from_millis(2);
 /// What a reading thread sends: the events of consecutive packets that
 /// made events (each packet's time on the reference clock, held back as
 /// `read_one` says, and how many events it made), then the events of the
-/// end of the input.
+/// end of the input (every connection still open ends: a batch at a
+/// time, `last` on the last one).
 enum Part {
     Packets { packets: Vec<(i64, u32)>, batch: Batch },
-    End(Batch),
+    End { batch: Batch, last: bool },
+}
+
+/// The end of an input, into a reading thread's sink, sent a batch at a
+/// time (a capture ending with a million connections open makes as many
+/// events).
+struct Ending<'a, B: FnMut() -> Batch> {
+    sink: &'a mut PackSink,
+    tx: &'a SyncSender<Part>,
+    next_batch: B,
+    batch: usize,
+}
+
+impl<B: FnMut() -> Batch> Ending<'_, B> {
+    fn sent(&mut self) {
+        if self.sink.len() >= self.batch {
+            let batch = self.sink.take((self.next_batch)());
+            let _ = self.tx.send(Part::End { batch, last: false });
+        }
+    }
+}
+
+impl<B: FnMut() -> Batch> BusSink for Ending<'_, B> {
+    fn message(&mut self, meta: &MessageMeta, msg: &Message<'_>) {
+        self.sink.message(meta, msg);
+        self.sent();
+    }
+    fn anomaly(&mut self, a: &Anomaly) {
+        self.sink.anomaly(a);
+        self.sent();
+    }
+    fn stream_end(&mut self, e: &StreamEnd) {
+        self.sink.stream_end(e);
+        self.sent();
+    }
+    fn command(&mut self, meta: &CommandMeta, args: &[Vec<u8>]) {
+        self.sink.command(meta, args);
+        self.sent();
+    }
 }
 
 /// How long the analysis of a single input waits for its next batch on
@@ -39,7 +81,8 @@ const SPIN: std::time::Duration = std::time::Duration::from_millis(2);
 const RETURN_IN_FLIGHT: usize = 2;
 
 /// Reads one input on this thread and sends its events, packet by packet.
-fn read_one(input: &mut Input, several: bool, tx: SyncSender<Part>, returned: Receiver<Batch>) {
+/// `batch`: events per batch ([`BATCH`]; tests use small ones).
+fn read_one(input: &mut Input, several: bool, batch: usize, tx: SyncSender<Part>, returned: Receiver<Batch>) {
     let live = input.file.is_live();
     let mut packets: Vec<(i64, u32)> = Vec::new();
     let mut counted = 0usize;
@@ -54,7 +97,7 @@ fn read_one(input: &mut Input, several: bool, tx: SyncSender<Part>, returned: Re
     // times, which orders the same (the merge would take it right after
     // that packet), so packets without events are not sent.
     let mut held: Option<i64> = None;
-    let next_batch = || returned.try_recv().unwrap_or_default();
+    let mut next_batch = || returned.try_recv().unwrap_or_default();
     crate::pipeline::run_single(input, &mut sink, |sink, ts| {
         if sink.len() == counted {
             held = Some(held.map_or(ts, |h| h.max(ts)));
@@ -66,7 +109,7 @@ fn read_one(input: &mut Input, several: bool, tx: SyncSender<Part>, returned: Re
             packets.push((held.take().map_or(ts, |h| h.max(ts)), (sink.len() - counted) as u32));
         }
         counted = sink.len();
-        if sink.len() >= BATCH || (live && last_flush.elapsed() >= LIVE_FLUSH) {
+        if sink.len() >= batch || (live && last_flush.elapsed() >= LIVE_FLUSH) {
             let batch = sink.take(next_batch());
             // The analysing side hangs up only when it panicked; the join
             // reports that.
@@ -75,10 +118,9 @@ fn read_one(input: &mut Input, several: bool, tx: SyncSender<Part>, returned: Re
             last_flush = std::time::Instant::now();
         }
     });
-    let batch = sink.take(next_batch());
-    let _ = tx.send(Part::Packets { packets, batch });
-    input.pipeline.finish(&mut sink);
-    let _ = tx.send(Part::End(sink.take(Batch::default())));
+    let _ = tx.send(Part::Packets { packets, batch: sink.take(next_batch()) });
+    input.pipeline.finish(&mut Ending { sink: &mut sink, tx: &tx, next_batch: &mut next_batch, batch });
+    let _ = tx.send(Part::End { batch: sink.take(Batch::default()), last: true });
 }
 
 /// One reading thread's stream, as the merge sees it.
@@ -90,8 +132,10 @@ struct Stream {
     next: usize,
     unpacker: Unpacker,
     head: Option<(i64, u32)>,
-    /// The end of the input arrived (its events are in `batch`).
+    /// The end of the input began (its events are in `batch`, more may
+    /// come), and its last batch arrived.
     ended: bool,
+    finished: bool,
     back: SyncSender<Batch>,
     /// Wait for the next part on a busy core first (one file, not live).
     spin: bool,
@@ -107,6 +151,7 @@ impl Stream {
             unpacker: Unpacker::default(),
             head: None,
             ended: false,
+            finished: false,
             back,
             spin,
         }
@@ -120,19 +165,29 @@ impl Stream {
                 self.head = Some(p);
                 break;
             }
-            match self.wait() {
-                Ok(Part::Packets { packets, batch }) => {
-                    self.packets = packets.into_iter();
-                    self.open(batch);
-                }
-                Ok(Part::End(batch)) => {
-                    self.open(batch);
-                    self.ended = true;
-                }
-                Err(_) => self.ended = true,
-            }
+            self.receive();
         }
         self.head
+    }
+
+    /// Takes the next part in; `false` when nothing more comes.
+    fn receive(&mut self) -> bool {
+        match self.wait() {
+            Ok(Part::Packets { packets, batch }) => {
+                self.packets = packets.into_iter();
+                self.open(batch);
+            }
+            Ok(Part::End { batch, last }) => {
+                self.open(batch);
+                self.ended = true;
+                self.finished = last;
+            }
+            Err(_) => {
+                (self.ended, self.finished) = (true, true);
+                return false;
+            }
+        }
+        true
     }
 
     /// Reads `batch` next; the one read so far goes back to be filled.
@@ -169,22 +224,15 @@ impl Stream {
         }
     }
 
-    /// Every event of this stream, in order (the only stream).
+    /// Every event of this stream not read yet, in order (the only
+    /// stream's, or the end's once every stream's packets are read).
     fn drain(&mut self, f: &mut dyn FnMut(&BusEvent)) {
         loop {
             while let Some(e) = self.event() {
                 f(e);
             }
-            if self.ended {
+            if self.finished || !self.receive() {
                 return;
-            }
-            match self.wait() {
-                Ok(Part::Packets { batch, .. }) => self.open(batch),
-                Ok(Part::End(batch)) => {
-                    self.open(batch);
-                    self.ended = true;
-                }
-                Err(_) => return,
             }
         }
     }
@@ -195,7 +243,7 @@ impl Stream {
 /// thread, interleaved exactly as [`run_merged`] does: packets by time on
 /// the reference clock (ties: input order), then the inputs' ends in input
 /// order. With one input, reading and analysis still overlap.
-fn pipelined(inputs: &mut [Input], f: &mut dyn FnMut(&BusEvent)) {
+fn pipelined(inputs: &mut [Input], batch: usize, f: &mut dyn FnMut(&BusEvent)) {
     std::thread::scope(|s| {
         let mut streams = Vec::new();
         let several = inputs.len() > 1;
@@ -203,7 +251,7 @@ fn pipelined(inputs: &mut [Input], f: &mut dyn FnMut(&BusEvent)) {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Part>(IN_FLIGHT);
             let (back, returned) = std::sync::mpsc::sync_channel::<Batch>(RETURN_IN_FLIGHT);
             let spin = !several && !input.file.is_live();
-            s.spawn(move || read_one(input, several, tx, returned));
+            s.spawn(move || read_one(input, several, batch, tx, returned));
             streams.push(Stream::new(rx, back, spin));
         }
         merge(&mut streams, f);
@@ -250,9 +298,7 @@ fn merge(streams: &mut [Stream], f: &mut dyn FnMut(&BusEvent)) {
         }
     }
     for s in streams.iter_mut() {
-        while let Some(e) = s.event() {
-            f(e);
-        }
+        s.drain(f);
     }
 }
 
@@ -269,7 +315,7 @@ pub enum Threads {
 /// this thread.
 fn read(inputs: &mut [Input], threads: Threads, on_event: &mut dyn FnMut(&BusEvent)) {
     match threads {
-        Threads::PerInput => pipelined(inputs, on_event),
+        Threads::PerInput => pipelined(inputs, BATCH, on_event),
         Threads::One => {
             let mut sink = EventSink::new(|e: BusEvent| on_event(&e));
             run_merged(inputs, &mut sink);
@@ -403,4 +449,87 @@ pub fn watch(
     let new = told.new_in(&last, true);
     on_new(&new, &last);
     last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::CaptureFile;
+
+    fn sample_dirs() -> Vec<Vec<std::path::PathBuf>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let mut out: Vec<Vec<std::path::PathBuf>> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter_map(|d| {
+                let mut files: Vec<_> = std::fs::read_dir(d.path())
+                    .ok()?
+                    .flatten()
+                    .map(|f| f.path())
+                    .filter(|p| p.to_string_lossy().contains(".pcap"))
+                    .collect();
+                files.sort();
+                (!files.is_empty()).then_some(files)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn inputs(files: &[std::path::PathBuf]) -> (Vec<Input>, AnalysisConfig) {
+        let inputs = files
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Input::new(CaptureFile::open(p).unwrap(), Pipeline::new(i, PipelineConfig::default())))
+            .collect();
+        let vantages = files.iter().map(|p| p.display().to_string()).collect();
+        (inputs, AnalysisConfig { vantages, ..AnalysisConfig::default() })
+    }
+
+    /// A reading thread sends the end of its input a batch at a time,
+    /// the last one marked (on the samples whose captures end with
+    /// connections open).
+    #[test]
+    fn the_end_of_an_input_goes_a_batch_at_a_time() {
+        let mut split = 0;
+        for files in sample_dirs() {
+            let (mut one, _) = inputs(&files[..1]);
+            let (tx, rx) = std::sync::mpsc::sync_channel(1 << 20);
+            let (_back, returned) = std::sync::mpsc::sync_channel(1);
+            read_one(&mut one[0], false, 3, tx, returned);
+            let parts: Vec<Part> = rx.try_iter().collect();
+            let ends: Vec<(usize, bool)> = parts
+                .iter()
+                .filter_map(|p| match p {
+                    Part::End { batch, last } => Some((batch.len(), *last)),
+                    Part::Packets { .. } => None,
+                })
+                .collect();
+            let (&(_, last), rest) = ends.split_last().unwrap();
+            assert!(last && rest.iter().all(|&(n, last)| n == 3 && !last), "{ends:?}");
+            assert!(matches!(parts.last(), Some(Part::End { last: true, .. })));
+            split += usize::from(ends.len() > 2);
+        }
+        assert!(split >= 3, "{split}");
+    }
+
+    /// Batches of a few events (many batches, ends in several parts) give
+    /// every sample the analysis of one thread.
+    #[test]
+    fn small_batches_change_nothing() {
+        for files in sample_dirs() {
+            let json = |threads: Option<usize>| {
+                let (mut inputs, cfg) = inputs(&files);
+                let mut a = Analyzer::new(cfg);
+                match threads {
+                    Some(batch) => pipelined(&mut inputs, batch, &mut |e| a.observe(e)),
+                    None => read(&mut inputs, Threads::One, &mut |e| a.observe(e)),
+                }
+                serde_json::to_string(&a.finish()).unwrap()
+            };
+            let one = json(None);
+            assert_eq!(one, json(Some(5)), "{files:?}");
+            assert_eq!(one, json(Some(1)), "{files:?}");
+        }
+    }
 }
