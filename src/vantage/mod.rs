@@ -161,6 +161,26 @@ fn file_name(p: &Path) -> String {
     p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
+/// A vantage's messages by fingerprint (those seen twice in it left out:
+/// they cannot say which copy another vantage saw) and its node-clock
+/// readings.
+fn vantage_clock<'a>(scans: impl Iterator<Item = &'a FileScan> + Clone) -> align::VantageClock {
+    let n = scans.clone().map(|s| s.fingerprints.len()).sum();
+    let mut fps: HashMap<u64, i64> = HashMap::with_capacity_and_hasher(n, Default::default());
+    let mut dup = HashSet::default();
+    let mut lags = Vec::new();
+    for s in scans {
+        for &(fp, ts) in &s.fingerprints {
+            if fps.insert(fp, ts).is_some() {
+                dup.insert(fp);
+            }
+        }
+        lags.extend_from_slice(&s.node_lags_us);
+    }
+    fps.retain(|fp, _| !dup.contains(fp));
+    align::VantageClock { fingerprints: fps, node_lags_us: lags }
+}
+
 /// Why no plan could be made.
 #[derive(Debug)]
 pub enum PlanError {
@@ -272,24 +292,16 @@ pub fn plan_on(
             .ok_or_else(|| PlanError::UnknownReference(r.to_string()))?,
         None => 0,
     };
-    let clocks: Vec<align::VantageClock> = groups
-        .iter()
-        .map(|g| {
-            let mut fps: HashMap<u64, i64> = HashMap::default();
-            let mut dup = HashSet::default();
-            let mut lags = Vec::new();
-            for s in g.1.iter().filter_map(|&i| scans[i].as_ref()) {
-                for &(fp, ts) in &s.fingerprints {
-                    if fps.insert(fp, ts).is_some() {
-                        dup.insert(fp);
-                    }
-                }
-                lags.extend_from_slice(&s.node_lags_us);
-            }
-            fps.retain(|fp, _| !dup.contains(fp));
-            align::VantageClock { fingerprints: fps, node_lags_us: lags }
+    // One table per vantage, on a thread each unless told one thread.
+    let clock_of = |files: &[usize]| vantage_clock(files.iter().filter_map(|&i| scans[i].as_ref()));
+    let clocks: Vec<align::VantageClock> = if threads == Some(1) || groups.len() < 2 {
+        groups.iter().map(|g| clock_of(&g.1)).collect()
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = groups.iter().map(|g| s.spawn(|| clock_of(&g.1))).collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
         })
-        .collect();
+    };
     let alignments = if scannable {
         align::align(&clocks, reference_idx)
     } else {
