@@ -79,12 +79,13 @@ struct PackedMessage {
     fingerprint: Option<u64>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 enum Packed {
     /// Index in the batch's messages.
     Message(u32),
-    /// Anything else, as it is (rare: stream ends, anomalies, commands).
-    Other(EventKind),
+    /// Anything else, as it is (rare: stream ends, anomalies, commands):
+    /// index in the batch's others.
+    Other(u32),
 }
 
 #[derive(Debug)]
@@ -109,6 +110,7 @@ pub struct Batch {
     addrs: Vec<NodeAddr>,
     events: Vec<PackedEvent>,
     messages: Vec<PackedMessage>,
+    others: Vec<EventKind>,
     gossip: Vec<PackedGossip>,
     slots: Vec<(u16, u16)>,
     ext_types: Vec<u16>,
@@ -127,12 +129,13 @@ impl Batch {
 
     /// Empty, its arrays keeping their capacity.
     pub fn clear(&mut self) {
-        let Batch { restart, names, addrs, events, messages, gossip, slots, ext_types, forgotten, text } = self;
+        let Batch { restart, names, addrs, events, messages, others, gossip, slots, ext_types, forgotten, text } = self;
         *restart = false;
         names.clear();
         addrs.clear();
         events.clear();
         messages.clear();
+        others.clear();
         gossip.clear();
         slots.clear();
         ext_types.clear();
@@ -323,7 +326,10 @@ impl PackSink {
         let BusEvent { ts_us, frame, first_frame, link, capture, kind } = e;
         let kind = match kind {
             EventKind::Message(m) => self.numbering.pack(&m, &mut self.batch),
-            kind => Packed::Other(kind),
+            kind => {
+                self.batch.others.push(kind);
+                Packed::Other((self.batch.others.len() - 1) as u32)
+            }
         };
         self.batch.events.push(PackedEvent { ts_us, frame, first_frame, link, capture, kind });
     }
@@ -389,11 +395,11 @@ impl Unpacker {
     /// Event `i` of `b` (opened), as the reading thread made it; anything
     /// but a message is moved out of the batch.
     pub fn event(&mut self, b: &mut Batch, i: usize) -> &BusEvent {
-        let p = &mut b.events[i];
+        let p = &b.events[i];
         let e = &mut self.event;
         (e.ts_us, e.frame, e.first_frame, e.link, e.capture) = (p.ts_us, p.frame, p.first_frame, p.link, p.capture);
-        match &mut p.kind {
-            &mut Packed::Message(k) => {
+        match p.kind {
+            Packed::Message(k) => {
                 if !matches!(e.kind, EventKind::Message(_)) {
                     e.kind = EventKind::Message(Box::new(BusMessage::empty()));
                 }
@@ -403,7 +409,9 @@ impl Unpacker {
                     unpack(&self.names, &self.addrs, parts, &b.messages[k as usize], m);
                 }
             }
-            Packed::Other(kind) => e.kind = std::mem::replace(kind, EventKind::Command { args: Vec::new() }),
+            Packed::Other(k) => {
+                e.kind = std::mem::replace(&mut b.others[k as usize], EventKind::Command { args: Vec::new() });
+            }
         }
         &self.event
     }
