@@ -9,6 +9,7 @@ pub(super) use super::news::Heard;
 use super::news::{AddrMap, Names, News};
 use super::retention::Findings;
 use crate::clusterbus::NodeFlags;
+use crate::events::numbered::LastAddr;
 use crate::events::{BusMessage, Gossip, NodeAddr};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
@@ -52,9 +53,8 @@ pub(super) struct Knowledge {
     /// Node ids and addresses numbered (news, peers and the learners'
     /// tables refer to them by number).
     names: Names,
-    /// By node number: the number of the address last gossiped for it
-    /// (most entries repeat it: compared, not hashed).
-    last_addr: Vec<u32>,
+    /// By node number: the number of the address last gossiped for it.
+    last_addr: LastAddr,
     /// By node number.
     learners: Vec<Learner>,
     /// First FAIL about each node.
@@ -84,18 +84,8 @@ impl Knowledge {
     /// [`Knowledge::shown`] and [`Knowledge::hear`] of the same message.
     pub fn number(&mut self, gossip: &[Gossip], out: &mut GossipNumbers) {
         out.clear();
-        for g in gossip {
-            let n = self.names.nodes.number(&g.node);
-            let i = n as usize;
-            if self.last_addr.len() <= i {
-                self.last_addr.resize(i + 1, u32::MAX);
-            }
-            let last = &mut self.last_addr[i];
-            if *last == u32::MAX || *self.names.addrs.of(*last) != g.addr {
-                *last = self.names.addrs.number(&g.addr);
-            }
-            out.push((n, *last));
-        }
+        let names = &mut self.names;
+        out.extend(gossip.iter().map(|g| self.last_addr.entry(&mut names.nodes, &mut names.addrs, &g.node, &g.addr)));
     }
 
     /// `l`'s number, its memory made when new.

@@ -16,7 +16,6 @@
 //! | `connections.rs` | who is behind each side of every connection, held messages, short connections |
 //! | `gossip.rs` | what each node heard and expects where, its view of peers, FAIL and UPDATE |
 //! | `news.rs` | what learners heard, kept as numbers, and news by address |
-//! | `numbered.rs` | values numbered in the order first met (the keys of the per-message tables) |
 //! | `handshakes.rs` | operator MEET commands, first answers, who answers at each address, mismatches |
 //! | `identity.rs` | one id claimed by two live instances (cloned `nodes.conf`) |
 //! | `introductions.rs` | first introductions (one constructor per mechanism) and merge chains |
@@ -61,7 +60,6 @@ mod node_table;
 mod node_updates;
 mod nodes;
 mod nodes_view;
-mod numbered;
 mod retention;
 mod reuse;
 mod roles;

@@ -3,11 +3,11 @@
 //! index, and news looked up by address. A learner holds news of every
 //! node and address it heard of, so at hundreds of nodes this is most of
 //! the analysis' memory, and looked up on every PING and gossip entry.
-//! Imports: `model`, `numbered`, `events`.
+//! Imports: `model`, `events` (numbered values).
 
 use super::model::{Evidence, NodeId};
-use super::numbered::Numbered;
 use crate::events::NodeAddr;
+use crate::events::numbered::Numbered;
 use hashbrown::HashTable;
 use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};

@@ -12,10 +12,10 @@
 //! [`BusEvent`] it reuses, so the analysis reads what it always read,
 //! from its own core's cache.
 
+use super::numbered::{LastAddr, Numbered};
 use super::{BusEvent, BusMessage, EventKind, Gossip, Link, NodeAddr, NodeId, fill_owned_message};
 use crate::clusterbus::{Message, MessageType};
 use crate::pipeline::{Anomaly, BusSink, CommandMeta, MessageMeta, StreamEnd};
-use rustc_hash::FxHashMap;
 use std::ops::Range;
 
 /// No node (an absent `Option<NodeId>`).
@@ -145,27 +145,22 @@ impl Batch {
     }
 }
 
-/// The reading thread's numbering of node ids and addresses.
+/// The reading thread's numbering of node ids and addresses; what it
+/// numbered since the last message packed goes into the batch.
 #[derive(Debug)]
 struct Numbering {
-    nodes: FxHashMap<NodeId, u32>,
-    addrs: FxHashMap<NodeAddr, u32>,
-    /// Per node number: the number of its last gossiped address (most
-    /// entries repeat it: compared, not hashed).
-    last_addr: Vec<u32>,
-    addr_of: Vec<NodeAddr>,
+    nodes: Numbered<NodeId>,
+    addrs: Numbered<NodeAddr>,
+    last_addr: LastAddr,
+    /// Ids and addresses already in a batch.
+    sent: (usize, usize),
     cap: usize,
 }
 
 impl Numbering {
     fn new(cap: usize) -> Self {
-        Numbering {
-            nodes: FxHashMap::default(),
-            addrs: FxHashMap::default(),
-            last_addr: Vec::new(),
-            addr_of: Vec::new(),
-            cap,
-        }
+        let (nodes, addrs, last_addr) = (Numbered::default(), Numbered::default(), LastAddr::default());
+        Numbering { nodes, addrs, last_addr, sent: (0, 0), cap }
     }
 
     /// Before a new batch: starts over when the tables are full.
@@ -174,54 +169,20 @@ impl Numbering {
             self.nodes.clear();
             self.addrs.clear();
             self.last_addr.clear();
-            self.addr_of.clear();
+            self.sent = (0, 0);
             b.restart = true;
         }
     }
 
-    fn node(&mut self, id: &NodeId, b: &mut Batch) -> u32 {
-        if let Some(&n) = self.nodes.get(id) {
-            return n;
-        }
-        let n = self.nodes.len() as u32;
-        self.nodes.insert(*id, n);
-        self.last_addr.push(NONE);
-        b.names.push(*id);
-        n
-    }
-
-    fn opt_node(&mut self, id: &Option<NodeId>, b: &mut Batch) -> u32 {
-        id.as_ref().map_or(NONE, |id| self.node(id, b))
-    }
-
-    fn addr(&mut self, a: &NodeAddr, b: &mut Batch) -> u32 {
-        if let Some(&n) = self.addrs.get(a) {
-            return n;
-        }
-        let n = self.addrs.len() as u32;
-        self.addrs.insert(a.clone(), n);
-        self.addr_of.push(a.clone());
-        b.addrs.push(a.clone());
-        n
-    }
-
-    /// `a`, the address gossiped for node number `node`.
-    fn addr_of_node(&mut self, node: u32, a: &NodeAddr, b: &mut Batch) -> u32 {
-        let last = self.last_addr[node as usize];
-        if last != NONE && self.addr_of[last as usize] == *a {
-            return last;
-        }
-        let n = self.addr(a, b);
-        self.last_addr[node as usize] = n;
-        n
+    fn opt_node(&mut self, id: &Option<NodeId>) -> u32 {
+        id.as_ref().map_or(NONE, |id| self.nodes.number(id))
     }
 
     /// Packs `m` into `b`; its index in `b`'s messages.
     fn pack(&mut self, m: &BusMessage, b: &mut Batch) -> Packed {
         let start = b.gossip.len();
         for g in &m.gossip {
-            let node = self.node(&g.node, b);
-            let addr = self.addr_of_node(node, &g.addr, b);
+            let (node, addr) = self.last_addr.entry(&mut self.nodes, &mut self.addrs, &g.node, &g.addr);
             let (flags, ping_sent, pong_received) = (g.flags, g.ping_sent, g.pong_received);
             b.gossip.push(PackedGossip { node, addr, flags, ping_sent, pong_received });
         }
@@ -229,8 +190,7 @@ impl Numbering {
         let slots = push_all(&mut b.slots, &m.slots);
         let forgotten_start = b.forgotten.len();
         for (n, ttl) in &m.forgotten {
-            let n = self.node(n, b);
-            b.forgotten.push((n, *ttl));
+            b.forgotten.push((self.nodes.number(n), *ttl));
         }
         let forgotten = Span::of(forgotten_start, b.forgotten.len());
         let ext_types = push_all(&mut b.ext_types, &m.ext_types);
@@ -240,12 +200,12 @@ impl Numbering {
             Span::of(start, b.text.len())
         });
         let update =
-            m.update.as_ref().map(|(n, epoch, slots)| (self.node(n, b), *epoch, push_all(&mut b.slots, slots)));
+            m.update.as_ref().map(|(n, epoch, slots)| (self.nodes.number(n), *epoch, push_all(&mut b.slots, slots)));
         let p = PackedMessage {
             msg_type: m.msg_type,
             light: m.light,
             ver: m.ver,
-            sender: self.opt_node(&m.sender, b),
+            sender: self.opt_node(&m.sender),
             current_epoch: m.current_epoch,
             config_epoch: m.config_epoch,
             repl_offset: m.repl_offset,
@@ -253,20 +213,24 @@ impl Numbering {
             state: m.state,
             mflags: m.mflags,
             slots,
-            replicaof: self.opt_node(&m.replicaof, b),
-            announced: self.addr(&m.announced, b),
+            replicaof: self.opt_node(&m.replicaof),
+            announced: self.addrs.number(&m.announced),
             gossip,
             hostname,
-            shard_id: self.opt_node(&m.shard_id, b),
+            shard_id: self.opt_node(&m.shard_id),
             forgotten,
             ext_types,
-            fail_node: self.opt_node(&m.fail_node, b),
+            fail_node: self.opt_node(&m.fail_node),
             update,
             totlen: m.totlen,
             cut: m.cut,
             fingerprint: m.fingerprint,
         };
         b.messages.push(p);
+        // What this message numbered first, before anything refers to it.
+        b.names.extend_from_slice(self.nodes.since(self.sent.0));
+        b.addrs.extend(self.addrs.since(self.sent.1).iter().cloned());
+        self.sent = (self.nodes.len(), self.addrs.len());
         Packed::Message((b.messages.len() - 1) as u32)
     }
 }
@@ -283,7 +247,8 @@ pub struct PackSink {
     batch: Batch,
     /// The message being packed (filled, then packed: one message, hot).
     scratch: BusMessage,
-    /// Make each message's fingerprint here (see `EventSink`).
+    /// Make each message's fingerprint here (several captures: the
+    /// analysis asks for every one, and this thread has time to spare).
     pub fingerprints: bool,
 }
 

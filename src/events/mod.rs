@@ -5,6 +5,7 @@
 
 pub mod batch;
 mod node;
+pub mod numbered;
 
 pub use node::{IpText, NodeAddr, NodeId};
 
