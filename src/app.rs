@@ -19,9 +19,10 @@ use meetgraph::output::dump::{DumpFormat, DumpWriter};
 use meetgraph::output::html::write_html;
 use meetgraph::output::report::{ReportOptions, write_json, write_nodes_view, write_report};
 use meetgraph::output::stats::{write_stats_json, write_stats_text};
-use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, PortFilter, run_merged};
+use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, PortFilter};
 use meetgraph::reassembly::ReassemblyConfig;
 use meetgraph::run::OpenError;
+use meetgraph::run::run_merged;
 use meetgraph::time::{TimeSpec, format_utc_us};
 use meetgraph::vantage::{self, PlanError, Source};
 use std::io::{self, Write};
@@ -631,7 +632,7 @@ fn events(input: &InputArgs) -> Result<Status, Error> {
                 err = Some(x);
             }
         });
-        meetgraph::pipeline::run_merged(&mut inputs, &mut sink);
+        run_merged(&mut inputs, &mut sink);
     }
     let status = damaged(&inputs);
     match err {

@@ -10,13 +10,13 @@
 //! | [`reassembly`] | per-direction TCP streams, gaps, caps | `decode` |
 //! | [`clusterbus`] | the framer and the nom parser of bus messages | – |
 //! | [`resp`] | `CLUSTER` commands sniffed on data ports | – |
-//! | [`pipeline`] | capture → decode → reassembly → framer, per input | the above |
+//! | [`pipeline`] | one capture's chain: decode → reassembly → framer, its sink contract and counters | the above |
 //! | [`vantage`] | which files are one capture point; clock offsets (first pass) | `capture`, `decode`, `clusterbus`, `pipeline` |
 //! | [`events`] | owned, compact events (zero-copy ends here), `NodeId` | `clusterbus`, `decode`, `pipeline` |
 //! | [`analysis`] | the story: nodes, introductions, merges, findings | `events`, `clusterbus`, `decode`, `time` |
 //! | [`output`] | report, JSON, dump, chart, DOT, HTML (formatting only) | `analysis`, `pipeline`, `clusterbus`, `time` |
 //! | [`time`] | UTC formatting and parsing | – |
-//! | [`run`] | pipeline straight into the analysis (for the binary and tests) | `pipeline`, `vantage`, `events`, `analysis` |
+//! | [`run`] | driving captures: the time merges, reading threads, opening a vantage plan, `watch` | `pipeline`, `vantage`, `events`, `analysis` |
 //!
 //! The binary (`src/main.rs`, `src/app.rs`, `src/cli.rs`) wires them.
 

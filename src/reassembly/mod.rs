@@ -26,6 +26,5 @@ mod half_stream;
 mod stream;
 mod table;
 
-pub use half_stream::HalfStream;
 pub use stream::{ChunkMeta, CloseReason, GapReason, StreamConsumer};
 pub use table::{Reassembler, ReassemblyConfig, ReassemblyStats};

@@ -4,7 +4,8 @@
 
 use meetgraph::capture::CaptureFile;
 use meetgraph::clusterbus::Message;
-use meetgraph::pipeline::{Anomaly, BusSink, Input, MessageMeta, Pipeline, PipelineConfig, run_merged};
+use meetgraph::pipeline::{Anomaly, BusSink, Input, MessageMeta, Pipeline, PipelineConfig};
+use meetgraph::run::run_merged;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

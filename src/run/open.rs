@@ -1,0 +1,76 @@
+//! Opening a vantage plan: one input per vantage (a rotated capture is one
+//! chained source), shifted onto the reference clock, and the analysis
+//! settings that name them.
+
+use crate::analysis::{AnalysisConfig, CaptureClock};
+use crate::capture::{CaptureError, CaptureFile, PacketSource, SelectSpec};
+use crate::pipeline::{Input, Pipeline, PipelineConfig};
+use crate::vantage::{ChainSource, Method, Plan};
+
+/// Why a plan's inputs could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    Capture(CaptureError),
+    /// The filter expression is invalid or needs another build.
+    Select(String),
+}
+
+impl From<CaptureError> for OpenError {
+    fn from(e: CaptureError) -> Self {
+        OpenError::Capture(e)
+    }
+}
+
+/// Inputs and analysis settings for a [`Plan`]: one input per vantage (a
+/// rotated capture is one chained source), shifted onto the reference
+/// clock, each source filtered and counted as `select` says (nothing
+/// selected: `SelectSpec::default()`).
+pub fn open_plan(
+    plan: &Plan,
+    cfg: &PipelineConfig,
+    select: &SelectSpec,
+) -> Result<(Vec<Input>, AnalysisConfig), OpenError> {
+    let several = plan.vantages.len() > 1;
+    let mut inputs = Vec::new();
+    let mut acfg = AnalysisConfig::default();
+    for (i, v) in plan.vantages.iter().enumerate() {
+        let pipeline = Pipeline::new(i, cfg.clone());
+        let src: Box<dyn PacketSource> = match v.files.as_slice() {
+            [one] => Box::new(CaptureFile::open(one)?),
+            files => Box::new(ChainSource::new(v.name.clone(), files.to_vec())),
+        };
+        let mut input = Input::boxed(select.apply(src).map_err(OpenError::Select)?, pipeline);
+        input.shift_us = v.alignment.shift_us();
+        inputs.push(input);
+        acfg.vantages.push(v.name.clone());
+        acfg.files.push(if v.files.len() > 1 {
+            v.frame_bases
+                .iter()
+                .zip(&v.files)
+                .map(|(b, p)| {
+                    (*b, p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into()))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        });
+        acfg.clocks.push(several.then(|| {
+            let a = &v.alignment;
+            let method = match a.method {
+                Method::Reference => "reference",
+                Method::SharedMessages => "shared_messages",
+                Method::NodeClock => "node_clock",
+                Method::None => "none",
+            };
+            CaptureClock {
+                offset_us: a.offset_us,
+                uncertainty_us: a.uncertainty_us,
+                method: method.into(),
+                samples: a.samples,
+                applied: a.applied,
+                note: a.note.clone(),
+            }
+        }));
+    }
+    Ok((inputs, acfg))
+}
