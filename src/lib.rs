@@ -11,7 +11,7 @@
 //! | [`clusterbus`] | the framer and the nom parser of bus messages | – |
 //! | [`resp`] | `CLUSTER` commands sniffed on data ports | – |
 //! | [`pipeline`] | one capture's chain: decode → reassembly → framer, its sink contract and counters | the above |
-//! | [`vantage`] | which files are one capture point; clock offsets (first pass) | `capture`, `decode`, `clusterbus`, `pipeline` |
+//! | [`vantage`] | which files are one capture point; clock offsets (first pass) | `capture`, `decode`, `clusterbus`, `pipeline`, `events` |
 //! | [`events`] | owned, compact events (zero-copy ends here), `NodeId` | `clusterbus`, `decode`, `pipeline` |
 //! | [`analysis`] | the story: nodes, introductions, merges, findings | `events`, `clusterbus`, `decode`, `time` |
 //! | [`output`] | report, JSON, dump, chart, DOT, HTML (formatting only) | `analysis`, `pipeline`, `clusterbus`, `time` |

@@ -8,6 +8,7 @@ use meetgraph::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSin
 use meetgraph::clusterbus::{
     Body, BusError, ExtValue, Layout, Message, MessageType, Probe, parse_message, probe_header,
 };
+use meetgraph::pipeline::AnomalyKind;
 
 const SENDER: &[u8; 40] = b"0123456789abcdef0123456789abcdef01234567";
 const OTHER: &[u8; 40] = b"fedcba9876543210fedcba9876543210fedcba98";
@@ -229,7 +230,7 @@ impl FrameSink for Sink {
         self.types.push(m.msg_type.0);
     }
     fn anomaly(&mut self, _: &FrameInfo, a: FrameAnomaly) {
-        self.anomalies.push(a.kind());
+        self.anomalies.push(AnomalyKind::from(&a).as_str());
     }
 }
 

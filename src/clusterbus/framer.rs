@@ -57,26 +57,6 @@ pub enum FrameAnomaly {
     TruncatedAtEnd { have: u64 },
 }
 
-impl FrameAnomaly {
-    /// Stable snake_case kind used in statistics and JSON.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            FrameAnomaly::BadSignature => "bad_signature",
-            FrameAnomaly::ImpossibleLength { .. } => "impossible_length",
-            FrameAnomaly::Oversized { .. } => "oversized_message",
-            FrameAnomaly::Malformed(BusError::UnsupportedVersion(_)) => "unknown_version",
-            FrameAnomaly::Malformed(BusError::LengthMismatch { .. }) => "length_mismatch",
-            FrameAnomaly::Malformed(BusError::BadExtension { .. }) => "bad_extension",
-            FrameAnomaly::Malformed(BusError::BadLightHeader { .. }) => "bad_light_header",
-            FrameAnomaly::Malformed(_) => "malformed_message",
-            FrameAnomaly::UnknownType { .. } => "unknown_type",
-            FrameAnomaly::ResyncSkipped { .. } => "resync_skipped",
-            FrameAnomaly::MessageLost { .. } => "message_lost_to_gap",
-            FrameAnomaly::TruncatedAtEnd { .. } => "truncated_at_end",
-        }
-    }
-}
-
 impl std::fmt::Display for FrameAnomaly {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

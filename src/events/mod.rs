@@ -5,18 +5,24 @@
 //! | file | holds |
 //! |---|---|
 //! | `mod.rs` | [`BusEvent`], [`EventKind`], [`BusMessage`] and the conversion from a borrowed message; [`EventSink`] |
+//! | `fingerprint.rs` | [`fingerprint`]: what identifies one message whichever capture saw it |
 //! | `node.rs` | [`NodeId`], [`NodeAddr`], [`IpText`] |
 //! | `numbered.rs` | numbers for node ids and addresses, shared by both sides of the reading threads |
 
+mod fingerprint;
 mod node;
 pub mod numbered;
 
+/// The kinds of anomaly an [`EventKind::Anomaly`] carries.
+pub use crate::pipeline::AnomalyKind;
+pub use fingerprint::fingerprint;
 pub use node::{IpText, NodeAddr, NodeId};
 
 use crate::clusterbus::{Body, ExtValue, Message, MessageType};
 use crate::decode::Endpoint;
 use crate::pipeline::{Anomaly, BusSink, CommandMeta, MessageMeta, StreamEnd};
 use crate::reassembly::CloseReason;
+use fingerprint::Fingerprint;
 use serde::Serialize;
 
 /// Inclusive slot ranges, ascending.
@@ -117,30 +123,20 @@ impl BusMessage {
         }
     }
 
-    /// What identifies one message whichever capture saw it: its header
-    /// fields and its gossip (PING/PONG gossip carries timestamps and a
-    /// random choice of nodes, so equal fingerprints mean the same
-    /// message).
+    /// This message's fingerprint: the one the reading thread made, or
+    /// made now.
     pub fn fingerprint(&self) -> u64 {
         self.fingerprint.unwrap_or_else(|| self.hash_content())
     }
 
+    /// The fingerprint made from the fields.
     pub(crate) fn hash_content(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = rustc_hash::FxHasher::default();
-        self.sender.hash(&mut h);
-        self.msg_type.0.hash(&mut h);
-        self.totlen.hash(&mut h);
-        self.current_epoch.hash(&mut h);
-        self.config_epoch.hash(&mut h);
-        self.repl_offset.hash(&mut h);
+        let epochs = (self.current_epoch, self.config_epoch);
+        let mut f = Fingerprint::header(self.sender, self.msg_type.0, self.totlen, epochs, self.repl_offset);
         for g in &self.gossip {
-            g.node.hash(&mut h);
-            g.ping_sent.hash(&mut h);
-            g.pong_received.hash(&mut h);
-            g.flags.hash(&mut h);
+            f.gossip(g.node, &g.addr, g.flags, g.ping_sent, g.pong_received);
         }
-        h.finish()
+        f.finish()
     }
 }
 
@@ -161,7 +157,7 @@ pub enum EventKind {
         bytes: u64,
     },
     Anomaly {
-        kind: &'static str,
+        kind: AnomalyKind,
         detail: String,
     },
 }
@@ -426,6 +422,8 @@ pub(crate) mod tests {
         fn message(&mut self, _meta: &MessageMeta, msg: &Message<'_>) {
             fill_owned_message(&mut self.reused, msg);
             assert_eq!(self.reused, to_owned_message(msg));
+            // One fingerprint, borrowed or owned.
+            assert_eq!(fingerprint(msg), self.reused.fingerprint());
             self.checked += 1;
             self.with_extensions += usize::from(!self.reused.ext_types.is_empty());
         }
@@ -433,8 +431,9 @@ pub(crate) mod tests {
     }
 
     /// A recycled message holds exactly what a new one would, whatever
-    /// the message before it held (every message of every shipped
-    /// sample: all generations, extensions, FAIL, UPDATE, cut messages).
+    /// the message before it held, and its fingerprint is the borrowed
+    /// message's (every message of every shipped sample: all
+    /// generations, extensions, FAIL, UPDATE, cut messages).
     #[test]
     fn a_refilled_message_equals_a_fresh_one() {
         let mut sink = Refill { reused: BusMessage::empty(), checked: 0, with_extensions: 0 };

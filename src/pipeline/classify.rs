@@ -4,7 +4,7 @@
 //! once (`tls_stream`); a client's stream to a data port is read as RESP
 //! for `CLUSTER` commands; gaps in a bus stream are anomalies.
 
-use super::anomaly::Anomaly;
+use super::anomaly::{Anomaly, AnomalyKind};
 use super::sink::{BusSink, CommandMeta, MessageMeta, StreamEnd};
 use super::stats::{CaptureStats, MessageCounts};
 use crate::clusterbus::Message;
@@ -85,7 +85,7 @@ impl<K: BusSink> FrameSink for ChunkSink<'_, '_, K> {
             frame: info.frame,
             src: Some(self.meta.src),
             dst: Some(self.meta.dst),
-            kind: anomaly.kind(),
+            kind: AnomalyKind::from(&anomaly),
             detail: format!("{anomaly} (stream offset {})", info.offset),
         };
         self.glue.report(a);
@@ -149,7 +149,7 @@ impl<'a, K: BusSink> Glue<'a, K> {
             frame,
             src: Some(client),
             dst: Some(server),
-            kind: if meta.midstream { "tls_stream_joined" } else { "tls_stream" },
+            kind: if meta.midstream { AnomalyKind::TlsStreamJoined } else { AnomalyKind::TlsStream },
             detail: format!("TLS records on a stream that is not readable cluster bus ({} seen)", st.tls_records),
         });
     }
@@ -207,19 +207,13 @@ impl<K: BusSink> StreamConsumer for Glue<'_, K> {
         // Gaps in TLS streams (undecided while hunting mid-way) are not bus
         // messages lost.
         if st.framer.kind() == StreamKind::Bus || (st.framer.kind() == StreamKind::Unknown && st.tls_records == 0) {
-            let kind = match reason {
-                GapReason::NotCaptured => "gap_not_captured",
-                GapReason::Snaplen => "gap_snaplen",
-                GapReason::CapHit => "gap_cap_hit",
-                GapReason::Unfilled => "gap_unfilled",
-            };
             self.report(Anomaly {
                 capture: self.capture,
                 ts_us: meta.ts_us,
                 frame: meta.frame,
                 src: Some(meta.src),
                 dst: Some(meta.dst),
-                kind,
+                kind: AnomalyKind::from(reason),
                 detail: format!("{len} bytes missing at stream offset {}", meta.offset),
             });
         }

@@ -2,7 +2,7 @@
 //! port and host filters and reassembly (whose consumer, [`super::classify`],
 //! frames the bus), and the counters it keeps.
 
-use super::anomaly::Anomaly;
+use super::anomaly::{Anomaly, AnomalyKind};
 use super::classify::{Glue, StreamState};
 use super::sink::BusSink;
 use super::stats::{CaptureStats, MessageCounts};
@@ -87,19 +87,13 @@ impl Pipeline {
                 if let DecodeError::UnsupportedLink(l) = e {
                     *glue.stats.unsupported_links.entry(l.0).or_default() += 1;
                 }
-                let kind = match e {
-                    DecodeError::UnsupportedLink(_) => "unsupported_link",
-                    DecodeError::Truncated { .. } => "truncated_packet",
-                    DecodeError::Malformed { .. } => "malformed_packet",
-                    DecodeError::Fragmented => "ip_fragment",
-                };
                 glue.report(Anomaly {
                     capture: self.capture,
                     ts_us: pkt.ts_us,
                     frame: pkt.frame,
                     src: None,
                     dst: None,
-                    kind,
+                    kind: AnomalyKind::from(&e),
                     detail: e.to_string(),
                 });
                 return;
@@ -132,7 +126,7 @@ impl Pipeline {
                 frame: 0,
                 src: None,
                 dst: None,
-                kind: "connections_evicted",
+                kind: AnomalyKind::ConnectionsEvicted,
                 detail: format!(
                     "{evicted} connection(s) closed early: more than {} tracked at once (--max-connections)",
                     self.cfg.reassembly.max_connections

@@ -6,7 +6,7 @@
 //! | file | holds |
 //! |---|---|
 //! | `sink.rs` | the contract: [`BusSink`] and what it receives ([`MessageMeta`], [`StreamEnd`], [`CommandMeta`]) |
-//! | `anomaly.rs` | [`Anomaly`]: irregularities counted and told, not errors |
+//! | `anomaly.rs` | [`Anomaly`] and [`AnomalyKind`]: irregularities counted and told, not errors, and their names |
 //! | `driver.rs` | [`Pipeline`]: each packet through decode, the port and host filters and reassembly; [`PipelineConfig`] |
 //! | `classify.rs` | per TCP direction: cluster bus (framed), TLS (told once) or RESP (`CLUSTER` commands) |
 //! | `stats.rs` | [`CaptureStats`]: one capture's counters |
@@ -19,7 +19,7 @@ mod input;
 mod sink;
 mod stats;
 
-pub use anomaly::Anomaly;
+pub use anomaly::{Anomaly, AnomalyKind};
 pub use driver::{Pipeline, PipelineConfig, PortFilter};
 pub use input::Input;
 pub use sink::{BusSink, CommandMeta, MessageMeta, StreamEnd};

@@ -5,7 +5,8 @@
 use crate::analysis::{AnalysisConfig, CaptureClock};
 use crate::capture::{CaptureError, CaptureFile, PacketSource, SelectSpec};
 use crate::pipeline::{Input, Pipeline, PipelineConfig};
-use crate::vantage::{ChainSource, Method, Plan};
+use crate::vantage::names::file_name;
+use crate::vantage::{ChainSource, Plan};
 
 /// Why a plan's inputs could not be opened.
 #[derive(Debug)]
@@ -44,28 +45,16 @@ pub fn open_plan(
         inputs.push(input);
         acfg.vantages.push(v.name.clone());
         acfg.files.push(if v.files.len() > 1 {
-            v.frame_bases
-                .iter()
-                .zip(&v.files)
-                .map(|(b, p)| {
-                    (*b, p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into()))
-                })
-                .collect()
+            v.frame_bases.iter().zip(&v.files).map(|(b, p)| (*b, file_name(p))).collect()
         } else {
             Vec::new()
         });
         acfg.clocks.push(several.then(|| {
             let a = &v.alignment;
-            let method = match a.method {
-                Method::Reference => "reference",
-                Method::SharedMessages => "shared_messages",
-                Method::NodeClock => "node_clock",
-                Method::None => "none",
-            };
             CaptureClock {
                 offset_us: a.offset_us,
                 uncertainty_us: a.uncertainty_us,
-                method: method.into(),
+                method: a.method.as_str().into(),
                 samples: a.samples,
                 applied: a.applied,
                 note: a.note.clone(),

@@ -36,6 +36,18 @@ pub enum Method {
     None,
 }
 
+impl Method {
+    /// The name the JSON gives it (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Reference => "reference",
+            Method::SharedMessages => "shared_messages",
+            Method::NodeClock => "node_clock",
+            Method::None => "none",
+        }
+    }
+}
+
 /// One vantage's offset: reference time = capture time − `offset_us`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Alignment {

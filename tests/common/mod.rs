@@ -64,7 +64,7 @@ impl Collect {
     pub fn anomaly_kinds(&self) -> BTreeMap<&'static str, usize> {
         let mut m = BTreeMap::new();
         for a in &self.anomalies {
-            *m.entry(a.kind).or_default() += 1;
+            *m.entry(a.kind.as_str()).or_default() += 1;
         }
         m
     }
