@@ -3,7 +3,7 @@
 //! settings that name them.
 
 use crate::analysis::{AnalysisConfig, CaptureClock};
-use crate::capture::{CaptureError, CaptureFile, PacketSource, SelectSpec};
+use crate::capture::{BytesRead, CaptureError, CaptureFile, FilterError, PacketSource, SelectSpec};
 use crate::pipeline::{Input, Pipeline, PipelineConfig};
 use crate::vantage::names::file_name;
 use crate::vantage::{ChainSource, Plan};
@@ -13,7 +13,7 @@ use crate::vantage::{ChainSource, Plan};
 pub enum OpenError {
     Capture(CaptureError),
     /// The filter expression is invalid or needs another build.
-    Select(String),
+    Filter(FilterError),
 }
 
 impl From<CaptureError> for OpenError {
@@ -22,14 +22,22 @@ impl From<CaptureError> for OpenError {
     }
 }
 
+impl From<FilterError> for OpenError {
+    fn from(e: FilterError) -> Self {
+        OpenError::Filter(e)
+    }
+}
+
 /// Inputs and analysis settings for a [`Plan`]: one input per vantage (a
 /// rotated capture is one chained source), shifted onto the reference
 /// clock, each source filtered and counted as `select` says (nothing
-/// selected: `SelectSpec::default()`).
+/// selected: `SelectSpec::default()`), the files' reads counted in
+/// `bytes_read`.
 pub fn open_plan(
     plan: &Plan,
     cfg: &PipelineConfig,
     select: &SelectSpec,
+    bytes_read: &BytesRead,
 ) -> Result<(Vec<Input>, AnalysisConfig), OpenError> {
     let several = plan.vantages.len() > 1;
     let mut inputs = Vec::new();
@@ -37,10 +45,10 @@ pub fn open_plan(
     for (i, v) in plan.vantages.iter().enumerate() {
         let pipeline = Pipeline::new(i, cfg.clone());
         let src: Box<dyn PacketSource> = match v.files.as_slice() {
-            [one] => Box::new(CaptureFile::open(one)?),
-            files => Box::new(ChainSource::new(v.name.clone(), files.to_vec())),
+            [one] => Box::new(CaptureFile::open_counted(one, bytes_read)?),
+            files => Box::new(ChainSource::new(v.name.clone(), files.to_vec(), bytes_read.clone())),
         };
-        let mut input = Input::boxed(select.apply(src).map_err(OpenError::Select)?, pipeline);
+        let mut input = Input::boxed(select.apply(src)?, pipeline);
         input.shift_us = v.alignment.shift_us();
         inputs.push(input);
         acfg.vantages.push(v.name.clone());
