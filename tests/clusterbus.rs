@@ -406,10 +406,9 @@ fn a_stream_joined_midway_dates_each_message_by_its_own_packets() {
     let stream = [vec![0xAAu8; 700], ping.clone(), pong.clone()].concat();
     let mut f = BusFramer::new(true);
     let mut got = Frames::default();
-    let mut frame = 10;
     for (k, chunk) in stream.chunks(180).enumerate() {
+        let frame = 10 + k as u64;
         f.feed(&FramerConfig::default(), (k * 180) as u64, frame, frame as i64, chunk, &mut got);
-        frame += 1;
     }
     let frame_of = |off: usize| 10 + (off / 180) as u64;
     let want = vec![

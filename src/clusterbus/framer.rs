@@ -194,7 +194,13 @@ enum Run {
 /// Splits a resynchronised window (`bytes` from stream offset `offset`)
 /// at its packet marks into one slice per packet, each with its packet's
 /// frame and time (`fallback` when the window holds no mark).
-fn push_slices(out: &mut std::collections::VecDeque<(Mark, Vec<u8>)>, bytes: Vec<u8>, offset: u64, marks: &[Mark], fallback: Mark) {
+fn push_slices(
+    out: &mut std::collections::VecDeque<(Mark, Vec<u8>)>,
+    bytes: Vec<u8>,
+    offset: u64,
+    marks: &[Mark],
+    fallback: Mark,
+) {
     let first = marks.first().copied().unwrap_or(fallback);
     let starts: Vec<Mark> = std::iter::once(Mark { offset, ..first })
         .chain(marks.iter().copied().filter(|m| m.offset > offset && m.offset < offset + bytes.len() as u64))
