@@ -13,24 +13,35 @@ removed), the merges (their sides), the clusters before any merge, and the
 findings (kind, severity, phase, nodes, addresses). Times and frames are
 left out: each capture point sees a segment at its own microsecond and
 frame. Also checks the verdict against the servers' own `merged` in
-truth.json. Prints one line per capture set; exits 1 on any difference.
+truth.json.
 
-The uplinks carry only what crosses the hosts: a finding of the bridge
-capture may be missing from a set without a bridge when every packet it
-cites (its evidence frames in bridge-h1) is between two pods of one host
-(truth.json's `host` of each node; a3's IP belongs to n's host once it was
-reused). A finding may be missing from a set without a bridge only when
-it cites such a host-local packet (its evidence frames in bridge-h1,
-tshark reads their addresses): such a set is reported as agreeing "but
-for N host-local findings"; anything else missing, or anything added, is
-a difference.
+Capture points see different packets, and that alone may change findings:
+- a finding may be missing from a set without a bridge when it cites a
+  packet between two pods of one host (the uplinks never carry those);
+- a set with `bridge-h2` may add a finding that cites a packet between two
+  pods of h2 (bridge-h1 never sees those).
+(tshark reads the addresses of the cited frames; truth.json gives each
+node's host, a3's IP belonging to n's host once it was reused.) Such sets
+agree "but for N host-local findings".
+
+Decapsulation itself is checked apart: every set of uplinks is also
+analysed as its plain twin (the same packets with the outer Ethernet, IP,
+UDP and VXLAN headers cut off by this script, same file names) and the
+two JSON outputs must be identical. A difference from bridge-h1 that the
+plain twin shows too comes from combining several capture points, not
+from decapsulation: it is printed, and not counted as a failure.
+
+Prints one line per capture set; exits 1 when a set differs otherwise.
 """
+import gzip
 import json
-from collections import Counter
 import pathlib
 import re
+import struct
 import subprocess
 import sys
+import tempfile
+from collections import Counter
 
 SETS = [
     ("bridge-h1",),
@@ -45,18 +56,22 @@ SETS = [
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
 
-def conclusions(mg, out, names):
+def analyze(mg, cwd, names):
     files = [f"{n}.pcap.gz" for n in names]
-    r = subprocess.run([mg, "analyze", *files, "--json", "-"], cwd=out, capture_output=True, text=True)
+    r = subprocess.run([mg, "analyze", *files, "--json", "-"], cwd=cwd, capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"{' '.join(files)}: exit {r.returncode}: {r.stderr}")
-    v = json.loads(r.stdout)
+    return r.stdout
+
+
+def conclusions(text):
+    v = json.loads(text)
     findings = Counter()
     evidence = {}
     for f in v["findings"]:
         key = (f["kind"], f["severity"], f.get("phase", ""), tuple(sorted(f["nodes"])), tuple(sorted(f["addresses"])))
         findings[key] += 1
-        evidence.setdefault(key, []).append([e["frame"] for e in f.get("evidence", [])])
+        evidence.setdefault(key, []).append([(e["capture"], e["frame"]) for e in f.get("evidence", [])])
     return {
         "story": [TIME.sub("T", line) for line in v["story"]],
         "merges": [sorted(sorted(s) for s in m["sides"]) for m in v["merges"]],
@@ -67,65 +82,105 @@ def conclusions(mg, out, names):
     }
 
 
-def host_local(out, truth, frames):
-    """Whether one of these frames of bridge-h1 is between two pods of one
-    host (the uplinks never carry it)."""
-    if not frames:
-        return False
+def local_hosts(out, truth, cited):
+    """The hosts two of whose pods exchanged one of these (capture, frame)
+    packets."""
     where = {}  # pod IP -> [(since_ms, host)]
     for name, n in truth["nodes"].items():
-        ip = n["where"].split(":")[0]
         since = truth["reuse"]["reused_ms"] if name == "n" else 0
-        where.setdefault(ip, []).append((since, n["host"]))
-    flt = " or ".join(f"frame.number == {f}" for f in sorted(set(frames)))
-    r = subprocess.run(["tshark", "-r", str(out / "bridge-h1.pcap.gz"), "-Y", flt, "-T", "fields",
-                        "-e", "frame.time_epoch", "-e", "ip.src", "-e", "ip.dst"],
-                       capture_output=True, text=True, check=True)
-    for line in r.stdout.split("\n"):
-        if not line.strip():
-            continue
-        t, src, dst = line.split("\t")
-        ms = float(t) * 1000
+        where.setdefault(n["where"].split(":")[0], []).append((since, n["host"]))
+    hosts = set()
+    by_capture = {}
+    for cap, frame in cited:
+        by_capture.setdefault(cap, set()).add(frame)
+    for cap, frames in by_capture.items():
+        flt = " or ".join(f"frame.number == {f}" for f in sorted(frames))
+        r = subprocess.run(["tshark", "-r", str(out / cap), "-Y", flt, "-T", "fields",
+                            "-e", "frame.time_epoch", "-e", "ip.src", "-e", "ip.dst"],
+                           capture_output=True, text=True, check=True)
+        for line in filter(str.strip, r.stdout.split("\n")):
+            t, src, dst = line.split("\t")[:3]
+            ms = float(t) * 1000
 
-        def host(ip):
-            return max((s, h) for s, h in where.get(ip, [(0, "?")]) if s <= ms)[1]
-        if host(src) == host(dst) != "?":
-            return True
-    return False
+            def host(ip):
+                return max((s, h) for s, h in where.get(ip.split(",")[-1], [(0, "?")]) if s <= ms)[1]
+            if host(src) == host(dst) != "?":
+                hosts.add(host(src))
+    return hosts
+
+
+def excused(out, truth, diff, evidence, allowed):
+    """The instances of `diff` that cite a packet local to a host of `allowed`."""
+    return Counter({k: min(c, sum(bool(local_hosts(out, truth, ev) & allowed) for ev in evidence[k]))
+                    for k, c in diff.items()})
+
+
+def plain_twin(out, names, tmp):
+    """Writes the uplink captures with their VXLAN headers cut off."""
+    for n in names:
+        raw = gzip.open(out / f"{n}.pcap.gz").read()
+        if raw[:4] != b"\xd4\xc3\xb2\xa1":
+            raise SystemExit(f"{n}: expected a little-endian microsecond pcap")
+        w = bytearray(raw[:20] + struct.pack("<I", 1))
+        at = 24
+        while at + 16 <= len(raw):
+            sec, usec, incl, orig = struct.unpack("<IIII", raw[at:at + 16])
+            d = raw[at + 16:at + 16 + incl]
+            cut = 14 + (d[14] & 0x0f) * 4 + 8 + 8  # Ethernet, IPv4, UDP, VXLAN
+            w += struct.pack("<IIII", sec, usec, incl - cut, orig - cut) + d[cut:]
+            at += 16 + incl
+        with gzip.open(tmp / f"{n}.pcap.gz", "wb", compresslevel=1) as f:
+            f.write(bytes(w))
 
 
 def main():
     mg, out = str(pathlib.Path(sys.argv[1]).resolve()), pathlib.Path(sys.argv[2])
     truth = json.loads((out / "truth.json").read_text())
-    ref = conclusions(mg, out, SETS[0])
+    ref = conclusions(analyze(mg, out, SETS[0]))
     bad = 0
     if bool(ref["merges"]) != truth["merged"]:
         print(f"bridge-h1: merges {ref['merges']} but the servers say merged={truth['merged']}")
         bad += 1
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="overlay-check-"))
     for names in SETS:
-        got = conclusions(mg, out, names)
+        text = analyze(mg, out, names)
+        got = conclusions(text)
+        uplinks_only = all(n.startswith("uplink") for n in names)
+        twin_same = twin = None
+        if uplinks_only:
+            plain_twin(out, names, tmp)
+            twin_text = analyze(mg, tmp, names)
+            twin_same = twin_text == text
+            twin = conclusions(twin_text)
         diff = [k for k in ("story", "merges", "clusters") if got[k] != ref[k]]
         missing = ref["findings"] - got["findings"]
         added = got["findings"] - ref["findings"]
         local = Counter()
-        if not any(n.startswith("bridge") or n.startswith("any") for n in names):
-            # As many instances of the finding citing a host-local packet.
-            local = Counter({k: min(c, sum(host_local(out, truth, ev) for ev in ref["evidence"][k]))
-                             for k, c in missing.items()})
-        if added or missing - local:
+        if uplinks_only:
+            local += excused(out, truth, missing, ref["evidence"], {"h1", "h2"})
+        if "bridge-h2" in names:
+            local += excused(out, truth, added, got["evidence"], {"h2"})
+        rest_missing, rest_added = missing - local, added - local
+        if rest_missing or rest_added:
             diff.append("findings")
         label = " + ".join(names)
         verdict = "merged" if got["merges"] else "no merge"
-        note = "same as bridge-h1" if not diff else "DIFFERS: " + ", ".join(diff)
-        if not diff and local:
+        note = "same as bridge-h1" if not diff else "DIFFERS from bridge-h1: " + ", ".join(diff)
+        if local:
             note += f" but for {sum(local.values())} host-local finding(s) ({', '.join(sorted({k[0] for k in local}))})"
+        vantage_only = False
+        if uplinks_only:
+            note += "; plain twin identical" if twin_same else "; PLAIN TWIN DIFFERS (decapsulation)"
+            vantage_only = bool(diff) and all(got[k] == twin[k] for k in ("story", "merges", "clusters", "findings"))
+            if vantage_only:
+                note += ", which shows the same difference: several capture points, not decapsulation"
         print(f"{label:36} {got['messages']:5} messages  {verdict:9} {sum(got['findings'].values()):3} findings  {note}")
+        if "findings" in diff:
+            print(f"    missing: {dict(rest_missing)}\n    added: {dict(rest_added)}")
         for k in diff:
-            if k == "findings":
-                print(f"  missing: {dict(missing - local)}\n  added: {dict(added)}")
-            else:
-                print(f"  {k}: bridge-h1 {ref[k]}\n  {k}: {label} {got[k]}")
-        bad += bool(diff)
+            if k != "findings":
+                print(f"    {k}: bridge-h1 {ref[k]}\n    {k}: {label} {got[k]}")
+        bad += (bool(diff) and not vantage_only) or twin_same is False
     print(f"{truth['server']}: servers merged={truth['merged']}; {len(SETS) - bad} of {len(SETS)} capture sets agree")
     sys.exit(1 if bad else 0)
 
