@@ -684,3 +684,70 @@ fn wrong_lengths_and_flipped_header_bytes() {
     assert!(stats.malformed.len() >= 4, "{stats:?}");
     assert!(stats.packets > 1000);
 }
+
+/// `s` with every UTC time (`2026-12-04T18:21:52.298651Z`) taken out.
+fn without_times(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        let is_time =
+            b.len() >= i + 20 && b[i..i + 4].iter().all(u8::is_ascii_digit) && b[i + 4] == b'-' && b[i + 10] == b'T';
+        match (is_time, s[i..].find('Z')) {
+            (true, Some(z)) => i += z + 1,
+            _ => {
+                out.push(s[i..].chars().next().unwrap());
+                i += s[i..].chars().next().unwrap().len_utf8();
+            }
+        }
+    }
+    out
+}
+
+/// What an analysis concludes, without times and frames (each capture
+/// point sees a segment at its own microsecond and frame): the story, the
+/// merges' sides, the clusters, and the findings (kind, nodes, addresses).
+fn conclusions(v: &Value) -> (Vec<String>, Value, Value, Vec<String>) {
+    let story = v["story"].as_array().unwrap().iter().map(|s| without_times(s.as_str().unwrap())).collect();
+    let sides = Value::from(v["merges"].as_array().unwrap().iter().map(|m| m["sides"].clone()).collect::<Vec<_>>());
+    let mut findings: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {} {}", f["kind"], f["nodes"], f["addresses"]))
+        .collect();
+    findings.sort();
+    (story, sides, v["clusters"].clone(), findings)
+}
+
+/// The overlay sample (tests/lab/overlay.sh, Redis 7.0.15): the uplink's
+/// VXLAN alone tells the bridge's story, verdict, clusters and the
+/// address reuse; it lacks only findings of exchanges between two pods of
+/// one host (which never cross the uplink); with the bridge it is the
+/// bridge's analysis.
+#[test]
+fn the_overlay_uplink_tells_the_bridge_story() {
+    let dir = samples_dir().join("redis-7.0-overlay-reuse");
+    let (uplink, bridge) = (dir.join("uplink-h1.pcap.gz"), dir.join("bridge-h1.pcap.gz"));
+    let (stats, packets) = tunnel_stats(std::slice::from_ref(&uplink));
+    assert_eq!(stats.packets, packets);
+    for (t, _) in &stats.tunnels {
+        assert_eq!((t.kind, t.port, t.id), (TunnelKind::Vxlan, Some(8472), Some(1)), "{t}");
+        assert!(t.outer_src.unwrap().to_string().starts_with("192.168.77."), "{t}");
+    }
+    let b = conclusions(&analyze_json(std::slice::from_ref(&bridge)));
+    let u = conclusions(&analyze_json(std::slice::from_ref(&uplink)));
+    let both = conclusions(&analyze_json(&[bridge, uplink]));
+    assert!(b.0.iter().any(|s| s.starts_with("ADDRESS REUSE")), "{:?}", b.0);
+    assert!(b.0.iter().all(|s| !s.contains("2026-")), "{:?}", b.0);
+    assert_eq!((&u.0, &u.1, &u.2), (&b.0, &b.1, &b.2));
+    assert_eq!((&both.0, &both.1, &both.2, &both.3), (&b.0, &b.1, &b.2, &b.3));
+    let mut rest = b.3.clone();
+    for f in &u.3 {
+        let i = rest.iter().position(|x| x == f).unwrap_or_else(|| panic!("the uplink adds {f}"));
+        rest.remove(i);
+    }
+    assert!(u.3.iter().any(|f| f.starts_with("\"address_reuse\"")));
+    // a1 dialling n (both on h1), and b2-b3 setup epochs (both on h1).
+    assert_eq!(rest.len(), 3, "{rest:?}");
+}
