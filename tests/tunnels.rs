@@ -624,13 +624,16 @@ fn every_cut_of_every_tunnel_is_counted_or_decoded_never_a_panic() {
     }
 }
 
+/// One more layer around a packet.
+type Layer = fn(Bytes) -> Bytes;
+
 /// Tunnel in tunnel 100 deep (GRE, IP-in-IP, MPLS, VXLAN): stopped at the
 /// bound and counted, no stack overflow.
 #[test]
 fn recursion_bombs_stop_at_the_bound() {
     let p = one_real_packet();
     let base = ip_of(&p);
-    let bombs: [(&str, fn(Bytes) -> Bytes); 4] = [
+    let bombs: [(&str, Layer); 4] = [
         ("gre", |b| ipv4([1, 1, 1, 1], [2, 2, 2, 2], 47, gre(0x0800, false, None, None, b))),
         ("ipip", |b| ipv4([1, 1, 1, 1], [2, 2, 2, 2], 4, b)),
         ("mpls-gre", |b| ipv4([1, 1, 1, 1], [2, 2, 2, 2], 47, gre(0x8847, false, None, None, mpls(&[3, 0], b)))),
@@ -704,10 +707,13 @@ fn without_times(s: &str) -> String {
     out
 }
 
+/// Story lines, merge sides, clusters, findings.
+type Conclusions = (Vec<String>, Value, Value, Vec<String>);
+
 /// What an analysis concludes, without times and frames (each capture
 /// point sees a segment at its own microsecond and frame): the story, the
 /// merges' sides, the clusters, and the findings (kind, nodes, addresses).
-fn conclusions(v: &Value) -> (Vec<String>, Value, Value, Vec<String>) {
+fn conclusions(v: &Value) -> Conclusions {
     let story = v["story"].as_array().unwrap().iter().map(|s| without_times(s.as_str().unwrap())).collect();
     let sides = Value::from(v["merges"].as_array().unwrap().iter().map(|m| m["sides"].clone()).collect::<Vec<_>>());
     let mut findings: Vec<String> = v["findings"]
@@ -731,7 +737,7 @@ fn the_overlay_uplink_tells_the_bridge_story() {
     let (uplink, bridge) = (dir.join("uplink-h1.pcap.gz"), dir.join("bridge-h1.pcap.gz"));
     let (stats, packets) = tunnel_stats(std::slice::from_ref(&uplink));
     assert_eq!(stats.packets, packets);
-    for (t, _) in &stats.tunnels {
+    for t in stats.tunnels.keys() {
         assert_eq!((t.kind, t.port, t.id), (TunnelKind::Vxlan, Some(8472), Some(1)), "{t}");
         assert!(t.outer_src.unwrap().to_string().starts_with("192.168.77."), "{t}");
     }
