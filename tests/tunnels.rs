@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::samples_dir;
+use common::{Pkt, read_all, samples_dir};
 use flate2::write::GzEncoder;
 use meetgraph::capture::{CaptureFile, LinkType, PcapngWriter, RawPacket};
 use meetgraph::decode::{
@@ -26,14 +26,6 @@ use std::process::Command;
 /// on each host plus the LAN bridge) and the original incident (Redis
 /// 3.0.7, docker bridges, NAT).
 const SAMPLES: [&str; 2] = ["redis-7.0-multihost-merge", "redis-3.0.7-docker-bridge"];
-
-#[derive(Clone)]
-struct Pkt {
-    ts_us: i64,
-    link: u16,
-    orig_len: u32,
-    data: Vec<u8>,
-}
 
 /// Bytes of a frame being built: what is captured, and how long it was on
 /// the wire (outer length fields count the wire length, so a cut packet
@@ -50,16 +42,6 @@ impl Bytes {
         header.extend_from_slice(&self.data);
         Bytes { data: header, wire }
     }
-}
-
-fn read_all(path: &Path) -> Vec<Pkt> {
-    let mut f = CaptureFile::open(path).unwrap();
-    let mut out = Vec::new();
-    while f.advance().unwrap() {
-        let p = f.current().unwrap();
-        out.push(Pkt { ts_us: p.ts_us, link: p.link.0, orig_len: p.orig_len, data: p.data.to_vec() });
-    }
-    out
 }
 
 fn write_gz(path: &Path, pkts: &[Pkt]) {
