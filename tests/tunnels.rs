@@ -739,3 +739,38 @@ fn the_overlay_uplink_tells_the_bridge_story() {
     // a1 dialling n (both on h1), and b2-b3 setup epochs (both on h1).
     assert_eq!(rest.len(), 3, "{rest:?}");
 }
+
+/// Tunnels meetgraph recognises but does not decode are named and
+/// counted; a fragmented tunnel packet is an IP fragment; a UDP datagram
+/// that only resembles VXLAN on another port is plain UDP.
+#[test]
+fn undecoded_tunnels_are_named_never_silent() {
+    let ip = ip_of(&one_real_packet()).1;
+    let cases: [(Bytes, Option<&str>); 6] = [
+        (ipv4([1, 1, 1, 1], [2, 2, 2, 2], 17, udp(40000, 2152, ip.clone())), Some("GTP-U (UDP 2152)")),
+        (ipv4([1, 1, 1, 1], [2, 2, 2, 2], 47, gre(0x880b, false, None, None, ip.clone())), Some("GRE protocol 0x880b")),
+        (ipv4([1, 1, 1, 1], [2, 2, 2, 2], 50, ip.clone()), Some("IPsec ESP (encrypted, IP protocol 50)")),
+        (ipv4([1, 1, 1, 1], [2, 2, 2, 2], 17, udp(40000, 51820, ip.clone())), Some("WireGuard (UDP 51820)")),
+        // VXLAN flags but an ARP frame inside, on a port nobody configured.
+        (ipv4([1, 1, 1, 1], [2, 2, 2, 2], 17, udp(40000, 31000, vxlan(1, eth(0x0806, ip.clone())))), None),
+        (ipv4([1, 1, 1, 1], [2, 2, 2, 2], 17, udp(40000, 53, ip.clone())), None),
+    ];
+    let mut stats = TunnelStats::default();
+    let mut t = PacketTunnels::default();
+    for (b, name) in cases {
+        let f = eth(0x0800, b);
+        assert!(matches!(decode_packet_tunnels(&raw(&f.data), &mut t), Ok(None)), "{name:?}");
+        match (name, t.trouble) {
+            (Some(n), Some(TunnelTrouble::Undecoded(u))) => assert_eq!(u.to_string(), n),
+            (None, None) => assert_eq!(t.depth(), 0),
+            (n, got) => panic!("{n:?}: {got:?}"),
+        }
+        stats.record(&t);
+    }
+    assert_eq!(stats.undecoded.len(), 4);
+    assert_eq!(stats.packets, 0);
+    // GRE in a fragment (MF set): an IP fragment, as for TCP.
+    let mut f = eth(0x0800, ipv4([1, 1, 1, 1], [2, 2, 2, 2], 47, gre(0x0800, false, None, None, ip))).data;
+    f[14 + 6] |= 0x20;
+    assert_eq!(decode_packet(&raw(&f)).unwrap_err(), DecodeError::Fragmented);
+}
