@@ -314,6 +314,14 @@ fn tmp(name: &str) -> PathBuf {
     dir
 }
 
+/// Removes the directory of rewritten captures once a check passed (a
+/// failed one leaves them for a look).
+fn forget(files: &[PathBuf]) {
+    if let Some(dir) = files.first().and_then(|f| f.parent()) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 /// The capture files of a sample, sorted (as the golden test gives them).
 fn captures(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -378,6 +386,7 @@ fn same_verdict(name: &str, f: Wrap, kinds: &[TunnelKind]) {
             assert!(seen.contains(k), "{name} on {sample}: no {k} layer in {seen:?}");
         }
         assert_same_analysis(name, sample, &analyze_json(&files), &plain);
+        forget(&files);
     }
 }
 
@@ -480,6 +489,8 @@ fn ipv6_in_ipv4() {
         assert_eq!(stats.packets, packets);
         assert!(stats.tunnels.keys().all(|t| t.kind == TunnelKind::Ipv6InIp));
         assert_same_analysis("6in4", sample, &analyze_json(&files), &want);
+        forget(&plain6);
+        forget(&files);
     }
 }
 
@@ -509,6 +520,7 @@ fn plain_and_encapsulated_copies_collapse_into_one() {
             assert_eq!(delivered, plain_delivered, "{}", f.display());
             assert_eq!(duplicate, 2 * plain_duplicate + delivered, "{}: every byte twice", f.display());
         }
+        forget(&files);
     }
 }
 
