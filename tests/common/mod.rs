@@ -171,3 +171,23 @@ pub fn file_inputs(files: &[PathBuf]) -> (Vec<Input>, meetgraph::analysis::Analy
     };
     (inputs, cfg)
 }
+
+/// A captured packet, owned (to rewrite captures in tests).
+#[derive(Clone)]
+pub struct Pkt {
+    pub ts_us: i64,
+    pub link: u16,
+    pub orig_len: u32,
+    pub data: Vec<u8>,
+}
+
+/// Every packet of a capture file.
+pub fn read_all(path: &Path) -> Vec<Pkt> {
+    let mut f = CaptureFile::open(path).unwrap();
+    let mut out = Vec::new();
+    while f.advance().unwrap() {
+        let p = f.current().unwrap();
+        out.push(Pkt { ts_us: p.ts_us, link: p.link.0, orig_len: p.orig_len, data: p.data.to_vec() });
+    }
+    out
+}
