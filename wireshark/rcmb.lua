@@ -20,7 +20,7 @@
 --
 -- Transport: TCP, no port assumed. A heuristic claims a connection when a
 -- segment starts with "RCmb" and a sane totlen; the usual bus ports (pref
--- "rcmb.ports", default 16379 and 17000-17010) are registered as well. Once
+-- "rcmb.ports", default 16379 and 17000-17020) are registered as well. Once
 -- claimed, a connection stays with this dissector (both directions).
 -- Messages split over segments are reassembled (TCP "Allow subdissector to
 -- reassemble TCP streams", on by default); several messages in one segment
@@ -59,11 +59,11 @@ local type_names = {
     [8] = "MFSTART", [9] = "MODULE", [10] = "PUBLISHSHARD",
 }
 local layout_names = {
-    [0] = "V0 (ver 0: Redis 3.0, 3.2)",
-    [1] = "V1 (ver 1: Redis 4.0+, Valkey)",
-    [2] = "Light (Valkey 8.0+)",
+    [0] = "V0, 2208-byte header (Redis 3.0, 3.2)",
+    [1] = "V1, 2256-byte header (Redis 4.0+, Valkey)",
+    [2] = "Light, 16-byte header (Valkey 8.0+)",
 }
-local ver_names = { [0] = "0 (Redis 3.x)", [1] = "1 (Redis 4.0+, Valkey)" }
+local ver_names = { [0] = "Redis 3.x", [1] = "Redis 4.0+, Valkey" }
 local state_names = { [0] = "OK", [1] = "FAIL" }
 -- Extension types, Redis 7.2.0+ / Valkey numbering (§4.3).
 local ext_names = {
@@ -229,7 +229,7 @@ rcmb.experts = { e.length, e.impossible, e.version, e.extension, e.ext_suspiciou
 -- Preferences
 ---------------------------------------------------------------------------
 
-local DEFAULT_PORTS = "16379,17000-17010"
+local DEFAULT_PORTS = "16379,17000-17020"
 rcmb.prefs.ports = Pref.range("TCP ports", DEFAULT_PORTS,
     "Ports decoded as the cluster bus without the heuristic (the heuristic finds other ports)", 65535)
 rcmb.prefs.max_totlen = Pref.uint("Largest message (bytes)", 64 * 1024 * 1024,
@@ -485,8 +485,16 @@ local function add_gossip_entry(msg, tree, off, idx)
     g:set_text(string.format("Gossip entry %d: %s %s:%d@%d %s", idx, short_id(name), ip, port, cport,
         flag_names(flags)))
     g:add(f.g_name, t(off, 40))
-    g:add(f.g_ping_sent, t(off + 40, 4))
-    g:add(f.g_pong_received, t(off + 44, 4))
+    -- V1: Unix seconds (0 = none); V0: low 32 bits of milliseconds.
+    for _, tf in ipairs({ { f.g_ping_sent, 40 }, { f.g_pong_received, 44 } }) do
+        local it = g:add(tf[1], t(off + tf[2], 4))
+        local secs = t(off + tf[2], 4):uint()
+        if v0 then
+            it:append_text(" (low 32 bits of a time in ms)")
+        elseif secs > 0 then
+            it:append_text(os.date("! (%Y-%m-%d %H:%M:%S UTC)", secs))
+        end
+    end
     g:add(f.g_ip, t(off + 48, 46))
     g:add(f.g_port, t(off + 94, 2))
     if v0 then
