@@ -60,6 +60,9 @@ struct Seen {
     errors: Vec<String>,
     /// Per frame, the rcmb expert infos (abbreviation suffixes) present.
     experts: BTreeMap<u64, BTreeSet<String>>,
+    /// Frames whose senders could not be paired with their messages (a
+    /// sender holding the `|` that separates values: hostile bytes only).
+    misaligned: usize,
 }
 
 const EXPERTS: [&str; 11] = [
@@ -82,7 +85,7 @@ fn tshark(path: &Path, extra: &[&str]) -> Seen {
     cmd.args(["-n", "-r"]).arg(path).args(["-X", &lua_script()]).args(extra);
     cmd.args(["-Y", "rcmb || _ws.lua.error || _ws.malformed", "-T", "fields", "-E", "aggregator=|"]);
     let base = ["frame.number", "rcmb.layout", "rcmb.type", "rcmb.sender", "tcp.segment.count"];
-    let checks = ["_ws.lua.error", "_ws.malformed", "_ws.expert.message"];
+    let checks = ["_ws.lua.error", "_ws.malformed", "frame.protocols", "_ws.expert.message"];
     for f in base.iter().chain(checks.iter()) {
         cmd.args(["-e", f]);
     }
@@ -104,18 +107,24 @@ fn tshark(path: &Path, extra: &[&str]) -> Seen {
         };
         let (layouts, types, senders) = (list(c[1]), list(c[2]), list(c[3]));
         assert_eq!(layouts.len(), types.len(), "one layout and one type per message: {line}");
+        // Layout 2 is the light header: no sender field.
+        if senders.len() != layouts.iter().filter(|l| *l != "2").count() {
+            seen.misaligned += 1;
+        }
         let mut senders = senders.into_iter();
         for (layout, t) in layouts.iter().zip(&types) {
-            // Layout 2 is the light header: no sender field.
             let sender = if layout == "2" { String::new() } else { senders.next().unwrap_or_default() };
             seen.messages.push((frame, type_name(t), sender));
         }
-        assert!(senders.next().is_none(), "a sender without a message: {line}");
         if let Some(n) = list(c[4]).iter().filter_map(|s| s.parse().ok()).max() {
             seen.reassembled.insert(frame, n);
         }
-        if !c[5].is_empty() || !c[6].is_empty() {
-            seen.errors.push(format!("frame {frame}: {}", c[7]));
+        // A Lua error anywhere; an exception (malformed packet) in a frame
+        // the dissector took part in (a damaged capture can make other
+        // dissectors throw: a flipped IP protocol byte reaches RSVP's).
+        let ours = c[7].split(':').any(|p| p == "rcmb");
+        if !c[5].is_empty() || (!c[6].is_empty() && ours) {
+            seen.errors.push(format!("frame {frame}: {}", c[8]));
         }
         let present: BTreeSet<String> = EXPERTS
             .iter()
@@ -124,7 +133,7 @@ fn tshark(path: &Path, extra: &[&str]) -> Seen {
             .map(|(x, _)| x.to_string())
             .collect();
         if present.contains("internal") {
-            seen.errors.push(format!("frame {frame}: internal dissector error: {}", c[7]));
+            seen.errors.push(format!("frame {frame}: internal dissector error: {}", c[8]));
         }
         if !present.is_empty() {
             seen.experts.entry(frame).or_default().extend(present);
@@ -207,13 +216,18 @@ fn tshark_sees_exactly_the_messages_meetgraph_dump_sees_in_every_sample() {
     for (path, (seen, (msgs, first))) in files.iter().zip(results) {
         let name = path.strip_prefix(samples_dir()).unwrap().display().to_string();
         assert!(seen.errors.is_empty(), "{name}: {:?}", seen.errors);
+        assert_eq!(seen.misaligned, 0, "{name}");
         let encrypted = is_encrypted_sample(path.parent().unwrap());
         assert_eq!(msgs.is_empty(), encrypted, "{name}: {} messages from meetgraph", msgs.len());
         let (t, m) = (sorted(seen.messages.clone()), sorted(msgs.clone()));
         if t != m {
             let only_t: Vec<_> = t.iter().filter(|x| !m.contains(x)).take(5).collect();
             let only_m: Vec<_> = m.iter().filter(|x| !t.contains(x)).take(5).collect();
-            panic!("{name}: tshark {} messages, meetgraph {}\n tshark only: {only_t:?}\n meetgraph only: {only_m:?}", t.len(), m.len());
+            panic!(
+                "{name}: tshark {} messages, meetgraph {}\n tshark only: {only_t:?}\n meetgraph only: {only_m:?}",
+                t.len(),
+                m.len()
+            );
         }
         // No rcmb expert info on real captures: every message is whole and
         // well formed.
@@ -366,7 +380,8 @@ fn resegmented(rel: &str, seed: u64) -> Vec<u8> {
             let n = [1, 3, 9, 100, 700, 1500][rng.below(6)].min(payload.len() - at);
             let mut f = d[..start].to_vec();
             f.extend_from_slice(&payload[at..at + n]);
-            f[16..18].copy_from_slice(&((f.len() - 14) as u16).to_be_bytes());
+            let ip_len = (f.len() - 14) as u16;
+            f[16..18].copy_from_slice(&ip_len.to_be_bytes());
             f[seq_at..seq_at + 4].copy_from_slice(&seq.wrapping_add(at as u32).to_be_bytes());
             let mut rh = h;
             rh[8..12].copy_from_slice(&(f.len() as u32).to_le_bytes());
@@ -668,7 +683,10 @@ fn valid_messages() -> Vec<Vec<u8>> {
 /// message).
 fn valid_capture() -> Vec<u8> {
     let msgs = valid_messages();
-    assert_eq!(&msgs[12][..], b"RCmb\x00\x00\x00\x1f\x00\x01\x00\x00\x80\x04\x00\x00\x00\x00\x00\x02\x00\x00\x00\x05chhello");
+    assert_eq!(
+        &msgs[12][..],
+        b"RCmb\x00\x00\x00\x1f\x00\x01\x00\x00\x80\x04\x00\x00\x00\x00\x00\x02\x00\x00\x00\x05chhello"
+    );
     let mut cap = Pcap::new();
     let mut a = Flow::open(&mut cap, 40001, 17001, true);
     a.send(&mut cap, true, &msgs[0]);
@@ -727,6 +745,7 @@ fn crafted_messages_of_every_kind_decode_and_count_like_meetgraph() {
     let seen = tshark(&path, &[]);
     let (msgs, _) = dump(&path);
     assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+    assert_eq!(seen.misaligned, 0);
     assert_eq!(msgs.len(), valid_messages().len() + 2, "meetgraph: {msgs:?}");
     assert_eq!(sorted(seen.messages), sorted(msgs));
     // Expert info only where due: the 64 KiB extension, the unknown type,
@@ -893,7 +912,7 @@ fn message_offsets(raw: &[u8], records: &[(usize, usize)]) -> Vec<usize> {
 }
 
 /// The damaged copies: the sample cut at several bytes, with bits flipped
-/// (anywhere, pcap headers included), and with whole header fields of
+/// (anywhere, pcap headers included), and with spans of the headers of
 /// random messages overwritten with hostile values.
 fn damaged_copies() -> Vec<(String, Vec<u8>)> {
     let p = Pcap::read_sample("redis-6.2-loopback-merge/lo.pcap.gz");
@@ -920,32 +939,14 @@ fn damaged_copies() -> Vec<(String, Vec<u8>)> {
         }
         out.push((format!("flips-{copy}"), d));
     }
-    let fields: [(usize, usize); 19] = [
-        (4, 4),
-        (8, 2),
-        (10, 2),
-        (12, 2),
-        (14, 2),
-        (16, 8),
-        (24, 8),
-        (32, 8),
-        (40, 40),
-        (80, 2048),
-        (2128, 40),
-        (2168, 46),
-        (2214, 2),
-        (2246, 2),
-        (2248, 2),
-        (2250, 2),
-        (2252, 1),
-        (2253, 3),
-        (2256, 104),
-    ];
+    // Spans of 1 to 64 bytes at random offsets of the header and first
+    // gossip entry of random messages (every field: totlen, ver, type,
+    // count, lengths, flags...), overwritten with hostile values.
     for copy in 0..8 {
         let mut d = raw.clone();
         for _ in 0..60 {
             let m = msgs[rng.below(msgs.len())];
-            let (off, len) = fields[rng.below(fields.len())];
+            let (off, len) = (4 + rng.below(2356), 1 + rng.below(64));
             let end = records.iter().find(|r| r.0 <= m && m < r.1).map_or(m, |r| r.1);
             let (from, to) = (m + off, (m + off + len).min(end));
             let fill = [0xff, 0x00, 0x1b, 0x80][rng.below(4)];
@@ -1024,7 +1025,11 @@ fn damaged_and_hostile_captures_never_raise_a_lua_error() {
         jobs.push((name.clone(), temp_file(&format!("{name}.pcap"), &bytes), vec![]));
     }
     jobs.push(("hostile".into(), temp_file("hostile.pcap", &hostile_capture()), vec![]));
-    jobs.push(("snaplen".into(), temp_file("snap.pcap", &snaplen_copy("redis-7.0-loopback-merge/lo.pcap.gz", 1500)), vec![]));
+    jobs.push((
+        "snaplen".into(),
+        temp_file("snap.pcap", &snaplen_copy("redis-7.0-loopback-merge/lo.pcap.gz", 1500)),
+        vec![],
+    ));
     let sample = samples_dir().join("valkey-9.1-loopback-merge/lo.pcap.gz");
     jobs.push(("no-reassembly".into(), sample, vec!["-o", "tcp.desegment_tcp_streams:FALSE"]));
     let reseg = temp_file("reseg-noreasm.pcap", &resegmented("redis-7.0-loopback-merge/lo.pcap.gz", 11));

@@ -198,25 +198,29 @@ rcmb.fields = all_fields
 -- Expert info
 ---------------------------------------------------------------------------
 
+-- Group PROTOCOL ("violation of protocol specs, e.g. invalid field values
+-- or illegal lengths"), not MALFORMED: that group means the dissector gave
+-- up (an exception), and Wireshark marks such packets `_ws.malformed`; this
+-- dissector never gives up, so `_ws.malformed` keeps meaning a bug.
 local e = {
     length = ProtoExpert.new("rcmb.expert.length_mismatch", "totlen does not match the type's body (a receiver drops it)",
-        expert.group.MALFORMED, expert.severity.ERROR),
+        expert.group.PROTOCOL, expert.severity.ERROR),
     impossible = ProtoExpert.new("rcmb.expert.impossible_length", "Impossible totlen",
-        expert.group.MALFORMED, expert.severity.ERROR),
+        expert.group.PROTOCOL, expert.severity.ERROR),
     version = ProtoExpert.new("rcmb.expert.unknown_version", "Unknown protocol version (a receiver drops it)",
-        expert.group.MALFORMED, expert.severity.ERROR),
+        expert.group.PROTOCOL, expert.severity.ERROR),
     extension = ProtoExpert.new("rcmb.expert.bad_extension", "Malformed ping extensions (a receiver drops it)",
-        expert.group.MALFORMED, expert.severity.ERROR),
+        expert.group.PROTOCOL, expert.severity.ERROR),
     ext_suspicious = ProtoExpert.new("rcmb.expert.extension_length", "Extension length of 64 KiB or more",
         expert.group.PROTOCOL, expert.severity.WARN),
     light = ProtoExpert.new("rcmb.expert.bad_light_header", "Light header on a type that has none (a receiver drops it)",
-        expert.group.MALFORMED, expert.severity.ERROR),
+        expert.group.PROTOCOL, expert.severity.ERROR),
     unknown_type = ProtoExpert.new("rcmb.expert.unknown_type", "Unknown message type",
         expert.group.UNDECODED, expert.severity.NOTE),
     truncated = ProtoExpert.new("rcmb.expert.truncated", "Message continues past the captured data",
-        expert.group.MALFORMED, expert.severity.WARN),
+        expert.group.UNDECODED, expert.severity.WARN),
     signature = ProtoExpert.new("rcmb.expert.bad_signature", "Expected the RCmb signature at a message start",
-        expert.group.MALFORMED, expert.severity.ERROR),
+        expert.group.PROTOCOL, expert.severity.ERROR),
     resync = ProtoExpert.new("rcmb.expert.resync", "Bytes skipped to find a message start",
         expert.group.SEQUENCE, expert.severity.WARN),
     internal = ProtoExpert.new("rcmb.expert.internal", "Dissector error (please report)",

@@ -280,11 +280,12 @@ def frame_messages(b, stats):
     """Yields (type name, sender, malformed reason) of the messages of `b`."""
     at = 0
     while at < len(b):
+        head = b[at:at + 4]
+        if head != b"RCmb"[:len(head)]:
+            stats["desync" if at else "not_bus"] += 1
+            return
         if len(b) - at < 8:
             stats["truncated_at_end"] += 1
-            return
-        if b[at:at + 4] != b"RCmb":
-            stats["desync" if at else "not_bus"] += 1
             return
         totlen = struct.unpack("!I", b[at + 4:at + 8])[0]
         if totlen < 16:
