@@ -976,47 +976,82 @@ local function one_message(tvb, pinfo, tree, state, off, totlen, avail)
     set_info(pinfo, state, res)
 end
 
--- Finds the next plausible message start in [from, len); returns its offset,
--- or the offset from which more data is needed ("need"), or nil.
+-- Finds the next plausible message start in [from, len). Returns its
+-- offset and "yes" (a plausible header), "need" (plausible so far, cut by
+-- the end of the payload) or "partial" (the payload ends with 1 to 3 bytes
+-- of the signature); nil when there is none.
 local function hunt(tvb, from, len, max_totlen)
     local s = tvb:raw(from, len - from)
     local i = 1
     while true do
-        local p = string.find(s, "R", i, true)
+        local p = string.find(s, SIGNATURE, i, true)
         if not p then
-            return nil
+            break
         end
         local at = from + p - 1
         local verdict = probe(tvb, at, len - at, max_totlen)
-        if verdict == "yes" then
-            return at, "yes"
-        elseif verdict == "need" and len - at >= 4 then
-            -- A plausible start cut by the end of the payload (a partial
-            -- signature alone is not enough to claim a payload).
-            return at, "need"
+        if verdict ~= "no" then
+            return at, verdict
         end
         i = p + 1
     end
+    for k = 3, 1, -1 do
+        if #s >= k and string.sub(s, -k) == string.sub(SIGNATURE, 1, k) then
+            return len - k, "partial"
+        end
+    end
+    return nil
 end
 
--- Dissects the messages of one TCP payload. A payload that does not start
--- with a message is searched for one (a plausible header, as meetgraph
--- resynchronises); one holding none is refused (0: TCP shows it as data).
--- Returns the bytes consumed.
+-- A TLS record header (content type 20-23, version 3.x): a bus with
+-- `tls-cluster yes` on a registered port is left to the TLS dissector.
+local function looks_like_tls(tvb)
+    if tvb:len() < 3 then
+        return false
+    end
+    local ct, major = tvb(0, 1):uint(), tvb(1, 1):uint()
+    return ct >= 20 and ct <= 23 and major == 3
+end
+
+-- TCP streams (tcp.stream) in which a message was seen.
+local tcp_stream = Field.new("tcp.stream")
+local bus_streams = {}
+
+function rcmb.init()
+    bus_streams = {}
+end
+
+local function stream_id()
+    local fi = tcp_stream()
+    return fi and fi.value
+end
+
+-- Dissects the messages of one TCP payload of a connection taken as the
+-- bus (a registered port, or claimed by the heuristic). Bytes that are not
+-- a message start are searched for one, as meetgraph resynchronises (the
+-- rest of a message whose start was not captured, or junk); when the
+-- payload holds none it is still kept (shown as such), so that no other
+-- dissector's heuristic takes a bus connection joined mid-way -- unless it
+-- looks like TLS and no message was seen in this connection. Returns the
+-- bytes consumed (0: not taken).
 local function dissect_stream(tvb, pinfo, tree)
     local len = tvb:len()
     local max_totlen = rcmb.prefs.max_totlen
     local state = { first = true }
     local off = 0
     local can_reassemble = pinfo.can_desegment > 0 and tvb:len() == tvb:reported_len()
+    local sid = stream_id()
     while off < len do
         local rem = len - off
         local n = math.min(rem, 4)
         if tvb:raw(off, n) ~= string.sub(SIGNATURE, 1, n) then
             -- Not a message start: find one (meetgraph's resynchronisation).
             local at, verdict = hunt(tvb, off, len, max_totlen)
-            if off == 0 and not at then
+            if off == 0 and not at and looks_like_tls(tvb) and not (sid and bus_streams[sid]) then
                 return 0
+            end
+            if verdict == "partial" and not can_reassemble then
+                at = nil
             end
             local stop = at or len
             if stop > off then
@@ -1040,17 +1075,15 @@ local function dissect_stream(tvb, pinfo, tree)
             if not at then
                 return len
             end
-            if verdict == "need" and can_reassemble then
+            if verdict ~= "yes" and can_reassemble then
+                -- A start cut by the end of the payload: continue with the
+                -- next segment.
                 pinfo.desegment_offset = at
                 pinfo.desegment_len = ONE_MORE
                 return len
             end
             off = at
             rem = len - off
-            if verdict == "need" then
-                -- Cannot reassemble: show what there is below.
-                n = math.min(rem, 4)
-            end
         end
         if rem < 8 then
             if can_reassemble then
@@ -1083,6 +1116,9 @@ local function dissect_stream(tvb, pinfo, tree)
             one_message(tvb, pinfo, tree, state, off, totlen, rem)
             return len
         end
+        if sid then
+            bus_streams[sid] = true
+        end
         one_message(tvb, pinfo, tree, state, off, totlen, totlen)
         off = off + totlen
     end
@@ -1098,23 +1134,32 @@ function rcmb.dissector(tvb, pinfo, tree)
     return res
 end
 
--- Heuristic: a segment that starts with RCmb and a sane totlen.
+-- Heuristic, any port: a payload that starts with RCmb and a sane totlen
+-- (and version), or that holds a plausible header further on (a connection
+-- joined mid-way). It claims the connection, both directions.
 local function heuristic(tvb, pinfo, tree)
     if not rcmb.prefs.heuristic then
         return false
     end
     local len = tvb:len()
-    if len < 4 or tvb:raw(0, 4) ~= SIGNATURE then
+    if len < 4 then
         return false
     end
-    if len >= 8 then
-        local totlen = tvb(4, 4):uint()
-        if totlen < MIN_TOTLEN or totlen > rcmb.prefs.max_totlen then
+    if tvb:raw(0, 4) == SIGNATURE then
+        if len >= 8 then
+            local totlen = tvb(4, 4):uint()
+            if totlen < MIN_TOTLEN or totlen > rcmb.prefs.max_totlen then
+                return false
+            end
+        end
+        if len >= 10 and tvb(8, 2):uint() > 1 then
             return false
         end
-    end
-    if len >= 10 and tvb(8, 2):uint() > 1 then
-        return false
+    else
+        local ok, at, verdict = pcall(hunt, tvb, 0, len, rcmb.prefs.max_totlen)
+        if not (ok and at and verdict == "yes") then
+            return false
+        end
     end
     pinfo.conversation = rcmb
     local ok, res = pcall(dissect_stream, tvb, pinfo, tree)
