@@ -8,6 +8,7 @@ pub mod chart_axis;
 pub mod chart_legend;
 pub mod chart_png;
 pub mod chart_scene;
+pub mod dissector;
 pub mod dot;
 pub mod dump;
 pub mod html;
