@@ -10,12 +10,14 @@
 //! | `packet.rs` | [`RawPacket`], [`LinkType`], the [`PacketSource`] trait |
 //! | `pcap_file.rs` | [`CaptureFile`]: pcap / pcapng files, gzip or not, stdin; [`BytesRead`] |
 //! | `live.rs` | `LiveCapture`, `MultiLive`: libpcap on interfaces (feature `live`) |
+//! | `autofilter/` | [`BusLearning`] and the kernel filter a live capture narrows itself to |
 //! | `select.rs` | [`SelectSpec`], [`Bpf`]: tcpdump's filter expression and `-c` on any source |
 //! | `save.rs` | [`PcapngWriter`], [`Saved`]: a live capture saved as it is read (`-w`, `-C`, `-W`) |
 //! | `error.rs` | [`CaptureError`], [`FilterError`] |
 //!
 //! This file only declares and re-exports. Imports nothing of the crate.
 
+pub mod autofilter;
 pub mod error;
 #[cfg(feature = "live")]
 pub mod live;
@@ -24,6 +26,7 @@ pub mod pcap_file;
 pub mod save;
 pub mod select;
 
+pub use autofilter::{BusLearning, Learned};
 pub use error::{CaptureError, FilterError};
 #[cfg(feature = "live")]
 pub use live::{LiveCapture, LiveOptions, MultiLive};
