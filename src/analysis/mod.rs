@@ -35,12 +35,14 @@
 //! | `node_gossip.rs` | how a node's table takes its own and heard gossip |
 //! | `slot_table.rs` | one node's slot table (owner of each slot, §9i rebinding) |
 //! | `nodes_view.rs` | what node X believed at time T (`CLUSTER NODES` lines in X's generation's format) |
+//! | `annotations.rs` | what each evidence packet proves, in words (chain steps, findings), for `--annotate` |
 //! | [`timeline`] | chart-ready data computed from an [`Analysis`] |
 //! | [`model`] | the result types (the JSON schema) |
 //! | `kinds.rs` | the closed sets of the schema: `Via`, `FindingKind`, `Severity`, `Phase`, `Role`, … |
 
 pub mod alerts;
 mod analyzer;
+mod annotations;
 mod clock;
 mod config;
 mod connections;
@@ -70,6 +72,7 @@ pub mod timeline;
 mod triage;
 
 pub use analyzer::Analyzer;
+pub use annotations::{EvidenceNote, evidence_notes};
 pub use config::AnalysisConfig;
 pub use model::*;
 pub use nodes_view::{NodesView, ViewLine};

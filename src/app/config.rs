@@ -98,6 +98,8 @@ pub struct Outputs {
     pub dot: Option<PathBuf>,
     pub mermaid: Option<PathBuf>,
     pub html: Option<PathBuf>,
+    /// `--annotate`: every packet, commented, in one pcapng file.
+    pub annotate: Option<PathBuf>,
 }
 
 pub struct NodesConfig {
@@ -133,12 +135,27 @@ impl Config {
                 let dump = DumpConfig { format, stats, quiet, anomalies: !no_anomalies && !quiet };
                 Config::Dump(input_config(input, &[])?, dump)
             }
-            Command::Analyze { input, vantage, reference, json, chart, dot, mermaid, html, since, until, all } => {
+            Command::Analyze {
+                input,
+                vantage,
+                reference,
+                json,
+                chart,
+                dot,
+                mermaid,
+                html,
+                annotate,
+                since,
+                until,
+                all,
+            } => {
                 let Some(input) = normalize(input)? else { return Ok(Config::ListInterfaces) };
                 let (since, until) = (time_flag("--since", since)?, time_flag("--until", until)?);
-                let outputs = Outputs { all, json, chart, dot, mermaid, html };
+                let outputs = Outputs { all, json, chart, dot, mermaid, html, annotate };
                 outputs.check()?;
-                Config::Analyze(input_config(input, &vantage)?, AnalyzeConfig { reference, outputs, since, until })
+                let input = input_config(input, &vantage)?;
+                outputs.check_annotate(&input)?;
+                Config::Analyze(input, AnalyzeConfig { reference, outputs, since, until })
             }
             Command::Nodes { input, node, at, server_version } => {
                 let Some(input) = normalize(input)? else { return Ok(Config::ListInterfaces) };
@@ -342,6 +359,37 @@ impl Outputs {
             && chart_format(p).is_none()
         {
             return Err(Error::Chart(ChartError::Format(p.clone())));
+        }
+        Ok(())
+    }
+
+    /// `--annotate` reads the files again after the analysis: only files
+    /// can be, and none of them is the output.
+    fn check_annotate(&self, input: &InputConfig) -> Result<(), Error> {
+        let Some(out) = &self.annotate else { return Ok(()) };
+        if is_stdout(out) {
+            return Err(Error::Usage(
+                "--annotate -: the annotated capture is written to a file (whole, then renamed into place); give a path"
+                    .into(),
+            ));
+        }
+        if input.live.is_some() {
+            return Err(Error::Usage(
+                "--annotate reads the captures a second time, after the analysis: not possible with -i; save the live capture with -w FILE, then run analyze FILE --annotate OUT.pcapng".into(),
+            ));
+        }
+        if input.sources.iter().any(|s| is_stdout(&s.path)) {
+            return Err(Error::Usage(
+                "--annotate reads the captures a second time, after the analysis, and standard input (-) cannot be read twice: save it to a file first (cat > capture.pcap)".into(),
+            ));
+        }
+        let same =
+            |p: &Path| std::fs::canonicalize(p).ok().zip(std::fs::canonicalize(out).ok()).is_some_and(|(a, b)| a == b);
+        if let Some(s) = input.sources.iter().find(|s| same(&s.path)) {
+            return Err(Error::Usage(format!(
+                "--annotate {}: that is an input; write the annotated capture elsewhere",
+                s.path.display()
+            )));
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! text through [`printable`]. May import `analysis` (results), `pipeline`
 //! (dump, stats), `clusterbus` (dump) and `time`; never the reverse.
 
+pub mod annotate;
 pub mod chart;
 pub mod chart_axis;
 pub mod chart_legend;

@@ -1,0 +1,164 @@
+//! The words of `analyze --annotate`: each packet's comments (where it
+//! came from, the `dump` summary of each message it completes, what the
+//! analysis says it proves), each interface's name and description, and
+//! the section's comments (the story, the captures and their clocks).
+//! [`PacketNotes`] hears the replayed pipelines as a [`BusSink`] and keeps
+//! a packet's lines until the packet is written.
+
+use super::dump::{command_summary, message_summary};
+use super::printable::printable;
+use crate::analysis::CaptureInfo;
+use crate::clusterbus::Message;
+use crate::pipeline::{Anomaly, BusSink, CommandMeta, MessageMeta};
+use rustc_hash::FxHashMap as HashMap;
+
+/// Gossip entries listed in a message's comment (the count is always
+/// given): a big cluster's PING lists dozens.
+pub const GOSSIP_IN_COMMENT: usize = 8;
+
+/// Comment lines of packets not written yet, keyed by (input, frame).
+#[derive(Debug, Default)]
+pub struct PacketNotes {
+    lines: HashMap<(usize, u64), Vec<String>>,
+    /// Per input: the last frame written (frames of an input are written
+    /// in order).
+    written: Vec<u64>,
+    /// Notes that came after their packet was written (see
+    /// `run::replay`): not in the file.
+    pub late: u64,
+}
+
+impl PacketNotes {
+    fn add(&mut self, capture: usize, frame: u64, line: String) {
+        if self.written.get(capture).is_some_and(|&w| frame <= w) {
+            self.late += 1;
+            return;
+        }
+        self.lines.entry((capture, frame)).or_default().push(line);
+    }
+
+    /// The comments of a packet being written: where it came from, then
+    /// what its input's pipeline said of it, then `proves` (what the
+    /// analysis says it proves).
+    pub fn take(&mut self, capture: usize, frame: u64, origin: String, proves: &[String]) -> Vec<String> {
+        if self.written.len() <= capture {
+            self.written.resize(capture + 1, 0);
+        }
+        self.written[capture] = frame;
+        let mut out = vec![origin];
+        out.extend(self.lines.remove(&(capture, frame)).unwrap_or_default());
+        out.extend(proves.iter().cloned());
+        out
+    }
+}
+
+impl BusSink for PacketNotes {
+    fn message(&mut self, meta: &MessageMeta, msg: &Message<'_>) {
+        let mut line = String::with_capacity(160);
+        if message_summary(&mut line, msg, GOSSIP_IN_COMMENT).is_ok() {
+            self.add(meta.capture, meta.frame, line);
+        }
+    }
+
+    fn command(&mut self, meta: &CommandMeta, args: &[Vec<u8>]) {
+        self.add(meta.capture, meta.frame, command_summary(args));
+    }
+
+    fn anomaly(&mut self, a: &Anomaly) {
+        // Frame 0: about the capture as a whole (a bound reached).
+        if a.frame > 0 {
+            self.add(a.capture, a.frame, format!("anomaly {}: {}", a.kind, printable(&a.detail)));
+        }
+    }
+}
+
+/// Where a packet came from: `h1.pcap.gz#226`, as every output cites it.
+pub fn origin_note(file: &str, frame: u64) -> String {
+    format!("{}#{frame}", printable(file))
+}
+
+/// Name and description of interface `index` of `file` (its own name and
+/// description, if any, kept in them), read at vantage `vantage`.
+pub fn interface_label(
+    vantage: &str,
+    file: &str,
+    index: Option<usize>,
+    name: Option<&str>,
+    description: Option<&str>,
+) -> (String, String) {
+    let file = printable(file);
+    let which = index.map_or_else(|| "undeclared interface".to_string(), |i| format!("interface {i}"));
+    let short = match (name, index) {
+        (Some(n), _) => printable(n).into_owned(),
+        (None, Some(i)) => format!("if{i}"),
+        (None, None) => "?".to_string(),
+    };
+    let label = format!("{file}:{short}");
+    let mut text = format!("{file} {which}");
+    if let Some(n) = name {
+        text.push_str(&format!(" ({})", printable(n)));
+    }
+    if vantage != file {
+        text.push_str(&format!(", vantage {}", printable(vantage)));
+    }
+    if let Some(d) = description {
+        text.push_str(&format!(": {}", printable(d)));
+    }
+    (label, text)
+}
+
+/// The section's comments: the story, then the captures merged and the
+/// clock offset applied to each.
+pub fn section_comments(story: &[String], captures: &[CaptureInfo]) -> Vec<String> {
+    let story: Vec<String> = story.iter().map(|s| printable(s).into_owned()).collect();
+    let mut clocks = vec![format!(
+        "meetgraph analyze --annotate: {} capture(s) merged on the reference clock; each packet's first comment is its original file and frame",
+        captures.len()
+    )];
+    for c in captures {
+        let clock = match &c.clock {
+            None => String::new(),
+            Some(k) if k.method == "reference" => ": the reference clock".to_string(),
+            Some(k) if k.applied => {
+                format!(": offset {:+} µs (±{} µs, {}) subtracted", k.offset_us, k.uncertainty_us, k.method)
+            }
+            Some(k) => format!(
+                ": offset {:+} µs (±{} µs, {}) not applied (within its uncertainty)",
+                k.offset_us, k.uncertainty_us, k.method
+            ),
+        };
+        let files = if c.files.is_empty() { String::new() } else { format!(" ({})", c.files.join(", ")) };
+        clocks.push(format!("{}{files}{clock}", printable(&c.vantage)));
+    }
+    vec![story.join("\n"), clocks.join("\n")]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_wait_for_their_packet_and_late_ones_are_counted() {
+        let mut n = PacketNotes::default();
+        n.add(1, 5, "MEET a".into());
+        n.add(1, 5, "PING b".into());
+        assert_eq!(n.take(1, 4, "f#4".into(), &[]), vec!["f#4"]);
+        assert_eq!(n.take(1, 5, "f#5".into(), &["chain".into()]), vec!["f#5", "MEET a", "PING b", "chain"]);
+        n.add(1, 5, "PONG c".into());
+        n.add(0, 5, "PONG d".into());
+        assert_eq!(n.late, 1);
+        assert_eq!(n.take(0, 5, "g#5".into(), &[]), vec!["g#5", "PONG d"]);
+    }
+
+    #[test]
+    fn interfaces_say_file_number_and_vantage() {
+        assert_eq!(
+            interface_label("h1", "h1-a.pcap", Some(1), Some("eth0"), Some("uplink")),
+            ("h1-a.pcap:eth0".into(), "h1-a.pcap interface 1 (eth0), vantage h1: uplink".into())
+        );
+        assert_eq!(
+            interface_label("lo.pcap", "lo.pcap", Some(0), None, None),
+            ("lo.pcap:if0".into(), "lo.pcap interface 0".into())
+        );
+    }
+}
