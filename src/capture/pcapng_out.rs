@@ -150,7 +150,10 @@ mod tests {
         let p = f.current().unwrap();
         assert_eq!((p.ts_us, p.link, p.orig_len, p.data), (1_700_000_000_123_456, LinkType::RAW, 60, &[0x45u8; 5][..]));
         let o = f.origin().unwrap();
-        assert_eq!((o.interface, o.described.description.as_ref().map(|d| d.len() <= MAX_OPTION)), (1, Some(true)));
+        assert_eq!(
+            (o.interface, o.described.description.as_ref().map(|d| d.len() <= MAX_OPTION)),
+            (Some(1), Some(true))
+        );
         assert!(f.advance().unwrap());
         let o = f.origin().unwrap();
         assert_eq!((o.frame, o.described, f.current().unwrap().ts_us), (2, &eth, 0));
