@@ -195,6 +195,23 @@ fn annotate(dir: &Path, files: &[PathBuf], extra: &[&str]) -> Run {
     Run { out, path, analysis, status: o.status.code() }
 }
 
+/// A packet's comments with the lines that go on (`… `, `…`) joined back
+/// to the line they continue: what meetgraph said of it.
+fn notes(p: &Pkt) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in &p.comments {
+        match (c.strip_prefix("… "), c.strip_prefix('…'), out.last_mut()) {
+            (Some(rest), _, Some(last)) => {
+                last.push(' ');
+                last.push_str(rest);
+            }
+            (None, Some(rest), Some(last)) => last.push_str(rest),
+            _ => out.push(c.clone()),
+        }
+    }
+    out
+}
+
 /// `file#frame` of a packet (its first comment).
 fn origin(p: &Pkt) -> (String, u64) {
     let first = p.comments.first().expect("every packet has its origin comment");
@@ -258,6 +275,8 @@ fn check_packets(run: &Run, files: &[PathBuf], shift_of: &dyn Fn(&str) -> i64) {
         }
     }
     assert_eq!(out.packets.len(), expected, "packet count: the inputs' sum");
+    let long: Vec<&String> = out.packets.iter().flat_map(|p| &p.comments).filter(|c| c.len() > 200).collect();
+    assert!(long.is_empty(), "comments longer than Wireshark shows: {long:?}");
     for w in out.packets.windows(2) {
         assert!(w[0].ts_us <= w[1].ts_us, "out of order: {:?} then {:?}", w[0].comments[0], w[1].comments[0]);
     }
@@ -294,7 +313,7 @@ fn check_messages(run: &Run, files: &[PathBuf]) -> usize {
     }
     let mut got: BTreeMap<(String, u64), Vec<String>> = BTreeMap::new();
     for p in &run.out.packets {
-        let types: Vec<String> = p.comments.iter().filter_map(|c| message_type(c)).map(str::to_string).collect();
+        let types: Vec<String> = notes(p).iter().filter_map(|c| message_type(c)).map(str::to_string).collect();
         if !types.is_empty() {
             got.insert(origin(p), types);
         }
@@ -319,9 +338,9 @@ fn check_messages(run: &Run, files: &[PathBuf]) -> usize {
 fn check_evidence(run: &Run) -> usize {
     let got = by_origin(&run.out);
     let a = &run.analysis;
-    let comments = |e: &Value| -> &Vec<String> {
+    let comments = |e: &Value| -> &Pkt {
         let key = (e["capture"].as_str().unwrap().to_string(), e["frame"].as_u64().unwrap());
-        &got.get(&key).unwrap_or_else(|| panic!("evidence {key:?} not in the output")).comments
+        got.get(&key).unwrap_or_else(|| panic!("evidence {key:?} not in the output"))
     };
     let mut chain_packets = BTreeSet::new();
     for m in a["merges"].as_array().unwrap() {
@@ -331,7 +350,7 @@ fn check_evidence(run: &Run) -> usize {
             let step_name = format!("chain step {}/{}", i + 1, chain.len());
             let evidence = step["evidence"].as_array().unwrap();
             for e in evidence {
-                let c = comments(e);
+                let c = notes(comments(e));
                 assert!(
                     c.iter().any(|c| c.contains(&step_name) && c.contains(learner)),
                     "{e}: {step_name} of learner {learner} not named in {c:?}"
@@ -344,7 +363,7 @@ fn check_evidence(run: &Run) -> usize {
         let what = format!("finding {}", f["kind"].as_str().unwrap());
         let summary = f["summary"].as_str().unwrap();
         for e in f["evidence"].as_array().unwrap() {
-            let c = comments(e);
+            let c = notes(comments(e));
             assert!(c.iter().any(|c| c.starts_with(&what) && c.ends_with(summary)), "{e}: {what} not in {c:?}");
         }
     }
@@ -484,7 +503,7 @@ fn a_rotated_capture_keeps_its_files_and_frames() {
         r.out
             .packets
             .iter()
-            .map(|p| (renumber(&origin(p)), p.comments.iter().filter(|c| message_type(c).is_some()).cloned().collect()))
+            .map(|p| (renumber(&origin(p)), notes(p).into_iter().filter(|c| message_type(c).is_some()).collect()))
             .collect()
     };
     let rotated = notes(&run, &|(f, n)| piece_of[f] + n);

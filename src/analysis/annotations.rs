@@ -40,7 +40,7 @@ pub fn evidence_notes(a: &Analysis) -> Vec<EvidenceNote> {
         }
     }
     for f in &a.findings {
-        let text = format!("finding {} ({}, {} phase): {}", f.kind, f.severity, f.phase, f.summary);
+        let text = format!("finding {} (severity {}, phase {}): {}", f.kind, f.severity, f.phase, f.summary);
         note(&f.evidence, text);
     }
     out

@@ -16,6 +16,42 @@ use rustc_hash::FxHashMap as HashMap;
 /// given): a big cluster's PING lists dozens.
 pub const GOSSIP_IN_COMMENT: usize = 8;
 
+/// Longest comment, in bytes: Wireshark cuts a tree label at 240 bytes
+/// (`[truncated]`), so a longer line goes on in comments that start with
+/// [`GOES_ON`].
+pub const COMMENT_WIDTH: usize = 200;
+
+/// How a comment that continues the one before starts (after it, a space
+/// stands for the one the break replaced).
+pub const GOES_ON: &str = "…";
+
+/// `line` as comments of at most [`COMMENT_WIDTH`] bytes, broken at the
+/// last space that fits (replaced by `… `) or, in a word that long, at a
+/// character boundary (`…`).
+pub fn wrap(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    let mut lead = "";
+    loop {
+        let room = COMMENT_WIDTH - lead.len();
+        if rest.len() <= room {
+            out.push(format!("{lead}{rest}"));
+            return out;
+        }
+        let mut end = room;
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (piece, next, space) = match rest[..end].rfind(' ') {
+            Some(i) if i > 0 => (&rest[..i], &rest[i + 1..], true),
+            _ => (&rest[..end], &rest[end..], false),
+        };
+        out.push(format!("{lead}{piece}"));
+        lead = if space { "… " } else { GOES_ON };
+        rest = next;
+    }
+}
+
 /// Comment lines of packets not written yet, keyed by (input, frame).
 #[derive(Debug, Default)]
 pub struct PacketNotes {
@@ -23,15 +59,17 @@ pub struct PacketNotes {
     /// Per input: the last frame written (frames of an input are written
     /// in order).
     written: Vec<u64>,
-    /// Notes that came after their packet was written (see
-    /// `run::replay`): not in the file.
+    /// Messages and commands that came after their packet was written
+    /// (see `run::replay`): not in the file.
     pub late: u64,
 }
 
 impl PacketNotes {
-    fn add(&mut self, capture: usize, frame: u64, line: String) {
+    /// A line for a packet; `counted`: one that is missed when it comes
+    /// too late (a message or command, not an anomaly).
+    fn add(&mut self, capture: usize, frame: u64, line: String, counted: bool) {
         if self.written.get(capture).is_some_and(|&w| frame <= w) {
-            self.late += 1;
+            self.late += u64::from(counted);
             return;
         }
         self.lines.entry((capture, frame)).or_default().push(line);
@@ -46,8 +84,10 @@ impl PacketNotes {
         }
         self.written[capture] = frame;
         let mut out = vec![origin];
-        out.extend(self.lines.remove(&(capture, frame)).unwrap_or_default());
-        out.extend(proves.iter().cloned());
+        let lines = self.lines.remove(&(capture, frame)).unwrap_or_default();
+        for l in lines.iter().chain(proves) {
+            out.extend(wrap(l));
+        }
         out
     }
 }
@@ -56,18 +96,18 @@ impl BusSink for PacketNotes {
     fn message(&mut self, meta: &MessageMeta, msg: &Message<'_>) {
         let mut line = String::with_capacity(160);
         if message_summary(&mut line, msg, GOSSIP_IN_COMMENT).is_ok() {
-            self.add(meta.capture, meta.frame, line);
+            self.add(meta.capture, meta.frame, line, true);
         }
     }
 
     fn command(&mut self, meta: &CommandMeta, args: &[Vec<u8>]) {
-        self.add(meta.capture, meta.frame, command_summary(args));
+        self.add(meta.capture, meta.frame, command_summary(args), true);
     }
 
     fn anomaly(&mut self, a: &Anomaly) {
         // Frame 0: about the capture as a whole (a bound reached).
         if a.frame > 0 {
-            self.add(a.capture, a.frame, format!("anomaly {}: {}", a.kind, printable(&a.detail)));
+            self.add(a.capture, a.frame, format!("anomaly {}: {}", a.kind, printable(&a.detail)), false);
         }
     }
 }
@@ -140,14 +180,42 @@ mod tests {
     #[test]
     fn notes_wait_for_their_packet_and_late_ones_are_counted() {
         let mut n = PacketNotes::default();
-        n.add(1, 5, "MEET a".into());
-        n.add(1, 5, "PING b".into());
+        n.add(1, 5, "MEET a".into(), true);
+        n.add(1, 5, "PING b".into(), true);
         assert_eq!(n.take(1, 4, "f#4".into(), &[]), vec!["f#4"]);
         assert_eq!(n.take(1, 5, "f#5".into(), &["chain".into()]), vec!["f#5", "MEET a", "PING b", "chain"]);
-        n.add(1, 5, "PONG c".into());
-        n.add(0, 5, "PONG d".into());
+        n.add(1, 5, "PONG c".into(), true);
+        n.add(1, 3, "anomaly".into(), false);
+        n.add(0, 5, "PONG d".into(), true);
         assert_eq!(n.late, 1);
         assert_eq!(n.take(0, 5, "g#5".into(), &[]), vec!["g#5", "PONG d"]);
+    }
+
+    /// Long lines go on in comments that fit Wireshark's labels; joined
+    /// back they are the line.
+    #[test]
+    fn long_lines_are_wrapped_and_join_back() {
+        let join = |v: &[String]| {
+            v.iter().fold(String::new(), |mut acc, c| {
+                match c.strip_prefix("… ") {
+                    Some(r) => acc.push_str(&format!(" {r}")),
+                    None => acc.push_str(c.strip_prefix(GOES_ON).unwrap_or(c)),
+                }
+                acc
+            })
+        };
+        for line in [
+            "short".to_string(),
+            "word ".repeat(100),
+            format!("{} tail", "é".repeat(300)),
+            format!("x{}y", " ".repeat(250)),
+            "a".repeat(COMMENT_WIDTH),
+        ] {
+            let w = wrap(&line);
+            assert!(w.iter().all(|c| c.len() <= COMMENT_WIDTH && !c.is_empty()), "{w:?}");
+            assert_eq!(join(&w), line);
+            assert_eq!(w.len() == 1, line.len() <= COMMENT_WIDTH);
+        }
     }
 
     #[test]
