@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Every `.rs` file under `src/`, by module path (`analysis::nodes`).
+/// Every `.rs` file under `src/`, by module path (`analysis::trackers::nodes`).
 fn modules() -> BTreeMap<String, PathBuf> {
     fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap().flatten() {
@@ -202,6 +202,7 @@ fn the_checker_sees_a_cycle() {
     assert_eq!(cycle(&g, "a"), Some(vec!["a".to_string(), "b".to_string()]));
     assert_eq!(cycle(&g, "c"), None);
     let mods = modules();
-    let d = deps("analysis::nodes", false, &code_of("use super::model::{Role, X};\nuse crate::time::f;"), &mods);
-    assert_eq!(d, BTreeSet::from(["analysis::model".to_string(), "time".to_string()]));
+    let d =
+        deps("analysis::trackers::nodes", false, &code_of("use super::roles::{Roles, X};\nuse crate::time::f;"), &mods);
+    assert_eq!(d, BTreeSet::from(["analysis::trackers::roles".to_string(), "time".to_string()]));
 }

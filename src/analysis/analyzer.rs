@@ -1,28 +1,27 @@
-//! The [`Analyzer`] facade: `new`, `push` (one event), `finish`, and
-//! `view_of`. It owns one value per room and routes each message through
-//! them in a fixed order: clock → sender's header (nodes, roles, slots) →
-//! connection sides → delivery to the receiver (MEET, PING expectations,
-//! gossip heard) → first answers (handshakes) → what the sender shows it
-//! knows. Every decision lives in its room; this file only sequences.
-//! Imports: every room, `model`, `events`.
+//! The [`Analyzer`] facade: `new`, `push` (one event), `finish`, and `view_of`.
+//! It owns one value per room and routes each message through them in a fixed
+//! order: clock → sender's header (nodes, roles, slots) → connection sides →
+//! delivery to the receiver (MEET, PING expectations, gossip heard) → first
+//! answers (handshakes) → what the sender shows it knows. Every decision lives
+//! in its room; this file only sequences.
 
-use super::clock::Clock;
 use super::config::AnalysisConfig;
-use super::connections::{Connections, OnLink};
-use super::coverage::Reading;
-use super::finish::{Gathered, build};
-use super::gossip::{GossipNumbers, Knowledge};
-use super::handshakes::{Context, Handshakes};
-use super::identity::Identities;
-use super::introductions::{self, Introductions, PRIOR_WINDOW_US};
-use super::merge::Membership;
 use super::model::{Analysis, Evidence, Introduction, NodeId, Role, Via};
-use super::node_updates::{self, Tables};
-use super::nodes::{Nodes, Sent, addr_string, bus_endpoint, role_of};
-use super::nodes_view::{self, NodesView};
-use super::retention::{Findings, Tracked};
-use super::roles::{self, RoleHeader, Roles};
-use super::slots::{Claim, Slots};
+use super::node_tables::updates::{self, Tables};
+use super::node_tables::view::{self, NodesView};
+use super::trackers::clock::Clock;
+use super::trackers::connections::{Answer, Connections, OnLink};
+use super::trackers::handshakes::{Context, Handshakes};
+use super::trackers::identities::Identities;
+use super::trackers::introductions::{self, Introductions, PRIOR_WINDOW_US};
+use super::trackers::knowledge::{GossipNumbers, Knowledge};
+use super::trackers::membership::Membership;
+use super::trackers::nodes::{Nodes, Sent, addr_string, bus_endpoint, role_of};
+use super::trackers::reading::Reading;
+use super::trackers::retention::{Findings, Tracked};
+use super::trackers::roles::{self, RoleHeader, Roles};
+use super::trackers::slots::{Claim, Slots};
+use super::verdicts::finish::{Gathered, build};
 use crate::clusterbus::{MessageType, NodeFlags};
 use crate::events::{BusEvent, BusMessage, EventKind, IpText, Link, NodeAddr};
 use std::collections::BTreeMap;
@@ -146,13 +145,13 @@ impl Analyzer {
         if !self.cfg.node_views {
             return None;
         }
-        let src = nodes_view::Sources {
+        let src = view::Sources {
             nodes: &self.nodes,
             knowledge: &self.knowledge,
             intros: &self.intros,
             tables: &self.tables,
         };
-        nodes_view::view(&src, node, at_us, version)
+        view::view(&src, node, at_us, version)
     }
 
     fn message(&mut self, ts: i64, frame: u64, link: Link, msg: &BusMessage) {
@@ -167,7 +166,7 @@ impl Analyzer {
         let Some(msg) = self.tracked.admit_message(sender, msg) else { return };
         let msg = &*msg;
         if self.cfg.node_views {
-            let on = node_updates::OnLink { ts, link: &link, sender_dialled: is_opener };
+            let on = updates::OnLink { ts, link: &link, sender_dialled: is_opener };
             self.tables.sent(&on, sender, msg);
         }
         let at = Sent { ts, frame, capture: link.capture, link: &link, is_opener };
@@ -239,7 +238,7 @@ impl Analyzer {
             return;
         }
         if self.cfg.node_views {
-            let on = node_updates::OnLink { ts, link, sender_dialled: dialled(link, m) };
+            let on = updates::OnLink { ts, link, sender_dialled: dialled(link, m) };
             self.tables.received(&on, r, s, m, self.intros.knows(r, s));
         }
         let evd = self.cfg.evidence(link.capture, frame);
@@ -272,7 +271,7 @@ impl Analyzer {
     }
 
     /// The first answer on a connection: who dialled, who answered.
-    fn answered(&mut self, a: &super::connections::Answer, ts: i64, frame: u64, capture: usize) {
+    fn answered(&mut self, a: &Answer, ts: i64, frame: u64, capture: usize) {
         self.reading.bus_port(a.responder_ep.ip.to_string(), a.responder_ep.port);
         let cx = Context { cfg: &self.cfg, nodes: &self.nodes, knowledge: &self.knowledge, intros: &self.intros };
         if let Some(intro) = self.handshakes.answered(&cx, a, ts, frame, capture) {

@@ -1,10 +1,30 @@
-//! What the analysis is told from outside: the capture (vantage) names and
-//! the time to stop at, and how a (capture, frame) becomes [`Evidence`].
-//! Imports: `model`, `retention` (the bounds).
+//! What the analysis is told from outside: the capture (vantage) names, the
+//! time to stop at, the bounds on what it keeps, and how a (capture, frame)
+//! becomes [`Evidence`].
 
 use super::model::{CaptureClock, Evidence};
-use super::retention::Bounds;
 use std::sync::{Arc, OnceLock};
+
+/// Default events kept per list (findings of one kind, role changes, slot
+/// moves): the first 500 and the latest 500.
+pub const DEFAULT_MAX_EVENTS: usize = 1_000;
+/// Default node ids tracked (Redis Cluster supports up to 1,000 nodes).
+pub const DEFAULT_MAX_NODES: usize = 10_000;
+
+/// The analysis's bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// Entries kept per event list (at least 2).
+    pub max_events: usize,
+    /// Distinct node ids tracked.
+    pub max_nodes: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds { max_events: DEFAULT_MAX_EVENTS, max_nodes: DEFAULT_MAX_NODES }
+    }
+}
 
 /// Analysis options.
 #[derive(Clone, Debug, Default)]

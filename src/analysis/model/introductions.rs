@@ -1,0 +1,84 @@
+//! Who learned whom: first introductions, joins and merges (with the
+//! chain of introductions behind each).
+
+use super::evidence::Evidence;
+use super::kinds::Via;
+use crate::events::NodeId;
+use serde::Serialize;
+
+/// How a learner came to know a node.
+#[derive(Clone, Debug, Serialize)]
+pub struct Introduction {
+    pub ts_us: i64,
+    pub learner: NodeId,
+    pub node: NodeId,
+    pub via: Via,
+    pub introducer: Option<NodeId>,
+    /// `ip:port@cport` the learner reached or recorded.
+    pub address: Option<String>,
+    /// The node that actually answered at `address`.
+    pub answered_by: Option<NodeId>,
+    /// For `gossip`: the node id the gossip entry named (may differ from
+    /// `answered_by`: the collision signature).
+    pub gossip_named: Option<NodeId>,
+    /// For `operator_meet`: the command as sent, when captured.
+    pub command: Option<String>,
+    pub evidence: Vec<Evidence>,
+}
+
+impl Introduction {
+    /// A gossiped address where another node than the one named answered.
+    pub fn answered_by_other(&self) -> Option<(NodeId, NodeId)> {
+        match (self.answered_by, self.gossip_named) {
+            (Some(w), Some(n)) if w != n => Some((w, n)),
+            _ => None,
+        }
+    }
+}
+
+/// A node joining a cluster (or two lone nodes forming one): not a merge.
+#[derive(Clone, Debug, Serialize)]
+pub struct Join {
+    pub ts_us: i64,
+    pub node: NodeId,
+    pub joined: Vec<NodeId>,
+    pub introduction: usize,
+}
+
+/// Two groups that were each already a cluster start to know each other.
+#[derive(Clone, Debug, Serialize)]
+pub struct Merge {
+    pub ts_us: i64,
+    pub sides: Vec<Vec<NodeId>>,
+    /// From patient zero to the joining link, in time order.
+    pub chain: Vec<Introduction>,
+    /// The link that fused the sides was captured. When not, `ts_us` is
+    /// the first evidence that they had fused: the merge happened then at
+    /// the latest.
+    pub observed: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answered_by_other_needs_two_different_ids() {
+        let (a, b) = (NodeId([b'a'; 40]), NodeId([b'b'; 40]));
+        let mut i = Introduction {
+            ts_us: 0,
+            learner: a,
+            node: b,
+            via: Via::Gossip,
+            introducer: None,
+            address: None,
+            answered_by: Some(a),
+            gossip_named: Some(b),
+            command: None,
+            evidence: vec![],
+        };
+        assert_eq!(i.answered_by_other(), Some((a, b)));
+        i.answered_by = Some(b);
+        assert_eq!(i.answered_by_other(), None);
+    }
+}

@@ -1,0 +1,38 @@
+//! The analysis result: plain data, serialisable, documented as the JSON
+//! schema (`schema_version` 1; see README.md "analyze --json"). Nothing
+//! here computes; the trackers, the verdicts and the outputs read these
+//! types.
+//!
+//! Closed sets are enums (`Via`, `FindingKind`, `AddressSource`, `Role`,
+//! `Generation`, …) serialised as the snake_case strings of the schema, so
+//! a new kind is a compile error wherever it must be handled; logic never
+//! reads display text. Node ids are [`NodeId`] (40 wire bytes, serialised
+//! as the same 40-character string).
+//!
+//! | file | holds |
+//! |---|---|
+//! | `analysis.rs` | [`Analysis`] (the whole result), captures and their clocks, what the bounds dropped |
+//! | `evidence.rs` | [`Evidence`]: capture name and frame number, carried by every part of the result |
+//! | `nodes.rs` | one summary per node, the addresses it was seen at, the clusters before any merge |
+//! | `introductions.rs` | first introductions, joins, merges |
+//! | `findings.rs` | findings and the damage (role changes, slot moves) |
+//! | `coverage.rs` | how much of the bus could be read: encrypted flows, connection bursts, limits |
+//! | `kinds.rs` | the closed sets: `Via`, `FindingKind`, `Severity`, `Phase`, `AddressSource`, `Role`, `Dial`, `Generation` |
+
+mod analysis;
+mod coverage;
+mod evidence;
+mod findings;
+mod introductions;
+mod kinds;
+mod nodes;
+
+pub use analysis::{Analysis, CaptureClock, CaptureInfo, ClockOffset, Dropped, Retention, SCHEMA_VERSION};
+pub use coverage::{ConnectionBurst, Coverage, EncryptedFlow};
+pub use evidence::Evidence;
+pub use findings::{Damage, Finding, RoleChange, SlotMove};
+pub use introductions::{Introduction, Join, Merge};
+pub use kinds::{AddressSource, Dial, FindingKind, Generation, Phase, Role, Severity, Via};
+pub use nodes::{AddressSeen, Cluster, InferredMember, NodeSummary};
+
+pub use crate::events::NodeId;

@@ -1,0 +1,206 @@
+//! The story: a few sentences, root cause first, written from a finished
+//! [`Analysis`]; and one sentence per introduction (`describe`).
+
+use crate::analysis::model::{Analysis, Dial, Finding, FindingKind, Introduction, NodeId, Role, Via};
+use crate::analysis::trackers::nodes::bus_key;
+use crate::time::format_utc_us;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Best address of each node, for sentences.
+pub type BestAddresses = BTreeMap<NodeId, String>;
+
+fn who(id: &NodeId, best: &BestAddresses) -> String {
+    match best.get(id) {
+        Some(a) => format!("{} ({a})", id.short()),
+        None => id.short().into_owned(),
+    }
+}
+
+fn who_opt(id: Option<&NodeId>, best: &BestAddresses) -> String {
+    id.map_or_else(|| "?".into(), |x| who(x, best))
+}
+
+/// One sentence per introduction, for the chain.
+pub fn describe(i: &Introduction, best: &BestAddresses) -> String {
+    let l = who(&i.learner, best);
+    let n = who(&i.node, best);
+    let addr = i.address.clone().unwrap_or_default();
+    match i.via {
+        Via::OperatorMeet => match &i.command {
+            Some(c) => format!("operator ran `{c}` on {l}; {n} answered at {addr}"),
+            None => format!(
+                "{l} sent MEET to {addr} (an operator's CLUSTER MEET: nobody had gossiped that address to it); {n} answered"
+            ),
+        },
+        Via::Meet => format!("{l} received MEET from unknown {n} and recorded it at {addr}"),
+        Via::MeetGossip => {
+            format!(
+                "{l} added {n} at {addr} from the gossip of a MEET sent by {}",
+                who_opt(i.introducer.as_ref(), best)
+            )
+        }
+        Via::Gossip => {
+            let intro = who_opt(i.introducer.as_ref(), best);
+            let named = i.gossip_named.unwrap_or(i.node);
+            match i.answered_by {
+                Some(w) if w != named => format!(
+                    "{intro} gossiped {} at {addr} to {l}; {l} dialled {addr} and {} answered — a different node",
+                    named.short(),
+                    who(&w, best)
+                ),
+                Some(_) => format!("{intro} gossiped {n} at {addr} to {l}; {l} dialled it and {n} answered"),
+                None => format!("{intro} gossiped {n} at {addr} to {l}"),
+            }
+        }
+        Via::Unobserved => format!("{l} showed it knew {n} (learned through traffic this capture does not contain)"),
+        Via::Prior => format!("{l} already knew {n}"),
+    }
+}
+
+fn of_kind(a: &Analysis, kind: FindingKind) -> Vec<&Finding> {
+    a.findings.iter().filter(|f| f.kind == kind).collect()
+}
+
+/// The story of a finished analysis.
+pub fn story(a: &Analysis) -> Vec<String> {
+    let best = a.best_addresses();
+    let mut out = Vec::new();
+    let cl: Vec<String> = a.clusters.iter().map(|c| format!("{} ({} nodes)", c.label, c.nodes.len())).collect();
+    out.push(format!(
+        "{} node(s) seen; {} cluster(s) before any merge: {}.",
+        a.nodes.len(),
+        a.clusters.len(),
+        if cl.is_empty() { "none".into() } else { cl.join(", ") }
+    ));
+    for m in &a.merges {
+        let labels: Vec<String> = m
+            .sides
+            .iter()
+            .map(|s| {
+                let l: Vec<&str> = a
+                    .clusters
+                    .iter()
+                    .filter(|c| c.nodes.iter().any(|n| s.contains(n)))
+                    .map(|c| c.label.as_str())
+                    .collect();
+                if l.is_empty() { format!("{} node(s)", s.len()) } else { l.join("+") }
+            })
+            .collect();
+        out.push(format!("MERGE at {}: {} became one cluster.", format_utc_us(m.ts_us), labels.join(" and ")));
+        let root = m.chain.iter().filter(|i| i.via == Via::Gossip).find_map(|i| i.answered_by_other().map(|x| (i, x)));
+        let reused = root.and_then(|(r, _)| {
+            a.findings.iter().find(|f| {
+                f.kind == FindingKind::AddressReuse
+                    && r.address.as_deref().and_then(bus_key).is_some_and(|k| f.addresses.contains(&k))
+            })
+        });
+        if let (Some((root, (w, named))), Some(_)) = (root, reused) {
+            out.push(format!(
+                "Root cause: {} had left or failed, and its address {} was given to {}; {} still gossiped it at that address, {} dialled it, {} answered and the handshake adopted it: the address reuse fused the clusters.",
+                named.short(),
+                root.address.as_deref().unwrap_or("?"),
+                who(&w, &best),
+                who_opt(root.introducer.as_ref(), &best),
+                who(&root.learner, &best),
+                w.short()
+            ));
+        } else if let Some((root, (w, named))) = root {
+            out.push(format!(
+                "Root cause: {} gossiped {} at {}, but where {} dialled that address a different node, {}, answered: the address means different nodes on different hosts (bridge or NAT address), and the handshake fused the clusters.",
+                who_opt(root.introducer.as_ref(), &best),
+                named.short(),
+                root.address.as_deref().unwrap_or("?"),
+                who(&root.learner, &best),
+                who(&w, &best)
+            ));
+        } else if let Some(first) = m.chain.first() {
+            out.push(format!("Root cause: {}.", describe(first, &best)));
+        }
+    }
+    for f in of_kind(a, FindingKind::IdConflict) {
+        out.push(format!("ID CONFLICT: {}.", f.summary));
+    }
+    let mut collisions = of_kind(a, FindingKind::AddressCollision);
+    collisions.extend(of_kind(a, FindingKind::AddressReuse));
+    let new_pairs: Vec<_> = a.coverage.encrypted.iter().filter(|f| f.new_pair && f.likely_bus.is_some()).collect();
+    if let Some(first) = new_pairs.first() {
+        out.push(format!(
+            "ENCRYPTED: {} client→bus-port pair(s) began to talk during the capture, the first at {}: {} → {} — a new connection between hosts is how a merge starts; check both sides' CLUSTER NODES.",
+            new_pairs.len(),
+            format_utc_us(first.first_ts_us),
+            first.client,
+            first.server
+        ));
+    }
+    for b in a.coverage.bursts.iter().filter(|b| b.quiet_before_us.is_some()) {
+        out.push(format!(
+            "ENCRYPTED: {} new bus connection(s) to {} bus port(s) at {}, after {:.1} s without any: nodes that had not talked began to (a node joined, or clusters met).",
+            b.stream_directions,
+            b.servers.len(),
+            format_utc_us(b.ts_us),
+            b.quiet_before_us.unwrap_or(0) as f64 / 1e6
+        ));
+    }
+    if a.merges.is_empty() && a.coverage.messages == 0 {
+        out.push("No verdict: nothing of the cluster bus could be read (see the limits above).".into());
+    } else if a.merges.is_empty() && !a.coverage.complete && collisions.is_empty() {
+        out.push("No merge in what could be decoded; the verdict is incomplete (see the limits above).".into());
+    } else if a.merges.is_empty() {
+        if collisions.is_empty() && a.clusters.len() <= 1 {
+            out.push("No merge: one cluster throughout.".into());
+        } else if collisions.is_empty() {
+            out.push("No merge: the clusters never learned of each other.".into());
+        } else {
+            // How did the node that hit the collision dial it? MEET = blind
+            // handshake (old servers), PING = gossip-add (new servers).
+            let mism = of_kind(a, FindingKind::SenderMismatch);
+            let old = if mism.is_empty() {
+                a.nodes.iter().any(|n| n.generation.handshakes_blindly())
+            } else {
+                mism.iter().any(|f| matches!(f.dial, Some(Dial::BlindMeet | Dial::AdoptedAfterPing)))
+            };
+            for f in &collisions {
+                let what = if f.kind == FindingKind::AddressReuse { "ADDRESS REUSE" } else { "NEAR MISS" };
+                out.push(format!("{what}: {}.", f.summary));
+            }
+            out.push(if old {
+                "These servers handshake gossiped addresses blindly (a MEET to the address, adopting whoever answers): a collision like this merges the clusters as soon as the colliding address is gossiped to a node on the other host.".into()
+            } else {
+                "No merge, because these servers add a gossiped node under its id and mark it noaddr when another node answers (Redis 5.0.10+/6.0.5+ and Valkey). Redis before 5.0.10/6.0.5 would have handshaked the address blindly, adopted the node that answered, and merged the clusters; Valkey 8.1+ also re-sends MEET on established links, so keep such addresses out of gossip.".into()
+            });
+        }
+    }
+    let losers: BTreeSet<NodeId> = a.damage.slot_moves.iter().filter_map(|m| m.from).collect();
+    let demoted = a
+        .damage
+        .role_changes
+        .iter()
+        .filter(|r| r.from == Role::Master && r.to == Role::Replica && losers.contains(&r.node))
+        .count();
+    let moved: u32 = a.damage.slot_moves.iter().filter(|m| m.from.is_some()).map(|m| m.count).sum();
+    if demoted > 0 || moved > 0 {
+        // Past the event bound the lists hold the first and latest
+        // changes only: the counts are then lower bounds.
+        let (r, m) = (a.retention.role_changes.count, a.retention.slot_moves.count);
+        let partial = if r + m > 0 {
+            format!(" At least: {r} role change(s) and {m} slot move(s) between were not kept (--max-events).")
+        } else {
+            String::new()
+        };
+        out.push(format!(
+            "Damage: {demoted} master(s) serving slots became replicas; {moved} slot(s) changed owner.{partial}"
+        ));
+    }
+    let failed = of_kind(a, FindingKind::NodeFailed);
+    let failovers = of_kind(a, FindingKind::Failover);
+    for f in &failed {
+        out.push(format!("FAIL: {}.", f.summary));
+    }
+    for f in &failovers {
+        out.push(format!("FAILOVER: {}.", f.summary));
+    }
+    if !failed.is_empty() && failovers.is_empty() {
+        out.push("No replica was promoted after the failure.".into());
+    }
+    out
+}
