@@ -7,20 +7,20 @@
 
 use super::config::AnalysisConfig;
 use super::model::{Analysis, Evidence, Introduction, NodeId, Role, Via};
-use super::node_tables::updates::{self, Tables};
+use super::node_tables::updates::NodeTables;
 use super::node_tables::view::{self, NodesView};
 use super::trackers::clock::Clock;
-use super::trackers::connections::{Answer, Connections, OnLink};
-use super::trackers::handshakes::{Context, Handshakes};
+use super::trackers::connections::{Answer, Connections};
+use super::trackers::handshakes::{HandshakeContext, Handshakes};
 use super::trackers::identities::Identities;
 use super::trackers::introductions::{self, Introductions, PRIOR_WINDOW_US};
 use super::trackers::knowledge::{GossipNumbers, Knowledge};
 use super::trackers::membership::Membership;
 use super::trackers::nodes::{Nodes, Sent, addr_string, bus_endpoint, role_of};
 use super::trackers::reading::Reading;
-use super::trackers::retention::{Findings, Tracked};
+use super::trackers::retention::{KeptFindings, Tracked};
 use super::trackers::roles::{self, RoleHeader, Roles};
-use super::trackers::slots::{Claim, Slots};
+use super::trackers::slots::{SlotClaim, Slots};
 use super::verdicts::finish::{Gathered, build};
 use crate::clusterbus::{MessageType, NodeFlags};
 use crate::events::{BusEvent, BusMessage, EventKind, IpText, Link, NodeAddr};
@@ -42,9 +42,9 @@ pub struct Analyzer {
     reading: Reading,
     identities: Identities,
     /// Each node's own cluster table (for `view_of`).
-    tables: Tables,
+    tables: NodeTables,
     /// Findings made while streaming (the rest are made at the end).
-    findings: Findings,
+    findings: KeptFindings,
     /// The node ids tracked (bounded).
     tracked: Tracked,
     anomalies: BTreeMap<String, u64>,
@@ -68,8 +68,8 @@ impl Analyzer {
             clock: Clock::default(),
             reading: Reading::default(),
             identities: Identities::default(),
-            tables: Tables::default(),
-            findings: Findings::new(cfg.bounds.max_events),
+            tables: NodeTables::default(),
+            findings: KeptFindings::new(cfg.bounds.max_events),
             tracked: Tracked::new(cfg.bounds.max_nodes),
             anomalies: BTreeMap::new(),
             shown_buf: Vec::new(),
@@ -145,7 +145,7 @@ impl Analyzer {
         if !self.cfg.node_views {
             return None;
         }
-        let src = view::Sources {
+        let src = view::ViewSources {
             nodes: &self.nodes,
             knowledge: &self.knowledge,
             intros: &self.intros,
@@ -165,16 +165,15 @@ impl Analyzer {
         // Past the node bound, ids not tracked are ignored.
         let Some(msg) = self.tracked.admit_message(sender, msg) else { return };
         let msg = &*msg;
+        let at = Sent { ts, frame, link: &link, sender, is_opener };
         if self.cfg.node_views {
-            let on = updates::OnLink { ts, link: &link, sender_dialled: is_opener };
-            self.tables.sent(&on, sender, msg);
+            self.tables.sent(&at, msg);
         }
-        let at = Sent { ts, frame, capture: link.capture, link: &link, is_opener };
-        self.header(&at, sender, msg);
+        self.header(&at, msg);
         if is_opener {
             self.identities.sent(&self.cfg, ts, frame, &link, sender, msg);
         }
-        let arrival = self.conns.arrive(&OnLink { ts, frame, link: &link, sender, is_opener }, msg);
+        let arrival = self.conns.arrive(&at, msg);
         let mut nums = std::mem::take(&mut self.numbers);
         if arrival.receiver.is_some() {
             for (p, rcv) in arrival.released {
@@ -195,21 +194,22 @@ impl Analyzer {
 
     /// Header facts about the sender: state, addresses, roles, slots,
     /// epochs.
-    fn header(&mut self, at: &Sent<'_>, s: NodeId, m: &BusMessage) {
-        let prev = self.nodes.observe(&self.cfg, at, s, m);
+    fn header(&mut self, at: &Sent<'_>, m: &BusMessage) {
+        let (s, capture) = (at.sender, at.link.capture);
+        let prev = self.nodes.observe(&self.cfg, at, m);
         let role = (role_of(m.flags), m.replicaof);
         let h = RoleHeader { ts: at.ts, frame: at.frame, role };
         let transition = self.roles.observe(s, &h, prev.config_epoch);
         let committed_master = self.roles.is_master(&s);
         let header_master = role.0 == Role::Master;
         if let Some(t) = &transition {
-            let evd = self.cfg.evidence(at.capture, t.frame);
+            let evd = self.cfg.evidence(capture, t.frame);
             let knowledge = &self.knowledge;
             self.roles.record(s, t, m.config_epoch, evd, |n| knowledge.has_failed(&n), &mut self.findings);
         }
         if committed_master && header_master && transition.is_none() && m.config_epoch > prev.config_epoch && prev.seen
         {
-            let evd = self.cfg.evidence(at.capture, at.frame);
+            let evd = self.cfg.evidence(capture, at.frame);
             self.findings.push(roles::epoch_bump(s, at.ts, prev.config_epoch, m.config_epoch, evd));
         }
         // A master's own claim; a replica claims nothing of its own, and a
@@ -219,12 +219,12 @@ impl Analyzer {
             (true, false) | (false, true) => std::borrow::Cow::Owned(self.slots.claim_of(&s)),
             (false, false) => std::borrow::Cow::Borrowed(&[]),
         };
-        let c = Claim {
+        let c = SlotClaim {
             ts: at.ts,
             node: s,
             config_epoch: m.config_epoch,
             slots: &claim,
-            evidence: self.cfg.evidence(at.capture, at.frame),
+            evidence: self.cfg.evidence(capture, at.frame),
         };
         let promoted = transition.and_then(|t| t.promoted_from());
         self.slots.observe(c, promoted, &mut self.membership.groups, &mut self.findings);
@@ -238,8 +238,8 @@ impl Analyzer {
             return;
         }
         if self.cfg.node_views {
-            let on = updates::OnLink { ts, link, sender_dialled: dialled(link, m) };
-            self.tables.received(&on, r, s, m, self.intros.knows(r, s));
+            let on = Sent { ts, frame, link, sender: s, is_opener: dialled(link, m) };
+            self.tables.received(&on, r, m, self.intros.knows(r, s));
         }
         let evd = self.cfg.evidence(link.capture, frame);
         // r records the sender at the TCP source (or myip) and the header
@@ -273,7 +273,8 @@ impl Analyzer {
     /// The first answer on a connection: who dialled, who answered.
     fn answered(&mut self, a: &Answer, ts: i64, frame: u64, capture: usize) {
         self.reading.bus_port(a.responder_ep.ip.to_string(), a.responder_ep.port);
-        let cx = Context { cfg: &self.cfg, nodes: &self.nodes, knowledge: &self.knowledge, intros: &self.intros };
+        let cx =
+            HandshakeContext { cfg: &self.cfg, nodes: &self.nodes, knowledge: &self.knowledge, intros: &self.intros };
         if let Some(intro) = self.handshakes.answered(&cx, a, ts, frame, capture) {
             self.introduce(intro);
         }
@@ -304,7 +305,7 @@ impl Analyzer {
         {
             let introducer = bus_endpoint(&address)
                 .and_then(|(ip, cport)| self.knowledge.heard_addr(&l, &ip, cport).map(|h| h.introducer));
-            let dial = introductions::Dial {
+            let dial = introductions::AnsweredDial {
                 ts: m.ts,
                 learner: l,
                 answered_by: n,

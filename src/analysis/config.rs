@@ -53,10 +53,10 @@ pub struct AnalysisConfig {
 
 /// See [`AnalysisConfig::names`].
 #[derive(Clone, Debug, Default)]
-pub struct SharedNames(OnceLock<Names>);
+pub struct SharedNames(OnceLock<EvidenceNames>);
 
 #[derive(Clone, Debug)]
-struct Names {
+struct EvidenceNames {
     /// Per capture: its vantage name.
     vantages: Vec<Arc<str>>,
     /// Per capture: (frames before the file, file name) when it has
@@ -72,7 +72,7 @@ impl AnalysisConfig {
 
     /// Where to see frame `frame` of capture `capture`.
     pub fn evidence(&self, capture: usize, frame: u64) -> Evidence {
-        let names = self.names.0.get_or_init(|| Names {
+        let names = self.names.0.get_or_init(|| EvidenceNames {
             vantages: (0..self.vantages.len()).map(|c| Arc::from(self.vantage(c))).collect(),
             files: self.files.iter().map(|f| f.iter().map(|(b, n)| (*b, Arc::from(n.as_str()))).collect()).collect(),
         });

@@ -33,10 +33,10 @@ mod views;
 pub use analyzer::Analyzer;
 pub use config::{AnalysisConfig, Bounds, DEFAULT_MAX_EVENTS, DEFAULT_MAX_NODES};
 pub use model::{
-    AddressSeen, AddressSource, Analysis, CaptureClock, CaptureInfo, ClockOffset, Cluster, ConnectionBurst, Coverage,
-    Damage, Dial, Dropped, EncryptedFlow, Evidence, Finding, FindingKind, Generation, InferredMember, Introduction,
-    Join, Merge, NodeId, NodeSummary, Phase, Retention, Role, RoleChange, SCHEMA_VERSION, Severity, SlotMove, Via,
+    AddressSeen, AddressSource, Analysis, BestAddresses, CaptureClock, CaptureInfo, ClockOffset, Cluster,
+    ConnectionBurst, Coverage, Damage, DialKind, Dropped, EncryptedFlow, Evidence, Finding, FindingKind, Generation,
+    InferredMember, Introduction, Join, Merge, NodeId, NodeSummary, Phase, Retention, Role, RoleChange, SCHEMA_VERSION,
+    Severity, SlotMove, Via, describe,
 };
 pub use node_tables::view::{NodesView, ViewLine};
-pub use verdicts::story::{BestAddresses, describe};
 pub use views::{alerts, timeline};

@@ -2,7 +2,7 @@
 //! the damage (role changes and slot moves of the incident).
 
 use super::evidence::Evidence;
-use super::kinds::{Dial, FindingKind, Phase, Role, Severity};
+use super::kinds::{DialKind, FindingKind, Phase, Role, Severity};
 use crate::events::NodeId;
 use serde::Serialize;
 
@@ -25,7 +25,7 @@ pub struct Finding {
     /// `sender_mismatch`: how the dial began (not in the JSON: the summary
     /// says it).
     #[serde(skip)]
-    pub dial: Option<Dial>,
+    pub dial: Option<DialKind>,
 }
 
 impl Finding {

@@ -1,10 +1,12 @@
 //! Who learned whom: first introductions, joins and merges (with the
-//! chain of introductions behind each).
+//! chain of introductions behind each), and the sentence that tells one
+//! introduction.
 
 use super::evidence::Evidence;
 use super::kinds::Via;
 use crate::events::NodeId;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// How a learner came to know a node.
 #[derive(Clone, Debug, Serialize)]
@@ -56,6 +58,58 @@ pub struct Merge {
     /// the first evidence that they had fused: the merge happened then at
     /// the latest.
     pub observed: bool,
+}
+
+/// Best address of each node, for sentences.
+pub type BestAddresses = BTreeMap<NodeId, String>;
+
+pub(in crate::analysis) fn who(id: &NodeId, best: &BestAddresses) -> String {
+    match best.get(id) {
+        Some(a) => format!("{} ({a})", id.short()),
+        None => id.short().into_owned(),
+    }
+}
+
+pub(in crate::analysis) fn who_opt(id: Option<&NodeId>, best: &BestAddresses) -> String {
+    id.map_or_else(|| "?".into(), |x| who(x, best))
+}
+
+/// One sentence per introduction (the story's root cause, the report's
+/// chains and introductions, `watch`'s joins and merges).
+pub fn describe(i: &Introduction, best: &BestAddresses) -> String {
+    let l = who(&i.learner, best);
+    let n = who(&i.node, best);
+    let addr = i.address.clone().unwrap_or_default();
+    match i.via {
+        Via::OperatorMeet => match &i.command {
+            Some(c) => format!("operator ran `{c}` on {l}; {n} answered at {addr}"),
+            None => format!(
+                "{l} sent MEET to {addr} (an operator's CLUSTER MEET: nobody had gossiped that address to it); {n} answered"
+            ),
+        },
+        Via::Meet => format!("{l} received MEET from unknown {n} and recorded it at {addr}"),
+        Via::MeetGossip => {
+            format!(
+                "{l} added {n} at {addr} from the gossip of a MEET sent by {}",
+                who_opt(i.introducer.as_ref(), best)
+            )
+        }
+        Via::Gossip => {
+            let intro = who_opt(i.introducer.as_ref(), best);
+            let named = i.gossip_named.unwrap_or(i.node);
+            match i.answered_by {
+                Some(w) if w != named => format!(
+                    "{intro} gossiped {} at {addr} to {l}; {l} dialled {addr} and {} answered — a different node",
+                    named.short(),
+                    who(&w, best)
+                ),
+                Some(_) => format!("{intro} gossiped {n} at {addr} to {l}; {l} dialled it and {n} answered"),
+                None => format!("{intro} gossiped {n} at {addr} to {l}"),
+            }
+        }
+        Via::Unobserved => format!("{l} showed it knew {n} (learned through traffic this capture does not contain)"),
+        Via::Prior => format!("{l} already knew {n}"),
+    }
 }
 
 #[cfg(test)]

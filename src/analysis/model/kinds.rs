@@ -133,7 +133,7 @@ named_enum! {
 
 /// How the dial that met the wrong node began (a `sender_mismatch`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Dial {
+pub enum DialKind {
     /// MEET: a blind handshake (Redis < 5.0.10/6.0.5) that adopts whoever
     /// answers.
     BlindMeet,

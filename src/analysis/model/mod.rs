@@ -14,10 +14,10 @@
 //! | `analysis.rs` | [`Analysis`] (the whole result), captures and their clocks, what the bounds dropped |
 //! | `evidence.rs` | [`Evidence`]: capture name and frame number, carried by every part of the result |
 //! | `nodes.rs` | one summary per node, the addresses it was seen at, the clusters before any merge |
-//! | `introductions.rs` | first introductions, joins, merges |
+//! | `introductions.rs` | first introductions, joins, merges; the sentence of an introduction (`describe`) |
 //! | `findings.rs` | findings and the damage (role changes, slot moves) |
 //! | `coverage.rs` | how much of the bus could be read: encrypted flows, connection bursts, limits |
-//! | `kinds.rs` | the closed sets: `Via`, `FindingKind`, `Severity`, `Phase`, `AddressSource`, `Role`, `Dial`, `Generation` |
+//! | `kinds.rs` | the closed sets: `Via`, `FindingKind`, `Severity`, `Phase`, `AddressSource`, `Role`, `DialKind`, `Generation` |
 
 mod analysis;
 mod coverage;
@@ -31,8 +31,9 @@ pub use analysis::{Analysis, CaptureClock, CaptureInfo, ClockOffset, Dropped, Re
 pub use coverage::{ConnectionBurst, Coverage, EncryptedFlow};
 pub use evidence::Evidence;
 pub use findings::{Damage, Finding, RoleChange, SlotMove};
-pub use introductions::{Introduction, Join, Merge};
-pub use kinds::{AddressSource, Dial, FindingKind, Generation, Phase, Role, Severity, Via};
+pub use introductions::{BestAddresses, Introduction, Join, Merge, describe};
+pub(in crate::analysis) use introductions::{who, who_opt};
+pub use kinds::{AddressSource, DialKind, FindingKind, Generation, Phase, Role, Severity, Via};
 pub use nodes::{AddressSeen, Cluster, InferredMember, NodeSummary};
 
 pub use crate::events::NodeId;

@@ -3,7 +3,7 @@
 //! gossip it hears gives failure reports, pong times, addresses of failing
 //! nodes and nodes added by id (§9c, §9f, §9j).
 
-use super::table::{PRINTED_FLAGS, Table};
+use super::table::{NodeTable, PRINTED_FLAGS};
 use crate::analysis::model::NodeId;
 use crate::clusterbus::NodeFlags;
 use crate::events::BusMessage;
@@ -40,7 +40,7 @@ fn to_the_second(shown: i64, ours: i64, direct: i64) -> i64 {
 
 /// `v`'s own gossip in `m`; returns the node timeout estimate updated by
 /// the first `fail?` it shows after a PING the capture saw.
-pub fn own_gossip(t: &mut Table, v: NodeId, m: &BusMessage, now: i64, mut timeout: Option<i64>) -> Option<i64> {
+pub fn own_gossip(t: &mut NodeTable, v: NodeId, m: &BusMessage, now: i64, mut timeout: Option<i64>) -> Option<i64> {
     for g in &m.gossip {
         if g.node == v {
             continue;
@@ -78,7 +78,7 @@ pub fn own_gossip(t: &mut Table, v: NodeId, m: &BusMessage, now: i64, mut timeou
 /// The gossip section of a message from `s` reaching `r` (§3.2, §9c, §9f,
 /// §9j): failure reports, pong times, addresses of failing nodes, nodes
 /// added by id.
-pub fn heard(t: &mut Table, r: NodeId, s: NodeId, m: &BusMessage, now: i64) {
+pub fn heard(t: &mut NodeTable, r: NodeId, s: NodeId, m: &BusMessage, now: i64) {
     let sender_master = t.get(&s).is_some_and(|e| e.flags & NodeFlags::MASTER != 0);
     for g in &m.gossip {
         let failing = g.flags & (NodeFlags::PFAIL | NodeFlags::FAIL) != 0;

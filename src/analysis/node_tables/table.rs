@@ -27,7 +27,7 @@ pub const PRINTED_FLAGS: u16 = NodeFlags::MASTER
 
 /// One node in a viewer's table.
 #[derive(Clone, Debug, Default)]
-pub struct Entry {
+pub struct TableEntry {
     /// `ip`, `port`, `cport` as stored (empty and 0 once noaddr).
     pub addr: Option<NodeAddr>,
     /// Printed flags (no `myself`).
@@ -69,8 +69,8 @@ pub struct OutLink {
 
 /// One viewer's table.
 #[derive(Clone, Debug, Default)]
-pub struct Table {
-    pub(super) entries: BTreeMap<NodeId, Entry>,
+pub struct NodeTable {
+    pub(super) entries: BTreeMap<NodeId, TableEntry>,
     pub(super) slots: SlotTable,
     /// (capture, connection) → the viewer's outbound links now open.
     pub(super) links: HashMap<(usize, u64), OutLink>,
@@ -84,12 +84,12 @@ pub struct Table {
     pub(super) announces: bool,
 }
 
-impl Table {
-    pub fn entry(&mut self, n: NodeId) -> &mut Entry {
+impl NodeTable {
+    pub fn entry(&mut self, n: NodeId) -> &mut TableEntry {
         self.entries.entry(n).or_default()
     }
 
-    pub fn get(&self, n: &NodeId) -> Option<&Entry> {
+    pub fn get(&self, n: &NodeId) -> Option<&TableEntry> {
         self.entries.get(n)
     }
 

@@ -6,16 +6,17 @@
 //! links closing.
 
 use super::gossip;
-use super::table::{Entry, OutLink, Table};
+use super::table::{NodeTable, OutLink, TableEntry};
 use crate::analysis::model::NodeId;
+use crate::analysis::trackers::nodes::Sent;
 use crate::clusterbus::{MessageType, NodeFlags};
 use crate::events::{BusMessage, Link, NodeAddr};
 use rustc_hash::FxHashMap as HashMap;
 
 /// Every viewer's table.
 #[derive(Clone, Debug, Default)]
-pub struct Tables {
-    viewers: HashMap<NodeId, Table>,
+pub struct NodeTables {
+    viewers: HashMap<NodeId, NodeTable>,
     /// The node timeout as the capture shows it: the shortest time from a
     /// PING to the first gossip of its viewer calling the node `fail?`.
     timeout_ms: Option<i64>,
@@ -26,16 +27,8 @@ fn ms(ts_us: i64) -> i64 {
     ts_us.div_euclid(1000)
 }
 
-/// A message on a link, as one side of it.
-pub struct OnLink<'a> {
-    pub ts: i64,
-    pub link: &'a Link,
-    /// The sender opened this connection.
-    pub sender_dialled: bool,
-}
-
-impl Tables {
-    pub fn table(&self, v: &NodeId) -> Option<&Table> {
+impl NodeTables {
+    pub fn table(&self, v: &NodeId) -> Option<&NodeTable> {
         self.viewers.get(v)
     }
 
@@ -43,7 +36,7 @@ impl Tables {
     /// waited longer than the node timeout the capture showed.
     /// (Timeouts stop once a node is noaddr: its PING is then no longer
     /// watched.)
-    pub fn timed_out(&self, e: &Entry, at_ms: i64) -> bool {
+    pub fn timed_out(&self, e: &TableEntry, at_ms: i64) -> bool {
         let until = if e.flags & NodeFlags::NOADDR != 0 { e.noaddr_ms } else { at_ms };
         e.flags & NodeFlags::PFAIL != 0
             || (e.flags & NodeFlags::FAIL == 0
@@ -53,13 +46,14 @@ impl Tables {
 
     /// What `v`'s own message shows about its table: its own header, the
     /// PING it sent on its link, its gossip, a FAIL it broadcast.
-    pub fn sent(&mut self, on: &OnLink<'_>, v: NodeId, m: &BusMessage) {
+    pub fn sent(&mut self, on: &Sent<'_>, m: &BusMessage) {
+        let v = on.sender;
         let now = ms(on.ts);
         let t = self.viewers.entry(v).or_default();
         t.announces |= !m.announced.ip.is_empty();
         t.header_facts(v, m);
         t.header_claim(v, m);
-        if on.sender_dialled {
+        if on.is_opener {
             t.dialled = true;
             let key = (on.link.capture, on.link.conn_id);
             if !t.links.contains_key(&key) {
@@ -91,7 +85,8 @@ impl Tables {
     /// `m` from `s` reached `r`: what `r`'s table makes of it. `known`:
     /// `r` knew `s` (servers take nothing but a MEET or an answer on their
     /// own link from a node they do not know).
-    pub fn received(&mut self, on: &OnLink<'_>, r: NodeId, s: NodeId, m: &BusMessage, known: bool) {
+    pub fn received(&mut self, on: &Sent<'_>, r: NodeId, m: &BusMessage, known: bool) {
+        let s = on.sender;
         let now = ms(on.ts);
         let t = self.viewers.entry(r).or_default();
         let key = (on.link.capture, on.link.conn_id);
@@ -105,7 +100,7 @@ impl Tables {
         if t.links.get(&key).is_some_and(|l| l.dead) {
             return;
         }
-        if !on.sender_dialled {
+        if !on.is_opener {
             // A link opened before the capture: the answer names its node.
             if let std::collections::hash_map::Entry::Vacant(v) = t.links.entry(key) {
                 let dst = (on.link.src.ip.to_string(), on.link.src.port);
@@ -149,7 +144,7 @@ impl Tables {
             t.my_ip = Some(on.link.dst.ip.to_string());
         }
         let in_table = t.entries.contains_key(&s);
-        if !in_table && m.msg_type == MessageType::MEET && on.sender_dialled {
+        if !in_table && m.msg_type == MessageType::MEET && on.is_opener {
             let e = t.entry(s);
             e.addr = Some(NodeAddr {
                 ip: src_ip.clone(),
@@ -158,7 +153,7 @@ impl Tables {
                 pport: m.announced.pport,
             });
         }
-        let answer = !on.sender_dialled && t.links.get(&key).is_some_and(|l| l.node == Some(s));
+        let answer = !on.is_opener && t.links.get(&key).is_some_and(|l| l.node == Some(s));
         if !known && !answer {
             return;
         }
@@ -166,7 +161,7 @@ impl Tables {
         t.header_claim(s, m);
         // A PING on the sender's own link moves it to the TCP source (or
         // myip) and the header ports (§9f).
-        if m.msg_type == MessageType::PING && on.sender_dialled {
+        if m.msg_type == MessageType::PING && on.is_opener {
             let a = NodeAddr { ip: src_ip, port: m.announced.port, cport: m.announced.cport, pport: m.announced.pport };
             let e = t.entry(s);
             if e.addr.as_ref().is_none_or(|x| x.ip != a.ip || x.port != a.port || x.cport != a.cport) {
@@ -175,7 +170,7 @@ impl Tables {
                 t.links.retain(|_, l| l.node != Some(s));
             }
         }
-        if is_pong && !on.sender_dialled && t.links.get(&key).is_some_and(|l| l.node == Some(s)) {
+        if is_pong && !on.is_opener && t.links.get(&key).is_some_and(|l| l.node == Some(s)) {
             // Only a failed node's PONG asks whether it owns slots: the
             // answer scans the slot table.
             let failed = t.entries.get(&s).is_some_and(|e| e.flags & NodeFlags::FAIL != 0);

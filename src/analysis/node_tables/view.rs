@@ -3,8 +3,8 @@
 //! it (`table`), in the format of X's server generation. Falls back to the
 //! nodes' own headers (and X's gossip) for what X's table never showed.
 
-use super::table::{PRINTED_FLAGS, Table};
-use super::updates::Tables;
+use super::table::{NodeTable, PRINTED_FLAGS};
+use super::updates::NodeTables;
 use crate::analysis::model::Generation;
 use crate::analysis::model::NodeId;
 use crate::analysis::trackers::introductions::Introductions;
@@ -43,11 +43,11 @@ pub struct NodesView {
 }
 
 /// The rooms a view is read from.
-pub struct Sources<'a> {
+pub struct ViewSources<'a> {
     pub nodes: &'a Nodes,
     pub knowledge: &'a Knowledge,
     pub intros: &'a Introductions,
-    pub tables: &'a Tables,
+    pub tables: &'a NodeTables,
 }
 
 /// How a server generation prints `CLUSTER NODES`.
@@ -86,7 +86,7 @@ fn coordinates(d: Dialect, ip: &str, port: u16, cport: u16, hostname: Option<&st
 }
 
 /// Slots of `n`: the viewer's slot table, else `n`'s own latest claim.
-fn slots_of(nodes: &Nodes, table: Option<&Table>, n: &NodeId) -> String {
+fn slots_of(nodes: &Nodes, table: Option<&NodeTable>, n: &NodeId) -> String {
     if let Some(s) = table.and_then(|t| t.slots_of(n)) {
         return format_slot_ranges(&s);
     }
@@ -97,7 +97,7 @@ fn slots_of(nodes: &Nodes, table: Option<&Table>, n: &NodeId) -> String {
 }
 
 /// The view of `node` from the state reached so far.
-pub fn view(src: &Sources<'_>, node: &NodeId, at_us: i64, version: Option<(u32, u32)>) -> Option<NodesView> {
+pub fn view(src: &ViewSources<'_>, node: &NodeId, at_us: i64, version: Option<(u32, u32)>) -> Option<NodesView> {
     let me = src.nodes.get(node)?;
     let generation = Dialect::of(me.hints.generation(), version);
     let at_ms = at_us.div_euclid(1000);
@@ -112,7 +112,7 @@ pub fn view(src: &Sources<'_>, node: &NodeId, at_us: i64, version: Option<(u32, 
         _ => own,
     };
     let (own_ip, my_cport) = bus_endpoint(&me.own_address()).unwrap_or_default();
-    let my_ip = table.and_then(Table::my_ip).map_or(own_ip, str::to_string);
+    let my_ip = table.and_then(NodeTable::my_ip).map_or(own_ip, str::to_string);
     let my_flags = entry(node).map_or(me.flags_last, |e| e.flags) & PRINTED_FLAGS | NodeFlags::MYSELF;
     let my_master = entry(node).and_then(|e| e.master).or(me.replicaof);
     let my_epoch = match entry(node) {
@@ -182,7 +182,7 @@ pub fn view(src: &Sources<'_>, node: &NodeId, at_us: i64, version: Option<(u32, 
         };
         lines.push(line);
     }
-    for (ip, cport) in table.map(Table::handshakes).unwrap_or_default() {
+    for (ip, cport) in table.map(NodeTable::handshakes).unwrap_or_default() {
         lines.push(ViewLine {
             id: "?".repeat(40),
             address: coordinates(generation, &ip, cport.saturating_sub(10000), cport, None),

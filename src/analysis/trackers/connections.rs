@@ -2,6 +2,7 @@
 //! dialled, who answered), messages held until the other side is known, and
 //! short-lived connections (`handshake_flapping`).
 
+use super::nodes::Sent;
 use crate::analysis::config::AnalysisConfig;
 use crate::analysis::model::{Evidence, Finding, FindingKind, NodeId};
 use crate::clusterbus::MessageType;
@@ -30,7 +31,7 @@ const FLAPPING_MIN: usize = 3;
 
 /// A message waiting for its receiver to be known.
 #[derive(Clone, Debug)]
-pub struct Pending {
+pub struct HeldMessage {
     pub ts: i64,
     pub frame: u64,
     pub link: Link,
@@ -39,7 +40,7 @@ pub struct Pending {
 
 /// One TCP connection as seen by one capture.
 #[derive(Clone, Debug, Default)]
-struct Conn {
+struct Connection {
     opener: Option<NodeId>,
     responder: Option<NodeId>,
     responder_ep: Option<Endpoint>,
@@ -47,7 +48,7 @@ struct Conn {
     first_ts: i64,
     first_frame: u64,
     answered: bool,
-    pending: Vec<Pending>,
+    pending: Vec<HeldMessage>,
     messages: u32,
     closed: bool,
     /// Both sides known (counted in `pairs`).
@@ -71,14 +72,14 @@ pub struct Arrival {
     /// The node the message reached, when known.
     pub receiver: Option<NodeId>,
     /// Held messages now deliverable, with their receiver.
-    pub released: Vec<(Pending, NodeId)>,
+    pub released: Vec<(HeldMessage, NodeId)>,
     /// This message was the first answer on its connection.
     pub answer: Option<Answer>,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct Connections {
-    conns: HashMap<(usize, u64), Conn>,
+    conns: HashMap<(usize, u64), Connection>,
     /// (dialler, address) → short connections (ts, evidence).
     short: BTreeMap<(NodeId, String), Vec<(i64, Evidence)>>,
     /// Per capture: the node pairs whose link it saw (smaller id first).
@@ -87,20 +88,11 @@ pub struct Connections {
     held: usize,
 }
 
-/// One message on a connection.
-pub struct OnLink<'a> {
-    pub ts: i64,
-    pub frame: u64,
-    pub link: &'a Link,
-    pub sender: NodeId,
-    pub is_opener: bool,
-}
-
 impl Connections {
     /// Places the sender on its side of the connection; returns who
     /// receives this message and what else that settles. An undeliverable
     /// message is held (up to a cap).
-    pub fn arrive(&mut self, on: &OnLink<'_>, msg: &BusMessage) -> Arrival {
+    pub fn arrive(&mut self, on: &Sent<'_>, msg: &BusMessage) -> Arrival {
         let link = on.link;
         let c = self.conns.entry((link.capture, link.conn_id)).or_default();
         c.messages += 1;
@@ -144,7 +136,7 @@ impl Connections {
             Some(_) => {}
             None if c.pending.len() < PENDING_CAP && self.held < HELD_CAP => {
                 self.held += 1;
-                c.pending.push(Pending { ts: on.ts, frame: on.frame, link: *link, msg: Box::new(msg.clone()) })
+                c.pending.push(HeldMessage { ts: on.ts, frame: on.frame, link: *link, msg: Box::new(msg.clone()) })
             }
             None => {}
         }

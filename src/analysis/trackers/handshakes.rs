@@ -5,11 +5,11 @@
 //! blind MEET handshake, gossip-add check).
 
 use super::connections::Answer;
-use super::introductions::{self, Dial, Introductions};
+use super::introductions::{self, AnsweredDial, Introductions};
 use super::knowledge::{Heard, Knowledge};
 use super::nodes::{Nodes, addr_string};
 use crate::analysis::config::AnalysisConfig;
-use crate::analysis::model::{Dial as DialKind, Evidence, Introduction, NodeId};
+use crate::analysis::model::{DialKind, Evidence, Introduction, NodeId};
 use crate::clusterbus::MessageType;
 use crate::events::Link;
 use std::collections::{BTreeMap, BTreeSet};
@@ -87,7 +87,7 @@ impl Handshakes {
     /// introduction the dial makes, if it is a first one.
     pub fn answered(
         &mut self,
-        cx: &Context<'_>,
+        cx: &HandshakeContext<'_>,
         a: &Answer,
         ts: i64,
         frame: u64,
@@ -132,7 +132,7 @@ impl Handshakes {
         if cx.intros.knows(l, w) {
             return None;
         }
-        let d = Dial { ts: a.first_ts, learner: l, answered_by: w, address, evidence: [evd_dial, evd_ans] };
+        let d = AnsweredDial { ts: a.first_ts, learner: l, answered_by: w, address, evidence: [evd_dial, evd_ans] };
         if a.first_type == MessageType::MEET {
             // Handshake: the dialler adopts whoever answers; only the
             // reason differs.
@@ -188,7 +188,7 @@ impl Handshakes {
 }
 
 /// What a handshake decision reads from the other rooms.
-pub struct Context<'a> {
+pub struct HandshakeContext<'a> {
     pub cfg: &'a AnalysisConfig,
     pub nodes: &'a Nodes,
     pub knowledge: &'a Knowledge,

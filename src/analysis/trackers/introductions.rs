@@ -57,7 +57,7 @@ pub fn hearsay(ts: i64, l: NodeId, n: NodeId, heard: Option<&Heard>, prior: bool
 }
 
 /// The dial of `l` to `address` that `w` answered.
-pub struct Dial {
+pub struct AnsweredDial {
     pub ts: i64,
     pub learner: NodeId,
     pub answered_by: NodeId,
@@ -68,7 +68,7 @@ pub struct Dial {
 
 /// A MEET dial: the operator's `CLUSTER MEET` (with the command and its
 /// evidence when captured).
-pub fn operator_meet(d: Dial, command: Option<(String, Evidence)>) -> Introduction {
+pub fn operator_meet(d: AnsweredDial, command: Option<(String, Evidence)>) -> Introduction {
     let mut evidence = d.evidence.to_vec();
     let command = command.map(|(text, evd)| {
         evidence.insert(0, evd);
@@ -84,7 +84,7 @@ pub fn operator_meet(d: Dial, command: Option<(String, Evidence)>) -> Introducti
 
 /// A MEET dial to an address `h` gossiped: a blind handshake that adopts
 /// whoever answers.
-pub fn gossip_handshake(d: Dial, h: &Heard) -> Introduction {
+pub fn gossip_handshake(d: AnsweredDial, h: &Heard) -> Introduction {
     let mut evidence = d.evidence.to_vec();
     evidence.insert(0, h.evidence.clone());
     Introduction {
@@ -98,7 +98,7 @@ pub fn gossip_handshake(d: Dial, h: &Heard) -> Introduction {
 
 /// Gossip-add (5.0.10+): `l` added `h.node` under the gossiped id; the
 /// PING dial only checked the address, whoever answered.
-pub fn gossip_add(d: Dial, h: &Heard) -> Introduction {
+pub fn gossip_add(d: AnsweredDial, h: &Heard) -> Introduction {
     let [dial, answer] = d.evidence;
     Introduction {
         introducer: Some(h.introducer),
@@ -112,7 +112,7 @@ pub fn gossip_add(d: Dial, h: &Heard) -> Introduction {
 /// `l` adopted `w`, which answered its dial of `address` where `l`
 /// expected `named` (told by `introducer`, when known).
 pub fn adoption(
-    d: Dial,
+    d: AnsweredDial,
     named: NodeId,
     introducer: Option<NodeId>,
     mut evidence: Vec<Evidence>,
@@ -308,7 +308,7 @@ mod tests {
     fn chain_follows_gossip_back_to_patient_zero() {
         let (a, b, c) = (id(b'a'), id(b'b'), id(b'c'));
         let mut i = Introductions::default();
-        let d = Dial { ts: 1, learner: a, answered_by: c, address: "c:1@2".into(), evidence: [evd(1), evd(2)] };
+        let d = AnsweredDial { ts: 1, learner: a, answered_by: c, address: "c:1@2".into(), evidence: [evd(1), evd(2)] };
         i.record(operator_meet(d, None));
         let h = Heard {
             ts: 5,

@@ -5,7 +5,7 @@
 
 pub use super::news::Heard;
 use super::news::{AddrMap, Names, News};
-use super::retention::Findings;
+use super::retention::KeptFindings;
 use crate::analysis::model::{Evidence, Finding, FindingKind, NodeId};
 use crate::clusterbus::NodeFlags;
 use crate::events::numbered::LastAddr;
@@ -120,7 +120,7 @@ impl Knowledge {
         m: &BusMessage,
         nums: &[(u32, u32)],
         evd: &Evidence,
-        findings: &mut Findings,
+        findings: &mut KeptFindings,
         shown: &mut Vec<NodeId>,
     ) {
         shown.clear();

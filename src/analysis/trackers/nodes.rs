@@ -170,13 +170,15 @@ pub struct Nodes {
     sources: BTreeMap<NodeId, SourceIps>,
 }
 
-/// One message as the node that sent it: where it was seen and which side
-/// of the connection the sender is.
+/// One message as the node that sent it: when and where it was seen, and
+/// which side of the connection the sender is (what the nodes, the
+/// connections and the node tables need of every message).
 pub struct Sent<'a> {
     pub ts: i64,
     pub frame: u64,
-    pub capture: usize,
     pub link: &'a Link,
+    pub sender: NodeId,
+    /// The sender opened this connection.
     pub is_opener: bool,
 }
 
@@ -194,7 +196,8 @@ impl Nodes {
     }
 
     /// Records the sender's header; returns what it replaced.
-    pub fn observe(&mut self, cfg: &AnalysisConfig, at: &Sent<'_>, s: NodeId, m: &BusMessage) -> PrevHeader {
+    pub fn observe(&mut self, cfg: &AnalysisConfig, at: &Sent<'_>, m: &BusMessage) -> PrevHeader {
+        let (s, capture) = (at.sender, at.link.capture);
         let n = self.map.entry(s).or_default();
         if !n.seen {
             n.seen = true;
@@ -222,7 +225,7 @@ impl Nodes {
         n.hints.0 |= GenHints::of(m).0;
 
         let src = at.link.src;
-        let fresh_ep = n.seen_eps.insert((at.capture, src.ip, if at.is_opener { 0 } else { src.port }, at.is_opener));
+        let fresh_ep = n.seen_eps.insert((capture, src.ip, if at.is_opener { 0 } else { src.port }, at.is_opener));
         let fresh_announced = !m.announced.ip.is_empty() && n.last_announced != m.announced.ip;
         if fresh_announced {
             n.last_announced = m.announced.ip.clone();
@@ -230,7 +233,7 @@ impl Nodes {
         if !(fresh_ep || fresh_announced) {
             return prev;
         }
-        let vantage = cfg.vantage(at.capture);
+        let vantage = cfg.vantage(capture);
         let first = (at.ts, at.frame);
         if fresh_announced {
             let a = addr_string(&m.announced.ip, m.announced.port, m.announced.cport);
@@ -239,7 +242,7 @@ impl Nodes {
         let ip = src.ip.to_string();
         if fresh_ep && at.is_opener {
             n.addresses.entry((ip.clone(), AddressSource::Source, vantage.clone())).or_insert(first);
-            let evd = cfg.evidence(at.capture, at.frame);
+            let evd = cfg.evidence(capture, at.frame);
             self.sources.entry(s).or_default().entry((vantage, ip)).or_insert((at.ts, evd));
         } else if fresh_ep {
             let a = addr_string(&ip, m.announced.port, src.port);

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 const NEW_PAIR_AFTER_US: i64 = 5_000_000;
 
 #[derive(Clone, Debug)]
-struct Flow {
+struct TlsFlow {
     first_ts: i64,
     last_ts: i64,
     connections: u64,
@@ -29,7 +29,7 @@ pub struct Reading {
     bus_streams: u64,
     other_streams: u64,
     /// (client IP, server IP, server port) → flow.
-    tls: BTreeMap<(String, String, u16), Flow>,
+    tls: BTreeMap<(String, String, u16), TlsFlow>,
     /// Bus ports of decoded nodes (`ip`, cport).
     known_bus: BTreeSet<(String, u16)>,
     snaplen_gaps: u64,
@@ -103,7 +103,7 @@ impl Reading {
                     self.tls_not_kept += 1;
                     return;
                 }
-                let f = self.tls.entry(key).or_insert_with(|| Flow {
+                let f = self.tls.entry(key).or_insert_with(|| TlsFlow {
                     first_ts: ts,
                     last_ts: ts,
                     connections: 0,

@@ -106,16 +106,17 @@ impl Timed for Finding {
     }
 }
 
-/// Findings, bounded per kind.
+/// The findings made while streaming, bounded per kind (the first and the
+/// latest of each kind are kept).
 #[derive(Clone, Debug, Default)]
-pub struct Findings {
+pub struct KeptFindings {
     cap: usize,
     by_kind: BTreeMap<FindingKind, Kept<Finding>>,
 }
 
-impl Findings {
+impl KeptFindings {
     pub fn new(cap: usize) -> Self {
-        Findings { cap, by_kind: BTreeMap::new() }
+        KeptFindings { cap, by_kind: BTreeMap::new() }
     }
 
     pub fn push(&mut self, f: Finding) {
@@ -138,7 +139,7 @@ impl Findings {
     }
 }
 
-impl Extend<Finding> for Findings {
+impl Extend<Finding> for KeptFindings {
     fn extend<I: IntoIterator<Item = Finding>>(&mut self, iter: I) {
         iter.into_iter().for_each(|f| self.push(f));
     }

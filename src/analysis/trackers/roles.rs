@@ -3,7 +3,7 @@
 //! once two headers in a row say so), the `role_change`, `failover` and
 //! `epoch_bump` findings, and the role changes of the damage.
 
-use super::retention::{Findings, Kept, Timed};
+use super::retention::{Kept, KeptFindings, Timed};
 use crate::analysis::model::{Evidence, Finding, FindingKind, NodeId, Phase, Role, RoleChange};
 
 /// A role and, for a replica, its master.
@@ -89,7 +89,7 @@ impl Roles {
         config_epoch: u64,
         evd: Evidence,
         failed: impl Fn(NodeId) -> bool,
-        findings: &mut Findings,
+        findings: &mut KeptFindings,
     ) {
         let ((from, from_of), (to, to_of)) = (t.from, t.to);
         let summary = match &to_of {

@@ -3,7 +3,7 @@
 //! `epoch_collision`.
 
 use super::membership::Groups;
-use super::retention::{Findings, Kept, Timed};
+use super::retention::{Kept, KeptFindings, Timed};
 use crate::analysis::model::{Evidence, Finding, FindingKind, NodeId, Phase, SlotMove};
 use crate::clusterbus::types::format_slot_ranges;
 use rustc_hash::FxHashMap as HashMap;
@@ -58,7 +58,7 @@ fn intersection(a: &[(u16, u16)], b: &[(u16, u16)]) -> Ranges {
 type ClaimMemo = (u64, usize, Option<(u16, u16)>, usize);
 
 /// One master header's claim, as the slot tracker needs it.
-pub struct Claim<'a> {
+pub struct SlotClaim<'a> {
     pub ts: i64,
     pub node: NodeId,
     pub config_epoch: u64,
@@ -95,10 +95,10 @@ impl Slots {
     /// promoted from replica of that master (it takes over its slots).
     pub fn observe(
         &mut self,
-        c: Claim<'_>,
+        c: SlotClaim<'_>,
         promoted_from: Option<Option<NodeId>>,
         groups: &mut Groups,
-        findings: &mut Findings,
+        findings: &mut KeptFindings,
     ) {
         let changed = self.own.get(&c.node).is_none_or(|(e, o)| *e != c.config_epoch || o.as_slice() != c.slots);
         let memo = (c.config_epoch, c.slots.len(), c.slots.first().copied(), groups.size(c.node));
@@ -157,7 +157,7 @@ impl Slots {
 
     /// Conflicting claims and configEpoch collisions between masters that
     /// know each other (same group).
-    fn check(&mut self, c: &Claim<'_>, groups: &mut Groups, findings: &mut Findings) {
+    fn check(&mut self, c: &SlotClaim<'_>, groups: &mut Groups, findings: &mut KeptFindings) {
         let (node, epoch) = (c.node, c.config_epoch);
         let mine = groups.find(node);
         // The other claiming masters (id order), without their claims: a
@@ -229,8 +229,8 @@ mod tests {
         NodeId([c; 40])
     }
 
-    fn claim(ts: i64, node: NodeId, config_epoch: u64, slots: &[(u16, u16)]) -> Claim<'_> {
-        Claim { ts, node, config_epoch, slots, evidence: Evidence { capture: "t".into(), frame: ts as u64 } }
+    fn claim(ts: i64, node: NodeId, config_epoch: u64, slots: &[(u16, u16)]) -> SlotClaim<'_> {
+        SlotClaim { ts, node, config_epoch, slots, evidence: Evidence { capture: "t".into(), frame: ts as u64 } }
     }
 
     #[test]
@@ -261,7 +261,7 @@ mod tests {
     #[test]
     fn lost_slots_go_to_the_master_now_claiming_them() {
         let (a, b) = (id(b'a'), id(b'b'));
-        let (mut s, mut g, mut f) = (Slots::default(), Groups::default(), Findings::default());
+        let (mut s, mut g, mut f) = (Slots::default(), Groups::default(), KeptFindings::default());
         s.observe(claim(1, a, 1, &[(0, 99)]), None, &mut g, &mut f);
         s.observe(claim(2, b, 2, &[(50, 99)]), None, &mut g, &mut f);
         s.observe(claim(3, a, 1, &[(0, 49)]), None, &mut g, &mut f);
@@ -272,7 +272,7 @@ mod tests {
     #[test]
     fn conflicts_only_between_masters_that_know_each_other() {
         let (a, b) = (id(b'a'), id(b'b'));
-        let (mut s, mut g, mut f) = (Slots::default(), Groups::default(), Findings::default());
+        let (mut s, mut g, mut f) = (Slots::default(), Groups::default(), KeptFindings::default());
         s.observe(claim(1, a, 3, &[(0, 9)]), None, &mut g, &mut f);
         s.observe(claim(2, b, 3, &[(5, 9)]), None, &mut g, &mut f);
         assert!(f.clone().into_parts().0.is_empty(), "{f:?}");

@@ -4,8 +4,8 @@
 //! room's own (flapping, UPDATE, id conflicts); and the order findings are
 //! listed in.
 
-use super::reuse::{self, Claim};
-use crate::analysis::model::{Dial, Finding, FindingKind, Introduction, Join, Merge, NodeId};
+use super::reuse::{self, AddressClaim};
+use crate::analysis::model::{DialKind, Finding, FindingKind, Introduction, Join, Merge, NodeId};
 use crate::analysis::trackers::connections::Connections;
 use crate::analysis::trackers::handshakes::Handshakes;
 use crate::analysis::trackers::identities::Identities;
@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 const CLAIM_EVIDENCE_CAP: usize = 4;
 
 /// What the end-of-run findings read.
-pub struct Sources<'a> {
+pub struct FindingSources<'a> {
     pub handshakes: &'a Handshakes,
     pub conns: &'a Connections,
     pub nodes: &'a Nodes,
@@ -31,7 +31,7 @@ pub struct Sources<'a> {
 
 /// Appends the end-of-run findings to `out` (streaming findings first)
 /// and sorts them by time, kind and nodes.
-pub fn finish(mut out: Vec<Finding>, src: &Sources<'_>) -> Vec<Finding> {
+pub fn end_of_run(mut out: Vec<Finding>, src: &FindingSources<'_>) -> Vec<Finding> {
     address_collisions(src, &mut out);
     sender_mismatches(src.handshakes, &mut out);
     src.conns.flapping_findings(&mut out);
@@ -52,23 +52,23 @@ pub fn finish(mut out: Vec<Finding>, src: &Sources<'_>) -> Vec<Finding> {
 /// hosts or over time), or answered by another than gossip placed there.
 /// When one node's claims came after the other had gone (failed or
 /// silent), it is an `address_reuse` instead.
-fn address_collisions(src: &Sources<'_>, out: &mut Vec<Finding>) {
+fn address_collisions(src: &FindingSources<'_>, out: &mut Vec<Finding>) {
     let h = src.handshakes;
-    let mut claims: BTreeMap<String, BTreeMap<NodeId, Claim>> = BTreeMap::new();
+    let mut claims: BTreeMap<String, BTreeMap<NodeId, AddressClaim>> = BTreeMap::new();
     for (addr, by) in h.answers() {
         for (n, (ts, vs, evd)) in by {
             let how = vs.iter().map(|v| format!("answered, seen from {v}")).collect();
             claims
                 .entry(addr.clone())
                 .or_default()
-                .insert(*n, Claim { ts: *ts, answered: true, how, evidence: evd.clone() });
+                .insert(*n, AddressClaim { ts: *ts, answered: true, how, evidence: evd.clone() });
         }
     }
     let mut mismatches = Vec::new();
     for ((l, named, w, addr), m) in h.mismatches() {
         let Some(key) = bus_key(addr) else { continue };
         mismatches.push((key.clone(), m.dial, *named, *w));
-        let e = claims.entry(key).or_default().entry(*named).or_insert(Claim {
+        let e = claims.entry(key).or_default().entry(*named).or_insert(AddressClaim {
             ts: m.ts,
             answered: false,
             how: Vec::new(),
@@ -83,7 +83,7 @@ fn address_collisions(src: &Sources<'_>, out: &mut Vec<Finding>) {
             e.evidence.extend(m.evidence.iter().take(1).cloned());
         }
     }
-    let cx = reuse::Context {
+    let cx = reuse::ReuseContext {
         nodes: src.nodes,
         knowledge: src.knowledge,
         label_of: src.label_of,
@@ -121,11 +121,11 @@ fn address_collisions(src: &Sources<'_>, out: &mut Vec<Finding>) {
 fn sender_mismatches(h: &Handshakes, out: &mut Vec<Finding>) {
     for ((l, named, w, addr), m) in h.mismatches() {
         let began = match m.dial {
-            Dial::BlindMeet => "MEET: a blind handshake (Redis < 5.0.10/6.0.5) that adopts whoever answers",
-            Dial::GossipAdd => {
+            DialKind::BlindMeet => "MEET: a blind handshake (Redis < 5.0.10/6.0.5) that adopts whoever answers",
+            DialKind::GossipAdd => {
                 "PING: the gossiped node was added by id (Redis 5.0.10+/6.0.5+, Valkey), so the answer is rejected"
             }
-            Dial::AdoptedAfterPing => {
+            DialKind::AdoptedAfterPing => {
                 "PING, and the dialler then showed it knew the node that answered: a handshake (its MEET lost, retried as PING) adopted it"
             }
         };

@@ -18,7 +18,7 @@ use crate::analysis::trackers::knowledge::Knowledge;
 use crate::analysis::trackers::membership::{Membership, PendingMerge};
 use crate::analysis::trackers::nodes::Nodes;
 use crate::analysis::trackers::reading::Reading;
-use crate::analysis::trackers::retention::{self, Findings, Tracked};
+use crate::analysis::trackers::retention::{self, KeptFindings, Tracked};
 use crate::analysis::trackers::roles::Roles;
 use crate::analysis::trackers::slots::Slots;
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,7 +37,7 @@ pub struct Gathered {
     pub clock: Clock,
     pub reading: Reading,
     pub identities: Identities,
-    pub findings: Findings,
+    pub findings: KeptFindings,
     pub tracked: Tracked,
     pub anomalies: BTreeMap<String, u64>,
 }
@@ -139,7 +139,7 @@ pub fn build(mut g: Gathered) -> Analysis {
             Merge { ts_us: m.ts, sides: merge_sides(&mut g, m), chain: g.intros.merge_chain(m.link), observed }
         })
         .collect();
-    let sources = findings::Sources {
+    let sources = findings::FindingSources {
         handshakes: &g.handshakes,
         conns: &g.conns,
         nodes: &g.nodes,
@@ -151,7 +151,7 @@ pub fn build(mut g: Gathered) -> Analysis {
         intros: g.intros.all(),
     };
     let (streamed, mut dropped) = std::mem::take(&mut g.findings).into_parts();
-    let findings = findings::finish(streamed, &sources);
+    let findings = findings::end_of_run(streamed, &sources);
     let mut findings = retention::bound_findings(findings, g.cfg.bounds.max_events, &mut dropped);
     let phases = Phases::of(&findings, &merges);
     triage::classify(&mut findings, &phases);

@@ -7,7 +7,7 @@
 //! another answers for it). Says which node died there, which took the address,
 //! from which cluster, and what the servers made of it.
 
-use crate::analysis::model::{Dial, Evidence, Finding, FindingKind, Introduction, Join, Merge, NodeId, Via};
+use crate::analysis::model::{DialKind, Evidence, Finding, FindingKind, Introduction, Join, Merge, NodeId, Via};
 use crate::analysis::trackers::knowledge::Knowledge;
 use crate::analysis::trackers::nodes::{Nodes, bus_key};
 use crate::time::format_utc_us;
@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 /// A node's claim on an address: first time, answered there (not only
 /// expected there), what said so, evidence.
-pub struct Claim {
+pub struct AddressClaim {
     pub ts: i64,
     pub answered: bool,
     pub how: Vec<String>,
@@ -23,7 +23,7 @@ pub struct Claim {
 }
 
 /// What the reuse verdict reads besides the claims.
-pub struct Context<'a> {
+pub struct ReuseContext<'a> {
     pub nodes: &'a Nodes,
     pub knowledge: &'a Knowledge,
     pub label_of: &'a BTreeMap<NodeId, String>,
@@ -31,10 +31,10 @@ pub struct Context<'a> {
     pub merges: &'a [Merge],
     pub intros: &'a [Introduction],
     /// sender_mismatch findings so far: (address ip:cport, dial, expected, answered).
-    pub mismatches: Vec<(String, Dial, NodeId, NodeId)>,
+    pub mismatches: Vec<(String, DialKind, NodeId, NodeId)>,
 }
 
-impl Context<'_> {
+impl ReuseContext<'_> {
     /// The cluster a node started in, the one an operator's MEET put it
     /// in, or the one it joined.
     fn cluster(&self, n: &NodeId) -> String {
@@ -65,8 +65,8 @@ impl Context<'_> {
 
 /// The `address_reuse` finding for `addr` (`ip:cport`), if its claims are
 /// one node's followed by another's after the first was gone.
-pub fn reuse(addr: &str, claims: &BTreeMap<NodeId, Claim>, cx: &Context<'_>) -> Option<Finding> {
-    let mut by_time: Vec<(&NodeId, &Claim)> = claims.iter().collect();
+pub fn reuse(addr: &str, claims: &BTreeMap<NodeId, AddressClaim>, cx: &ReuseContext<'_>) -> Option<Finding> {
+    let mut by_time: Vec<(&NodeId, &AddressClaim)> = claims.iter().collect();
     by_time.sort_by_key(|(n, c)| (c.ts, **n));
     let [(old, _), (new, new_claim)] = by_time.as_slice() else { return None };
     if !new_claim.answered {
@@ -87,11 +87,10 @@ pub fn reuse(addr: &str, claims: &BTreeMap<NodeId, Claim>, cx: &Context<'_>) -> 
             i.answered_by == Some(**new) && i.address.as_deref().and_then(bus_key).as_deref() == Some(ip_cport)
         })
     });
-    let blind = cx
-        .mismatches
-        .iter()
-        .any(|(a, d, _, w)| a == ip_cport && matches!(d, Dial::BlindMeet | Dial::AdoptedAfterPing) && w == *new);
-    let rejected = cx.mismatches.iter().any(|(a, d, _, w)| a == ip_cport && *d == Dial::GossipAdd && w == *new);
+    let blind = cx.mismatches.iter().any(|(a, d, _, w)| {
+        a == ip_cport && matches!(d, DialKind::BlindMeet | DialKind::AdoptedAfterPing) && w == *new
+    });
+    let rejected = cx.mismatches.iter().any(|(a, d, _, w)| a == ip_cport && *d == DialKind::GossipAdd && w == *new);
     let verdict = if adopted {
         "the servers adopted the new node at the old node's address: this is how the clusters merged (see the merge chain)".to_string()
     } else if blind {

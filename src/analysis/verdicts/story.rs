@@ -1,61 +1,10 @@
 //! The story: a few sentences, root cause first, written from a finished
-//! [`Analysis`]; and one sentence per introduction (`describe`).
+//! [`Analysis`].
 
-use crate::analysis::model::{Analysis, Dial, Finding, FindingKind, Introduction, NodeId, Role, Via};
+use crate::analysis::model::{Analysis, DialKind, Finding, FindingKind, NodeId, Role, Via, describe, who, who_opt};
 use crate::analysis::trackers::nodes::bus_key;
 use crate::time::format_utc_us;
-use std::collections::{BTreeMap, BTreeSet};
-
-/// Best address of each node, for sentences.
-pub type BestAddresses = BTreeMap<NodeId, String>;
-
-fn who(id: &NodeId, best: &BestAddresses) -> String {
-    match best.get(id) {
-        Some(a) => format!("{} ({a})", id.short()),
-        None => id.short().into_owned(),
-    }
-}
-
-fn who_opt(id: Option<&NodeId>, best: &BestAddresses) -> String {
-    id.map_or_else(|| "?".into(), |x| who(x, best))
-}
-
-/// One sentence per introduction, for the chain.
-pub fn describe(i: &Introduction, best: &BestAddresses) -> String {
-    let l = who(&i.learner, best);
-    let n = who(&i.node, best);
-    let addr = i.address.clone().unwrap_or_default();
-    match i.via {
-        Via::OperatorMeet => match &i.command {
-            Some(c) => format!("operator ran `{c}` on {l}; {n} answered at {addr}"),
-            None => format!(
-                "{l} sent MEET to {addr} (an operator's CLUSTER MEET: nobody had gossiped that address to it); {n} answered"
-            ),
-        },
-        Via::Meet => format!("{l} received MEET from unknown {n} and recorded it at {addr}"),
-        Via::MeetGossip => {
-            format!(
-                "{l} added {n} at {addr} from the gossip of a MEET sent by {}",
-                who_opt(i.introducer.as_ref(), best)
-            )
-        }
-        Via::Gossip => {
-            let intro = who_opt(i.introducer.as_ref(), best);
-            let named = i.gossip_named.unwrap_or(i.node);
-            match i.answered_by {
-                Some(w) if w != named => format!(
-                    "{intro} gossiped {} at {addr} to {l}; {l} dialled {addr} and {} answered — a different node",
-                    named.short(),
-                    who(&w, best)
-                ),
-                Some(_) => format!("{intro} gossiped {n} at {addr} to {l}; {l} dialled it and {n} answered"),
-                None => format!("{intro} gossiped {n} at {addr} to {l}"),
-            }
-        }
-        Via::Unobserved => format!("{l} showed it knew {n} (learned through traffic this capture does not contain)"),
-        Via::Prior => format!("{l} already knew {n}"),
-    }
-}
+use std::collections::BTreeSet;
 
 fn of_kind(a: &Analysis, kind: FindingKind) -> Vec<&Finding> {
     a.findings.iter().filter(|f| f.kind == kind).collect()
@@ -157,7 +106,7 @@ pub fn story(a: &Analysis) -> Vec<String> {
             let old = if mism.is_empty() {
                 a.nodes.iter().any(|n| n.generation.handshakes_blindly())
             } else {
-                mism.iter().any(|f| matches!(f.dial, Some(Dial::BlindMeet | Dial::AdoptedAfterPing)))
+                mism.iter().any(|f| matches!(f.dial, Some(DialKind::BlindMeet | DialKind::AdoptedAfterPing)))
             };
             for f in &collisions {
                 let what = if f.kind == FindingKind::AddressReuse { "ADDRESS REUSE" } else { "NEAR MISS" };

@@ -8,7 +8,7 @@
 //! a node declared FAIL, short-lived connections flapping). Recovery begins
 //! with the first failover after that.
 
-use crate::analysis::model::{Dial, Finding, FindingKind, Merge, Phase, RoleChange, Severity, SlotMove};
+use crate::analysis::model::{DialKind, Finding, FindingKind, Merge, Phase, RoleChange, Severity, SlotMove};
 
 /// Kinds only an incident produces.
 fn is_trigger(kind: FindingKind) -> bool {
@@ -86,7 +86,9 @@ fn severity(f: &Finding) -> Severity {
             | FindingKind::NodeFailed,
             _,
         ) => Severity::Incident,
-        (FindingKind::SenderMismatch, _) if matches!(f.dial, Some(Dial::BlindMeet | Dial::AdoptedAfterPing)) => {
+        (FindingKind::SenderMismatch, _)
+            if matches!(f.dial, Some(DialKind::BlindMeet | DialKind::AdoptedAfterPing)) =>
+        {
             Severity::Incident
         }
         (FindingKind::SenderMismatch | FindingKind::HandshakeFlapping | FindingKind::NatRewrite, _) => {

@@ -4,8 +4,7 @@
 //! analyses while capturing and at the final one at the end, so what it printed
 //! and what `analyze` reports for the same capture are the same events.
 
-use crate::analysis::model::{Analysis, Evidence, Introduction, NodeId, Severity};
-use crate::analysis::verdicts::story::{BestAddresses, describe};
+use crate::analysis::model::{Analysis, BestAddresses, Evidence, Introduction, NodeId, Severity, describe};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
