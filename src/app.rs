@@ -17,7 +17,7 @@ use meetgraph::output::chart::{chart_format, write_chart};
 use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
 use meetgraph::output::html::write_html;
-use meetgraph::output::report::{ReportOptions, write_json, write_nodes_view, write_report};
+use meetgraph::output::report::{ReportOptions, Style, write_json, write_nodes_view, write_report};
 use meetgraph::output::stats::{write_stats_json, write_stats_text};
 use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, PortFilter, run_merged};
 use meetgraph::reassembly::ReassemblyConfig;
@@ -598,14 +598,8 @@ fn analyze(
             use std::io::IsTerminal;
             meetgraph::output::watch::use_colour(io::stdout().is_terminal())
         };
-        if colour {
-            let mut buf = Vec::new();
-            write_report(&mut buf, &analysis, &o.report).map_err(|e| Error::write("writing output", e))?;
-            let text = meetgraph::output::report::colourize(&String::from_utf8_lossy(&buf));
-            write_stdout(|w| w.write_all(text.as_bytes()))?;
-        } else {
-            write_stdout(|w| write_report(w, &analysis, &o.report))?;
-        }
+        let style = if colour { Style::Colour } else { Style::Plain };
+        write_stdout(|w| write_report(w, &analysis, &o.report, style))?;
     }
     Ok(status)
 }
@@ -743,7 +737,7 @@ fn watch(input: &InputArgs, json_events: Option<&Path>, metrics: Option<&str>, i
     if let Some(addr) = metrics {
         serve_metrics(addr, exposition.clone())?;
     }
-    let mut by_kind: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut by_kind: std::collections::BTreeMap<meetgraph::analysis::alerts::AlertKind, u64> = Default::default();
     let (mut inputs, cfg) = prepare(input, &[], None)?;
     let json_on_stdout = json_events.is_some_and(|p| p.as_os_str() == "-");
     let mut json_file = match json_events {
@@ -779,7 +773,7 @@ fn watch(input: &InputArgs, json_events: Option<&Path>, metrics: Option<&str>, i
             err = Some(Error::write("writing events", e));
         }
         for x in alerts {
-            *by_kind.entry(x.kind.clone()).or_default() += 1;
+            *by_kind.entry(x.kind).or_default() += 1;
         }
         if let Ok(mut m) = exposition.lock() {
             let drops = LIVE_DROPS.load(std::sync::atomic::Ordering::Relaxed);

@@ -16,7 +16,7 @@ use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
 use meetgraph::output::html::write_html;
 use meetgraph::output::metrics::exposition;
-use meetgraph::output::report::{ReportOptions, write_json, write_nodes_view, write_report};
+use meetgraph::output::report::{ReportOptions, Style, write_json, write_nodes_view, write_report};
 use meetgraph::output::watch::{write_alert, write_alert_json};
 use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, run_merged};
 use std::collections::BTreeMap;
@@ -100,7 +100,7 @@ pub fn everything(bytes: &[u8]) {
     let a = analyzer.finish();
     for all in [false, true] {
         let mut out = Vec::new();
-        write_report(&mut out, &a, &ReportOptions { all }).unwrap();
+        write_report(&mut out, &a, &ReportOptions { all }, Style::Plain).unwrap();
         assert_printable("report", &String::from_utf8(out).expect("report is UTF-8"));
     }
     let mut json = Vec::new();

@@ -130,8 +130,8 @@ pub fn write_html(w: &mut dyn Write, a: &Analysis, t: &Timeline) -> io::Result<(
         writeln!(w, "</ul></div>")?;
     }
     writeln!(w, "<div class=\"verdict\"><h2>What happened</h2><ul id=\"story\">")?;
-    for s in &a.story {
-        writeln!(w, "<li>{}</li>", xml_escape(s))?;
+    for s in a.story.sentences() {
+        writeln!(w, "<li>{}</li>", xml_escape(&s.text))?;
     }
     writeln!(w, "</ul></div>")?;
     let incident: Vec<&Finding> = a.findings.iter().filter(|f| f.severity == Severity::Incident).collect();

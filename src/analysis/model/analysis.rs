@@ -6,6 +6,7 @@ use super::coverage::Coverage;
 use super::findings::{Damage, Finding};
 use super::introductions::{Introduction, Join, Merge};
 use super::nodes::{Cluster, NodeSummary};
+use super::story::Story;
 use crate::events::NodeId;
 use serde::Serialize;
 
@@ -69,7 +70,7 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
     pub damage: Damage,
     /// The story in a few sentences, root cause first.
-    pub story: Vec<String>,
+    pub story: Story,
     pub anomalies: std::collections::BTreeMap<String, u64>,
     pub coverage: Coverage,
     /// What the analysis's bounds dropped (absent when nothing was).

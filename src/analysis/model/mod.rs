@@ -17,6 +17,7 @@
 //! | `introductions.rs` | first introductions, joins, merges; the sentence of an introduction (`describe`) |
 //! | `findings.rs` | findings and the damage (role changes, slot moves) |
 //! | `coverage.rs` | how much of the bus could be read: encrypted flows, connection bursts, limits |
+//! | `story.rs` | the story in parts (overview, each merge and its root cause, near misses, damage, …) |
 //! | `kinds.rs` | the closed sets: `Via`, `FindingKind`, `Severity`, `Phase`, `AddressSource`, `Role`, `DialKind`, `Generation` |
 
 mod analysis;
@@ -26,6 +27,7 @@ mod findings;
 mod introductions;
 mod kinds;
 mod nodes;
+mod story;
 
 pub use analysis::{Analysis, CaptureClock, CaptureInfo, ClockOffset, Dropped, Retention, SCHEMA_VERSION};
 pub use coverage::{ConnectionBurst, Coverage, EncryptedFlow};
@@ -35,5 +37,6 @@ pub use introductions::{BestAddresses, Introduction, Join, Merge, describe};
 pub(in crate::analysis) use introductions::{who, who_opt};
 pub use kinds::{AddressSource, DialKind, FindingKind, Generation, Phase, Role, Severity, Via};
 pub use nodes::{AddressSeen, Cluster, InferredMember, NodeSummary};
+pub use story::{MergeStory, Sentence, Story};
 
 pub use crate::events::NodeId;

@@ -3,11 +3,11 @@
 //! with their chains, clocks, damage and the story.
 
 use super::findings;
-use super::story::story;
+use super::story;
 use super::triage::{self, Phases};
 use crate::analysis::config::AnalysisConfig;
 use crate::analysis::model::{
-    Analysis, ClockOffset, Cluster, Coverage, Damage, InferredMember, Merge, NodeId, SCHEMA_VERSION, SlotMove,
+    Analysis, ClockOffset, Cluster, Coverage, Damage, InferredMember, Merge, NodeId, SCHEMA_VERSION, SlotMove, Story,
 };
 use crate::analysis::trackers::clock::Clock;
 use crate::analysis::trackers::connections::Connections;
@@ -176,12 +176,12 @@ pub fn build(mut g: Gathered) -> Analysis {
         merges,
         findings,
         damage: Damage { role_changes, slot_moves },
-        story: Vec::new(),
+        story: Story::default(),
         anomalies: g.anomalies,
         coverage,
         retention,
     };
-    analysis.story = story(&analysis);
+    analysis.story = story::tell(&analysis);
     analysis
 }
 

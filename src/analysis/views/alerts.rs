@@ -4,17 +4,78 @@
 //! analyses while capturing and at the final one at the end, so what it printed
 //! and what `analyze` reports for the same capture are the same events.
 
-use crate::analysis::model::{Analysis, BestAddresses, Evidence, Introduction, NodeId, Severity, describe};
-use serde::Serialize;
+use crate::analysis::model::{
+    Analysis, BestAddresses, Evidence, FindingKind, Introduction, NodeId, Severity, describe,
+};
+use serde::{Serialize, Serializer};
+use std::cmp::Ordering;
 use std::collections::BTreeSet;
+use std::fmt;
+
+/// What an alert is about: a finding of its kind, or one of the events
+/// that are not findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AlertKind {
+    Finding(FindingKind),
+    /// A node joined a cluster.
+    Join,
+    /// Two clusters became one.
+    Merge,
+    /// Slots changed owner.
+    SlotChange,
+    /// Something the captures cannot show (told at the end).
+    BusUnreadable,
+}
+
+impl AlertKind {
+    /// The name `watch` prints (a finding's is its kind's).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Finding(k) => k.as_str(),
+            AlertKind::Join => "join",
+            AlertKind::Merge => "merge",
+            AlertKind::SlotChange => "slot_change",
+            AlertKind::BusUnreadable => "bus_unreadable",
+        }
+    }
+
+    /// Told at the first look that shows it: two nodes answering one
+    /// address, or one id from two places, stay so whatever comes later.
+    fn certain_at_once(self) -> bool {
+        matches!(self, AlertKind::Merge | AlertKind::Finding(FindingKind::AddressCollision | FindingKind::IdConflict))
+    }
+}
+
+impl fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for AlertKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl PartialOrd for AlertKind {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for AlertKind {
+    /// By name: alerts at one time are listed in the order of their names.
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.as_str().cmp(o.as_str())
+    }
+}
 
 /// One event, as `watch` prints it (`--json-events`: one per line).
 #[derive(Clone, Debug, Serialize)]
 pub struct Alert {
     pub ts_us: i64,
-    /// A finding kind (`address_collision`, `id_conflict`, …), or `join`,
-    /// `merge`, `slot_change`, `bus_unreadable`.
-    pub kind: String,
+    pub kind: AlertKind,
     pub severity: Severity,
     pub nodes: Vec<NodeId>,
     pub addresses: Vec<String>,
@@ -31,13 +92,13 @@ impl Alert {
     /// What identifies the event across looks (counts and last times grow;
     /// an address's finding keeps its address while its date may move to
     /// earlier evidence found later).
-    pub fn key(&self) -> (String, String, i64) {
+    pub fn key(&self) -> (AlertKind, String, i64) {
         if !self.addresses.is_empty() {
-            return (self.kind.clone(), self.addresses.join(","), 0);
+            return (self.kind, self.addresses.join(","), 0);
         }
         let nodes: Vec<String> = self.nodes.iter().map(|n| n.as_str().into_owned()).collect();
-        let ts = if self.kind == "bus_unreadable" { 0 } else { self.ts_us };
-        (self.kind.clone(), nodes.join(","), ts)
+        let ts = if self.kind == AlertKind::BusUnreadable { 0 } else { self.ts_us };
+        (self.kind, nodes.join(","), ts)
     }
 }
 
@@ -45,9 +106,9 @@ impl Alert {
 pub fn alerts(a: &Analysis) -> Vec<Alert> {
     let best: BestAddresses = a.best_addresses();
     let mut out = Vec::new();
-    let plain = |ts_us, kind: &str, severity, nodes, summary, evidence| Alert {
+    let plain = |ts_us, kind, severity, nodes, summary, evidence| Alert {
         ts_us,
-        kind: kind.to_string(),
+        kind,
         severity,
         nodes,
         addresses: Vec::new(),
@@ -63,21 +124,21 @@ pub fn alerts(a: &Analysis) -> Vec<Alert> {
             None => format!("{} joined a cluster of {}", j.node.short(), j.joined.len()),
         };
         let evidence = intro.map(|i| i.evidence.clone()).unwrap_or_default();
-        out.push(plain(j.ts_us, "join", Severity::Info, vec![j.node], summary, evidence));
+        out.push(plain(j.ts_us, AlertKind::Join, Severity::Info, vec![j.node], summary, evidence));
     }
     for m in &a.merges {
         let sides: Vec<String> =
             m.sides.iter().map(|s| s.iter().map(|n| n.short().into_owned()).collect::<Vec<_>>().join(" ")).collect();
-        // The story's root cause names the step that fused the clusters.
-        let root =
-            a.story.iter().find_map(|l| l.strip_prefix("Root cause: ")).filter(|_| std::ptr::eq(m, &a.merges[0]));
+        // The story's root cause names the step that fused the clusters
+        // (told for the first merge).
+        let root = a.story.merges.first().and_then(|s| s.root_cause.clone()).filter(|_| std::ptr::eq(m, &a.merges[0]));
         let link = match root {
-            Some(r) => r.to_string(),
+            Some(r) => r,
             None => m.chain.last().map(|i| describe(i, &best)).unwrap_or_default(),
         };
         let mut alert = plain(
             m.ts_us,
-            "merge",
+            AlertKind::Merge,
             Severity::Incident,
             m.sides.iter().flatten().copied().collect(),
             format!("clusters {{{}}} merged: {link}", sides.join("} and {")),
@@ -90,7 +151,7 @@ pub fn alerts(a: &Analysis) -> Vec<Alert> {
     for f in &a.findings {
         out.push(Alert {
             ts_us: f.first_ts_us,
-            kind: f.kind.as_str().to_string(),
+            kind: AlertKind::Finding(f.kind),
             severity: f.severity,
             nodes: f.nodes.clone(),
             addresses: f.addresses.clone(),
@@ -105,11 +166,11 @@ pub fn alerts(a: &Analysis) -> Vec<Alert> {
         let to = s.to.map_or("nobody".to_string(), |n| n.short().into_owned());
         let nodes = s.from.into_iter().chain(s.to).collect();
         let summary = format!("slots {} ({}) {from} → {to}", s.slots, s.count);
-        out.push(plain(s.ts_us, "slot_change", Severity::Warning, nodes, summary, s.evidence.clone()));
+        out.push(plain(s.ts_us, AlertKind::SlotChange, Severity::Warning, nodes, summary, s.evidence.clone()));
     }
     for l in &a.coverage.limits {
         let ts = a.t0_us().unwrap_or(0);
-        out.push(plain(ts, "bus_unreadable", Severity::Warning, Vec::new(), l.clone(), Vec::new()));
+        out.push(plain(ts, AlertKind::BusUnreadable, Severity::Warning, Vec::new(), l.clone(), Vec::new()));
     }
     out.sort_by(|x, y| x.ts_us.cmp(&y.ts_us).then_with(|| x.kind.cmp(&y.kind)));
     out
@@ -123,7 +184,7 @@ pub struct Told {
 }
 
 /// Kind, who, time, rank among alike events.
-type Key = (String, String, i64, i64);
+type Key = (AlertKind, String, i64, i64);
 
 impl Told {
     /// The events of `a` not told yet (and now told). A provisional
@@ -137,7 +198,7 @@ impl Told {
         let all = alerts(a);
         // Events alike (one packet seen from two vantages) are told apart
         // by their rank among the alike.
-        let mut rank: std::collections::BTreeMap<(String, String, i64), i64> = Default::default();
+        let mut rank: std::collections::BTreeMap<(AlertKind, String, i64), i64> = Default::default();
         let keys: Vec<Key> = all
             .iter()
             .map(|x| {
@@ -161,8 +222,8 @@ impl Told {
             // What the captures cannot show is known only at the end (a
             // capture with no bus message yet may still have some).
             .filter(|(x, k)| {
-                let at_once = matches!(x.kind.as_str(), "merge" | "address_collision" | "id_conflict");
-                let ready = last || (x.kind != "bus_unreadable" && (at_once || prev.contains(k)));
+                let ready =
+                    last || (x.kind != AlertKind::BusUnreadable && (x.kind.certain_at_once() || prev.contains(k)));
                 ready && self.seen.insert(k.clone())
             })
             .map(|(x, _)| x)
