@@ -16,7 +16,7 @@ use super::trackers::identities::Identities;
 use super::trackers::introductions::{self, Introductions, PRIOR_WINDOW_US};
 use super::trackers::knowledge::{GossipNumbers, Knowledge};
 use super::trackers::membership::Membership;
-use super::trackers::nodes::{Nodes, Sent, addr_string, bus_endpoint, role_of};
+use super::trackers::nodes::{Nodes, Sent, node_addr, role_of};
 use super::trackers::reading::Reading;
 use super::trackers::retention::{KeptFindings, Tracked};
 use super::trackers::roles::{self, RoleHeader, Roles};
@@ -246,12 +246,12 @@ impl Analyzer {
         // ports.
         let ip = if m.announced.ip.is_empty() { IpText::from(link.src.ip) } else { m.announced.ip.clone() };
         if m.msg_type == MessageType::MEET && !self.intros.knows(r, s) {
-            let addr = addr_string(&ip, m.announced.port, m.announced.cport);
+            let addr = node_addr(ip.clone(), m.announced.port, m.announced.cport);
             self.introduce(introductions::meet(ts, r, s, addr, evd.clone()));
             if self.nodes.get(&r).is_some_and(|n| n.hints.valkey8()) {
                 for g in &m.gossip {
                     if g.node != r && !self.intros.knows(r, g.node) && g.flags & NodeFlags::NOADDR == 0 {
-                        let intro = introductions::meet_gossip(ts, r, s, g.node, g.addr.to_string(), evd.clone());
+                        let intro = introductions::meet_gossip(ts, r, s, g.node, g.addr.clone(), evd.clone());
                         self.introduce(intro);
                     }
                 }
@@ -301,15 +301,14 @@ impl Analyzer {
         // Shown soon after n answered a dial of l's for another node: l
         // adopted n there.
         if self.knowledge.heard_node(&l, &n).is_none()
-            && let Some(((_, named, _, address), m)) = self.handshakes.adopted(l, n, ts)
+            && let Some(((_, named, _, _), m)) = self.handshakes.adopted(l, n, ts)
         {
-            let introducer = bus_endpoint(&address)
-                .and_then(|(ip, cport)| self.knowledge.heard_addr(&l, &ip, cport).map(|h| h.introducer));
+            let introducer = self.knowledge.heard_addr(&l, &m.address.ip, m.address.cport).map(|h| h.introducer);
             let dial = introductions::AnsweredDial {
                 ts: m.ts,
                 learner: l,
                 answered_by: n,
-                address,
+                address: m.address.clone(),
                 evidence: [evd.clone(), evd.clone()],
             };
             let intro = introductions::adoption(dial, named, introducer, m.evidence.clone(), evd.clone());

@@ -3,6 +3,7 @@
 use crate::analysis::{
     Analysis, BestAddresses, Finding, Introduction, NodeId, NodesView, Phase, Severity, Via, describe,
 };
+use crate::clusterbus::types::format_slot_ranges;
 use crate::output::printable::{printable, write_printable};
 use crate::time::format_utc_us;
 use std::collections::BTreeMap;
@@ -194,7 +195,7 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
                 w,
                 "{}  slots {} ({}) {} → {}{}",
                 rel(a, m.ts_us),
-                m.slots,
+                format_slot_ranges(&m.slots),
                 m.count,
                 from,
                 short_of(m.to.as_ref(), "nobody"),
@@ -234,8 +235,8 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
             n.cluster.as_deref().unwrap_or("-"),
             n.role_first,
             n.role_last,
-            n.slots_first,
-            n.slots_last,
+            format_slot_ranges(&n.slots_first),
+            format_slot_ranges(&n.slots_last),
             n.config_epoch_first,
             n.config_epoch_last,
             n.hostname.as_deref().map(|h| format!(" hostname={h}")).unwrap_or_default()
@@ -371,7 +372,12 @@ pub fn write_nodes_view(w: &mut dyn Write, v: &NodesView) -> io::Result<()> {
 fn nodes_view(w: &mut dyn Write, v: &NodesView) -> io::Result<()> {
     writeln!(w, "# what {} believed at {}", v.node.short(), format_utc_us(v.at_us))?;
     for l in &v.lines {
-        let slots = if l.slots == "-" { String::new() } else { format!(" {}", l.slots.replace(',', " ")) };
+        // `CLUSTER NODES` separates slot ranges with spaces.
+        let slots = if l.slots.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", format_slot_ranges(&l.slots).replace(',', " "))
+        };
         writeln!(
             w,
             "{} {} {} {} {} {} {} {}{slots}",

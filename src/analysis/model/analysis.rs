@@ -118,7 +118,7 @@ impl Retention {
 impl Analysis {
     /// Best address of every node, for sentences.
     pub fn best_addresses(&self) -> std::collections::BTreeMap<NodeId, String> {
-        self.nodes.iter().map(|n| (n.id, n.best_address.clone())).collect()
+        self.nodes.iter().map(|n| (n.id, n.best_address.to_string())).collect()
     }
 
     /// First capture timestamp (the report's `+0s`): of the first decoded

@@ -3,7 +3,8 @@
 
 use super::evidence::Evidence;
 use super::kinds::{DialKind, FindingKind, Phase, Role, Severity};
-use crate::events::NodeId;
+use super::text::slots_as_text;
+use crate::events::{NodeId, SlotRanges};
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
@@ -58,7 +59,8 @@ impl Finding {
 #[derive(Clone, Debug, Serialize)]
 pub struct SlotMove {
     pub ts_us: i64,
-    pub slots: String,
+    #[serde(serialize_with = "slots_as_text")]
+    pub slots: SlotRanges,
     pub count: u32,
     pub from: Option<NodeId>,
     /// The master claiming them now (`null`: nobody yet).

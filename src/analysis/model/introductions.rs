@@ -4,7 +4,8 @@
 
 use super::evidence::Evidence;
 use super::kinds::Via;
-use crate::events::NodeId;
+use super::text::as_text_or_null;
+use crate::events::{NodeAddr, NodeId};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -16,8 +17,9 @@ pub struct Introduction {
     pub node: NodeId,
     pub via: Via,
     pub introducer: Option<NodeId>,
-    /// `ip:port@cport` the learner reached or recorded.
-    pub address: Option<String>,
+    /// The address the learner reached or recorded.
+    #[serde(serialize_with = "as_text_or_null")]
+    pub address: Option<NodeAddr>,
     /// The node that actually answered at `address`.
     pub answered_by: Option<NodeId>,
     /// For `gossip`: the node id the gossip entry named (may differ from
@@ -79,7 +81,7 @@ pub(in crate::analysis) fn who_opt(id: Option<&NodeId>, best: &BestAddresses) ->
 pub fn describe(i: &Introduction, best: &BestAddresses) -> String {
     let l = who(&i.learner, best);
     let n = who(&i.node, best);
-    let addr = i.address.clone().unwrap_or_default();
+    let addr = i.address.as_ref().map(ToString::to_string).unwrap_or_default();
     match i.via {
         Via::OperatorMeet => match &i.command {
             Some(c) => format!("operator ran `{c}` on {l}; {n} answered at {addr}"),

@@ -3,15 +3,58 @@
 
 use super::evidence::Evidence;
 use super::kinds::{AddressSource, Generation, Role};
-use crate::events::NodeId;
+use super::text::{as_text, slots_as_text};
+use crate::events::{IpText, NodeAddr, NodeId, SlotRanges};
 use serde::Serialize;
+use std::cmp::Ordering;
+use std::fmt;
+
+/// Where a node was seen: the address it states or answers at, or the
+/// source IP of the connections it opens.
+#[derive(Clone, Debug)]
+pub enum SeenAddress {
+    /// `ip:port@cport`: announced, or answering there.
+    Node(NodeAddr),
+    /// The source IP of its connections.
+    Ip(IpText),
+}
+
+impl fmt::Display for SeenAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SeenAddress::Node(a) => a.fmt(f),
+            SeenAddress::Ip(ip) => ip.fmt(f),
+        }
+    }
+}
+
+impl PartialEq for SeenAddress {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+
+impl Eq for SeenAddress {}
+
+impl PartialOrd for SeenAddress {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for SeenAddress {
+    /// By text, as addresses are listed (and the first one of a node
+    /// chosen).
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.to_string().cmp(&o.to_string())
+    }
+}
 
 /// One address a node was seen at, and how.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct AddressSeen {
-    /// `ip:port@cport` for announced and listening addresses, `ip` for
-    /// packet sources.
-    pub address: String,
+    #[serde(serialize_with = "as_text")]
+    pub address: SeenAddress,
     pub how: AddressSource,
     pub vantage: String,
     pub first_ts_us: i64,
@@ -22,8 +65,10 @@ pub struct AddressSeen {
 pub struct NodeSummary {
     pub id: NodeId,
     pub short: String,
-    /// The address the node was first seen answering at (or best guess).
-    pub best_address: String,
+    /// The address the node states, else the one it was seen answering at
+    /// (IP `?` when neither was seen).
+    #[serde(serialize_with = "as_text")]
+    pub best_address: NodeAddr,
     pub addresses: Vec<AddressSeen>,
     /// What the bytes say about the server generation.
     pub generation: Generation,
@@ -33,8 +78,10 @@ pub struct NodeSummary {
     pub role_first: Role,
     pub role_last: Role,
     pub replicaof_last: Option<NodeId>,
-    pub slots_first: String,
-    pub slots_last: String,
+    #[serde(serialize_with = "slots_as_text")]
+    pub slots_first: SlotRanges,
+    #[serde(serialize_with = "slots_as_text")]
+    pub slots_last: SlotRanges,
     pub config_epoch_first: u64,
     pub config_epoch_last: u64,
     pub hostname: Option<String>,

@@ -6,12 +6,11 @@
 use super::table::{NodeTable, PRINTED_FLAGS};
 use super::updates::NodeTables;
 use crate::analysis::model::Generation;
-use crate::analysis::model::NodeId;
+use crate::analysis::model::{NodeId, SlotRanges, slots_as_text};
 use crate::analysis::trackers::introductions::Introductions;
 use crate::analysis::trackers::knowledge::Knowledge;
-use crate::analysis::trackers::nodes::{Nodes, bus_endpoint};
+use crate::analysis::trackers::nodes::Nodes;
 use crate::clusterbus::NodeFlags;
-use crate::clusterbus::types::format_slot_ranges;
 use serde::Serialize;
 
 /// One line of a node's view, in `CLUSTER NODES` order of fields.
@@ -30,8 +29,9 @@ pub struct ViewLine {
     pub config_epoch: u64,
     /// `connected` or `disconnected`.
     pub link: &'static str,
-    /// Slot ranges, comma separated, `-` when none.
-    pub slots: String,
+    /// Slot ranges (serialised comma separated, `-` when none).
+    #[serde(serialize_with = "slots_as_text")]
+    pub slots: SlotRanges,
 }
 
 /// What one node believed at one time.
@@ -86,13 +86,13 @@ fn coordinates(d: Dialect, ip: &str, port: u16, cport: u16, hostname: Option<&st
 }
 
 /// Slots of `n`: the viewer's slot table, else `n`'s own latest claim.
-fn slots_of(nodes: &Nodes, table: Option<&NodeTable>, n: &NodeId) -> String {
+fn slots_of(nodes: &Nodes, table: Option<&NodeTable>, n: &NodeId) -> SlotRanges {
     if let Some(s) = table.and_then(|t| t.slots_of(n)) {
-        return format_slot_ranges(&s);
+        return s;
     }
     match nodes.get(n) {
-        Some(s) if s.flags_last & NodeFlags::SLAVE == 0 => format_slot_ranges(&s.slots_last),
-        _ => "-".into(),
+        Some(s) if s.flags_last & NodeFlags::SLAVE == 0 => s.slots_last.clone(),
+        _ => SlotRanges::new(),
     }
 }
 
@@ -111,8 +111,9 @@ pub fn view(src: &ViewSources<'_>, node: &NodeId, at_us: i64, version: Option<(u
         }
         _ => own,
     };
-    let (own_ip, my_cport) = bus_endpoint(&me.own_address()).unwrap_or_default();
-    let my_ip = table.and_then(NodeTable::my_ip).map_or(own_ip, str::to_string);
+    let own = me.own_address();
+    let my_ip = table.and_then(NodeTable::my_ip).map_or_else(|| own.ip.to_string(), str::to_string);
+    let my_cport = own.cport;
     let my_flags = entry(node).map_or(me.flags_last, |e| e.flags) & PRINTED_FLAGS | NodeFlags::MYSELF;
     let my_master = entry(node).and_then(|e| e.master).or(me.replicaof);
     let my_epoch = match entry(node) {
@@ -192,7 +193,7 @@ pub fn view(src: &ViewSources<'_>, node: &NodeId, at_us: i64, version: Option<(u
             pong_recv_ms: 0,
             config_epoch: 0,
             link: "connected",
-            slots: "-".into(),
+            slots: SlotRanges::new(),
         });
     }
     Some(NodesView { node: *node, at_us, lines })

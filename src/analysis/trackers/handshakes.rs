@@ -7,9 +7,9 @@
 use super::connections::Answer;
 use super::introductions::{self, AnsweredDial, Introductions};
 use super::knowledge::{Heard, Knowledge};
-use super::nodes::{Nodes, addr_string};
+use super::nodes::{Nodes, node_addr};
 use crate::analysis::config::AnalysisConfig;
-use crate::analysis::model::{DialKind, Evidence, Introduction, NodeId};
+use crate::analysis::model::{DialKind, Evidence, Introduction, NodeAddr, NodeId};
 use crate::clusterbus::MessageType;
 use crate::events::Link;
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,9 +49,12 @@ pub struct Mismatch {
     /// What told the dialler, the dial, the answer.
     pub evidence: Vec<Evidence>,
     pub dial: DialKind,
+    /// Where the dial went.
+    pub address: NodeAddr,
 }
 
-/// (dialler, node expected, node that answered, `ip:port@cport`).
+/// (dialler, node expected, node that answered, the address as text: it
+/// orders the mismatches as they are listed).
 pub type MismatchKey = (NodeId, NodeId, NodeId, String);
 
 #[derive(Clone, Debug, Default)]
@@ -97,7 +100,7 @@ impl Handshakes {
         let evd_dial = cx.cfg.evidence(capture, a.first_frame);
         let evd_ans = cx.cfg.evidence(capture, frame);
         let dst_ip = dst.ip.to_string();
-        let address = addr_string(&dst_ip, cx.nodes.get(&w).map_or(0, |n| n.port), dst.port);
+        let address = node_addr(dst.ip, cx.nodes.get(&w).map_or(0, |n| n.port), dst.port);
         let by = self.answers.entry(format!("{dst_ip}:{}", dst.port)).or_default();
         let e = by.entry(w).or_insert((ts, BTreeSet::new(), Vec::new()));
         e.1.insert(cx.cfg.vantage(capture));
@@ -116,12 +119,13 @@ impl Handshakes {
             && l != w
         {
             let dial = if a.first_type == MessageType::MEET { DialKind::BlindMeet } else { DialKind::GossipAdd };
-            let m = self.mismatches.entry((l, h.node, w, address.clone())).or_insert(Mismatch {
+            let m = self.mismatches.entry((l, h.node, w, address.to_string())).or_insert(Mismatch {
                 ts,
                 last_ts: ts,
                 count: 0,
                 evidence: Vec::new(),
                 dial,
+                address: address.clone(),
             });
             m.count += 1;
             m.last_ts = ts;

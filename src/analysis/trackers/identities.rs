@@ -45,7 +45,7 @@ pub struct Instance {
 impl Instance {
     /// `ip:port@cport`.
     pub fn address(&self) -> String {
-        super::nodes::addr_string(&self.ip.to_string(), self.port, self.cport)
+        super::nodes::node_addr(self.ip, self.port, self.cport).to_string()
     }
 }
 

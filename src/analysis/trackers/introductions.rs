@@ -3,7 +3,7 @@
 //! (patient zero first).
 
 use super::knowledge::Heard;
-use crate::analysis::model::{Evidence, Introduction, NodeId, Via};
+use crate::analysis::model::{Evidence, Introduction, NodeAddr, NodeId, Via};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeSet;
 
@@ -27,12 +27,12 @@ fn bare(ts_us: i64, learner: NodeId, node: NodeId, via: Via, evidence: Vec<Evide
 }
 
 /// `l` received a MEET from unknown `n` and recorded it at `address`.
-pub fn meet(ts: i64, l: NodeId, n: NodeId, address: String, evd: Evidence) -> Introduction {
+pub fn meet(ts: i64, l: NodeId, n: NodeId, address: NodeAddr, evd: Evidence) -> Introduction {
     Introduction { address: Some(address), ..bare(ts, l, n, Via::Meet, vec![evd]) }
 }
 
 /// Valkey 8+: `l` added `g` from the gossip of a MEET sent by `s`.
-pub fn meet_gossip(ts: i64, l: NodeId, s: NodeId, g: NodeId, address: String, evd: Evidence) -> Introduction {
+pub fn meet_gossip(ts: i64, l: NodeId, s: NodeId, g: NodeId, address: NodeAddr, evd: Evidence) -> Introduction {
     Introduction {
         introducer: Some(s),
         address: Some(address),
@@ -48,7 +48,7 @@ pub fn hearsay(ts: i64, l: NodeId, n: NodeId, heard: Option<&Heard>, prior: bool
     match heard {
         Some(h) => Introduction {
             introducer: Some(h.introducer),
-            address: Some(h.addr.to_string()),
+            address: Some(h.addr.clone()),
             gossip_named: Some(n),
             ..bare(h.ts, l, n, Via::Gossip, vec![h.evidence.clone(), evd])
         },
@@ -61,7 +61,7 @@ pub struct AnsweredDial {
     pub ts: i64,
     pub learner: NodeId,
     pub answered_by: NodeId,
-    pub address: String,
+    pub address: NodeAddr,
     /// Evidence of the first message and of the answer.
     pub evidence: [Evidence; 2],
 }
@@ -102,7 +102,7 @@ pub fn gossip_add(d: AnsweredDial, h: &Heard) -> Introduction {
     let [dial, answer] = d.evidence;
     Introduction {
         introducer: Some(h.introducer),
-        address: Some(h.addr.to_string()),
+        address: Some(h.addr.clone()),
         answered_by: Some(d.answered_by),
         gossip_named: Some(h.node),
         ..bare(h.ts, d.learner, h.node, Via::Gossip, vec![h.evidence.clone(), dial, answer])
@@ -298,9 +298,9 @@ mod tests {
     #[test]
     fn only_first_introductions_count() {
         let mut i = Introductions::default();
-        assert_eq!(i.record(meet(1, id(b'a'), id(b'b'), "x".into(), evd(1))), Some(0));
-        assert_eq!(i.record(meet(2, id(b'a'), id(b'b'), "x".into(), evd(2))), None);
-        assert_eq!(i.record(meet(3, id(b'a'), id(b'a'), "x".into(), evd(3))), None);
+        assert_eq!(i.record(meet(1, id(b'a'), id(b'b'), NodeAddr::default(), evd(1))), Some(0));
+        assert_eq!(i.record(meet(2, id(b'a'), id(b'b'), NodeAddr::default(), evd(2))), None);
+        assert_eq!(i.record(meet(3, id(b'a'), id(b'a'), NodeAddr::default(), evd(3))), None);
         assert!(i.knows(id(b'a'), id(b'b')) && !i.knows(id(b'b'), id(b'a')));
     }
 
@@ -308,7 +308,13 @@ mod tests {
     fn chain_follows_gossip_back_to_patient_zero() {
         let (a, b, c) = (id(b'a'), id(b'b'), id(b'c'));
         let mut i = Introductions::default();
-        let d = AnsweredDial { ts: 1, learner: a, answered_by: c, address: "c:1@2".into(), evidence: [evd(1), evd(2)] };
+        let d = AnsweredDial {
+            ts: 1,
+            learner: a,
+            answered_by: c,
+            address: NodeAddr { ip: "c".into(), port: 1, cport: 2, pport: 0 },
+            evidence: [evd(1), evd(2)],
+        };
         i.record(operator_meet(d, None));
         let h = Heard {
             ts: 5,

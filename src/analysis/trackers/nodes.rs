@@ -3,10 +3,9 @@
 //! of its outgoing connections, and the server generation its bytes reveal.
 
 use crate::analysis::config::AnalysisConfig;
-use crate::analysis::model::{AddressSeen, AddressSource, Evidence, Generation, NodeSummary, Role};
+use crate::analysis::model::{AddressSeen, AddressSource, Evidence, Generation, NodeSummary, Role, SeenAddress};
 use crate::clusterbus::NodeFlags;
-use crate::clusterbus::types::format_slot_ranges;
-use crate::events::{BusMessage, Link, NodeId};
+use crate::events::{BusMessage, IpText, Link, NodeAddr, NodeId};
 use rustc_hash::FxHashSet as HashSet;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -89,21 +88,10 @@ pub fn role_of(flags: u16) -> Role {
     }
 }
 
-/// `ip:port@cport` of a node as it states itself (V0: port + 10000).
-pub fn addr_string(ip: &str, port: u16, cport: u16) -> String {
-    if ip.contains(':') { format!("[{ip}]:{port}@{cport}") } else { format!("{ip}:{port}@{cport}") }
-}
-
-/// `ip:port@cport` → (ip without IPv6 brackets, cport).
-pub fn bus_endpoint(addr: &str) -> Option<(String, u16)> {
-    let (ipport, cport) = addr.split_once('@')?;
-    let (ip, _) = ipport.rsplit_once(':')?;
-    Some((ip.trim_start_matches('[').trim_end_matches(']').to_string(), cport.parse().ok()?))
-}
-
-/// `ip:port@cport` → `ip:cport`, the key an address is answered under.
-pub fn bus_key(addr: &str) -> Option<String> {
-    bus_endpoint(addr).map(|(ip, cport)| format!("{ip}:{cport}"))
+/// A node's address as it states itself or answers at (no TLS port: the
+/// analysis tells addresses apart by IP, port and bus port).
+pub fn node_addr(ip: impl Into<IpText>, port: u16, cport: u16) -> NodeAddr {
+    NodeAddr { ip: ip.into(), port, cport, pport: 0 }
 }
 
 /// What one node's headers said.
@@ -125,13 +113,13 @@ pub struct NodeState {
     pub port: u16,
     pub cport: u16,
     /// (address, how, vantage) → (first ts, frame).
-    pub addresses: BTreeMap<(String, AddressSource, String), (i64, u64)>,
+    pub addresses: BTreeMap<(SeenAddress, AddressSource, String), (i64, u64)>,
     /// IPs the node answered at (any vantage).
     pub listening: BTreeSet<String>,
     /// (capture, ip, port, opener?) endpoints already recorded: strings are
     /// built only the first time one is seen.
     seen_eps: HashSet<(usize, IpAddr, u16, bool)>,
-    last_announced: crate::events::IpText,
+    last_announced: IpText,
     pub seen: bool,
 }
 
@@ -141,12 +129,14 @@ impl NodeState {
         !self.slots_last.is_empty() && self.replicaof.is_none() && self.state_ok
     }
 
-    /// The address the node states or answers at (`?:port@cport` if none).
-    pub fn own_address(&self) -> String {
-        self.addresses
-            .keys()
-            .find(|(_, how, _)| matches!(how, AddressSource::Announced | AddressSource::Listening))
-            .map_or_else(|| format!("?:{}@{}", self.port, self.cport), |(a, _, _)| a.clone())
+    /// The address the node states or answers at (the first by text; IP `?`
+    /// when neither was seen).
+    pub fn own_address(&self) -> NodeAddr {
+        let first = self.addresses.keys().find_map(|(a, how, _)| match (a, how) {
+            (SeenAddress::Node(a), AddressSource::Announced | AddressSource::Listening) => Some(a),
+            _ => None,
+        });
+        first.cloned().unwrap_or_else(|| node_addr("?", self.port, self.cport))
     }
 }
 
@@ -236,18 +226,18 @@ impl Nodes {
         let vantage = cfg.vantage(capture);
         let first = (at.ts, at.frame);
         if fresh_announced {
-            let a = addr_string(&m.announced.ip, m.announced.port, m.announced.cport);
+            let a = SeenAddress::Node(node_addr(m.announced.ip.clone(), m.announced.port, m.announced.cport));
             n.addresses.entry((a, AddressSource::Announced, vantage.clone())).or_insert(first);
         }
-        let ip = src.ip.to_string();
+        let ip = IpText::from(src.ip);
         if fresh_ep && at.is_opener {
-            n.addresses.entry((ip.clone(), AddressSource::Source, vantage.clone())).or_insert(first);
+            n.addresses.entry((SeenAddress::Ip(ip.clone()), AddressSource::Source, vantage.clone())).or_insert(first);
             let evd = cfg.evidence(capture, at.frame);
-            self.sources.entry(s).or_default().entry((vantage, ip)).or_insert((at.ts, evd));
+            self.sources.entry(s).or_default().entry((vantage, ip.to_string())).or_insert((at.ts, evd));
         } else if fresh_ep {
-            let a = addr_string(&ip, m.announced.port, src.port);
+            let a = SeenAddress::Node(node_addr(ip.clone(), m.announced.port, src.port));
             n.addresses.entry((a, AddressSource::Listening, vantage)).or_insert(first);
-            n.listening.insert(ip);
+            n.listening.insert(ip.to_string());
         }
         prev
     }
@@ -271,11 +261,15 @@ fn summary(id: &NodeId, s: &NodeState, cluster: Option<String>) -> NodeSummary {
         })
         .collect();
     addresses.sort_by(|x, y| (x.first_ts_us, &x.address).cmp(&(y.first_ts_us, &y.address)));
-    let best = addresses
-        .iter()
-        .find(|x| x.how == AddressSource::Announced)
-        .or_else(|| addresses.iter().find(|x| x.how == AddressSource::Listening))
-        .map_or_else(|| format!("?:{}@{}", s.port, s.cport), |x| x.address.clone());
+    let stated = |how| {
+        addresses.iter().filter(|x| x.how == how).find_map(|x| match &x.address {
+            SeenAddress::Node(a) => Some(a.clone()),
+            SeenAddress::Ip(_) => None,
+        })
+    };
+    let best = stated(AddressSource::Announced)
+        .or_else(|| stated(AddressSource::Listening))
+        .unwrap_or_else(|| node_addr("?", s.port, s.cport));
     NodeSummary {
         id: *id,
         short: id.short().into_owned(),
@@ -287,8 +281,8 @@ fn summary(id: &NodeId, s: &NodeState, cluster: Option<String>) -> NodeSummary {
         role_first: role_of(s.flags_first),
         role_last: role_of(s.flags_last),
         replicaof_last: s.replicaof,
-        slots_first: format_slot_ranges(s.slots_first.as_deref().unwrap_or(&[])),
-        slots_last: format_slot_ranges(&s.slots_last),
+        slots_first: s.slots_first.clone().unwrap_or_default(),
+        slots_last: s.slots_last.clone(),
         config_epoch_first: s.cfg_first.unwrap_or(0),
         config_epoch_last: s.cfg_last,
         hostname: s.hostname.clone(),
@@ -316,15 +310,12 @@ mod tests {
     }
 
     #[test]
-    fn bus_keys_drop_the_data_port_and_brackets() {
-        assert_eq!(bus_key("127.0.0.1:7003@17003").as_deref(), Some("127.0.0.1:17003"));
-        assert_eq!(bus_key("[::1]:7003@17003").as_deref(), Some("::1:17003"));
-        assert_eq!(bus_key("no-port"), None);
-    }
-
-    #[test]
-    fn ipv6_addresses_are_bracketed() {
-        assert_eq!(addr_string("::1", 7000, 17000), "[::1]:7000@17000");
-        assert_eq!(addr_string("10.0.0.1", 7000, 17000), "10.0.0.1:7000@17000");
+    fn addresses_are_listed_in_the_order_of_their_text() {
+        // "10.0.0.10:…" before "10.0.0.1:…" (':' > '0'), as the text sorts.
+        let a = |ip: &str| SeenAddress::Node(node_addr(ip, 7000, 17000));
+        let mut v = vec![a("10.0.0.1"), SeenAddress::Ip("10.0.0.2".into()), a("10.0.0.10"), a("::1")];
+        v.sort();
+        let text: Vec<String> = v.iter().map(ToString::to_string).collect();
+        assert_eq!(text, ["10.0.0.10:7000@17000", "10.0.0.1:7000@17000", "10.0.0.2", "[::1]:7000@17000"]);
     }
 }

@@ -110,7 +110,7 @@ impl Slots {
         if let Some(prev_master) = promoted_from.filter(|_| changed && !c.slots.is_empty()) {
             self.moves.push(SlotMove {
                 ts_us: c.ts,
-                slots: format_slot_ranges(c.slots),
+                slots: c.slots.to_vec(),
                 count: c.slots.iter().map(|&(a, b)| u32::from(b - a) + 1).sum(),
                 from: prev_master,
                 to: Some(c.node),
@@ -145,7 +145,7 @@ impl Slots {
         for (to, list) in by_new {
             self.moves.push(SlotMove {
                 ts_us: ts,
-                slots: format_slot_ranges(&ranges_of(&list)),
+                slots: ranges_of(&list),
                 count: list.len() as u32,
                 from: Some(node),
                 to,
@@ -266,7 +266,7 @@ mod tests {
         s.observe(claim(2, b, 2, &[(50, 99)]), None, &mut g, &mut f);
         s.observe(claim(3, a, 1, &[(0, 49)]), None, &mut g, &mut f);
         let m = &s.moves().to_vec()[0];
-        assert_eq!((m.count, m.from, m.to, m.slots.as_str()), (50, Some(a), Some(b), "50-99"));
+        assert_eq!((m.count, m.from, m.to, m.slots.as_slice()), (50, Some(a), Some(b), &[(50, 99)][..]));
     }
 
     #[test]

@@ -5,12 +5,12 @@
 //! listed in.
 
 use super::reuse::{self, AddressClaim};
-use crate::analysis::model::{DialKind, Finding, FindingKind, Introduction, Join, Merge, NodeId};
+use crate::analysis::model::{DialKind, Finding, FindingKind, Introduction, Join, Merge, NodeId, bus_key};
 use crate::analysis::trackers::connections::Connections;
 use crate::analysis::trackers::handshakes::Handshakes;
 use crate::analysis::trackers::identities::Identities;
 use crate::analysis::trackers::knowledge::Knowledge;
-use crate::analysis::trackers::nodes::{Nodes, bus_key};
+use crate::analysis::trackers::nodes::Nodes;
 use std::collections::BTreeMap;
 
 /// Evidence kept per claimant of a colliding address.
@@ -65,8 +65,8 @@ fn address_collisions(src: &FindingSources<'_>, out: &mut Vec<Finding>) {
         }
     }
     let mut mismatches = Vec::new();
-    for ((l, named, w, addr), m) in h.mismatches() {
-        let Some(key) = bus_key(addr) else { continue };
+    for ((l, named, w, _), m) in h.mismatches() {
+        let key = bus_key(&m.address);
         mismatches.push((key.clone(), m.dial, *named, *w));
         let e = claims.entry(key).or_default().entry(*named).or_insert(AddressClaim {
             ts: m.ts,

@@ -223,7 +223,7 @@ mod tests {
         assert!(!c.complete && c.limits[0].contains("+2.500 s"), "{:?}", c.limits);
         let mv = SlotMove {
             ts_us: 0,
-            slots: "0-16383".into(),
+            slots: vec![(0, 16383)],
             count: 16_384,
             from: None,
             to: None,

@@ -7,9 +7,11 @@
 //! another answers for it). Says which node died there, which took the address,
 //! from which cluster, and what the servers made of it.
 
-use crate::analysis::model::{DialKind, Evidence, Finding, FindingKind, Introduction, Join, Merge, NodeId, Via};
+use crate::analysis::model::{
+    DialKind, Evidence, Finding, FindingKind, Introduction, Join, Merge, NodeId, Via, bus_key,
+};
 use crate::analysis::trackers::knowledge::Knowledge;
-use crate::analysis::trackers::nodes::{Nodes, bus_key};
+use crate::analysis::trackers::nodes::Nodes;
 use crate::time::format_utc_us;
 use std::collections::BTreeMap;
 
@@ -83,9 +85,9 @@ pub fn reuse(addr: &str, claims: &BTreeMap<NodeId, AddressClaim>, cx: &ReuseCont
     }
     let ip_cport = addr;
     let adopted = cx.merges.iter().any(|m| {
-        m.chain.iter().any(|i| {
-            i.answered_by == Some(**new) && i.address.as_deref().and_then(bus_key).as_deref() == Some(ip_cport)
-        })
+        m.chain
+            .iter()
+            .any(|i| i.answered_by == Some(**new) && i.address.as_ref().map(bus_key).as_deref() == Some(ip_cport))
     });
     let blind = cx.mismatches.iter().any(|(a, d, _, w)| {
         a == ip_cport && matches!(d, DialKind::BlindMeet | DialKind::AdoptedAfterPing) && w == *new

@@ -2,10 +2,9 @@
 //! [`Analysis`].
 
 use crate::analysis::model::{
-    Analysis, BestAddresses, DialKind, Finding, FindingKind, Merge, MergeStory, NodeId, Role, Story, Via, describe,
-    who, who_opt,
+    Analysis, BestAddresses, DialKind, Finding, FindingKind, Merge, MergeStory, NodeId, Role, Story, Via, bus_key,
+    describe, who, who_opt,
 };
-use crate::analysis::trackers::nodes::bus_key;
 use crate::time::format_utc_us;
 use std::collections::BTreeSet;
 
@@ -60,14 +59,14 @@ fn merge(a: &Analysis, m: &Merge, best: &BestAddresses) -> MergeStory {
     let reused = root.and_then(|(r, _)| {
         a.findings.iter().find(|f| {
             f.kind == FindingKind::AddressReuse
-                && r.address.as_deref().and_then(bus_key).is_some_and(|k| f.addresses.contains(&k))
+                && r.address.as_ref().map(bus_key).is_some_and(|k| f.addresses.contains(&k))
         })
     });
     let root_cause = if let (Some((root, (w, named))), Some(_)) = (root, reused) {
         Some(format!(
             "{} had left or failed, and its address {} was given to {}; {} still gossiped it at that address, {} dialled it, {} answered and the handshake adopted it: the address reuse fused the clusters.",
             named.short(),
-            root.address.as_deref().unwrap_or("?"),
+            root.address.as_ref().map_or_else(|| "?".into(), ToString::to_string),
             who(&w, best),
             who_opt(root.introducer.as_ref(), best),
             who(&root.learner, best),
@@ -78,7 +77,7 @@ fn merge(a: &Analysis, m: &Merge, best: &BestAddresses) -> MergeStory {
             "{} gossiped {} at {}, but where {} dialled that address a different node, {}, answered: the address means different nodes on different hosts (bridge or NAT address), and the handshake fused the clusters.",
             who_opt(root.introducer.as_ref(), best),
             named.short(),
-            root.address.as_deref().unwrap_or("?"),
+            root.address.as_ref().map_or_else(|| "?".into(), ToString::to_string),
             who(&root.learner, best),
             who(&w, best)
         ))

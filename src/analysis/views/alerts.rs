@@ -7,6 +7,7 @@
 use crate::analysis::model::{
     Analysis, BestAddresses, Evidence, FindingKind, Introduction, NodeId, Severity, describe,
 };
+use crate::clusterbus::types::format_slot_ranges;
 use serde::{Serialize, Serializer};
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -165,7 +166,7 @@ pub fn alerts(a: &Analysis) -> Vec<Alert> {
         let from = s.from.map_or("nobody".to_string(), |n| n.short().into_owned());
         let to = s.to.map_or("nobody".to_string(), |n| n.short().into_owned());
         let nodes = s.from.into_iter().chain(s.to).collect();
-        let summary = format!("slots {} ({}) {from} → {to}", s.slots, s.count);
+        let summary = format!("slots {} ({}) {from} → {to}", format_slot_ranges(&s.slots), s.count);
         out.push(plain(s.ts_us, AlertKind::SlotChange, Severity::Warning, nodes, summary, s.evidence.clone()));
     }
     for l in &a.coverage.limits {
