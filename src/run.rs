@@ -3,7 +3,7 @@
 //! as they are produced).
 
 use crate::analysis::alerts::{Alert, Told};
-use crate::analysis::{Analysis, AnalysisConfig, Analyzer, CaptureClock};
+use crate::analysis::{Analysis, AnalysisConfig, Analyzer};
 use crate::capture::{CaptureError, CaptureFile, PacketSource, SelectSpec};
 use crate::clusterbus::Message;
 use crate::events::batch::{Batch, PackSink, Unpacker};
@@ -11,7 +11,7 @@ use crate::events::{BusEvent, EventSink};
 use crate::pipeline::{
     Anomaly, BusSink, CaptureStats, CommandMeta, Input, MessageMeta, Pipeline, PipelineConfig, StreamEnd, run_merged,
 };
-use crate::vantage::{ChainSource, Method, Plan};
+use crate::vantage::{ChainSource, Plan};
 use std::sync::mpsc::{Receiver, SyncSender};
 
 /// Events travel from a reading thread to the analysing one in batches of
@@ -402,23 +402,7 @@ pub fn open_plan(
         } else {
             Vec::new()
         });
-        acfg.clocks.push(several.then(|| {
-            let a = &v.alignment;
-            let method = match a.method {
-                Method::Reference => "reference",
-                Method::SharedMessages => "shared_messages",
-                Method::NodeClock => "node_clock",
-                Method::None => "none",
-            };
-            CaptureClock {
-                offset_us: a.offset_us,
-                uncertainty_us: a.uncertainty_us,
-                method: method.into(),
-                samples: a.samples,
-                applied: a.applied,
-                note: a.note.clone(),
-            }
-        }));
+        acfg.clocks.push(several.then(|| v.alignment.clone()));
     }
     Ok((inputs, acfg))
 }

@@ -2,7 +2,7 @@
 //! time to stop at, the bounds on what it keeps, and how a (capture, frame)
 //! becomes [`Evidence`].
 
-use super::model::{CaptureClock, Evidence};
+use super::model::{Alignment, Evidence};
 use std::sync::{Arc, OnceLock};
 
 /// Default events kept per list (findings of one kind, role changes, slot
@@ -37,7 +37,7 @@ pub struct AnalysisConfig {
     /// the file, file name), in reading order. Empty: one file.
     pub files: Vec<Vec<(u64, String)>>,
     /// Per capture: its clock against the reference (several captures).
-    pub clocks: Vec<Option<CaptureClock>>,
+    pub clocks: Vec<Option<Alignment>>,
     /// What the analysis keeps at most.
     pub bounds: Bounds,
     /// Keep each node's own cluster table as the servers would (what

@@ -5,6 +5,7 @@ use crate::analysis::{
 };
 use crate::clusterbus::types::format_slot_ranges;
 use crate::output::printable::{printable, write_printable};
+use crate::time::clocks::Method;
 use crate::time::format_utc_us;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -394,7 +395,7 @@ fn write_captures(w: &mut Out<'_>, a: &Analysis) -> io::Result<()> {
         return Ok(());
     }
     writeln!(w)?;
-    let reference = a.captures.iter().find(|c| c.clock.as_ref().is_some_and(|k| k.method == "reference"));
+    let reference = a.captures.iter().find(|c| c.clock.as_ref().is_some_and(|k| k.method == Method::Reference));
     match reference {
         Some(r) => w.heading(format_args!("== Captures (all times on the clock of {})", r.vantage))?,
         None => w.heading(format_args!("== Captures"))?,
@@ -406,14 +407,14 @@ fn write_captures(w: &mut Out<'_>, a: &Analysis) -> io::Result<()> {
         };
         let clock = match &c.clock {
             None => String::new(),
-            Some(k) if k.method == "reference" => " reference clock".to_string(),
-            Some(k) if k.method == "none" => " clock not aligned (times as captured)".to_string(),
+            Some(k) if k.method == Method::Reference => " reference clock".to_string(),
+            Some(k) if k.method == Method::None => " clock not aligned (times as captured)".to_string(),
             Some(k) => format!(
                 " clock {:+.6} s ± {:.3} ms ({} {}){}",
                 k.offset_us as f64 / 1e6,
                 k.uncertainty_us as f64 / 1e3,
                 k.samples,
-                if k.method == "node_clock" { "node-clock readings" } else { "shared messages" },
+                if k.method == Method::NodeClock { "node-clock readings" } else { "shared messages" },
                 if k.applied { ", applied" } else { ", within its uncertainty: not applied" }
             ),
         };

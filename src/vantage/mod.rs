@@ -11,7 +11,7 @@
 //! continues exactly at the sequence number where it stopped, and the two
 //! share no message (two hosts capturing one link share every message).
 //!
-//! Imports: `capture`, `decode`, `clusterbus`, `pipeline`.
+//! Imports: `capture`, `decode`, `clusterbus`, `pipeline`, `time` (clocks).
 
 pub mod align;
 pub mod chain;

@@ -8,6 +8,7 @@ use super::introductions::{Introduction, Join, Merge};
 use super::nodes::{Cluster, NodeSummary};
 use super::story::Story;
 use crate::events::NodeId;
+use crate::time::clocks::Alignment;
 use serde::Serialize;
 
 /// Version of the JSON schema below. Bump on incompatible changes.
@@ -27,23 +28,10 @@ pub struct CaptureInfo {
     /// the file and its own frame number).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
-    /// This capture's clock against the reference (several captures).
+    /// This capture's clock against the reference (several captures), as
+    /// the vantage plan aligned it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub clock: Option<CaptureClock>,
-}
-
-/// A capture's clock: reference time = capture time − `offset_us`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct CaptureClock {
-    pub offset_us: i64,
-    pub uncertainty_us: i64,
-    /// `reference`, `shared_messages`, `node_clock` or `none`.
-    pub method: String,
-    pub samples: u64,
-    /// The offset was applied (it exceeds its uncertainty).
-    pub applied: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub clock: Option<Alignment>,
 }
 
 /// Estimated clock offset of capture `b` relative to capture `a`, from

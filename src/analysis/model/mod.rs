@@ -33,7 +33,7 @@ mod nodes;
 mod story;
 mod text;
 
-pub use analysis::{Analysis, CaptureClock, CaptureInfo, ClockOffset, Dropped, Retention, SCHEMA_VERSION};
+pub use analysis::{Analysis, CaptureInfo, ClockOffset, Dropped, Retention, SCHEMA_VERSION};
 pub use coverage::{ConnectionBurst, Coverage, EncryptedFlow};
 pub use evidence::Evidence;
 pub use findings::{Damage, Finding, RoleChange, SlotMove};
@@ -44,5 +44,6 @@ pub use nodes::{AddressSeen, Cluster, InferredMember, NodeSummary, SeenAddress};
 pub use story::{MergeStory, Sentence, Story};
 
 pub use crate::events::{IpText, NodeAddr, NodeId, SlotRanges};
+pub use crate::time::clocks::{Alignment, Method};
 pub use text::bus_key;
 pub(in crate::analysis) use text::slots_as_text;

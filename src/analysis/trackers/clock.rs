@@ -1,10 +1,12 @@
-//! Clocks: per capture, the time span and message count; between captures, the
-//! offset of their clocks estimated from messages seen by both (same
-//! fingerprint within a window).
+//! Clocks: per capture, the time span and message count; between captures,
+//! the offset of their clocks left after alignment, from messages seen by
+//! both (same fingerprint within a window; the samples and their median are
+//! `time::clocks`', as the vantage plan's alignment uses them).
 
 use crate::analysis::config::AnalysisConfig;
 use crate::analysis::model::{CaptureInfo, ClockOffset};
 use crate::events::BusMessage;
+use crate::time::clocks::PairOffsets;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 
@@ -15,7 +17,7 @@ const FINGERPRINT_CAP: usize = 200_000;
 /// Offset samples kept per pair of captures.
 const SAMPLES_CAP: usize = 10_000;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Clock {
     /// Message fingerprint → (capture, ts) where first seen (an entry
     /// older than the window counts as absent).
@@ -24,10 +26,21 @@ pub struct Clock {
     /// `FINGERPRINT_CAP`; twice what a pruning kept, so a window holding
     /// more than the cap is not pruned again message after message).
     prune_at: usize,
-    /// (capture a, capture b), a < b → samples of b − a.
-    offsets: BTreeMap<(usize, usize), Vec<i64>>,
+    /// Samples of b − a per pair of captures a < b.
+    offsets: PairOffsets,
     /// capture → (first ts, last ts, messages).
     spans: BTreeMap<usize, (i64, i64, u64)>,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock {
+            fingerprints: HashMap::default(),
+            prune_at: 0,
+            offsets: PairOffsets::bounded(SAMPLES_CAP),
+            spans: BTreeMap::new(),
+        }
+    }
 }
 
 impl Clock {
@@ -49,11 +62,7 @@ impl Clock {
         match self.fingerprints.get(&fp) {
             Some(&(c, t)) if (ts - t).abs() < FINGERPRINT_WINDOW_US => {
                 if c != capture {
-                    let (a, b, d) = if c < capture { (c, capture, ts - t) } else { (capture, c, t - ts) };
-                    let v = self.offsets.entry((a, b)).or_default();
-                    if v.len() < SAMPLES_CAP {
-                        v.push(d);
-                    }
+                    self.offsets.add(c, t, capture, ts);
                 }
             }
             // New, or seen too long ago to be the same message: whether
@@ -72,11 +81,12 @@ impl Clock {
     pub fn offsets(&self, cfg: &AnalysisConfig) -> Vec<ClockOffset> {
         let name = |i: usize| cfg.vantages.get(i).cloned().unwrap_or_default();
         self.offsets
-            .iter()
-            .map(|(&(x, y), v)| {
-                let mut v = v.clone();
-                v.sort_unstable();
-                ClockOffset { a: name(x), b: name(y), offset_us: v[v.len() / 2], samples: v.len() as u64 }
+            .sorted()
+            .map(|((x, y), v)| ClockOffset {
+                a: name(x),
+                b: name(y),
+                offset_us: v.upper_median(),
+                samples: v.len() as u64,
             })
             .collect()
     }
@@ -123,7 +133,7 @@ mod tests {
     }
 
     fn samples(c: &Clock) -> Vec<i64> {
-        c.offsets.get(&(0, 1)).cloned().unwrap_or_default()
+        c.offsets.samples((0, 1)).to_vec()
     }
 
     #[test]

@@ -1,6 +1,9 @@
-//! Capture timestamps as UTC text (no time-zone database needed). Shared by
-//! the analysis (story sentences) and the outputs; imports nothing of the
-//! crate.
+//! Capture time: timestamps as UTC text (no time-zone database needed), and
+//! capture clocks ([`clocks`]: how a capture's clock sits against the
+//! reference, offsets between two captures' clocks). Shared by the vantage
+//! plan, the analysis and the outputs; imports nothing of the crate.
+
+pub mod clocks;
 
 /// `2026-11-24T19:23:01.123456Z` for microseconds since the Unix epoch.
 pub fn format_utc_us(ts_us: i64) -> String {
