@@ -1,9 +1,11 @@
 //! The [`Analyzer`] facade: `new`, `push` (one event), `finish`, and `view_of`.
-//! It owns one value per room and routes each message through them in a fixed
-//! order: clock → sender's header (nodes, roles, slots) → connection sides →
-//! delivery to the receiver (MEET, PING expectations, gossip heard) → first
-//! answers (handshakes) → what the sender shows it knows. Every decision lives
-//! in its room; this file only sequences.
+//! It owns one value per tracker (and, when asked, every node's own table)
+//! and routes each message through them in a fixed order: clock → sender's
+//! header (nodes, roles, slots) → connection sides → delivery to the
+//! receiver (MEET, PING expectations, gossip heard) → first answers
+//! (handshakes) → what the sender shows it knows. Every decision lives in
+//! its tracker; this file only sequences, and `finish` hands the trackers
+//! to the verdicts.
 
 use super::config::AnalysisConfig;
 use super::model::{Analysis, Evidence, Introduction, NodeId, Role, Via};

@@ -1,7 +1,8 @@
 //! The analysis result: plain data, serialisable, documented as the JSON
 //! schema (`schema_version` 1; see README.md "analyze --json"). Nothing
-//! here computes; the trackers, the verdicts and the outputs read these
-//! types.
+//! here decides: the verdicts fill these types and the views and outputs
+//! read them; the only code says how they read (an introduction's
+//! sentence, the story's sentences, addresses and slots as text).
 //!
 //! Closed sets are enums (`Via`, `FindingKind`, `AddressSource`, `Role`,
 //! `Generation`, …) serialised as the snake_case strings of the schema, so

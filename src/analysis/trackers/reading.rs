@@ -200,9 +200,13 @@ impl Reading {
         if bus_tls > 0 {
             let bus: Vec<&EncryptedFlow> = flows.iter().filter(|f| f.likely_bus.is_some()).collect();
             let servers: BTreeSet<&str> = bus.iter().map(|f| f.server.as_str()).collect();
-            let hosts: BTreeSet<&str> = bus
-                .iter()
-                .flat_map(|f| [f.client.as_str(), f.server.rsplit_once(':').map_or("", |(ip, _)| ip)])
+            // The flows are made one per TLS pair, in the pairs' order.
+            let hosts: BTreeSet<&str> = self
+                .tls
+                .keys()
+                .zip(&flows)
+                .filter(|(_, f)| f.likely_bus.is_some())
+                .flat_map(|((client, server, _), _)| [client.as_str(), server.as_str()])
                 .collect();
             let (streams, bytes): (u64, u64) = bus.iter().fold((0, 0), |(s, b), f| (s + f.connections, b + f.bytes));
             limits.push(format!(

@@ -5,6 +5,7 @@
 use crate::analysis::model::{Analysis, FindingKind, NodeId, Phase, Via};
 use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 /// One horizontal lane per node.
 #[derive(Clone, Debug, Serialize)]
@@ -36,10 +37,35 @@ pub struct Arrow {
     pub via: Via,
     /// Part of a merge chain (drawn bold).
     pub in_chain: bool,
-    /// Its step in the merge chain, numbered as in the report (`"3"`;
-    /// `"2.3"` when the capture holds several merges).
+    /// Its step in the merge chain, numbered as in the report.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<String>,
+    pub step: Option<ChainStep>,
+}
+
+/// A step of a merge chain as the report numbers it: `3`, or `2.3` (merge
+/// 2, step 3) when the capture holds several merges. Steps order as
+/// numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChainStep {
+    /// The merge, from 1, when there are several.
+    pub merge: Option<usize>,
+    /// The step in its chain, from 1.
+    pub step: usize,
+}
+
+impl fmt::Display for ChainStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.merge {
+            Some(m) => write!(f, "{m}.{}", self.step),
+            None => write!(f, "{}", self.step),
+        }
+    }
+}
+
+impl Serialize for ChainStep {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// A merge: a vertical line with a label.
@@ -252,11 +278,11 @@ pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>
 
     let chain: BTreeSet<(NodeId, NodeId)> =
         a.merges.iter().flat_map(|m| m.chain.iter().map(|i| (i.learner, i.node))).collect();
-    let mut steps: BTreeMap<(i64, NodeId, NodeId), String> = BTreeMap::new();
+    let mut steps: BTreeMap<(i64, NodeId, NodeId), ChainStep> = BTreeMap::new();
     for (k, m) in a.merges.iter().enumerate() {
         for (s, i) in m.chain.iter().enumerate() {
-            let label = if a.merges.len() > 1 { format!("{}.{}", k + 1, s + 1) } else { (s + 1).to_string() };
-            steps.entry((i.ts_us, i.learner, i.node)).or_insert(label);
+            let step = ChainStep { merge: (a.merges.len() > 1).then_some(k + 1), step: s + 1 };
+            steps.entry((i.ts_us, i.learner, i.node)).or_insert(step);
         }
     }
     let mut arrows = Vec::new();
@@ -276,7 +302,7 @@ pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>
                 to_lane: t,
                 via: i.via,
                 in_chain: chain.contains(&(i.learner, i.node)),
-                step: steps.get(&(i.ts_us, i.learner, i.node)).cloned(),
+                step: steps.get(&(i.ts_us, i.learner, i.node)).copied(),
             });
         }
     }
