@@ -125,7 +125,7 @@ pub fn everything(bytes: &[u8]) {
     assert!(!html.to_ascii_lowercase().contains("<script"), "markup from the wire reached the HTML");
     let mut by_kind = BTreeMap::new();
     for al in alerts(&a) {
-        *by_kind.entry(al.kind.to_string()).or_insert(0u64) += 1;
+        *by_kind.entry(al.kind).or_insert(0u64) += 1;
         let mut out = Vec::new();
         write_alert(&mut out, &al, false).unwrap();
         assert_printable("watch", &String::from_utf8(out).expect("watch is UTF-8"));

@@ -114,7 +114,7 @@ fn step_lines(t: &Timeline) -> Vec<StepLine> {
             Some((step, StepLine { step: step.to_string(), text }))
         })
         .collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v.sort_by_key(|a| a.0);
     v.into_iter().map(|(_, s)| s).collect()
 }
 
@@ -310,7 +310,7 @@ pub fn chart_scene(t: &Timeline) -> Scene {
     // cover another badge.
     let mut placed: Vec<(f64, f64)> = Vec::new();
     let mut chain: Vec<_> = t.arrows.iter().filter_map(|a| Some((a.step?, a))).collect();
-    chain.sort_by(|a, b| a.0.cmp(&b.0));
+    chain.sort_by_key(|a| a.0);
     for (step, a) in chain {
         let y = (lane_y(a.from_lane) + lane_y(a.to_lane)) / 2.0;
         let mut x = map.x(a.ts_us) + BADGE_R + 5.0;

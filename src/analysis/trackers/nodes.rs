@@ -313,7 +313,7 @@ mod tests {
     fn addresses_are_listed_in_the_order_of_their_text() {
         // "10.0.0.10:…" before "10.0.0.1:…" (':' > '0'), as the text sorts.
         let a = |ip: &str| SeenAddress::Node(node_addr(ip, 7000, 17000));
-        let mut v = vec![a("10.0.0.1"), SeenAddress::Ip("10.0.0.2".into()), a("10.0.0.10"), a("::1")];
+        let mut v = [a("10.0.0.1"), SeenAddress::Ip("10.0.0.2".into()), a("10.0.0.10"), a("::1")];
         v.sort();
         let text: Vec<String> = v.iter().map(ToString::to_string).collect();
         assert_eq!(text, ["10.0.0.10:7000@17000", "10.0.0.1:7000@17000", "10.0.0.2", "[::1]:7000@17000"]);
