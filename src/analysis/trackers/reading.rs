@@ -1,5 +1,5 @@
-//! Coverage: how much of the cluster bus the captures let us read, and what
-//! that hides. Counts decoded messages and bus streams, TLS streams (an
+//! Reading: how much of the cluster bus the captures let us read, and what
+//! that hides (the model's `Coverage`). Counts decoded messages and bus streams, TLS streams (an
 //! encrypted bus: `tls-cluster yes`) with who connected to whom and when, and
 //! messages cut by the capture's snaplen. A verdict resting on less than the
 //! whole bus is marked incomplete.

@@ -1,7 +1,7 @@
-//! End-of-run findings, drawn from what the rooms gathered: address collisions
+//! End-of-run findings, drawn from what the trackers gathered: address collisions
 //! (one `ip:cport` answered by different nodes, or by another node than the one
 //! gossip placed there) or reuses, sender mismatches, NAT rewrites, plus each
-//! room's own (flapping, UPDATE, id conflicts); and the order findings are
+//! tracker's own (flapping, UPDATE, id conflicts); and the order findings are
 //! listed in.
 
 use super::reuse::{self, AddressClaim};
