@@ -17,8 +17,9 @@ use meetgraph::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSin
 use meetgraph::clusterbus::{Message, parse_message};
 use meetgraph::decode::decode_packet;
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
-use meetgraph::pipeline::{Anomaly, BusSink, Input, MessageMeta, Pipeline, PipelineConfig, run_merged};
+use meetgraph::pipeline::{Anomaly, BusSink, Input, MessageMeta, Pipeline, PipelineConfig};
 use meetgraph::reassembly::{ChunkMeta, CloseReason, GapReason, Reassembler, ReassemblyConfig, StreamConsumer};
+use meetgraph::run::run_merged;
 use std::hint::black_box;
 use std::io::Read;
 

@@ -1,11 +1,12 @@
 //! The one error a command can end with, and the exit status each maps to
 //! (README "Exit status"): the binary prints it once, `meetgraph: {error}`.
 //! Damaged inputs are not errors: what precedes the damage is still
-//! analysed, and the command ends with [`Status::Damaged`]. Imports:
-//! `capture` and `output::chart` errors, to wrap them.
+//! analysed, and the command ends with [`Status::Damaged`] (or
+//! [`Status::Incomplete`] when the verdict rests on incomplete evidence).
 
-use crate::capture::CaptureError;
+use crate::capture::{CaptureError, FilterError};
 use crate::output::chart::ChartError;
+use crate::run::OpenError;
 use std::fmt;
 use std::io;
 
@@ -32,6 +33,9 @@ impl Status {
     }
 }
 
+/// A system failure's cause, as the library that met it reported it.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 /// Why a command stopped.
 #[derive(Debug)]
 pub enum Error {
@@ -39,18 +43,46 @@ pub enum Error {
     Usage(String),
     /// An input cannot be opened, is not a capture, or live capture failed.
     Capture(CaptureError),
+    /// The filter expression cannot select packets.
+    Filter(FilterError),
     /// An output file (or standard output) cannot be written.
     Write {
         what: String,
         source: io::Error,
     },
     Chart(ChartError),
+    /// `--metrics ADDR`: nothing can listen there.
+    Metrics {
+        addr: String,
+        source: io::Error,
+    },
+    /// `-Z USER`: the user cannot be looked up, or the process cannot
+    /// become it (`step`: what failed, e.g. `set user`; `None`: the
+    /// look-up).
+    Privileges {
+        user: String,
+        step: Option<&'static str>,
+        source: Cause,
+    },
+    /// `-D`: libpcap cannot list the interfaces.
+    Interfaces(Cause),
 }
 
 impl Error {
-    /// The documented exit status.
+    /// The documented exit status: 2 for every error (an input cannot be
+    /// opened, a flag is invalid, an output or the metrics endpoint
+    /// cannot be opened, privileges cannot be dropped).
     pub fn exit_code(&self) -> u8 {
-        2
+        match self {
+            Error::Usage(_)
+            | Error::Capture(_)
+            | Error::Filter(_)
+            | Error::Write { .. }
+            | Error::Chart(_)
+            | Error::Metrics { .. }
+            | Error::Privileges { .. }
+            | Error::Interfaces(_) => 2,
+        }
     }
 
     /// Writing `what` failed.
@@ -74,8 +106,15 @@ impl fmt::Display for Error {
         match self {
             Error::Usage(msg) => f.write_str(msg),
             Error::Capture(e) => write!(f, "{e}"),
+            Error::Filter(e) => write!(f, "{e}"),
             Error::Write { what, source } => write!(f, "{what}: {source}"),
             Error::Chart(e) => write!(f, "{e}"),
+            Error::Metrics { addr, source } => write!(f, "--metrics {addr}: {source}"),
+            Error::Privileges { user, step: None, source } => write!(f, "-Z {user}: {source}"),
+            Error::Privileges { user, step: Some(step), source } => {
+                write!(f, "-Z {user}: cannot {step}: {source} (run as root to drop privileges)")
+            }
+            Error::Interfaces(e) => write!(f, "cannot list interfaces: {e}"),
         }
     }
 }
@@ -85,8 +124,10 @@ impl std::error::Error for Error {
         match self {
             Error::Usage(_) => None,
             Error::Capture(e) => Some(e),
-            Error::Write { source, .. } => Some(source),
+            Error::Filter(e) => Some(e),
+            Error::Write { source, .. } | Error::Metrics { source, .. } => Some(source),
             Error::Chart(e) => Some(e),
+            Error::Privileges { source, .. } | Error::Interfaces(source) => Some(source.as_ref()),
         }
     }
 }
@@ -94,6 +135,21 @@ impl std::error::Error for Error {
 impl From<CaptureError> for Error {
     fn from(e: CaptureError) -> Self {
         Error::Capture(e)
+    }
+}
+
+impl From<FilterError> for Error {
+    fn from(e: FilterError) -> Self {
+        Error::Filter(e)
+    }
+}
+
+impl From<OpenError> for Error {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::Capture(e) => Error::Capture(e),
+            OpenError::Filter(e) => Error::Filter(e),
+        }
     }
 }
 
@@ -118,5 +174,14 @@ mod tests {
         assert_eq!(e.exit_code(), 2);
         assert!(Error::write("stdout", io::Error::from(io::ErrorKind::BrokenPipe)).is_broken_pipe());
         assert!(Status::Damaged > Status::Ok);
+        let metrics = Error::Metrics { addr: "x:1".into(), source: io::Error::from(io::ErrorKind::AddrInUse) };
+        assert_eq!((metrics.to_string().as_str(), metrics.exit_code()), ("--metrics x:1: address in use", 2));
+        let cause: Cause = "EPERM: Operation not permitted".into();
+        let z = Error::Privileges { user: "nobody".into(), step: Some("set user"), source: cause };
+        assert_eq!(
+            z.to_string(),
+            "-Z nobody: cannot set user: EPERM: Operation not permitted (run as root to drop privileges)"
+        );
+        assert!(std::error::Error::source(&z).is_some());
     }
 }

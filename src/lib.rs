@@ -10,15 +10,18 @@
 //! | [`reassembly`] | per-direction TCP streams, gaps, caps | `decode` |
 //! | [`clusterbus`] | the framer and the nom parser of bus messages | – |
 //! | [`resp`] | `CLUSTER` commands sniffed on data ports | – |
-//! | [`pipeline`] | capture → decode → reassembly → framer, per input | the above |
-//! | [`vantage`] | which files are one capture point; clock offsets (first pass) | `capture`, `decode`, `clusterbus`, `pipeline` |
+//! | [`pipeline`] | one capture's chain: decode → reassembly → framer, its sink contract and counters | the above |
 //! | [`events`] | owned, compact events (zero-copy ends here), `NodeId` | `clusterbus`, `decode`, `pipeline` |
+//! | [`vantage`] | which files are one capture point; clock offsets (first pass) | `capture`, `decode`, `clusterbus`, `pipeline`, `events` |
 //! | [`analysis`] | the story: nodes, introductions, merges, findings | `events`, `clusterbus`, `decode`, `time` |
 //! | [`output`] | report, JSON, dump, chart, DOT, HTML (formatting only) | `analysis`, `pipeline`, `clusterbus`, `time` |
 //! | [`time`] | UTC formatting and parsing | – |
-//! | [`run`] | pipeline straight into the analysis (for the binary and tests) | `pipeline`, `vantage`, `events`, `analysis` |
+//! | [`run`] | driving captures: the time merges, reading threads, opening a vantage plan, `watch` | `pipeline`, `vantage`, `events`, `analysis` |
+//! | [`error`] | the error a command ends with, and its exit status | `capture`, `output`, `run` |
 //!
-//! The binary (`src/main.rs`, `src/app.rs`, `src/cli.rs`) wires them.
+//! The binary wires them: `src/main.rs` (exit status), `src/cli.rs` (the
+//! raw flags), `src/app/` (the flags checked into one `Config`, the inputs
+//! opened, live capture, one file per subcommand under `app/cmd/`).
 
 #![forbid(unsafe_code)]
 

@@ -6,30 +6,12 @@
 
 mod common;
 
-use common::{Seen, run_files, samples_dir};
+use common::{Pkt, Seen, read_all, run_files, samples_dir};
 use flate2::write::GzEncoder;
 use meetgraph::capture::{CaptureFile, LinkType};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-#[derive(Clone)]
-struct Pkt {
-    ts_us: i64,
-    link: u16,
-    orig_len: u32,
-    data: Vec<u8>,
-}
-
-fn read_all(path: &Path) -> Vec<Pkt> {
-    let mut f = CaptureFile::open(path).unwrap();
-    let mut out = Vec::new();
-    while f.advance().unwrap() {
-        let p = f.current().unwrap();
-        out.push(Pkt { ts_us: p.ts_us, link: p.link.0, orig_len: p.orig_len, data: p.data.to_vec() });
-    }
-    out
-}
 
 /// Legacy pcap with a single link type.
 fn write_pcap(pkts: &[Pkt], link: u16, nanos: bool, big_endian: bool) -> Vec<u8> {

@@ -14,7 +14,8 @@ use meetgraph::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSin
 use meetgraph::output::dot::write_dot;
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
 use meetgraph::output::report::{ReportOptions, Style, write_report};
-use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, run_merged};
+use meetgraph::pipeline::{Input, Pipeline, PipelineConfig};
+use meetgraph::run::run_merged;
 use std::io::Read;
 
 /// The decompressed Redis 7.0 loopback merge and the offsets of its

@@ -10,7 +10,8 @@ use meetgraph::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSin
 use meetgraph::clusterbus::{Message, parse_message, probe_header};
 use meetgraph::decode::decode_packet;
 use meetgraph::events::to_owned_message;
-use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, run_merged};
+use meetgraph::pipeline::{Input, Pipeline, PipelineConfig};
+use meetgraph::run::run_merged;
 use proptest::prelude::*;
 
 struct Sink(u64);

@@ -78,7 +78,12 @@ fn no_other_sample_has_an_id_conflict() {
 /// the reused address and the root cause says so.
 #[test]
 fn a_dead_nodes_reused_address_is_named_as_such() {
-    for dir in ["redis-7.0-address-reuse", "redis-4.0.14-address-reuse", "redis-4.0.14-address-reuse-merge"] {
+    for dir in [
+        "redis-7.0-address-reuse",
+        "redis-4.0.14-address-reuse",
+        "redis-4.0.14-address-reuse-merge",
+        "redis-7.0-overlay-reuse",
+    ] {
         let (a, t) = analyze(dir);
         let r = &t["reuse"];
         let id = |k: &str| NodeId::from_str_exact(r[k].as_str().unwrap()).unwrap();

@@ -52,7 +52,7 @@ fn analyze(paths: &[PathBuf]) -> (Analysis, meetgraph::vantage::Plan) {
         .collect();
     let cfg = PipelineConfig::default();
     let plan = plan(&sources, None, &cfg).unwrap();
-    let (mut inputs, acfg) = meetgraph::run::open_plan(&plan, &cfg, &Default::default()).unwrap();
+    let (mut inputs, acfg) = meetgraph::run::open_plan(&plan, &cfg, &Default::default(), &Default::default()).unwrap();
     (meetgraph::run::analyze(&mut inputs, acfg), plan)
 }
 

@@ -1,6 +1,7 @@
 //! The wire layer on real captures (samples/): zero unexpected anomalies,
 //! and message counts per (type, sender) equal to an independent decoder:
-//! tshark's own TCP reassembly ("follow tcp raw"), framed by `totlen`.
+//! tshark's own TCP reassembly ("follow tcp raw"), framed by `totlen`
+//! (inside VXLAN too: `samples/*-overlay-reuse`).
 
 mod common;
 
@@ -11,7 +12,10 @@ use std::process::Command;
 
 /// Message counts per (type, sender) from tshark's reassembled streams.
 fn tshark_counts(path: &Path) -> BTreeMap<(String, String), usize> {
+    // flannel's VXLAN port (tshark decodes 4789 by itself).
+    let vxlan = ["-d", "udp.port==8472,vxlan"];
     let streams = Command::new("tshark")
+        .args(vxlan)
         .args(["-n", "-r"])
         .arg(path)
         .args(["-T", "fields", "-e", "tcp.stream"])
@@ -21,7 +25,7 @@ fn tshark_counts(path: &Path) -> BTreeMap<(String, String), usize> {
     let ids: std::collections::BTreeSet<u64> =
         String::from_utf8_lossy(&streams.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect();
     let mut cmd = Command::new("tshark");
-    cmd.args(["-n", "-q", "-r"]).arg(path);
+    cmd.args(vxlan).args(["-n", "-q", "-r"]).arg(path);
     for id in &ids {
         cmd.args(["-z", &format!("follow,tcp,raw,{id}")]);
     }

@@ -10,7 +10,7 @@ use meetgraph::capture::CaptureFile;
 use meetgraph::clusterbus::Message;
 use meetgraph::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSink, FramerConfig};
 use meetgraph::decode::decode_packet;
-use meetgraph::pipeline::{Pipeline, PipelineConfig};
+use meetgraph::pipeline::{AnomalyKind, Pipeline, PipelineConfig};
 use meetgraph::reassembly::{ChunkMeta, CloseReason, GapReason, Reassembler, ReassemblyConfig, StreamConsumer};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -84,7 +84,7 @@ impl FrameSink for Framed {
         self.messages.push((info.offset, msg.msg_type.0, sender, msg.totlen));
     }
     fn anomaly(&mut self, _: &FrameInfo, a: FrameAnomaly) {
-        self.anomalies.push(a.kind().to_string());
+        self.anomalies.push(AnomalyKind::from(&a).to_string());
     }
 }
 
@@ -172,7 +172,7 @@ fn capture_cut_at_any_packet_loses_only_messages_with_dropped_bytes() {
                 assert!(got.contains(&key(m)), "cut at {cut}: lost {m:?}");
             }
         }
-        assert!(part.anomalies.iter().all(|a| a.kind != "bad_signature"), "{:?}", part.anomalies);
+        assert!(part.anomalies.iter().all(|a| a.kind != AnomalyKind::BadSignature), "{:?}", part.anomalies);
     }
 }
 

@@ -18,7 +18,8 @@ use meetgraph::output::html::write_html;
 use meetgraph::output::metrics::exposition;
 use meetgraph::output::report::{ReportOptions, Style, write_json, write_nodes_view, write_report};
 use meetgraph::output::watch::{write_alert, write_alert_json};
-use meetgraph::pipeline::{Input, Pipeline, PipelineConfig, run_merged};
+use meetgraph::pipeline::{Input, Pipeline, PipelineConfig};
+use meetgraph::run::run_merged;
 use std::collections::BTreeMap;
 
 fn input(bytes: &[u8]) -> Option<Input> {

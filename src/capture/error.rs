@@ -1,5 +1,5 @@
-//! Fatal capture errors: every variant names the file (or interface).
-//! Imports nothing.
+//! Fatal capture errors: every variant names the file (or interface); and
+//! why a filter expression cannot be used. Imports nothing.
 
 use std::fmt;
 use std::io;
@@ -36,6 +36,32 @@ impl fmt::Display for CaptureError {
         }
     }
 }
+
+/// Why a BPF filter expression cannot select packets.
+#[derive(Debug)]
+pub enum FilterError {
+    /// libpcap rejected the expression (its message).
+    Invalid { expr: String, detail: String },
+    /// libpcap cannot make a filter for this link type (its message).
+    Link { link: u16, detail: String },
+    /// This build has no libpcap.
+    NeedsLibpcap,
+}
+
+impl fmt::Display for FilterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FilterError::Invalid { expr, detail } => write!(f, "filter {expr:?}: {detail}"),
+            FilterError::Link { detail, .. } => f.write_str(detail),
+            FilterError::NeedsLibpcap => f.write_str(
+                "a BPF filter on capture files needs libpcap: build meetgraph with `--features live` \
+                 (or select with --ports / --host, which work in every build)",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FilterError {}
 
 impl std::error::Error for CaptureError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {

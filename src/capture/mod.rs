@@ -4,11 +4,17 @@
 //!
 //! A [`RawPacket`] borrows its bytes from the reader's buffer; the next call
 //! to `advance` invalidates it. Nothing here knows about IP or TCP.
-
 //!
-//! Files: `error.rs`, `packet.rs` ([`RawPacket`], [`LinkType`], [`PacketSource`]),
-//! `pcap_file.rs` (files), `live.rs` (libpcap). This file only declares and
-//! re-exports. Imports nothing of the crate.
+//! | file | holds |
+//! |---|---|
+//! | `packet.rs` | [`RawPacket`], [`LinkType`], the [`PacketSource`] trait |
+//! | `pcap_file.rs` | [`CaptureFile`]: pcap / pcapng files, gzip or not, stdin; [`BytesRead`] |
+//! | `live.rs` | `LiveCapture`, `MultiLive`: libpcap on interfaces (feature `live`) |
+//! | `select.rs` | [`SelectSpec`], [`Bpf`]: tcpdump's filter expression and `-c` on any source |
+//! | `save.rs` | [`PcapngWriter`], [`Saved`]: a live capture saved as it is read (`-w`, `-C`, `-W`) |
+//! | `error.rs` | [`CaptureError`], [`FilterError`] |
+//!
+//! This file only declares and re-exports. Imports nothing of the crate.
 
 pub mod error;
 #[cfg(feature = "live")]
@@ -18,10 +24,10 @@ pub mod pcap_file;
 pub mod save;
 pub mod select;
 
-pub use error::CaptureError;
+pub use error::{CaptureError, FilterError};
 #[cfg(feature = "live")]
 pub use live::{LiveCapture, LiveOptions, MultiLive};
 pub use packet::{LinkType, PacketSource, RawPacket};
-pub use pcap_file::CaptureFile;
+pub use pcap_file::{BytesRead, CaptureFile};
 pub use save::{PcapngWriter, SaveOptions, Saved};
 pub use select::{Bpf, Select, SelectSpec};

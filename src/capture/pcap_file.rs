@@ -15,6 +15,8 @@ use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
 use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Initial reader buffer; grows (up to [`MAX_BLOCK`]) for larger blocks.
 /// Small enough that what the kernel copies into it is still in the
@@ -55,7 +57,6 @@ struct FormatState {
     last_ts_us: i64,
 }
 
-/// A pcap or pcapng file (optionally gzip-compressed), or stdin.
 /// What failed under the reader (pcap-parser keeps only "read error"):
 /// bytes delivered before it, the error kind and message, gzip or not.
 type ReadTrace = std::sync::Arc<std::sync::Mutex<Option<(u64, io::ErrorKind, String)>>>;
@@ -136,6 +137,7 @@ fn looks_like(b: &[u8], gzip: bool) -> String {
     format!("it starts with {z}bytes {}", hex.join(" "))
 }
 
+/// A pcap or pcapng file (optionally gzip-compressed), or stdin.
 pub struct CaptureFile {
     name: String,
     /// The input is gzip-compressed.
@@ -159,22 +161,26 @@ fn units_to_us(units: u128, per_sec: u64) -> i64 {
     i64::try_from(us).unwrap_or(i64::MAX)
 }
 
-/// Bytes read from capture files so far, over every file this process
-/// opened (for a progress bar; one relaxed addition per read call).
-static BYTES_READ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Bytes read from capture files (compressed bytes for gzip), counted as
+/// they are read: one relaxed addition per read call. Clones count into
+/// the same total, so a progress bar can watch the files a run reads.
+#[derive(Clone, Debug, Default)]
+pub struct BytesRead(Arc<AtomicU64>);
 
-/// The bytes of capture files read so far (compressed bytes for gzip).
-pub fn bytes_read() -> u64 {
-    BYTES_READ.load(std::sync::atomic::Ordering::Relaxed)
+impl BytesRead {
+    /// The bytes read so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
-/// A file whose reads are counted in [`bytes_read`].
-struct Counted(File);
+/// A file whose reads are counted.
+struct Counted(File, BytesRead);
 
 impl Read for Counted {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.0.read(buf)?;
-        BYTES_READ.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        (self.1).0.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -183,12 +189,18 @@ impl CaptureFile {
     /// Opens `path` (`-` = stdin). Gzip is detected by its magic bytes, not
     /// the file name, and decompressed as a stream.
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
+        Self::open_counted(path, &BytesRead::default())
+    }
+
+    /// [`CaptureFile::open`], the file's reads added to `counter` (stdin's
+    /// are not counted: its size is not known ahead).
+    pub fn open_counted(path: &Path, counter: &BytesRead) -> Result<Self, CaptureError> {
         let name = path.display().to_string();
         if name == "-" {
             return Self::from_reader(name, Box::new(io::stdin()));
         }
         let file = File::open(path).map_err(|source| CaptureError::Io { name: name.clone(), source })?;
-        Self::from_reader(name, Box::new(Counted(file)))
+        Self::from_reader(name, Box::new(Counted(file, counter.clone())))
     }
 
     /// Reads a capture from any byte stream (gzip or not).
@@ -231,7 +243,7 @@ impl CaptureFile {
         &self.name
     }
 
-    /// Bytes of the (decompressed) capture consumed so far.
+    /// Stops reading on `e`: later calls to `advance` return `Ok(false)`.
     fn fail(&mut self, e: CaptureError) -> Result<bool, CaptureError> {
         self.failed = true;
         self.current = None;

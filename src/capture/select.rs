@@ -2,7 +2,7 @@
 //! offline filter, feature `live`) and a packet count (`-c`). Frame numbers
 //! stay those of the file, as Wireshark shows them.
 
-use super::error::CaptureError;
+use super::error::{CaptureError, FilterError};
 use super::packet::{PacketSource, RawPacket};
 
 /// A compiled filter per link type (compiled when a link type first
@@ -17,19 +17,26 @@ pub struct Bpf {
 impl Bpf {
     /// Checks the expression once (on Ethernet) so that a typo is an error
     /// before any reading.
-    pub fn new(expr: &str) -> Result<Self, String> {
+    pub fn new(expr: &str) -> Result<Self, FilterError> {
         let mut b = Bpf { expr: expr.to_string(), programs: Default::default() };
         b.program(1)?;
         Ok(b)
     }
 
-    fn program(&mut self, link: u16) -> Result<&pcap::BpfProgram, String> {
-        if let std::collections::hash_map::Entry::Vacant(e) = self.programs.entry(link) {
-            let dead = pcap::Capture::dead(pcap::Linktype(i32::from(link))).map_err(|x| x.to_string())?;
-            let p = dead.compile(&self.expr, true).map_err(|x| format!("filter {:?}: {x}", self.expr))?;
-            e.insert(p);
+    fn program(&mut self, link: u16) -> Result<&pcap::BpfProgram, FilterError> {
+        use std::collections::hash_map::Entry;
+        match self.programs.entry(link) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(e) => {
+                let dead = pcap::Capture::dead(pcap::Linktype(i32::from(link)))
+                    .map_err(|x| FilterError::Link { link, detail: x.to_string() })?;
+                let expr = &self.expr;
+                let p = dead
+                    .compile(expr, true)
+                    .map_err(|x| FilterError::Invalid { expr: expr.clone(), detail: x.to_string() })?;
+                Ok(e.insert(p))
+            }
         }
-        self.programs.get(&link).ok_or_else(|| "filter: no program".to_string())
     }
 
     fn matches(&mut self, p: &RawPacket<'_>) -> bool {
@@ -48,10 +55,8 @@ pub struct Bpf;
 
 #[cfg(not(feature = "live"))]
 impl Bpf {
-    pub fn new(_expr: &str) -> Result<Self, String> {
-        Err("a BPF filter on capture files needs libpcap: build meetgraph with `--features live` \
-             (or select with --ports / --host, which work in every build)"
-            .into())
+    pub fn new(_expr: &str) -> Result<Self, FilterError> {
+        Err(FilterError::NeedsLibpcap)
     }
 
     fn matches(&mut self, _p: &RawPacket<'_>) -> bool {
@@ -120,7 +125,7 @@ pub struct SelectSpec {
 
 impl SelectSpec {
     /// Wraps `src` (unchanged when nothing is selected).
-    pub fn apply(&self, src: Box<dyn PacketSource>) -> Result<Box<dyn PacketSource>, String> {
+    pub fn apply(&self, src: Box<dyn PacketSource>) -> Result<Box<dyn PacketSource>, FilterError> {
         if self.filter.is_none() && self.count.is_none() {
             return Ok(src);
         }

@@ -57,26 +57,6 @@ pub enum FrameAnomaly {
     TruncatedAtEnd { have: u64 },
 }
 
-impl FrameAnomaly {
-    /// Stable snake_case kind used in statistics and JSON.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            FrameAnomaly::BadSignature => "bad_signature",
-            FrameAnomaly::ImpossibleLength { .. } => "impossible_length",
-            FrameAnomaly::Oversized { .. } => "oversized_message",
-            FrameAnomaly::Malformed(BusError::UnsupportedVersion(_)) => "unknown_version",
-            FrameAnomaly::Malformed(BusError::LengthMismatch { .. }) => "length_mismatch",
-            FrameAnomaly::Malformed(BusError::BadExtension { .. }) => "bad_extension",
-            FrameAnomaly::Malformed(BusError::BadLightHeader { .. }) => "bad_light_header",
-            FrameAnomaly::Malformed(_) => "malformed_message",
-            FrameAnomaly::UnknownType { .. } => "unknown_type",
-            FrameAnomaly::ResyncSkipped { .. } => "resync_skipped",
-            FrameAnomaly::MessageLost { .. } => "message_lost_to_gap",
-            FrameAnomaly::TruncatedAtEnd { .. } => "truncated_at_end",
-        }
-    }
-}
-
 impl std::fmt::Display for FrameAnomaly {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -191,6 +171,31 @@ enum Run {
     Resynced { bytes: Vec<u8>, offset: u64, marks: Vec<Mark> },
 }
 
+/// Splits a resynchronised window (`bytes` from stream offset `offset`)
+/// at its packet marks into one slice per packet, each with its packet's
+/// frame and time (`fallback` when the window holds no mark).
+fn push_slices(
+    out: &mut std::collections::VecDeque<(Mark, Vec<u8>)>,
+    bytes: Vec<u8>,
+    offset: u64,
+    marks: &[Mark],
+    fallback: Mark,
+) {
+    let first = marks.first().copied().unwrap_or(fallback);
+    let starts: Vec<Mark> = std::iter::once(Mark { offset, ..first })
+        .chain(marks.iter().copied().filter(|m| m.offset > offset && m.offset < offset + bytes.len() as u64))
+        .collect();
+    if starts.len() == 1 {
+        out.push_back((starts[0], bytes));
+        return;
+    }
+    for (k, m) in starts.iter().enumerate() {
+        let from = (m.offset - offset) as usize;
+        let to = starts.get(k + 1).map_or(bytes.len(), |n| (n.offset - offset) as usize);
+        out.push_back((*m, bytes[from..to].to_vec()));
+    }
+}
+
 impl BusFramer {
     /// A framer for a stream whose first byte is a message start
     /// (`midstream == false`) or of unknown alignment (`true`).
@@ -233,13 +238,22 @@ impl BusFramer {
         sink: &mut K,
     ) {
         let mark = Mark { offset, frame, ts_us };
-        let mut next = self.run(cfg, mark, data, sink);
-        while let Run::Resynced { bytes, offset, marks } = next {
-            // The window becomes fresh input, with its packet marks.
-            let first = marks.first().copied().unwrap_or(mark);
-            let m = Mark { offset, ..first };
-            self.marks = marks;
-            next = self.run(cfg, m, &bytes, sink);
+        let Run::Resynced { bytes, offset, marks } = self.run(cfg, mark, data, sink) else { return };
+        // The hunt window becomes fresh input, replayed one packet at a
+        // time: a message found in it is dated by the packet that completed
+        // it, as if the stream had been in sync from the header on.
+        let mut pending: std::collections::VecDeque<(Mark, Vec<u8>)> = std::collections::VecDeque::new();
+        push_slices(&mut pending, bytes, offset, &marks, mark);
+        self.marks.clear();
+        while let Some((m, chunk)) = pending.pop_front() {
+            if let Run::Resynced { bytes, offset, marks } = self.run(cfg, m, &chunk, sink) {
+                // A later hunt inside this replay: its window holds every
+                // byte fed so far, so it goes before the slices still queued.
+                let mut front = std::collections::VecDeque::new();
+                push_slices(&mut front, bytes, offset, &marks, m);
+                front.append(&mut pending);
+                pending = front;
+            }
         }
     }
 

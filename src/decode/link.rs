@@ -1,8 +1,12 @@
 //! Link-layer dispatch, then IP and TCP through etherparse's lax slicing
-//! (which keeps what a snaplen-cut packet still has).
+//! (which keeps what a snaplen-cut packet still has). A packet that is a
+//! tunnel (`decap.rs`) has its inner frame taken back through the same
+//! decode, so reassembly sees the inner TCP segment.
 
+use super::decap::{self, Carried, Found, Outer};
 use super::error::DecodeError;
 use super::tcp_segment::{Endpoint, TcpFlags, TcpSegment};
+use super::tunnel::{MAX_TUNNEL_DEPTH, PacketTunnels, TunnelTrouble};
 use crate::capture::{LinkType, RawPacket};
 use etherparse::err::packet::SliceError;
 use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice};
@@ -19,7 +23,9 @@ fn need(layer: &'static str, data: &[u8], n: usize) -> Result<(), DecodeError> {
 /// Slices a packet whose link header is `ethertype`-typed (Linux cooked).
 fn from_ether_type(proto: u16, payload: &[u8]) -> Option<LaxSlicedPacket<'_>> {
     match proto {
-        0x0800 | 0x86dd | 0x8100 | 0x88a8 | 0x9100 => Some(LaxSlicedPacket::from_ether_type(EtherType(proto), payload)),
+        0x0800 | 0x86dd | 0x8100 | 0x88a8 | 0x9100 | 0x8847 | 0x8848 => {
+            Some(LaxSlicedPacket::from_ether_type(EtherType(proto), payload))
+        }
         _ => None,
     }
 }
@@ -34,13 +40,31 @@ fn from_ip(payload: &[u8]) -> Result<Option<LaxSlicedPacket<'_>>, DecodeError> {
     }
 }
 
-/// Decodes one packet down to TCP. `Ok(None)` for packets that are not TCP
-/// over IPv4/IPv6 (ARP, UDP, ICMP, other ethertypes).
+/// Decodes one packet down to TCP, inside tunnels too (the inner segment).
+/// `Ok(None)` for packets that are not TCP over IPv4/IPv6 (ARP, UDP,
+/// ICMP, other ethertypes, tunnels not decoded); an error for a packet
+/// (or a tunnel header) cut or impossible.
 pub fn decode_packet<'pkt>(pkt: &RawPacket<'pkt>) -> Result<Option<TcpSegment<'pkt>>, DecodeError> {
     if let Some(seg) = ipv4_tcp_direct(pkt.link, pkt.data) {
         return Ok(Some(seg));
     }
-    decode_sliced(pkt)
+    decode_sliced(pkt.link, pkt.data, &mut PacketTunnels::default())
+}
+
+/// [`decode_packet`] that also says what the packet was carried in:
+/// `tunnels` is cleared, then holds the layers taken off (kind, outer
+/// endpoints, VNI / key / session / label) and where decapsulation
+/// stopped short (a tunnel not decoded, a broken header, too deep).
+/// Feed it to [`TunnelStats::record`](super::TunnelStats::record).
+pub fn decode_packet_tunnels<'pkt>(
+    pkt: &RawPacket<'pkt>,
+    tunnels: &mut PacketTunnels,
+) -> Result<Option<TcpSegment<'pkt>>, DecodeError> {
+    tunnels.clear();
+    if let Some(seg) = ipv4_tcp_direct(pkt.link, pkt.data) {
+        return Ok(Some(seg));
+    }
+    decode_sliced(pkt.link, pkt.data, tunnels)
 }
 
 fn be16(b: &[u8], i: usize) -> u16 {
@@ -105,9 +129,12 @@ fn ipv4_tcp(ip: &[u8]) -> Option<TcpSegment<'_>> {
 }
 
 /// Decodes any supported packet through etherparse's lax slicing.
-fn decode_sliced<'pkt>(pkt: &RawPacket<'pkt>) -> Result<Option<TcpSegment<'pkt>>, DecodeError> {
-    let d = pkt.data;
-    let sliced = match pkt.link {
+fn decode_sliced<'pkt>(
+    link: LinkType,
+    d: &'pkt [u8],
+    tunnels: &mut PacketTunnels,
+) -> Result<Option<TcpSegment<'pkt>>, DecodeError> {
+    let sliced = match link {
         LinkType::ETHERNET => match LaxSlicedPacket::from_ethernet(d) {
             Ok(s) => Some(s),
             Err(e) => {
@@ -125,7 +152,7 @@ fn decode_sliced<'pkt>(pkt: &RawPacket<'pkt>) -> Result<Option<TcpSegment<'pkt>>
         LinkType::NULL | LinkType::LOOP => {
             need("loopback", d, 4)?;
             let raw = [d[0], d[1], d[2], d[3]];
-            let af = if pkt.link == LinkType::LOOP {
+            let af = if link == LinkType::LOOP {
                 u32::from_be_bytes(raw)
             } else {
                 // Host order of the capturing machine: accept either.
@@ -138,10 +165,58 @@ fn decode_sliced<'pkt>(pkt: &RawPacket<'pkt>) -> Result<Option<TcpSegment<'pkt>>
         other => return Err(DecodeError::UnsupportedLink(other)),
     };
     let Some(p) = sliced else { return Ok(None) };
-    tcp_of(&p)
+    tcp_of(&p, tunnels)
 }
 
-fn tcp_of<'pkt>(p: &LaxSlicedPacket<'pkt>) -> Result<Option<TcpSegment<'pkt>>, DecodeError> {
+/// The frame a tunnel carried: the direct IPv4/TCP read first, as for a
+/// captured packet, then etherparse.
+fn inner<'pkt>(
+    link: LinkType,
+    d: &'pkt [u8],
+    tunnels: &mut PacketTunnels,
+) -> Result<Option<TcpSegment<'pkt>>, DecodeError> {
+    let direct = if link == LinkType::RAW { ipv4_tcp(d) } else { ipv4_tcp_direct(link, d) };
+    match direct {
+        Some(seg) => Ok(Some(seg)),
+        None => decode_sliced(link, d, tunnels),
+    }
+}
+
+/// Takes one tunnel layer off (or says why not) and decodes what it
+/// carries.
+fn decapsulate<'pkt>(found: Found<'pkt>, tunnels: &mut PacketTunnels) -> Result<Option<TcpSegment<'pkt>>, DecodeError> {
+    match found {
+        Found::NotTunnel => Ok(None),
+        Found::Undecoded(u) => {
+            tunnels.trouble = Some(TunnelTrouble::Undecoded(u));
+            Ok(None)
+        }
+        Found::Broken(kind, e) => {
+            tunnels.trouble = Some(TunnelTrouble::Malformed(kind));
+            Err(e)
+        }
+        Found::Layer(layer, carried) => {
+            if !tunnels.push(layer) {
+                let detail = format!("more than {MAX_TUNNEL_DEPTH} nested tunnels");
+                return Err(DecodeError::Malformed { layer: "tunnel", detail });
+            }
+            match carried {
+                Carried::Ethernet(b) => inner(LinkType::ETHERNET, b, tunnels),
+                Carried::Ip(b) => inner(LinkType::RAW, b, tunnels),
+                Carried::Mpls(b) => decapsulate(decap::mpls(Outer::default(), None, b), tunnels),
+                Carried::Undecoded(u) => {
+                    tunnels.trouble = Some(TunnelTrouble::Undecoded(u));
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+fn tcp_of<'pkt>(
+    p: &LaxSlicedPacket<'pkt>,
+    tunnels: &mut PacketTunnels,
+) -> Result<Option<TcpSegment<'pkt>>, DecodeError> {
     let (src_ip, dst_ip, ip_payload, declared) = match &p.net {
         Some(LaxNetSlice::Ipv4(s)) => {
             let h = s.header();
@@ -160,12 +235,24 @@ fn tcp_of<'pkt>(p: &LaxSlicedPacket<'pkt>) -> Result<Option<TcpSegment<'pkt>>, D
                     Err(DecodeError::Truncated { layer: "ip", needed: e.required_len, have: e.len })
                 }
                 Some((e, _)) => Err(DecodeError::Malformed { layer: "ip", detail: e.to_string() }),
-                None => Ok(None),
+                // MPLS on the link (after any VLAN tags).
+                None => match p.ether_payload() {
+                    Some(e) if decap::is_mpls(e.ether_type.0) => {
+                        decapsulate(decap::mpls(Outer::default(), None, e.payload), tunnels)
+                    }
+                    _ => Ok(None),
+                },
             };
         }
     };
     if ip_payload.ip_number != IpNumber::TCP {
-        return Ok(None);
+        let proto = ip_payload.ip_number.0;
+        if ip_payload.fragmented {
+            // The inner packet of a fragmented tunnel cannot be read.
+            return if decap::tunnel_protocol(proto) { Err(DecodeError::Fragmented) } else { Ok(None) };
+        }
+        let outer = Outer { src: Some(src_ip), dst: Some(dst_ip) };
+        return decapsulate(decap::over_ip(proto, outer, ip_payload.payload), tunnels);
     }
     if ip_payload.fragmented {
         return Err(DecodeError::Fragmented);
@@ -314,7 +401,7 @@ mod tests {
                 if let Some(fast) = ipv4_tcp_direct(link, f) {
                     direct += 1;
                     let fast = Ok(Some(fast));
-                    let slow = decode_sliced(&p);
+                    let slow = decode_sliced(p.link, p.data, &mut PacketTunnels::default());
                     assert!(same(&fast, &slow), "{link:?} {f:02x?}: direct {fast:?}, etherparse {slow:?}");
                 }
             };
@@ -358,7 +445,8 @@ mod tests {
                         let q = RawPacket { data: d, ..p };
                         if let Some(fast) = ipv4_tcp_direct(p.link, d) {
                             direct += 1;
-                            let (fast, slow) = (Ok(Some(fast)), decode_sliced(&q));
+                            let (fast, slow) =
+                                (Ok(Some(fast)), decode_sliced(q.link, q.data, &mut PacketTunnels::default()));
                             assert!(same(&fast, &slow), "{name} frame {}: {fast:?} vs {slow:?}", p.frame);
                         }
                     }

@@ -1,18 +1,28 @@
 //! Owned events: what the analysis consumes. The borrowed parse of each
 //! message is turned into a compact owned [`BusEvent`] here (this is where
-//! zero-copy ends), so analysis never holds capture buffers. [`batch`]
-//! carries them from a reading thread to the analysing one, packed.
+//! zero-copy ends), so analysis never holds capture buffers.
+//!
+//! | file | holds |
+//! |---|---|
+//! | `mod.rs` | [`BusEvent`], [`EventKind`], [`BusMessage`] and the conversion from a borrowed message; [`EventSink`] |
+//! | `fingerprint.rs` | [`fingerprint`]: what identifies one message whichever capture saw it |
+//! | `node.rs` | [`NodeId`], [`NodeAddr`], [`IpText`] |
+//! | `numbered.rs` | numbers for node ids and addresses, shared by both sides of the reading threads |
 
-pub mod batch;
+mod fingerprint;
 mod node;
 pub mod numbered;
 
+/// The kinds of anomaly an [`EventKind::Anomaly`] carries.
+pub use crate::pipeline::AnomalyKind;
+pub use fingerprint::fingerprint;
 pub use node::{IpText, NodeAddr, NodeId};
 
 use crate::clusterbus::{Body, ExtValue, Message, MessageType};
 use crate::decode::Endpoint;
 use crate::pipeline::{Anomaly, BusSink, CommandMeta, MessageMeta, StreamEnd};
 use crate::reassembly::CloseReason;
+use fingerprint::Fingerprint;
 use serde::Serialize;
 
 /// Inclusive slot ranges, ascending.
@@ -113,30 +123,20 @@ impl BusMessage {
         }
     }
 
-    /// What identifies one message whichever capture saw it: its header
-    /// fields and its gossip (PING/PONG gossip carries timestamps and a
-    /// random choice of nodes, so equal fingerprints mean the same
-    /// message).
+    /// This message's fingerprint: the one the reading thread made, or
+    /// made now.
     pub fn fingerprint(&self) -> u64 {
         self.fingerprint.unwrap_or_else(|| self.hash_content())
     }
 
-    fn hash_content(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = rustc_hash::FxHasher::default();
-        self.sender.hash(&mut h);
-        self.msg_type.0.hash(&mut h);
-        self.totlen.hash(&mut h);
-        self.current_epoch.hash(&mut h);
-        self.config_epoch.hash(&mut h);
-        self.repl_offset.hash(&mut h);
+    /// The fingerprint made from the fields.
+    pub(crate) fn hash_content(&self) -> u64 {
+        let epochs = (self.current_epoch, self.config_epoch);
+        let mut f = Fingerprint::header(self.sender, self.msg_type.0, self.totlen, epochs, self.repl_offset);
         for g in &self.gossip {
-            g.node.hash(&mut h);
-            g.ping_sent.hash(&mut h);
-            g.pong_received.hash(&mut h);
-            g.flags.hash(&mut h);
+            f.gossip(g.node, &g.addr, g.flags, g.ping_sent, g.pong_received);
         }
-        h.finish()
+        f.finish()
     }
 }
 
@@ -157,7 +157,7 @@ pub enum EventKind {
         bytes: u64,
     },
     Anomaly {
-        kind: &'static str,
+        kind: AnomalyKind,
         detail: String,
     },
 }
@@ -300,63 +300,67 @@ pub fn fill_owned_message(m: &mut BusMessage, msg: &Message<'_>) {
     }
 }
 
-/// The link a message travelled on.
-fn link_of(meta: &MessageMeta) -> Link {
-    Link {
-        capture: meta.capture,
-        conn_id: meta.conn_id,
-        src: meta.src,
-        dst: meta.dst,
-        from_initiator: meta.from_initiator,
-    }
-}
-
-fn anomaly_event(a: &Anomaly) -> BusEvent {
-    let link = match (a.src, a.dst) {
-        (Some(src), Some(dst)) => Some(Link { capture: a.capture, conn_id: 0, src, dst, from_initiator: None }),
-        _ => None,
-    };
-    BusEvent {
-        ts_us: a.ts_us,
-        frame: a.frame,
-        first_frame: a.frame,
-        link,
-        capture: a.capture,
-        kind: EventKind::Anomaly { kind: a.kind, detail: a.detail.clone() },
-    }
-}
-
-fn stream_end_event(e: &StreamEnd) -> BusEvent {
-    BusEvent {
-        ts_us: e.ts_us,
-        frame: e.frame,
-        first_frame: e.frame,
-        link: Some(Link {
-            capture: e.capture,
-            conn_id: e.conn_id,
-            src: e.src,
-            dst: e.dst,
-            from_initiator: e.from_initiator,
-        }),
-        capture: e.capture,
-        kind: EventKind::StreamEnd { reason: e.reason, bus: e.bus, messages: e.messages, bytes: e.bytes },
-    }
-}
-
-fn command_event(meta: &CommandMeta, args: &[Vec<u8>]) -> BusEvent {
-    BusEvent {
-        ts_us: meta.ts_us,
-        frame: meta.frame,
-        first_frame: meta.frame,
-        link: Some(Link {
+impl Link {
+    /// The link a message travelled on.
+    pub fn of_message(meta: &MessageMeta) -> Link {
+        Link {
             capture: meta.capture,
             conn_id: meta.conn_id,
             src: meta.src,
             dst: meta.dst,
-            from_initiator: None,
-        }),
-        capture: meta.capture,
-        kind: EventKind::Command { args: args.iter().map(|a| lossy(a)).collect() },
+            from_initiator: meta.from_initiator,
+        }
+    }
+}
+
+impl BusEvent {
+    pub fn from_anomaly(a: &Anomaly) -> BusEvent {
+        let link = match (a.src, a.dst) {
+            (Some(src), Some(dst)) => Some(Link { capture: a.capture, conn_id: 0, src, dst, from_initiator: None }),
+            _ => None,
+        };
+        BusEvent {
+            ts_us: a.ts_us,
+            frame: a.frame,
+            first_frame: a.frame,
+            link,
+            capture: a.capture,
+            kind: EventKind::Anomaly { kind: a.kind, detail: a.detail.clone() },
+        }
+    }
+
+    pub fn from_stream_end(e: &StreamEnd) -> BusEvent {
+        BusEvent {
+            ts_us: e.ts_us,
+            frame: e.frame,
+            first_frame: e.frame,
+            link: Some(Link {
+                capture: e.capture,
+                conn_id: e.conn_id,
+                src: e.src,
+                dst: e.dst,
+                from_initiator: e.from_initiator,
+            }),
+            capture: e.capture,
+            kind: EventKind::StreamEnd { reason: e.reason, bus: e.bus, messages: e.messages, bytes: e.bytes },
+        }
+    }
+
+    pub fn from_command(meta: &CommandMeta, args: &[Vec<u8>]) -> BusEvent {
+        BusEvent {
+            ts_us: meta.ts_us,
+            frame: meta.frame,
+            first_frame: meta.frame,
+            link: Some(Link {
+                capture: meta.capture,
+                conn_id: meta.conn_id,
+                src: meta.src,
+                dst: meta.dst,
+                from_initiator: None,
+            }),
+            capture: meta.capture,
+            kind: EventKind::Command { args: args.iter().map(|a| lossy(a)).collect() },
+        }
     }
 }
 
@@ -364,13 +368,11 @@ fn command_event(meta: &CommandMeta, args: &[Vec<u8>]) -> BusEvent {
 /// closure (e.g. the analysis, or a `Vec`).
 pub struct EventSink<F: FnMut(BusEvent)> {
     pub on_event: F,
-    /// Also forward anomalies as events.
-    pub anomalies: bool,
 }
 
 impl<F: FnMut(BusEvent)> EventSink<F> {
     pub fn new(on_event: F) -> Self {
-        EventSink { on_event, anomalies: true }
+        EventSink { on_event }
     }
 }
 
@@ -382,32 +384,31 @@ impl<F: FnMut(BusEvent)> BusSink for EventSink<F> {
             ts_us: meta.ts_us,
             frame: meta.frame,
             first_frame: meta.first_frame,
-            link: Some(link_of(meta)),
+            link: Some(Link::of_message(meta)),
             capture: meta.capture,
             kind: EventKind::Message(m),
         });
     }
 
     fn anomaly(&mut self, a: &Anomaly) {
-        if self.anomalies {
-            (self.on_event)(anomaly_event(a));
-        }
+        (self.on_event)(BusEvent::from_anomaly(a));
     }
 
     fn stream_end(&mut self, e: &StreamEnd) {
-        (self.on_event)(stream_end_event(e));
+        (self.on_event)(BusEvent::from_stream_end(e));
     }
 
     fn command(&mut self, meta: &CommandMeta, args: &[Vec<u8>]) {
-        (self.on_event)(command_event(meta, args));
+        (self.on_event)(BusEvent::from_command(meta, args));
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::capture::CaptureFile;
-    use crate::pipeline::{Input, Pipeline, PipelineConfig, run_single};
+    use crate::pipeline::{Input, Pipeline, PipelineConfig};
+    use crate::run::run_single;
 
     /// Fills one recycled message with every message in turn and checks it
     /// against a fresh conversion.
@@ -421,6 +422,8 @@ mod tests {
         fn message(&mut self, _meta: &MessageMeta, msg: &Message<'_>) {
             fill_owned_message(&mut self.reused, msg);
             assert_eq!(self.reused, to_owned_message(msg));
+            // One fingerprint, borrowed or owned.
+            assert_eq!(fingerprint(msg), self.reused.fingerprint());
             self.checked += 1;
             self.with_extensions += usize::from(!self.reused.ext_types.is_empty());
         }
@@ -428,8 +431,9 @@ mod tests {
     }
 
     /// A recycled message holds exactly what a new one would, whatever
-    /// the message before it held (every message of every shipped
-    /// sample: all generations, extensions, FAIL, UPDATE, cut messages).
+    /// the message before it held, and its fingerprint is the borrowed
+    /// message's (every message of every shipped sample: all
+    /// generations, extensions, FAIL, UPDATE, cut messages).
     #[test]
     fn a_refilled_message_equals_a_fresh_one() {
         let mut sink = Refill { reused: BusMessage::empty(), checked: 0, with_extensions: 0 };
@@ -438,7 +442,7 @@ mod tests {
     }
 
     /// Runs every capture of every shipped sample through `sink`.
-    pub(super) fn each_sample(sink: &mut impl BusSink) {
+    pub(crate) fn each_sample(sink: &mut impl BusSink) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
         for sample in std::fs::read_dir(&dir).unwrap() {
             for f in std::fs::read_dir(sample.unwrap().path()).into_iter().flatten() {

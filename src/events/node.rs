@@ -163,7 +163,7 @@ impl IpText {
     }
 
     /// The text's bytes (no UTF-8 check: comparisons need none).
-    fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         match &self.0 {
             IpRepr::Inline { len, buf } => &buf[..usize::from(*len)],
             IpRepr::Heap(s) => s.as_bytes(),

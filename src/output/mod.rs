@@ -12,12 +12,14 @@
 //! | `watch.rs`, `metrics.rs` | `watch`'s event lines and its Prometheus exposition |
 //! | `dump.rs`, `stats.rs` | `dump`'s message lines and `--stats` counters |
 //! | `printable.rs` | peer-controlled text made safe for a terminal, XML and HTML |
+//! | `dissector.rs` | the Wireshark Lua dissector, compiled in for `meetgraph dissector` |
 
 pub mod chart;
 pub mod chart_axis;
 pub mod chart_legend;
 pub mod chart_png;
 pub mod chart_scene;
+pub mod dissector;
 pub mod dot;
 pub mod dump;
 pub mod html;

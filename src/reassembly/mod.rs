@@ -16,16 +16,17 @@
 //! buffer cap was hit, or the connection ended or went idle with the hole
 //! still open. Memory stays bounded by per-stream and global caps on
 //! out-of-order bytes and by idle eviction.
-
 //!
 //! Files: `stream.rs` (what a consumer receives: chunks, gaps, closes),
 //! `half_stream.rs` (one direction), `table.rs` (connections, caps,
-//! eviction). This file only declares and re-exports. Imports: `decode`.
+//! eviction), `stats.rs` (the counters). This file only declares and
+//! re-exports. Imports: `decode`.
 
 mod half_stream;
+mod stats;
 mod stream;
 mod table;
 
-pub use half_stream::HalfStream;
+pub use stats::ReassemblyStats;
 pub use stream::{ChunkMeta, CloseReason, GapReason, StreamConsumer};
-pub use table::{Reassembler, ReassemblyConfig, ReassemblyStats};
+pub use table::{Reassembler, ReassemblyConfig};

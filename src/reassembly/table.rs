@@ -2,10 +2,10 @@
 //! SYN/FIN/RST, port reuse, idle eviction and the global buffer cap.
 
 use super::half_stream::{Effects, HalfStream, Limits, MetaBase, Segment, Stamp};
+use super::stats::ReassemblyStats;
 use super::stream::{CloseReason, GapReason, StreamConsumer};
 use crate::decode::{Endpoint, TcpSegment};
 use rustc_hash::FxHashMap as HashMap;
-use serde::Serialize;
 
 /// Reassembly limits. Times are capture time.
 #[derive(Clone, Copy, Debug)]
@@ -39,31 +39,6 @@ impl Default for ReassemblyConfig {
             max_connections: 100_000,
         }
     }
-}
-
-/// Counters for `--stats`.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct ReassemblyStats {
-    pub connections: u64,
-    pub segments: u64,
-    pub delivered_bytes: u64,
-    pub duplicate_bytes: u64,
-    pub gaps_not_captured: u64,
-    pub gap_bytes_not_captured: u64,
-    pub gaps_snaplen: u64,
-    pub gap_bytes_snaplen: u64,
-    pub gaps_cap_hit: u64,
-    pub gap_bytes_cap_hit: u64,
-    pub gaps_unfilled: u64,
-    pub gap_bytes_unfilled: u64,
-    pub cap_hits: u64,
-    pub segments_after_close: u64,
-    pub idle_evictions: u64,
-    /// Open connections closed early because `max_connections` was reached.
-    pub connections_evicted: u64,
-    pub port_reuses: u64,
-    pub peak_pending_bytes: u64,
-    pub peak_connections: u64,
 }
 
 struct Conn<S> {
@@ -116,11 +91,6 @@ impl<S: Default> Reassembler<S> {
 
     pub fn stats(&self) -> &ReassemblyStats {
         &self.stats
-    }
-
-    /// Connections currently tracked (including recently closed ones).
-    pub fn tracked(&self) -> usize {
-        self.conns.len()
     }
 
     fn limits(&self) -> Limits {

@@ -3,12 +3,14 @@
 //! across files; `AnalysisConfig::evidence` turns them back into (file,
 //! Wireshark frame) with the plan's `frame_bases`.
 
-use crate::capture::{CaptureError, CaptureFile, PacketSource, RawPacket};
+use crate::capture::{BytesRead, CaptureError, CaptureFile, PacketSource, RawPacket};
 use std::path::PathBuf;
 
 pub struct ChainSource {
     name: String,
     files: Vec<PathBuf>,
+    /// Where the files' reads are counted.
+    bytes_read: BytesRead,
     next: usize,
     current: Option<CaptureFile>,
     /// Frames of the files already finished.
@@ -20,8 +22,9 @@ pub struct ChainSource {
 }
 
 impl ChainSource {
-    pub fn new(name: String, files: Vec<PathBuf>) -> Self {
-        ChainSource { name, files, next: 0, current: None, base: 0, read: 0, errors: Vec::new() }
+    /// The files, in reading order, their reads counted in `bytes_read`.
+    pub fn new(name: String, files: Vec<PathBuf>, bytes_read: BytesRead) -> Self {
+        ChainSource { name, files, bytes_read, next: 0, current: None, base: 0, read: 0, errors: Vec::new() }
     }
 }
 
@@ -47,7 +50,7 @@ impl PacketSource for ChainSource {
             }
             let Some(path) = self.files.get(self.next) else { return Ok(false) };
             self.next += 1;
-            match CaptureFile::open(path) {
+            match CaptureFile::open_counted(path, &self.bytes_read) {
                 Ok(f) => self.current = Some(f),
                 Err(e) => self.errors.push(e),
             }

@@ -11,10 +11,19 @@
 //! continues exactly at the sequence number where it stopped, and the two
 //! share no message (two hosts capturing one link share every message).
 //!
-//! Imports: `capture`, `decode`, `clusterbus`, `pipeline`, `time` (clocks).
+//! | file | holds |
+//! |---|---|
+//! | `mod.rs` | [`plan`]: files grouped into vantages, named, and their clocks |
+//! | `scan.rs` | the first pass over one file |
+//! | `align.rs` | clock offsets between vantages (samples and `Alignment` from `time::clocks`) |
+//! | `chain.rs` | [`ChainSource`]: a rotated capture's files as one source |
+//! | `names.rs` | capture names from file names (the one place) |
+//!
+//! Imports: `capture`, `decode`, `clusterbus`, `pipeline`, `events`, `time` (clocks).
 
 pub mod align;
 pub mod chain;
+pub mod names;
 pub mod scan;
 
 pub use align::{Alignment, Method};
@@ -23,6 +32,7 @@ pub use scan::{FileScan, scan_file};
 
 use crate::capture::CaptureError;
 use crate::pipeline::PipelineConfig;
+use names::{chain_name, file_name, make_unique};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::{Path, PathBuf};
 
@@ -141,26 +151,6 @@ fn expand(path: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// A name for a rotated capture: what its files' names share, without the
-/// rotation counter (`h1_00000_2026….pcap`, `h1_00001_….pcap` → `h1`).
-fn chain_name(paths: &[&Path]) -> String {
-    let names: Vec<String> = paths.iter().map(|p| file_name(p)).collect();
-    let first = names.first().cloned().unwrap_or_default();
-    let mut n = first.len();
-    for other in &names[1..] {
-        n = n.min(first.bytes().zip(other.bytes()).take_while(|(a, b)| a == b).count());
-    }
-    while !first.is_char_boundary(n) {
-        n -= 1;
-    }
-    let stem = first[..n].trim_end_matches(|c: char| c.is_ascii_digit()).trim_end_matches(|c: char| "_-.".contains(c));
-    if stem.is_empty() { first } else { stem.to_string() }
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
-}
-
 /// A vantage's messages by fingerprint (those seen twice in it left out:
 /// they cannot say which copy another vantage saw) and its node-clock
 /// readings.
@@ -275,16 +265,7 @@ pub fn plan_on(
         }
     }
     groups.sort_by_key(|g| g.1.iter().min().copied().unwrap_or(0));
-    // Unique names.
-    let mut seen = HashSet::default();
-    for g in &mut groups {
-        let base = g.0.clone();
-        let mut k = 2;
-        while !seen.insert(g.0.clone()) {
-            g.0 = format!("{base}#{k}");
-            k += 1;
-        }
-    }
+    make_unique(groups.iter_mut().map(|g| &mut g.0));
     let reference_idx = match reference {
         Some(r) => groups
             .iter()

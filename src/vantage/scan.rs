@@ -6,9 +6,9 @@
 use crate::capture::CaptureFile;
 use crate::clusterbus::{Body, Layout, Message};
 use crate::decode::decode_packet;
+use crate::events::fingerprint;
 use crate::pipeline::{Anomaly, BusSink, MessageMeta, Pipeline, PipelineConfig};
-use rustc_hash::{FxHashMap as HashMap, FxHasher};
-use std::hash::{Hash, Hasher};
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 
 /// One TCP direction by its endpoints as captured (address bytes, port).
@@ -37,24 +37,11 @@ pub struct FileScan {
     pub damaged: bool,
 }
 
-/// What identifies one message whichever capture saw it: its header
-/// fields and its gossip bytes (PING/PONG gossip carries timestamps and a
-/// random choice of nodes, so equal fingerprints mean the same message).
-pub fn fingerprint(msg: &Message<'_>) -> Option<u64> {
+/// The [`fingerprint`] of a message with a header and gossip (only those
+/// tell one message from another across captures).
+fn gossip_fingerprint(msg: &Message<'_>) -> Option<u64> {
     let Body::Gossip { entries, .. } = msg.body else { return None };
-    let h = msg.header.as_ref()?;
-    if entries.is_empty() {
-        return None;
-    }
-    let mut s = FxHasher::default();
-    h.sender.0.hash(&mut s);
-    msg.msg_type.0.hash(&mut s);
-    msg.totlen.hash(&mut s);
-    h.current_epoch.hash(&mut s);
-    h.config_epoch.hash(&mut s);
-    h.offset.hash(&mut s);
-    entries.hash(&mut s);
-    Some(s.finish())
+    (msg.header.is_some() && !entries.is_empty()).then(|| fingerprint(msg))
 }
 
 struct ScanSink<'a> {
@@ -63,7 +50,7 @@ struct ScanSink<'a> {
 
 impl BusSink for ScanSink<'_> {
     fn message(&mut self, meta: &MessageMeta, msg: &Message<'_>) {
-        let Some(fp) = fingerprint(msg) else { return };
+        let Some(fp) = gossip_fingerprint(msg) else { return };
         self.scan.fingerprints.push((fp, meta.ts_us));
         let newest = msg.gossip().map(|g| g.pong_received).max().unwrap_or(0);
         if newest == 0 {

@@ -4,7 +4,8 @@
 
 use meetgraph::capture::CaptureFile;
 use meetgraph::clusterbus::Message;
-use meetgraph::pipeline::{Anomaly, BusSink, Input, MessageMeta, Pipeline, PipelineConfig, run_merged};
+use meetgraph::pipeline::{Anomaly, BusSink, Input, MessageMeta, Pipeline, PipelineConfig};
+use meetgraph::run::run_merged;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -63,7 +64,7 @@ impl Collect {
     pub fn anomaly_kinds(&self) -> BTreeMap<&'static str, usize> {
         let mut m = BTreeMap::new();
         for a in &self.anomalies {
-            *m.entry(a.kind).or_default() += 1;
+            *m.entry(a.kind.as_str()).or_default() += 1;
         }
         m
     }
@@ -169,4 +170,24 @@ pub fn file_inputs(files: &[PathBuf]) -> (Vec<Input>, meetgraph::analysis::Analy
         ..Default::default()
     };
     (inputs, cfg)
+}
+
+/// A captured packet, owned (to rewrite captures in tests).
+#[derive(Clone)]
+pub struct Pkt {
+    pub ts_us: i64,
+    pub link: u16,
+    pub orig_len: u32,
+    pub data: Vec<u8>,
+}
+
+/// Every packet of a capture file.
+pub fn read_all(path: &Path) -> Vec<Pkt> {
+    let mut f = CaptureFile::open(path).unwrap();
+    let mut out = Vec::new();
+    while f.advance().unwrap() {
+        let p = f.current().unwrap();
+        out.push(Pkt { ts_us: p.ts_us, link: p.link.0, orig_len: p.orig_len, data: p.data.to_vec() });
+    }
+    out
 }

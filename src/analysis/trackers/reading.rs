@@ -1,12 +1,12 @@
 //! Reading: how much of the cluster bus the captures let us read, and what
-//! that hides (the model's `Coverage`). Counts decoded messages and bus streams, TLS streams (an
-//! encrypted bus: `tls-cluster yes`) with who connected to whom and when, and
-//! messages cut by the capture's snaplen. A verdict resting on less than the
-//! whole bus is marked incomplete.
+//! that hides (the model's `Coverage`). Counts decoded messages and bus
+//! streams, TLS streams (an encrypted bus: `tls-cluster yes`) with who
+//! connected to whom and when, and messages cut by the capture's snaplen. A
+//! verdict resting on less than the whole bus is marked incomplete.
 
 use crate::analysis::config::AnalysisConfig;
 use crate::analysis::model::{ConnectionBurst, Coverage, EncryptedFlow, Evidence};
-use crate::events::Link;
+use crate::events::{AnomalyKind, Link};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A TLS connection pair first seen this long after its capture began is
@@ -93,10 +93,10 @@ impl Reading {
     }
 
     /// A counted anomaly of the wire layer that limits what can be read.
-    pub fn anomaly(&mut self, cfg: &AnalysisConfig, ts: i64, frame: u64, kind: &str, link: Option<&Link>) {
+    pub fn anomaly(&mut self, cfg: &AnalysisConfig, ts: i64, frame: u64, kind: &AnomalyKind, link: Option<&Link>) {
         match (kind, link) {
-            ("gap_snaplen", _) => self.snaplen_gaps += 1,
-            ("tls_stream" | "tls_stream_joined", Some(l)) => {
+            (AnomalyKind::GapSnaplen, _) => self.snaplen_gaps += 1,
+            (AnomalyKind::TlsStream | AnomalyKind::TlsStreamJoined, Some(l)) => {
                 self.first_ts.entry(l.capture).or_insert(ts);
                 let key = (l.src.ip.to_string(), l.dst.ip.to_string(), l.dst.port);
                 if self.tls.len() >= TLS_FLOWS_CAP && !self.tls.contains_key(&key) {
@@ -115,7 +115,7 @@ impl Reading {
                 f.last_ts = f.last_ts.max(ts);
                 f.connections += 1;
                 // Only streams that began in the capture make bursts.
-                if kind == "tls_stream" && self.tls_times.len() < TLS_TIMES_CAP {
+                if *kind == AnomalyKind::TlsStream && self.tls_times.len() < TLS_TIMES_CAP {
                     self.tls_times.push((ts, l.dst.ip.to_string(), l.dst.port));
                 }
             }
@@ -279,11 +279,11 @@ mod tests {
         let cfg = AnalysisConfig::default();
         let mut r = Reading::default();
         r.message(0, 0, false);
-        r.anomaly(&cfg, 1, 1, "tls_stream", Some(&link("10.0.0.1", "10.0.0.2", 7000)));
-        r.anomaly(&cfg, 2, 2, "tls_stream", Some(&link("10.0.0.1", "10.0.0.2", 17000)));
-        r.anomaly(&cfg, 9_000_000, 3, "tls_stream", Some(&link("10.0.0.3", "10.0.0.2", 17000)));
+        r.anomaly(&cfg, 1, 1, &AnomalyKind::TlsStream, Some(&link("10.0.0.1", "10.0.0.2", 7000)));
+        r.anomaly(&cfg, 2, 2, &AnomalyKind::TlsStream, Some(&link("10.0.0.1", "10.0.0.2", 17000)));
+        r.anomaly(&cfg, 9_000_000, 3, &AnomalyKind::TlsStream, Some(&link("10.0.0.3", "10.0.0.2", 17000)));
         // Nobody answered 10.0.0.4 (a scanner's ClientHello).
-        r.anomaly(&cfg, 9_000_000, 4, "tls_stream", Some(&link("10.0.0.4", "10.0.0.2", 17000)));
+        r.anomaly(&cfg, 9_000_000, 4, &AnomalyKind::TlsStream, Some(&link("10.0.0.4", "10.0.0.2", 17000)));
         for (c, p) in [("10.0.0.1", 7000), ("10.0.0.1", 17000), ("10.0.0.3", 17000)] {
             let l = link(c, "10.0.0.2", p);
             r.stream_end(false, 100, &Link { src: l.dst, dst: l.src, ..l });

@@ -1,0 +1,21 @@
+//! `completions SHELL` and `man`: generated from the flags' definitions.
+
+use crate::app::emit::write_stdout;
+use crate::cli::Cli;
+use clap::CommandFactory;
+use meetgraph::error::{Error, Status};
+
+/// Shell completions on standard output.
+pub fn completions(shell: clap_complete::Shell) -> Result<Status, Error> {
+    write_stdout(|w| {
+        clap_complete::generate(shell, &mut Cli::command(), "meetgraph", w);
+        Ok(())
+    })?;
+    Ok(Status::Ok)
+}
+
+/// The man page (roff) on standard output.
+pub fn man() -> Result<Status, Error> {
+    write_stdout(|w| clap_mangen::Man::new(Cli::command()).render(w))?;
+    Ok(Status::Ok)
+}

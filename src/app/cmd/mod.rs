@@ -1,0 +1,17 @@
+//! One file per subcommand, each taking the validated configuration.
+//!
+//! | file | holds |
+//! |---|---|
+//! | `analyze.rs` | `analyze`: the report, and JSON, chart, DOT, Mermaid, HTML |
+//! | `dump.rs` | `dump`: one line per message, `--stats` |
+//! | `events.rs` | `events`: the events the analysis consumes, as JSON lines |
+//! | `nodes.rs` | `nodes --as`: what one node believed at one moment |
+//! | `watch.rs` | `watch`: events told as they become known, `--metrics` |
+//! | `docs.rs` | `completions` and `man`: generated from the flags |
+
+pub mod analyze;
+pub mod docs;
+pub mod dump;
+pub mod events;
+pub mod nodes;
+pub mod watch;

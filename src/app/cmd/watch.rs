@@ -1,0 +1,88 @@
+//! `watch`: events told as they become known (a live capture, or files
+//! replayed at full speed), as lines for people and JSON lines, with a
+//! status line on a terminal and Prometheus metrics on request.
+
+use crate::app::config::{InputConfig, WatchConfig, is_stdout};
+use crate::app::inputs::{damaged, open_vantages};
+use crate::app::metrics::Exposition;
+use meetgraph::analysis::alerts::AlertKind;
+use meetgraph::error::{Error, Status};
+use meetgraph::output::watch::{use_colour, write_alert, write_alert_json};
+use std::collections::BTreeMap;
+use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::Ordering;
+
+pub fn run(input: &InputConfig, cfg: &WatchConfig) -> Result<Status, Error> {
+    let exposition = Exposition::default();
+    if let Some(addr) = &cfg.metrics {
+        exposition.serve(addr)?;
+    }
+    let mut by_kind: BTreeMap<AlertKind, u64> = BTreeMap::new();
+    let (mut opened, acfg) = open_vantages(input, None)?;
+    let json_on_stdout = cfg.json_events.as_deref().is_some_and(is_stdout);
+    let mut json_file = match &cfg.json_events {
+        Some(p) if !json_on_stdout => {
+            Some(io::BufWriter::new(std::fs::File::create(p).map_err(|e| Error::write_file(p, e))?))
+        }
+        _ => None,
+    };
+    let colour = use_colour(io::stdout().is_terminal());
+    let drops = opened.drops.clone();
+    let dropped = || drops.as_ref().map(|d| d.load(Ordering::Relaxed));
+    let status_line = drops.is_some() && io::stderr().is_terminal();
+    let mut err: Option<Error> = None;
+    let analysis = meetgraph::run::watch(&mut opened.inputs, acfg, cfg.interval_us, |alerts, a| {
+        if err.is_some() {
+            return;
+        }
+        let stdout = io::stdout();
+        let mut out = stdout.lock();
+        let mut r = Ok(());
+        for x in alerts {
+            r = r.and_then(|_| {
+                if json_on_stdout { write_alert_json(&mut out, x) } else { write_alert(&mut out, x, colour) }
+            });
+            if let Some(f) = json_file.as_mut() {
+                r = r.and_then(|_| write_alert_json(f, x));
+            }
+        }
+        r = r.and_then(|_| out.flush());
+        if let Some(f) = json_file.as_mut() {
+            r = r.and_then(|_| f.flush());
+        }
+        if let Err(e) = r {
+            err = Some(Error::write("writing events", e));
+        }
+        for x in alerts {
+            *by_kind.entry(x.kind).or_default() += 1;
+        }
+        exposition.set(meetgraph::output::metrics::exposition(a, &by_kind, dropped()));
+        if status_line {
+            eprint!(
+                "\r{} libpcap drops, {} messages, {} bus flows, {} nodes, {} clusters before, {} merges ",
+                dropped().unwrap_or(0),
+                a.captures.iter().map(|c| c.messages).sum::<u64>(),
+                a.coverage.bus_streams,
+                a.nodes.len(),
+                a.clusters.len(),
+                a.merges.len()
+            );
+        }
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    if let Some(d) = &drops {
+        // As tcpdump does when it stops.
+        let packets: u64 = opened.inputs.iter().map(|i| i.pipeline.stats().packets).sum();
+        if status_line {
+            eprintln!();
+        }
+        eprintln!("{packets} packets captured, {} dropped by libpcap", d.load(Ordering::Relaxed));
+    }
+    let mut status = damaged(&opened.inputs);
+    if !analysis.coverage.complete {
+        status = status.max(Status::Incomplete);
+    }
+    Ok(status)
+}

@@ -1,0 +1,413 @@
+//! The command line made into one validated [`Config`], as ripgrep makes
+//! its raw flags (`LowArgs`) into `HiArgs`: tcpdump's habits applied (`-r`,
+//! a trailing filter expression), every flag checked and turned into the
+//! settings the layers take, before any input is opened. Commands receive
+//! a `Config`, never clap's structs.
+
+use crate::cli::{Cli, Command, Format, InputArgs};
+use meetgraph::analysis::Bounds;
+use meetgraph::capture::{Bpf, SaveOptions, SelectSpec};
+use meetgraph::clusterbus::framer::FramerConfig;
+use meetgraph::error::Error;
+use meetgraph::output::chart::{ChartError, chart_format};
+use meetgraph::output::dump::DumpFormat;
+use meetgraph::pipeline::{PipelineConfig, PortFilter};
+use meetgraph::reassembly::ReassemblyConfig;
+use meetgraph::run::Threads;
+use meetgraph::time::TimeSpec;
+use meetgraph::vantage::Source;
+use meetgraph::vantage::names::file_name;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Exit status of a command-line parse failure.
+pub const EXIT_USAGE: u8 = 2;
+
+/// What to do, every flag checked.
+pub enum Config {
+    /// `-D`: list the interfaces a live capture can use.
+    ListInterfaces,
+    Completions(clap_complete::Shell),
+    Man,
+    Dump(InputConfig, DumpConfig),
+    Analyze(InputConfig, AnalyzeConfig),
+    Nodes(InputConfig, NodesConfig),
+    Watch(InputConfig, WatchConfig),
+    Events(InputConfig),
+}
+
+/// What to read, and how: the flags every reading command shares.
+pub struct InputConfig {
+    /// Files in order: positional and `-r` ones (named by file name), then
+    /// `--vantage NAME=FILE`.
+    pub sources: Vec<Source>,
+    /// `-i`: a live capture.
+    pub live: Option<LiveConfig>,
+    /// `-f` and `-c` for file sources (a live capture applies its own).
+    pub select: SelectSpec,
+    pub pipeline: PipelineConfig,
+    pub bounds: Bounds,
+    pub threads: Threads,
+    /// A progress bar may be drawn (`--no-progress` not given).
+    pub progress: bool,
+    /// `-Z USER`: become USER once the inputs are open.
+    pub user: Option<String>,
+}
+
+/// A live capture: `-i` and the flags that shape it (read only by the
+/// `live` build; the others say it is missing).
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
+pub struct LiveConfig {
+    pub interfaces: Vec<String>,
+    pub filter: Option<String>,
+    pub snaplen: i32,
+    /// libpcap's kernel buffer (bytes).
+    pub buffer_bytes: i32,
+    pub count: Option<u64>,
+    pub duration: Option<Duration>,
+    /// `-w` (`-C`, `-W`): also saved.
+    pub save: Option<SaveOptions>,
+}
+
+pub struct DumpConfig {
+    pub format: DumpFormat,
+    /// `--stats`: the counters at the end.
+    pub stats: bool,
+    /// `-q`: no per-message lines (and no progress bar).
+    pub quiet: bool,
+    /// Anomaly lines between messages.
+    pub anomalies: bool,
+}
+
+pub struct AnalyzeConfig {
+    /// `--reference NAME`: the clock every time is given on.
+    pub reference: Option<String>,
+    pub outputs: Outputs,
+    /// The chart window.
+    pub since: Option<TimeSpec>,
+    pub until: Option<TimeSpec>,
+}
+
+/// What `analyze` writes besides the report, and whether the report lists
+/// every finding.
+pub struct Outputs {
+    pub all: bool,
+    pub json: Option<PathBuf>,
+    pub chart: Option<PathBuf>,
+    pub dot: Option<PathBuf>,
+    pub mermaid: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+}
+
+pub struct NodesConfig {
+    /// `--as`: a node id or a unique prefix.
+    pub node: String,
+    pub at: Option<TimeSpec>,
+    /// `--server-version X.Y`.
+    pub server_version: Option<(u32, u32)>,
+}
+
+pub struct WatchConfig {
+    /// `--json-events FILE` (`-` for standard output).
+    pub json_events: Option<PathBuf>,
+    /// `--metrics ADDR:PORT`.
+    pub metrics: Option<String>,
+    /// Capture time between looks at the evidence.
+    pub interval_us: i64,
+}
+
+impl Config {
+    /// Checks every flag of `cli`.
+    pub fn from_cli(cli: Cli) -> Result<Config, Error> {
+        Ok(match cli.command {
+            Command::Completions { shell } => Config::Completions(shell),
+            Command::Man => Config::Man,
+            Command::Dump { input, format, stats, quiet, no_anomalies } => {
+                let Some(input) = normalize(input)? else { return Ok(Config::ListInterfaces) };
+                let format = match format {
+                    Format::Text => DumpFormat::Text,
+                    Format::Jsonl => DumpFormat::Jsonl,
+                };
+                let dump = DumpConfig { format, stats, quiet, anomalies: !no_anomalies && !quiet };
+                Config::Dump(input_config(input, &[])?, dump)
+            }
+            Command::Analyze { input, vantage, reference, json, chart, dot, mermaid, html, since, until, all } => {
+                let Some(input) = normalize(input)? else { return Ok(Config::ListInterfaces) };
+                let (since, until) = (time_flag("--since", since)?, time_flag("--until", until)?);
+                let outputs = Outputs { all, json, chart, dot, mermaid, html };
+                outputs.check()?;
+                Config::Analyze(input_config(input, &vantage)?, AnalyzeConfig { reference, outputs, since, until })
+            }
+            Command::Nodes { input, node, at, server_version } => {
+                let Some(input) = normalize(input)? else { return Ok(Config::ListInterfaces) };
+                let server_version = server_version.as_deref().map(parse_version).transpose()?;
+                let at = time_flag("--at", at)?;
+                Config::Nodes(input_config(input, &[])?, NodesConfig { node, at, server_version })
+            }
+            Command::Watch { input, json_events, metrics, interval } => {
+                let Some(input) = normalize(input)? else { return Ok(Config::ListInterfaces) };
+                if !(interval > 0.0 && interval.is_finite()) {
+                    return Err(Error::Usage(format!("--interval {interval}: give a positive number of seconds")));
+                }
+                let watch = WatchConfig { json_events, metrics, interval_us: (interval * 1e6) as i64 };
+                Config::Watch(input_config(input, &[])?, watch)
+            }
+            Command::Events { input } => {
+                let Some(input) = normalize(input)? else { return Ok(Config::ListInterfaces) };
+                Config::Events(input_config(input, &[])?)
+            }
+        })
+    }
+}
+
+/// tcpdump's habits: `-r FILE` joins the files; positional arguments after
+/// the files that are not files are the filter expression
+/// (`f.pcap tcp port 17001`; with `-r`, all of them). `None`: `-D`.
+fn normalize(mut input: InputArgs) -> Result<Option<InputArgs>, Error> {
+    let exists = |p: &Path| p.as_os_str() == "-" || p.exists();
+    let split = match input.files.iter().position(|p| !exists(p)) {
+        Some(0) if input.read.is_empty() => None,
+        Some(i) => Some(i),
+        None => None,
+    };
+    if let Some(i) = split {
+        let expr: Vec<String> = input.files.drain(i..).map(|p| p.to_string_lossy().into_owned()).collect();
+        if input.filter.is_some() {
+            return Err(Error::Usage(format!(
+                "{:?} is not a file, and --filter is given too: give the filter once",
+                expr.join(" ")
+            )));
+        }
+        input.filter = Some(expr.join(" "));
+    }
+    if input.write.is_some() && input.interface.is_empty() {
+        return Err(Error::Usage("-w saves a live capture: give -i IFACE too".into()));
+    }
+    let mut files = std::mem::take(&mut input.read);
+    files.append(&mut input.files);
+    input.files = files;
+    Ok((!input.list_interfaces).then_some(input))
+}
+
+/// The shared flags, checked: pipeline limits, the filter, the sources,
+/// threads, the live capture.
+fn input_config(input: InputArgs, vantage: &[String]) -> Result<InputConfig, Error> {
+    let pipeline = pipeline_config(&input)?;
+    // Files are filtered here; a live capture compiles its own filter.
+    if let Some(f) = &input.filter
+        && !(input.files.is_empty() && vantage.is_empty())
+    {
+        Bpf::new(f)?;
+    }
+    let sources = sources(&input, vantage)?;
+    let threads = match input.threads {
+        Some(0) => return Err(Error::Usage("--threads 0: give 1 (one thread) or more".into())),
+        Some(1) => Threads::One,
+        None | Some(_) => Threads::PerInput,
+    };
+    let duration = match input.duration {
+        None => None,
+        Some(s) => Some(
+            Duration::try_from_secs_f64(s)
+                .map_err(|_| Error::Usage(format!("--duration {s}: give a number of seconds")))?,
+        ),
+    };
+    let live = (!input.interface.is_empty()).then(|| LiveConfig {
+        interfaces: input.interface.clone(),
+        filter: input.filter.clone(),
+        snaplen: input.snaplen,
+        buffer_bytes: input.buffer_kib.saturating_mul(1024).min(i32::MAX as u32) as i32,
+        count: input.count,
+        duration,
+        save: input.write.clone().map(|path| SaveOptions {
+            path,
+            rotate_bytes: input.file_size.map(|mb| mb * 1_000_000),
+            files: input.file_count,
+        }),
+    });
+    Ok(InputConfig {
+        sources,
+        live,
+        select: SelectSpec { filter: input.filter, count: input.count },
+        pipeline,
+        bounds: Bounds { max_events: input.max_events.max(2), max_nodes: input.max_nodes.max(1) },
+        threads,
+        progress: !input.no_progress,
+        user: input.user,
+    })
+}
+
+fn pipeline_config(input: &InputArgs) -> Result<PipelineConfig, Error> {
+    let ports = input.ports.as_deref().map(parse_ports).transpose()?;
+    if input.max_message < 16 {
+        return Err(Error::Usage("--max-message must be at least 16".into()));
+    }
+    Ok(PipelineConfig {
+        reassembly: ReassemblyConfig {
+            max_pending_per_stream: input.max_stream_buffer,
+            max_pending_total: input.max_total_buffer.max(input.max_stream_buffer),
+            max_connections: input.max_connections.max(1),
+            ..ReassemblyConfig::default()
+        },
+        framer: FramerConfig { max_totlen: input.max_message, ..FramerConfig::default() },
+        ports,
+        hosts: input.host.clone(),
+    })
+}
+
+/// Parses `17000-17010,16379`.
+fn parse_ports(s: &str) -> Result<PortFilter, Error> {
+    let bad = |what: String| Error::Usage(what);
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let lo: u16 = a.trim().parse().map_err(|_| bad(format!("bad port {a:?} in {s:?}")))?;
+        let hi: u16 = b.trim().parse().map_err(|_| bad(format!("bad port {b:?} in {s:?}")))?;
+        if lo > hi {
+            return Err(bad(format!("bad port range {part:?}")));
+        }
+        out.push((lo, hi));
+    }
+    if out.is_empty() {
+        return Err(bad(format!("no ports in {s:?}")));
+    }
+    Ok(PortFilter(out))
+}
+
+/// Positional files (named by file name) and `--vantage NAME=FILE`
+/// (`named`); at least one of them, or a live capture.
+fn sources(input: &InputArgs, vantage: &[String]) -> Result<Vec<Source>, Error> {
+    let mut out: Vec<Source> =
+        input.files.iter().map(|p| Source { name: file_name(p), path: p.clone(), named: false }).collect();
+    for v in vantage {
+        let bad = || Error::Usage(format!("--vantage {v:?}: expected NAME=FILE"));
+        let (name, file) = v.split_once('=').ok_or_else(bad)?;
+        if name.is_empty() || file.is_empty() {
+            return Err(bad());
+        }
+        out.push(Source { name: name.to_string(), path: file.into(), named: true });
+    }
+    if out.is_empty() && input.interface.is_empty() {
+        return Err(Error::Usage("no capture file given (or -i IFACE for a live capture)".into()));
+    }
+    Ok(out)
+}
+
+fn time_flag(flag: &str, v: Option<String>) -> Result<Option<TimeSpec>, Error> {
+    v.map(|s| {
+        TimeSpec::parse(&s).ok_or_else(|| {
+            Error::Usage(format!(
+                "{flag} {s:?}: expected 2026-11-24T18:49:40.5Z (any UTC offset), a time of day such as 18:49:40.5, +6.923s after the first message, or microseconds"
+            ))
+        })
+    })
+    .transpose()
+}
+
+/// `X.Y` (or `X.Y.Z`, `X`) → (X, Y).
+fn parse_version(v: &str) -> Result<(u32, u32), Error> {
+    let parts: Vec<Option<u32>> = v.split('.').map(|p| p.parse().ok()).collect();
+    match parts.as_slice() {
+        [Some(a)] => Ok((*a, 0)),
+        [Some(a), Some(b), ..] => Ok((*a, *b)),
+        _ => Err(Error::Usage(format!("--server-version {v:?}: expected X.Y, e.g. 4.0 or 7.2"))),
+    }
+}
+
+impl Outputs {
+    fn all(&self) -> [(&'static str, Option<&Path>); 5] {
+        [
+            ("--json", self.json.as_deref()),
+            ("--chart", self.chart.as_deref()),
+            ("--dot", self.dot.as_deref()),
+            ("--mermaid", self.mermaid.as_deref()),
+            ("--html", self.html.as_deref()),
+        ]
+    }
+
+    /// Checks the outputs before any reading: at most one on stdout, a
+    /// chart format that can be drawn.
+    fn check(&self) -> Result<(), Error> {
+        let stdout: Vec<&str> =
+            self.all().into_iter().filter(|(_, p)| p.is_some_and(is_stdout)).map(|(f, _)| f).collect();
+        if stdout.len() > 1 {
+            return Err(Error::Usage(format!(
+                "{} all ask for standard output (-); give files to all but one",
+                stdout.join(" and ")
+            )));
+        }
+        if let Some(p) = &self.chart
+            && chart_format(p).is_none()
+        {
+            return Err(Error::Chart(ChartError::Format(p.clone())));
+        }
+        Ok(())
+    }
+
+    /// An output goes to standard output instead of the report.
+    pub fn takes_stdout(&self) -> bool {
+        self.all().into_iter().any(|(_, p)| p.is_some_and(is_stdout))
+    }
+}
+
+/// `-`: standard output.
+pub fn is_stdout(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config(args: &[&str]) -> Result<Config, Error> {
+        Config::from_cli(Cli::try_parse_from(std::iter::once("meetgraph").chain(args.iter().copied())).unwrap())
+    }
+
+    fn usage(args: &[&str]) -> String {
+        match config(args) {
+            Err(Error::Usage(m)) => m,
+            Err(e) => panic!("{args:?}: not a usage error: {e}"),
+            Ok(_) => panic!("{args:?}: accepted"),
+        }
+    }
+
+    /// Each flag is checked before anything is opened, with a message
+    /// naming it.
+    #[test]
+    fn bad_flags_are_usage_errors_naming_the_flag() {
+        assert_eq!(usage(&["dump", "-", "--ports", "17000-16000"]), "bad port range \"17000-16000\"");
+        assert_eq!(usage(&["dump", "-", "--ports", ","]), "no ports in \",\"");
+        assert_eq!(usage(&["dump", "-", "--max-message", "8"]), "--max-message must be at least 16");
+        assert!(usage(&["analyze", "-", "--threads", "0"]).starts_with("--threads 0"));
+        assert!(usage(&["watch", "-", "--interval", "0"]).starts_with("--interval 0"));
+        assert!(usage(&["watch", "-", "--duration=-1"]).starts_with("--duration -1"));
+        assert!(usage(&["nodes", "-", "--as", "x", "--server-version", "four"]).starts_with("--server-version"));
+        assert!(usage(&["analyze", "-", "--since", "yesterday"]).starts_with("--since \"yesterday\""));
+        assert!(usage(&["analyze", "--vantage", "=x.pcap"]).starts_with("--vantage"));
+        assert!(usage(&["analyze", "--json", "-", "--dot", "-", "-"]).contains("--json and --dot"));
+        assert!(usage(&["events"]).starts_with("no capture file given"));
+        assert!(usage(&["dump", "-", "-w", "x.pcapng"]).starts_with("-w saves a live capture"));
+    }
+
+    /// tcpdump's habits: `-r` files first, a trailing expression is the
+    /// filter, `-D` wins over the rest.
+    #[test]
+    fn read_files_and_a_trailing_filter_like_tcpdump() {
+        let filtered = config(&["dump", "-q", "-", "-r", "-", "tcp", "port", "1"]);
+        if cfg!(feature = "live") {
+            let Ok(Config::Dump(input, dump)) = filtered else { panic!("not a dump") };
+            assert_eq!(input.sources.len(), 2);
+            assert_eq!(input.select.filter.as_deref(), Some("tcp port 1"));
+            assert!(dump.quiet && !dump.anomalies);
+        } else {
+            // Without libpcap a filter on files says which build it needs.
+            assert!(matches!(filtered, Err(Error::Filter(meetgraph::capture::FilterError::NeedsLibpcap))));
+        }
+        assert!(matches!(config(&["analyze", "-D", "--threads", "0"]), Ok(Config::ListInterfaces)));
+        let Ok(Config::Analyze(input, _)) = config(&["analyze", "-", "--threads", "1", "--max-events", "0"]) else {
+            panic!("not an analysis")
+        };
+        assert_eq!((input.threads, input.bounds.max_events), (Threads::One, 2));
+    }
+}

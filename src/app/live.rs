@@ -1,0 +1,115 @@
+//! Live capture: the interfaces opened (`-i`, several read as one), Ctrl-C
+//! and SIGTERM end them, `-w` saves what is read, `-Z` drops privileges
+//! once they are open, `-D` lists what can be opened. The count of packets
+//! libpcap dropped is handed back to the command that shows it.
+
+use super::config::LiveConfig;
+use meetgraph::error::{Error, Status};
+use meetgraph::pipeline::{Input, Pipeline};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+/// Packets libpcap dropped on a live capture, kept current as it runs.
+pub type Drops = Arc<AtomicU64>;
+
+/// A live capture input; Ctrl-C, SIGTERM, `-c` or `--duration` end it.
+#[cfg(feature = "live")]
+pub fn open(live: &LiveConfig, pipeline: Pipeline) -> Result<(Input, Drops), Error> {
+    use meetgraph::capture::{LiveCapture, LiveOptions, MultiLive, PacketSource, Saved};
+    let stop = stop_on_signals();
+    let drops = Drops::default();
+    let mut caps = Vec::new();
+    for iface in &live.interfaces {
+        let opts = LiveOptions {
+            interface: iface.to_string(),
+            filter: live.filter.clone(),
+            snaplen: live.snaplen,
+            buffer_bytes: live.buffer_bytes,
+            count: live.count,
+            duration: live.duration,
+            stop: stop.clone(),
+            drops: drops.clone(),
+        };
+        caps.push(LiveCapture::open(opts)?);
+    }
+    let source: Box<dyn PacketSource> = match caps.len() {
+        1 => Box::new(caps.remove(0)),
+        _ => Box::new(MultiLive::new(caps)),
+    };
+    let input = match &live.save {
+        Some(save) => Input::new(Saved::new(source, save.clone())?, pipeline),
+        None => Input::boxed(source, pipeline),
+    };
+    Ok((input, drops))
+}
+
+#[cfg(not(feature = "live"))]
+pub fn open(live: &LiveConfig, _pipeline: Pipeline) -> Result<(Input, Drops), Error> {
+    Err(Error::Usage(format!(
+        "-i {}: this build has no live capture; rebuild with `cargo build --release --features live` (needs libpcap)",
+        live.interfaces.join(" -i ")
+    )))
+}
+
+/// The flag Ctrl-C and SIGTERM set (the capture loop polls it every
+/// 200 ms).
+#[cfg(feature = "live")]
+fn stop_on_signals() -> Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    // Only one handler can be installed per process; a second live input
+    // shares the first one's.
+    if ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)).is_err() {
+        super::messages::warn(&"Ctrl-C handler already installed; Ctrl-C ends the first live capture");
+    }
+    stop
+}
+
+/// `-Z USER`: once the interfaces are open, become USER (group first).
+#[cfg(feature = "live")]
+pub fn relinquish(user: Option<&str>) -> Result<(), Error> {
+    use nix::unistd::{User, setgid, setgroups, setuid};
+    let Some(name) = user else { return Ok(()) };
+    let failed =
+        |step: Option<&'static str>, e: nix::Error| Error::Privileges { user: name.into(), step, source: Box::new(e) };
+    let user = User::from_name(name)
+        .map_err(|e| failed(None, e))?
+        .ok_or_else(|| Error::Usage(format!("-Z {name}: no such user")))?;
+    if nix::unistd::getuid() == user.uid {
+        return Ok(());
+    }
+    setgroups(&[user.gid]).map_err(|e| failed(Some("set groups"), e))?;
+    setgid(user.gid).map_err(|e| failed(Some("set group"), e))?;
+    setuid(user.uid).map_err(|e| failed(Some("set user"), e))?;
+    Ok(())
+}
+
+#[cfg(not(feature = "live"))]
+pub fn relinquish(user: Option<&str>) -> Result<(), Error> {
+    match user {
+        Some(_) => {
+            Err(Error::Usage("-Z drops privileges after a live capture opens: build with `--features live`".into()))
+        }
+        None => Ok(()),
+    }
+}
+
+/// `-D`: the interfaces libpcap can capture on.
+#[cfg(feature = "live")]
+pub fn list_interfaces() -> Result<Status, Error> {
+    let devices = pcap::Device::list().map_err(|e| Error::Interfaces(Box::new(e)))?;
+    super::emit::write_stdout(|w| {
+        for (i, d) in devices.iter().enumerate() {
+            let desc = d.desc.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
+            writeln!(w, "{}.{}{desc}", i + 1, d.name)?;
+        }
+        Ok(())
+    })?;
+    Ok(Status::Ok)
+}
+
+#[cfg(not(feature = "live"))]
+pub fn list_interfaces() -> Result<Status, Error> {
+    Err(Error::Usage("listing interfaces needs libpcap: build meetgraph with `--features live`".into()))
+}

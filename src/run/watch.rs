@@ -1,0 +1,43 @@
+//! The `watch` loop: the analysis of a run, told as it becomes known.
+
+use super::read::{Threads, read};
+use crate::analysis::alerts::{Alert, Told};
+use crate::analysis::{Analysis, AnalysisConfig, Analyzer};
+use crate::pipeline::Input;
+
+/// Runs `inputs` through the analysis like [`analyze_inputs`] and tells
+/// events as they become known: every `interval_us` of capture time a
+/// provisional analysis is made and `on_new` gets the events not told yet
+/// (and the provisional analysis, for a status line); at the end the rest,
+/// from the final analysis, which is returned. What is told is what
+/// `analyze` reports for the same input.
+pub fn watch(
+    inputs: &mut [Input],
+    cfg: AnalysisConfig,
+    interval_us: i64,
+    mut on_new: impl FnMut(&[Alert], &Analysis),
+) -> Analysis {
+    let mut analyzer = Analyzer::new(cfg);
+    let mut told = Told::default();
+    let mut next: Option<i64> = None;
+    read(inputs, Threads::default(), &mut |e| {
+        let ts = e.ts_us;
+        analyzer.observe(e);
+        match next {
+            None => next = Some(ts + interval_us),
+            Some(t) if ts >= t => {
+                next = Some(ts + interval_us);
+                let provisional = analyzer.clone().finish();
+                let new = told.new_in(&provisional, false);
+                if !new.is_empty() {
+                    on_new(&new, &provisional);
+                }
+            }
+            Some(_) => {}
+        }
+    });
+    let last = analyzer.finish();
+    let new = told.new_in(&last, true);
+    on_new(&new, &last);
+    last
+}
