@@ -251,6 +251,11 @@ pub enum Command {
     },
     /// The man page (roff) on stdout: `meetgraph man | man -l -`.
     Man,
+    /// A Wireshark Lua dissector for the cluster bus on stdout (protocol
+    /// `rcmb`, every generation, reassembly): `meetgraph dissector >
+    /// ~/.local/lib/wireshark/plugins/rcmb.lua`, or `tshark -X
+    /// lua_script:rcmb.lua`. Fields and install steps: wireshark/README.md.
+    Dissector,
     /// The events the analysis consumes, as JSON lines (for debugging an
     /// analysis or feeding other tools).
     Events {

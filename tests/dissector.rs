@@ -41,8 +41,20 @@ const TYPE_NAMES: [&str; 11] = [
 /// type name (meetgraph's names) and its sender ("" for light messages).
 type Msg = (u64, String, String);
 
+/// The dissector as `meetgraph dissector` prints it (what a user installs),
+/// written once to a temporary file; it must be the shipped file.
 fn lua_script() -> String {
-    format!("lua_script:{}", Path::new(env!("CARGO_MANIFEST_DIR")).join("wireshark/rcmb.lua").display())
+    static PRINTED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let path = PRINTED.get_or_init(|| {
+        let out = Command::new(env!("CARGO_BIN_EXE_meetgraph")).arg("dissector").output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let shipped = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("wireshark/rcmb.lua")).unwrap();
+        assert!(out.stdout == shipped, "`meetgraph dissector` prints wireshark/rcmb.lua");
+        let p = std::env::temp_dir().join(format!("meetgraph-rcmb-{}.lua", std::process::id()));
+        std::fs::write(&p, &out.stdout).unwrap();
+        p
+    });
+    format!("lua_script:{}", path.display())
 }
 
 fn type_name(n: &str) -> String {
@@ -82,7 +94,9 @@ const EXPERTS: [&str; 11] = [
 /// Runs tshark with the dissector over `path` (`extra`: more options).
 fn tshark(path: &Path, extra: &[&str]) -> Seen {
     let mut cmd = Command::new("tshark");
-    cmd.args(["-n", "-r"]).arg(path).args(["-X", &lua_script()]).args(extra);
+    // Flannel's VXLAN port is not Wireshark's default (4789): decode it as
+    // a user of the overlay sample would (wireshark/README.md says so).
+    cmd.args(["-n", "-d", "udp.port==8472,vxlan", "-r"]).arg(path).args(["-X", &lua_script()]).args(extra);
     cmd.args(["-Y", "rcmb || _ws.lua.error || _ws.malformed", "-T", "fields", "-E", "aggregator=|"]);
     let base = ["frame.number", "rcmb.layout", "rcmb.type", "rcmb.sender", "tcp.segment.count"];
     let checks = ["_ws.lua.error", "_ws.malformed", "frame.protocols", "_ws.expert.message"];

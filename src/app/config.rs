@@ -29,6 +29,7 @@ pub enum Config {
     ListInterfaces,
     Completions(clap_complete::Shell),
     Man,
+    Dissector,
     Dump(InputConfig, DumpConfig),
     Analyze(InputConfig, AnalyzeConfig),
     Nodes(InputConfig, NodesConfig),
@@ -122,6 +123,7 @@ impl Config {
         Ok(match cli.command {
             Command::Completions { shell } => Config::Completions(shell),
             Command::Man => Config::Man,
+            Command::Dissector => Config::Dissector,
             Command::Dump { input, format, stats, quiet, no_anomalies } => {
                 let Some(input) = normalize(input)? else { return Ok(Config::ListInterfaces) };
                 let format = match format {

@@ -42,6 +42,7 @@ pub fn run(cli: Cli) -> Result<Status, Error> {
         Config::ListInterfaces => live::list_interfaces(),
         Config::Completions(shell) => cmd::docs::completions(shell),
         Config::Man => cmd::docs::man(),
+        Config::Dissector => cmd::docs::dissector(),
         Config::Dump(input, dump) => cmd::dump::run(&input, &dump),
         Config::Analyze(input, analyze) => cmd::analyze::run(&input, &analyze),
         Config::Nodes(input, nodes) => cmd::nodes::run(&input, &nodes),

@@ -1,4 +1,5 @@
-//! `completions SHELL` and `man`: generated from the flags' definitions.
+//! `completions SHELL` and `man` (generated from the flags' definitions)
+//! and `dissector` (the Wireshark Lua dissector compiled in).
 
 use crate::app::emit::write_stdout;
 use crate::cli::Cli;
@@ -17,5 +18,11 @@ pub fn completions(shell: clap_complete::Shell) -> Result<Status, Error> {
 /// The man page (roff) on standard output.
 pub fn man() -> Result<Status, Error> {
     write_stdout(|w| clap_mangen::Man::new(Cli::command()).render(w))?;
+    Ok(Status::Ok)
+}
+
+/// The Wireshark Lua dissector (`wireshark/rcmb.lua`) on standard output.
+pub fn dissector() -> Result<Status, Error> {
+    write_stdout(|w| w.write_all(meetgraph::output::dissector::LUA.as_bytes()))?;
     Ok(Status::Ok)
 }
