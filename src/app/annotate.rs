@@ -13,7 +13,7 @@
 //! waits only while its input's reassembly holds bytes out of order, at
 //! most `--max-total-buffer` bytes of packets in all.
 
-use super::config::InputConfig;
+use super::config::{InputConfig, is_stdout};
 use super::inputs::reopen;
 use super::messages::warn;
 use super::progress::Progress;
@@ -95,6 +95,36 @@ impl Replay for Annotated<'_> {
         self.comments += comments.len() as u64;
         self.out.packet(p.interface, p.ts_us, p.orig_len, &p.data, &comments)
     }
+}
+
+/// `--annotate OUT` reads the files again after the analysis: only files
+/// can be, and none of them is OUT. Checked before anything is read.
+pub fn check(out: &Path, input: &InputConfig) -> Result<(), Error> {
+    if is_stdout(out) {
+        return Err(Error::Usage(
+            "--annotate -: the annotated capture is written to a file (whole, then renamed into place); give a path"
+                .into(),
+        ));
+    }
+    if input.live.is_some() {
+        return Err(Error::Usage(
+            "--annotate reads the captures a second time, after the analysis: not possible with -i; save the live capture with -w FILE, then run analyze FILE --annotate OUT.pcapng".into(),
+        ));
+    }
+    if input.sources.iter().any(|s| is_stdout(&s.path)) {
+        return Err(Error::Usage(
+            "--annotate reads the captures a second time, after the analysis, and standard input (-) cannot be read twice: save it to a file first (cat > capture.pcap)".into(),
+        ));
+    }
+    let same =
+        |p: &Path| std::fs::canonicalize(p).ok().zip(std::fs::canonicalize(out).ok()).is_some_and(|(a, b)| a == b);
+    if let Some(s) = input.sources.iter().find(|s| same(&s.path)) {
+        return Err(Error::Usage(format!(
+            "--annotate {}: that is an input; write the annotated capture elsewhere",
+            s.path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// `.OUT.partial-PID` beside `out`.

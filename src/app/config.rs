@@ -153,9 +153,7 @@ impl Config {
                 let (since, until) = (time_flag("--since", since)?, time_flag("--until", until)?);
                 let outputs = Outputs { all, json, chart, dot, mermaid, html, annotate };
                 outputs.check()?;
-                let input = input_config(input, &vantage)?;
-                outputs.check_annotate(&input)?;
-                Config::Analyze(input, AnalyzeConfig { reference, outputs, since, until })
+                Config::Analyze(input_config(input, &vantage)?, AnalyzeConfig { reference, outputs, since, until })
             }
             Command::Nodes { input, node, at, server_version } => {
                 let Some(input) = normalize(input)? else { return Ok(Config::ListInterfaces) };
@@ -359,37 +357,6 @@ impl Outputs {
             && chart_format(p).is_none()
         {
             return Err(Error::Chart(ChartError::Format(p.clone())));
-        }
-        Ok(())
-    }
-
-    /// `--annotate` reads the files again after the analysis: only files
-    /// can be, and none of them is the output.
-    fn check_annotate(&self, input: &InputConfig) -> Result<(), Error> {
-        let Some(out) = &self.annotate else { return Ok(()) };
-        if is_stdout(out) {
-            return Err(Error::Usage(
-                "--annotate -: the annotated capture is written to a file (whole, then renamed into place); give a path"
-                    .into(),
-            ));
-        }
-        if input.live.is_some() {
-            return Err(Error::Usage(
-                "--annotate reads the captures a second time, after the analysis: not possible with -i; save the live capture with -w FILE, then run analyze FILE --annotate OUT.pcapng".into(),
-            ));
-        }
-        if input.sources.iter().any(|s| is_stdout(&s.path)) {
-            return Err(Error::Usage(
-                "--annotate reads the captures a second time, after the analysis, and standard input (-) cannot be read twice: save it to a file first (cat > capture.pcap)".into(),
-            ));
-        }
-        let same =
-            |p: &Path| std::fs::canonicalize(p).ok().zip(std::fs::canonicalize(out).ok()).is_some_and(|(a, b)| a == b);
-        if let Some(s) = input.sources.iter().find(|s| same(&s.path)) {
-            return Err(Error::Usage(format!(
-                "--annotate {}: that is an input; write the annotated capture elsewhere",
-                s.path.display()
-            )));
         }
         Ok(())
     }

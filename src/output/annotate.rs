@@ -7,9 +7,10 @@
 
 use super::dump::{command_summary, message_summary};
 use super::printable::printable;
-use crate::analysis::CaptureInfo;
+use crate::analysis::{CaptureInfo, Story};
 use crate::clusterbus::Message;
 use crate::pipeline::{Anomaly, BusSink, CommandMeta, MessageMeta};
+use crate::time::clocks::Method;
 use rustc_hash::FxHashMap as HashMap;
 
 /// Gossip entries listed in a message's comment (the count is always
@@ -149,8 +150,8 @@ pub fn interface_label(
 
 /// The section's comments: the story, then the captures merged and the
 /// clock offset applied to each.
-pub fn section_comments(story: &[String], captures: &[CaptureInfo]) -> Vec<String> {
-    let story: Vec<String> = story.iter().map(|s| printable(s).into_owned()).collect();
+pub fn section_comments(story: &Story, captures: &[CaptureInfo]) -> Vec<String> {
+    let story: Vec<String> = story.sentences().iter().map(|s| printable(&s.text).into_owned()).collect();
     let mut clocks = vec![format!(
         "meetgraph analyze --annotate: {} capture(s) merged on the reference clock; each packet's first comment is its original file and frame",
         captures.len()
@@ -158,7 +159,8 @@ pub fn section_comments(story: &[String], captures: &[CaptureInfo]) -> Vec<Strin
     for c in captures {
         let clock = match &c.clock {
             None => String::new(),
-            Some(k) if k.method == "reference" => ": the reference clock".to_string(),
+            Some(k) if k.method == Method::Reference => ": the reference clock".to_string(),
+            Some(k) if k.method == Method::None => ": not aligned (times as captured)".to_string(),
             Some(k) if k.applied => {
                 format!(": offset {:+} µs (±{} µs, {}) subtracted", k.offset_us, k.uncertainty_us, k.method)
             }
