@@ -1,6 +1,7 @@
 //! `analyze`: the whole analysis, then the report (coloured on a terminal)
 //! and the files asked for.
 
+use crate::app::annotate;
 use crate::app::config::{AnalyzeConfig, InputConfig, Outputs};
 use crate::app::emit::{emit, write_stdout};
 use crate::app::inputs::{damaged, open_vantages};
@@ -11,13 +12,17 @@ use meetgraph::error::{Error, Status};
 use meetgraph::output::chart::write_chart;
 use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::html::write_html;
-use meetgraph::output::report::{ReportOptions, write_json, write_report};
+use meetgraph::output::report::{ReportOptions, Style, write_json, write_report};
 use meetgraph::time::{TimeSpec, format_utc_us};
 use std::io::{self, IsTerminal};
 
 pub fn run(input: &InputConfig, cfg: &AnalyzeConfig) -> Result<Status, Error> {
+    if let Some(out) = &cfg.outputs.annotate {
+        annotate::check(out, input)?;
+    }
     let (mut opened, acfg) = open_vantages(input, cfg.reference.as_deref())?;
     let progress = Progress::start(input, &opened.bytes_read, false);
+    let annotate = cfg.outputs.annotate.as_ref().map(|_| acfg.clone());
     let analysis = meetgraph::run::analyze_inputs_with(&mut opened.inputs, acfg, input.threads).0.finish();
     drop(progress);
     let (since, until) = window(cfg.since, cfg.until, analysis.t0_us())?;
@@ -30,16 +35,14 @@ pub fn run(input: &InputConfig, cfg: &AnalyzeConfig) -> Result<Status, Error> {
     if let Some(path) = &o.json {
         emit(path, |w| write_json(w, &analysis))?;
     }
+    if let (Some(path), Some(acfg), Some(plan)) = (&o.annotate, &annotate, &opened.plan) {
+        annotate::write(path, input, plan, acfg, &analysis)?;
+    }
     if !o.takes_stdout() {
         let report = ReportOptions { all: o.all };
-        if meetgraph::output::watch::use_colour(io::stdout().is_terminal()) {
-            let mut buf = Vec::new();
-            write_report(&mut buf, &analysis, &report).map_err(|e| Error::write("writing output", e))?;
-            let text = meetgraph::output::report::colourize(&String::from_utf8_lossy(&buf));
-            write_stdout(|w| w.write_all(text.as_bytes()))?;
-        } else {
-            write_stdout(|w| write_report(w, &analysis, &report))?;
-        }
+        let colour = meetgraph::output::watch::use_colour(io::stdout().is_terminal());
+        let style = if colour { Style::Colour } else { Style::Plain };
+        write_stdout(|w| write_report(w, &analysis, &report, style))?;
     }
     Ok(status)
 }
