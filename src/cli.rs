@@ -68,6 +68,14 @@ pub struct InputArgs {
     #[arg(short = 'f', long, value_name = "BPF")]
     pub filter: Option<String>,
 
+    /// Live capture: keep everything libpcap sees. By default a live
+    /// capture without -f narrows the kernel's filter to the cluster bus
+    /// as it learns it (segments starting a bus message, SYN/FIN/RST,
+    /// every segment of bus ports, CLUSTER commands, tunnels that carry
+    /// any of it), so a busy host's client traffic stays in the kernel.
+    #[arg(long)]
+    pub no_auto_filter: bool,
+
     /// Stop after this many packets (per capture; tcpdump's -c).
     #[arg(short = 'c', long, value_name = "N")]
     pub count: Option<u64>,

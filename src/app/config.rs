@@ -61,6 +61,8 @@ pub struct InputConfig {
 pub struct LiveConfig {
     pub interfaces: Vec<String>,
     pub filter: Option<String>,
+    /// Narrow the kernel's filter to the bus (no `-f`, no `--no-auto-filter`).
+    pub auto_filter: bool,
     pub snaplen: i32,
     /// libpcap's kernel buffer (bytes).
     pub buffer_bytes: i32,
@@ -232,6 +234,7 @@ fn input_config(input: InputArgs, vantage: &[String]) -> Result<InputConfig, Err
     let live = (!input.interface.is_empty()).then(|| LiveConfig {
         interfaces: input.interface.clone(),
         filter: input.filter.clone(),
+        auto_filter: input.filter.is_none() && !input.no_auto_filter,
         snaplen: input.snaplen,
         buffer_bytes: input.buffer_kib.saturating_mul(1024).min(i32::MAX as u32) as i32,
         count: input.count,
@@ -269,6 +272,7 @@ fn pipeline_config(input: &InputArgs) -> Result<PipelineConfig, Error> {
         framer: FramerConfig { max_totlen: input.max_message, ..FramerConfig::default() },
         ports,
         hosts: input.host.clone(),
+        learn: None,
     })
 }
 

@@ -4,7 +4,7 @@
 //! the captures' names; and, after reading, damaged inputs told.
 
 use super::config::InputConfig;
-use super::live::{self, Drops};
+use super::live::{self, LiveStatus};
 use super::messages::warn;
 use meetgraph::analysis::AnalysisConfig;
 use meetgraph::capture::{BytesRead, CaptureFile, LinkType};
@@ -21,7 +21,7 @@ pub struct Opened {
     /// Where the files' reads are counted (the progress bar).
     pub bytes_read: BytesRead,
     /// Packets libpcap dropped, with a live capture.
-    pub drops: Option<Drops>,
+    pub live: Option<LiveStatus>,
     /// The files' vantages, when opened by vantage (read them again with
     /// [`reopen`]).
     pub plan: Option<Plan>,
@@ -53,7 +53,7 @@ pub fn open_vantages(cfg: &InputConfig, reference: Option<&str>) -> Result<(Open
         acfg.vantages.push(l.interfaces.iter().map(|i| format!("iface:{i}")).collect::<Vec<_>>().join("+"));
     }
     acfg.bounds = cfg.bounds;
-    Ok((Opened { inputs, bytes_read, drops, plan: kept }, acfg))
+    Ok((Opened { inputs, bytes_read, live: drops, plan: kept }, acfg))
 }
 
 /// The files of `plan` opened again, as [`open_vantages`] opened them
@@ -76,15 +76,15 @@ pub fn open_files(cfg: &InputConfig) -> Result<(Opened, Vec<String>), Error> {
     let drops = open_live(cfg, &mut inputs)?;
     let mut names: Vec<String> = inputs.iter().map(|i| file_name(Path::new(i.file.name()))).collect();
     make_unique(&mut names);
-    Ok((Opened { inputs, bytes_read, drops, plan: None }, names))
+    Ok((Opened { inputs, bytes_read, live: drops, plan: None }, names))
 }
 
 /// The live capture, if any, as the last input; then `-Z` (every input
 /// is open).
-fn open_live(cfg: &InputConfig, inputs: &mut Vec<Input>) -> Result<Option<Drops>, Error> {
+fn open_live(cfg: &InputConfig, inputs: &mut Vec<Input>) -> Result<Option<LiveStatus>, Error> {
     let mut drops = None;
     if let Some(l) = &cfg.live {
-        let (input, d) = live::open(l, Pipeline::new(inputs.len(), cfg.pipeline.clone()))?;
+        let (input, d) = live::open(l, inputs.len(), cfg.pipeline.clone())?;
         inputs.push(input);
         drops = Some(d);
     }

@@ -1,23 +1,35 @@
 //! Live capture: the interfaces opened (`-i`, several read as one), Ctrl-C
 //! and SIGTERM end them, `-w` saves what is read, `-Z` drops privileges
-//! once they are open, `-D` lists what can be opened. The count of packets
-//! libpcap dropped is handed back to the command that shows it.
+//! once they are open, `-D` lists what can be opened. Without `-f` the
+//! capture narrows its kernel filter to the bus as the chain learns it
+//! (`--no-auto-filter`: not). The count of packets libpcap dropped and
+//! what the filter learned are handed back to the command that shows them.
 
 use super::config::LiveConfig;
+use meetgraph::capture::BusLearning;
 use meetgraph::error::{Error, Status};
-use meetgraph::pipeline::{Input, Pipeline};
+use meetgraph::pipeline::{Input, PipelineConfig};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-/// Packets libpcap dropped on a live capture, kept current as it runs.
-pub type Drops = Arc<AtomicU64>;
+/// What a running live capture shows: libpcap's drops, what the auto
+/// filter learned (kept current as it runs).
+#[derive(Clone, Debug, Default)]
+pub struct LiveStatus {
+    pub drops: Arc<AtomicU64>,
+    pub learning: Option<BusLearning>,
+}
 
-/// A live capture input; Ctrl-C, SIGTERM, `-c` or `--duration` end it.
+/// A live capture input (capture number `index`); Ctrl-C, SIGTERM, `-c`
+/// or `--duration` end it.
 #[cfg(feature = "live")]
-pub fn open(live: &LiveConfig, pipeline: Pipeline) -> Result<(Input, Drops), Error> {
+pub fn open(live: &LiveConfig, index: usize, mut pcfg: PipelineConfig) -> Result<(Input, LiveStatus), Error> {
     use meetgraph::capture::{LiveCapture, LiveOptions, MultiLive, PacketSource, Saved};
+    use meetgraph::pipeline::Pipeline;
     let stop = stop_on_signals();
-    let drops = Drops::default();
+    let status = LiveStatus { drops: Arc::default(), learning: live.auto_filter.then(BusLearning::default) };
+    pcfg.learn = status.learning.clone();
+    let pipeline = Pipeline::new(index, pcfg);
     let mut caps = Vec::new();
     for iface in &live.interfaces {
         let opts = LiveOptions {
@@ -28,7 +40,8 @@ pub fn open(live: &LiveConfig, pipeline: Pipeline) -> Result<(Input, Drops), Err
             count: live.count,
             duration: live.duration,
             stop: stop.clone(),
-            drops: drops.clone(),
+            drops: status.drops.clone(),
+            auto: status.learning.clone(),
         };
         caps.push(LiveCapture::open(opts)?);
     }
@@ -40,11 +53,11 @@ pub fn open(live: &LiveConfig, pipeline: Pipeline) -> Result<(Input, Drops), Err
         Some(save) => Input::new(Saved::new(source, save.clone())?, pipeline),
         None => Input::boxed(source, pipeline),
     };
-    Ok((input, drops))
+    Ok((input, status))
 }
 
 #[cfg(not(feature = "live"))]
-pub fn open(live: &LiveConfig, _pipeline: Pipeline) -> Result<(Input, Drops), Error> {
+pub fn open(live: &LiveConfig, _index: usize, _pcfg: PipelineConfig) -> Result<(Input, LiveStatus), Error> {
     Err(Error::Usage(format!(
         "-i {}: this build has no live capture; rebuild with `cargo build --release --features live` (needs libpcap)",
         live.interfaces.join(" -i ")

@@ -2,6 +2,7 @@
 //! `live`). Packets are copied out of libpcap's buffer (one copy per
 //! packet) so they can be handed out like a file's.
 
+use super::autofilter::{BusLearning, Link, program};
 use super::error::CaptureError;
 use super::packet::{LinkType, PacketSource, RawPacket};
 use std::sync::Arc;
@@ -26,6 +27,9 @@ pub struct LiveOptions {
     /// Packets libpcap dropped (kernel and interface), kept current for a
     /// status line or metrics.
     pub drops: Arc<std::sync::atomic::AtomicU64>,
+    /// The auto filter (without `filter`): installed at open and again
+    /// whenever what it learned changes.
+    pub auto: Option<BusLearning>,
 }
 
 /// A live capture on one interface.
@@ -40,6 +44,9 @@ pub struct LiveCapture {
     loaded: bool,
     deadline: Option<Instant>,
     opts: LiveOptions,
+    /// The auto filter's link and the generation installed.
+    auto: Option<(Link, u64)>,
+    loopback: bool,
 }
 
 fn io_err(name: &str, e: impl std::fmt::Display) -> CaptureError {
@@ -93,9 +100,19 @@ impl LiveCapture {
         if let Some(f) = &opts.filter {
             cap.filter(f, true).map_err(|e| io_err(&name, format!("filter {f:?}: {e}")))?;
         }
-        let link = LinkType(cap.get_datalink().0 as u16);
+        let dlt = cap.get_datalink().0;
+        let link = LinkType(dlt as u16);
         let deadline = opts.duration.map(|d| Instant::now() + d);
-        Ok(LiveCapture {
+        let auto = match (&opts.auto, &opts.filter) {
+            (Some(_), None) => Link::of_dlt(dlt).map(|l| (l, u64::MAX)),
+            _ => None,
+        };
+        // libpcap throws away the outgoing copy of every loopback packet;
+        // the filter does it in the kernel.
+        let loopback = pcap::Device::list()
+            .map(|d| d.iter().any(|d| d.name == opts.interface && d.flags.is_loopback()))
+            .unwrap_or(false);
+        let mut live = LiveCapture {
             name,
             cap,
             link,
@@ -106,7 +123,32 @@ impl LiveCapture {
             loaded: false,
             deadline,
             opts,
-        })
+            auto,
+            loopback,
+        };
+        live.install()?;
+        Ok(live)
+    }
+
+    /// Installs the auto filter for what was learned, if it changed since
+    /// the last install (the kernel swaps programs atomically; packets
+    /// already queued stay).
+    fn install(&mut self) -> Result<(), CaptureError> {
+        let (Some((link, installed)), Some(learning)) = (self.auto, &self.opts.auto) else { return Ok(()) };
+        if learning.generation() == installed {
+            return Ok(());
+        }
+        let (generation, learned) = learning.learned();
+        let keep = u32::try_from(self.opts.snaplen).unwrap_or(u32::MAX);
+        let prog: Vec<socket2::SockFilter> = program(&learned, link, keep, self.loopback)
+            .iter()
+            .map(|i| socket2::SockFilter::new(i.code, i.jt, i.jf, i.k))
+            .collect();
+        socket2::SockRef::from(&self.cap)
+            .attach_filter(&prog)
+            .map_err(|e| io_err(&self.name, format!("installing the auto filter (--no-auto-filter keeps all): {e}")))?;
+        self.auto = Some((link, generation));
+        Ok(())
     }
 
     fn note_drops(&mut self) {
@@ -144,6 +186,7 @@ impl PacketSource for LiveCapture {
 
     fn advance(&mut self) -> Result<bool, CaptureError> {
         self.loaded = false;
+        self.install()?;
         if self.frame.is_multiple_of(1024) {
             self.note_drops();
         }

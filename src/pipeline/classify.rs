@@ -5,7 +5,8 @@
 //! for `CLUSTER` commands; gaps in a bus stream are anomalies.
 
 use super::anomaly::{Anomaly, AnomalyKind};
-use super::sink::{BusSink, CommandMeta, MessageMeta, StreamEnd};
+use super::driver::PipelineConfig;
+use super::sink::{BusSink, BusStart, CommandMeta, MessageMeta, StreamEnd};
 use super::stats::{CaptureStats, MessageCounts};
 use crate::clusterbus::Message;
 use crate::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSink, FramerConfig, StreamKind};
@@ -47,6 +48,8 @@ fn looks_like_tls(b: &[u8]) -> bool {
 pub(super) struct Glue<'a, K: BusSink> {
     capture: usize,
     framer_cfg: &'a FramerConfig,
+    /// The capture passed only what an auto filter let through.
+    filtered: bool,
     pub(super) stats: &'a mut CaptureStats,
     counts: &'a mut MessageCounts,
     sink: &'a mut K,
@@ -95,12 +98,12 @@ impl<K: BusSink> FrameSink for ChunkSink<'_, '_, K> {
 impl<'a, K: BusSink> Glue<'a, K> {
     pub(super) fn new(
         capture: usize,
-        framer_cfg: &'a FramerConfig,
+        cfg: &'a PipelineConfig,
         stats: &'a mut CaptureStats,
         counts: &'a mut MessageCounts,
         sink: &'a mut K,
     ) -> Self {
-        Glue { capture, framer_cfg, stats, counts, sink }
+        Glue { capture, framer_cfg: &cfg.framer, filtered: cfg.learn.is_some(), stats, counts, sink }
     }
 
     fn sniff(&mut self, resp: &mut RespSniffer, meta: &ChunkMeta, bytes: &[u8]) {
@@ -178,6 +181,15 @@ impl<K: BusSink> StreamConsumer for Glue<'_, K> {
         }
         let cfg = self.framer_cfg;
         let was = st.framer.kind();
+        if was == StreamKind::Unknown && bytes.starts_with(b"RCmb") {
+            // Version 1 headers: version at 8, the data port at 10.
+            let data_port = match bytes.get(8..12) {
+                Some(&[0, 1, a, b]) => Some(u16::from_be_bytes([a, b])),
+                _ => None,
+            };
+            let from_initiator = meta.from_initiator;
+            self.sink.bus_start(&BusStart { src: meta.src, dst: meta.dst, from_initiator, data_port });
+        }
         if was == StreamKind::Unknown && looks_like_tls(bytes) {
             st.tls_records += 1;
             st.tls_first.get_or_insert((meta.ts_us, meta.frame));
@@ -190,8 +202,10 @@ impl<K: BusSink> StreamConsumer for Glue<'_, K> {
             self.report_tls(st, meta);
         }
         // A stream seen from its first byte that is not bus traffic may be
-        // a client talking RESP to a data port.
-        if was == StreamKind::Unknown && st.framer.kind() == StreamKind::NotBus && !meta.midstream && meta.offset == 0 {
+        // a client talking RESP to a data port (an auto filter passes a
+        // client's segments from a CLUSTER command on).
+        let from_start = (!meta.midstream && meta.offset == 0) || self.filtered;
+        if was == StreamKind::Unknown && st.framer.kind() == StreamKind::NotBus && from_start {
             let mut resp = RespSniffer::default();
             self.sniff(&mut resp, meta, bytes);
             st.resp = Some(resp);
@@ -205,8 +219,9 @@ impl<K: BusSink> StreamConsumer for Glue<'_, K> {
             return;
         }
         // Gaps in TLS streams (undecided while hunting mid-way) are not bus
-        // messages lost.
-        if st.framer.kind() == StreamKind::Bus || (st.framer.kind() == StreamKind::Unknown && st.tls_records == 0) {
+        // messages lost, nor are an auto filter's holes in other streams.
+        let undecided = st.framer.kind() == StreamKind::Unknown && st.tls_records == 0 && !self.filtered;
+        if st.framer.kind() == StreamKind::Bus || undecided {
             self.report(Anomaly {
                 capture: self.capture,
                 ts_us: meta.ts_us,

@@ -4,9 +4,10 @@
 
 use super::anomaly::{Anomaly, AnomalyKind};
 use super::classify::{Glue, StreamState};
+use super::learn::{Learner, LearningSink};
 use super::sink::BusSink;
 use super::stats::{CaptureStats, MessageCounts};
-use crate::capture::RawPacket;
+use crate::capture::{BusLearning, RawPacket};
 use crate::clusterbus::framer::FramerConfig;
 use crate::decode::{DecodeError, TcpSegment, decode_packet};
 use crate::reassembly::{Reassembler, ReassemblyConfig};
@@ -30,6 +31,10 @@ pub struct PipelineConfig {
     pub ports: Option<PortFilter>,
     /// Only segments from or to these addresses, when not empty.
     pub hosts: Vec<std::net::IpAddr>,
+    /// A live capture's auto filter: what the chain learns of the bus is
+    /// recorded here, and the capture sees only what the filter passes
+    /// (holes in streams not known as bus are the filter's, not told).
+    pub learn: Option<BusLearning>,
 }
 /// One capture's decode → reassembly → framer chain.
 pub struct Pipeline {
@@ -40,11 +45,13 @@ pub struct Pipeline {
     counts: MessageCounts,
     last_ts: i64,
     last_frame: u64,
+    learner: Option<Box<Learner>>,
 }
 
 impl Pipeline {
     pub fn new(capture: usize, cfg: PipelineConfig) -> Self {
         let reasm = Reassembler::new(cfg.reassembly);
+        let learner = cfg.learn.clone().map(|l| Box::new(Learner::new(l)));
         Pipeline {
             capture,
             cfg,
@@ -53,6 +60,7 @@ impl Pipeline {
             counts: MessageCounts::default(),
             last_ts: 0,
             last_frame: 0,
+            learner,
         }
     }
 
@@ -68,6 +76,21 @@ impl Pipeline {
         decoded: Result<Option<TcpSegment<'_>>, DecodeError>,
         sink: &mut K,
     ) {
+        match self.learner.take() {
+            Some(mut learner) => {
+                self.decoded_to(pkt, decoded, &mut LearningSink { learner: &mut learner, inner: sink });
+                self.learner = Some(learner);
+            }
+            None => self.decoded_to(pkt, decoded, sink),
+        }
+    }
+
+    fn decoded_to<K: BusSink>(
+        &mut self,
+        pkt: &RawPacket<'_>,
+        decoded: Result<Option<TcpSegment<'_>>, DecodeError>,
+        sink: &mut K,
+    ) {
         self.stats.packets += 1;
         self.stats.bytes += pkt.data.len() as u64;
         if self.stats.first_ts_us.is_none() {
@@ -76,7 +99,7 @@ impl Pipeline {
         self.stats.last_ts_us = Some(pkt.ts_us);
         self.last_ts = pkt.ts_us;
         self.last_frame = pkt.frame;
-        let mut glue = Glue::new(self.capture, &self.cfg.framer, &mut self.stats, &mut self.counts, sink);
+        let mut glue = Glue::new(self.capture, &self.cfg, &mut self.stats, &mut self.counts, sink);
         let seg = match decoded {
             Ok(Some(seg)) => seg,
             Ok(None) => {
@@ -115,7 +138,17 @@ impl Pipeline {
 
     /// Ends the capture: open streams are flushed and closed.
     pub fn finish<K: BusSink>(&mut self, sink: &mut K) {
-        let mut glue = Glue::new(self.capture, &self.cfg.framer, &mut self.stats, &mut self.counts, sink);
+        match self.learner.take() {
+            Some(mut learner) => {
+                self.finish_to(&mut LearningSink { learner: &mut learner, inner: sink });
+                self.learner = Some(learner);
+            }
+            None => self.finish_to(sink),
+        }
+    }
+
+    fn finish_to<K: BusSink>(&mut self, sink: &mut K) {
+        let mut glue = Glue::new(self.capture, &self.cfg, &mut self.stats, &mut self.counts, sink);
         self.reasm.finish(&mut glue, self.last_ts);
         // A bound reached is told once, with what it dropped.
         let evicted = self.reasm.stats().connections_evicted;

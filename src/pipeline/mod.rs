@@ -9,6 +9,7 @@
 //! | `anomaly.rs` | [`Anomaly`] and [`AnomalyKind`]: irregularities counted and told, not errors, and their names |
 //! | `driver.rs` | [`Pipeline`]: each packet through decode, the port and host filters and reassembly; [`PipelineConfig`] |
 //! | `classify.rs` | per TCP direction: cluster bus (framed), TLS (told once) or RESP (`CLUSTER` commands) |
+//! | `learn.rs` | what a live capture's auto filter learns of the bus from the chain |
 //! | `stats.rs` | [`CaptureStats`]: one capture's counters |
 //! | `input.rs` | [`Input`]: a packet source, its pipeline and its clock shift |
 
@@ -16,11 +17,12 @@ mod anomaly;
 mod classify;
 mod driver;
 mod input;
+mod learn;
 mod sink;
 mod stats;
 
 pub use anomaly::{Anomaly, AnomalyKind};
 pub use driver::{Pipeline, PipelineConfig, PortFilter};
 pub use input::Input;
-pub use sink::{BusSink, CommandMeta, MessageMeta, StreamEnd};
+pub use sink::{BusSink, BusStart, CommandMeta, MessageMeta, StreamEnd};
 pub use stats::CaptureStats;

@@ -58,6 +58,19 @@ pub struct CommandMeta {
     pub dst: Endpoint,
 }
 
+/// A direction not yet known as bus whose bytes begin with a bus
+/// message's signature (`RCmb`): what can be told before the message is
+/// whole.
+#[derive(Clone, Copy, Debug)]
+pub struct BusStart {
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    pub from_initiator: Option<bool>,
+    /// The sender's data port, when the header's first bytes carry it
+    /// (version 1 headers, from Redis 4.0).
+    pub data_port: Option<u16>,
+}
+
 /// Receives the output of the chain.
 pub trait BusSink {
     fn message(&mut self, meta: &MessageMeta, msg: &Message<'_>);
@@ -65,4 +78,7 @@ pub trait BusSink {
     fn stream_end(&mut self, _end: &StreamEnd) {}
     /// A `CLUSTER ...` command sent to a data port (arguments as sent).
     fn command(&mut self, _meta: &CommandMeta, _args: &[Vec<u8>]) {}
+    /// A bus message begins on a direction not yet known as bus (before
+    /// the message is whole: a live capture's filter learns from it).
+    fn bus_start(&mut self, _start: &BusStart) {}
 }

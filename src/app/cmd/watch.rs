@@ -27,7 +27,7 @@ pub fn run(input: &InputConfig, cfg: &WatchConfig) -> Result<Status, Error> {
         _ => None,
     };
     let colour = use_colour(io::stdout().is_terminal());
-    let drops = opened.drops.clone();
+    let drops = opened.live.as_ref().map(|l| l.drops.clone());
     let dropped = || drops.as_ref().map(|d| d.load(Ordering::Relaxed));
     let status_line = drops.is_some() && io::stderr().is_terminal();
     let mut err: Option<Error> = None;

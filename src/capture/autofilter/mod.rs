@@ -40,6 +40,7 @@
 //! | `mod.rs` | [`Learned`], [`BusLearning`], port ranges |
 //! | `program.rs` | [`program`]: the classic BPF program for a link type |
 //! | `asm.rs` | the assembler it is written with (and a test interpreter) |
+//! | `replay.rs` | [`Replayed`]: a file read as the filter would have passed it |
 //! | `text.rs` | [`filter_text`]: the same rules in libpcap's syntax (tests compare the two) |
 //! | `program_tests.rs` | the program's tests |
 
@@ -47,10 +48,12 @@ mod asm;
 mod program;
 #[cfg(test)]
 mod program_tests;
+mod replay;
 mod text;
 
 pub use asm::{Insn, run};
 pub use program::{Link, program};
+pub use replay::Replayed;
 pub use text::filter_text;
 
 use std::collections::BTreeSet;
@@ -181,7 +184,10 @@ mod tests {
     fn ports_become_few_ranges_and_only_wider() {
         assert_eq!(port_ranges(&set(&[17000, 17001, 17002, 16379]), MAX_RANGES), vec![(16379, 16379), (17000, 17002)]);
         // Three ranges into two: the smallest hole (17002..17010) closes.
-        assert_eq!(port_ranges(&set(&[7000, 17000, 17002, 17010]), 3), vec![(7000, 7000), (17000, 17002), (17010, 17010)]);
+        assert_eq!(
+            port_ranges(&set(&[7000, 17000, 17002, 17010]), 3),
+            vec![(7000, 7000), (17000, 17002), (17010, 17010)]
+        );
         assert_eq!(port_ranges(&set(&[7000, 17000, 17002, 17010]), 2), vec![(7000, 7000), (17000, 17010)]);
         assert_eq!(port_ranges(&set(&[1, 65535]), 1), vec![(1, 65535)]);
         assert_eq!(port_ranges(&set(&[]), 4), vec![]);

@@ -108,7 +108,11 @@ pub fn program(learned: &Learned, link: Link, keep: u32, skip_outgoing: bool) ->
         g.accept = g.a.label();
         g.drop = g.a.label();
         g.a.place(at);
-        if v6 { g.ipv6(l) } else { g.ipv4(l) }
+        if v6 {
+            g.ipv6(l)
+        } else {
+            g.ipv4(l)
+        }
         g.returns(keep);
     }
     g.a.assemble()
@@ -223,7 +227,9 @@ impl Gen {
                 for (at, ip) in [(src, from.ip()), (dst, to.ip())] {
                     let words: Vec<u32> = match ip {
                         IpAddr::V4(a) => vec![u32::from(a)],
-                        IpAddr::V6(a) => a.octets().chunks(4).map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]])).collect(),
+                        IpAddr::V6(a) => {
+                            a.octets().chunks(4).map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]])).collect()
+                        }
                     };
                     for (i, w) in words.into_iter().enumerate() {
                         self.a.stmt(op::LD_W_ABS, at + 4 * i as u32);

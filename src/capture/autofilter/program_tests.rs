@@ -153,14 +153,17 @@ pub(super) mod frames {
             ("Geneve with options carrying GET", geneve(2, &v4tcp(40000, 7000, GET)), false),
             ("Geneve with options carrying RCmb", geneve(2, &v4tcp(40000, 18000, BUS)), true),
             ("IP-in-IP carrying GET", eth(0x0800, &ipv4(4, 0, &v4tcp(40000, 7000, GET))), false),
-            ("IP-in-IP carrying CLUSTER", eth(0x0800, &ipv4(4, 1, &v4tcp(40000, 7000, b"*3\r\n$7\r\nCLUSTER\r\n"))), true),
+            (
+                "IP-in-IP carrying CLUSTER",
+                eth(0x0800, &ipv4(4, 1, &v4tcp(40000, 7000, b"*3\r\n$7\r\nCLUSTER\r\n"))),
+                true,
+            ),
             ("GRE", eth(0x0800, &ipv4(47, 0, &[0, 0, 8, 0])), true),
             ("MPLS", eth(0x8847, &[0, 0, 1, 0x40]), true),
             ("DNS", eth(0x0800, &ipv4(17, 0, &udp(53, b"\x12\x34\x01\x00"))), false),
             ("ARP", eth(0x0806, &[0; 28]), false),
         ]
     }
-
 }
 
 mod answers {
@@ -216,7 +219,8 @@ mod answers {
         let mut many = learned();
         many.ports = (0..300u16).map(|i| 10000 + i * 97).collect();
         for i in 0..MAX_CONVERSATIONS as u16 {
-            many.conversations.push((format!("10.0.0.1:{}", 50000 + i).parse().unwrap(), "10.0.0.2:7000".parse().unwrap()));
+            many.conversations
+                .push((format!("10.0.0.1:{}", 50000 + i).parse().unwrap(), "10.0.0.2:7000".parse().unwrap()));
         }
         // One VLAN tag doubles the IP blocks; the kernel takes 4096.
         for (l, max) in [(Learned::default(), 600), (learned(), 800), (many, 1200)] {
@@ -306,7 +310,8 @@ mod against_libpcap {
         let mut many = Learned::default();
         many.ports = (0..300u16).map(|i| 10000 + i * 97).collect();
         for i in 0..super::super::MAX_CONVERSATIONS as u16 {
-            many.conversations.push((format!("[fd00::1]:{}", 50000 + i).parse().unwrap(), "[fd00::2]:7000".parse().unwrap()));
+            many.conversations
+                .push((format!("[fd00::1]:{}", 50000 + i).parse().unwrap(), "[fd00::2]:7000".parse().unwrap()));
         }
         let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
         for l in [Learned::default(), many] {

@@ -130,9 +130,8 @@ pub fn filter_text(learned: &Learned) -> String {
     // Fragments of TCP and of tunnels pass whole (the decoder reports them).
     clauses.push("(ip and (ip[6:2] & 0x3fff) != 0 and (ip[9] = 6 or ip[9] = 4))".into());
     clauses.push(format!("(ip and tcp and ({}))", v4.wanted(&ranges)));
-    let v6udp = any_of(
-        VXLAN_PORTS.iter().chain(&[GENEVE_PORT]).chain(&TUNNEL_UDP_PORTS).map(|p| format!("ip6[42:2] = {p}")),
-    );
+    let v6udp =
+        any_of(VXLAN_PORTS.iter().chain(&[GENEVE_PORT]).chain(&TUNNEL_UDP_PORTS).map(|p| format!("ip6[42:2] = {p}")));
     clauses.push(format!(
         "(ip6 and ((ip6[6] != 6 and ip6[6] != 17 and ip6[6] != 58) or (ip6[6] = 6 and ({})) or \
          (ip6[6] = 17 and ({v6udp} or ip6[48:4] = 0x08000000))))",
@@ -178,7 +177,9 @@ mod tests {
         assert!(text.contains("(tcp[0:2] >= 17000 and tcp[0:2] <= 17002)"), "{text}");
         // Inside tunnels the three ranges become two.
         assert!(
-            text.contains("(udp[30 + ((udp[30] & 0xf) << 2):2] >= 16379 and udp[30 + ((udp[30] & 0xf) << 2):2] <= 17002)"),
+            text.contains(
+                "(udp[30 + ((udp[30] & 0xf) << 2):2] >= 16379 and udp[30 + ((udp[30] & 0xf) << 2):2] <= 17002)"
+            ),
             "{text}"
         );
         assert!(
