@@ -282,7 +282,7 @@ impl Client {
             b"*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n",
         ];
         // One client in ten is an operator: AUTH, then CLUSTER INFO.
-        let operator = self.port % 10 == 0;
+        let operator = self.port.is_multiple_of(10);
         match self.step {
             0 => out.push(segment(ts, c, s, self.seq, 0, 0x02, b"")),
             1 => out.push(segment(ts, s, c, self.ack, self.seq + 1, 0x12, b"")),

@@ -33,3 +33,21 @@ pub fn exposition(a: &Analysis, told: &BTreeMap<AlertKind, u64>, libpcap_drops: 
     }
     s
 }
+
+/// The live capture's auto filter, appended to [`exposition`]: how many
+/// bus ports it passes (and which, as ranges), the connections it
+/// follows by address, the programs installed so far.
+pub fn filter_exposition(ports: usize, ranges: &str, followed: usize, installs: u64) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# HELP meetgraph_filter_ports Bus ports the live capture's kernel filter passes.\n\
+         # TYPE meetgraph_filter_ports gauge\nmeetgraph_filter_ports{{ranges=\"{ranges}\"}} {ports}\n\
+         # HELP meetgraph_filter_followed_connections Connections the filter passes by address (CLUSTER sessions, \
+         bus connections joined mid-way).\n# TYPE meetgraph_filter_followed_connections gauge\n\
+         meetgraph_filter_followed_connections {followed}\n\
+         # HELP meetgraph_filter_changes_total Times what the filter passes changed (each one re-installed).\n\
+         # TYPE meetgraph_filter_changes_total counter\nmeetgraph_filter_changes_total {installs}"
+    );
+    s
+}

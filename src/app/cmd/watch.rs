@@ -28,6 +28,7 @@ pub fn run(input: &InputConfig, cfg: &WatchConfig) -> Result<Status, Error> {
     };
     let colour = use_colour(io::stdout().is_terminal());
     let drops = opened.live.as_ref().map(|l| l.drops.clone());
+    let learning = opened.live.as_ref().and_then(|l| l.learning.clone());
     let dropped = || drops.as_ref().map(|d| d.load(Ordering::Relaxed));
     let status_line = drops.is_some() && io::stderr().is_terminal();
     let mut err: Option<Error> = None;
@@ -56,7 +57,18 @@ pub fn run(input: &InputConfig, cfg: &WatchConfig) -> Result<Status, Error> {
         for x in alerts {
             *by_kind.entry(x.kind).or_default() += 1;
         }
-        exposition.set(meetgraph::output::metrics::exposition(a, &by_kind, dropped()));
+        let mut text = meetgraph::output::metrics::exposition(a, &by_kind, dropped());
+        if let Some(l) = learning.as_ref() {
+            let (changes, learned) = l.learned();
+            let ranges = meetgraph::capture::autofilter::ports_text(&learned.ports);
+            text += &meetgraph::output::metrics::filter_exposition(
+                learned.ports.len(),
+                &ranges,
+                learned.conversations.len(),
+                changes,
+            );
+        }
+        exposition.set(text);
         if status_line {
             eprint!(
                 "\r{} libpcap drops, {} messages, {} bus flows, {} nodes, {} clusters before, {} merges ",

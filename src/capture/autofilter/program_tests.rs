@@ -307,8 +307,7 @@ mod against_libpcap {
 
     #[test]
     fn the_kernel_takes_every_program() {
-        let mut many = Learned::default();
-        many.ports = (0..300u16).map(|i| 10000 + i * 97).collect();
+        let mut many = Learned { ports: (0..300u16).map(|i| 10000 + i * 97).collect(), ..Learned::default() };
         for i in 0..super::super::MAX_CONVERSATIONS as u16 {
             many.conversations
                 .push((format!("[fd00::1]:{}", 50000 + i).parse().unwrap(), "[fd00::2]:7000".parse().unwrap()));

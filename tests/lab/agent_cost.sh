@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The agent's cost on a busy host (issue 28): a 3-node Redis cluster on a
+# private namespace's loopback, redis-benchmark -c 50 -t set,get against
+# it, and one capture tool on lo at a time:
+#   none            the server alone
+#   tcpdump         tcpdump -i lo -w /dev/null
+#   watch           meetgraph watch -i lo (auto filter, the default)
+#   watch-nofilter  meetgraph watch -i lo --no-auto-filter
+#   watch-ports     meetgraph watch -i lo -f 'tcp portrange 17000-17002'
+# For each: packets the tool captured, dropped by libpcap, its CPU seconds
+# and peak RSS (GNU time), and the server's ops/s (redis-benchmark -q).
+# A table on stdout, raw logs in OUT.
+#
+# Also, with the auto filter: `meetgraph analyze -i lo` during a busy
+# run and tcpdump of the bus ports alone at the same time; the two
+# analyses (JSON) are compared with the capture counters and frame
+# numbers left out (bus-only.json, busy.json, compare.txt).
+#
+# usage: sudo tests/lab/agent_cost.sh [BIN] [OUT] [REQUESTS]
+#   BIN: meetgraph binary (target/release/meetgraph, built with --features live)
+#   REQUESTS: per benchmark run (default 1000000)
+set -euo pipefail
+BIN=${1:-target/release/meetgraph}
+OUT=${2:-/tmp/agent-cost}
+REQUESTS=${3:-1000000}
+BIN=$(readlink -f "$BIN")
+SERVER=${SERVER:-redis-server}
+NS=mglcost$$
+mkdir -p "$OUT"
+WORK=$(mktemp -d)
+cleanup() {
+  ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  sleep 0.3
+  ip netns del "$NS" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+N() { ip netns exec "$NS" "$@"; }
+ip netns add "$NS"
+N ip link set lo up
+for p in 7000 7001 7002; do
+  mkdir -p "$WORK/$p"
+  N "$SERVER" --port "$p" --cluster-enabled yes --cluster-config-file "$WORK/$p/nodes.conf" --dir "$WORK/$p" \
+    --daemonize yes --save "" --appendonly no --logfile "$WORK/$p/log"
+done
+sleep 1
+N redis-cli -p 7000 cluster meet 127.0.0.1 7001 >/dev/null
+N redis-cli -p 7000 cluster meet 127.0.0.1 7002 >/dev/null
+N redis-cli -p 7000 cluster addslots $(seq 0 5460) >/dev/null
+N redis-cli -p 7001 cluster addslots $(seq 5461 10922) >/dev/null
+N redis-cli -p 7002 cluster addslots $(seq 10923 16383) >/dev/null
+for _ in $(seq 100); do
+  N redis-cli -p 7000 cluster info | grep -q 'cluster_state:ok' && break
+  sleep 0.2
+done
+
+bench() {
+  N redis-benchmark --cluster -p 7000 -c 50 -t set,get -n "$REQUESTS" -q 2>/dev/null | tr '\r' '\n' |
+    grep -E '^(SET|GET):' | grep -o '[0-9.]* requests per second' | awk '{s += $1; n++} END {printf "%d", s / n}'
+}
+
+# run NAME CMD...: the tool under GNU time (CPU, RSS), the benchmark, then
+# SIGINT to the tool (tcpdump and meetgraph print their counts).
+run() {
+  local name=$1
+  shift
+  local log="$OUT/$name.log"
+  if [ "$name" = none ]; then
+    ops=$(bench)
+    echo "| none (the server alone) | – | – | – | – | $ops |"
+    return
+  fi
+  N /usr/bin/time -f 'TIME %U %S %M' "$@" >"$OUT/$name.out" 2>"$log" &
+  local pid=$!
+  sleep 2
+  ops=$(bench)
+  sleep 1
+  # The tool is time's child inside the namespace.
+  pkill -INT -P "$pid" || true
+  wait "$pid" || true
+  local cpu rss captured dropped
+  cpu=$(awk '/^TIME/ {printf "%.2f", $2 + $3}' "$log")
+  rss=$(awk '/^TIME/ {printf "%d", $4 / 1024}' "$log")
+  captured=$(grep -oE '^[0-9]+ packets captured' "$log" | grep -oE '^[0-9]+' | tail -1)
+  dropped=$(grep -oE '[0-9]+ (packets )?dropped by (kernel|libpcap)' "$log" | grep -oE '^[0-9]+' | tail -1)
+  echo "| \`$name\` | ${captured:-?} | ${dropped:-?} | $cpu | $rss | $ops |"
+}
+
+echo "| tool on the host | packets captured | dropped by libpcap | CPU seconds | peak RSS MiB | server's ops/s |"
+echo "|---|---|---|---|---|---|"
+run none
+run tcpdump tcpdump -i lo -w /dev/null
+run watch "$BIN" watch -i lo --metrics 127.0.0.1:0
+run watch-nofilter "$BIN" watch -i lo --no-auto-filter
+run watch-ports "$BIN" watch -i lo -f 'tcp portrange 17000-17002'
+
+# Idle: the agent alone on the idle cluster for 10 s.
+N /usr/bin/time -f 'TIME %U %S %M' "$BIN" watch -i lo --duration 10 >"$OUT/idle.out" 2>"$OUT/idle.log" || true
+echo
+echo "idle cluster, 10 s: $(awk '/^TIME/ {printf "%.2f CPU seconds, peak RSS %d MiB", $2 + $3, $4 / 1024}' "$OUT/idle.log")"
+
+# Nothing of the bus lost: the agent's analysis of a busy run against the
+# bus ports captured apart at the same time.
+N tcpdump -i lo -U -w "$OUT/bus-only.pcap" 'tcp portrange 17000-17002 or (tcp port 7000 and tcp[((tcp[12] & 0xf0) >> 2):4] = 0x2a340d0a)' 2>"$OUT/bus-tcpdump.log" &
+TPID=$!
+N "$BIN" analyze -i lo --json "$OUT/busy.json" >"$OUT/busy.report" 2>"$OUT/busy.log" &
+APID=$!
+sleep 2
+bench >/dev/null
+# A node met during the load: the new connections must be read whole.
+mkdir -p "$WORK/7003"
+N "$SERVER" --port 7003 --cluster-enabled yes --cluster-config-file "$WORK/7003/nodes.conf" --dir "$WORK/7003" \
+  --daemonize yes --save "" --appendonly no --logfile "$WORK/7003/log"
+sleep 0.5
+N redis-cli -p 7000 cluster meet 127.0.0.1 7003 >/dev/null
+bench >/dev/null
+sleep 2
+kill -INT "$APID" "$TPID" 2>/dev/null || true
+wait "$APID" "$TPID" 2>/dev/null || true
+"$BIN" analyze "$OUT/bus-only.pcap" --json "$OUT/bus-only.json" >/dev/null 2>&1 || true
+python3 - "$OUT/busy.json" "$OUT/bus-only.json" >"$OUT/compare.txt" <<'EOF'
+import json, sys
+def strip(v):
+    if isinstance(v, dict):
+        return {k: strip(x) for k, x in v.items()
+                if k not in ("captures", "frame", "evidence", "other_streams", "capture", "first_frame")}
+    if isinstance(v, list):
+        return [strip(x) for x in v]
+    return v
+a, b = (strip(json.load(open(p))) for p in sys.argv[1:3])
+print("messages: busy %s, bus only %s" % (a["coverage"]["messages"], b["coverage"]["messages"]))
+print("nodes: busy %d, bus only %d" % (len(a["nodes"]), len(b["nodes"])))
+print("equal (frames and capture counters left out):", a == b)
+EOF
+echo
+cat "$OUT/compare.txt"
