@@ -1,9 +1,11 @@
-//! The chart's glyphs and its legend. Every marker, arrowhead and step
-//! badge is drawn by one function here, and the legend calls the same
-//! function: the legend shows exactly the glyphs the plot uses.
+//! The chart's glyphs and its legend. Every marker, arrowhead, badge,
+//! tag and the paint of every span and connector is made by one function
+//! here, and the legend calls the same function: the legend shows exactly
+//! the glyphs the plot uses, and only those the plot shows (each legend
+//! entry and each drawn element carries the same `data-kind`).
 
-use crate::analysis::timeline::{MARKER_KINDS, MarkerKind, Timeline};
-use crate::output::chart_scene::{Anchor, Color, Item, Paint, text_width};
+use crate::analysis::timeline::{JoinKind, LaneKind, MARKER_KINDS, MarkerKind, SpanKind, Timeline};
+use crate::output::chart_scene::{Anchor, Color, Item, Paint, text_width, wrap};
 
 /// Starting-cluster colours, then grey for "none".
 pub const PALETTE: [Color; 6] = [
@@ -15,11 +17,18 @@ pub const PALETTE: [Color; 6] = [
     Color(23, 190, 207),
 ];
 pub const NONE_COLOR: Color = Color(150, 150, 150);
+pub const ENCRYPTED_COLOR: Color = Color(214, 160, 30);
 pub const CHAIN_COLOR: Color = Color(214, 39, 40);
 pub const ARROW_COLOR: Color = Color(150, 150, 150);
+pub const PROMOTION_COLOR: Color = Color(200, 60, 170);
+pub const CONFLICT_COLOR: Color = Color(117, 56, 178);
+pub const TAG_COLOR: Color = Color(50, 50, 50);
 pub const TEXT_SIZE: f64 = 14.0;
 pub const SMALL_SIZE: f64 = 12.5;
+pub const TAG_SIZE: f64 = 11.5;
 const ROW: f64 = 23.0;
+/// A wrapped legend line below the first.
+const WRAP_ROW: f64 = 16.0;
 const PAD: f64 = 12.0;
 const GLYPH_X: f64 = 22.0;
 /// Where legend text starts, from the legend's left edge.
@@ -30,7 +39,13 @@ pub const BADGE_R: f64 = 10.0;
 
 /// Colour of a lane group.
 pub fn group_color(t: &Timeline, g: usize) -> Color {
-    if t.none_group == Some(g) { NONE_COLOR } else { PALETTE[g % PALETTE.len()] }
+    if t.none_group == Some(g) {
+        NONE_COLOR
+    } else if t.lanes.iter().any(|l| l.group == g && l.kind == LaneKind::Encrypted) {
+        ENCRYPTED_COLOR
+    } else {
+        PALETTE[g % PALETTE.len()]
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,10 +54,16 @@ enum Shape {
     Square,
     HollowSquare,
     TriangleUp,
-    TriangleDown,
+    Star,
+    Hexagon,
+    HollowDiamond,
+    Bar,
     Cross,
+    RingCross,
     Diamond,
+    TriangleDown,
     Plus,
+    Dot,
 }
 
 impl Shape {
@@ -52,10 +73,16 @@ impl Shape {
             Shape::Square => "square",
             Shape::HollowSquare => "hollow-square",
             Shape::TriangleUp => "triangle-up",
-            Shape::TriangleDown => "triangle-down",
+            Shape::Star => "star",
+            Shape::Hexagon => "hexagon",
+            Shape::HollowDiamond => "hollow-diamond",
+            Shape::Bar => "bar",
             Shape::Cross => "cross",
+            Shape::RingCross => "ring-cross",
             Shape::Diamond => "diamond",
+            Shape::TriangleDown => "triangle-down",
             Shape::Plus => "plus",
+            Shape::Dot => "dot",
         }
     }
 }
@@ -64,48 +91,80 @@ impl Shape {
 /// kinds share a shape.
 fn marker_style(kind: MarkerKind) -> (Shape, Color, f64, &'static str) {
     match kind {
-        MarkerKind::FirstContact => (Shape::Ring, Color(110, 110, 110), 4.0, "first contact"),
+        MarkerKind::FirstContact => (Shape::Ring, Color(110, 110, 110), 4.0, "first message seen"),
         MarkerKind::MeetSent => (Shape::Square, Color(0, 0, 0), 5.0, "MEET sent"),
         MarkerKind::MeetReceived => (Shape::HollowSquare, Color(0, 0, 0), 5.0, "MEET received"),
         MarkerKind::AnsweredByOther => (Shape::TriangleUp, CHAIN_COLOR, 7.5, "answered by a different node"),
+        MarkerKind::Collision => (Shape::Star, Color(230, 85, 13), 8.0, "address answered by two nodes"),
+        MarkerKind::IdConflict => (Shape::Hexagon, CONFLICT_COLOR, 7.5, "id claimed by two instances"),
+        MarkerKind::AddressReuse => (Shape::HollowDiamond, CHAIN_COLOR, 7.5, "address reused by another node"),
+        MarkerKind::LastHeard => (Shape::Bar, Color(0, 0, 0), 8.0, "last message (then silent)"),
         MarkerKind::Fail => (Shape::Cross, Color(0, 0, 0), 6.5, "FAIL (node declared failed)"),
-        MarkerKind::Failover => (Shape::Diamond, Color(200, 60, 170), 7.5, "failover (replica promoted)"),
+        MarkerKind::FailReported => (Shape::RingCross, Color(90, 90, 90), 6.0, "sent the first FAIL"),
+        MarkerKind::Failover => (Shape::Diamond, PROMOTION_COLOR, 7.5, "failover (replica promoted)"),
         MarkerKind::RoleChange => (Shape::TriangleDown, Color(140, 140, 0), 6.5, "role change"),
         MarkerKind::SlotChange => (Shape::Plus, Color(0, 140, 160), 6.0, "slot ownership change"),
+        MarkerKind::NewConnections => (Shape::Dot, Color(190, 110, 0), 5.5, "new encrypted connections"),
     }
+}
+
+/// Half the width and height of a marker kind's glyph.
+pub fn marker_half(kind: MarkerKind) -> f64 {
+    marker_style(kind).2 + 1.5
 }
 
 /// The glyph of a marker kind centred on `(x, y)`, as a group carrying
 /// `class` and the kind and shape names.
 pub fn marker_glyph(kind: MarkerKind, x: f64, y: f64, class: &str) -> Item {
     let (shape, c, s, _) = marker_style(kind);
+    let poly = |pts: Vec<(f64, f64)>, paint| vec![Item::Polygon { pts, paint }];
     let items = match shape {
         Shape::Ring => vec![Item::Circle { cx: x, cy: y, r: s, paint: Paint::outlined(Color::WHITE, c, 2.0) }],
         Shape::Square => vec![Item::rect(x - s, y - s, 2.0 * s, 2.0 * s, Paint::fill(c))],
         Shape::HollowSquare => vec![Item::rect(x - s, y - s, 2.0 * s, 2.0 * s, Paint::outlined(Color::WHITE, c, 2.0))],
-        Shape::TriangleUp => {
-            vec![Item::Polygon {
-                pts: vec![(x, y - s), (x + s, y + s * 0.8), (x - s, y + s * 0.8)],
-                paint: Paint::fill(c),
-            }]
+        Shape::TriangleUp => poly(vec![(x, y - s), (x + s, y + s * 0.8), (x - s, y + s * 0.8)], Paint::fill(c)),
+        Shape::TriangleDown => poly(vec![(x, y + s), (x + s, y - s * 0.8), (x - s, y - s * 0.8)], Paint::fill(c)),
+        Shape::Star => {
+            let pts = (0..10)
+                .map(|k| {
+                    let r = if k % 2 == 0 { s } else { s * 0.45 };
+                    let a = -std::f64::consts::FRAC_PI_2 + k as f64 * std::f64::consts::PI / 5.0;
+                    (x + r * a.cos(), y + r * a.sin())
+                })
+                .collect();
+            poly(pts, Paint::fill(c))
         }
-        Shape::TriangleDown => {
-            vec![Item::Polygon {
-                pts: vec![(x, y + s), (x + s, y - s * 0.8), (x - s, y - s * 0.8)],
-                paint: Paint::fill(c),
-            }]
+        Shape::Hexagon => {
+            let pts = (0..6)
+                .map(|k| {
+                    let a = k as f64 * std::f64::consts::PI / 3.0;
+                    (x + s * a.cos(), y + s * a.sin())
+                })
+                .collect();
+            poly(pts, Paint::fill(c))
         }
+        Shape::Diamond => poly(vec![(x, y - s), (x + s, y), (x, y + s), (x - s, y)], Paint::fill(c)),
+        Shape::HollowDiamond => {
+            poly(vec![(x, y - s), (x + s, y), (x, y + s), (x - s, y)], Paint::outlined(Color::WHITE, c, 2.5))
+        }
+        Shape::Bar => vec![Item::rect(x - 2.0, y - s, 4.0, 2.0 * s, Paint::fill(c))],
         Shape::Cross => vec![
             Item::line(x - s, y - s, x + s, y + s, Paint::stroke(c, 3.0)),
             Item::line(x - s, y + s, x + s, y - s, Paint::stroke(c, 3.0)),
         ],
-        Shape::Diamond => {
-            vec![Item::Polygon { pts: vec![(x, y - s), (x + s, y), (x, y + s), (x - s, y)], paint: Paint::fill(c) }]
+        Shape::RingCross => {
+            let d = s * 0.55;
+            vec![
+                Item::Circle { cx: x, cy: y, r: s, paint: Paint::outlined(Color::WHITE, c, 1.5) },
+                Item::line(x - d, y - d, x + d, y + d, Paint::stroke(c, 1.5)),
+                Item::line(x - d, y + d, x + d, y - d, Paint::stroke(c, 1.5)),
+            ]
         }
         Shape::Plus => vec![
             Item::line(x - s, y, x + s, y, Paint::stroke(c, 3.0)),
             Item::line(x, y - s, x, y + s, Paint::stroke(c, 3.0)),
         ],
+        Shape::Dot => vec![Item::Circle { cx: x, cy: y, r: s, paint: Paint::fill(c) }],
     };
     Item::group(
         vec![("class", class.into()), ("data-kind", kind.as_str().into()), ("data-shape", shape.name().into())],
@@ -121,9 +180,14 @@ pub fn arrowhead(x: f64, y: f64, dx: f64, dy: f64, size: f64, c: Color) -> Item 
     Item::Polygon { pts: vec![(x, y), (bx + nx, by + ny), (bx - nx, by - ny)], paint: Paint::fill(c) }
 }
 
+/// Radius of a step badge.
+pub fn badge_r(step: &str) -> f64 {
+    BADGE_R.max(text_width(step, 12.0) / 2.0 + 3.0)
+}
+
 /// A numbered merge-chain step badge centred on `(x, y)`.
 pub fn step_badge(step: &str, x: f64, y: f64, class: &str) -> Item {
-    let r = BADGE_R.max(text_width(step, 12.0) / 2.0 + 3.0);
+    let r = badge_r(step);
     Item::group(
         vec![("class", class.into()), ("data-step", step.into())],
         vec![
@@ -141,6 +205,78 @@ pub fn step_badge(step: &str, x: f64, y: f64, class: &str) -> Item {
     )
 }
 
+/// Width and height of a note's tag.
+pub fn tag_size(tag: &str) -> (f64, f64) {
+    (text_width(tag, TAG_SIZE) + 8.0, 16.0)
+}
+
+/// A note's letter tag with its top-left corner at `(x, y)`.
+pub fn note_tag(tag: &str, x: f64, y: f64, class: &str) -> Item {
+    let (w, h) = tag_size(tag);
+    Item::group(
+        vec![("class", class.into()), ("data-kind", "note".into()), ("data-tag", tag.into())],
+        vec![
+            Item::rect(x, y, w, h, Paint::fill(TAG_COLOR)),
+            Item::Text {
+                x: x + w / 2.0,
+                y: y + h - 4.0,
+                text: tag.into(),
+                size: TAG_SIZE,
+                color: Color::WHITE,
+                anchor: Anchor::Middle,
+                bold: true,
+            },
+        ],
+    )
+}
+
+/// The paint of a span kind (the unserved shading, the flapping zigzag,
+/// encrypted traffic).
+pub fn span_paint(kind: SpanKind) -> Paint {
+    match kind {
+        SpanKind::Unserved => Paint::outlined(Color(230, 60, 60), Color(200, 30, 30), 1.0).alpha(0.25),
+        SpanKind::Flapping => Paint::stroke(CONFLICT_COLOR, 1.2).alpha(0.75),
+        SpanKind::Encrypted => Paint::fill(ENCRYPTED_COLOR).alpha(0.8),
+    }
+}
+
+/// The paint of a connector between lanes.
+pub fn join_paint(kind: JoinKind) -> Paint {
+    match kind {
+        JoinKind::SameId => Paint::stroke(CONFLICT_COLOR, 2.5),
+        JoinKind::ReusedAddress => Paint::stroke(CHAIN_COLOR, 2.5).dashed(6.0, 4.0),
+        JoinKind::Promotion => Paint::stroke(PROMOTION_COLOR, 2.5),
+    }
+}
+
+/// The lifeline of a lane: its node heard from first to last message.
+pub fn heard_paint(c: Color) -> Paint {
+    Paint::stroke(c, 2.0).alpha(0.55)
+}
+
+/// The `data-kind` of a span and of a connector.
+pub fn span_kind_name(kind: SpanKind) -> &'static str {
+    match kind {
+        SpanKind::Unserved => "unserved",
+        SpanKind::Flapping => "flapping",
+        SpanKind::Encrypted => "encrypted",
+    }
+}
+
+pub fn join_kind_name(kind: JoinKind) -> &'static str {
+    match kind {
+        JoinKind::SameId => "same_id",
+        JoinKind::ReusedAddress => "reused_address",
+        JoinKind::Promotion => "promotion",
+    }
+}
+
+/// A zigzag from `x0` to `x1` between `ya` and `yb` with `teeth` points.
+pub fn zigzag(x0: f64, x1: f64, ya: f64, yb: f64, teeth: usize) -> Vec<(f64, f64)> {
+    let n = teeth.max(2);
+    (0..=n).map(|k| (x0 + (x1 - x0) * k as f64 / n as f64, if k % 2 == 0 { ya } else { yb })).collect()
+}
+
 /// One introduction line sample (horizontal, arrow to the right).
 fn line_sample(x: f64, y: f64, chain: bool) -> Vec<Item> {
     let (c, w, head) = if chain { (CHAIN_COLOR, 3.0, 6.0) } else { (ARROW_COLOR, 1.5, 4.0) };
@@ -153,10 +289,23 @@ pub struct StepLine {
     pub text: String,
 }
 
-/// The legend, laid out from `(x, y)` within `width`: marker kinds
-/// present, lines, starting clusters, then the merge chain's steps.
-/// Returns the group and its height.
-pub fn legend(t: &Timeline, steps: &[StepLine], x: f64, y: f64, width: f64) -> (Item, f64) {
+/// The kinds of everything drawn (markers, lines, spans, connectors,
+/// tags), for the legend.
+pub struct Drawn {
+    pub kinds: std::collections::BTreeSet<String>,
+}
+
+/// Characters of legend text that fit in `width`.
+pub fn legend_chars(width: f64) -> usize {
+    ((width - LEGEND_TEXT_X - PAD) / text_width("x", SMALL_SIZE)).floor() as usize
+}
+
+/// The legend, laid out from `(x, y)` within `width`: what the plot
+/// shows (marker kinds, lines, spans, connectors, tags), the lane colours,
+/// then the merge chain's steps. Long text wraps. Returns the group and
+/// its height.
+pub fn legend(t: &Timeline, drawn: &Drawn, steps: &[StepLine], x: f64, y: f64, width: f64) -> (Item, f64) {
+    let chars = legend_chars(width);
     let mut items = Vec::new();
     let mut row = y + PAD + 14.0;
     let title = |items: &mut Vec<Item>, row: &mut f64, text: &str| {
@@ -173,26 +322,39 @@ pub fn legend(t: &Timeline, steps: &[StepLine], x: f64, y: f64, width: f64) -> (
     };
     let entry = |items: &mut Vec<Item>, row: &mut f64, kind: &str, glyph: Vec<Item>, text: &str| {
         let mut g = glyph;
-        g.push(Item::text(x + LEGEND_TEXT_X, *row + 5.0, text, SMALL_SIZE, Anchor::Start));
+        let lines = wrap(text, chars);
+        for (k, l) in lines.iter().enumerate() {
+            g.push(Item::text(x + LEGEND_TEXT_X, *row + 5.0 + k as f64 * WRAP_ROW, l.clone(), SMALL_SIZE, Anchor::Start));
+        }
         items.push(Item::group(vec![("class", "legend-entry".into()), ("data-kind", kind.into())], g));
-        *row += ROW;
+        *row += ROW + (lines.len() - 1) as f64 * WRAP_ROW;
     };
+    let has = |k: &str| drawn.kinds.contains(k);
     title(&mut items, &mut row, "Legend");
     for kind in MARKER_KINDS {
-        if t.markers.iter().any(|m| m.kind == kind) {
+        if has(kind.as_str()) {
             let glyph = marker_glyph(kind, x + GLYPH_X, row, "legend-glyph");
             entry(&mut items, &mut row, kind.as_str(), vec![glyph], marker_style(kind).3);
         }
     }
-    if t.arrows.iter().any(|a| !a.in_chain) {
+    if has("note") {
+        let tag = note_tag("A", x + GLYPH_X - 7.0, row - 8.0, "legend-tag");
+        entry(&mut items, &mut row, "note", vec![tag], "finding, as listed under the chart");
+    }
+    if has("heard") {
+        let c = Color(90, 90, 90);
+        let g = vec![Item::line(x + GLYPH_X - 12.0, row, x + GLYPH_X + 12.0, row, heard_paint(c))];
+        entry(&mut items, &mut row, "heard", g, "heard from: first to last message");
+    }
+    if has("introduction") {
         let glyph = line_sample(x + GLYPH_X, row, false);
         entry(&mut items, &mut row, "introduction", glyph, "introduction: introducer → learner");
     }
-    if t.arrows.iter().any(|a| a.in_chain) {
+    if has("chain") {
         let glyph = line_sample(x + GLYPH_X, row, true);
         entry(&mut items, &mut row, "chain", glyph, "introduction in the merge chain");
     }
-    if !t.merges.is_empty() {
+    if has("merge") {
         let glyph = vec![Item::line(
             x + GLYPH_X,
             row - 9.0,
@@ -202,10 +364,53 @@ pub fn legend(t: &Timeline, steps: &[StepLine], x: f64, y: f64, width: f64) -> (
         )];
         entry(&mut items, &mut row, "merge", glyph, "merge: two clusters became one");
     }
+    for (kind, text) in [
+        (SpanKind::Unserved, "a failed master's slots, unserved until a replica took them"),
+        (SpanKind::Flapping, "peers' view of the id's address flipping between its instances"),
+        (SpanKind::Encrypted, "encrypted (TLS) connections to the bus port, first to last opened"),
+    ] {
+        if has(span_kind_name(kind)) {
+            let p = span_paint(kind);
+            let g = match kind {
+                SpanKind::Flapping => vec![Item::Path { pts: zigzag(x + GLYPH_X - 12.0, x + GLYPH_X + 12.0, row - 7.0, row + 7.0, 8), paint: p }],
+                SpanKind::Encrypted => vec![Item::rect(x + GLYPH_X - 12.0, row - 3.0, 24.0, 6.0, p)],
+                SpanKind::Unserved => vec![Item::rect(x + GLYPH_X - 12.0, row - 8.0, 24.0, 16.0, p)],
+            };
+            entry(&mut items, &mut row, span_kind_name(kind), g, text);
+        }
+    }
+    for (kind, text) in [
+        (JoinKind::SameId, "the same id: two instances"),
+        (JoinKind::ReusedAddress, "an address passing to another node"),
+        (JoinKind::Promotion, "replica promoted in the failed master's place"),
+    ] {
+        if has(join_kind_name(kind)) {
+            let p = join_paint(kind);
+            let c = p.stroke.unwrap_or(Color::BLACK);
+            let g = match kind {
+                JoinKind::SameId => vec![
+                    Item::line(x + GLYPH_X - 2.0, row - 9.0, x + GLYPH_X - 2.0, row + 9.0, p),
+                    Item::line(x + GLYPH_X + 2.0, row - 9.0, x + GLYPH_X + 2.0, row + 9.0, p),
+                ],
+                _ => vec![Item::line(x + GLYPH_X - 12.0, row, x + GLYPH_X + 6.0, row, p), arrowhead(x + GLYPH_X + 14.0, row, 1.0, 0.0, 5.0, c)],
+            };
+            entry(&mut items, &mut row, join_kind_name(kind), g, text);
+        }
+    }
+    if has("burst") {
+        let g = vec![Item::rect(x + GLYPH_X - 5.0, row - 8.0, 10.0, 16.0, Paint::fill(ENCRYPTED_COLOR))];
+        entry(&mut items, &mut row, "burst", g, "new encrypted bus connections (upper panel)");
+    }
     for (g, name) in t.groups.iter().enumerate() {
+        if !t.lanes.iter().any(|l| l.group == g) {
+            continue;
+        }
         let swatch =
             vec![Item::rect(x + GLYPH_X - 9.0, row - 7.0, 18.0, 14.0, Paint::fill(group_color(t, g)).alpha(0.45))];
-        let text = if t.none_group == Some(g) {
+        let encrypted = t.lanes.iter().any(|l| l.group == g && l.kind == LaneKind::Encrypted);
+        let text = if encrypted {
+            "bus port whose traffic is encrypted (no node id readable)".to_string()
+        } else if t.none_group == Some(g) {
             "in no cluster at the start".to_string()
         } else {
             format!("started in cluster {name}")
@@ -213,9 +418,11 @@ pub fn legend(t: &Timeline, steps: &[StepLine], x: f64, y: f64, width: f64) -> (
         entry(&mut items, &mut row, "cluster", swatch, &text);
     }
     if items.len() == 1 {
-        let note = "no bus message decoded: see the report's limits";
-        items.push(Item::text(x + PAD, row + 5.0, note, SMALL_SIZE, Anchor::Start));
-        row += ROW;
+        for l in wrap("no bus message decoded: see the report's limits", chars + 2) {
+            items.push(Item::text(x + PAD, row + 5.0, l, SMALL_SIZE, Anchor::Start));
+            row += WRAP_ROW;
+        }
+        row += ROW - WRAP_ROW;
     }
     if !steps.is_empty() {
         row += 6.0;
@@ -226,8 +433,7 @@ pub fn legend(t: &Timeline, steps: &[StepLine], x: f64, y: f64, width: f64) -> (
         }
         if steps.len() > MAX_STEPS {
             let more = format!("… {} more steps: see the report", steps.len() - MAX_STEPS);
-            items.push(Item::text(x + LEGEND_TEXT_X, row + 5.0, more, SMALL_SIZE, Anchor::Start));
-            row += ROW;
+            entry(&mut items, &mut row, "more", Vec::new(), &more);
         }
     }
     let height = row - y - ROW + PAD + 10.0;
