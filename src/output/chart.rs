@@ -14,9 +14,8 @@
 
 use crate::analysis::timeline::{ChainStep, Timeline};
 use crate::output::chart_axis::{clock, seconds, ticks};
-use crate::output::chart_legend::{
-    CHAIN_COLOR, Drawn, ENCRYPTED_COLOR, LEGEND_TEXT_X, SMALL_SIZE, StepLine, TEXT_SIZE, legend, note_tag,
-};
+use crate::output::chart_glyphs::{CHAIN_COLOR, ENCRYPTED_COLOR, SMALL_SIZE, TEXT_SIZE, note_tag};
+use crate::output::chart_legend::{Drawn, LEGEND_TEXT_X, StepLine, legend};
 use crate::output::chart_plot::{Frame, XMap, body};
 use crate::output::chart_png;
 use crate::output::chart_scene::{Anchor, Color, Item, Paint, Placer, Scene, text_width, wrap};

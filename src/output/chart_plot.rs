@@ -7,7 +7,7 @@
 //! marker or a badge, and none leaves the plot.
 
 use crate::analysis::timeline::{JoinKind, LaneKind, SpanKind, Timeline};
-use crate::output::chart_legend::{
+use crate::output::chart_glyphs::{
     ARROW_COLOR, CHAIN_COLOR, SMALL_SIZE, arrowhead, badge_r, group_color, heard_paint, join_kind_name, join_paint,
     marker_glyph, marker_half, note_tag, span_kind_name, span_paint, step_badge, tag_size, zigzag,
 };

@@ -9,7 +9,7 @@
 
 use crate::analysis::timeline::Timeline;
 use crate::analysis::{Analysis, NodeId};
-use crate::output::chart_legend::{ARROW_COLOR, CHAIN_COLOR, arrowhead, group_color};
+use crate::output::chart_glyphs::{ARROW_COLOR, CHAIN_COLOR, arrowhead, group_color};
 use crate::output::chart_scene::{Anchor, Color, Item, Paint, Scene, text_width};
 use crate::output::dot::edges;
 use crate::output::printable::printable;

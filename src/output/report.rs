@@ -75,19 +75,14 @@ struct Out<'w> {
 impl Write for Out<'_> {
     /// Plain text (`writeln!` writes whole `str` pieces).
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if buf == b"\n" && self.line_start {
-            // A blank line: one at most in a row.
-            if !self.blank {
-                self.w.write_all(buf)?;
-            }
-            self.blank = true;
-            return Ok(buf.len());
+        // A blank line: one at most in a row.
+        let blank = buf == b"\n" && self.line_start;
+        if !(blank && self.blank) {
+            self.w.write_all(printable(&String::from_utf8_lossy(buf)).as_bytes())?;
         }
         if !buf.is_empty() {
-            self.blank = false;
-            self.line_start = buf.ends_with(b"\n");
+            (self.blank, self.line_start) = (blank, buf.ends_with(b"\n"));
         }
-        self.w.write_all(printable(&String::from_utf8_lossy(buf)).as_bytes())?;
         Ok(buf.len())
     }
 
