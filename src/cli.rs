@@ -251,8 +251,14 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// The man page (roff) on stdout: `meetgraph man | man -l -`.
-    Man,
+    /// The manual page (roff) on stdout: `meetgraph man | man -l -` is
+    /// meetgraph(1), every command and option, exit status and examples;
+    /// `meetgraph man analyze` is meetgraph-analyze(1).
+    Man {
+        /// One command's page instead.
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
     /// A Wireshark Lua dissector for the cluster bus on stdout (protocol
     /// `rcmb`, every generation, reassembly): `meetgraph dissector >
     /// ~/.local/lib/wireshark/plugins/rcmb.lua`, or `tshark -X

@@ -95,7 +95,7 @@ fn answered_at(a: &Analysis, ip: &str, port: u16, at_us: i64, asked: &str) -> Re
             .addresses
             .iter()
             .filter(|s| match &s.address {
-                SeenAddress::Node(x) => x.ip.to_string() == ip && (x.port == port || x.cport == port),
+                SeenAddress::Node(x) => x.ip == ip && (x.port == port || x.cport == port),
                 SeenAddress::Ip(_) => false,
             })
             .map(|s| s.first_ts_us)
