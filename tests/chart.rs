@@ -114,7 +114,7 @@ fn measure_svg(svg: &str, name: &str) -> Measured {
 const box = e => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
 const mid = e => { const b = e.getBoundingClientRect(); return (b.left + b.right) / 2; };
 const sig = g => { const b = g.getBBox();
-  return [...g.children].map(c => [c.tagName, c.getAttribute('fill'), c.getAttribute('stroke'),
+  return [...g.children].filter(c => c.tagName !== 'title').map(c => [c.tagName, c.getAttribute('fill'), c.getAttribute('stroke'),
     c.getAttribute('stroke-width')].join(',')).join(';') + '|' + Math.round(b.width) + 'x' + Math.round(b.height); };
 const glyphs = sel => [...document.querySelectorAll(sel)].map(g => [g.dataset.kind, g.dataset.shape, sig(g)]);
 const r = {
@@ -243,7 +243,12 @@ fn timeline_data_matches_golden_for_every_sample() {
     for dir in sample_dirs() {
         let a = analyze_dir(&dir);
         let t = build_timeline(&a, None, None);
-        assert_eq!(t.lanes.len(), a.nodes.len());
+        // A lane per node (a cloned id: one per instance; TLS ports too).
+        assert_eq!(t.node_lanes().count(), a.nodes.len(), "{}", dir.display());
+        for c in &a.id_conflicts {
+            let lanes = t.lanes.iter().filter(|l| l.node == Some(c.node)).count();
+            assert_eq!(lanes, c.instances.len(), "{}: a lane per instance of {}", dir.display(), c.node);
+        }
         let got = serde_json::to_string_pretty(&t).unwrap() + "\n";
         let path = dir.join("expected-timeline.json");
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
@@ -324,7 +329,10 @@ fn dot_and_mermaid_highlight_the_merge_chain() {
     let mut mm = Vec::new();
     write_mermaid(&mut mm, &a, &t).unwrap();
     let mm = String::from_utf8(mm).unwrap();
-    assert!(mm.starts_with("graph LR") && mm.contains("linkStyle"));
+    assert!(mm.starts_with("---\ntitle: \"Who introduced whom") && mm.contains("\ngraph LR\n") && mm.contains("linkStyle"), "{mm}");
+    // Edges carry the time of day and what was introduced.
+    assert!(mm.contains("|\"18:49:34.052 meet\"|") && mm.contains("gossip: 23d64118"), "{mm}");
+    assert!(dot.contains("label=\"18:49:34.052 meet\""), "{dot}");
 }
 
 #[test]
@@ -371,9 +379,11 @@ fn html_report_puts_the_incident_first_wraps_cells_and_draws_the_graph() {
     assert!(pos("id=\"story\"") < pos("id=\"incident-findings\""));
     assert!(pos("id=\"incident-findings\"") < pos("id=\"chain-1\""));
     assert!(pos("id=\"chain-1\"") < pos("id=\"chart\"") && pos("id=\"chart\"") < pos("id=\"intro-graph\""));
-    for id in ["all-findings", "introductions", "nodes", "connections", "captures", "anomalies"] {
+    for id in ["all-findings", "introductions", "nodes", "connections", "captures"] {
         assert!(pos(&format!("<details id=\"{id}\">")) > pos("id=\"intro-graph\""), "{id} collapsible, after");
     }
+    // No empty section: this capture has no anomalies, so no such section.
+    assert!(a.anomalies.is_empty() && !html.contains("<details id=\"anomalies\">"));
     assert!(html.contains("h1.pcap.gz#226"), "chain evidence frames");
     // Measured in Chromium at a laptop's width (the report's CSP forbids
     // scripts, so the test page drops it and adds one).
