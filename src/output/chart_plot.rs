@@ -106,7 +106,8 @@ pub fn body(t: &Timeline, f: &Frame, placer: &mut Placer) -> Body {
     for (i, l) in t.lanes.iter().enumerate() {
         let y = f.lanes_top + f.lane_h * i as f64;
         let c = group_color(t, l.group);
-        items.push(Item::rect(map.x0, y + 2.0, map.x1 - map.x0, f.lane_h - 4.0, Paint::fill(c).alpha(0.13)));
+        let band = Item::rect(map.x0, y + 2.0, map.x1 - map.x0, f.lane_h - 4.0, Paint::fill(c).alpha(0.13));
+        items.push(kind_group("lane", "cluster", vec![band]));
         if let Some((a, b)) = l.heard_us
             && l.kind != LaneKind::Encrypted
             && b >= t.t0_us
