@@ -317,10 +317,12 @@ pub fn body(t: &Timeline, f: &Frame, placer: &mut Placer) -> Body {
         match spot {
             Some((lx, r)) => {
                 placer.take(r);
-                labels.push(Item::group(
-                    vec![("class", "span-label".into())],
-                    vec![Item::Text { x: lx, y: y + 4.0, text: s.label.clone(), size: SMALL_SIZE, color: c, anchor: Anchor::Start, bold: false }],
-                ));
+                let text = Item::Text { x: lx, y: y + 4.0, text: s.label.clone(), size: SMALL_SIZE, color: c, anchor: Anchor::Start, bold: false };
+                // Over a zigzag the text needs its own ground; a shaded
+                // span is light enough to read on.
+                let ground = (s.kind == SpanKind::Flapping)
+                    .then(|| Item::rect(r.0, r.1, r.2 - r.0, r.3 - r.1, Paint::fill(Color::WHITE).alpha(0.85)));
+                labels.push(Item::group(vec![("class", "span-label".into())], ground.into_iter().chain([text]).collect()));
             }
             None => labels.extend(place_label(placer, (xa + xb - w) / 2.0 - 6.0, y, &s.label, c, "span-label")),
         }
