@@ -7,7 +7,7 @@
 
 use super::lanes::Ctx;
 use super::{Burst, Marker, MarkerKind};
-use crate::analysis::incident::{self, IncidentNote};
+use crate::analysis::views::incident::{self, IncidentNote};
 use crate::analysis::model::{FindingKind, NodeId, Severity, Via};
 
 /// The notes in the window, lettered in time order.

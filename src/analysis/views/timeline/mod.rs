@@ -23,9 +23,7 @@
 mod lanes;
 mod marks;
 mod shapes;
-mod window;
-
-pub use window::{capture_span, default_window};
+pub mod window;
 
 use super::incident::{IncidentNote, IncidentSpan};
 use crate::analysis::model::{Analysis, NodeId, Via};
@@ -330,9 +328,9 @@ pub const MARKER_KINDS: [MarkerKind; 14] = [
 
 /// Builds the timeline: the window is `[since, until]` when either is
 /// given (the other defaults to the capture's edge), else
-/// [`default_window`].
+/// [`window::default_window`].
 pub fn build_timeline(a: &Analysis, since_us: Option<i64>, until_us: Option<i64>) -> Timeline {
-    let (first, last) = capture_span(a);
+    let (first, last) = window::capture_span(a);
     let (t0, t1, window) = window::window(a, since_us, until_us);
     let (lanes, groups, none_group) = lanes::lanes(a);
     let cx = lanes::Ctx::new(a, t0, t1, &lanes);

@@ -6,7 +6,7 @@
 
 use super::lanes::Ctx;
 use super::{Arrow, ChainStep, Join, JoinKind, Span, SpanKind};
-use crate::analysis::incident;
+use crate::analysis::views::incident;
 use crate::analysis::model::{FindingKind, NodeId};
 use std::collections::{BTreeMap, BTreeSet};
 

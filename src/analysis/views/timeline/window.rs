@@ -3,7 +3,7 @@
 //! strip of the whole capture, the merge lines and the cluster count.
 
 use super::{MARGIN_MAX_US, MARGIN_MIN_US, MergeLine, OVERVIEW_BUCKETS, Overview, Window, WindowKind};
-use crate::analysis::incident::{self, hms};
+use crate::analysis::views::incident::{self, hms};
 use crate::analysis::model::Analysis;
 
 /// The window drawn by default: the incident plus a margin each side,
