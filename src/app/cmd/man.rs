@@ -27,7 +27,7 @@ const EXIT_STATUS: [(&str, &str); 5] = [
 ];
 
 /// (command, example, what it does).
-const EXAMPLES: [(&str, &str, &str); 11] = [
+const EXAMPLES: [(&str, &str, &str); 12] = [
     (
         "analyze",
         "meetgraph analyze h1.pcap.gz h2.pcap.gz dc.pcap.gz",
@@ -44,6 +44,11 @@ const EXAMPLES: [(&str, &str, &str); 11] = [
         "Draw the chart for another window (times of day are on the capture's date, UTC).",
     ),
     ("analyze", "meetgraph analyze --json - h1.pcap.gz | jq .merges", "The analysis as JSON on standard output."),
+    (
+        "analyze",
+        "meetgraph analyze --annotate annotated.pcapng h1.pcap.gz h2.pcap.gz",
+        "One pcapng of every packet on one clock, each commented with what it proves (open in Wireshark; filter frame.comment).",
+    ),
     (
         "nodes",
         "meetgraph nodes --as 10.100.1.100:7000 --at 18:49:40 h1.pcap.gz",
