@@ -56,7 +56,7 @@ fn annotations(alert: &str, instance: &str) -> String {
     for key in ["summary", "description"] {
         if let Some(l) = block.lines().find(|l| l.trim_start().starts_with(&format!("{key}: "))) {
             let v = l.trim_start()[key.len() + 2..].replace("{{ $labels.instance }}", instance);
-            let _ = write!(out, "              {key}: {v}\n");
+            let _ = writeln!(out, "              {key}: {v}");
         }
     }
     out

@@ -5,7 +5,6 @@
 //! for `CLUSTER` commands; gaps in a bus stream are anomalies.
 
 use super::anomaly::{Anomaly, AnomalyKind};
-use super::driver::PipelineConfig;
 use super::sink::{BusSink, BusStart, CommandMeta, MessageMeta, StreamEnd};
 use super::stats::{CaptureStats, MessageCounts};
 use crate::clusterbus::Message;
@@ -98,12 +97,13 @@ impl<K: BusSink> FrameSink for ChunkSink<'_, '_, K> {
 impl<'a, K: BusSink> Glue<'a, K> {
     pub(super) fn new(
         capture: usize,
-        cfg: &'a PipelineConfig,
+        framer_cfg: &'a FramerConfig,
+        filtered: bool,
         stats: &'a mut CaptureStats,
         counts: &'a mut MessageCounts,
         sink: &'a mut K,
     ) -> Self {
-        Glue { capture, framer_cfg: &cfg.framer, filtered: cfg.learn.is_some(), stats, counts, sink }
+        Glue { capture, framer_cfg, filtered, stats, counts, sink }
     }
 
     fn sniff(&mut self, resp: &mut RespSniffer, meta: &ChunkMeta, bytes: &[u8]) {

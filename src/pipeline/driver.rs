@@ -99,7 +99,14 @@ impl Pipeline {
         self.stats.last_ts_us = Some(pkt.ts_us);
         self.last_ts = pkt.ts_us;
         self.last_frame = pkt.frame;
-        let mut glue = Glue::new(self.capture, &self.cfg, &mut self.stats, &mut self.counts, sink);
+        let mut glue = Glue::new(
+            self.capture,
+            &self.cfg.framer,
+            self.cfg.learn.is_some(),
+            &mut self.stats,
+            &mut self.counts,
+            sink,
+        );
         let seg = match decoded {
             Ok(Some(seg)) => seg,
             Ok(None) => {
@@ -148,7 +155,14 @@ impl Pipeline {
     }
 
     fn finish_to<K: BusSink>(&mut self, sink: &mut K) {
-        let mut glue = Glue::new(self.capture, &self.cfg, &mut self.stats, &mut self.counts, sink);
+        let mut glue = Glue::new(
+            self.capture,
+            &self.cfg.framer,
+            self.cfg.learn.is_some(),
+            &mut self.stats,
+            &mut self.counts,
+            sink,
+        );
         self.reasm.finish(&mut glue, self.last_ts);
         // A bound reached is told once, with what it dropped.
         let evicted = self.reasm.stats().connections_evicted;
