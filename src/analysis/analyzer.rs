@@ -17,6 +17,7 @@ use super::trackers::handshakes::{HandshakeContext, Handshakes};
 use super::trackers::identities::Identities;
 use super::trackers::introductions::{self, Introductions, PRIOR_WINDOW_US};
 use super::trackers::knowledge::{GossipNumbers, Knowledge};
+use super::trackers::liveness::Liveness;
 use super::trackers::membership::Membership;
 use super::trackers::nodes::{Nodes, Sent, node_addr, role_of};
 use super::trackers::reading::Reading;
@@ -25,7 +26,7 @@ use super::trackers::roles::{self, RoleHeader, Roles};
 use super::trackers::slots::{SlotClaim, Slots};
 use super::verdicts::finish::{Gathered, build};
 use crate::clusterbus::{MessageType, NodeFlags};
-use crate::events::{BusEvent, BusMessage, EventKind, IpText, Link, NodeAddr};
+use crate::events::{BusEvent, BusMessage, CloseReason, EventKind, IpText, Link, NodeAddr};
 use std::collections::BTreeMap;
 
 /// Consumes events; `finish` yields the [`Analysis`].
@@ -43,6 +44,7 @@ pub struct Analyzer {
     clock: Clock,
     reading: Reading,
     identities: Identities,
+    liveness: Liveness,
     /// Each node's own cluster table (for `view_of`).
     tables: NodeTables,
     /// Findings made while streaming (the rest are made at the end).
@@ -70,6 +72,7 @@ impl Analyzer {
             clock: Clock::default(),
             reading: Reading::default(),
             identities: Identities::default(),
+            liveness: Liveness::default(),
             tables: NodeTables::default(),
             findings: KeptFindings::new(cfg.bounds.max_events),
             tracked: Tracked::new(cfg.bounds.max_nodes),
@@ -98,12 +101,15 @@ impl Analyzer {
                 self.message(e.ts_us, e.frame, link, msg);
             }
             (EventKind::Command { args }, Some(link)) => self.handshakes.command(e.ts_us, e.frame, &link, args),
-            (EventKind::StreamEnd { bus, bytes, .. }, Some(link)) => {
+            (EventKind::StreamEnd { bus, bytes, reason, .. }, Some(link)) => {
                 self.reading.stream_end(*bus, *bytes, &link);
                 if self.cfg.node_views {
                     self.tables.closed(&link);
                 }
-                self.conns.end(&self.cfg, e.ts_us, &link);
+                let sender = self.conns.end(&self.cfg, e.ts_us, &link);
+                if let (Some(n), CloseReason::Fin | CloseReason::Rst) = (sender, reason) {
+                    self.liveness.closed(n, e.ts_us);
+                }
             }
             (EventKind::Anomaly { kind, .. }, link) => {
                 self.reading.anomaly(&self.cfg, e.ts_us, e.frame, kind, link.as_ref());
@@ -128,6 +134,7 @@ impl Analyzer {
             clock: self.clock,
             reading: self.reading,
             identities: self.identities,
+            liveness: self.liveness,
             findings: self.findings,
             tracked: self.tracked,
             anomalies: self.anomalies,
@@ -244,6 +251,13 @@ impl Analyzer {
             self.tables.received(&on, r, m, self.intros.knows(r, s));
         }
         let evd = self.cfg.evidence(link.capture, frame);
+        match m.msg_type {
+            MessageType::FAILOVER_AUTH_REQUEST => {
+                self.liveness.requested(s, r, m.current_epoch, m.replicaof, ts, &evd);
+            }
+            MessageType::FAILOVER_AUTH_ACK => self.liveness.voted(r, s, m.current_epoch),
+            _ => {}
+        }
         // r records the sender at the TCP source (or myip) and the header
         // ports.
         let ip = if m.announced.ip.is_empty() { IpText::from(link.src.ip) } else { m.announced.ip.clone() };
@@ -286,6 +300,10 @@ impl Analyzer {
     /// seen, it learned those nodes by gossip or before the capture.
     fn shown(&mut self, ts: i64, frame: u64, capture: usize, s: NodeId, m: &BusMessage, nums: &[(u32, u32)]) {
         let evd = self.cfg.evidence(capture, frame);
+        for g in m.gossip.iter().filter(|g| g.flags & (NodeFlags::PFAIL | NodeFlags::FAIL) != 0 && g.node != s) {
+            let last_seen = self.nodes.get(&g.node).filter(|n| n.seen).map(|n| n.last_seen);
+            self.liveness.suspected(g.node, s, ts, last_seen, &evd);
+        }
         let mut shown = std::mem::take(&mut self.shown_buf);
         self.knowledge.shown(ts, s, m, nums, &evd, &mut self.findings, &mut shown);
         let mut me = self.intros.learner_number(s);

@@ -10,6 +10,7 @@
 //! | `connections.rs` | `Connections`: who is behind each side of every connection, held messages, short connections |
 //! | `handshakes.rs` | `Handshakes`: operator MEET commands, first answers, who answers at each address, mismatches |
 //! | `identities.rs` | `Identities`: one id claimed by two live instances (cloned `nodes.conf`) |
+//! | `liveness.rs` | `Liveness`: what shows a node gone (connections it closed, peers calling it PFAIL/FAIL since it was last heard) and its replicas' elections |
 //! | `knowledge.rs` | `Knowledge`: what each node heard and expects where, its view of peers, FAIL and UPDATE |
 //! | `news.rs` | what learners heard, kept as numbers, and news by address |
 //! | `introductions.rs` | `Introductions`: first introductions (one constructor per mechanism) and merge chains |
@@ -26,6 +27,7 @@ pub mod handshakes;
 pub mod identities;
 pub mod introductions;
 pub mod knowledge;
+pub mod liveness;
 pub mod membership;
 pub mod news;
 pub mod nodes;

@@ -15,6 +15,7 @@ use crate::analysis::trackers::handshakes::Handshakes;
 use crate::analysis::trackers::identities::Identities;
 use crate::analysis::trackers::introductions::Introductions;
 use crate::analysis::trackers::knowledge::Knowledge;
+use crate::analysis::trackers::liveness::Liveness;
 use crate::analysis::trackers::membership::{Membership, PendingMerge};
 use crate::analysis::trackers::nodes::Nodes;
 use crate::analysis::trackers::reading::Reading;
@@ -37,6 +38,7 @@ pub struct Gathered {
     pub clock: Clock,
     pub reading: Reading,
     pub identities: Identities,
+    pub liveness: Liveness,
     pub findings: KeptFindings,
     pub tracked: Tracked,
     pub anomalies: BTreeMap<String, u64>,
@@ -144,6 +146,7 @@ pub fn build(mut g: Gathered) -> Analysis {
         conns: &g.conns,
         nodes: &g.nodes,
         knowledge: &g.knowledge,
+        liveness: &g.liveness,
         identities: &g.identities,
         label_of: &label_of,
         joins: g.membership.joins(),
