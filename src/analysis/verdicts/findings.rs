@@ -76,6 +76,8 @@ fn address_collisions(src: &FindingSources<'_>, out: &mut Vec<Finding>) {
             how: Vec::new(),
             evidence: Vec::new(),
         });
+        // Dated by its first evidence: expected there before it answered.
+        e.ts = e.ts.min(m.ts);
         let how = format!("expected there by {}", l.short());
         if !e.how.contains(&how) {
             e.how.push(how);
