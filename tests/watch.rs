@@ -6,48 +6,9 @@
 
 mod common;
 
-use common::{file_inputs, samples_dir};
+use common::{file_inputs, plan_inputs, sample_dirs, samples_dir};
 use meetgraph::analysis::alerts::{Alert, AlertKind, RevisionKind, alerts};
-use meetgraph::pipeline::PipelineConfig;
-use meetgraph::vantage::{Source, plan};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-/// Every sample directory with captures (listed, not named), and its
-/// capture files, sorted.
-fn samples() -> Vec<(String, Vec<PathBuf>)> {
-    let mut out: Vec<(String, Vec<PathBuf>)> = std::fs::read_dir(samples_dir())
-        .unwrap()
-        .flatten()
-        .filter(|d| d.path().is_dir())
-        .map(|d| {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(d.path())
-                .unwrap()
-                .flatten()
-                .map(|f| f.path())
-                .filter(|p| p.to_string_lossy().contains(".pcap"))
-                .collect();
-            files.sort();
-            (d.file_name().to_string_lossy().into_owned(), files)
-        })
-        .filter(|(_, f)| !f.is_empty())
-        .collect();
-    out.sort();
-    assert!(out.len() >= 38, "only {} samples", out.len());
-    out
-}
-
-/// Inputs as the binary opens them: a vantage plan (clocks aligned on the
-/// first file given).
-fn plan_inputs(files: &[PathBuf]) -> (Vec<meetgraph::pipeline::Input>, meetgraph::analysis::AnalysisConfig) {
-    let sources: Vec<Source> = files
-        .iter()
-        .map(|p| Source { name: p.file_name().unwrap().to_string_lossy().into(), path: p.clone(), named: false })
-        .collect();
-    let cfg = PipelineConfig::default();
-    let plan = plan(&sources, None, &cfg).unwrap();
-    meetgraph::run::open_plan(&plan, &cfg, &Default::default(), &Default::default()).unwrap()
-}
 
 /// What the comparison reads of an event: kind, time, severity, nodes,
 /// addresses, and a merge's sentence (sides and root cause).
@@ -93,7 +54,7 @@ fn settle(told: &[Alert]) -> Vec<Facts> {
 #[test]
 fn watch_tells_what_analyze_reports_files_in_any_order() {
     let mut revisions = 0;
-    for (name, files) in samples() {
+    for (name, files) in sample_dirs() {
         let mut orders = vec![files.clone()];
         if files.len() > 1 {
             orders.push(files.iter().rev().cloned().collect());

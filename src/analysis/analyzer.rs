@@ -100,7 +100,7 @@ impl Analyzer {
                 self.reading.message(e.ts_us, e.capture, msg.cut);
                 self.message(e.ts_us, e.frame, link, msg);
             }
-            (EventKind::Command { args }, Some(link)) => self.handshakes.command(e.ts_us, e.frame, &link, args),
+            (EventKind::Command { args }, Some(link)) => self.command(e.ts_us, e.frame, &link, args),
             (EventKind::StreamEnd { bus, bytes, reason, .. }, Some(link)) => {
                 self.reading.stream_end(*bus, *bytes, &link);
                 if self.cfg.node_views {
@@ -239,6 +239,23 @@ impl Analyzer {
         self.slots.observe(c, promoted, &mut self.membership.groups, &mut self.findings);
     }
 
+    /// An operator's `CLUSTER MEET` on a data port: kept for the MEET it
+    /// will cause, or given to the MEET it caused if another capture
+    /// showed that first.
+    fn command(&mut self, ts: i64, frame: u64, link: &Link, args: &[String]) {
+        let Some(c) = self.handshakes.command(ts, frame, link, args) else { return };
+        let nodes = &self.nodes;
+        let caused = |i: &Introduction| {
+            i.address.as_ref().is_some_and(|a| {
+                a.ip.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| c.caused(&ip, a.cport, nodes.get(&i.learner).map(|n| n.port), i.ts_us))
+            })
+        };
+        if self.intros.attach_command(caused, &c.text, self.cfg.evidence(c.capture, c.frame)) {
+            self.handshakes.used(c.capture, c.frame);
+        }
+    }
+
     /// A message reached node `r`.
     /// `nums`: the numbers of `m`'s gossip ([`Knowledge::number`]).
     fn received(&mut self, ts: i64, frame: u64, link: &Link, r: NodeId, m: &BusMessage, nums: &[(u32, u32)]) {
@@ -261,12 +278,15 @@ impl Analyzer {
         // r records the sender at the TCP source (or myip) and the header
         // ports.
         let ip = if m.announced.ip.is_empty() { IpText::from(link.src.ip) } else { m.announced.ip.clone() };
-        if m.msg_type == MessageType::MEET && !self.intros.knows(r, s) {
+        // A MEET from an unknown sender (or that MEET seen from another
+        // capture: it adds its evidence; its gossip was not heard either).
+        if m.msg_type == MessageType::MEET && (!self.intros.knows(r, s) || self.intros.same_fact(r, s, Via::Meet, ts)) {
             let addr = node_addr(ip.clone(), m.announced.port, m.announced.cport);
             self.introduce(introductions::meet(ts, r, s, addr, evd.clone()));
             if self.nodes.get(&r).is_some_and(|n| n.hints.valkey8()) {
                 for g in &m.gossip {
-                    if g.node != r && !self.intros.knows(r, g.node) && g.flags & NodeFlags::NOADDR == 0 {
+                    let first = !self.intros.knows(r, g.node) || self.intros.same_fact(r, g.node, Via::MeetGossip, ts);
+                    if g.node != r && first && g.flags & NodeFlags::NOADDR == 0 {
                         let intro = introductions::meet_gossip(ts, r, s, g.node, g.addr.clone(), evd.clone());
                         self.introduce(intro);
                     }
