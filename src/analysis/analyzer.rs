@@ -23,6 +23,7 @@ use super::trackers::nodes::{Nodes, Sent, node_addr, role_of};
 use super::trackers::reading::Reading;
 use super::trackers::retention::{KeptFindings, Tracked};
 use super::trackers::roles::{self, RoleHeader, Roles};
+use super::trackers::slot_views::{Seen, SlotViews};
 use super::trackers::slots::{SlotClaim, Slots};
 use super::verdicts::finish::{Gathered, build};
 use crate::clusterbus::{MessageType, NodeFlags};
@@ -41,6 +42,7 @@ pub struct Analyzer {
     membership: Membership,
     roles: Roles,
     slots: Slots,
+    slot_views: SlotViews,
     clock: Clock,
     reading: Reading,
     identities: Identities,
@@ -68,7 +70,8 @@ impl Analyzer {
             intros: Introductions::default(),
             membership: Membership::default(),
             roles: Roles::bounded(cfg.bounds.max_events),
-            slots: Slots::bounded(cfg.bounds.max_events),
+            slots: Slots::default(),
+            slot_views: SlotViews::bounded(cfg.bounds.max_events),
             clock: Clock::default(),
             reading: Reading::default(),
             identities: Identities::default(),
@@ -130,7 +133,7 @@ impl Analyzer {
             intros: self.intros,
             membership: self.membership,
             roles: self.roles,
-            slots: self.slots,
+            slot_views: self.slot_views,
             clock: self.clock,
             reading: self.reading,
             identities: self.identities,
@@ -235,8 +238,24 @@ impl Analyzer {
             slots: &claim,
             evidence: self.cfg.evidence(capture, at.frame),
         };
-        let promoted = transition.and_then(|t| t.promoted_from());
-        self.slots.observe(c, promoted, &mut self.membership.groups, &mut self.findings);
+        self.slots.observe(c, &mut self.membership.groups, &mut self.findings);
+        // The sender's own slot table: as a master it serves its claim; as
+        // a replica it serves nothing, and its header carries its master's
+        // claim (a stray header is not believed).
+        let seen = Seen { ts: at.ts, evidence: self.cfg.evidence(capture, at.frame) };
+        match (committed_master, header_master) {
+            (true, true) => {
+                let slots = &self.slots;
+                self.slot_views.own(s, m.config_epoch, &m.slots, &seen, |slot| slots.best_claimant(slot, s));
+            }
+            (false, false) => {
+                self.slot_views.replica(s, s, &seen);
+                if let Some(master) = m.replicaof {
+                    self.slot_views.claim(s, master, m.config_epoch, &m.slots, &seen);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// An operator's `CLUSTER MEET` on a data port: kept for the MEET it
@@ -300,9 +319,18 @@ impl Analyzer {
             let addr = NodeAddr { ip, port: m.announced.port, cport: m.announced.cport, pport: m.announced.pport };
             self.knowledge.expect_from_ping(r, s, addr, ts, &evd);
         }
-        // Servers ignore gossip from unknown senders.
+        // Servers ignore gossip and claims from unknown senders.
         if self.intros.knows(r, s) {
             self.knowledge.hear(r, s, &m.gossip, nums, ts, &evd);
+            let seen = Seen { ts, evidence: evd };
+            if m.flags & NodeFlags::SLAVE != 0 {
+                self.slot_views.replica(r, s, &seen);
+            } else if m.flags & NodeFlags::MASTER != 0 {
+                self.slot_views.claim(r, s, m.config_epoch, &m.slots, &seen);
+            }
+            if let Some((owner, epoch, slots)) = &m.update {
+                self.slot_views.claim(r, *owner, *epoch, slots, &seen);
+            }
         }
     }
 
@@ -322,7 +350,7 @@ impl Analyzer {
         let evd = self.cfg.evidence(capture, frame);
         for g in m.gossip.iter().filter(|g| g.flags & (NodeFlags::PFAIL | NodeFlags::FAIL) != 0 && g.node != s) {
             let last_seen = self.nodes.get(&g.node).filter(|n| n.seen).map(|n| n.last_seen);
-            self.liveness.suspected(g.node, s, ts, last_seen, &evd);
+            self.liveness.suspected(g.node, s, ts, last_seen);
         }
         let mut shown = std::mem::take(&mut self.shown_buf);
         self.knowledge.shown(ts, s, m, nums, &evd, &mut self.findings, &mut shown);

@@ -39,4 +39,4 @@ pub use model::{
     Sentence, Severity, SlotMove, Story, Via, describe,
 };
 pub use node_tables::view::{NodesView, ViewLine};
-pub use views::{alerts, timeline};
+pub use views::{alerts, screen, timeline};

@@ -251,7 +251,7 @@ fn write_rest(w: &mut dyn Write, a: &Analysis, best: &BestAddresses) -> io::Resu
                 n.best_address.to_string(),
                 n.generation.to_string(),
                 n.cluster.clone().unwrap_or_else(|| "-".into()),
-                format!("{} → {}", n.role_first, n.role_last),
+                n.role_path(),
                 format!("{} → {}", format_slot_ranges(&n.slots_first), format_slot_ranges(&n.slots_last)),
                 format!("{} → {}", n.config_epoch_first, n.config_epoch_last),
                 n.hostname.clone().unwrap_or_default(),
@@ -337,7 +337,7 @@ fn write_connections(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
                 vec![
                     rel(a, f.first_ts_us),
                     format!("{} → {}", f.client, f.server),
-                    format!("{} stream direction(s), {} bytes", f.connections, f.bytes),
+                    format!("{} connection(s), {} bytes", f.connections, f.bytes),
                     f.likely_bus.clone().unwrap_or_default(),
                     if f.new_pair { "new pair".into() } else { String::new() },
                     evidence(&f.evidence),
@@ -362,12 +362,12 @@ fn write_connections(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
         let rows: Vec<Vec<String>> = c
             .bursts
             .iter()
-            .map(|b| vec![rel(a, b.ts_us), b.stream_directions.to_string(), b.servers.join(", ")])
+            .map(|b| vec![rel(a, b.ts_us), b.connections.to_string(), b.servers.join(", ")])
             .collect();
         table(
             w,
             "bursts",
-            &[("burst of new connections", TIME), ("stream directions", KEY), ("servers", TEXT)],
+            &[("burst of new connections", TIME), ("connections", KEY), ("servers", TEXT)],
             &rows,
         )?;
     }

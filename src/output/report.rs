@@ -1,5 +1,6 @@
 //! `meetgraph analyze`: the readable report (story first) and the JSON.
 
+use crate::analysis::screen;
 use crate::analysis::{
     Analysis, BestAddresses, Finding, Introduction, NodeId, NodesView, Phase, Severity, Via, describe,
 };
@@ -131,12 +132,27 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
     let incident: Vec<&Finding> = a.findings.iter().filter(|f| f.severity == Severity::Incident).collect();
     if !incident.is_empty() {
         w.heading(format_args!("== Incident findings ({})", incident.len()))?;
-        let shown = if opts.all { incident.len() } else { FIRST_SCREEN_FINDINGS };
-        for f in incident.iter().take(shown) {
-            w.verdict(&finding_line(a, f))?;
-        }
-        if incident.len() > shown {
-            w.verdict(&format!("… and {} more (--all lists them)", incident.len() - shown))?;
+        if opts.all {
+            for f in &incident {
+                w.verdict(&finding_line(a, f))?;
+            }
+        } else {
+            // One line per event; every frame is in --all and the JSON.
+            let lines = screen::incident_lines(a);
+            for l in lines.iter().take(FIRST_SCREEN_FINDINGS) {
+                let handshakes = if l.handshakes.is_empty() {
+                    String::new()
+                } else {
+                    format!("; handshake(s) through it: {}", l.handshakes.join("; "))
+                };
+                let more = if l.more_evidence > 0 { format!(" +{} more", l.more_evidence) } else { String::new() };
+                let ev = evidence(&l.evidence);
+                let ev = if more.is_empty() { ev } else { format!("{}{more}]", ev.trim_end_matches(']')) };
+                w.verdict(&format!("{}  {}: {}{handshakes}{ev}", rel(a, l.ts_us), l.kind, l.summary))?;
+            }
+            if lines.len() > FIRST_SCREEN_FINDINGS {
+                w.verdict(&format!("… and {} more (--all lists them)", lines.len() - FIRST_SCREEN_FINDINGS))?;
+            }
         }
         writeln!(w)?;
     }
@@ -177,31 +193,27 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
     if !a.damage.role_changes.is_empty() || !a.damage.slot_moves.is_empty() {
         writeln!(w)?;
         w.heading(format_args!("== Damage (what the incident changed; setup steps are not listed)"))?;
+        // Role changes and slot moves, one time line.
+        let mut lines: Vec<(i64, String)> = Vec::new();
         for r in &a.damage.role_changes {
             let of = r.replicaof.map(|x| format!(" of {}", x.short())).unwrap_or_default();
-            writeln!(
-                w,
-                "{}  {} {} → {}{}{}",
-                rel(a, r.ts_us),
-                r.node.short(),
-                r.from,
-                r.to,
-                of,
-                evidence(&r.evidence)
-            )?;
+            let text = format!("{} {} → {}{}{}", r.node.short(), r.from, r.to, of, evidence(&r.evidence));
+            lines.push((r.ts_us, text));
         }
         for m in &a.damage.slot_moves {
-            let from = short_of(m.from.as_ref(), "unassigned");
-            writeln!(
-                w,
-                "{}  slots {} ({}) {} → {}{}",
-                rel(a, m.ts_us),
+            let text = format!(
+                "slots {} ({}) {} → {}{}",
                 format_slot_ranges(&m.slots),
                 m.count,
-                from,
+                short_of(m.from.as_ref(), "unassigned"),
                 short_of(m.to.as_ref(), "nobody"),
                 evidence(&m.evidence)
-            )?;
+            );
+            lines.push((m.ts_us, text));
+        }
+        lines.sort_by_key(|(ts, _)| *ts);
+        for (ts, text) in lines {
+            writeln!(w, "{}  {text}", rel(a, ts))?;
         }
     }
     writeln!(w)?;
@@ -221,7 +233,9 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
         "== Introductions (first time each node learned another; {} known before the capture not shown)",
         a.introductions.iter().filter(|i| i.via == Via::Prior).count()
     ))?;
-    for i in a.introductions.iter().filter(|i| i.via != Via::Prior) {
+    let mut shown: Vec<&Introduction> = a.introductions.iter().filter(|i| i.via != Via::Prior).collect();
+    shown.sort_by_key(|i| i.ts_us);
+    for i in shown {
         writeln!(w, "{}", intro_line(a, i, &best))?;
     }
     writeln!(w)?;
@@ -229,13 +243,12 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
     for n in &a.nodes {
         writeln!(
             w,
-            "{} {} {} cluster={} {}→{} slots {}→{} epoch {}→{}{}",
+            "{} {} {} cluster={} {} slots {}→{} epoch {}→{}{}",
             n.short,
             n.best_address,
             n.generation,
             n.cluster.as_deref().unwrap_or("-"),
-            n.role_first,
-            n.role_last,
+            n.role_path(),
             format_slot_ranges(&n.slots_first),
             format_slot_ranges(&n.slots_last),
             n.config_epoch_first,
@@ -258,7 +271,7 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
         for f in a.coverage.encrypted.iter().filter(|f| opts.all || f.likely_bus.is_some()) {
             writeln!(
                 w,
-                "{}  {} → {} ({} stream direction(s), {} bytes, last {}){}{}{}",
+                "{}  {} → {} ({} connection(s), {} bytes, last {}){}{}{}",
                 rel(a, f.first_ts_us),
                 f.client,
                 f.server,

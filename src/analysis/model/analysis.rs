@@ -3,7 +3,7 @@
 //! dropped.
 
 use super::coverage::Coverage;
-use super::findings::{Damage, Finding};
+use super::findings::{Damage, Election, Finding};
 use super::introductions::{Introduction, Join, Merge};
 use super::nodes::{Cluster, NodeSummary};
 use super::story::Story;
@@ -57,6 +57,8 @@ pub struct Analysis {
     pub merges: Vec<Merge>,
     pub findings: Vec<Finding>,
     pub damage: Damage,
+    /// Replicas' elections (failover attempts), in time order.
+    pub elections: Vec<Election>,
     /// The story in a few sentences, root cause first.
     pub story: Story,
     pub anomalies: std::collections::BTreeMap<String, u64>,

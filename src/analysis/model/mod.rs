@@ -37,7 +37,7 @@ mod text;
 pub use analysis::{Analysis, CaptureInfo, ClockOffset, Dropped, Retention, SCHEMA_VERSION};
 pub use coverage::{ConnectionBurst, Coverage, EncryptedFlow};
 pub use evidence::Evidence;
-pub use findings::{Damage, Finding, RoleChange, SlotMove};
+pub use findings::{Damage, Election, Finding, RoleChange, SlotMove};
 pub use introductions::{BestAddresses, Introduction, Join, Merge, describe};
 pub(in crate::analysis) use introductions::{who, who_opt};
 pub use kinds::{AddressSource, DialKind, FindingKind, Generation, Phase, Role, Severity, Via};

@@ -143,20 +143,29 @@ fn absorb(first: &mut Introduction, other: Introduction) {
     if !same || (first.ts_us - other.ts_us).abs() > SAME_FACT_US {
         return;
     }
-    let mut evidence = other.evidence.into_iter();
+    // Each capture adds its first sighting (a dial and its answer, or
+    // gossip, dial and answer: at most `FRAMES_PER_CAPTURE` frames); the
+    // same introduction seen again later (a gossip re-dialled) adds
+    // nothing. An operator MEET's command frame, first, is not counted.
+    let mut evidence = other.evidence;
     if first.command.is_none() && other.command.is_some() && first.via == Via::OperatorMeet {
         first.command = other.command;
         // An operator MEET's evidence starts with its command.
-        if let Some(cmd) = evidence.next() {
-            first.evidence.insert(0, cmd);
+        if !evidence.is_empty() {
+            first.evidence.insert(0, evidence.remove(0));
         }
     }
+    let command = usize::from(first.command.is_some() && first.via == Via::OperatorMeet);
     for e in evidence {
-        if !first.evidence.contains(&e) {
+        let from_capture = first.evidence.iter().skip(command).filter(|x| x.capture == e.capture).count();
+        if from_capture < FRAMES_PER_CAPTURE && !first.evidence.contains(&e) {
             first.evidence.push(e);
         }
     }
 }
+
+/// Frames one capture gives one introduction.
+const FRAMES_PER_CAPTURE: usize = 3;
 
 /// Every first introduction, in the order recorded.
 #[derive(Clone, Debug, Default)]

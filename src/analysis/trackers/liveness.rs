@@ -17,7 +17,6 @@ pub struct Suspicion {
     /// First gossip of the run calling it `fail?` or `fail`.
     pub first_ts: i64,
     pub by: NodeId,
-    pub evidence: Evidence,
     /// Latest gossip calling it so.
     pub last_ts: i64,
 }
@@ -58,12 +57,12 @@ impl Liveness {
 
     /// `by` gossiped `node` as PFAIL or FAIL; `last_seen` is when `node`
     /// itself was last heard (a run of suspicion starts after it).
-    pub fn suspected(&mut self, node: NodeId, by: NodeId, ts: i64, last_seen: Option<i64>, evd: &Evidence) {
+    pub fn suspected(&mut self, node: NodeId, by: NodeId, ts: i64, last_seen: Option<i64>) {
         match self.suspected.get_mut(&node) {
             Some(s) if last_seen.is_none_or(|l| s.first_ts > l) => s.last_ts = s.last_ts.max(ts),
             _ => {
                 self.suspected
-                    .insert(node, Suspicion { first_ts: ts, by, evidence: evd.clone(), last_ts: ts });
+                    .insert(node, Suspicion { first_ts: ts, by, last_ts: ts });
             }
         }
     }
@@ -101,11 +100,6 @@ impl Liveness {
         self.suspected.get(node)
     }
 
-    /// The elections `replica` held, in epoch order.
-    pub fn elections_of(&self, replica: &NodeId) -> impl Iterator<Item = &Election> {
-        self.elections.range((*replica, 0)..=(*replica, u64::MAX)).map(|(_, e)| e)
-    }
-
     /// Every election, by replica and epoch.
     pub fn elections(&self) -> impl Iterator<Item = (&NodeId, &Election)> {
         self.elections.iter().map(|((r, _), e)| (r, e))
@@ -128,12 +122,12 @@ mod tests {
     fn a_suspicion_run_starts_again_once_the_node_was_heard() {
         let (n, p) = (id(b'n'), id(b'p'));
         let mut l = Liveness::default();
-        l.suspected(n, p, 10, Some(5), &evd(1));
-        l.suspected(n, p, 12, Some(5), &evd(2));
+        l.suspected(n, p, 10, Some(5));
+        l.suspected(n, p, 12, Some(5));
         assert_eq!(l.suspicion(&n).map(|s| (s.first_ts, s.last_ts)), Some((10, 12)));
         // Heard at 20: the next suspicion is a new run.
-        l.suspected(n, p, 30, Some(20), &evd(3));
-        assert_eq!(l.suspicion(&n).map(|s| (s.first_ts, s.evidence.frame)), Some((30, 3)));
+        l.suspected(n, p, 30, Some(20));
+        assert_eq!(l.suspicion(&n).map(|s| (s.first_ts, s.last_ts)), Some((30, 30)));
     }
 
     #[test]
@@ -147,7 +141,7 @@ mod tests {
         l.voted(r, a, 6);
         l.voted(r, b, 7);
         let e: Vec<_> =
-            l.elections_of(&r).map(|e| (e.first_ts, e.asked.len(), e.voters.len(), e.master)).collect();
+            l.elections().filter(|(x, _)| **x == r).map(|(_, e)| (e.first_ts, e.asked.len(), e.voters.len(), e.master)).collect();
         assert_eq!(e, vec![(100, 2, 1, Some(m))]);
     }
 }

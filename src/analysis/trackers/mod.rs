@@ -16,7 +16,8 @@
 //! | `introductions.rs` | `Introductions`: first introductions (one constructor per mechanism) and merge chains |
 //! | `membership.rs` | `Membership`: groups over time, joins, merges, clusters before anything happened |
 //! | `roles.rs` | `Roles`: debounced roles, role changes, failovers, epoch bumps |
-//! | `slots.rs` | `Slots`: slot claims, slot moves, conflicts, configEpoch collisions |
+//! | `slots.rs` | `Slots`: slot claims, conflicts, configEpoch collisions |
+//! | `slot_views.rs` | `SlotViews`: who serves each slot in each node's view; the slot moves of the damage |
 //! | `reading.rs` | `Reading`: how much of the bus could be read (TLS, snaplen cuts, nothing at all) and what that hides |
 //! | `clock.rs` | `Clock`: capture spans and clock offsets between captures |
 //! | `retention.rs` | what the bounds keep (the first and latest events of each list, the node ids tracked) and what they dropped |
@@ -34,4 +35,5 @@ pub mod nodes;
 pub mod reading;
 pub mod retention;
 pub mod roles;
+pub mod slot_views;
 pub mod slots;

@@ -21,7 +21,7 @@ use crate::analysis::trackers::nodes::Nodes;
 use crate::analysis::trackers::reading::Reading;
 use crate::analysis::trackers::retention::{self, KeptFindings, Tracked};
 use crate::analysis::trackers::roles::Roles;
-use crate::analysis::trackers::slots::Slots;
+use crate::analysis::trackers::slot_views::SlotViews;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Everything the analyzer gathered.
@@ -34,7 +34,7 @@ pub struct Gathered {
     pub intros: Introductions,
     pub membership: Membership,
     pub roles: Roles,
-    pub slots: Slots,
+    pub slot_views: SlotViews,
     pub clock: Clock,
     pub reading: Reading,
     pub identities: Identities,
@@ -132,7 +132,7 @@ pub fn build(mut g: Gathered) -> Analysis {
     let clusters = clusters_before(&mut g);
     let label_of: BTreeMap<NodeId, String> =
         clusters.iter().flat_map(|c| c.nodes.iter().map(|n| (*n, c.label.clone()))).collect();
-    let nodes = g.nodes.summaries(&label_of);
+    let mut nodes = g.nodes.summaries(&label_of);
     let pending = g.membership.merges().to_vec();
     let merges: Vec<Merge> = pending
         .iter()
@@ -158,12 +158,13 @@ pub fn build(mut g: Gathered) -> Analysis {
     let mut findings = retention::bound_findings(findings, g.cfg.bounds.max_events, &mut dropped);
     let phases = Phases::of(&findings, &merges);
     triage::classify(&mut findings, &phases);
-    let (role_changes, slot_moves) = triage::damage(&g.roles.changes().to_vec(), &g.slots.moves().to_vec(), &phases);
+    let (role_changes, slot_moves) = triage::damage(&g.roles.changes().to_vec(), &g.slot_views.moves().to_vec(), &phases);
     let retention =
-        retention::retention(g.cfg.bounds, dropped, g.roles.changes().dropped(), g.slots.moves().dropped(), &g.tracked);
+        retention::retention(g.cfg.bounds, dropped, g.roles.changes().dropped(), g.slot_views.moves().dropped(), &g.tracked);
     let clock_offsets = g.clock.offsets(&g.cfg);
     let mut coverage = g.reading.coverage();
     sanity(&mut coverage, &clock_offsets, &slot_moves, g.cfg.vantages.len());
+    super::failures::settle_nodes(&mut nodes, &findings, &g.roles.changes().to_vec(), &g.slot_views.moves().to_vec());
     let mut captures = g.clock.captures(&g.cfg);
     for c in &mut captures {
         c.node_pairs_seen = g.conns.pairs_seen(c.index);
@@ -179,6 +180,7 @@ pub fn build(mut g: Gathered) -> Analysis {
         merges,
         findings,
         damage: Damage { role_changes, slot_moves },
+        elections: super::failures::elections(&g.liveness),
         story: Story::default(),
         anomalies: g.anomalies,
         coverage,

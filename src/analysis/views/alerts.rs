@@ -318,10 +318,10 @@ impl Told {
         for k in gone {
             if forget {
                 self.told.remove(&k);
-            } else if last || !prev.contains_key(&k) {
-                if let Some(t) = self.told.remove(&k) {
-                    out.push(t.revision(RevisionKind::Withdrawn, Vec::new(), &t));
-                }
+            } else if (last || !prev.contains_key(&k))
+                && let Some(t) = self.told.remove(&k)
+            {
+                out.push(t.revision(RevisionKind::Withdrawn, Vec::new(), &t));
             }
         }
         out.sort_by_key(|x| x.ts_us);

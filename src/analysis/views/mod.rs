@@ -4,7 +4,9 @@
 //! | file | holds |
 //! |---|---|
 //! | `timeline.rs` | chart-ready data (lanes, markers, arrows, merges, the overview strip) |
+//! | `screen.rs` | the first screen's incident findings: one line per event (a mismatch and its collision are one handshake) |
 //! | `alerts.rs` | every event as one flat record for `watch`, and which are new since the last look |
 
 pub mod alerts;
+pub mod screen;
 pub mod timeline;
