@@ -1,8 +1,9 @@
 //! `meetgraph analyze`: the readable report (story first) and the JSON.
 
 use crate::analysis::screen;
+use crate::output::report_lines::{self, evidence, rel};
 use crate::analysis::{
-    Analysis, BestAddresses, Finding, Introduction, NodeId, NodesView, Phase, Severity, Via, describe,
+    Analysis, BestAddresses, Finding, Introduction, NodesView, Phase, Severity, Via, describe,
 };
 use crate::clusterbus::types::format_slot_ranges;
 use crate::output::printable::{printable, write_printable};
@@ -11,23 +12,6 @@ use crate::time::format_utc_us;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, Write};
-
-fn short_of(id: Option<&NodeId>, none: &str) -> String {
-    id.map_or_else(|| none.to_string(), |x| x.short().into_owned())
-}
-
-fn evidence(e: &[crate::analysis::Evidence]) -> String {
-    if e.is_empty() {
-        return String::new();
-    }
-    let parts: Vec<String> = e.iter().map(|x| format!("{}#{}", x.capture, x.frame)).collect();
-    format!(" [{}]", parts.join(" "))
-}
-
-fn rel(a: &Analysis, ts: i64) -> String {
-    let t0 = a.t0_us().unwrap_or(ts);
-    format!("{} (+{:.3}s)", format_utc_us(ts), (ts - t0) as f64 / 1e6)
-}
 
 fn intro_line(a: &Analysis, i: &Introduction, best: &BestAddresses) -> String {
     format!("{}  {}: {}{}", rel(a, i.ts_us), i.via, describe(i, best), evidence(&i.evidence))
@@ -58,20 +42,32 @@ pub enum Style {
 /// Writes the human report (control characters from the wire replaced):
 /// the story and the incident-level findings first.
 pub fn write_report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions, style: Style) -> io::Result<()> {
-    report(&mut Out { w, style }, a, opts)
+    report(&mut Out { w, style, line_start: true, blank: true }, a, opts)
 }
 
 /// Where the report goes: every line made printable (peer-controlled text
-/// may hold control characters), headings and verdicts in the [`Style`].
+/// may hold control characters), headings and verdicts in the [`Style`];
+/// a section left out leaves no second blank line.
 struct Out<'w> {
     w: &'w mut dyn Write,
     style: Style,
+    /// The next byte starts a line.
+    line_start: bool,
+    /// The last line written was blank (or nothing was written yet).
+    blank: bool,
 }
 
 impl Write for Out<'_> {
     /// Plain text (`writeln!` writes whole `str` pieces).
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.w.write_all(printable(&String::from_utf8_lossy(buf)).as_bytes())?;
+        // A blank line: one at most in a row.
+        let blank = buf == b"\n" && self.line_start;
+        if !(blank && self.blank) {
+            self.w.write_all(printable(&String::from_utf8_lossy(buf)).as_bytes())?;
+        }
+        if !buf.is_empty() {
+            (self.blank, self.line_start) = (blank, buf.ends_with(b"\n"));
+        }
         Ok(buf.len())
     }
 
@@ -92,6 +88,7 @@ impl Out<'_> {
     }
 
     fn styled(&mut self, on: &str, text: &str) -> io::Result<()> {
+        (self.blank, self.line_start) = (false, true);
         let text = printable(text);
         if self.style == Style::Plain {
             return writeln!(self.w, "{text}");
@@ -140,15 +137,7 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
             // One line per event; every frame is in --all and the JSON.
             let lines = screen::incident_lines(a);
             for l in lines.iter().take(FIRST_SCREEN_FINDINGS) {
-                let handshakes = if l.handshakes.is_empty() {
-                    String::new()
-                } else {
-                    format!("; handshake(s) through it: {}", l.handshakes.join("; "))
-                };
-                let more = if l.more_evidence > 0 { format!(" +{} more", l.more_evidence) } else { String::new() };
-                let ev = evidence(&l.evidence);
-                let ev = if more.is_empty() { ev } else { format!("{}{more}]", ev.trim_end_matches(']')) };
-                w.verdict(&format!("{}  {}: {}{handshakes}{ev}", rel(a, l.ts_us), l.kind, l.summary))?;
+                w.verdict(&report_lines::incident_line(a, l))?;
             }
             if lines.len() > FIRST_SCREEN_FINDINGS {
                 w.verdict(&format!("… and {} more (--all lists them)", lines.len() - FIRST_SCREEN_FINDINGS))?;
@@ -156,7 +145,9 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
         }
         writeln!(w)?;
     }
-    w.heading(format_args!("== Clusters before any merge"))?;
+    if !a.clusters.is_empty() {
+        w.heading(format_args!("== Clusters before any merge"))?;
+    }
     for c in &a.clusters {
         let members: Vec<String> =
             c.nodes.iter().map(|n| format!("{} {}", n.short(), best.get(n).cloned().unwrap_or_default())).collect();
@@ -193,34 +184,14 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
     if !a.damage.role_changes.is_empty() || !a.damage.slot_moves.is_empty() {
         writeln!(w)?;
         w.heading(format_args!("== Damage (what the incident changed; setup steps are not listed)"))?;
-        // Role changes and slot moves, one time line.
-        let mut lines: Vec<(i64, String)> = Vec::new();
-        for r in &a.damage.role_changes {
-            let of = r.replicaof.map(|x| format!(" of {}", x.short())).unwrap_or_default();
-            let text = format!("{} {} → {}{}{}", r.node.short(), r.from, r.to, of, evidence(&r.evidence));
-            lines.push((r.ts_us, text));
-        }
-        for m in &a.damage.slot_moves {
-            let text = format!(
-                "slots {} ({}) {} → {}{}",
-                format_slot_ranges(&m.slots),
-                m.count,
-                short_of(m.from.as_ref(), "unassigned"),
-                short_of(m.to.as_ref(), "nobody"),
-                evidence(&m.evidence)
-            );
-            lines.push((m.ts_us, text));
-        }
-        lines.sort_by_key(|(ts, _)| *ts);
-        for (ts, text) in lines {
-            writeln!(w, "{}  {text}", rel(a, ts))?;
+        for line in report_lines::damage_lines(a) {
+            writeln!(w, "{line}")?;
         }
     }
     writeln!(w)?;
     if opts.all {
-        w.heading(format_args!("== All findings"))?;
-        if a.findings.is_empty() {
-            writeln!(w, "none")?;
+        if !a.findings.is_empty() {
+            w.heading(format_args!("== All findings"))?;
         }
         for f in &a.findings {
             writeln!(w, "{}  [{}/{}]", finding_line(a, f), f.severity, f.phase)?;
@@ -229,17 +200,21 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
         other_findings(w, a)?;
     }
     writeln!(w)?;
-    w.heading(format_args!(
-        "== Introductions (first time each node learned another; {} known before the capture not shown)",
-        a.introductions.iter().filter(|i| i.via == Via::Prior).count()
-    ))?;
+    if a.introductions.iter().any(|i| i.via != Via::Prior) {
+        w.heading(format_args!(
+            "== Introductions (first time each node learned another; {} known before the capture not shown)",
+            a.introductions.iter().filter(|i| i.via == Via::Prior).count()
+        ))?;
+    }
     let mut shown: Vec<&Introduction> = a.introductions.iter().filter(|i| i.via != Via::Prior).collect();
     shown.sort_by_key(|i| i.ts_us);
     for i in shown {
         writeln!(w, "{}", intro_line(a, i, &best))?;
     }
     writeln!(w)?;
-    w.heading(format_args!("== Nodes"))?;
+    if !a.nodes.is_empty() {
+        w.heading(format_args!("== Nodes"))?;
+    }
     for n in &a.nodes {
         writeln!(
             w,
@@ -347,10 +322,10 @@ fn retention(w: &mut Out<'_>, r: &crate::analysis::Retention) -> io::Result<()> 
 /// their phases).
 fn other_findings(w: &mut Out<'_>, a: &Analysis) -> io::Result<()> {
     let others: Vec<&Finding> = a.findings.iter().filter(|f| f.severity != Severity::Incident).collect();
-    w.heading(format_args!("== Other findings ({}; --all lists each, the JSON has all)", others.len()))?;
     if others.is_empty() {
-        writeln!(w, "none")?;
+        return Ok(());
     }
+    w.heading(format_args!("== Other findings ({}; --all lists each, the JSON has all)", others.len()))?;
     for sev in [Severity::Warning, Severity::Info] {
         let mut by_kind: BTreeMap<&str, BTreeMap<Phase, usize>> = BTreeMap::new();
         for f in others.iter().filter(|f| f.severity == sev) {
@@ -423,9 +398,8 @@ fn write_captures(w: &mut Out<'_>, a: &Analysis) -> io::Result<()> {
             Some(k) if k.method == Method::Reference => " reference clock".to_string(),
             Some(k) if k.method == Method::None => " clock not aligned (times as captured)".to_string(),
             Some(k) => format!(
-                " clock {:+.6} s ± {:.3} ms ({} {}){}",
-                k.offset_us as f64 / 1e6,
-                k.uncertainty_us as f64 / 1e3,
+                " clock {} ({} {}){}",
+                k.offset_text(),
                 k.samples,
                 if k.method == Method::NodeClock { "node-clock readings" } else { "shared messages" },
                 if k.applied { ", applied" } else { ", within its uncertainty: not applied" }

@@ -179,6 +179,7 @@ pub fn build(mut g: Gathered) -> Analysis {
         joins: g.membership.joins().to_vec(),
         merges,
         findings,
+        id_conflicts: g.identities.over_time(&g.knowledge),
         damage: Damage { role_changes, slot_moves },
         elections: super::failures::elections(&g.liveness),
         story: Story::default(),
