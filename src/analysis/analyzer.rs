@@ -17,15 +17,17 @@ use super::trackers::handshakes::{HandshakeContext, Handshakes};
 use super::trackers::identities::Identities;
 use super::trackers::introductions::{self, Introductions, PRIOR_WINDOW_US};
 use super::trackers::knowledge::{GossipNumbers, Knowledge};
+use super::trackers::liveness::Liveness;
 use super::trackers::membership::Membership;
 use super::trackers::nodes::{Nodes, Sent, node_addr, role_of};
 use super::trackers::reading::Reading;
 use super::trackers::retention::{KeptFindings, Tracked};
 use super::trackers::roles::{self, RoleHeader, Roles};
+use super::trackers::slot_views::{Seen, SlotViews};
 use super::trackers::slots::{SlotClaim, Slots};
 use super::verdicts::finish::{Gathered, build};
 use crate::clusterbus::{MessageType, NodeFlags};
-use crate::events::{BusEvent, BusMessage, EventKind, IpText, Link, NodeAddr};
+use crate::events::{BusEvent, BusMessage, CloseReason, EventKind, IpText, Link, NodeAddr};
 use std::collections::BTreeMap;
 
 /// Consumes events; `finish` yields the [`Analysis`].
@@ -40,9 +42,11 @@ pub struct Analyzer {
     membership: Membership,
     roles: Roles,
     slots: Slots,
+    slot_views: SlotViews,
     clock: Clock,
     reading: Reading,
     identities: Identities,
+    liveness: Liveness,
     /// Each node's own cluster table (for `view_of`).
     tables: NodeTables,
     /// Findings made while streaming (the rest are made at the end).
@@ -66,10 +70,12 @@ impl Analyzer {
             intros: Introductions::default(),
             membership: Membership::default(),
             roles: Roles::bounded(cfg.bounds.max_events),
-            slots: Slots::bounded(cfg.bounds.max_events),
+            slots: Slots::default(),
+            slot_views: SlotViews::bounded(cfg.bounds.max_events),
             clock: Clock::default(),
             reading: Reading::default(),
             identities: Identities::default(),
+            liveness: Liveness::default(),
             tables: NodeTables::default(),
             findings: KeptFindings::new(cfg.bounds.max_events),
             tracked: Tracked::new(cfg.bounds.max_nodes),
@@ -97,13 +103,16 @@ impl Analyzer {
                 self.reading.message(e.ts_us, e.capture, msg.cut);
                 self.message(e.ts_us, e.frame, link, msg);
             }
-            (EventKind::Command { args }, Some(link)) => self.handshakes.command(e.ts_us, e.frame, &link, args),
-            (EventKind::StreamEnd { bus, bytes, .. }, Some(link)) => {
+            (EventKind::Command { args }, Some(link)) => self.command(e.ts_us, e.frame, &link, args),
+            (EventKind::StreamEnd { bus, bytes, reason, .. }, Some(link)) => {
                 self.reading.stream_end(*bus, *bytes, &link);
                 if self.cfg.node_views {
                     self.tables.closed(&link);
                 }
-                self.conns.end(&self.cfg, e.ts_us, &link);
+                let sender = self.conns.end(&self.cfg, e.ts_us, &link);
+                if let (Some(n), CloseReason::Fin | CloseReason::Rst) = (sender, reason) {
+                    self.liveness.closed(n, e.ts_us);
+                }
             }
             (EventKind::Anomaly { kind, .. }, link) => {
                 self.reading.anomaly(&self.cfg, e.ts_us, e.frame, kind, link.as_ref());
@@ -124,10 +133,11 @@ impl Analyzer {
             intros: self.intros,
             membership: self.membership,
             roles: self.roles,
-            slots: self.slots,
+            slot_views: self.slot_views,
             clock: self.clock,
             reading: self.reading,
             identities: self.identities,
+            liveness: self.liveness,
             findings: self.findings,
             tracked: self.tracked,
             anomalies: self.anomalies,
@@ -228,8 +238,41 @@ impl Analyzer {
             slots: &claim,
             evidence: self.cfg.evidence(capture, at.frame),
         };
-        let promoted = transition.and_then(|t| t.promoted_from());
-        self.slots.observe(c, promoted, &mut self.membership.groups, &mut self.findings);
+        self.slots.observe(c, &mut self.membership.groups, &mut self.findings);
+        // The sender's own slot table: as a master it serves its claim; as
+        // a replica it serves nothing, and its header carries its master's
+        // claim (a stray header is not believed).
+        let seen = Seen { ts: at.ts, evidence: self.cfg.evidence(capture, at.frame) };
+        match (committed_master, header_master) {
+            (true, true) => {
+                let slots = &self.slots;
+                self.slot_views.own(s, m.config_epoch, &m.slots, &seen, |slot| slots.best_claimant(slot, s));
+            }
+            (false, false) => {
+                self.slot_views.replica(s, s, &seen);
+                if let Some(master) = m.replicaof {
+                    self.slot_views.claim(s, master, m.config_epoch, &m.slots, &seen);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// An operator's `CLUSTER MEET` on a data port: kept for the MEET it
+    /// will cause, or given to the MEET it caused if another capture
+    /// showed that first.
+    fn command(&mut self, ts: i64, frame: u64, link: &Link, args: &[String]) {
+        let Some(c) = self.handshakes.command(ts, frame, link, args) else { return };
+        let nodes = &self.nodes;
+        let caused = |i: &Introduction| {
+            i.address.as_ref().is_some_and(|a| {
+                a.ip.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| c.caused(&ip, a.cport, nodes.get(&i.learner).map(|n| n.port), i.ts_us))
+            })
+        };
+        if self.intros.attach_command(caused, &c.text, self.cfg.evidence(c.capture, c.frame)) {
+            self.handshakes.used(c.capture, c.frame);
+        }
     }
 
     /// A message reached node `r`.
@@ -244,15 +287,25 @@ impl Analyzer {
             self.tables.received(&on, r, m, self.intros.knows(r, s));
         }
         let evd = self.cfg.evidence(link.capture, frame);
+        match m.msg_type {
+            MessageType::FAILOVER_AUTH_REQUEST => {
+                self.liveness.requested(s, r, m.current_epoch, m.replicaof, ts, &evd);
+            }
+            MessageType::FAILOVER_AUTH_ACK => self.liveness.voted(r, s, m.current_epoch),
+            _ => {}
+        }
         // r records the sender at the TCP source (or myip) and the header
         // ports.
         let ip = if m.announced.ip.is_empty() { IpText::from(link.src.ip) } else { m.announced.ip.clone() };
-        if m.msg_type == MessageType::MEET && !self.intros.knows(r, s) {
+        // A MEET from an unknown sender (or that MEET seen from another
+        // capture: it adds its evidence; its gossip was not heard either).
+        if m.msg_type == MessageType::MEET && (!self.intros.knows(r, s) || self.intros.same_fact(r, s, Via::Meet, ts)) {
             let addr = node_addr(ip.clone(), m.announced.port, m.announced.cport);
             self.introduce(introductions::meet(ts, r, s, addr, evd.clone()));
             if self.nodes.get(&r).is_some_and(|n| n.hints.valkey8()) {
                 for g in &m.gossip {
-                    if g.node != r && !self.intros.knows(r, g.node) && g.flags & NodeFlags::NOADDR == 0 {
+                    let first = !self.intros.knows(r, g.node) || self.intros.same_fact(r, g.node, Via::MeetGossip, ts);
+                    if g.node != r && first && g.flags & NodeFlags::NOADDR == 0 {
                         let intro = introductions::meet_gossip(ts, r, s, g.node, g.addr.clone(), evd.clone());
                         self.introduce(intro);
                     }
@@ -266,9 +319,18 @@ impl Analyzer {
             let addr = NodeAddr { ip, port: m.announced.port, cport: m.announced.cport, pport: m.announced.pport };
             self.knowledge.expect_from_ping(r, s, addr, ts, &evd);
         }
-        // Servers ignore gossip from unknown senders.
+        // Servers ignore gossip and claims from unknown senders.
         if self.intros.knows(r, s) {
             self.knowledge.hear(r, s, &m.gossip, nums, ts, &evd);
+            let seen = Seen { ts, evidence: evd };
+            if m.flags & NodeFlags::SLAVE != 0 {
+                self.slot_views.replica(r, s, &seen);
+            } else if m.flags & NodeFlags::MASTER != 0 {
+                self.slot_views.claim(r, s, m.config_epoch, &m.slots, &seen);
+            }
+            if let Some((owner, epoch, slots)) = &m.update {
+                self.slot_views.claim(r, *owner, *epoch, slots, &seen);
+            }
         }
     }
 
@@ -286,6 +348,10 @@ impl Analyzer {
     /// seen, it learned those nodes by gossip or before the capture.
     fn shown(&mut self, ts: i64, frame: u64, capture: usize, s: NodeId, m: &BusMessage, nums: &[(u32, u32)]) {
         let evd = self.cfg.evidence(capture, frame);
+        for g in m.gossip.iter().filter(|g| g.flags & (NodeFlags::PFAIL | NodeFlags::FAIL) != 0 && g.node != s) {
+            let last_seen = self.nodes.get(&g.node).filter(|n| n.seen).map(|n| n.last_seen);
+            self.liveness.suspected(g.node, s, ts, last_seen);
+        }
         let mut shown = std::mem::take(&mut self.shown_buf);
         self.knowledge.shown(ts, s, m, nums, &evd, &mut self.findings, &mut shown);
         let mut me = self.intros.learner_number(s);

@@ -155,7 +155,7 @@ fn upper_panel(t: &Timeline, map: &XMap, top: f64) -> (Vec<Item>, Vec<&'static s
     let (x0, x1) = (map.x0, map.x1);
     let mut plot = Vec::new();
     let (max, name): (usize, Vec<&'static str>) = if t.cluster_count.is_empty() {
-        let max = t.bursts.iter().map(|b| b.stream_directions as usize).max().unwrap_or(1).max(1);
+        let max = t.bursts.iter().map(|b| b.connections as usize).max().unwrap_or(1).max(1);
         (max, vec!["new TLS", "connections"])
     } else {
         (t.cluster_count.iter().map(|c| c.1).max().unwrap_or(1).max(1), vec!["clusters"])
@@ -169,11 +169,11 @@ fn upper_panel(t: &Timeline, map: &XMap, top: f64) -> (Vec<Item>, Vec<&'static s
     if t.cluster_count.is_empty() {
         for b in &t.bursts {
             let (xa, xb) = (map.xc(b.from_us), map.xc(b.to_us).max(map.xc(b.from_us) + 4.0));
-            let y = cy(b.stream_directions as usize);
+            let y = cy(b.connections as usize);
             plot.push(Item::group(
                 vec![("class", "burst".into()), ("data-kind", "burst".into())],
                 vec![
-                    Item::Title(format!("{} new encrypted stream directions to {} bus ports", b.stream_directions, b.servers)),
+                    Item::Title(format!("{} new encrypted connections to {} bus ports", b.connections, b.servers)),
                     Item::rect(xa, y, xb - xa, cy(0) - y, Paint::fill(ENCRYPTED_COLOR)),
                 ],
             ));

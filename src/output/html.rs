@@ -265,7 +265,7 @@ fn write_rest(w: &mut dyn Write, a: &Analysis, best: &BestAddresses) -> io::Resu
                 n.best_address.to_string(),
                 n.generation.to_string(),
                 n.cluster.clone().unwrap_or_else(|| "-".into()),
-                format!("{} → {}", n.role_first, n.role_last),
+                n.role_path(),
                 format!("{} → {}", format_slot_ranges(&n.slots_first), format_slot_ranges(&n.slots_last)),
                 format!("{} → {}", n.config_epoch_first, n.config_epoch_last),
                 n.hostname.clone().unwrap_or_default(),
@@ -363,7 +363,7 @@ fn write_encrypted(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
                 rel(a, f.first_ts_us),
                 rel(a, f.last_ts_us),
                 format!("{} → {}", f.client, f.server),
-                format!("{} stream direction(s), {} bytes", f.connections, f.bytes),
+                format!("{} connection(s), {} bytes", f.connections, f.bytes),
                 f.likely_bus.clone().unwrap_or_else(|| "not bus".into()),
                 if f.new_pair { "new pair".into() } else { String::new() },
                 evidence(&f.evidence),
@@ -390,14 +390,14 @@ fn write_encrypted(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
             .iter()
             .map(|b| {
                 let quiet = b.quiet_before_us.map_or_else(String::new, |q| format!("{:.1} s", q as f64 / 1e6));
-                vec![rel(a, b.ts_us), rel(a, b.last_ts_us), b.stream_directions.to_string(), quiet, b.servers.join(", ")]
+                vec![rel(a, b.ts_us), rel(a, b.last_ts_us), b.connections.to_string(), b.first.clone(), quiet, b.servers.join(", ")]
             })
             .collect();
         writeln!(w, "<p>Bursts of new encrypted connections to bus ports:</p>")?;
         table(
             w,
             "bursts",
-            &[("from", TIME), ("to", TIME), ("stream directions", KEY), ("quiet before", KEY), ("servers", TEXT)],
+            &[("from", TIME), ("to", TIME), ("connections", KEY), ("first connection", TEXT), ("quiet before", KEY), ("servers", TEXT)],
             &rows,
         )?;
     }

@@ -5,6 +5,7 @@
 //!
 //! | file | writes |
 //! |---|---|
+//! | `report_lines.rs` | report lines that gather several facts: a first-screen incident line, the damage's time line |
 //! | `report.rs` | `analyze`'s report (story first; plain or coloured, [`report::Style`]), the JSON, a node's `CLUSTER NODES` view |
 //! | `html.rs`, `html_graph.rs` | the self-contained HTML report and its introduction graph |
 //! | `chart.rs` | the timeline chart, laid out once ([`chart_scene`]) with its axis ([`chart_axis`]), lanes ([`chart_plot`]), glyphs ([`chart_glyphs`]) and legend ([`chart_legend`]); SVG, or PNG ([`chart_png`]) |
@@ -30,5 +31,6 @@ pub mod html_graph;
 pub mod metrics;
 pub mod printable;
 pub mod report;
+pub mod report_lines;
 pub mod stats;
 pub mod watch;

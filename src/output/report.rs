@@ -1,7 +1,9 @@
 //! `meetgraph analyze`: the readable report (story first) and the JSON.
 
+use crate::analysis::screen;
+use crate::output::report_lines::{self, evidence, rel};
 use crate::analysis::{
-    Analysis, BestAddresses, Finding, Introduction, NodeId, NodesView, Phase, Severity, Via, describe,
+    Analysis, BestAddresses, Finding, Introduction, NodesView, Phase, Severity, Via, describe,
 };
 use crate::clusterbus::types::format_slot_ranges;
 use crate::output::printable::{printable, write_printable};
@@ -10,23 +12,6 @@ use crate::time::format_utc_us;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, Write};
-
-fn short_of(id: Option<&NodeId>, none: &str) -> String {
-    id.map_or_else(|| none.to_string(), |x| x.short().into_owned())
-}
-
-fn evidence(e: &[crate::analysis::Evidence]) -> String {
-    if e.is_empty() {
-        return String::new();
-    }
-    let parts: Vec<String> = e.iter().map(|x| format!("{}#{}", x.capture, x.frame)).collect();
-    format!(" [{}]", parts.join(" "))
-}
-
-fn rel(a: &Analysis, ts: i64) -> String {
-    let t0 = a.t0_us().unwrap_or(ts);
-    format!("{} (+{:.3}s)", format_utc_us(ts), (ts - t0) as f64 / 1e6)
-}
 
 fn intro_line(a: &Analysis, i: &Introduction, best: &BestAddresses) -> String {
     format!("{}  {}: {}{}", rel(a, i.ts_us), i.via, describe(i, best), evidence(&i.evidence))
@@ -144,12 +129,19 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
     let incident: Vec<&Finding> = a.findings.iter().filter(|f| f.severity == Severity::Incident).collect();
     if !incident.is_empty() {
         w.heading(format_args!("== Incident findings ({})", incident.len()))?;
-        let shown = if opts.all { incident.len() } else { FIRST_SCREEN_FINDINGS };
-        for f in incident.iter().take(shown) {
-            w.verdict(&finding_line(a, f))?;
-        }
-        if incident.len() > shown {
-            w.verdict(&format!("… and {} more (--all lists them)", incident.len() - shown))?;
+        if opts.all {
+            for f in &incident {
+                w.verdict(&finding_line(a, f))?;
+            }
+        } else {
+            // One line per event; every frame is in --all and the JSON.
+            let lines = screen::incident_lines(a);
+            for l in lines.iter().take(FIRST_SCREEN_FINDINGS) {
+                w.verdict(&report_lines::incident_line(a, l))?;
+            }
+            if lines.len() > FIRST_SCREEN_FINDINGS {
+                w.verdict(&format!("… and {} more (--all lists them)", lines.len() - FIRST_SCREEN_FINDINGS))?;
+            }
         }
         writeln!(w)?;
     }
@@ -192,31 +184,8 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
     if !a.damage.role_changes.is_empty() || !a.damage.slot_moves.is_empty() {
         writeln!(w)?;
         w.heading(format_args!("== Damage (what the incident changed; setup steps are not listed)"))?;
-        for r in &a.damage.role_changes {
-            let of = r.replicaof.map(|x| format!(" of {}", x.short())).unwrap_or_default();
-            writeln!(
-                w,
-                "{}  {} {} → {}{}{}",
-                rel(a, r.ts_us),
-                r.node.short(),
-                r.from,
-                r.to,
-                of,
-                evidence(&r.evidence)
-            )?;
-        }
-        for m in &a.damage.slot_moves {
-            let from = short_of(m.from.as_ref(), "unassigned");
-            writeln!(
-                w,
-                "{}  slots {} ({}) {} → {}{}",
-                rel(a, m.ts_us),
-                format_slot_ranges(&m.slots),
-                m.count,
-                from,
-                short_of(m.to.as_ref(), "nobody"),
-                evidence(&m.evidence)
-            )?;
+        for line in report_lines::damage_lines(a) {
+            writeln!(w, "{line}")?;
         }
     }
     writeln!(w)?;
@@ -237,7 +206,9 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
             a.introductions.iter().filter(|i| i.via == Via::Prior).count()
         ))?;
     }
-    for i in a.introductions.iter().filter(|i| i.via != Via::Prior) {
+    let mut shown: Vec<&Introduction> = a.introductions.iter().filter(|i| i.via != Via::Prior).collect();
+    shown.sort_by_key(|i| i.ts_us);
+    for i in shown {
         writeln!(w, "{}", intro_line(a, i, &best))?;
     }
     writeln!(w)?;
@@ -247,13 +218,12 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
     for n in &a.nodes {
         writeln!(
             w,
-            "{} {} {} cluster={} {}→{} slots {}→{} epoch {}→{}{}",
+            "{} {} {} cluster={} {} slots {}→{} epoch {}→{}{}",
             n.short,
             n.best_address,
             n.generation,
             n.cluster.as_deref().unwrap_or("-"),
-            n.role_first,
-            n.role_last,
+            n.role_path(),
             format_slot_ranges(&n.slots_first),
             format_slot_ranges(&n.slots_last),
             n.config_epoch_first,
@@ -276,7 +246,7 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
         for f in a.coverage.encrypted.iter().filter(|f| opts.all || f.likely_bus.is_some()) {
             writeln!(
                 w,
-                "{}  {} → {} ({} stream direction(s), {} bytes, last {}){}{}{}",
+                "{}  {} → {} ({} connection(s), {} bytes, last {}){}{}{}",
                 rel(a, f.first_ts_us),
                 f.client,
                 f.server,

@@ -4,7 +4,7 @@
 
 use super::printable::printable;
 use crate::analysis::Severity;
-use crate::analysis::alerts::Alert;
+use crate::analysis::alerts::{Alert, RevisionKind};
 use crate::time::format_utc_us;
 use std::io::{self, Write};
 
@@ -13,18 +13,35 @@ pub fn use_colour(is_terminal: bool) -> bool {
     is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// One line: time, severity, kind, summary, evidence.
+/// One line: time, severity, kind, summary, evidence. A correction of an
+/// event told before is a `REVISED` line: the event as it now stands and
+/// what changed, or `withdrawn:` and the event as it was told.
 pub fn write_alert(w: &mut dyn Write, a: &Alert, colour: bool) -> io::Result<()> {
-    let (label, on) = match a.severity {
-        Severity::Incident => ("INCIDENT", "\x1b[1;31m"),
-        Severity::Warning => ("warning ", "\x1b[33m"),
-        Severity::Info => ("info    ", "\x1b[2m"),
+    let (label, on) = match (&a.revised, a.severity) {
+        (Some(_), _) => ("REVISED ", "\x1b[1;35m"),
+        (None, Severity::Incident) => ("INCIDENT", "\x1b[1;31m"),
+        (None, Severity::Warning) => ("warning ", "\x1b[33m"),
+        (None, Severity::Info) => ("info    ", "\x1b[2m"),
     };
     let evidence: Vec<String> =
         a.evidence.iter().take(6).map(|e| format!("{}#{}", printable(&e.capture), e.frame)).collect();
     let evidence = if evidence.is_empty() { String::new() } else { format!(" [{}]", evidence.join(" ")) };
     let (on, off) = if colour { (on, "\x1b[0m") } else { ("", "") };
-    writeln!(w, "{}  {on}{label}  {}{off}  {}{evidence}", format_utc_us(a.ts_us), a.kind, printable(&a.summary))
+    let summary = match &a.revised {
+        None => printable(&a.summary).into_owned(),
+        Some(r) if r.what == RevisionKind::Withdrawn => {
+            format!("withdrawn: {} (told at {})", printable(&a.summary), format_utc_us(r.was_ts_us))
+        }
+        Some(r) => format!(
+            "{} (told at {}; now {}: {})",
+            printable(&a.summary),
+            format_utc_us(r.was_ts_us),
+            a.severity,
+            printable(&r.changes.join("; "))
+        ),
+    };
+    let kind = a.kind;
+    writeln!(w, "{}  {on}{label}  {kind}{off}  {summary}{evidence}", format_utc_us(a.ts_us))
 }
 
 /// One JSON object per line (`--json-events`).

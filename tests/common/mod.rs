@@ -207,3 +207,39 @@ pub fn read_all(path: &Path) -> Vec<Pkt> {
     }
     out
 }
+
+/// Every sample directory with captures (listed, not named), and its
+/// capture files, sorted.
+pub fn sample_dirs() -> Vec<(String, Vec<PathBuf>)> {
+    let mut out: Vec<(String, Vec<PathBuf>)> = std::fs::read_dir(samples_dir())
+        .unwrap()
+        .flatten()
+        .filter(|d| d.path().is_dir())
+        .map(|d| {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(d.path())
+                .unwrap()
+                .flatten()
+                .map(|f| f.path())
+                .filter(|p| p.to_string_lossy().contains(".pcap"))
+                .collect();
+            files.sort();
+            (d.file_name().to_string_lossy().into_owned(), files)
+        })
+        .filter(|(_, f)| !f.is_empty())
+        .collect();
+    out.sort();
+    assert!(out.len() >= 38, "only {} samples", out.len());
+    out
+}
+
+/// Inputs as the binary opens them: a vantage plan (clocks aligned on the
+/// first file given).
+pub fn plan_inputs(files: &[PathBuf]) -> (Vec<meetgraph::pipeline::Input>, meetgraph::analysis::AnalysisConfig) {
+    let sources: Vec<meetgraph::vantage::Source> = files
+        .iter()
+        .map(|p| meetgraph::vantage::Source { name: p.file_name().unwrap().to_string_lossy().into(), path: p.clone(), named: false })
+        .collect();
+    let cfg = PipelineConfig::default();
+    let plan = meetgraph::vantage::plan(&sources, None, &cfg).unwrap();
+    meetgraph::run::open_plan(&plan, &cfg, &Default::default(), &Default::default()).unwrap()
+}

@@ -4,7 +4,7 @@
 
 use super::conflicts::IdConflict;
 use super::coverage::Coverage;
-use super::findings::{Damage, Finding};
+use super::findings::{Damage, Election, Finding};
 use super::introductions::{Introduction, Join, Merge};
 use super::nodes::{Cluster, NodeSummary};
 use super::story::Story;
@@ -61,6 +61,8 @@ pub struct Analysis {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub id_conflicts: Vec<IdConflict>,
     pub damage: Damage,
+    /// Replicas' elections (failover attempts), in time order.
+    pub elections: Vec<Election>,
     /// The story in a few sentences, root cause first.
     pub story: Story,
     pub anomalies: std::collections::BTreeMap<String, u64>,

@@ -14,7 +14,8 @@ pub struct EncryptedFlow {
     pub client: String,
     /// `ip:port` of the side that was dialled.
     pub server: String,
-    /// Stream directions seen with TLS records.
+    /// TCP connections seen with TLS records (each counted once, whichever
+    /// of its directions showed them).
     pub connections: u64,
     /// Their payload bytes (as captured: a short snaplen counts less).
     pub bytes: u64,
@@ -30,7 +31,11 @@ pub struct EncryptedFlow {
 pub struct ConnectionBurst {
     pub ts_us: i64,
     pub last_ts_us: i64,
-    pub stream_directions: u64,
+    /// New connections in it.
+    pub connections: u64,
+    /// The connection that began it (`client ip:port → server ip:port`):
+    /// the node dialled first, where a `CLUSTER MEET` would point.
+    pub first: String,
     /// Bus ports (`ip:port`) connected to.
     pub servers: Vec<String>,
     /// Time without any new bus connection before it (`null`: the first

@@ -80,6 +80,23 @@ pub struct RoleChange {
     pub phase: Phase,
 }
 
+/// An election: a replica's FAILOVER_AUTH_REQUESTs in one epoch, and the
+/// masters' votes (FAILOVER_AUTH_ACK) that answered them.
+#[derive(Clone, Debug, Serialize)]
+pub struct Election {
+    pub replica: NodeId,
+    pub first_ts_us: i64,
+    /// The epoch it asked in (the requests' currentEpoch).
+    pub epoch: u64,
+    /// The master it asked to replace.
+    pub master: Option<NodeId>,
+    /// Nodes its requests were seen reaching.
+    pub asked: usize,
+    /// Masters whose vote was seen.
+    pub voters: Vec<NodeId>,
+    pub evidence: Vec<Evidence>,
+}
+
 /// What the incident changed (setup-phase changes are not damage).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Damage {

@@ -40,7 +40,7 @@ pub use analysis::{Analysis, CaptureInfo, ClockOffset, Dropped, Retention, SCHEM
 pub use conflicts::{FLAP_GAP_US, Flapping, IdConflict, InstanceSeen, add_flap};
 pub use coverage::{ConnectionBurst, Coverage, EncryptedFlow};
 pub use evidence::Evidence;
-pub use findings::{Damage, Finding, RoleChange, SlotMove};
+pub use findings::{Damage, Election, Finding, RoleChange, SlotMove};
 pub use introductions::{BestAddresses, Introduction, Join, Merge, describe};
 pub(in crate::analysis) use introductions::{who, who_opt};
 pub use kinds::{AddressSource, DialKind, FindingKind, Generation, Phase, Role, Severity, Via};

@@ -77,9 +77,17 @@ pub struct NodeSummary {
     /// Role in the first and last header seen.
     pub role_first: Role,
     pub role_last: Role,
+    /// Every role it took, in order (`role_first` … `role_last`).
+    pub roles: Vec<Role>,
+    /// When it was declared FAIL, when it was not heard after.
+    pub failed_us: Option<i64>,
     pub replicaof_last: Option<NodeId>,
+    /// Slots it served in its first header (none as a replica).
     #[serde(serialize_with = "slots_as_text")]
     pub slots_first: SlotRanges,
+    /// Slots it served at the end: its last header's (none as a
+    /// replica), less those the damage then moved away, plus those it
+    /// then took.
     #[serde(serialize_with = "slots_as_text")]
     pub slots_last: SlotRanges,
     pub config_epoch_first: u64,
@@ -87,6 +95,21 @@ pub struct NodeSummary {
     pub hostname: Option<String>,
     /// Label of the cluster the node belonged to at the start (`null`: none).
     pub cluster: Option<String>,
+}
+
+impl NodeSummary {
+    /// Its roles in order, `failed` last when it ended failed:
+    /// `master→replica→master`, `master→failed` (one role: `master→master`).
+    pub fn role_path(&self) -> String {
+        let mut path: Vec<String> = self.roles.iter().map(ToString::to_string).collect();
+        if path.len() == 1 && self.failed_us.is_none() {
+            path.push(self.role_last.to_string());
+        }
+        if self.failed_us.is_some() {
+            path.push("failed".into());
+        }
+        path.join("→")
+    }
 }
 
 /// A group of nodes that knew each other before any merge.

@@ -167,13 +167,19 @@ impl Connections {
 
     /// The connection ended (one event per direction: the second forgets
     /// it). A short one with few messages counts towards flapping.
-    pub fn end(&mut self, cfg: &AnalysisConfig, ts: i64, link: &Link) {
+    /// Returns the node that sent this direction, when known.
+    pub fn end(&mut self, cfg: &AnalysisConfig, ts: i64, link: &Link) -> Option<NodeId> {
         let key = (link.capture, link.conn_id);
-        let Some(c) = self.conns.get_mut(&key) else { return };
+        let c = self.conns.get_mut(&key)?;
+        let from_opener = match link.from_initiator {
+            Some(f) => f,
+            None => c.responder_ep.is_none_or(|r| r != link.src),
+        };
+        let sender = if from_opener { c.opener } else { c.responder };
         if c.closed {
             self.held -= c.pending.len();
             self.conns.remove(&key);
-            return;
+            return sender;
         }
         c.closed = true;
         if let (Some(l), Some(dst)) = (c.opener, c.responder_ep)
@@ -188,6 +194,7 @@ impl Connections {
                 v.push((first_ts, evd));
             }
         }
+        sender
     }
 
     /// Short connections anyone opened to `addr` (`ip:port`).

@@ -16,7 +16,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 /// How long an operator command may precede the MEET it caused.
-const COMMAND_WINDOW_US: i64 = 5_000_000;
+pub const COMMAND_WINDOW_US: i64 = 5_000_000;
+/// How far two captures' clocks may still disagree after alignment: a
+/// command captured on one host may seem to follow the MEET it caused as
+/// another host captured it by this much.
+pub const CLOCK_SLACK_US: i64 = 50_000;
 /// A dialler showing it knows the node that answered its dial this soon
 /// after adopted it.
 const ADOPTION_WINDOW_US: i64 = 10_000_000;
@@ -25,15 +29,28 @@ const ANSWER_EVIDENCE_CAP: usize = 4;
 
 /// A `CLUSTER MEET ip port [cport]` seen on a data port.
 #[derive(Clone, Debug)]
-struct OpCommand {
-    ts: i64,
-    capture: usize,
-    frame: u64,
+pub struct OpCommand {
+    pub ts: i64,
+    pub capture: usize,
+    pub frame: u64,
     /// Data port of the node it was sent to.
-    data_port: u16,
-    target_ip: String,
-    target_bus_port: u16,
-    text: String,
+    pub data_port: u16,
+    pub target_ip: String,
+    pub target_bus_port: u16,
+    pub text: String,
+}
+
+impl OpCommand {
+    /// Whether a MEET to `ip:bus_port` by the node listening on data port
+    /// `dialler_port`, first sent at `ts`, is the one this command caused
+    /// (whichever capture saw it).
+    pub fn caused(&self, ip: &IpAddr, bus_port: u16, dialler_port: Option<u16>, ts: i64) -> bool {
+        self.target_bus_port == bus_port
+            && (self.target_ip == ip.to_string() || self.target_ip.parse::<IpAddr>().ok() == Some(*ip))
+            && dialler_port == Some(self.data_port)
+            && ts + CLOCK_SLACK_US >= self.ts
+            && ts - self.ts < COMMAND_WINDOW_US
+    }
 }
 
 /// Who answered at one address: first ts, vantages, evidence.
@@ -66,14 +83,16 @@ pub struct Handshakes {
 }
 
 impl Handshakes {
-    /// A command decoded from a data port (`CLUSTER MEET` is kept).
-    pub fn command(&mut self, ts: i64, frame: u64, link: &Link, args: &[String]) {
+    /// A command decoded from a data port (`CLUSTER MEET` is kept, and
+    /// returned: the MEET it caused may already have been seen, from
+    /// another capture).
+    pub fn command(&mut self, ts: i64, frame: u64, link: &Link, args: &[String]) -> Option<OpCommand> {
         if args.len() < 4 || !args[1].eq_ignore_ascii_case("meet") {
-            return;
+            return None;
         }
-        let Ok(port) = args[3].parse::<u16>() else { return };
+        let port = args[3].parse::<u16>().ok()?;
         let bus = args.get(4).and_then(|p| p.parse::<u16>().ok()).unwrap_or(port.wrapping_add(10000));
-        self.commands.push(OpCommand {
+        let c = OpCommand {
             ts,
             capture: link.capture,
             frame,
@@ -81,8 +100,15 @@ impl Handshakes {
             target_ip: args[2].clone(),
             target_bus_port: bus,
             text: args.join(" "),
-        });
+        };
+        self.commands.push(c.clone());
         self.commands.retain(|c| ts - c.ts < COMMAND_WINDOW_US * 4);
+        Some(c)
+    }
+
+    /// A command that turned out to have caused a MEET seen before it.
+    pub fn used(&mut self, capture: usize, frame: u64) {
+        self.commands.retain(|c| (c.capture, c.frame) != (capture, frame));
     }
 
     /// The first answer on a connection. Records who answers there and
@@ -133,22 +159,15 @@ impl Handshakes {
                 m.evidence = vec![h.evidence.clone(), evd_dial.clone(), evd_ans.clone()];
             }
         }
-        if cx.intros.knows(l, w) {
-            return None;
-        }
+        // A dialler that knows the node already: no first introduction,
+        // but the same dial seen from another capture adds its evidence
+        // to the first (`Introductions::record`).
         let d = AnsweredDial { ts: a.first_ts, learner: l, answered_by: w, address, evidence: [evd_dial, evd_ans] };
         if a.first_type == MessageType::MEET {
             // Handshake: the dialler adopts whoever answers; only the
             // reason differs.
             let dialler_port = cx.nodes.get(&l).map(|n| n.port);
-            let cmd = self.commands.iter().position(|c| {
-                c.capture == capture
-                    && c.target_bus_port == dst.port
-                    && (c.target_ip == dst_ip || c.target_ip.parse::<IpAddr>().ok() == Some(dst.ip))
-                    && dialler_port == Some(c.data_port)
-                    && a.first_ts >= c.ts
-                    && a.first_ts - c.ts < COMMAND_WINDOW_US
-            });
+            let cmd = self.commands.iter().position(|c| c.caused(&dst.ip, dst.port, dialler_port, a.first_ts));
             return Some(match (cmd, heard.as_ref()) {
                 (Some(i), _) => {
                     let c = self.commands.remove(i);

@@ -128,6 +128,45 @@ pub fn adoption(
     }
 }
 
+/// One event seen from several captures is dated within this much.
+const SAME_FACT_US: i64 = 100_000;
+/// Introductions a late command looks back through (the latest first).
+const ATTACH_LOOKBACK: usize = 4096;
+
+/// `other` is `first` seen from another capture (about the same moment,
+/// and the same mechanism, or both a dial that was answered: a capture
+/// that did not see the gossip behind a dial takes it for an operator's):
+/// its evidence joins, and its command if `first` had none.
+fn absorb(first: &mut Introduction, other: Introduction) {
+    let dial = |i: &Introduction| matches!(i.via, Via::OperatorMeet | Via::Gossip) && i.answered_by.is_some();
+    let same = first.via == other.via || (dial(first) && dial(&other));
+    if !same || (first.ts_us - other.ts_us).abs() > SAME_FACT_US {
+        return;
+    }
+    // Each capture adds its first sighting (a dial and its answer, or
+    // gossip, dial and answer: at most `FRAMES_PER_CAPTURE` frames); the
+    // same introduction seen again later (a gossip re-dialled) adds
+    // nothing. An operator MEET's command frame, first, is not counted.
+    let mut evidence = other.evidence;
+    if first.command.is_none() && other.command.is_some() && first.via == Via::OperatorMeet {
+        first.command = other.command;
+        // An operator MEET's evidence starts with its command.
+        if !evidence.is_empty() {
+            first.evidence.insert(0, evidence.remove(0));
+        }
+    }
+    let command = usize::from(first.command.is_some() && first.via == Via::OperatorMeet);
+    for e in evidence {
+        let from_capture = first.evidence.iter().skip(command).filter(|x| x.capture == e.capture).count();
+        if from_capture < FRAMES_PER_CAPTURE && !first.evidence.contains(&e) {
+            first.evidence.push(e);
+        }
+    }
+}
+
+/// Frames one capture gives one introduction.
+const FRAMES_PER_CAPTURE: usize = 3;
+
 /// Every first introduction, in the order recorded.
 #[derive(Clone, Debug, Default)]
 pub struct Introductions {
@@ -183,10 +222,19 @@ impl Introductions {
         *self.number.entry(n).or_insert(next) as usize
     }
 
-    /// Records a first introduction; `None` when it is not one.
+    /// Records a first introduction; `None` when it is not one. The same
+    /// introduction seen from another capture (same mechanism, about the
+    /// same moment) adds its evidence and command to the first: evidence
+    /// is never lost by giving more captures.
     pub fn record(&mut self, intro: Introduction) -> Option<usize> {
         let key = (intro.learner, intro.node);
-        if key.0 == key.1 || self.known.contains_key(&key) {
+        if key.0 == key.1 {
+            return None;
+        }
+        if let Some(&i) = self.known.get(&key) {
+            if let Some(first) = self.list.get_mut(i) {
+                absorb(first, intro);
+            }
             return None;
         }
         let idx = self.list.len();
@@ -206,6 +254,36 @@ impl Introductions {
 
     pub fn all(&self) -> &[Introduction] {
         &self.list
+    }
+
+    /// `l`'s introduction to `n` is `via`, first seen about `ts` (the same
+    /// event seen from another capture).
+    pub fn same_fact(&self, l: NodeId, n: NodeId, via: Via, ts: i64) -> bool {
+        self.known
+            .get(&(l, n))
+            .and_then(|&i| self.list.get(i))
+            .is_some_and(|i| i.via == via && (i.ts_us - ts).abs() <= SAME_FACT_US)
+    }
+
+    /// An operator's command seen after the MEET it caused (another
+    /// capture saw the MEET first): it joins the first operator MEET
+    /// without a command that `caused` accepts, looking back from the
+    /// latest introduction. Returns whether one took it.
+    pub fn attach_command(&mut self, caused: impl Fn(&Introduction) -> bool, text: &str, evd: Evidence) -> bool {
+        let found = self
+            .list
+            .iter_mut()
+            .rev()
+            .take(ATTACH_LOOKBACK)
+            .find(|i| i.via == Via::OperatorMeet && i.command.is_none() && caused(i));
+        match found {
+            Some(i) => {
+                i.command = Some(text.to_string());
+                i.evidence.insert(0, evd);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The nodes `l` knows, sorted.

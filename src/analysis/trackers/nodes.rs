@@ -280,14 +280,22 @@ fn summary(id: &NodeId, s: &NodeState, cluster: Option<String>) -> NodeSummary {
         last_seen_us: s.last_seen,
         role_first: role_of(s.flags_first),
         role_last: role_of(s.flags_last),
+        roles: vec![role_of(s.flags_first)],
+        failed_us: None,
         replicaof_last: s.replicaof,
-        slots_first: s.slots_first.clone().unwrap_or_default(),
-        slots_last: s.slots_last.clone(),
+        slots_first: serving(s.flags_first, s.slots_first.as_deref().unwrap_or_default()),
+        slots_last: serving(s.flags_last, &s.slots_last),
         config_epoch_first: s.cfg_first.unwrap_or(0),
         config_epoch_last: s.cfg_last,
         hostname: s.hostname.clone(),
         cluster,
     }
+}
+
+/// The slots a header says its sender serves: a replica's header carries
+/// its master's.
+fn serving(flags: u16, slots: &[(u16, u16)]) -> Vec<(u16, u16)> {
+    if role_of(flags) == Role::Replica { Vec::new() } else { slots.to_vec() }
 }
 
 #[cfg(test)]

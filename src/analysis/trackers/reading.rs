@@ -6,7 +6,9 @@
 
 use crate::analysis::config::AnalysisConfig;
 use crate::analysis::model::{ConnectionBurst, Coverage, EncryptedFlow, Evidence};
+use crate::decode::Endpoint;
 use crate::events::{AnomalyKind, Link};
+use rustc_hash::FxHashMap as HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A TLS connection pair first seen this long after its capture began is
@@ -37,8 +39,13 @@ pub struct Reading {
     cut_messages: u64,
     /// First message time per capture.
     first_ts: BTreeMap<usize, i64>,
-    /// Each TLS stream direction: (ts, server IP, server port).
-    tls_times: Vec<(i64, String, u16)>,
+    /// Each TLS connection that began in the capture: (ts, server IP,
+    /// server port, client `ip:port`).
+    tls_times: Vec<(i64, String, u16, String)>,
+    /// TLS connections seen (capture, client, server) → their entry in
+    /// `tls_times` (`usize::MAX`: joined mid-way): a connection's two
+    /// stream directions are one connection.
+    tls_conns: HashMap<(usize, Endpoint, Endpoint), usize>,
     /// Non-bus stream directions that carried bytes from a server to a
     /// client: (client IP, server IP, server port). A TLS flow the server
     /// never answered (a ClientHello from a scanner) is not a bus.
@@ -47,7 +54,7 @@ pub struct Reading {
     tls_not_kept: u64,
 }
 
-/// TLS stream directions remembered for bursts.
+/// TLS connections remembered (each counted once, and for bursts).
 const TLS_TIMES_CAP: usize = 200_000;
 /// TLS client→server pairs kept (each a line of the JSON).
 const TLS_FLOWS_CAP: usize = 100_000;
@@ -57,7 +64,7 @@ const ANSWERED_CAP: usize = 200_000;
 const BURST_GAP_US: i64 = 1_000_000;
 /// Quiet before a burst that counts as new talk.
 const BURST_QUIET_US: i64 = 2_000_000;
-/// Stream directions that make a burst.
+/// New connections that make a burst.
 const BURST_MIN: usize = 4;
 
 impl Reading {
@@ -103,6 +110,18 @@ impl Reading {
                     self.tls_not_kept += 1;
                     return;
                 }
+                // Both directions of one connection report it: counted
+                // once, dated by the earlier.
+                let conn = (l.capture, l.src, l.dst);
+                if let Some(&i) = self.tls_conns.get(&conn) {
+                    if let Some(t) = self.tls_times.get_mut(i) {
+                        t.0 = t.0.min(ts);
+                    }
+                    if let Some(f) = self.tls.get_mut(&key) {
+                        f.first_ts = f.first_ts.min(ts);
+                    }
+                    return;
+                }
                 let f = self.tls.entry(key).or_insert_with(|| TlsFlow {
                     first_ts: ts,
                     last_ts: ts,
@@ -114,10 +133,17 @@ impl Reading {
                 f.first_ts = f.first_ts.min(ts);
                 f.last_ts = f.last_ts.max(ts);
                 f.connections += 1;
-                // Only streams that began in the capture make bursts.
-                if *kind == AnomalyKind::TlsStream && self.tls_times.len() < TLS_TIMES_CAP {
-                    self.tls_times.push((ts, l.dst.ip.to_string(), l.dst.port));
+                if self.tls_conns.len() >= TLS_TIMES_CAP {
+                    return;
                 }
+                // Only connections that began in the capture make bursts.
+                let at = if *kind == AnomalyKind::TlsStream {
+                    self.tls_times.push((ts, l.dst.ip.to_string(), l.dst.port, l.src.to_string()));
+                    self.tls_times.len() - 1
+                } else {
+                    usize::MAX
+                };
+                self.tls_conns.insert(conn, at);
             }
             _ => {}
         }
@@ -127,11 +153,11 @@ impl Reading {
     /// nodes that had not talked began to (a node joined, clusters met).
     fn bursts(&self, flows: &[EncryptedFlow]) -> Vec<ConnectionBurst> {
         let bus: BTreeSet<&str> = flows.iter().filter(|f| f.likely_bus.is_some()).map(|f| f.server.as_str()).collect();
-        let mut times: Vec<(i64, String)> = self
+        let mut times: Vec<(i64, String, &str)> = self
             .tls_times
             .iter()
-            .map(|(t, ip, port)| (*t, format!("{ip}:{port}")))
-            .filter(|(_, s)| bus.contains(s.as_str()))
+            .map(|(t, ip, port, client)| (*t, format!("{ip}:{port}"), client.as_str()))
+            .filter(|(_, s, _)| bus.contains(s.as_str()))
             .collect();
         times.sort();
         let mut out = Vec::new();
@@ -143,11 +169,12 @@ impl Reading {
             }
             let quiet_before = if i == 0 { None } else { Some(times[i].0 - times[i - 1].0) };
             if j - i >= BURST_MIN {
-                let servers: BTreeSet<&str> = times[i..j].iter().map(|(_, s)| s.as_str()).collect();
+                let servers: BTreeSet<&str> = times[i..j].iter().map(|(_, s, _)| s.as_str()).collect();
                 out.push(ConnectionBurst {
                     ts_us: times[i].0,
                     last_ts_us: times[j - 1].0,
-                    stream_directions: (j - i) as u64,
+                    connections: (j - i) as u64,
+                    first: format!("{} → {}", times[i].2, times[i].1),
                     servers: servers.into_iter().map(str::to_string).collect(),
                     quiet_before_us: quiet_before.filter(|q| *q >= BURST_QUIET_US),
                 });
@@ -210,7 +237,7 @@ impl Reading {
                 .collect();
             let (streams, bytes): (u64, u64) = bus.iter().fold((0, 0), |(s, b), f| (s + f.connections, b + f.bytes));
             limits.push(format!(
-                "The cluster bus is encrypted: TLS on {bus_tls} client→server pair(s) to {} bus port(s) ({}) between {} host(s), {streams} stream direction(s), {bytes} bytes captured; those messages cannot be decoded, so introductions and merges over them are not visible. Capture before encryption, or compare the servers' CLUSTER NODES; the connection metadata is listed under \"Encrypted connections\".",
+                "The cluster bus is encrypted: TLS on {bus_tls} client→server pair(s) to {} bus port(s) ({}) between {} host(s), {streams} connection(s), {bytes} bytes captured; those messages cannot be decoded, so introductions and merges over them are not visible. Capture before encryption, or compare the servers' CLUSTER NODES; the connection metadata is listed under \"Encrypted connections\".",
                 servers.len(),
                 servers.iter().take(6).copied().collect::<Vec<_>>().join(", "),
                 hosts.len()

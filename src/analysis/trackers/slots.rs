@@ -1,10 +1,11 @@
-//! Slot ownership: each master's own claim and configEpoch, slots that changed
-//! owner (the damage), `slot_conflict` between masters that know each other and
-//! `epoch_collision`.
+//! Slot claims: each master's own claim and configEpoch, `slot_conflict`
+//! between masters that know each other and `epoch_collision`. (Who serves
+//! each slot in each node's view, and the moves of the damage, are
+//! `slot_views.rs`.)
 
 use super::membership::Groups;
-use super::retention::{Kept, KeptFindings, Timed};
-use crate::analysis::model::{Evidence, Finding, FindingKind, NodeId, Phase, SlotMove};
+use super::retention::KeptFindings;
+use crate::analysis::model::{Evidence, Finding, FindingKind, NodeId};
 use crate::clusterbus::types::format_slot_ranges;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,24 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Inclusive slot ranges, ascending.
 type Ranges = Vec<(u16, u16)>;
 
-fn expand(ranges: &[(u16, u16)]) -> impl Iterator<Item = u16> + '_ {
-    ranges.iter().flat_map(|&(a, b)| a..=b)
-}
-
 fn contains(ranges: &[(u16, u16)], slot: u16) -> bool {
     ranges.iter().any(|&(a, b)| (a..=b).contains(&slot))
-}
-
-/// Sorted slots as inclusive ranges.
-fn ranges_of(slots: &[u16]) -> Ranges {
-    let mut out: Ranges = Vec::new();
-    for &s in slots {
-        match out.last_mut() {
-            Some(r) if r.1 + 1 == s => r.1 = s,
-            _ => out.push((s, s)),
-        }
-    }
-    out
 }
 
 /// The slots in both `a` and `b` (each ascending, disjoint), as ranges
@@ -76,13 +61,6 @@ pub struct Slots {
     checked: HashMap<NodeId, ClaimMemo>,
     collisions_reported: BTreeSet<(NodeId, NodeId, u64)>,
     conflicts_reported: BTreeSet<(NodeId, NodeId)>,
-    moves: Kept<SlotMove>,
-}
-
-impl Timed for SlotMove {
-    fn ts(&self) -> i64 {
-        self.ts_us
-    }
 }
 
 impl Slots {
@@ -91,67 +69,30 @@ impl Slots {
         self.own.get(node).map(|(_, c)| c.clone()).unwrap_or_default()
     }
 
-    /// Records a claim. `promoted_from` is set when the node has just been
-    /// promoted from replica of that master (it takes over its slots).
-    pub fn observe(
-        &mut self,
-        c: SlotClaim<'_>,
-        promoted_from: Option<Option<NodeId>>,
-        groups: &mut Groups,
-        findings: &mut KeptFindings,
-    ) {
+    /// The master with the largest configEpoch claiming `slot`, other
+    /// than `except`.
+    pub fn best_claimant(&self, slot: u16, except: NodeId) -> Option<NodeId> {
+        self.own
+            .iter()
+            .filter(|(o, (_, c))| **o != except && contains(c, slot))
+            .max_by_key(|(o, (e, _))| (*e, **o))
+            .map(|(o, _)| *o)
+    }
+
+    /// Records a claim.
+    pub fn observe(&mut self, c: SlotClaim<'_>, groups: &mut Groups, findings: &mut KeptFindings) {
         let changed = self.own.get(&c.node).is_none_or(|(e, o)| *e != c.config_epoch || o.as_slice() != c.slots);
         let memo = (c.config_epoch, c.slots.len(), c.slots.first().copied(), groups.size(c.node));
         let recheck = !c.slots.is_empty() && self.checked.get(&c.node) != Some(&memo);
         if !changed && !recheck {
             return;
         }
-        let old = if changed { self.own.insert(c.node, (c.config_epoch, c.slots.to_vec())) } else { None };
-        if let Some(prev_master) = promoted_from.filter(|_| changed && !c.slots.is_empty()) {
-            self.moves.push(SlotMove {
-                ts_us: c.ts,
-                slots: c.slots.to_vec(),
-                count: c.slots.iter().map(|&(a, b)| u32::from(b - a) + 1).sum(),
-                from: prev_master,
-                to: Some(c.node),
-                evidence: vec![c.evidence.clone()],
-                phase: Phase::Incident,
-            });
-        }
-        if let Some((_, old)) = &old {
-            let lost: Vec<u16> = expand(old).filter(|&x| !contains(c.slots, x)).collect();
-            if !lost.is_empty() {
-                self.record_loss(c.ts, c.node, &lost, &c.evidence);
-            }
+        if changed {
+            self.own.insert(c.node, (c.config_epoch, c.slots.to_vec()));
         }
         if recheck {
             self.checked.insert(c.node, memo);
             self.check(&c, groups, findings);
-        }
-    }
-
-    /// Slots `node` stopped claiming: who claims them now.
-    fn record_loss(&mut self, ts: i64, node: NodeId, lost: &[u16], evd: &Evidence) {
-        let mut by_new: BTreeMap<Option<NodeId>, Vec<u16>> = BTreeMap::new();
-        for &slot in lost {
-            let owner = self
-                .own
-                .iter()
-                .filter(|(o, (_, c))| **o != node && contains(c, slot))
-                .max_by_key(|(o, (e, _))| (*e, **o))
-                .map(|(o, _)| *o);
-            by_new.entry(owner).or_default().push(slot);
-        }
-        for (to, list) in by_new {
-            self.moves.push(SlotMove {
-                ts_us: ts,
-                slots: ranges_of(&list),
-                count: list.len() as u32,
-                from: Some(node),
-                to,
-                evidence: vec![evd.clone()],
-                phase: Phase::Incident,
-            });
         }
     }
 
@@ -211,19 +152,13 @@ impl Slots {
         }
     }
 
-    /// Bounded to `max` moves kept (the first and the latest).
-    pub fn bounded(max: usize) -> Self {
-        Slots { moves: Kept::new(max), ..Slots::default() }
-    }
-
-    pub fn moves(&self) -> &Kept<SlotMove> {
-        &self.moves
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::analysis::trackers::slot_views::ranges_of;
 
     fn id(c: u8) -> NodeId {
         NodeId([c; 40])
@@ -236,7 +171,7 @@ mod tests {
     #[test]
     fn an_intersection_of_ranges_is_the_slots_in_both() {
         let slow = |a: &[(u16, u16)], b: &[(u16, u16)]| {
-            ranges_of(&expand(a).filter(|&x| contains(b, x)).collect::<Vec<u16>>())
+            ranges_of(&a.iter().flat_map(|&(x, y)| x..=y).filter(|&x| contains(b, x)).collect::<Vec<u16>>())
         };
         type Case<'a> = (&'a [(u16, u16)], &'a [(u16, u16)]);
         let cases: [Case<'_>; 6] = [
@@ -254,30 +189,25 @@ mod tests {
     }
 
     #[test]
-    fn ranges_merge_consecutive_slots() {
-        assert_eq!(ranges_of(&[1, 2, 3, 7, 9, 10]), vec![(1, 3), (7, 7), (9, 10)]);
-    }
-
-    #[test]
-    fn lost_slots_go_to_the_master_now_claiming_them() {
+    fn the_best_claimant_has_the_largest_epoch() {
         let (a, b) = (id(b'a'), id(b'b'));
         let (mut s, mut g, mut f) = (Slots::default(), Groups::default(), KeptFindings::default());
-        s.observe(claim(1, a, 1, &[(0, 99)]), None, &mut g, &mut f);
-        s.observe(claim(2, b, 2, &[(50, 99)]), None, &mut g, &mut f);
-        s.observe(claim(3, a, 1, &[(0, 49)]), None, &mut g, &mut f);
-        let m = &s.moves().to_vec()[0];
-        assert_eq!((m.count, m.from, m.to, m.slots.as_slice()), (50, Some(a), Some(b), &[(50, 99)][..]));
+        s.observe(claim(1, a, 1, &[(0, 99)]), &mut g, &mut f);
+        s.observe(claim(2, b, 2, &[(50, 99)]), &mut g, &mut f);
+        assert_eq!(s.best_claimant(60, id(b'z')), Some(b));
+        assert_eq!(s.best_claimant(60, b), Some(a));
+        assert_eq!(s.best_claimant(10, a), None);
     }
 
     #[test]
     fn conflicts_only_between_masters_that_know_each_other() {
         let (a, b) = (id(b'a'), id(b'b'));
         let (mut s, mut g, mut f) = (Slots::default(), Groups::default(), KeptFindings::default());
-        s.observe(claim(1, a, 3, &[(0, 9)]), None, &mut g, &mut f);
-        s.observe(claim(2, b, 3, &[(5, 9)]), None, &mut g, &mut f);
+        s.observe(claim(1, a, 3, &[(0, 9)]), &mut g, &mut f);
+        s.observe(claim(2, b, 3, &[(5, 9)]), &mut g, &mut f);
         assert!(f.clone().into_parts().0.is_empty(), "{f:?}");
         g.union(a, b);
-        s.observe(claim(3, b, 3, &[(5, 9)]), None, &mut g, &mut f);
+        s.observe(claim(3, b, 3, &[(5, 9)]), &mut g, &mut f);
         let mut kinds: Vec<FindingKind> = f.into_parts().0.iter().map(|x| x.kind).collect();
         kinds.sort();
         let mut want = vec![FindingKind::EpochCollision, FindingKind::SlotConflict];

@@ -10,6 +10,7 @@ use crate::analysis::trackers::connections::Connections;
 use crate::analysis::trackers::handshakes::Handshakes;
 use crate::analysis::trackers::identities::Identities;
 use crate::analysis::trackers::knowledge::Knowledge;
+use crate::analysis::trackers::liveness::Liveness;
 use crate::analysis::trackers::nodes::Nodes;
 use std::collections::BTreeMap;
 
@@ -22,6 +23,7 @@ pub struct FindingSources<'a> {
     pub conns: &'a Connections,
     pub nodes: &'a Nodes,
     pub knowledge: &'a Knowledge,
+    pub liveness: &'a Liveness,
     pub identities: &'a Identities,
     pub label_of: &'a BTreeMap<NodeId, String>,
     pub joins: &'a [Join],
@@ -74,6 +76,8 @@ fn address_collisions(src: &FindingSources<'_>, out: &mut Vec<Finding>) {
             how: Vec::new(),
             evidence: Vec::new(),
         });
+        // Dated by its first evidence: expected there before it answered.
+        e.ts = e.ts.min(m.ts);
         let how = format!("expected there by {}", l.short());
         if !e.how.contains(&how) {
             e.how.push(how);
@@ -86,6 +90,7 @@ fn address_collisions(src: &FindingSources<'_>, out: &mut Vec<Finding>) {
     let cx = reuse::ReuseContext {
         nodes: src.nodes,
         knowledge: src.knowledge,
+        liveness: src.liveness,
         label_of: src.label_of,
         joins: src.joins,
         merges: src.merges,

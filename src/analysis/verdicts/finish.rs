@@ -15,12 +15,13 @@ use crate::analysis::trackers::handshakes::Handshakes;
 use crate::analysis::trackers::identities::Identities;
 use crate::analysis::trackers::introductions::Introductions;
 use crate::analysis::trackers::knowledge::Knowledge;
+use crate::analysis::trackers::liveness::Liveness;
 use crate::analysis::trackers::membership::{Membership, PendingMerge};
 use crate::analysis::trackers::nodes::Nodes;
 use crate::analysis::trackers::reading::Reading;
 use crate::analysis::trackers::retention::{self, KeptFindings, Tracked};
 use crate::analysis::trackers::roles::Roles;
-use crate::analysis::trackers::slots::Slots;
+use crate::analysis::trackers::slot_views::SlotViews;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Everything the analyzer gathered.
@@ -33,10 +34,11 @@ pub struct Gathered {
     pub intros: Introductions,
     pub membership: Membership,
     pub roles: Roles,
-    pub slots: Slots,
+    pub slot_views: SlotViews,
     pub clock: Clock,
     pub reading: Reading,
     pub identities: Identities,
+    pub liveness: Liveness,
     pub findings: KeptFindings,
     pub tracked: Tracked,
     pub anomalies: BTreeMap<String, u64>,
@@ -130,7 +132,7 @@ pub fn build(mut g: Gathered) -> Analysis {
     let clusters = clusters_before(&mut g);
     let label_of: BTreeMap<NodeId, String> =
         clusters.iter().flat_map(|c| c.nodes.iter().map(|n| (*n, c.label.clone()))).collect();
-    let nodes = g.nodes.summaries(&label_of);
+    let mut nodes = g.nodes.summaries(&label_of);
     let pending = g.membership.merges().to_vec();
     let merges: Vec<Merge> = pending
         .iter()
@@ -144,6 +146,7 @@ pub fn build(mut g: Gathered) -> Analysis {
         conns: &g.conns,
         nodes: &g.nodes,
         knowledge: &g.knowledge,
+        liveness: &g.liveness,
         identities: &g.identities,
         label_of: &label_of,
         joins: g.membership.joins(),
@@ -155,12 +158,13 @@ pub fn build(mut g: Gathered) -> Analysis {
     let mut findings = retention::bound_findings(findings, g.cfg.bounds.max_events, &mut dropped);
     let phases = Phases::of(&findings, &merges);
     triage::classify(&mut findings, &phases);
-    let (role_changes, slot_moves) = triage::damage(&g.roles.changes().to_vec(), &g.slots.moves().to_vec(), &phases);
+    let (role_changes, slot_moves) = triage::damage(&g.roles.changes().to_vec(), &g.slot_views.moves().to_vec(), &phases);
     let retention =
-        retention::retention(g.cfg.bounds, dropped, g.roles.changes().dropped(), g.slots.moves().dropped(), &g.tracked);
+        retention::retention(g.cfg.bounds, dropped, g.roles.changes().dropped(), g.slot_views.moves().dropped(), &g.tracked);
     let clock_offsets = g.clock.offsets(&g.cfg);
     let mut coverage = g.reading.coverage();
     sanity(&mut coverage, &clock_offsets, &slot_moves, g.cfg.vantages.len());
+    super::failures::settle_nodes(&mut nodes, &findings, &g.roles.changes().to_vec(), &g.slot_views.moves().to_vec());
     let mut captures = g.clock.captures(&g.cfg);
     for c in &mut captures {
         c.node_pairs_seen = g.conns.pairs_seen(c.index);
@@ -177,6 +181,7 @@ pub fn build(mut g: Gathered) -> Analysis {
         findings,
         id_conflicts: g.identities.over_time(&g.knowledge),
         damage: Damage { role_changes, slot_moves },
+        elections: super::failures::elections(&g.liveness),
         story: Story::default(),
         anomalies: g.anomalies,
         coverage,

@@ -11,7 +11,9 @@
 //! | `reuse.rs` | an address of a node that failed or left, answered by another node |
 //! | `triage.rs` | each finding's phase and severity; what counts as damage |
 //! | `story.rs` | the story and one sentence per introduction |
+//! | `failures.rs` | failures told with times (silent since, FAIL, elections, who took the slots); each node's roles and final slots |
 
+pub mod failures;
 pub mod findings;
 pub mod finish;
 pub mod reuse;

@@ -2,15 +2,22 @@
 //! answered later by a different node (a dead pod's IP given to a new pod:
 //! redis#6174, redis#7287, Tendis#293). Told apart from a collision between two
 //! live nodes (a bridge or NAT address meaning different nodes on different
-//! hosts) by time: the old node fell silent before the new one first answered
-//! there (a FAIL alone is not enough: Valkey 8.1+ declares a node failed when
-//! another answers for it). Says which node died there, which took the address,
-//! from which cluster, and what the servers made of it.
+//! hosts) by what shows the old node gone: it fell silent before the new one
+//! first answered there, and since it was last heard it closed its own
+//! connections (a killed process), was declared FAIL, or its peers gossiped
+//! it `fail?`. Silence alone is not enough (a live node is silent between
+//! two messages, and everywhere the capture does not look), nor is a FAIL
+//! alone (Valkey 8.1+ declares a node failed when another answers for it):
+//! the same rule holds at the end of a capture and at any moment of it, so
+//! `watch` tells a reuse only once the evidence is there. Says which node
+//! died there, which took the address, from which cluster, and what the
+//! servers made of it.
 
 use crate::analysis::model::{
     DialKind, Evidence, Finding, FindingKind, Introduction, Join, Merge, NodeId, Via, bus_key,
 };
 use crate::analysis::trackers::knowledge::Knowledge;
+use crate::analysis::trackers::liveness::Liveness;
 use crate::analysis::trackers::nodes::Nodes;
 use crate::time::format_utc_us;
 use std::collections::BTreeMap;
@@ -28,6 +35,7 @@ pub struct AddressClaim {
 pub struct ReuseContext<'a> {
     pub nodes: &'a Nodes,
     pub knowledge: &'a Knowledge,
+    pub liveness: &'a Liveness,
     pub label_of: &'a BTreeMap<NodeId, String>,
     pub joins: &'a [Join],
     pub merges: &'a [Merge],
@@ -65,6 +73,30 @@ impl ReuseContext<'_> {
     }
 }
 
+/// What shows `old` gone when another node took its address at `took`,
+/// as words (`None`: nothing does). It was last heard before `took`, and
+/// since then it closed its own connections, was declared FAIL, or its
+/// peers gossiped it `fail?` or `fail`.
+fn gone(old: &NodeId, took: i64, cx: &ReuseContext<'_>) -> Option<String> {
+    let heard = cx.nodes.get(old).filter(|n| n.seen).map(|n| n.last_seen);
+    if heard.is_some_and(|h| h >= took) {
+        return None;
+    }
+    let since = |t: i64| heard.is_none_or(|h| t >= h);
+    let failed = cx.knowledge.fail_stats(old).filter(|(_, last)| since(*last)).map(|_| {
+        let first = cx.knowledge.failed_at(old).filter(|f| since(*f));
+        format!("declared FAIL at {}", format_utc_us(first.unwrap_or_else(|| cx.knowledge.fail_stats(old).map_or(0, |x| x.1))))
+    });
+    let closed = heard.and(cx.liveness.closed_at(old)).filter(|c| since(*c)).map(|c| {
+        format!("silent since {} (it closed its own connections at {})", format_utc_us(heard.unwrap_or(c)), format_utc_us(c))
+    });
+    let suspected = cx.liveness.suspicion(old).filter(|s| heard.is_none_or(|h| s.first_ts > h)).map(|s| {
+        let silent = heard.map(|h| format!("silent since {}, ", format_utc_us(h))).unwrap_or_default();
+        format!("{silent}called failing by {} at {}", s.by.short(), format_utc_us(s.first_ts))
+    });
+    failed.or(closed).or(suspected)
+}
+
 /// The `address_reuse` finding for `addr` (`ip:cport`), if its claims are
 /// one node's followed by another's after the first was gone.
 pub fn reuse(addr: &str, claims: &BTreeMap<NodeId, AddressClaim>, cx: &ReuseContext<'_>) -> Option<Finding> {
@@ -75,14 +107,7 @@ pub fn reuse(addr: &str, claims: &BTreeMap<NodeId, AddressClaim>, cx: &ReuseCont
         return None;
     }
     let took = new_claim.ts;
-    let gone_at = cx.nodes.get(old)?.last_seen;
-    let failed_at = cx.knowledge.failed_at(old);
-    // Gone means silent: a FAIL alone can come from the collision itself
-    // (Valkey 8.1+ declares a node failed when another answers for it)
-    // while the node is alive elsewhere.
-    if gone_at >= took {
-        return None;
-    }
+    let left = gone(old, took, cx)?;
     let ip_cport = addr;
     let adopted = cx.merges.iter().any(|m| {
         m.chain
@@ -106,10 +131,6 @@ pub fn reuse(addr: &str, claims: &BTreeMap<NodeId, AddressClaim>, cx: &ReuseCont
         )
     } else {
         "no peer that still lists the old node dialled the address in the capture".to_string()
-    };
-    let left = match failed_at {
-        Some(f) => format!("declared FAIL at {}", format_utc_us(f)),
-        None => format!("silent since {}", format_utc_us(gone_at)),
     };
     let evidence: Vec<Evidence> = claims.values().flat_map(|c| c.evidence.iter().take(2).cloned()).collect();
     Some(Finding {

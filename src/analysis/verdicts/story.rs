@@ -28,7 +28,7 @@ pub fn tell(a: &Analysis) -> Story {
         near_misses,
         no_merge,
         damage: damage(a),
-        failures: failures(a),
+        failures: super::failures::story(a),
     }
 }
 
@@ -103,11 +103,12 @@ fn encrypted(a: &Analysis) -> Vec<String> {
     }
     for b in a.coverage.bursts.iter().filter(|b| b.quiet_before_us.is_some()) {
         out.push(format!(
-            "ENCRYPTED: {} new bus connection(s) to {} bus port(s) at {}, after {:.1} s without any: nodes that had not talked began to (a node joined, or clusters met).",
-            b.stream_directions,
+            "ENCRYPTED: {} new bus connection(s) to {} bus port(s) at {}, after {:.1} s without any, the first {} (the node dialled first: where a CLUSTER MEET would point): nodes that had not talked began to (a node joined, or clusters met).",
+            b.connections,
             b.servers.len(),
             format_utc_us(b.ts_us),
-            b.quiet_before_us.unwrap_or(0) as f64 / 1e6
+            b.quiet_before_us.unwrap_or(0) as f64 / 1e6,
+            b.first
         ));
     }
     out
@@ -177,16 +178,4 @@ fn damage(a: &Analysis) -> Option<String> {
         String::new()
     };
     Some(format!("Damage: {demoted} master(s) serving slots became replicas; {moved} slot(s) changed owner.{partial}"))
-}
-
-/// Nodes declared failed, failovers, and a failure nobody replaced.
-fn failures(a: &Analysis) -> Vec<String> {
-    let failed = of_kind(a, FindingKind::NodeFailed);
-    let failovers = of_kind(a, FindingKind::Failover);
-    let mut out: Vec<String> = failed.iter().map(|f| format!("FAIL: {}.", f.summary)).collect();
-    out.extend(failovers.iter().map(|f| format!("FAILOVER: {}.", f.summary)));
-    if !failed.is_empty() && failovers.is_empty() {
-        out.push("No replica was promoted after the failure.".into());
-    }
-    out
 }

@@ -116,16 +116,18 @@ pub fn damage(
     slot_moves: &[SlotMove],
     phases: &Phases,
 ) -> (Vec<RoleChange>, Vec<SlotMove>) {
-    let roles = role_changes
+    let mut roles: Vec<RoleChange> = role_changes
         .iter()
         .map(|r| RoleChange { phase: phases.at(r.ts_us, FindingKind::RoleChange), ..r.clone() })
         .filter(|r| r.phase != Phase::Setup)
         .collect();
-    let slots = slot_moves
+    roles.sort_by_key(|r| r.ts_us);
+    let mut slots: Vec<SlotMove> = slot_moves
         .iter()
         .map(|m| SlotMove { phase: phases.at(m.ts_us, FindingKind::RoleChange), ..m.clone() })
         .filter(|m| m.phase != Phase::Setup)
         .collect();
+    slots.sort_by_key(|m| m.ts_us);
     (roles, slots)
 }
 

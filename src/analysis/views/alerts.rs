@@ -10,7 +10,7 @@ use crate::analysis::model::{
 use crate::clusterbus::types::format_slot_ranges;
 use serde::{Serialize, Serializer};
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// What an alert is about: a finding of its kind, or one of the events
@@ -87,19 +87,91 @@ pub struct Alert {
     pub sides: Option<Vec<Vec<NodeId>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<Vec<Introduction>>,
+    /// A `REVISED` line: this corrects an event told before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revised: Option<Revised>,
+}
+
+/// How a told event was corrected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevisionKind {
+    /// The event stands, with what changed (its kind, time, severity,
+    /// nodes, addresses, a merge's sides or root cause).
+    Changed,
+    /// The analysis no longer reports it (the alert is the event as told).
+    Withdrawn,
+}
+
+/// A correction of an event told before: what changed, and the event as it
+/// was told.
+#[derive(Clone, Debug, Serialize)]
+pub struct Revised {
+    pub what: RevisionKind,
+    /// In words: `kind address_reuse → address_collision`, `root cause: …`.
+    pub changes: Vec<String>,
+    pub was_ts_us: i64,
+    pub was_kind: AlertKind,
+    pub was_severity: Severity,
+    pub was_summary: String,
 }
 
 impl Alert {
-    /// What identifies the event across looks (counts and last times grow;
-    /// an address's finding keeps its address while its date may move to
-    /// earlier evidence found later).
-    pub fn key(&self) -> (AlertKind, String, i64) {
-        if !self.addresses.is_empty() {
-            return (self.kind, self.addresses.join(","), 0);
-        }
+    /// What identifies the event across looks: its family (a finding's
+    /// kind, except that an address's collision and reuse are one family:
+    /// the same address judged again), its nodes and addresses, and its
+    /// time, except for an address's finding (dated by the evidence found
+    /// so far, it may move to earlier evidence found later).
+    pub fn identity(&self) -> (String, String, String, i64) {
         let nodes: Vec<String> = self.nodes.iter().map(|n| n.as_str().into_owned()).collect();
-        let ts = if self.kind == AlertKind::BusUnreadable { 0 } else { self.ts_us };
-        (self.kind, nodes.join(","), ts)
+        match self.kind {
+            AlertKind::Finding(FindingKind::AddressCollision | FindingKind::AddressReuse) => {
+                ("address".into(), String::new(), self.addresses.join(","), 0)
+            }
+            AlertKind::BusUnreadable => (self.kind.as_str().into(), self.summary.clone(), String::new(), 0),
+            AlertKind::Merge => (self.kind.as_str().into(), String::new(), String::new(), self.ts_us),
+            k => (k.as_str().into(), nodes.join(","), self.addresses.join(","), self.ts_us),
+        }
+    }
+
+    /// What a told event is compared on: kind, time, severity, nodes,
+    /// addresses, and a merge's sentence (its sides and root cause).
+    fn changes_from(&self, was: &Alert) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.kind != was.kind {
+            out.push(format!("kind {} → {}", was.kind, self.kind));
+        }
+        if self.severity != was.severity {
+            out.push(format!("severity {} → {}", was.severity, self.severity));
+        }
+        if self.ts_us != was.ts_us {
+            out.push(format!("time {:+.3} s", (self.ts_us - was.ts_us) as f64 / 1e6));
+        }
+        let ids = |v: &[NodeId]| v.iter().map(|n| n.short().into_owned()).collect::<Vec<_>>().join(" ");
+        if self.nodes != was.nodes {
+            out.push(format!("nodes {} → {}", ids(&was.nodes), ids(&self.nodes)));
+        }
+        if self.addresses != was.addresses {
+            out.push(format!("addresses {} → {}", was.addresses.join(" "), self.addresses.join(" ")));
+        }
+        if self.kind == AlertKind::Merge && self.summary != was.summary {
+            out.push("sides or root cause (as now told)".into());
+        }
+        out
+    }
+
+    fn revision(&self, what: RevisionKind, changes: Vec<String>, was: &Alert) -> Alert {
+        Alert {
+            revised: Some(Revised {
+                what,
+                changes,
+                was_ts_us: was.ts_us,
+                was_kind: was.kind,
+                was_severity: was.severity,
+                was_summary: was.summary.clone(),
+            }),
+            ..self.clone()
+        }
     }
 }
 
@@ -117,6 +189,7 @@ pub fn alerts(a: &Analysis) -> Vec<Alert> {
         evidence,
         sides: None,
         chain: None,
+        revised: None,
     };
     for j in &a.joins {
         let intro = a.introductions.get(j.introduction);
@@ -160,6 +233,7 @@ pub fn alerts(a: &Analysis) -> Vec<Alert> {
             evidence: f.evidence.clone(),
             sides: None,
             chain: None,
+            revised: None,
         });
     }
     for s in &a.damage.slot_moves {
@@ -177,57 +251,80 @@ pub fn alerts(a: &Analysis) -> Vec<Alert> {
     out
 }
 
-/// The events already told, and those seen at the last look.
+/// The events told so far (as told), and those of the last look.
 #[derive(Debug, Default)]
 pub struct Told {
-    seen: BTreeSet<Key>,
-    last_look: BTreeSet<Key>,
+    told: BTreeMap<Key, Alert>,
+    last_look: BTreeMap<Key, Alert>,
 }
 
-/// Kind, who, time, rank among alike events.
-type Key = (AlertKind, String, i64, i64);
+/// An event's identity ([`Alert::identity`]) and its rank among events of
+/// one identity.
+type Key = ((String, String, String, i64), usize);
 
 impl Told {
-    /// The events of `a` not told yet (and now told). A provisional
-    /// analysis can still revise an event (a NAT rewrite explained by an
-    /// address learned a moment later; an address seen reused turning out
-    /// to mean two nodes at once): an event is told once two looks in a
-    /// row show it; a merge, an address collision or an id conflict at the
-    /// first (two nodes answering one address, or one id from two places,
-    /// stay so whatever comes later); everything at the `last` look.
+    /// What to tell after a look at `a`: the events not told yet, and a
+    /// `REVISED` alert for each told event the analysis changed or no
+    /// longer reports. A provisional analysis can still revise an event (a
+    /// NAT rewrite explained by an address learned a moment later; an
+    /// answer first judged from one vantage): an event is told, changed or
+    /// withdrawn once two looks in a row agree; a merge, an address
+    /// collision or an id conflict is told at the first (two nodes
+    /// answering one address, or one id from two places, stay so whatever
+    /// comes later); at the `last` look everything is settled, so what was
+    /// told, with its revisions, is what `analyze` reports.
     pub fn new_in(&mut self, a: &Analysis, last: bool) -> Vec<Alert> {
-        let all = alerts(a);
-        // Events alike (one packet seen from two vantages) are told apart
-        // by their rank among the alike.
-        let mut rank: std::collections::BTreeMap<(AlertKind, String, i64), i64> = Default::default();
-        let keys: Vec<Key> = all
-            .iter()
+        let mut rank: BTreeMap<(String, String, String, i64), usize> = BTreeMap::new();
+        let now: BTreeMap<Key, Alert> = alerts(a)
+            .into_iter()
             .map(|x| {
-                let k = x.key();
-                let r = rank.entry(k.clone()).or_default();
+                let id = x.identity();
+                let r = rank.entry(id.clone()).or_default();
                 *r += 1;
-                (k.0, k.1, k.2, *r)
+                ((id, *r), x)
             })
             .collect();
-        let prev = std::mem::replace(&mut self.last_look, keys.iter().cloned().collect());
+        let prev = std::mem::replace(&mut self.last_look, now);
+        let now = &self.last_look;
+        let mut out = Vec::new();
+        for (k, x) in now {
+            let steady = prev.get(k).is_some_and(|p| p.changes_from(x).is_empty());
+            match self.told.get(k) {
+                None => {
+                    // What the captures cannot show is known only at the
+                    // end (a capture with no bus message yet may still
+                    // have some).
+                    let ready = last
+                        || (x.kind != AlertKind::BusUnreadable && (x.kind.certain_at_once() || prev.contains_key(k)));
+                    if ready {
+                        self.told.insert(k.clone(), x.clone());
+                        out.push(x.clone());
+                    }
+                }
+                Some(t) => {
+                    let changes = x.changes_from(t);
+                    if !changes.is_empty() && (last || steady) {
+                        out.push(x.revision(RevisionKind::Changed, changes, t));
+                        self.told.insert(k.clone(), x.clone());
+                    }
+                }
+            }
+        }
         // Once the analysis drops events (past its bounds), those gone
         // never come back: their keys are forgotten, so this set stays as
-        // bounded as the analysis. (Before, an event a look revised away
-        // may come back, and must not be told twice.)
-        if !a.retention.is_empty() {
-            let now = &self.last_look;
-            self.seen.retain(|k| now.contains(k));
+        // bounded as the analysis.
+        let forget = !a.retention.is_empty();
+        let gone: Vec<Key> = self.told.keys().filter(|k| !now.contains_key(*k)).cloned().collect();
+        for k in gone {
+            if forget {
+                self.told.remove(&k);
+            } else if (last || !prev.contains_key(&k))
+                && let Some(t) = self.told.remove(&k)
+            {
+                out.push(t.revision(RevisionKind::Withdrawn, Vec::new(), &t));
+            }
         }
-        all.into_iter()
-            .zip(keys)
-            // What the captures cannot show is known only at the end (a
-            // capture with no bus message yet may still have some).
-            .filter(|(x, k)| {
-                let ready =
-                    last || (x.kind != AlertKind::BusUnreadable && (x.kind.certain_at_once() || prev.contains(k)));
-                ready && self.seen.insert(k.clone())
-            })
-            .map(|(x, _)| x)
-            .collect()
+        out.sort_by_key(|x| x.ts_us);
+        out
     }
 }

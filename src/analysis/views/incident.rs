@@ -256,8 +256,8 @@ pub fn notes(a: &Analysis) -> Vec<(i64, String, String, Vec<NodeId>)> {
             b.ts_us,
             "encrypted_burst".into(),
             format!(
-                "ENCRYPTED: {} new bus connection(s) (stream directions){} to {}",
-                b.stream_directions,
+                "ENCRYPTED: {} new bus connection(s){} to {}",
+                b.connections,
                 quiet.unwrap_or_default(),
                 b.servers.join(", ")
             ),

@@ -6,9 +6,11 @@
 //! | `timeline/` | chart-ready data (lanes, markers, arrows, merges, spans, joins, the overview strip) |
 //! | `incident.rs` | the incident as the chart tells it: its window, its lettered notes, a failed master's unserved slots |
 //! | `annotations.rs` | what each evidence packet proves, in words: every merge chain step and every finding (`analyze --annotate`) |
+//! | `screen.rs` | the first screen's incident findings: one line per event (a mismatch and its collision are one handshake) |
 //! | `alerts.rs` | every event as one flat record for `watch`, and which are new since the last look |
 
 pub mod alerts;
 pub mod annotations;
 pub mod incident;
+pub mod screen;
 pub mod timeline;

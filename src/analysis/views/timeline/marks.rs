@@ -145,7 +145,7 @@ pub(super) fn bursts(cx: &Ctx<'_>) -> Vec<Burst> {
         .map(|b| Burst {
             from_us: b.ts_us,
             to_us: b.last_ts_us,
-            stream_directions: b.stream_directions,
+            connections: b.connections,
             servers: b.servers.len(),
             quiet_before_us: b.quiet_before_us.filter(|_| quiet_only),
         })

@@ -143,7 +143,7 @@ pub struct Span {
     pub other_lane: Option<usize>,
     pub from_us: i64,
     pub to_us: i64,
-    /// Flapping: address changes; encrypted: stream directions.
+    /// Flapping: address changes; encrypted: connections.
     pub count: u64,
     pub label: String,
 }
@@ -177,7 +177,7 @@ pub struct Join {
 pub struct Burst {
     pub from_us: i64,
     pub to_us: i64,
-    pub stream_directions: u64,
+    pub connections: u64,
     pub servers: usize,
     pub quiet_before_us: Option<i64>,
 }

@@ -101,7 +101,7 @@ pub(super) fn spans_and_joins(cx: &Ctx<'_>) -> (Vec<Span>, Vec<Join>) {
         if let Some(l) = cx.port_lane(&f.server)
             && cx.overlaps(f.first_ts_us, f.last_ts_us)
         {
-            let label = format!("{} → {}: {} stream direction(s), {} bytes", f.client, f.server, f.connections, f.bytes);
+            let label = format!("{} → {}: {} connection(s), {} bytes", f.client, f.server, f.connections, f.bytes);
             spans.push(span(SpanKind::Encrypted, l, None, f.first_ts_us, f.last_ts_us, f.connections, label));
         }
     }
