@@ -391,7 +391,8 @@ fn nodes_view(w: &mut dyn Write, v: &NodesView) -> io::Result<()> {
 /// Captures of several files or several captures: what each is and its
 /// clock against the reference.
 fn write_captures(w: &mut Out<'_>, a: &Analysis) -> io::Result<()> {
-    if a.captures.len() < 2 && a.captures.iter().all(|c| c.files.is_empty()) {
+    let plain = |c: &crate::analysis::CaptureInfo| c.wire.cut_packets == 0 && c.wire.tunnels.is_empty();
+    if a.captures.len() < 2 && a.captures.iter().all(|c| c.files.is_empty() && plain(c)) {
         return Ok(());
     }
     writeln!(w)?;
@@ -419,11 +420,19 @@ fn write_captures(w: &mut Out<'_>, a: &Analysis) -> io::Result<()> {
             ),
         };
         let note = c.clock.as_ref().and_then(|k| k.note.as_deref()).map(|n| format!(" ({n})")).unwrap_or_default();
+        let cut = match (c.wire.cut_packets, c.wire.snaplen) {
+            (0, _) => String::new(),
+            (n, Some(len)) => format!("; {n} packets cut at {len} bytes (snaplen)"),
+            (n, None) => format!("; {n} packets cut"),
+        };
         writeln!(
             w,
-            "{}:{files}{clock}{note}; {} messages; links of {} node pairs",
+            "{}:{files}{clock}{note}; {} messages; links of {} node pairs{cut}",
             c.vantage, c.messages, c.node_pairs_seen
         )?;
+        for line in crate::output::stats::tunnel_lines(&c.wire.tunnels) {
+            writeln!(w, "  {}", line.trim_start())?;
+        }
     }
     Ok(())
 }

@@ -34,7 +34,7 @@ mod nodes;
 mod story;
 mod text;
 
-pub use analysis::{Analysis, CaptureInfo, ClockOffset, Dropped, Retention, SCHEMA_VERSION};
+pub use analysis::{Analysis, CaptureInfo, CaptureWire, ClockOffset, Dropped, Retention, SCHEMA_VERSION};
 pub use coverage::{ConnectionBurst, Coverage, EncryptedFlow};
 pub use evidence::Evidence;
 pub use findings::{Damage, Finding, RoleChange, SlotMove};

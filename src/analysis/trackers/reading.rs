@@ -5,7 +5,7 @@
 //! verdict resting on less than the whole bus is marked incomplete.
 
 use crate::analysis::config::AnalysisConfig;
-use crate::analysis::model::{ConnectionBurst, Coverage, EncryptedFlow, Evidence};
+use crate::analysis::model::{CaptureWire, ConnectionBurst, Coverage, EncryptedFlow, Evidence};
 use crate::events::{AnomalyKind, Link};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,6 +35,10 @@ pub struct Reading {
     snaplen_gaps: u64,
     /// Messages of which only a prefix was captured (decoded in part).
     cut_messages: u64,
+    /// Of those, the ones cut inside their header (sender, type, epochs).
+    head_only: u64,
+    /// Per capture: its snaplen and tunnels.
+    wire: BTreeMap<usize, CaptureWire>,
     /// First message time per capture.
     first_ts: BTreeMap<usize, i64>,
     /// Each TLS stream direction: (ts, server IP, server port).
@@ -61,10 +65,25 @@ const BURST_QUIET_US: i64 = 2_000_000;
 const BURST_MIN: usize = 4;
 
 impl Reading {
-    pub fn message(&mut self, ts: i64, capture: usize, cut: bool) {
+    pub fn message(&mut self, ts: i64, capture: usize, cut: bool, head_only: bool) {
         self.messages += 1;
         self.cut_messages += u64::from(cut);
+        self.head_only += u64::from(head_only);
         self.first_ts.entry(capture).or_insert(ts);
+    }
+
+    /// What capture `capture`'s packets went through.
+    pub fn wire(&mut self, capture: usize, wire: CaptureWire) {
+        let w = self.wire.entry(capture).or_default();
+        w.cut_packets += wire.cut_packets;
+        w.snaplen = w.snaplen.max(wire.snaplen);
+        w.tunnels.merge(&wire.tunnels);
+    }
+
+    /// What capture `capture`'s packets went through (default: nothing
+    /// told).
+    pub fn wire_of(&self, capture: usize) -> CaptureWire {
+        self.wire.get(&capture).cloned().unwrap_or_default()
     }
 
     /// A node answered (or announced) its bus port at `ip:cport`.
@@ -158,6 +177,29 @@ impl Reading {
     }
 
     /// What was read, what was not, and what that hides.
+    /// The limit a short snaplen sets when messages were read from the
+    /// first bytes of their header: what was read, what the cut cost.
+    fn snaplen_limit(&self) -> String {
+        let lens: BTreeSet<u32> = self.wire.values().filter_map(|w| w.snaplen).collect();
+        let cut_at = match lens.iter().map(u32::to_string).collect::<Vec<_>>().as_slice() {
+            [] => String::new(),
+            [one] => format!(" at {one} bytes (snaplen {one})"),
+            many => format!(" at {} bytes (snaplens)", many.join(", ")),
+        };
+        let packets: u64 = self.wire.values().map(|w| w.cut_packets).sum();
+        let packets = if packets > 0 { format!("{packets} packets were cut") } else { "packets were cut".into() };
+        let whole = self.cut_messages.saturating_sub(self.head_only);
+        let whole = if whole > 0 {
+            format!(", {whole} more kept a whole header (flags, slots, the gossip entries that were whole)")
+        } else {
+            String::new()
+        };
+        format!(
+            "The capture's snaplen cut the packets: {packets}{cut_at}, {} stream gap(s). {} message(s) were read from the first bytes of their header only (type, sender, epochs; who sent MEETs and PINGs to whom, and when){whole}. What the cut cost: the gossip (who told whom about which node), slot claims, roles, flags and announced addresses of those messages, and all extensions, so merges and findings resting on them are not visible. Capture with `tcpdump -s 0` (the whole packet).",
+            self.snaplen_gaps, self.head_only
+        )
+    }
+
     pub fn coverage(&self) -> Coverage {
         let tls_ports: BTreeSet<(&str, u16)> = self.tls.keys().map(|(_, s, p)| (s.as_str(), *p)).collect();
         let flows: Vec<EncryptedFlow> = self
@@ -216,7 +258,9 @@ impl Reading {
                 hosts.len()
             ));
         }
-        if self.snaplen_gaps > 0 {
+        if self.snaplen_gaps > 0 && self.head_only > 0 {
+            limits.push(self.snaplen_limit());
+        } else if self.snaplen_gaps > 0 {
             let partial = if self.cut_messages > 0 {
                 format!(
                     " {} cut message(s) were read in part (their headers: sender, flags, epochs, slots; and the gossip entries that were whole); extensions and the rest of their gossip are lost.",
