@@ -201,6 +201,14 @@ impl Nodes {
             if m.announced.port != 0 {
                 n.port = m.announced.port;
             }
+            // The answering side of a bus connection speaks from its bus
+            // port; V0 derives the base port from it (cport = port + 10000).
+            if !at.is_opener {
+                n.cport = at.link.src.port;
+                if m.ver == 0 {
+                    n.port = at.link.src.port.saturating_sub(10000);
+                }
+            }
             seen_at(n, &mut self.sources, cfg, at, m);
             return prev;
         }
@@ -301,7 +309,9 @@ fn seen_at(n: &mut NodeState, sources: &mut BTreeMap<NodeId, SourceIps>, cfg: &A
         let evd = cfg.evidence(capture, at.frame);
         sources.entry(s).or_default().entry((vantage, ip.to_string())).or_insert((at.ts, evd));
     } else if fresh_ep {
-        let a = SeenAddress::Node(node_addr(ip.clone(), m.announced.port, src.port));
+        // A V0 header cut before its port: the port is the bus port - 10000.
+        let port = if m.head_only && m.ver == 0 { src.port.saturating_sub(10000) } else { m.announced.port };
+        let a = SeenAddress::Node(node_addr(ip.clone(), port, src.port));
         n.addresses.entry((a, AddressSource::Listening, vantage)).or_insert(first);
         n.listening.insert(ip.to_string());
     }
