@@ -133,7 +133,8 @@ fn cut_at_300_bytes_real_incidents_still_list_the_nodes_and_date_the_meets() {
             }
             let t_us = e["t_ms"].as_i64().unwrap() * 1000;
             if !meets.iter().any(|m| (m - t_us).abs() <= 1_000_000) {
-                failures.push(format!("{name}: `{what}` not dated within 1 s (MEETs at {meets:?}, operator at {t_us})"));
+                failures
+                    .push(format!("{name}: `{what}` not dated within 1 s (MEETs at {meets:?}, operator at {t_us})"));
             }
         }
         let limits = a["coverage"]["limits"].to_string();

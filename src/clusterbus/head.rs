@@ -133,7 +133,16 @@ mod tests {
         let mut b = head(1, 0, 2256, 0);
         b[50] = b'A';
         assert!(parse_head(&b, 1 << 20).is_none(), "sender not [0-9a-z]");
-        let light = [&SIGNATURE[..], &40u32.to_be_bytes(), &1u16.to_be_bytes(), &0u16.to_be_bytes(), &0x8004u16.to_be_bytes(), &0u16.to_be_bytes(), &[1, 2]].concat();
+        let light = [
+            &SIGNATURE[..],
+            &40u32.to_be_bytes(),
+            &1u16.to_be_bytes(),
+            &0u16.to_be_bytes(),
+            &0x8004u16.to_be_bytes(),
+            &0u16.to_be_bytes(),
+            &[1, 2],
+        ]
+        .concat();
         let m = parse_head(&light, 1 << 20).expect("a light PUBLISH head");
         assert!(m.light && m.header.is_none() && m.msg_type == MessageType::PUBLISH);
     }

@@ -254,7 +254,16 @@ fn light_message(wire_type: u16, totlen: u32, body: &[u8]) -> Result<Message<'_>
         MessageType::MODULE => module_body(t, LIGHT_HEADER_LEN, totlen, body)?,
         _ => return Err(BusError::BadLightHeader { wire_type }),
     };
-    Ok(Message { layout: Layout::Light, msg_type: t, light: true, totlen, header: None, body, cut: false, head_only: false })
+    Ok(Message {
+        layout: Layout::Light,
+        msg_type: t,
+        light: true,
+        totlen,
+        header: None,
+        body,
+        cut: false,
+        head_only: false,
+    })
 }
 
 /// What a message cut short (the capture's snaplen, a lost segment) still

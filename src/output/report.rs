@@ -425,13 +425,15 @@ fn write_captures(w: &mut Out<'_>, a: &Analysis) -> io::Result<()> {
             (n, Some(len)) => format!("; {n} packets cut at {len} bytes (snaplen)"),
             (n, None) => format!("; {n} packets cut"),
         };
-        writeln!(
-            w,
-            "{}:{files}{clock}{note}; {} messages; links of {} node pairs{cut}",
-            c.vantage, c.messages, c.node_pairs_seen
-        )?;
-        for line in crate::output::stats::tunnel_lines(&c.wire.tunnels) {
-            writeln!(w, "  {}", line.trim_start())?;
+        let about = format!("{files}{clock}{note}");
+        let about = if about.is_empty() { String::new() } else { format!("{about};") };
+        writeln!(w, "{}:{about} {} messages; links of {} node pairs{cut}", c.vantage, c.messages, c.node_pairs_seen)?;
+        let t = &c.wire.tunnels;
+        if !t.is_empty() {
+            writeln!(w, "  {} packet(s) read inside tunnels:", t.packets)?;
+            for line in crate::output::stats::tunnel_lines(t).iter().skip(1) {
+                writeln!(w, "  {line}")?;
+            }
         }
     }
     Ok(())

@@ -19,10 +19,10 @@ mod input;
 mod sink;
 mod stats;
 
+/// Re-exported for the outputs: what a capture's packets were carried in.
+pub use crate::decode::{Tunnel, TunnelKind, TunnelStats};
 pub use anomaly::{Anomaly, AnomalyKind};
 pub use driver::{Pipeline, PipelineConfig, PortFilter};
 pub use input::Input;
 pub use sink::{BusSink, CommandMeta, MessageMeta, StreamEnd};
 pub use stats::CaptureStats;
-/// Re-exported for the outputs: what a capture's packets were carried in.
-pub use crate::decode::{Tunnel, TunnelKind, TunnelStats};

@@ -283,10 +283,15 @@ fn summary(id: &NodeId, s: &NodeState, cluster: Option<String>) -> NodeSummary {
     }
 }
 
-
 /// The addresses the sender of `m` was seen at (TCP source, listening
 /// port, announced address), the first time each.
-fn seen_at(n: &mut NodeState, sources: &mut BTreeMap<NodeId, SourceIps>, cfg: &AnalysisConfig, at: &Sent<'_>, m: &BusMessage) {
+fn seen_at(
+    n: &mut NodeState,
+    sources: &mut BTreeMap<NodeId, SourceIps>,
+    cfg: &AnalysisConfig,
+    at: &Sent<'_>,
+    m: &BusMessage,
+) {
     let (s, capture) = (at.sender, at.link.capture);
     let src = at.link.src;
     let fresh_ep = n.seen_eps.insert((capture, src.ip, if at.is_opener { 0 } else { src.port }, at.is_opener));

@@ -322,7 +322,7 @@ mod tests {
     fn tls_on_bus_ports_is_named_with_its_heuristic() {
         let cfg = AnalysisConfig::default();
         let mut r = Reading::default();
-        r.message(0, 0, false);
+        r.message(0, 0, false, false);
         r.anomaly(&cfg, 1, 1, &AnomalyKind::TlsStream, Some(&link("10.0.0.1", "10.0.0.2", 7000)));
         r.anomaly(&cfg, 2, 2, &AnomalyKind::TlsStream, Some(&link("10.0.0.1", "10.0.0.2", 17000)));
         r.anomaly(&cfg, 9_000_000, 3, &AnomalyKind::TlsStream, Some(&link("10.0.0.3", "10.0.0.2", 17000)));
