@@ -190,13 +190,13 @@ impl Reading {
         let packets = if packets > 0 { format!("{packets} packets were cut") } else { "packets were cut".into() };
         let whole = self.cut_messages.saturating_sub(self.head_only);
         let whole = if whole > 0 {
-            format!(", {whole} more kept a whole header (flags, slots, the gossip entries that were whole)")
+            format!(", {whole} with a whole header (flags, slots, the gossip entries that were whole)")
         } else {
             String::new()
         };
         format!(
-            "The capture's snaplen cut the packets: {packets}{cut_at}, {} stream gap(s). {} message(s) were read from the first bytes of their header only (type, sender, epochs; who sent MEETs and PINGs to whom, and when){whole}. What the cut cost: the gossip (who told whom about which node), slot claims, roles, flags and announced addresses of those messages, and all extensions, so merges and findings resting on them are not visible. Capture with `tcpdump -s 0` (the whole packet).",
-            self.snaplen_gaps, self.head_only
+            "The capture's snaplen cut the packets: {packets}{cut_at}, {} stream gap(s). {} cut message(s) were read in part: {} from the first bytes of their header only (type, sender, epochs; who sent MEETs and PINGs to whom, and when){whole}. What the cut cost: the gossip (who told whom about which node), slot claims, roles, flags and announced addresses of those messages, and all extensions, so merges and findings resting on them are not visible. Capture with `tcpdump -s 0` (the whole packet).",
+            self.snaplen_gaps, self.cut_messages, self.head_only
         )
     }
 
