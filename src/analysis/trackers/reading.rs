@@ -200,6 +200,22 @@ impl Reading {
         )
     }
 
+    /// The tunnels named but not decoded, as a sentence (empty when none):
+    /// the bus may be inside them.
+    fn undecoded_tunnels(&self) -> String {
+        let mut named: BTreeMap<String, u64> = BTreeMap::new();
+        for w in self.wire.values() {
+            for (u, n) in &w.tunnels.undecoded {
+                *named.entry(u.to_string()).or_default() += n;
+            }
+        }
+        if named.is_empty() {
+            return String::new();
+        }
+        let list: Vec<String> = named.iter().map(|(u, n)| format!("{u} ({n} packets)")).collect();
+        format!(" Packets in tunnels meetgraph does not decode: {}; the bus may be inside them.", list.join(", "))
+    }
+
     pub fn coverage(&self) -> Coverage {
         let tls_ports: BTreeSet<(&str, u16)> = self.tls.keys().map(|(_, s, p)| (s.as_str(), *p)).collect();
         let flows: Vec<EncryptedFlow> = self
@@ -276,8 +292,9 @@ impl Reading {
         }
         if self.messages == 0 && limits.is_empty() {
             limits.push(format!(
-                "No cluster-bus message in the capture ({} other TCP stream direction(s)): nothing here tells whether clusters merged. Capture the bus ports (data port + 10000, e.g. `tcpdump -i any -s 0 'tcp portrange 16379-17999'`).",
-                self.other_streams
+                "No cluster-bus message in the capture ({} other TCP stream direction(s)): nothing here tells whether clusters merged.{} Capture the bus ports (data port + 10000, e.g. `tcpdump -i any -s 0 'tcp portrange 16379-17999'`).",
+                self.other_streams,
+                self.undecoded_tunnels()
             ));
         }
         Coverage {
@@ -339,5 +356,16 @@ mod tests {
         assert_eq!(bus, vec![("10.0.0.1", false), ("10.0.0.3", true)]);
         assert!(c.encrypted.iter().any(|f| f.server == "10.0.0.2:7000" && f.likely_bus.is_none()));
         assert!(c.encrypted.iter().any(|f| f.client == "10.0.0.4" && f.likely_bus.is_none()));
+    }
+
+    #[test]
+    fn a_capture_without_bus_names_the_tunnels_it_could_not_open() {
+        let mut r = Reading::default();
+        let mut w = CaptureWire::default();
+        w.tunnels.undecoded.insert(crate::decode::Undecoded { name: "GTP-U (UDP 2152)", code: None }, 12);
+        r.wire(0, w);
+        let c = r.coverage();
+        assert!(c.limits[0].contains("GTP-U (UDP 2152) (12 packets)"), "{:?}", c.limits);
+        assert!(!Reading::default().coverage().limits[0].contains("tunnels"));
     }
 }
