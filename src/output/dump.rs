@@ -173,29 +173,9 @@ pub fn message_summary(l: &mut String, msg: &Message<'_>, max_gossip: usize) -> 
     if msg.cut {
         l.push_str(" cut");
     }
-    match &msg.header {
-        // The header itself was cut (short snaplen): only its first bytes.
-        Some(h) if msg.head_only => {
-            write!(
-                l,
-                " header-cut {} cur={} cfg={} off={} totlen={} count={}",
-                short(&h.sender),
-                h.current_epoch,
-                h.config_epoch,
-                h.offset,
-                msg.totlen,
-                h.count
-            )?;
-            if h.port != 0 {
-                write!(l, " port={}", h.port)?;
-            }
-            return Ok(());
-        }
-        _ if msg.head_only => {
-            write!(l, " header-cut totlen={}", msg.totlen)?;
-            return Ok(());
-        }
-        _ => {}
+    // The header itself was cut (short snaplen): only its first bytes.
+    if msg.head_only {
+        return super::dump_cut::head_text(l, msg);
     }
     if let Some(h) = &msg.header {
         write!(
@@ -298,21 +278,8 @@ impl<W: Write> DumpWriter<'_, W> {
         if msg.cut {
             m.insert("cut".into(), json!(true));
         }
-        if msg.head_only {
-            m.insert("header_cut".into(), json!(true));
-        }
         match &msg.header {
-            Some(h) if msg.head_only => {
-                m.insert("sender".into(), json!(full(&h.sender)));
-                m.insert("ver".into(), json!(h.ver));
-                m.insert("current_epoch".into(), json!(h.current_epoch));
-                m.insert("config_epoch".into(), json!(h.config_epoch));
-                m.insert("offset".into(), json!(h.offset));
-                m.insert("count".into(), json!(h.count));
-                if h.port != 0 {
-                    m.insert("port".into(), json!(h.port));
-                }
-            }
+            _ if msg.head_only => super::dump_cut::head_json(&mut m, msg),
             Some(h) => {
                 m.insert("sender".into(), json!(full(&h.sender)));
                 m.insert("ver".into(), json!(h.ver));
