@@ -52,7 +52,7 @@ proptest! {
         let mut fr = BusFramer::new(true);
         let mut s = Sink(0);
         fr.feed(&FramerConfig::default(), 0, 1, 0, &data, &mut s);
-        fr.gap(data.len() as u64, 1, 0, 10, &mut s);
+        fr.gap(&FramerConfig::default(), data.len() as u64, 1, 0, 10, &mut s);
         fr.feed(&FramerConfig::default(), data.len() as u64 + 10, 2, 0, &data, &mut s);
         let pkt = RawPacket { ts_us: 0, frame: 1, link: LinkType(link), orig_len: data.len() as u32 + 5, data: &data };
         let _ = decode_packet(&pkt);

@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
                 offset += n as u64;
             }
             Op::Gap(n) => {
-                fr.gap(offset, frame, frame as i64, u64::from(n), &mut s2);
+                fr.gap(&cfg, offset, frame, frame as i64, u64::from(n), &mut s2);
                 offset += u64::from(n);
                 gaps = true;
             }

@@ -8,7 +8,7 @@
 //! to the verdicts.
 
 use super::config::AnalysisConfig;
-use super::model::{Analysis, Evidence, Introduction, NodeId, Role, Via};
+use super::model::{Analysis, CaptureWire, Evidence, Introduction, NodeId, Role, Via};
 use super::node_tables::updates::NodeTables;
 use super::node_tables::view::{self, NodesView};
 use super::trackers::clock::Clock;
@@ -100,7 +100,7 @@ impl Analyzer {
         match (&e.kind, e.link) {
             (EventKind::Message(msg), Some(link)) => {
                 self.clock.count(e.ts_us, e.capture);
-                self.reading.message(e.ts_us, e.capture, msg.cut);
+                self.reading.message(e.ts_us, e.capture, msg.cut, msg.head_only);
                 self.message(e.ts_us, e.frame, link, msg);
             }
             (EventKind::Command { args }, Some(link)) => self.command(e.ts_us, e.frame, &link, args),
@@ -120,6 +120,13 @@ impl Analyzer {
             }
             (EventKind::Message(_) | EventKind::Command { .. } | EventKind::StreamEnd { .. }, None) => {}
         }
+    }
+
+    /// What the reading layers saw of capture `capture`'s packets (the
+    /// snaplen that cut them, the tunnels they came in), for the limits
+    /// and the Captures section.
+    pub fn capture_wire(&mut self, capture: usize, wire: CaptureWire) {
+        self.reading.wire(capture, wire);
     }
 
     /// Ends the analysis.
@@ -168,7 +175,8 @@ impl Analyzer {
 
     fn message(&mut self, ts: i64, frame: u64, link: Link, msg: &BusMessage) {
         // Offsets between captures need two captures.
-        if self.cfg.vantages.len() > 1 {
+        // (A header cut short is too alike its neighbours to match on.)
+        if self.cfg.vantages.len() > 1 && !msg.head_only {
             self.clock.observe(ts, link.capture, msg);
         }
         let is_opener = dialled(&link, msg);
@@ -178,11 +186,18 @@ impl Analyzer {
         let Some(msg) = self.tracked.admit_message(sender, msg) else { return };
         let msg = &*msg;
         let at = Sent { ts, frame, link: &link, sender, is_opener };
-        if self.cfg.node_views {
+        // A header cut short (snaplen) tells who sent what to whom and the
+        // epochs, not the slots, role, flags or addresses.
+        let whole = !msg.head_only;
+        if self.cfg.node_views && whole {
             self.tables.sent(&at, msg);
         }
-        self.header(&at, msg);
-        if is_opener {
+        if whole {
+            self.header(&at, msg);
+        } else {
+            self.nodes.observe(&self.cfg, &at, msg);
+        }
+        if is_opener && whole {
             self.identities.sent(&self.cfg, ts, frame, &link, sender, msg);
         }
         let arrival = self.conns.arrive(&at, msg);
@@ -200,7 +215,9 @@ impl Analyzer {
         if let Some(r) = arrival.receiver {
             self.received(ts, frame, &link, r, msg, &nums);
         }
-        self.shown(ts, frame, link.capture, sender, msg, &nums);
+        if whole {
+            self.shown(ts, frame, link.capture, sender, msg, &nums);
+        }
         self.numbers = nums;
     }
 
@@ -282,7 +299,7 @@ impl Analyzer {
         if s == r {
             return;
         }
-        if self.cfg.node_views {
+        if self.cfg.node_views && !m.head_only {
             let on = Sent { ts, frame, link, sender: s, is_opener: dialled(link, m) };
             self.tables.received(&on, r, m, self.intros.knows(r, s));
         }
@@ -315,6 +332,9 @@ impl Analyzer {
         }
         // A PING on the sender's own connection moves the sender's address
         // to the TCP source (or myip) in the receiver's table (rule 9f).
+        if m.head_only {
+            return;
+        }
         if m.msg_type == MessageType::PING && link.from_initiator != Some(false) {
             let addr = NodeAddr { ip, port: m.announced.port, cport: m.announced.cport, pport: m.announced.pport };
             self.knowledge.expect_from_ping(r, s, addr, ts, &evd);

@@ -33,10 +33,10 @@ mod views;
 pub use analyzer::Analyzer;
 pub use config::{AnalysisConfig, Bounds, DEFAULT_MAX_EVENTS, DEFAULT_MAX_NODES};
 pub use model::{
-    AddressSeen, AddressSource, Alignment, Analysis, BestAddresses, CaptureInfo, ClockOffset, Cluster, ConnectionBurst,
-    Coverage, Damage, DialKind, Dropped, EncryptedFlow, Evidence, Finding, FindingKind, Generation, InferredMember,
-    Introduction, Join, Merge, MergeStory, NodeId, NodeSummary, Phase, Retention, Role, RoleChange, SCHEMA_VERSION,
-    Sentence, Severity, SlotMove, Story, Via, describe,
+    AddressSeen, AddressSource, Alignment, Analysis, BestAddresses, CaptureInfo, CaptureWire, ClockOffset, Cluster,
+    ConnectionBurst, Coverage, Damage, DialKind, Dropped, EncryptedFlow, Evidence, Finding, FindingKind, Generation,
+    InferredMember, Introduction, Join, Merge, MergeStory, NodeId, NodeSummary, Phase, Retention, Role, RoleChange,
+    SCHEMA_VERSION, Sentence, Severity, SlotMove, Story, Via, describe,
 };
 pub use node_tables::view::{NodesView, ViewLine};
 pub use views::annotations::{EvidenceNote, evidence_notes};

@@ -48,6 +48,11 @@ pub struct Message<'buf> {
     /// Only a prefix was captured (snaplen): the header is whole, the body
     /// holds the gossip entries that were complete and no extensions.
     pub cut: bool,
+    /// The cut came inside the header ([`parse_head`](super::head::parse_head)):
+    /// only its first bytes are real (signature, `totlen`, `ver`, type,
+    /// `count`, epochs, offset, sender; V1's base port); slots, flags,
+    /// addresses, role and gossip are zero or empty, not facts.
+    pub head_only: bool,
 }
 
 impl<'buf> Message<'buf> {

@@ -10,7 +10,7 @@
 //! The stateful [`framer`] cuts reassembled streams into messages.
 //!
 //! Each type lives with its parser: `wire` ← `types`, `error` ←
-//! `header`, `gossip`, `ping_ext` ← `message` ← `parse` ← `framer/`.
+//! `header`, `gossip`, `ping_ext` ← `message` ← `parse` ← `head` ← `framer/`.
 //!
 //! | file | holds |
 //! |---|---|
@@ -20,6 +20,7 @@
 //! | `header.rs` | [`Header`] and its nom parsers (layouts V0, V1) |
 //! | `gossip.rs` | [`GossipEntry`], [`GossipIter`] |
 //! | `ping_ext.rs` | ping extensions: [`Extension`], [`ExtValue`], [`ExtIter`] |
+//! | `head.rs` | [`parse_head`]: the first bytes of a message whose header was cut (short snaplen) |
 //! | `message.rs` | [`Message`] and its [`Body`] |
 //! | `parse.rs` | the entry points: [`probe_header`], [`parse_message`], [`parse_prefix`] |
 //! | `framer/` | [`BusFramer`](framer::BusFramer): streams cut into messages, resync, its sink (table in `framer/mod.rs`) |
@@ -30,6 +31,7 @@
 pub mod error;
 pub mod framer;
 pub mod gossip;
+pub mod head;
 pub mod header;
 pub mod message;
 pub mod parse;
@@ -39,6 +41,7 @@ pub mod wire;
 
 pub use error::BusError;
 pub use gossip::{GossipEntry, GossipIter};
+pub use head::{HEAD_LEN, parse_head};
 pub use header::Header;
 pub use message::{Body, Message};
 pub use parse::{Probe, parse_message, parse_prefix, probe_header};

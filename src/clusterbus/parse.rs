@@ -31,11 +31,11 @@ const UPDATE_BODY: usize = 8 + 40 + 2048;
 const PUBLISH_MIN: usize = 8;
 const MODULE_MIN: usize = 13;
 
-fn is_name(b: &[u8]) -> bool {
+pub(crate) fn is_name(b: &[u8]) -> bool {
     b.iter().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
 }
 
-fn is_light_type(t: MessageType) -> bool {
+pub(crate) fn is_light_type(t: MessageType) -> bool {
     matches!(t, MessageType::PUBLISH | MessageType::PUBLISHSHARD | MessageType::MODULE)
 }
 
@@ -244,7 +244,7 @@ fn full_message<'a>(
         MessageType::MODULE => module_body(t, hlen, totlen, body)?,
         _ => Body::Unknown { raw: body },
     };
-    Ok(Message { layout, msg_type: t, light: false, totlen, header: Some(h), body, cut: false })
+    Ok(Message { layout, msg_type: t, light: false, totlen, header: Some(h), body, cut: false, head_only: false })
 }
 
 fn light_message(wire_type: u16, totlen: u32, body: &[u8]) -> Result<Message<'_>, BusError> {
@@ -254,7 +254,16 @@ fn light_message(wire_type: u16, totlen: u32, body: &[u8]) -> Result<Message<'_>
         MessageType::MODULE => module_body(t, LIGHT_HEADER_LEN, totlen, body)?,
         _ => return Err(BusError::BadLightHeader { wire_type }),
     };
-    Ok(Message { layout: Layout::Light, msg_type: t, light: true, totlen, header: None, body, cut: false })
+    Ok(Message {
+        layout: Layout::Light,
+        msg_type: t,
+        light: true,
+        totlen,
+        header: None,
+        body,
+        cut: false,
+        head_only: false,
+    })
 }
 
 /// What a message cut short (the capture's snaplen, a lost segment) still
@@ -287,5 +296,6 @@ pub fn parse_prefix(buf: &[u8]) -> Option<Message<'_>> {
         header: Some(h),
         body: Body::Gossip { entries, ext: &[] },
         cut: true,
+        head_only: false,
     })
 }

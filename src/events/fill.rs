@@ -41,12 +41,14 @@ pub fn fill_owned_message(m: &mut BusMessage, msg: &Message<'_>) {
         update,
         totlen,
         cut,
+        head_only,
         fingerprint,
     } = m;
     *msg_type = msg.msg_type;
     *light = msg.light;
     *totlen = msg.totlen;
     *cut = msg.cut;
+    *head_only = msg.head_only;
     *fingerprint = None;
     slots.clear();
     gossip.clear();

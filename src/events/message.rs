@@ -55,6 +55,11 @@ pub struct BusMessage {
     pub totlen: u32,
     /// Only a prefix was captured (header and complete gossip entries).
     pub cut: bool,
+    /// The cut came inside the header: only its first bytes are facts
+    /// (type, `totlen`, epochs, offset, sender, V1's base port); slots,
+    /// flags, role, addresses and gossip were not captured.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub head_only: bool,
     /// [`BusMessage::fingerprint`], when the reading thread made it
     /// (several captures: it is asked for every message then).
     #[serde(skip)]
@@ -88,6 +93,7 @@ impl BusMessage {
             update: None,
             totlen: 0,
             cut: false,
+            head_only: false,
             fingerprint: None,
         }
     }

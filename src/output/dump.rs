@@ -173,6 +173,10 @@ pub fn message_summary(l: &mut String, msg: &Message<'_>, max_gossip: usize) -> 
     if msg.cut {
         l.push_str(" cut");
     }
+    // The header itself was cut (short snaplen): only its first bytes.
+    if msg.head_only {
+        return super::dump_cut::head_text(l, msg);
+    }
     if let Some(h) = &msg.header {
         write!(
             l,
@@ -275,6 +279,7 @@ impl<W: Write> DumpWriter<'_, W> {
             m.insert("cut".into(), json!(true));
         }
         match &msg.header {
+            _ if msg.head_only => super::dump_cut::head_json(&mut m, msg),
             Some(h) => {
                 m.insert("sender".into(), json!(full(&h.sender)));
                 m.insert("ver".into(), json!(h.ver));

@@ -11,7 +11,7 @@
 //! | `chart.rs` | the timeline chart, laid out once ([`chart_scene`]) with its axis ([`chart_axis`]), lanes ([`chart_plot`]), glyphs ([`chart_glyphs`]) and legend ([`chart_legend`]); SVG, or PNG ([`chart_png`]) |
 //! | `dot.rs` | the introduction graph as Graphviz DOT and Mermaid |
 //! | `watch.rs`, `metrics.rs` | `watch`'s event lines and its Prometheus exposition |
-//! | `dump.rs`, `stats.rs` | `dump`'s message lines and `--stats` counters |
+//! | `dump.rs`, `dump_cut.rs`, `stats.rs` | `dump`'s message lines (`dump_cut.rs`: messages whose header was cut) and `--stats` counters |
 //! | `printable.rs` | peer-controlled text made safe for a terminal, XML and HTML |
 //! | `dissector.rs` | the Wireshark Lua dissector, compiled in for `meetgraph dissector` |
 
@@ -26,6 +26,7 @@ pub mod chart_scene;
 pub mod dissector;
 pub mod dot;
 pub mod dump;
+mod dump_cut;
 pub mod html;
 pub mod html_graph;
 pub mod metrics;

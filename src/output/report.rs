@@ -379,7 +379,8 @@ fn nodes_view(w: &mut dyn Write, v: &NodesView) -> io::Result<()> {
 /// Captures of several files or several captures: what each is and its
 /// clock against the reference.
 fn write_captures(w: &mut Out<'_>, a: &Analysis) -> io::Result<()> {
-    if a.captures.len() < 2 && a.captures.iter().all(|c| c.files.is_empty()) {
+    let plain = |c: &crate::analysis::CaptureInfo| c.wire.cut_packets == 0 && c.wire.tunnels.is_empty();
+    if a.captures.len() < 2 && a.captures.iter().all(|c| c.files.is_empty() && plain(c)) {
         return Ok(());
     }
     writeln!(w)?;
@@ -406,11 +407,21 @@ fn write_captures(w: &mut Out<'_>, a: &Analysis) -> io::Result<()> {
             ),
         };
         let note = c.clock.as_ref().and_then(|k| k.note.as_deref()).map(|n| format!(" ({n})")).unwrap_or_default();
-        writeln!(
-            w,
-            "{}:{files}{clock}{note}; {} messages; links of {} node pairs",
-            c.vantage, c.messages, c.node_pairs_seen
-        )?;
+        let cut = match (c.wire.cut_packets, c.wire.snaplen) {
+            (0, _) => String::new(),
+            (n, Some(len)) => format!("; {n} packets cut at {len} bytes (snaplen)"),
+            (n, None) => format!("; {n} packets cut"),
+        };
+        let about = format!("{files}{clock}{note}");
+        let about = if about.is_empty() { String::new() } else { format!("{about};") };
+        writeln!(w, "{}:{about} {} messages; links of {} node pairs{cut}", c.vantage, c.messages, c.node_pairs_seen)?;
+        let t = &c.wire.tunnels;
+        if !t.is_empty() {
+            writeln!(w, "  {} packet(s) read inside tunnels:", t.packets)?;
+            for line in crate::output::stats::tunnel_lines(t).iter().skip(1) {
+                writeln!(w, "  {line}")?;
+            }
+        }
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `dump --stats`: the counters of each capture and of the whole run.
 
-use crate::pipeline::CaptureStats;
+use crate::pipeline::{CaptureStats, TunnelStats};
 use crate::time::format_utc_us;
 use serde_json::json;
 use std::io::{self, Write};
@@ -41,6 +41,13 @@ fn write_block(w: &mut dyn Write, title: &str, s: &CaptureStats) -> io::Result<(
         r.connections_evicted,
         r.peak_pending_bytes
     )?;
+    if s.cut_packets > 0 {
+        let at = s.snaplen.map(|n| format!(" at {n} bytes (snaplen)")).unwrap_or_default();
+        writeln!(w, "cut packets    {}{at}: shorter than on the wire", s.cut_packets)?;
+    }
+    for line in tunnel_lines(&s.tunnels) {
+        writeln!(w, "{line}")?;
+    }
     if s.anomalies.is_empty() {
         writeln!(w, "anomalies      none")?;
     } else {
@@ -51,6 +58,26 @@ fn write_block(w: &mut dyn Write, title: &str, s: &CaptureStats) -> io::Result<(
         }
     }
     Ok(())
+}
+
+/// What was taken off a capture's packets, one line each: the packets
+/// that came out of tunnels, then each tunnel (kind, outer endpoints, UDP
+/// port, VNI / key / session / label) with its packets, then what was
+/// named but not decoded, broken or nested too deep. Empty for a capture
+/// in no tunnel.
+pub fn tunnel_lines(t: &TunnelStats) -> Vec<String> {
+    if t.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![format!("tunnels        {} packet(s) decapsulated", t.packets)];
+    out.extend(t.tunnels.iter().map(|(tunnel, n)| format!("  {tunnel}  {n} packet(s)")));
+    out.extend(t.unlisted.iter().map(|(k, n)| format!("  {k} (further tunnels, not listed)  {n} packet(s)")));
+    out.extend(t.undecoded.iter().map(|(u, n)| format!("  not decoded: {u}  {n} packet(s)")));
+    out.extend(t.malformed.iter().map(|(k, n)| format!("  broken {k} header: {n} packet(s)")));
+    if t.too_deep > 0 {
+        out.push(format!("  nested too deep: {} packet(s)", t.too_deep));
+    }
+    out
 }
 
 /// Human-readable statistics: one block per capture, then the total when

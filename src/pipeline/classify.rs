@@ -232,8 +232,9 @@ impl<K: BusSink> StreamConsumer for Glue<'_, K> {
                 detail: format!("{len} bytes missing at stream offset {}", meta.offset),
             });
         }
+        let cfg = self.framer_cfg;
         let mut sink = ChunkSink { glue: self, meta };
-        st.framer.gap(meta.offset, meta.frame, meta.ts_us, len, &mut sink);
+        st.framer.gap(cfg, meta.offset, meta.frame, meta.ts_us, len, &mut sink);
     }
 
     fn close(&mut self, st: &mut StreamState, meta: &ChunkMeta, reason: CloseReason) {

@@ -9,7 +9,7 @@ use super::sink::BusSink;
 use super::stats::{CaptureStats, MessageCounts};
 use crate::capture::{BusLearning, RawPacket};
 use crate::clusterbus::framer::FramerConfig;
-use crate::decode::{DecodeError, TcpSegment, decode_packet};
+use crate::decode::{DecodeError, PacketTunnels, TcpSegment, decode_packet_tunnels};
 use crate::reassembly::{Reassembler, ReassemblyConfig};
 
 /// Inclusive TCP port ranges; a segment passes when either port is inside.
@@ -46,6 +46,8 @@ pub struct Pipeline {
     last_ts: i64,
     last_frame: u64,
     learner: Option<Box<Learner>>,
+    /// The tunnels of the packet being decoded (reused).
+    tunnels: PacketTunnels,
 }
 
 impl Pipeline {
@@ -61,12 +63,15 @@ impl Pipeline {
             last_ts: 0,
             last_frame: 0,
             learner,
+            tunnels: PacketTunnels::default(),
         }
     }
 
     /// Processes one captured packet.
     pub fn packet<K: BusSink>(&mut self, pkt: &RawPacket<'_>, sink: &mut K) {
-        self.decoded(pkt, decode_packet(pkt), sink);
+        let decoded = decode_packet_tunnels(pkt, &mut self.tunnels);
+        self.stats.tunnels.record(&self.tunnels);
+        self.decoded(pkt, decoded, sink);
     }
 
     /// [`Pipeline::packet`] of a packet the caller decoded already.
@@ -93,6 +98,11 @@ impl Pipeline {
     ) {
         self.stats.packets += 1;
         self.stats.bytes += pkt.data.len() as u64;
+        let caplen = pkt.data.len() as u32;
+        if caplen < pkt.orig_len {
+            self.stats.cut_packets += 1;
+            self.stats.snaplen = self.stats.snaplen.max(Some(caplen));
+        }
         if self.stats.first_ts_us.is_none() {
             self.stats.first_ts_us = Some(pkt.ts_us);
         }
@@ -180,6 +190,11 @@ impl Pipeline {
                 ),
             });
         }
+    }
+
+    /// The capture (vantage) index this chain reads.
+    pub fn capture(&self) -> usize {
+        self.capture
     }
 
     /// Bytes of packets already fed that reassembly still holds out of

@@ -21,6 +21,8 @@ mod learn;
 mod sink;
 mod stats;
 
+/// Re-exported for the outputs: what a capture's packets were carried in.
+pub use crate::decode::{Tunnel, TunnelKind, TunnelStats};
 pub use anomaly::{Anomaly, AnomalyKind};
 pub use driver::{Pipeline, PipelineConfig, PortFilter};
 pub use input::Input;

@@ -2,6 +2,7 @@
 //! messages by type and sender, anomalies by kind, and reassembly's own.
 
 use crate::clusterbus::{Message, MessageType};
+use crate::decode::TunnelStats;
 use crate::reassembly::ReassemblyStats;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -34,6 +35,21 @@ pub struct CaptureStats {
     pub first_ts_us: Option<i64>,
     pub last_ts_us: Option<i64>,
     pub reassembly: ReassemblyStats,
+    /// Packets captured shorter than they were on the wire (the capture's
+    /// snaplen cut them).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cut_packets: u64,
+    /// The longest captured length of a cut packet: the snaplen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snaplen: Option<u32>,
+    /// What was taken off the packets (VXLAN, Geneve, GRE, ...), what was
+    /// named but not decoded.
+    #[serde(skip_serializing_if = "TunnelStats::is_empty")]
+    pub tunnels: TunnelStats,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl CaptureStats {
@@ -68,6 +84,9 @@ impl CaptureStats {
         };
         self.last_ts_us = self.last_ts_us.max(o.last_ts_us);
         self.reassembly.absorb(&o.reassembly);
+        self.cut_packets += o.cut_packets;
+        self.snaplen = self.snaplen.max(o.snaplen);
+        self.tunnels.merge(&o.tunnels);
     }
 }
 

@@ -5,7 +5,7 @@
 use super::batch::Batch;
 use super::merge::{merge, run_merged};
 use super::threads::{BATCH, IN_FLIGHT, IN_FLIGHT_SEVERAL, Part, RETURN_IN_FLIGHT, Stream, read_one};
-use crate::analysis::{Analysis, AnalysisConfig, Analyzer};
+use crate::analysis::{Analysis, AnalysisConfig, Analyzer, CaptureWire};
 use crate::events::{BusEvent, EventSink};
 use crate::pipeline::{CaptureStats, Input};
 
@@ -66,7 +66,11 @@ pub fn analyze_inputs_with(
 ) -> (Analyzer, Vec<CaptureStats>) {
     let mut analyzer = Analyzer::new(cfg);
     read(inputs, threads, &mut |e| analyzer.observe(e));
-    let stats = inputs.iter().map(|i| i.pipeline.stats()).collect();
+    let stats: Vec<CaptureStats> = inputs.iter().map(|i| i.pipeline.stats()).collect();
+    for (i, s) in inputs.iter().zip(&stats) {
+        let wire = CaptureWire { cut_packets: s.cut_packets, snaplen: s.snaplen, tunnels: s.tunnels.clone() };
+        analyzer.capture_wire(i.pipeline.capture(), wire);
+    }
     (analyzer, stats)
 }
 

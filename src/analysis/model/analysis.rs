@@ -8,6 +8,7 @@ use super::findings::{Damage, Election, Finding};
 use super::introductions::{Introduction, Join, Merge};
 use super::nodes::{Cluster, NodeSummary};
 use super::story::Story;
+use crate::decode::TunnelStats;
 use crate::events::NodeId;
 use crate::time::clocks::Alignment;
 use serde::Serialize;
@@ -33,6 +34,29 @@ pub struct CaptureInfo {
     /// the vantage plan aligned it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock: Option<Alignment>,
+    /// What the capture did to the packets: the snaplen, the tunnels.
+    #[serde(flatten)]
+    pub wire: CaptureWire,
+}
+
+/// What one capture's packets went through before meetgraph read them:
+/// cut by a snaplen, carried in tunnels (told by the reading layers).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CaptureWire {
+    /// Packets captured shorter than on the wire.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cut_packets: u64,
+    /// The snaplen that cut them (their longest captured length).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snaplen: Option<u32>,
+    /// What was decapsulated (kind, outer endpoints, VNI / key, packets)
+    /// and what was named but not decoded.
+    #[serde(skip_serializing_if = "TunnelStats::is_empty")]
+    pub tunnels: TunnelStats,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Estimated clock offset of capture `b` relative to capture `a`, from

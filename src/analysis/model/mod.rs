@@ -36,7 +36,7 @@ mod nodes;
 mod story;
 mod text;
 
-pub use analysis::{Analysis, CaptureInfo, ClockOffset, Dropped, Retention, SCHEMA_VERSION};
+pub use analysis::{Analysis, CaptureInfo, CaptureWire, ClockOffset, Dropped, Retention, SCHEMA_VERSION};
 pub use conflicts::{FLAP_GAP_US, Flapping, IdConflict, InstanceSeen, add_flap};
 pub use coverage::{ConnectionBurst, Coverage, EncryptedFlow};
 pub use evidence::Evidence;

@@ -107,6 +107,7 @@ impl Clock {
                     node_pairs_seen: 0,
                     files: cfg.files_of(i),
                     clock: cfg.clocks.get(i).cloned().flatten(),
+                    wire: Default::default(),
                 }
             })
             .collect()

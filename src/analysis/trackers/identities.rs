@@ -279,6 +279,7 @@ mod tests {
             update: None,
             totlen: 2256,
             cut: false,
+            head_only: false,
             fingerprint: None,
         }
     }

@@ -187,13 +187,31 @@ impl Nodes {
 
     /// Records the sender's header; returns what it replaced.
     pub fn observe(&mut self, cfg: &AnalysisConfig, at: &Sent<'_>, m: &BusMessage) -> PrevHeader {
-        let (s, capture) = (at.sender, at.link.capture);
-        let n = self.map.entry(s).or_default();
+        let n = self.map.entry(at.sender).or_default();
         if !n.seen {
             n.seen = true;
             n.first_seen = at.ts;
         }
         n.last_seen = n.last_seen.max(at.ts);
+        if m.head_only {
+            // Only the first bytes of the header were captured: the sender
+            // and its epochs are facts, its flags, slots and role are not.
+            let prev = PrevHeader { config_epoch: n.cfg_last, seen: n.flags_last != 0 };
+            n.cfg_last = m.config_epoch;
+            if m.announced.port != 0 {
+                n.port = m.announced.port;
+            }
+            // The answering side of a bus connection speaks from its bus
+            // port; V0 derives the base port from it (cport = port + 10000).
+            if !at.is_opener {
+                n.cport = at.link.src.port;
+                if m.ver == 0 {
+                    n.port = at.link.src.port.saturating_sub(10000);
+                }
+            }
+            seen_at(n, &mut self.sources, cfg, at, m);
+            return prev;
+        }
         n.port = m.announced.port;
         n.cport = m.announced.cport;
         if n.cfg_first.is_none() {
@@ -213,32 +231,7 @@ impl Nodes {
             n.hostname = m.hostname.clone();
         }
         n.hints.0 |= GenHints::of(m).0;
-
-        let src = at.link.src;
-        let fresh_ep = n.seen_eps.insert((capture, src.ip, if at.is_opener { 0 } else { src.port }, at.is_opener));
-        let fresh_announced = !m.announced.ip.is_empty() && n.last_announced != m.announced.ip;
-        if fresh_announced {
-            n.last_announced = m.announced.ip.clone();
-        }
-        if !(fresh_ep || fresh_announced) {
-            return prev;
-        }
-        let vantage = cfg.vantage(capture);
-        let first = (at.ts, at.frame);
-        if fresh_announced {
-            let a = SeenAddress::Node(node_addr(m.announced.ip.clone(), m.announced.port, m.announced.cport));
-            n.addresses.entry((a, AddressSource::Announced, vantage.clone())).or_insert(first);
-        }
-        let ip = IpText::from(src.ip);
-        if fresh_ep && at.is_opener {
-            n.addresses.entry((SeenAddress::Ip(ip.clone()), AddressSource::Source, vantage.clone())).or_insert(first);
-            let evd = cfg.evidence(capture, at.frame);
-            self.sources.entry(s).or_default().entry((vantage, ip.to_string())).or_insert((at.ts, evd));
-        } else if fresh_ep {
-            let a = SeenAddress::Node(node_addr(ip.clone(), m.announced.port, src.port));
-            n.addresses.entry((a, AddressSource::Listening, vantage)).or_insert(first);
-            n.listening.insert(ip.to_string());
-        }
+        seen_at(n, &mut self.sources, cfg, at, m);
         prev
     }
 
@@ -296,6 +289,45 @@ fn summary(id: &NodeId, s: &NodeState, cluster: Option<String>) -> NodeSummary {
 /// its master's.
 fn serving(flags: u16, slots: &[(u16, u16)]) -> Vec<(u16, u16)> {
     if role_of(flags) == Role::Replica { Vec::new() } else { slots.to_vec() }
+}
+
+/// The addresses the sender of `m` was seen at (TCP source, listening
+/// port, announced address), the first time each.
+fn seen_at(
+    n: &mut NodeState,
+    sources: &mut BTreeMap<NodeId, SourceIps>,
+    cfg: &AnalysisConfig,
+    at: &Sent<'_>,
+    m: &BusMessage,
+) {
+    let (s, capture) = (at.sender, at.link.capture);
+    let src = at.link.src;
+    let fresh_ep = n.seen_eps.insert((capture, src.ip, if at.is_opener { 0 } else { src.port }, at.is_opener));
+    let fresh_announced = !m.announced.ip.is_empty() && n.last_announced != m.announced.ip;
+    if fresh_announced {
+        n.last_announced = m.announced.ip.clone();
+    }
+    if !(fresh_ep || fresh_announced) {
+        return;
+    }
+    let vantage = cfg.vantage(capture);
+    let first = (at.ts, at.frame);
+    if fresh_announced {
+        let a = SeenAddress::Node(node_addr(m.announced.ip.clone(), m.announced.port, m.announced.cport));
+        n.addresses.entry((a, AddressSource::Announced, vantage.clone())).or_insert(first);
+    }
+    let ip = IpText::from(src.ip);
+    if fresh_ep && at.is_opener {
+        n.addresses.entry((SeenAddress::Ip(ip.clone()), AddressSource::Source, vantage.clone())).or_insert(first);
+        let evd = cfg.evidence(capture, at.frame);
+        sources.entry(s).or_default().entry((vantage, ip.to_string())).or_insert((at.ts, evd));
+    } else if fresh_ep {
+        // A V0 header cut before its port: the port is the bus port - 10000.
+        let port = if m.head_only && m.ver == 0 { src.port.saturating_sub(10000) } else { m.announced.port };
+        let a = SeenAddress::Node(node_addr(ip.clone(), port, src.port));
+        n.addresses.entry((a, AddressSource::Listening, vantage)).or_insert(first);
+        n.listening.insert(ip.to_string());
+    }
 }
 
 #[cfg(test)]

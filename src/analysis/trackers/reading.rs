@@ -5,7 +5,7 @@
 //! verdict resting on less than the whole bus is marked incomplete.
 
 use crate::analysis::config::AnalysisConfig;
-use crate::analysis::model::{ConnectionBurst, Coverage, EncryptedFlow, Evidence};
+use crate::analysis::model::{CaptureWire, ConnectionBurst, Coverage, EncryptedFlow, Evidence};
 use crate::decode::Endpoint;
 use crate::events::{AnomalyKind, Link};
 use rustc_hash::FxHashMap as HashMap;
@@ -37,6 +37,10 @@ pub struct Reading {
     snaplen_gaps: u64,
     /// Messages of which only a prefix was captured (decoded in part).
     cut_messages: u64,
+    /// Of those, the ones cut inside their header (sender, type, epochs).
+    head_only: u64,
+    /// Per capture: its snaplen and tunnels.
+    wire: BTreeMap<usize, CaptureWire>,
     /// First message time per capture.
     first_ts: BTreeMap<usize, i64>,
     /// Each TLS connection that began in the capture: (ts, server IP,
@@ -68,10 +72,25 @@ const BURST_QUIET_US: i64 = 2_000_000;
 const BURST_MIN: usize = 4;
 
 impl Reading {
-    pub fn message(&mut self, ts: i64, capture: usize, cut: bool) {
+    pub fn message(&mut self, ts: i64, capture: usize, cut: bool, head_only: bool) {
         self.messages += 1;
         self.cut_messages += u64::from(cut);
+        self.head_only += u64::from(head_only);
         self.first_ts.entry(capture).or_insert(ts);
+    }
+
+    /// What capture `capture`'s packets went through.
+    pub fn wire(&mut self, capture: usize, wire: CaptureWire) {
+        let w = self.wire.entry(capture).or_default();
+        w.cut_packets += wire.cut_packets;
+        w.snaplen = w.snaplen.max(wire.snaplen);
+        w.tunnels.merge(&wire.tunnels);
+    }
+
+    /// What capture `capture`'s packets went through (default: nothing
+    /// told).
+    pub fn wire_of(&self, capture: usize) -> CaptureWire {
+        self.wire.get(&capture).cloned().unwrap_or_default()
     }
 
     /// A node answered (or announced) its bus port at `ip:cport`.
@@ -185,6 +204,45 @@ impl Reading {
     }
 
     /// What was read, what was not, and what that hides.
+    /// The limit a short snaplen sets when messages were read from the
+    /// first bytes of their header: what was read, what the cut cost.
+    fn snaplen_limit(&self) -> String {
+        let lens: BTreeSet<u32> = self.wire.values().filter_map(|w| w.snaplen).collect();
+        let cut_at = match lens.iter().map(u32::to_string).collect::<Vec<_>>().as_slice() {
+            [] => String::new(),
+            [one] => format!(" at {one} bytes (snaplen {one})"),
+            many => format!(" at {} bytes (snaplens)", many.join(", ")),
+        };
+        let packets: u64 = self.wire.values().map(|w| w.cut_packets).sum();
+        let packets = if packets > 0 { format!("{packets} packets were cut") } else { "packets were cut".into() };
+        let whole = self.cut_messages.saturating_sub(self.head_only);
+        let whole = if whole > 0 {
+            format!(", {whole} with a whole header (flags, slots, the gossip entries that were whole)")
+        } else {
+            String::new()
+        };
+        format!(
+            "The capture's snaplen cut the packets: {packets}{cut_at}, {} stream gap(s). {} cut message(s) were read in part: {} from the first bytes of their header only (type, sender, epochs; who sent MEETs and PINGs to whom, and when){whole}. What the cut cost: the gossip (who told whom about which node), slot claims, roles, flags and announced addresses of those messages, and all extensions, so merges and findings resting on them are not visible. Capture with `tcpdump -s 0` (the whole packet).",
+            self.snaplen_gaps, self.cut_messages, self.head_only
+        )
+    }
+
+    /// The tunnels named but not decoded, as a sentence (empty when none):
+    /// the bus may be inside them.
+    fn undecoded_tunnels(&self) -> String {
+        let mut named: BTreeMap<String, u64> = BTreeMap::new();
+        for w in self.wire.values() {
+            for (u, n) in &w.tunnels.undecoded {
+                *named.entry(u.to_string()).or_default() += n;
+            }
+        }
+        if named.is_empty() {
+            return String::new();
+        }
+        let list: Vec<String> = named.iter().map(|(u, n)| format!("{u} ({n} packets)")).collect();
+        format!(" Packets in tunnels meetgraph does not decode: {}; the bus may be inside them.", list.join(", "))
+    }
+
     pub fn coverage(&self) -> Coverage {
         let tls_ports: BTreeSet<(&str, u16)> = self.tls.keys().map(|(_, s, p)| (s.as_str(), *p)).collect();
         let flows: Vec<EncryptedFlow> = self
@@ -243,7 +301,9 @@ impl Reading {
                 hosts.len()
             ));
         }
-        if self.snaplen_gaps > 0 {
+        if self.snaplen_gaps > 0 && self.head_only > 0 {
+            limits.push(self.snaplen_limit());
+        } else if self.snaplen_gaps > 0 {
             let partial = if self.cut_messages > 0 {
                 format!(
                     " {} cut message(s) were read in part (their headers: sender, flags, epochs, slots; and the gossip entries that were whole); extensions and the rest of their gossip are lost.",
@@ -259,8 +319,9 @@ impl Reading {
         }
         if self.messages == 0 && limits.is_empty() {
             limits.push(format!(
-                "No cluster-bus message in the capture ({} other TCP stream direction(s)): nothing here tells whether clusters merged. Capture the bus ports (data port + 10000, e.g. `tcpdump -i any -s 0 'tcp portrange 16379-17999'`).",
-                self.other_streams
+                "No cluster-bus message in the capture ({} other TCP stream direction(s)): nothing here tells whether clusters merged.{} Capture the bus ports (data port + 10000, e.g. `tcpdump -i any -s 0 'tcp portrange 16379-17999'`).",
+                self.other_streams,
+                self.undecoded_tunnels()
             ));
         }
         Coverage {
@@ -305,7 +366,7 @@ mod tests {
     fn tls_on_bus_ports_is_named_with_its_heuristic() {
         let cfg = AnalysisConfig::default();
         let mut r = Reading::default();
-        r.message(0, 0, false);
+        r.message(0, 0, false, false);
         r.anomaly(&cfg, 1, 1, &AnomalyKind::TlsStream, Some(&link("10.0.0.1", "10.0.0.2", 7000)));
         r.anomaly(&cfg, 2, 2, &AnomalyKind::TlsStream, Some(&link("10.0.0.1", "10.0.0.2", 17000)));
         r.anomaly(&cfg, 9_000_000, 3, &AnomalyKind::TlsStream, Some(&link("10.0.0.3", "10.0.0.2", 17000)));
@@ -322,5 +383,16 @@ mod tests {
         assert_eq!(bus, vec![("10.0.0.1", false), ("10.0.0.3", true)]);
         assert!(c.encrypted.iter().any(|f| f.server == "10.0.0.2:7000" && f.likely_bus.is_none()));
         assert!(c.encrypted.iter().any(|f| f.client == "10.0.0.4" && f.likely_bus.is_none()));
+    }
+
+    #[test]
+    fn a_capture_without_bus_names_the_tunnels_it_could_not_open() {
+        let mut r = Reading::default();
+        let mut w = CaptureWire::default();
+        w.tunnels.undecoded.insert(crate::decode::Undecoded { name: "GTP-U (UDP 2152)", code: None }, 12);
+        r.wire(0, w);
+        let c = r.coverage();
+        assert!(c.limits[0].contains("GTP-U (UDP 2152) (12 packets)"), "{:?}", c.limits);
+        assert!(!Reading::default().coverage().limits[0].contains("tunnels"));
     }
 }

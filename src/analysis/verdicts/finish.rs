@@ -168,6 +168,7 @@ pub fn build(mut g: Gathered) -> Analysis {
     let mut captures = g.clock.captures(&g.cfg);
     for c in &mut captures {
         c.node_pairs_seen = g.conns.pairs_seen(c.index);
+        c.wire = g.reading.wire_of(c.index);
     }
     let mut analysis = Analysis {
         schema_version: SCHEMA_VERSION,

@@ -17,6 +17,7 @@
 
 use super::pool;
 use super::sink::{FrameAnomaly, FrameInfo, FrameSink};
+use crate::clusterbus::head::parse_head;
 use crate::clusterbus::parse::parse_prefix;
 use crate::clusterbus::wire::SIGNATURE;
 
@@ -269,32 +270,94 @@ impl BusFramer {
     }
 
     /// `len` bytes are missing at stream offset `offset` (before the next
-    /// `feed`).
-    pub fn gap<K: FrameSink>(&mut self, offset: u64, frame: u64, ts_us: i64, len: u64, sink: &mut K) {
+    /// `feed`). A message cut there is read for what it still holds (a
+    /// whole header and complete gossip entries, or only the first bytes of
+    /// its header: a short snaplen keeps each packet's first bytes), and
+    /// when its `totlen` puts the next message past the gap, framing goes
+    /// on from that boundary instead of hunting.
+    pub fn gap<K: FrameSink>(
+        &mut self,
+        cfg: &FramerConfig,
+        offset: u64,
+        frame: u64,
+        ts_us: i64,
+        len: u64,
+        sink: &mut K,
+    ) {
+        let end = offset.saturating_add(len);
         match self.mode {
             Mode::Off => return,
             Mode::Skip(n) if len < n => {
                 self.mode = Mode::Skip(n - len);
                 return;
             }
+            Mode::Skip(n) if len == n => self.mode = Mode::Synced,
             Mode::Skip(_) => self.start_hunt(),
             Mode::Synced if !self.buf.is_empty() => {
                 let first = self.mark_at(self.buf_offset, Mark { offset, frame, ts_us });
                 let info = FrameInfo { offset: self.buf_offset, first_frame: first.frame, frame, ts_us };
                 sink.anomaly(&info, FrameAnomaly::MessageLost { have: self.buf.len() as u64 });
                 // What the cut message still holds (a whole header, complete
-                // gossip entries) is still worth reading.
-                if let Some(msg) = parse_prefix(&self.buf) {
+                // gossip entries, or the header's first bytes) is still worth
+                // reading.
+                if let Some(msg) = parse_prefix(&self.buf).or_else(|| parse_head(&self.buf, cfg.max_totlen)) {
                     self.messages += 1;
                     sink.message(&info, &msg);
                 }
-                self.start_hunt();
+                // Synced bytes start with a checked signature and `totlen`.
+                match self.buf.get(4..8) {
+                    Some(t) => {
+                        let totlen = u32::from_be_bytes([t[0], t[1], t[2], t[3]]);
+                        self.after_cut(self.buf_offset + u64::from(totlen), end);
+                    }
+                    None => self.start_hunt(),
+                }
             }
             Mode::Synced | Mode::Start => self.start_hunt(),
-            Mode::Hunt => self.hunted += self.buf.len() as u64,
+            Mode::Hunt => match self.head_in_window(cfg, Mark { offset, frame, ts_us }, sink) {
+                Some(boundary) => self.after_cut(boundary, end),
+                None => self.hunted += self.buf.len() as u64,
+            },
         }
         pool::give(std::mem::take(&mut self.buf));
         self.marks.clear();
+    }
+
+    /// After a message cut by a gap ending at `end`: the next message
+    /// starts at `boundary`.
+    fn after_cut(&mut self, boundary: u64, end: u64) {
+        match boundary.cmp(&end) {
+            std::cmp::Ordering::Greater => self.mode = Mode::Skip(boundary - end),
+            std::cmp::Ordering::Equal => self.mode = Mode::Synced,
+            std::cmp::Ordering::Less => self.start_hunt(),
+        }
+    }
+
+    /// A hunt window that ends at a gap: the first plausible message head
+    /// in it ([`parse_head`]) is read and its end returned (the stream is
+    /// bus from there on).
+    fn head_in_window<K: FrameSink>(&mut self, cfg: &FramerConfig, at: Mark, sink: &mut K) -> Option<u64> {
+        let mut from = 0;
+        while let Some(rel) = self.buf.get(from..).and_then(|w| w.windows(4).position(|x| x == SIGNATURE)) {
+            let i = from + rel;
+            let window = self.buf.get(i..).unwrap_or_default();
+            if let Some(msg) = parse_prefix(window).or_else(|| parse_head(window, cfg.max_totlen)) {
+                let start = self.buf_offset + i as u64;
+                let first = self.mark_at(start, at);
+                let info = FrameInfo { offset: start, first_frame: first.frame, frame: at.frame, ts_us: at.ts_us };
+                if msg.header.is_some() || self.was_synced {
+                    self.kind = StreamKind::Bus;
+                    self.was_synced = true;
+                    self.hunted = 0;
+                    self.messages += 1;
+                    let totlen = msg.totlen;
+                    sink.message(&info, &msg);
+                    return Some(start + u64::from(totlen));
+                }
+            }
+            from = i + 1;
+        }
+        None
     }
 
     /// The stream ended.

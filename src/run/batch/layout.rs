@@ -64,6 +64,7 @@ pub(super) struct PackedMessage {
     pub(super) update: Option<(u32, u64, Span)>,
     pub(super) totlen: u32,
     pub(super) cut: bool,
+    pub(super) head_only: bool,
     pub(super) fingerprint: Option<u64>,
 }
 

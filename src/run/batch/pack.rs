@@ -86,6 +86,7 @@ impl Numbering {
             update,
             totlen: m.totlen,
             cut: m.cut,
+            head_only: m.head_only,
             fingerprint: m.fingerprint,
         };
         b.messages.push(p);

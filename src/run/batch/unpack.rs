@@ -144,6 +144,7 @@ fn unpack(names: &[NodeId], addrs: &[NodeAddr], parts: Parts<'_>, p: &PackedMess
         update: p.update.map(|(n, epoch, s)| (names[n as usize], epoch, refill(Vec::new(), s))),
         totlen: p.totlen,
         cut: p.cut,
+        head_only: p.head_only,
         fingerprint: p.fingerprint,
     };
 }
@@ -287,6 +288,7 @@ mod tests {
             update: Some((id(b'g'), 9, vec![(100, 200)])),
             totlen: 2256,
             cut: true,
+            head_only: true,
             fingerprint: Some(42),
         };
         let empty = BusMessage::empty();
