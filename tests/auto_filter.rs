@@ -92,8 +92,9 @@ fn analysis_learning(path: &Path, pkts: Option<Vec<Pkt>>, filter: Filter, learni
     (serde_json::from_slice(&json).unwrap(), stats[0].packets)
 }
 
-/// What the filter changes by design: the capture's own counters and
-/// the count of streams that are not the bus (kept in the kernel).
+/// What the filter changes by design: the capture's own counters (tunnel
+/// packet counts included) and the count of streams that are not the bus
+/// (kept in the kernel).
 fn without_counters(mut v: Value) -> Value {
     if let Some(c) = v.get_mut("coverage").and_then(Value::as_object_mut) {
         c.remove("other_streams");
@@ -103,6 +104,16 @@ fn without_counters(mut v: Value) -> Value {
             if let Some(o) = c.as_object_mut() {
                 for k in ["packets", "bytes", "tcp_segments", "non_tcp_packets", "tcp_flows", "reassembly"] {
                     o.remove(k);
+                }
+                // Tunnels are still listed (kind, endpoints, VNI); packets
+                // inside them that are not the bus stay in the kernel.
+                if let Some(t) = o.get_mut("tunnels").and_then(Value::as_object_mut) {
+                    t.remove("packets");
+                    for each in t.get_mut("tunnels").and_then(Value::as_array_mut).into_iter().flatten() {
+                        if let Some(e) = each.as_object_mut() {
+                            e.remove("packets");
+                        }
+                    }
                 }
             }
         }
