@@ -46,6 +46,11 @@ pub fn own_gossip(t: &mut NodeTable, v: NodeId, m: &BusMessage, now: i64, mut ti
             continue;
         }
         let e = t.entry(g.node);
+        // Built before a move a rule made (a PONG is built before the
+        // packet it answers is applied): the rule stands.
+        if now - e.moved_ms < GOSSIP_LAG_MS {
+            continue;
+        }
         e.addr = Some(g.addr.clone());
         if g.flags & NodeFlags::PFAIL != 0 && e.flags & NodeFlags::PFAIL == 0 && e.ping_sent_ms != 0 {
             let d = now - e.ping_sent_ms;
@@ -78,7 +83,7 @@ pub fn own_gossip(t: &mut NodeTable, v: NodeId, m: &BusMessage, now: i64, mut ti
 /// The gossip section of a message from `s` reaching `r` (§3.2, §9c, §9f,
 /// §9j): failure reports, pong times, addresses of failing nodes, nodes
 /// added by id.
-pub fn heard(t: &mut NodeTable, r: NodeId, s: NodeId, m: &BusMessage, now: i64) {
+pub fn heard(t: &mut NodeTable, r: NodeId, s: NodeId, m: &BusMessage, now: i64, timeout: Option<i64>) {
     let sender_master = t.get(&s).is_some_and(|e| e.flags & NodeFlags::MASTER != 0);
     for g in &m.gossip {
         let failing = g.flags & (NodeFlags::PFAIL | NodeFlags::FAIL) != 0;
@@ -104,13 +109,11 @@ pub fn heard(t: &mut NodeTable, r: NodeId, s: NodeId, m: &BusMessage, now: i64) 
             }
         }
         if g.node != r
-            && e.flags & (NodeFlags::PFAIL | NodeFlags::FAIL) != 0
+            && (e.flags & NodeFlags::FAIL != 0 || e.pfail_at(now, timeout))
             && g.flags & (NodeFlags::NOADDR | NodeFlags::PFAIL | NodeFlags::FAIL) == 0
             && e.addr.as_ref().is_some_and(|a| a.ip != g.addr.ip || a.port != g.addr.port || a.cport != g.addr.cport)
         {
-            e.addr = Some(g.addr.clone());
-            e.flags &= !NodeFlags::NOADDR;
-            t.links.retain(|_, l| l.node != Some(g.node));
+            t.move_to(g.node, g.addr.clone(), now);
         }
     }
 }

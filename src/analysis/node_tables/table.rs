@@ -50,8 +50,27 @@ pub struct TableEntry {
     pub(super) pong_direct_ms: i64,
     /// When it became noaddr (ms).
     pub(super) noaddr_ms: i64,
+    /// When a rule last moved its address or made it noaddr (ms): the
+    /// viewer's gossip built before that (a PONG is built before the
+    /// packet it answers is applied) must not undo it.
+    pub(super) moved_ms: i64,
     /// Masters whose latest gossip said the node is failing.
     pub(super) reports: BTreeSet<NodeId>,
+}
+
+impl TableEntry {
+    /// `fail?` at `at_ms`: the flag is set, or (clusterCron) a PING has
+    /// waited longer than the node timeout (`timeout`, as the capture
+    /// showed it). Cron skips a noaddr node, so its wait stops counting
+    /// while it is noaddr; a `fail?` set before stays (only a PONG clears
+    /// it).
+    pub fn pfail_at(&self, at_ms: i64, timeout: Option<i64>) -> bool {
+        let until = if self.flags & NodeFlags::NOADDR != 0 { self.noaddr_ms } else { at_ms };
+        self.flags & NodeFlags::PFAIL != 0
+            || (self.flags & NodeFlags::FAIL == 0
+                && self.ping_sent_ms != 0
+                && timeout.is_some_and(|t| until - self.ping_sent_ms > t))
+    }
 }
 
 /// An outbound connection of the viewer (`node->link`).
@@ -178,6 +197,22 @@ impl NodeTable {
         let first = at.next()?;
         let linked = |n: &NodeId| self.links.values().any(|l| l.node == Some(*n));
         Some(std::iter::once(first).chain(at).find(|n| !linked(n)).unwrap_or(first))
+    }
+
+    /// A rule moved `n` to `addr` at `now` (clears noaddr; the viewer's
+    /// link to it is closed when the address changed).
+    pub fn move_to(&mut self, n: NodeId, addr: NodeAddr, now: i64) {
+        let e = self.entry(n);
+        let same = e.addr.as_ref().is_some_and(|x| x.ip == addr.ip && x.port == addr.port && x.cport == addr.cport);
+        if same && e.flags & NodeFlags::NOADDR == 0 {
+            return;
+        }
+        e.addr = Some(addr);
+        e.flags &= !NodeFlags::NOADDR;
+        e.moved_ms = now;
+        if !same {
+            self.links.retain(|_, l| l.node != Some(n));
+        }
     }
 
     /// The viewer's own IP as it learned it (the address a MEET reached).

@@ -32,16 +32,10 @@ impl NodeTables {
         self.viewers.get(v)
     }
 
-    /// Whether `e` is `fail?` at `at_ms`: its viewer said so, or a PING has
-    /// waited longer than the node timeout the capture showed.
-    /// (Timeouts stop once a node is noaddr: its PING is then no longer
-    /// watched.)
+    /// Whether `e` is `fail?` at `at_ms` ([`TableEntry::pfail_at`] with
+    /// the node timeout the capture showed).
     pub fn timed_out(&self, e: &TableEntry, at_ms: i64) -> bool {
-        let until = if e.flags & NodeFlags::NOADDR != 0 { e.noaddr_ms } else { at_ms };
-        e.flags & NodeFlags::PFAIL != 0
-            || (e.flags & NodeFlags::FAIL == 0
-                && e.ping_sent_ms != 0
-                && self.timeout_ms.is_some_and(|t| until - e.ping_sent_ms > t))
+        e.pfail_at(at_ms, self.timeout_ms)
     }
 
     /// What `v`'s own message shows about its table: its own header, the
@@ -131,6 +125,7 @@ impl NodeTables {
                     e.addr = Some(NodeAddr::default());
                     e.flags |= NodeFlags::NOADDR;
                     e.noaddr_ms = now;
+                    e.moved_ms = now;
                     // Its link is closed (every capture's copy of it).
                     for l in t.links.values_mut().filter(|l| l.node == Some(n)) {
                         (l.node, l.meet, l.dead) = (None, false, true);
@@ -163,12 +158,7 @@ impl NodeTables {
         // myip) and the header ports (§9f).
         if m.msg_type == MessageType::PING && on.is_opener {
             let a = NodeAddr { ip: src_ip, port: m.announced.port, cport: m.announced.cport, pport: m.announced.pport };
-            let e = t.entry(s);
-            if e.addr.as_ref().is_none_or(|x| x.ip != a.ip || x.port != a.port || x.cport != a.cport) {
-                e.addr = Some(a);
-                e.flags &= !NodeFlags::NOADDR;
-                t.links.retain(|_, l| l.node != Some(s));
-            }
+            t.move_to(s, a, now);
         }
         if is_pong && !on.is_opener && t.links.get(&key).is_some_and(|l| l.node == Some(s)) {
             // Only a failed node's PONG asks whether it owns slots: the
@@ -205,7 +195,7 @@ impl NodeTables {
                 e.master = None;
             }
         }
-        gossip::heard(t, r, s, m, now);
+        gossip::heard(t, r, s, m, now, self.timeout_ms);
     }
 
     /// One direction of a connection ended: the link is gone.
