@@ -8,7 +8,8 @@
 //! to the verdicts.
 
 use super::config::AnalysisConfig;
-use super::model::{Analysis, Evidence, Introduction, NodeId, Role, Via};
+use super::model::{Analysis, Evidence, Generation, Introduction, NodeId, Role, Via};
+use super::node_tables::rules::Rules;
 use super::node_tables::updates::NodeTables;
 use super::node_tables::view::{self, NodesView};
 use super::trackers::clock::Clock;
@@ -169,7 +170,8 @@ impl Analyzer {
         let msg = &*msg;
         let at = Sent { ts, frame, link: &link, sender, is_opener };
         if self.cfg.node_views {
-            self.tables.sent(&at, msg);
+            let rules = self.rules_of(&sender);
+            self.tables.sent(&at, msg, rules);
         }
         self.header(&at, msg);
         if is_opener {
@@ -192,6 +194,13 @@ impl Analyzer {
         }
         self.shown(ts, frame, link.capture, sender, msg, &nums);
         self.numbers = nums;
+    }
+
+    /// The table rules node `n` follows (its generation as its bytes so
+    /// far show it, or the server version given).
+    fn rules_of(&self, n: &NodeId) -> Rules {
+        let generation = self.nodes.get(n).map_or(Generation::Redis40, |s| s.hints.generation());
+        Rules::of(generation, self.cfg.server_version)
     }
 
     /// Header facts about the sender: state, addresses, roles, slots,
@@ -241,7 +250,8 @@ impl Analyzer {
         }
         if self.cfg.node_views {
             let on = Sent { ts, frame, link, sender: s, is_opener: dialled(link, m) };
-            self.tables.received(&on, r, m, self.intros.knows(r, s));
+            let rules = self.rules_of(&r);
+            self.tables.received(&on, r, m, self.intros.knows(r, s), rules);
         }
         let evd = self.cfg.evidence(link.capture, frame);
         // r records the sender at the TCP source (or myip) and the header

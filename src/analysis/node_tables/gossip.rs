@@ -3,6 +3,7 @@
 //! gossip it hears gives failure reports, pong times, addresses of failing
 //! nodes and nodes added by id (§9c, §9f, §9j).
 
+use super::rules::{Rules, Unknown};
 use super::table::{NodeTable, PRINTED_FLAGS};
 use crate::analysis::model::NodeId;
 use crate::clusterbus::NodeFlags;
@@ -83,15 +84,27 @@ pub fn own_gossip(t: &mut NodeTable, v: NodeId, m: &BusMessage, now: i64, mut ti
 /// The gossip section of a message from `s` reaching `r` (§3.2, §9c, §9f,
 /// §9j): failure reports, pong times, addresses of failing nodes, nodes
 /// added by id.
-pub fn heard(t: &mut NodeTable, r: NodeId, s: NodeId, m: &BusMessage, now: i64, timeout: Option<i64>) {
+pub fn heard(t: &mut NodeTable, r: NodeId, s: NodeId, m: &BusMessage, now: i64, timeout: Option<i64>, rules: Rules) {
     let sender_master = t.get(&s).is_some_and(|e| e.flags & NodeFlags::MASTER != 0);
+    // Unknown nodes: added by id, or a handshake to their address (the
+    // MEET link shows it), or, until the node's first dial tells, added
+    // provisionally.
+    let (add, provisional) = match (rules.unknown, t.adds_by_id) {
+        (Unknown::Handshake, _) | (Unknown::FirstDialTells, Some(false)) => (false, false),
+        (Unknown::AddById, _) | (Unknown::FirstDialTells, Some(true)) => (true, false),
+        (Unknown::FirstDialTells, None) => (true, true),
+    };
     for g in &m.gossip {
+        if g.node == r && rules.ignores_self_gossip {
+            continue;
+        }
         let failing = g.flags & (NodeFlags::PFAIL | NodeFlags::FAIL) != 0;
         let Some(e) = t.entries.get_mut(&g.node) else {
-            if g.node != r && g.flags & NodeFlags::NOADDR == 0 {
+            if add && g.node != r && g.flags & NodeFlags::NOADDR == 0 {
                 let e = t.entry(g.node);
                 e.addr = Some(g.addr.clone());
                 e.flags = g.flags & PRINTED_FLAGS & !(NodeFlags::MYSELF | NodeFlags::HANDSHAKE);
+                e.gossip_added = provisional;
             }
             continue;
         };
@@ -102,7 +115,9 @@ pub fn heard(t: &mut NodeTable, r: NodeId, s: NodeId, m: &BusMessage, now: i64, 
                 e.reports.remove(&s);
             }
         }
-        if m.ver != 0 && !failing && e.ping_sent_ms == 0 && e.reports.is_empty() {
+        let normal = !rules.pong_needs_normal_state
+            || (e.flags & (NodeFlags::PFAIL | NodeFlags::FAIL | NodeFlags::HANDSHAKE) == 0 && !e.pfail_at(now, timeout));
+        if m.ver != 0 && !failing && normal && e.ping_sent_ms == 0 && e.reports.is_empty() {
             let pong = i64::from(g.pong_received) * 1000;
             if pong <= now + 500 && pong > e.pong_recv_ms {
                 e.pong_recv_ms = pong;

@@ -54,6 +54,10 @@ pub struct TableEntry {
     /// viewer's gossip built before that (a PONG is built before the
     /// packet it answers is applied) must not undo it.
     pub(super) moved_ms: i64,
+    /// Entered the table from gossip, by id, and not dialled yet: the
+    /// viewer's first dial tells whether it really adds such nodes
+    /// ([`NodeTable::adds_by_id`]).
+    pub(super) gossip_added: bool,
     /// Masters whose latest gossip said the node is failing.
     pub(super) reports: BTreeSet<NodeId>,
 }
@@ -79,8 +83,10 @@ pub struct OutLink {
     /// The node it is the link of, once known.
     pub(super) node: Option<NodeId>,
     pub(super) dst: (String, u16),
-    /// Opened with MEET to an address no known node had: a handshake.
-    pub(super) meet: bool,
+    /// The link of a handshake node (a MEET it sent, or a node that
+    /// MEETed it, §9a/§9b): the answer renames it, or, from a node it
+    /// knows, ends it (§9d).
+    pub(super) handshake: bool,
     /// Closed by the viewer after another node answered there (§9e);
     /// other captures' copies of it carry nothing more.
     pub(super) dead: bool,
@@ -101,6 +107,22 @@ pub struct NodeTable {
     /// unless it announces one.
     pub(super) my_ip: Option<String>,
     pub(super) announces: bool,
+    /// Whether the viewer adds gossiped unknown nodes by id (`Some(true)`)
+    /// or handshakes their address (`Some(false)`), when its first dial
+    /// to such a node showed it (MEET or PING) and the bytes could not.
+    pub(super) adds_by_id: Option<bool>,
+    /// Handshake nodes a MEET from an unknown node made (random names, at
+    /// the MEET's source and header ports): the viewer dials them with
+    /// PING, and the answer renames them (§9b, §9d).
+    pub(super) pending: Vec<Pending>,
+}
+
+/// A handshake node a MEET made.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    pub(super) addr: NodeAddr,
+    /// The node whose MEET made it (its name is not known to the viewer).
+    pub(super) from: NodeId,
 }
 
 impl NodeTable {
@@ -120,7 +142,7 @@ impl NodeTable {
 
     /// Addresses the viewer is handshaking with (MEET sent, no answer yet).
     pub fn handshakes(&self) -> Vec<(String, u16)> {
-        let mut v: Vec<_> = self.links.values().filter(|l| l.meet && l.node.is_none()).map(|l| l.dst.clone()).collect();
+        let mut v: Vec<_> = self.links.values().filter(|l| l.handshake && l.node.is_none()).map(|l| l.dst.clone()).collect();
         v.sort();
         v.dedup();
         v
@@ -213,6 +235,30 @@ impl NodeTable {
         if !same {
             self.links.retain(|_, l| l.node != Some(n));
         }
+    }
+
+    /// The viewer's first dial to a node it took from gossip: a MEET shows
+    /// that it handshakes gossiped addresses (the nodes it took by id
+    /// were never in its table: dropped, and this link is a handshake), a
+    /// PING that it adds them by id. Returns the link's node.
+    pub fn first_dial(&mut self, n: NodeId, meet: bool) -> Option<NodeId> {
+        if !self.entries.get(&n).is_some_and(|e| e.gossip_added) {
+            return Some(n);
+        }
+        self.adds_by_id = Some(!meet);
+        if !meet {
+            self.entries.values_mut().for_each(|e| e.gossip_added = false);
+            return Some(n);
+        }
+        let linked: Vec<NodeId> = self.links.values().filter_map(|l| l.node).collect();
+        self.entries.retain(|id, e| !e.gossip_added || linked.contains(id));
+        None
+    }
+
+    /// The handshake node a MEET made at `ip:cport`, taken out.
+    pub fn take_pending(&mut self, ip: &str, cport: u16) -> Option<Pending> {
+        let i = self.pending.iter().position(|p| p.addr.ip == ip && p.addr.cport == cport)?;
+        Some(self.pending.remove(i))
     }
 
     /// The viewer's own IP as it learned it (the address a MEET reached).

@@ -6,7 +6,8 @@
 //! links closing.
 
 use super::gossip;
-use super::table::{NodeTable, OutLink, TableEntry};
+use super::rules::Rules;
+use super::table::{NodeTable, OutLink, Pending, TableEntry};
 use crate::analysis::model::NodeId;
 use crate::analysis::trackers::nodes::Sent;
 use crate::clusterbus::{MessageType, NodeFlags};
@@ -40,21 +41,34 @@ impl NodeTables {
 
     /// What `v`'s own message shows about its table: its own header, the
     /// PING it sent on its link, its gossip, a FAIL it broadcast.
-    pub fn sent(&mut self, on: &Sent<'_>, m: &BusMessage) {
+    pub fn sent(&mut self, on: &Sent<'_>, m: &BusMessage, rules: Rules) {
         let v = on.sender;
         let now = ms(on.ts);
         let t = self.viewers.entry(v).or_default();
         t.announces |= !m.announced.ip.is_empty();
         t.header_facts(v, m);
         t.header_claim(v, m);
+        // The gossip shows the table the node dialled with: taken before
+        // the new link is given its node.
+        self.timeout_ms = gossip::own_gossip(t, v, m, now, self.timeout_ms);
+        let key = (on.link.capture, on.link.conn_id);
+        if !on.is_opener && m.msg_type == MessageType::PONG {
+            // It answered its own handshake (it MEETs an address that is
+            // its own): the handshake node is deleted with its link.
+            if let Some(l) = t.links.get_mut(&key).filter(|l| l.handshake && l.node.is_none()) {
+                (l.handshake, l.dead) = (false, true);
+            }
+        }
         if on.is_opener {
             t.dialled = true;
-            let key = (on.link.capture, on.link.conn_id);
             if !t.links.contains_key(&key) {
                 let dst = (on.link.dst.ip.to_string(), on.link.dst.port);
-                let node = t.node_at(&dst.0, dst.1);
-                let meet = m.msg_type == MessageType::MEET && node.is_none();
-                t.links.insert(key, OutLink { node, dst, meet, dead: false });
+                let is_meet = m.msg_type == MessageType::MEET;
+                let node = t.node_at(&dst.0, dst.1).and_then(|n| t.first_dial(n, is_meet));
+                let node = node.filter(|_| !(is_meet && rules.meet_is_handshake));
+                let pending = t.pending.iter().any(|p| p.addr.ip == dst.0.as_str() && p.addr.cport == dst.1);
+                let handshake = node.is_none() && (is_meet || pending);
+                t.links.insert(key, OutLink { node, dst, handshake, dead: false });
             }
             if m.msg_type == MessageType::PING
                 && let Some(n) = t.links.get(&key).and_then(|l| l.node)
@@ -67,7 +81,6 @@ impl NodeTables {
                 }
             }
         }
-        self.timeout_ms = gossip::own_gossip(t, v, m, now, self.timeout_ms);
         if let Some(f) = m.fail_node
             && f != v
         {
@@ -79,7 +92,7 @@ impl NodeTables {
     /// `m` from `s` reached `r`: what `r`'s table makes of it. `known`:
     /// `r` knew `s` (servers take nothing but a MEET or an answer on their
     /// own link from a node they do not know).
-    pub fn received(&mut self, on: &Sent<'_>, r: NodeId, m: &BusMessage, known: bool) {
+    pub fn received(&mut self, on: &Sent<'_>, r: NodeId, m: &BusMessage, known: bool, rules: Rules) {
         let s = on.sender;
         let now = ms(on.ts);
         let t = self.viewers.entry(r).or_default();
@@ -98,16 +111,50 @@ impl NodeTables {
             // A link opened before the capture: the answer names its node.
             if let std::collections::hash_map::Entry::Vacant(v) = t.links.entry(key) {
                 let dst = (on.link.src.ip.to_string(), on.link.src.port);
-                v.insert(OutLink { node: Some(s), dst, meet: false, dead: false });
+                v.insert(OutLink { node: Some(s), dst, handshake: false, dead: false });
                 t.dialled = true;
             }
             // On r's own link: the answer names the link's node (§9d), or
             // another node answered there (§9e: noaddr, link closed).
-            match t.links.get(&key).map(|l| l.node) {
-                Some(None) => {
+            match t.links.get(&key).map(|l| (l.node, l.handshake, l.dst.clone())) {
+                Some((None, true, (ip, cport))) if ping_like => {
+                    let made = t.take_pending(&ip, cport);
+                    if t.entries.contains_key(&s) {
+                        // A handshake answered by a node it knows (§9d 1,
+                        // nodeUpdateAddressIfNeeded): that node takes the
+                        // address it answered at, and the handshake node is
+                        // deleted with this link; nothing else of the packet.
+                        let a = NodeAddr {
+                            ip: src_ip.clone(),
+                            port: m.announced.port,
+                            cport: if m.ver == 0 { m.announced.port.wrapping_add(10000) } else { m.announced.cport },
+                            pport: m.announced.pport,
+                        };
+                        t.move_to(s, a, now);
+                        if let Some(l) = t.links.get_mut(&key) {
+                            (l.handshake, l.dead) = (false, true);
+                        }
+                        return;
+                    }
+                    // clusterRenameNode: the handshake node, at its own
+                    // address, takes the answer's name.
+                    if let Some(l) = t.links.get_mut(&key) {
+                        (l.node, l.handshake) = (Some(s), false);
+                    }
+                    let addr = made.map_or_else(
+                        || NodeAddr {
+                            ip: on.link.src.ip.into(),
+                            port: m.announced.port,
+                            cport: on.link.src.port,
+                            pport: m.announced.pport,
+                        },
+                        |p| p.addr,
+                    );
+                    t.entry(s).addr = Some(addr);
+                }
+                Some((None, false, _)) => {
                     if let Some(l) = t.links.get_mut(&key) {
                         l.node = Some(s);
-                        l.meet = false;
                     }
                     let dst = on.link.src;
                     let e = t.entry(s);
@@ -120,7 +167,7 @@ impl NodeTables {
                         });
                     }
                 }
-                Some(Some(n)) if n != s && ping_like => {
+                Some((Some(n), _, _)) if n != s && ping_like => {
                     let e = t.entry(n);
                     e.addr = Some(NodeAddr::default());
                     e.flags |= NodeFlags::NOADDR;
@@ -128,7 +175,7 @@ impl NodeTables {
                     e.moved_ms = now;
                     // Its link is closed (every capture's copy of it).
                     for l in t.links.values_mut().filter(|l| l.node == Some(n)) {
-                        (l.node, l.meet, l.dead) = (None, false, true);
+                        (l.node, l.handshake, l.dead) = (None, false, true);
                     }
                     return;
                 }
@@ -140,15 +187,19 @@ impl NodeTables {
         }
         let in_table = t.entries.contains_key(&s);
         if !in_table && m.msg_type == MessageType::MEET && on.is_opener {
-            let e = t.entry(s);
-            e.addr = Some(NodeAddr {
-                ip: src_ip.clone(),
-                port: m.announced.port,
-                cport: m.announced.cport,
-                pport: m.announced.pport,
-            });
+            // A MEET from a node it does not know makes a handshake node
+            // at the MEET's source and header ports (§9b); the node enters
+            // the table when its answer on the viewer's link renames it.
+            let cport = if m.ver == 0 { m.announced.port.wrapping_add(10000) } else { m.announced.cport };
+            let addr = NodeAddr { ip: src_ip.clone(), port: m.announced.port, cport, pport: m.announced.pport };
+            if !t.pending.iter().any(|p| p.addr.ip == addr.ip && p.addr.cport == cport) {
+                t.pending.push(Pending { addr, from: s });
+            }
         }
         let answer = !on.is_opener && t.links.get(&key).is_some_and(|l| l.node == Some(s));
+        // Known: in the table, or (a table older than the capture) known
+        // before, unless it is still only a handshake node here.
+        let known = in_table || (known && !t.pending.iter().any(|p| p.from == s));
         if !known && !answer {
             return;
         }
@@ -195,7 +246,7 @@ impl NodeTables {
                 e.master = None;
             }
         }
-        gossip::heard(t, r, s, m, now, self.timeout_ms);
+        gossip::heard(t, r, s, m, now, self.timeout_ms, rules);
     }
 
     /// One direction of a connection ended: the link is gone.

@@ -23,6 +23,7 @@ pub fn run(input: &InputConfig, cfg: &NodesConfig) -> Result<Status, Error> {
     let (mut opened, mut acfg) = open_vantages(input, None)?;
     acfg.until_us = until;
     acfg.node_views = true;
+    acfg.server_version = cfg.server_version;
     let (analyzer, stats) = meetgraph::run::analyze_inputs(&mut opened.inputs, acfg);
     let status = damaged(&opened.inputs);
     let end = stats.iter().filter_map(|s| s.last_ts_us).max().unwrap_or(0);
