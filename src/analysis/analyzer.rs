@@ -26,7 +26,7 @@ use super::trackers::roles::{self, RoleHeader, Roles};
 use super::trackers::slots::{SlotClaim, Slots};
 use super::verdicts::finish::{Gathered, build};
 use crate::clusterbus::{MessageType, NodeFlags};
-use crate::events::{BusEvent, BusMessage, EventKind, IpText, Link, NodeAddr};
+use crate::events::{BusEvent, BusMessage, CloseReason, EventKind, IpText, Link, NodeAddr};
 use std::collections::BTreeMap;
 
 /// Consumes events; `finish` yields the [`Analysis`].
@@ -98,10 +98,16 @@ impl Analyzer {
                 self.reading.message(e.ts_us, e.capture, msg.cut);
                 self.message(e.ts_us, e.frame, link, msg);
             }
-            (EventKind::Command { args }, Some(link)) => self.handshakes.command(e.ts_us, e.frame, &link, args),
-            (EventKind::StreamEnd { bus, bytes, .. }, Some(link)) => {
-                self.reading.stream_end(*bus, *bytes, &link);
+            (EventKind::Command { args }, Some(link)) => {
                 if self.cfg.node_views {
+                    self.tables.command(e.ts_us, &link, args);
+                }
+                self.handshakes.command(e.ts_us, e.frame, &link, args);
+            }
+            (EventKind::StreamEnd { bus, bytes, reason, .. }, Some(link)) => {
+                self.reading.stream_end(*bus, *bytes, &link);
+                // The capture ending closes no server's link.
+                if self.cfg.node_views && *reason != CloseReason::EndOfCapture {
                     self.tables.closed(&link);
                 }
                 self.conns.end(&self.cfg, e.ts_us, &link);

@@ -21,7 +21,7 @@ pub use node::{IpText, NodeAddr, NodeId};
 use crate::clusterbus::{Body, ExtValue, Message, MessageType};
 use crate::decode::Endpoint;
 use crate::pipeline::{Anomaly, BusSink, CommandMeta, MessageMeta, StreamEnd};
-use crate::reassembly::CloseReason;
+pub use crate::reassembly::CloseReason;
 use fingerprint::Fingerprint;
 use serde::Serialize;
 

@@ -40,8 +40,19 @@ fn to_the_second(shown: i64, ours: i64, direct: i64) -> i64 {
 }
 
 /// `v`'s own gossip in `m`; returns the node timeout estimate updated by
-/// the first `fail?` it shows after a PING the capture saw.
-pub fn own_gossip(t: &mut NodeTable, v: NodeId, m: &BusMessage, now: i64, mut timeout: Option<i64>) -> Option<i64> {
+/// the first `fail?` it shows after a PING the capture saw. `pinged`: the
+/// node a PING goes to: its entry shows the time of this very PING
+/// (clusterSendPing stamps it before building the gossip), which the
+/// server takes back on a new link when an older PING was still waiting
+/// (old_ping_sent, every version): its ping time is not taken.
+pub fn own_gossip(
+    t: &mut NodeTable,
+    v: NodeId,
+    m: &BusMessage,
+    now: i64,
+    mut timeout: Option<i64>,
+    pinged: Option<NodeId>,
+) -> Option<i64> {
     for g in &m.gossip {
         if g.node == v {
             continue;
@@ -71,6 +82,7 @@ pub fn own_gossip(t: &mut NodeTable, v: NodeId, m: &BusMessage, now: i64, mut ti
         } else {
             (i64::from(g.ping_sent) * 1000, i64::from(g.pong_received) * 1000)
         };
+        let ping = if pinged == Some(g.node) { e.ping_sent_ms } else { ping };
         if m.ver == 0 {
             (e.ping_sent_ms, e.pong_recv_ms) = (ping, pong);
         } else {
@@ -100,7 +112,7 @@ pub fn heard(t: &mut NodeTable, r: NodeId, s: NodeId, m: &BusMessage, now: i64, 
         }
         let failing = g.flags & (NodeFlags::PFAIL | NodeFlags::FAIL) != 0;
         let Some(e) = t.entries.get_mut(&g.node) else {
-            if add && g.node != r && g.flags & NodeFlags::NOADDR == 0 {
+            if add && g.node != r && g.flags & NodeFlags::NOADDR == 0 && !t.blacklisted(&g.node, now) {
                 let e = t.entry(g.node);
                 e.addr = Some(g.addr.clone());
                 e.flags = g.flags & PRINTED_FLAGS & !(NodeFlags::MYSELF | NodeFlags::HANDSHAKE);
@@ -116,7 +128,8 @@ pub fn heard(t: &mut NodeTable, r: NodeId, s: NodeId, m: &BusMessage, now: i64, 
             }
         }
         let normal = !rules.pong_needs_normal_state
-            || (e.flags & (NodeFlags::PFAIL | NodeFlags::FAIL | NodeFlags::HANDSHAKE) == 0 && !e.pfail_at(now, timeout));
+            || (e.flags & (NodeFlags::PFAIL | NodeFlags::FAIL | NodeFlags::HANDSHAKE) == 0
+                && !e.pfail_at(now, timeout));
         if m.ver != 0 && !failing && normal && e.ping_sent_ms == 0 && e.reports.is_empty() {
             let pong = i64::from(g.pong_received) * 1000;
             if pong <= now + 500 && pong > e.pong_recv_ms {

@@ -115,6 +115,13 @@ pub struct NodeTable {
     /// the MEET's source and header ports): the viewer dials them with
     /// PING, and the answer renames them (§9b, §9d).
     pub(super) pending: Vec<Pending>,
+    /// Where it serves clients (ip, data port), from its own messages: a
+    /// `CLUSTER FORGET` sent there is its.
+    pub(super) data_addrs: Vec<(String, u16)>,
+    /// Nodes an operator made it forget (`CLUSTER FORGET`), with when
+    /// (ms): gone from the table, and gossip does not bring them back for
+    /// a minute (clusterBlacklistAddNode).
+    pub(super) forgotten: HashMap<NodeId, i64>,
 }
 
 /// A handshake node a MEET made.
@@ -142,7 +149,8 @@ impl NodeTable {
 
     /// Addresses the viewer is handshaking with (MEET sent, no answer yet).
     pub fn handshakes(&self) -> Vec<(String, u16)> {
-        let mut v: Vec<_> = self.links.values().filter(|l| l.handshake && l.node.is_none()).map(|l| l.dst.clone()).collect();
+        let mut v: Vec<_> =
+            self.links.values().filter(|l| l.handshake && l.node.is_none()).map(|l| l.dst.clone()).collect();
         v.sort();
         v.dedup();
         v
@@ -253,6 +261,27 @@ impl NodeTable {
         let linked: Vec<NodeId> = self.links.values().filter_map(|l| l.node).collect();
         self.entries.retain(|id, e| !e.gossip_added || linked.contains(id));
         None
+    }
+
+    /// `CLUSTER FORGET n` at `now` (clusterDelNode): the node leaves the
+    /// table with its slots and links.
+    pub fn forget(&mut self, n: NodeId, now: i64) {
+        self.entries.remove(&n);
+        self.release(&n);
+        self.links.retain(|_, l| l.node != Some(n));
+        self.forgotten.insert(n, now);
+    }
+
+    /// Whether an operator made it forget `n` (`CLUSTER FORGET`).
+    pub fn forgot(&self, n: &NodeId) -> bool {
+        self.forgotten.contains_key(n)
+    }
+
+    /// Whether gossip may add `n` at `now`: not forgotten in the last
+    /// minute (the FORGET blacklist).
+    pub fn blacklisted(&self, n: &NodeId, now: i64) -> bool {
+        const BLACKLIST_MS: i64 = 60_000;
+        self.forgotten.get(n).is_some_and(|t| now - t < BLACKLIST_MS)
     }
 
     /// The handshake node a MEET made at `ip:cport`, taken out.

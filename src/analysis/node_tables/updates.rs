@@ -46,12 +46,21 @@ impl NodeTables {
         let now = ms(on.ts);
         let t = self.viewers.entry(v).or_default();
         t.announces |= !m.announced.ip.is_empty();
+        let data = (on.link.src.ip.to_string(), m.announced.port);
+        if !t.data_addrs.contains(&data) && t.data_addrs.len() < 8 {
+            t.data_addrs.push(data);
+        }
         t.header_facts(v, m);
         t.header_claim(v, m);
         // The gossip shows the table the node dialled with: taken before
         // the new link is given its node.
-        self.timeout_ms = gossip::own_gossip(t, v, m, now, self.timeout_ms);
         let key = (on.link.capture, on.link.conn_id);
+        let pinged = (on.is_opener && m.msg_type == MessageType::PING)
+            .then(|| {
+                t.links.get(&key).map_or_else(|| t.node_at(&on.link.dst.ip.to_string(), on.link.dst.port), |l| l.node)
+            })
+            .flatten();
+        self.timeout_ms = gossip::own_gossip(t, v, m, now, self.timeout_ms, pinged);
         if !on.is_opener && m.msg_type == MessageType::PONG {
             // It answered its own handshake (it MEETs an address that is
             // its own): the handshake node is deleted with its link.
@@ -199,7 +208,7 @@ impl NodeTables {
         let answer = !on.is_opener && t.links.get(&key).is_some_and(|l| l.node == Some(s));
         // Known: in the table, or (a table older than the capture) known
         // before, unless it is still only a handshake node here.
-        let known = in_table || (known && !t.pending.iter().any(|p| p.from == s));
+        let known = in_table || (known && !t.pending.iter().any(|p| p.from == s) && !t.forgotten.contains_key(&s));
         if !known && !answer {
             return;
         }
@@ -229,10 +238,11 @@ impl NodeTables {
                 e.flags &= !NodeFlags::FAIL;
             }
         }
+        // A FAIL about a node it does not know is ignored.
         if let Some(f) = m.fail_node
             && f != r
+            && let Some(e) = t.entries.get_mut(&f)
         {
-            let e = t.entry(f);
             e.flags = (e.flags & !NodeFlags::PFAIL) | NodeFlags::FAIL;
         }
         if let Some((n, epoch, slots)) = &m.update
@@ -247,6 +257,26 @@ impl NodeTables {
             }
         }
         gossip::heard(t, r, s, m, now, self.timeout_ms, rules);
+    }
+
+    /// A command a client sent to `link.dst` (a data port): `CLUSTER
+    /// FORGET <id>` removes the node from that server's table.
+    pub fn command(&mut self, ts: i64, link: &Link, args: &[String]) {
+        let [cluster, forget, id] = args else { return };
+        if !cluster.eq_ignore_ascii_case("cluster") || !forget.eq_ignore_ascii_case("forget") {
+            return;
+        }
+        let Some(n) = self
+            .viewers
+            .values()
+            .find_map(|t| t.entries.keys().find(|k| k.to_string().eq_ignore_ascii_case(id)).copied())
+        else {
+            return;
+        };
+        let at = (link.dst.ip.to_string(), link.dst.port);
+        for t in self.viewers.values_mut().filter(|t| t.data_addrs.contains(&at)) {
+            t.forget(n, ms(ts));
+        }
     }
 
     /// One direction of a connection ended: the link is gone.
