@@ -28,7 +28,8 @@ pub enum Config {
     /// `-D`: list the interfaces a live capture can use.
     ListInterfaces,
     Completions(clap_complete::Shell),
-    Man,
+    /// `man [COMMAND]`.
+    Man(Option<String>),
     Dissector,
     Dump(InputConfig, DumpConfig),
     Analyze(InputConfig, AnalyzeConfig),
@@ -98,6 +99,8 @@ pub struct Outputs {
     pub dot: Option<PathBuf>,
     pub mermaid: Option<PathBuf>,
     pub html: Option<PathBuf>,
+    /// `--annotate`: every packet, commented, in one pcapng file.
+    pub annotate: Option<PathBuf>,
 }
 
 pub struct NodesConfig {
@@ -122,7 +125,13 @@ impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, Error> {
         Ok(match cli.command {
             Command::Completions { shell } => Config::Completions(shell),
-            Command::Man => Config::Man,
+            Command::Man { command } => {
+                let names = crate::app::cmd::man::command_names();
+                if let Some(c) = command.as_deref().filter(|c| !names.iter().any(|n| n == c)) {
+                    return Err(Error::Usage(format!("man {c}: no such command; give one of {}", names.join(", "))));
+                }
+                Config::Man(command)
+            }
             Command::Dissector => Config::Dissector,
             Command::Dump { input, format, stats, quiet, no_anomalies } => {
                 let Some(input) = normalize(input)? else { return Ok(Config::ListInterfaces) };
@@ -133,10 +142,23 @@ impl Config {
                 let dump = DumpConfig { format, stats, quiet, anomalies: !no_anomalies && !quiet };
                 Config::Dump(input_config(input, &[])?, dump)
             }
-            Command::Analyze { input, vantage, reference, json, chart, dot, mermaid, html, since, until, all } => {
+            Command::Analyze {
+                input,
+                vantage,
+                reference,
+                json,
+                chart,
+                dot,
+                mermaid,
+                html,
+                annotate,
+                since,
+                until,
+                all,
+            } => {
                 let Some(input) = normalize(input)? else { return Ok(Config::ListInterfaces) };
                 let (since, until) = (time_flag("--since", since)?, time_flag("--until", until)?);
-                let outputs = Outputs { all, json, chart, dot, mermaid, html };
+                let outputs = Outputs { all, json, chart, dot, mermaid, html, annotate };
                 outputs.check()?;
                 Config::Analyze(input_config(input, &vantage)?, AnalyzeConfig { reference, outputs, since, until })
             }
