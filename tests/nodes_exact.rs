@@ -210,6 +210,9 @@ struct Table {
     /// clock (`# t_ms=` of a timeline), or the table's newest stamp.
     timed_by: &'static str,
     at_ms: i64,
+    /// The moment `nodes` is asked for (µs): `at_ms`, or the captures'
+    /// end when that is sooner.
+    at_us: i64,
 }
 
 /// The tables of one directory (`nodes-*.txt`; a timeline file holds one
@@ -259,7 +262,9 @@ fn server_tables(dir: &Path) -> (Vec<Table>, usize, usize) {
             after_end += 1;
             continue;
         }
-        out.push(Table { file, text, timed_by, at_ms });
+        // Within the bound after the last packet: the capture's end.
+        let at_us = (at_ms * 1000).min(last_us);
+        out.push(Table { file, text, timed_by, at_ms, at_us });
     }
     (out, untimed, after_end)
 }
@@ -312,12 +317,12 @@ fn captures_of(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// `meetgraph nodes` (or the binary named by `MEETGRAPH_NODES_BIN`, to
-/// measure another build) as `viewer` at `at_ms`, on every capture of `dir`.
+/// measure another build) as `viewer` at `at_us`, on every capture of `dir`.
 /// `None` when the capture has not shown the viewer by then.
-fn nodes_of(dir: &Path, viewer: &str, at_ms: i64, version: Option<&str>) -> Option<String> {
+fn nodes_of(dir: &Path, viewer: &str, at_us: i64, version: Option<&str>) -> Option<String> {
     let bin = std::env::var("MEETGRAPH_NODES_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_meetgraph").into());
     let mut cmd = Command::new(bin);
-    cmd.args(["nodes", "--as", viewer, "--at", &(at_ms * 1000).to_string()]).args(captures_of(dir));
+    cmd.args(["nodes", "--as", viewer, "--at", &at_us.to_string()]).args(captures_of(dir));
     if let Some(v) = version {
         cmd.args(["--server-version", v]);
     }
@@ -424,7 +429,7 @@ fn nodes_matches_every_samples_server_tables() {
                 *row.entry("untimed tables").or_default() += 1;
                 continue;
             };
-            let Some(ours) = nodes_of(dir, &viewer, t.at_ms, version.as_deref()) else {
+            let Some(ours) = nodes_of(dir, &viewer, t.at_us, version.as_deref()) else {
                 *row.entry("viewer not in the capture yet").or_default() += 1;
                 continue;
             };
