@@ -288,6 +288,7 @@ pub enum Command {
         input: InputArgs,
     },
     /// What one node believed at one moment, in `CLUSTER NODES` format.
+    #[command(after_long_help = NODES_UNKNOWNS)]
     Nodes {
         #[command(flatten)]
         input: InputArgs,
@@ -313,3 +314,21 @@ pub enum Command {
         server_version: Option<String>,
     },
 }
+
+/// What `nodes` cannot know from a capture, and how it prints it (`nodes
+/// --help`; README, "What a capture cannot show").
+const NODES_UNKNOWNS: &str = "\
+What a capture cannot show, and how it is printed:
+  fail?        the node timeout is not on the wire: taken from the node's own gossip or the
+               shortest PING-to-fail? delay seen; may show up to about a second late
+  ping_sent    a reconnect the kernel refused at once sends no packet: known to the second
+  pong_recv    from the node's gossip when the capture does not hold the PONG: to the second
+  handshake    a handshake node's random name never travels: 40 '?' as its id
+  link         a node whose connections were never captured is shown connected unless
+               noaddr; the end of a capture closes no link
+  before       what the node knew before the capture falls back to the peers' own headers
+               and to the node's gossip
+  slots        migrating/importing markers ([slot->-id], CLUSTER SETSLOT) are not shown
+  version      Redis 4.0 to 6.2 look alike on the wire; --server-version names the version
+  cloned ids   two servers sharing one id (a copied nodes.conf) share one table here
+";

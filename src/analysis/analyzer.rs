@@ -8,7 +8,8 @@
 //! to the verdicts.
 
 use super::config::AnalysisConfig;
-use super::model::{Analysis, CaptureWire, Evidence, Introduction, NodeId, Role, Via};
+use super::model::{Analysis, CaptureWire, Evidence, Generation, Introduction, NodeId, Role, Via};
+use super::node_tables::rules::Rules;
 use super::node_tables::updates::NodeTables;
 use super::node_tables::view::{self, NodesView};
 use super::trackers::clock::Clock;
@@ -103,10 +104,16 @@ impl Analyzer {
                 self.reading.message(e.ts_us, e.capture, msg.cut, msg.head_only);
                 self.message(e.ts_us, e.frame, link, msg);
             }
-            (EventKind::Command { args }, Some(link)) => self.command(e.ts_us, e.frame, &link, args),
+            (EventKind::Command { args }, Some(link)) => {
+                if self.cfg.node_views {
+                    self.tables.command(e.ts_us, &link, args);
+                }
+                self.command(e.ts_us, e.frame, &link, args);
+            }
             (EventKind::StreamEnd { bus, bytes, reason, .. }, Some(link)) => {
                 self.reading.stream_end(*bus, *bytes, &link);
-                if self.cfg.node_views {
+                // The capture ending closes no server's link.
+                if self.cfg.node_views && *reason != CloseReason::EndOfCapture {
                     self.tables.closed(&link);
                 }
                 let sender = self.conns.end(&self.cfg, e.ts_us, &link);
@@ -190,7 +197,8 @@ impl Analyzer {
         // epochs, not the slots, role, flags or addresses.
         let whole = !msg.head_only;
         if self.cfg.node_views && whole {
-            self.tables.sent(&at, msg);
+            let rules = self.rules_of(&sender);
+            self.tables.sent(&at, msg, rules);
         }
         if whole {
             self.header(&at, msg);
@@ -219,6 +227,13 @@ impl Analyzer {
             self.shown(ts, frame, link.capture, sender, msg, &nums);
         }
         self.numbers = nums;
+    }
+
+    /// The table rules node `n` follows (its generation as its bytes so
+    /// far show it, or the server version given).
+    fn rules_of(&self, n: &NodeId) -> Rules {
+        let generation = self.nodes.get(n).map_or(Generation::Redis40, |s| s.hints.generation());
+        Rules::of(generation, self.cfg.server_version)
     }
 
     /// Header facts about the sender: state, addresses, roles, slots,
@@ -301,7 +316,8 @@ impl Analyzer {
         }
         if self.cfg.node_views && !m.head_only {
             let on = Sent { ts, frame, link, sender: s, is_opener: dialled(link, m) };
-            self.tables.received(&on, r, m, self.intros.knows(r, s));
+            let rules = self.rules_of(&r);
+            self.tables.received(&on, r, m, self.intros.knows(r, s), rules);
         }
         let evd = self.cfg.evidence(link.capture, frame);
         match m.msg_type {

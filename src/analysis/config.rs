@@ -44,6 +44,10 @@ pub struct AnalysisConfig {
     /// `Analyzer::view_of` and `meetgraph nodes` print). Off by default:
     /// nothing else reads them, and keeping them is a fifth of the work.
     pub node_views: bool,
+    /// For node views: the server version (major, minor) whose table
+    /// rules to follow where the bytes cannot tell (Redis 4.0 to 6.2 look
+    /// alike on the wire); `None`: from the bytes.
+    pub server_version: Option<(u32, u32)>,
     /// The capture and file names as shared strings, made at the first
     /// [`AnalysisConfig::evidence`] (set `vantages` and `files` before):
     /// evidence is made several times per message and kept by the

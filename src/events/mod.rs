@@ -25,7 +25,8 @@ mod sink;
 
 /// The kinds of anomaly an [`EventKind::Anomaly`] carries.
 pub use crate::pipeline::AnomalyKind;
-/// Why a stream direction ended (an [`EventKind::StreamEnd`]).
+/// Why a stream direction ended (an [`EventKind::StreamEnd`]); a node table
+/// ends a link on a FIN or RST, not at the end of the capture.
 pub use crate::reassembly::CloseReason;
 pub use event::{BusEvent, EventKind, Link};
 pub use fill::{fill_owned_message, to_owned_message};

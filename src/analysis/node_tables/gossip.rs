@@ -3,6 +3,7 @@
 //! gossip it hears gives failure reports, pong times, addresses of failing
 //! nodes and nodes added by id (§9c, §9f, §9j).
 
+use super::rules::{Rules, Unknown};
 use super::table::{NodeTable, PRINTED_FLAGS};
 use crate::analysis::model::NodeId;
 use crate::clusterbus::NodeFlags;
@@ -39,13 +40,29 @@ fn to_the_second(shown: i64, ours: i64, direct: i64) -> i64 {
 }
 
 /// `v`'s own gossip in `m`; returns the node timeout estimate updated by
-/// the first `fail?` it shows after a PING the capture saw.
-pub fn own_gossip(t: &mut NodeTable, v: NodeId, m: &BusMessage, now: i64, mut timeout: Option<i64>) -> Option<i64> {
+/// the first `fail?` it shows after a PING the capture saw. `pinged`: the
+/// node a PING goes to: its entry shows the time of this very PING
+/// (clusterSendPing stamps it before building the gossip), which the
+/// server takes back on a new link when an older PING was still waiting
+/// (old_ping_sent, every version): its ping time is not taken.
+pub fn own_gossip(
+    t: &mut NodeTable,
+    v: NodeId,
+    m: &BusMessage,
+    now: i64,
+    mut timeout: Option<i64>,
+    pinged: Option<NodeId>,
+) -> Option<i64> {
     for g in &m.gossip {
         if g.node == v {
             continue;
         }
         let e = t.entry(g.node);
+        // Built before a move a rule made (a PONG is built before the
+        // packet it answers is applied): the rule stands.
+        if now - e.moved_ms < GOSSIP_LAG_MS {
+            continue;
+        }
         e.addr = Some(g.addr.clone());
         if g.flags & NodeFlags::PFAIL != 0 && e.flags & NodeFlags::PFAIL == 0 && e.ping_sent_ms != 0 {
             let d = now - e.ping_sent_ms;
@@ -65,6 +82,7 @@ pub fn own_gossip(t: &mut NodeTable, v: NodeId, m: &BusMessage, now: i64, mut ti
         } else {
             (i64::from(g.ping_sent) * 1000, i64::from(g.pong_received) * 1000)
         };
+        let ping = if pinged == Some(g.node) { e.ping_sent_ms } else { ping };
         if m.ver == 0 {
             (e.ping_sent_ms, e.pong_recv_ms) = (ping, pong);
         } else {
@@ -78,15 +96,27 @@ pub fn own_gossip(t: &mut NodeTable, v: NodeId, m: &BusMessage, now: i64, mut ti
 /// The gossip section of a message from `s` reaching `r` (§3.2, §9c, §9f,
 /// §9j): failure reports, pong times, addresses of failing nodes, nodes
 /// added by id.
-pub fn heard(t: &mut NodeTable, r: NodeId, s: NodeId, m: &BusMessage, now: i64) {
+pub fn heard(t: &mut NodeTable, r: NodeId, s: NodeId, m: &BusMessage, now: i64, timeout: Option<i64>, rules: Rules) {
     let sender_master = t.get(&s).is_some_and(|e| e.flags & NodeFlags::MASTER != 0);
+    // Unknown nodes: added by id, or a handshake to their address (the
+    // MEET link shows it), or, until the node's first dial tells, added
+    // provisionally.
+    let (add, provisional) = match (rules.unknown, t.adds_by_id) {
+        (Unknown::Handshake, _) | (Unknown::FirstDialTells, Some(false)) => (false, false),
+        (Unknown::AddById, _) | (Unknown::FirstDialTells, Some(true)) => (true, false),
+        (Unknown::FirstDialTells, None) => (true, true),
+    };
     for g in &m.gossip {
+        if g.node == r && rules.ignores_self_gossip {
+            continue;
+        }
         let failing = g.flags & (NodeFlags::PFAIL | NodeFlags::FAIL) != 0;
         let Some(e) = t.entries.get_mut(&g.node) else {
-            if g.node != r && g.flags & NodeFlags::NOADDR == 0 {
+            if add && g.node != r && g.flags & NodeFlags::NOADDR == 0 && !t.blacklisted(&g.node, now) {
                 let e = t.entry(g.node);
                 e.addr = Some(g.addr.clone());
                 e.flags = g.flags & PRINTED_FLAGS & !(NodeFlags::MYSELF | NodeFlags::HANDSHAKE);
+                e.gossip_added = provisional;
             }
             continue;
         };
@@ -97,20 +127,21 @@ pub fn heard(t: &mut NodeTable, r: NodeId, s: NodeId, m: &BusMessage, now: i64) 
                 e.reports.remove(&s);
             }
         }
-        if m.ver != 0 && !failing && e.ping_sent_ms == 0 && e.reports.is_empty() {
+        let normal = !rules.pong_needs_normal_state
+            || (e.flags & (NodeFlags::PFAIL | NodeFlags::FAIL | NodeFlags::HANDSHAKE) == 0
+                && !e.pfail_at(now, timeout));
+        if m.ver != 0 && !failing && normal && e.ping_sent_ms == 0 && e.reports.is_empty() {
             let pong = i64::from(g.pong_received) * 1000;
             if pong <= now + 500 && pong > e.pong_recv_ms {
                 e.pong_recv_ms = pong;
             }
         }
         if g.node != r
-            && e.flags & (NodeFlags::PFAIL | NodeFlags::FAIL) != 0
+            && (e.flags & NodeFlags::FAIL != 0 || e.pfail_at(now, timeout))
             && g.flags & (NodeFlags::NOADDR | NodeFlags::PFAIL | NodeFlags::FAIL) == 0
             && e.addr.as_ref().is_some_and(|a| a.ip != g.addr.ip || a.port != g.addr.port || a.cport != g.addr.cport)
         {
-            e.addr = Some(g.addr.clone());
-            e.flags &= !NodeFlags::NOADDR;
-            t.links.retain(|_, l| l.node != Some(g.node));
+            t.move_to(g.node, g.addr.clone(), now);
         }
     }
 }

@@ -8,11 +8,13 @@
 //! |---|---|
 //! | `table.rs` | one node's table: the `clusterNode` fields `CLUSTER NODES` prints (address, flags, link, ping/pong times, slots) |
 //! | `updates.rs` | every node's table, and the servers' rules that change it, message by message |
+//! | `rules.rs` | which generation's rules a node's table follows (from its bytes, or `--server-version`) |
 //! | `gossip.rs` | how a table takes the node's own gossip and the gossip it hears |
 //! | `slot_table.rs` | one node's slot table (owner of each slot, §9i rebinding) |
 //! | `view.rs` | what node X believed at time T (`CLUSTER NODES` lines in X's generation's format) |
 
 pub mod gossip;
+pub mod rules;
 pub mod slot_table;
 pub mod table;
 pub mod updates;

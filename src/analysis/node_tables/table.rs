@@ -50,8 +50,31 @@ pub struct TableEntry {
     pub(super) pong_direct_ms: i64,
     /// When it became noaddr (ms).
     pub(super) noaddr_ms: i64,
+    /// When a rule last moved its address or made it noaddr (ms): the
+    /// viewer's gossip built before that (a PONG is built before the
+    /// packet it answers is applied) must not undo it.
+    pub(super) moved_ms: i64,
+    /// Entered the table from gossip, by id, and not dialled yet: the
+    /// viewer's first dial tells whether it really adds such nodes
+    /// ([`NodeTable::adds_by_id`]).
+    pub(super) gossip_added: bool,
     /// Masters whose latest gossip said the node is failing.
     pub(super) reports: BTreeSet<NodeId>,
+}
+
+impl TableEntry {
+    /// `fail?` at `at_ms`: the flag is set, or (clusterCron) a PING has
+    /// waited longer than the node timeout (`timeout`, as the capture
+    /// showed it). Cron skips a noaddr node, so its wait stops counting
+    /// while it is noaddr; a `fail?` set before stays (only a PONG clears
+    /// it).
+    pub fn pfail_at(&self, at_ms: i64, timeout: Option<i64>) -> bool {
+        let until = if self.flags & NodeFlags::NOADDR != 0 { self.noaddr_ms } else { at_ms };
+        self.flags & NodeFlags::PFAIL != 0
+            || (self.flags & NodeFlags::FAIL == 0
+                && self.ping_sent_ms != 0
+                && timeout.is_some_and(|t| until - self.ping_sent_ms > t))
+    }
 }
 
 /// An outbound connection of the viewer (`node->link`).
@@ -60,8 +83,10 @@ pub struct OutLink {
     /// The node it is the link of, once known.
     pub(super) node: Option<NodeId>,
     pub(super) dst: (String, u16),
-    /// Opened with MEET to an address no known node had: a handshake.
-    pub(super) meet: bool,
+    /// The link of a handshake node (a MEET it sent, or a node that
+    /// MEETed it, §9a/§9b): the answer renames it, or, from a node it
+    /// knows, ends it (§9d).
+    pub(super) handshake: bool,
     /// Closed by the viewer after another node answered there (§9e);
     /// other captures' copies of it carry nothing more.
     pub(super) dead: bool,
@@ -82,6 +107,29 @@ pub struct NodeTable {
     /// unless it announces one.
     pub(super) my_ip: Option<String>,
     pub(super) announces: bool,
+    /// Whether the viewer adds gossiped unknown nodes by id (`Some(true)`)
+    /// or handshakes their address (`Some(false)`), when its first dial
+    /// to such a node showed it (MEET or PING) and the bytes could not.
+    pub(super) adds_by_id: Option<bool>,
+    /// Handshake nodes a MEET from an unknown node made (random names, at
+    /// the MEET's source and header ports): the viewer dials them with
+    /// PING, and the answer renames them (§9b, §9d).
+    pub(super) pending: Vec<Pending>,
+    /// Where it serves clients (ip, data port), from its own messages: a
+    /// `CLUSTER FORGET` sent there is its.
+    pub(super) data_addrs: Vec<(String, u16)>,
+    /// Nodes an operator made it forget (`CLUSTER FORGET`), with when
+    /// (ms): gone from the table, and gossip does not bring them back for
+    /// a minute (clusterBlacklistAddNode).
+    pub(super) forgotten: HashMap<NodeId, i64>,
+}
+
+/// A handshake node a MEET made.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    pub(super) addr: NodeAddr,
+    /// The node whose MEET made it (its name is not known to the viewer).
+    pub(super) from: NodeId,
 }
 
 impl NodeTable {
@@ -101,7 +149,8 @@ impl NodeTable {
 
     /// Addresses the viewer is handshaking with (MEET sent, no answer yet).
     pub fn handshakes(&self) -> Vec<(String, u16)> {
-        let mut v: Vec<_> = self.links.values().filter(|l| l.meet && l.node.is_none()).map(|l| l.dst.clone()).collect();
+        let mut v: Vec<_> =
+            self.links.values().filter(|l| l.handshake && l.node.is_none()).map(|l| l.dst.clone()).collect();
         v.sort();
         v.dedup();
         v
@@ -178,6 +227,67 @@ impl NodeTable {
         let first = at.next()?;
         let linked = |n: &NodeId| self.links.values().any(|l| l.node == Some(*n));
         Some(std::iter::once(first).chain(at).find(|n| !linked(n)).unwrap_or(first))
+    }
+
+    /// A rule moved `n` to `addr` at `now` (clears noaddr; the viewer's
+    /// link to it is closed when the address changed).
+    pub fn move_to(&mut self, n: NodeId, addr: NodeAddr, now: i64) {
+        let e = self.entry(n);
+        let same = e.addr.as_ref().is_some_and(|x| x.ip == addr.ip && x.port == addr.port && x.cport == addr.cport);
+        if same && e.flags & NodeFlags::NOADDR == 0 {
+            return;
+        }
+        e.addr = Some(addr);
+        e.flags &= !NodeFlags::NOADDR;
+        e.moved_ms = now;
+        if !same {
+            self.links.retain(|_, l| l.node != Some(n));
+        }
+    }
+
+    /// The viewer's first dial to a node it took from gossip: a MEET shows
+    /// that it handshakes gossiped addresses (the nodes it took by id
+    /// were never in its table: dropped, and this link is a handshake), a
+    /// PING that it adds them by id. Returns the link's node.
+    pub fn first_dial(&mut self, n: NodeId, meet: bool) -> Option<NodeId> {
+        if !self.entries.get(&n).is_some_and(|e| e.gossip_added) {
+            return Some(n);
+        }
+        self.adds_by_id = Some(!meet);
+        if !meet {
+            self.entries.values_mut().for_each(|e| e.gossip_added = false);
+            return Some(n);
+        }
+        let linked: Vec<NodeId> = self.links.values().filter_map(|l| l.node).collect();
+        self.entries.retain(|id, e| !e.gossip_added || linked.contains(id));
+        None
+    }
+
+    /// `CLUSTER FORGET n` at `now` (clusterDelNode): the node leaves the
+    /// table with its slots and links.
+    pub fn forget(&mut self, n: NodeId, now: i64) {
+        self.entries.remove(&n);
+        self.release(&n);
+        self.links.retain(|_, l| l.node != Some(n));
+        self.forgotten.insert(n, now);
+    }
+
+    /// Whether an operator made it forget `n` (`CLUSTER FORGET`).
+    pub fn forgot(&self, n: &NodeId) -> bool {
+        self.forgotten.contains_key(n)
+    }
+
+    /// Whether gossip may add `n` at `now`: not forgotten in the last
+    /// minute (the FORGET blacklist).
+    pub fn blacklisted(&self, n: &NodeId, now: i64) -> bool {
+        const BLACKLIST_MS: i64 = 60_000;
+        self.forgotten.get(n).is_some_and(|t| now - t < BLACKLIST_MS)
+    }
+
+    /// The handshake node a MEET made at `ip:cport`, taken out.
+    pub fn take_pending(&mut self, ip: &str, cport: u16) -> Option<Pending> {
+        let i = self.pending.iter().position(|p| p.addr.ip == ip && p.addr.cport == cport)?;
+        Some(self.pending.remove(i))
     }
 
     /// The viewer's own IP as it learned it (the address a MEET reached).

@@ -6,7 +6,8 @@
 //! links closing.
 
 use super::gossip;
-use super::table::{NodeTable, OutLink, TableEntry};
+use super::rules::Rules;
+use super::table::{NodeTable, OutLink, Pending, TableEntry};
 use crate::analysis::model::NodeId;
 use crate::analysis::trackers::nodes::Sent;
 use crate::clusterbus::{MessageType, NodeFlags};
@@ -32,35 +33,51 @@ impl NodeTables {
         self.viewers.get(v)
     }
 
-    /// Whether `e` is `fail?` at `at_ms`: its viewer said so, or a PING has
-    /// waited longer than the node timeout the capture showed.
-    /// (Timeouts stop once a node is noaddr: its PING is then no longer
-    /// watched.)
+    /// Whether `e` is `fail?` at `at_ms` ([`TableEntry::pfail_at`] with
+    /// the node timeout the capture showed).
     pub fn timed_out(&self, e: &TableEntry, at_ms: i64) -> bool {
-        let until = if e.flags & NodeFlags::NOADDR != 0 { e.noaddr_ms } else { at_ms };
-        e.flags & NodeFlags::PFAIL != 0
-            || (e.flags & NodeFlags::FAIL == 0
-                && e.ping_sent_ms != 0
-                && self.timeout_ms.is_some_and(|t| until - e.ping_sent_ms > t))
+        e.pfail_at(at_ms, self.timeout_ms)
     }
 
     /// What `v`'s own message shows about its table: its own header, the
     /// PING it sent on its link, its gossip, a FAIL it broadcast.
-    pub fn sent(&mut self, on: &Sent<'_>, m: &BusMessage) {
+    pub fn sent(&mut self, on: &Sent<'_>, m: &BusMessage, rules: Rules) {
         let v = on.sender;
         let now = ms(on.ts);
         let t = self.viewers.entry(v).or_default();
         t.announces |= !m.announced.ip.is_empty();
+        let data = (on.link.src.ip.to_string(), m.announced.port);
+        if !t.data_addrs.contains(&data) && t.data_addrs.len() < 8 {
+            t.data_addrs.push(data);
+        }
         t.header_facts(v, m);
         t.header_claim(v, m);
+        // The gossip shows the table the node dialled with: taken before
+        // the new link is given its node.
+        let key = (on.link.capture, on.link.conn_id);
+        let pinged = (on.is_opener && m.msg_type == MessageType::PING)
+            .then(|| {
+                t.links.get(&key).map_or_else(|| t.node_at(&on.link.dst.ip.to_string(), on.link.dst.port), |l| l.node)
+            })
+            .flatten();
+        self.timeout_ms = gossip::own_gossip(t, v, m, now, self.timeout_ms, pinged);
+        if !on.is_opener && m.msg_type == MessageType::PONG {
+            // It answered its own handshake (it MEETs an address that is
+            // its own): the handshake node is deleted with its link.
+            if let Some(l) = t.links.get_mut(&key).filter(|l| l.handshake && l.node.is_none()) {
+                (l.handshake, l.dead) = (false, true);
+            }
+        }
         if on.is_opener {
             t.dialled = true;
-            let key = (on.link.capture, on.link.conn_id);
             if !t.links.contains_key(&key) {
                 let dst = (on.link.dst.ip.to_string(), on.link.dst.port);
-                let node = t.node_at(&dst.0, dst.1);
-                let meet = m.msg_type == MessageType::MEET && node.is_none();
-                t.links.insert(key, OutLink { node, dst, meet, dead: false });
+                let is_meet = m.msg_type == MessageType::MEET;
+                let node = t.node_at(&dst.0, dst.1).and_then(|n| t.first_dial(n, is_meet));
+                let node = node.filter(|_| !(is_meet && rules.meet_is_handshake));
+                let pending = t.pending.iter().any(|p| p.addr.ip == dst.0.as_str() && p.addr.cport == dst.1);
+                let handshake = node.is_none() && (is_meet || pending);
+                t.links.insert(key, OutLink { node, dst, handshake, dead: false });
             }
             if m.msg_type == MessageType::PING
                 && let Some(n) = t.links.get(&key).and_then(|l| l.node)
@@ -73,7 +90,6 @@ impl NodeTables {
                 }
             }
         }
-        self.timeout_ms = gossip::own_gossip(t, v, m, now, self.timeout_ms);
         if let Some(f) = m.fail_node
             && f != v
         {
@@ -85,7 +101,7 @@ impl NodeTables {
     /// `m` from `s` reached `r`: what `r`'s table makes of it. `known`:
     /// `r` knew `s` (servers take nothing but a MEET or an answer on their
     /// own link from a node they do not know).
-    pub fn received(&mut self, on: &Sent<'_>, r: NodeId, m: &BusMessage, known: bool) {
+    pub fn received(&mut self, on: &Sent<'_>, r: NodeId, m: &BusMessage, known: bool, rules: Rules) {
         let s = on.sender;
         let now = ms(on.ts);
         let t = self.viewers.entry(r).or_default();
@@ -104,16 +120,50 @@ impl NodeTables {
             // A link opened before the capture: the answer names its node.
             if let std::collections::hash_map::Entry::Vacant(v) = t.links.entry(key) {
                 let dst = (on.link.src.ip.to_string(), on.link.src.port);
-                v.insert(OutLink { node: Some(s), dst, meet: false, dead: false });
+                v.insert(OutLink { node: Some(s), dst, handshake: false, dead: false });
                 t.dialled = true;
             }
             // On r's own link: the answer names the link's node (§9d), or
             // another node answered there (§9e: noaddr, link closed).
-            match t.links.get(&key).map(|l| l.node) {
-                Some(None) => {
+            match t.links.get(&key).map(|l| (l.node, l.handshake, l.dst.clone())) {
+                Some((None, true, (ip, cport))) if ping_like => {
+                    let made = t.take_pending(&ip, cport);
+                    if t.entries.contains_key(&s) {
+                        // A handshake answered by a node it knows (§9d 1,
+                        // nodeUpdateAddressIfNeeded): that node takes the
+                        // address it answered at, and the handshake node is
+                        // deleted with this link; nothing else of the packet.
+                        let a = NodeAddr {
+                            ip: src_ip.clone(),
+                            port: m.announced.port,
+                            cport: if m.ver == 0 { m.announced.port.wrapping_add(10000) } else { m.announced.cport },
+                            pport: m.announced.pport,
+                        };
+                        t.move_to(s, a, now);
+                        if let Some(l) = t.links.get_mut(&key) {
+                            (l.handshake, l.dead) = (false, true);
+                        }
+                        return;
+                    }
+                    // clusterRenameNode: the handshake node, at its own
+                    // address, takes the answer's name.
+                    if let Some(l) = t.links.get_mut(&key) {
+                        (l.node, l.handshake) = (Some(s), false);
+                    }
+                    let addr = made.map_or_else(
+                        || NodeAddr {
+                            ip: on.link.src.ip.into(),
+                            port: m.announced.port,
+                            cport: on.link.src.port,
+                            pport: m.announced.pport,
+                        },
+                        |p| p.addr,
+                    );
+                    t.entry(s).addr = Some(addr);
+                }
+                Some((None, false, _)) => {
                     if let Some(l) = t.links.get_mut(&key) {
                         l.node = Some(s);
-                        l.meet = false;
                     }
                     let dst = on.link.src;
                     let e = t.entry(s);
@@ -126,14 +176,15 @@ impl NodeTables {
                         });
                     }
                 }
-                Some(Some(n)) if n != s && ping_like => {
+                Some((Some(n), _, _)) if n != s && ping_like => {
                     let e = t.entry(n);
                     e.addr = Some(NodeAddr::default());
                     e.flags |= NodeFlags::NOADDR;
                     e.noaddr_ms = now;
+                    e.moved_ms = now;
                     // Its link is closed (every capture's copy of it).
                     for l in t.links.values_mut().filter(|l| l.node == Some(n)) {
-                        (l.node, l.meet, l.dead) = (None, false, true);
+                        (l.node, l.handshake, l.dead) = (None, false, true);
                     }
                     return;
                 }
@@ -145,15 +196,19 @@ impl NodeTables {
         }
         let in_table = t.entries.contains_key(&s);
         if !in_table && m.msg_type == MessageType::MEET && on.is_opener {
-            let e = t.entry(s);
-            e.addr = Some(NodeAddr {
-                ip: src_ip.clone(),
-                port: m.announced.port,
-                cport: m.announced.cport,
-                pport: m.announced.pport,
-            });
+            // A MEET from a node it does not know makes a handshake node
+            // at the MEET's source and header ports (§9b); the node enters
+            // the table when its answer on the viewer's link renames it.
+            let cport = if m.ver == 0 { m.announced.port.wrapping_add(10000) } else { m.announced.cport };
+            let addr = NodeAddr { ip: src_ip.clone(), port: m.announced.port, cport, pport: m.announced.pport };
+            if !t.pending.iter().any(|p| p.addr.ip == addr.ip && p.addr.cport == cport) {
+                t.pending.push(Pending { addr, from: s });
+            }
         }
         let answer = !on.is_opener && t.links.get(&key).is_some_and(|l| l.node == Some(s));
+        // Known: in the table, or (a table older than the capture) known
+        // before, unless it is still only a handshake node here.
+        let known = in_table || (known && !t.pending.iter().any(|p| p.from == s) && !t.forgotten.contains_key(&s));
         if !known && !answer {
             return;
         }
@@ -163,12 +218,7 @@ impl NodeTables {
         // myip) and the header ports (§9f).
         if m.msg_type == MessageType::PING && on.is_opener {
             let a = NodeAddr { ip: src_ip, port: m.announced.port, cport: m.announced.cport, pport: m.announced.pport };
-            let e = t.entry(s);
-            if e.addr.as_ref().is_none_or(|x| x.ip != a.ip || x.port != a.port || x.cport != a.cport) {
-                e.addr = Some(a);
-                e.flags &= !NodeFlags::NOADDR;
-                t.links.retain(|_, l| l.node != Some(s));
-            }
+            t.move_to(s, a, now);
         }
         if is_pong && !on.is_opener && t.links.get(&key).is_some_and(|l| l.node == Some(s)) {
             // Only a failed node's PONG asks whether it owns slots: the
@@ -188,10 +238,11 @@ impl NodeTables {
                 e.flags &= !NodeFlags::FAIL;
             }
         }
+        // A FAIL about a node it does not know is ignored.
         if let Some(f) = m.fail_node
             && f != r
+            && let Some(e) = t.entries.get_mut(&f)
         {
-            let e = t.entry(f);
             e.flags = (e.flags & !NodeFlags::PFAIL) | NodeFlags::FAIL;
         }
         if let Some((n, epoch, slots)) = &m.update
@@ -205,7 +256,27 @@ impl NodeTables {
                 e.master = None;
             }
         }
-        gossip::heard(t, r, s, m, now);
+        gossip::heard(t, r, s, m, now, self.timeout_ms, rules);
+    }
+
+    /// A command a client sent to `link.dst` (a data port): `CLUSTER
+    /// FORGET <id>` removes the node from that server's table.
+    pub fn command(&mut self, ts: i64, link: &Link, args: &[String]) {
+        let [cluster, forget, id] = args else { return };
+        if !cluster.eq_ignore_ascii_case("cluster") || !forget.eq_ignore_ascii_case("forget") {
+            return;
+        }
+        let Some(n) = self
+            .viewers
+            .values()
+            .find_map(|t| t.entries.keys().find(|k| k.to_string().eq_ignore_ascii_case(id)).copied())
+        else {
+            return;
+        };
+        let at = (link.dst.ip.to_string(), link.dst.port);
+        for t in self.viewers.values_mut().filter(|t| t.data_addrs.contains(&at)) {
+            t.forget(n, ms(ts));
+        }
     }
 
     /// One direction of a connection ended: the link is gone.

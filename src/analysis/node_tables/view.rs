@@ -133,7 +133,8 @@ pub fn view(src: &ViewSources<'_>, node: &NodeId, at_us: i64, version: Option<(u
         slots: slots_of(src.nodes, table, node),
     }];
     for id in src.intros.known_by(node) {
-        if id == *node {
+        // Forgotten (CLUSTER FORGET) and not learned again.
+        if id == *node || (entry(&id).is_none() && table.is_some_and(|t| t.forgot(&id))) {
             continue;
         }
         let header = src.nodes.get(&id);

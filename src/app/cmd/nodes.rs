@@ -31,6 +31,7 @@ pub fn run(input: &InputConfig, cfg: &NodesConfig) -> Result<Status, Error> {
     let (mut opened, mut acfg) = open_vantages(input, None)?;
     acfg.until_us = until;
     acfg.node_views = true;
+    acfg.server_version = cfg.server_version;
     let (analyzer, stats) = meetgraph::run::analyze_inputs(&mut opened.inputs, acfg);
     let status = damaged(&opened.inputs);
     let start = stats.iter().filter_map(|s| s.first_ts_us).min();
