@@ -4,25 +4,21 @@
 
 mod common;
 
-use common::{file_inputs, sample_captures, samples_dir};
+use common::{file_inputs, sample_capture_sets, samples_dir};
 use meetgraph::analysis::alerts::alerts;
-use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 #[test]
 fn watch_tells_what_analyze_reports_one_for_one() {
-    let mut dirs: BTreeSet<PathBuf> = sample_captures().iter().map(|p| p.parent().unwrap().to_path_buf()).collect();
-    dirs.retain(|d| d.join("truth.json").exists());
-    assert!(dirs.len() >= 20);
-    for dir in dirs {
-        let mut files: Vec<PathBuf> =
-            sample_captures().into_iter().filter(|p| p.parent() == Some(dir.as_path())).collect();
-        files.sort();
-        let (mut a, cfg) = file_inputs(&files);
+    // Every sample whose bus decodes (tests/coverage.rs: the encrypted ones).
+    let sets = sample_capture_sets();
+    let mut checked = 0;
+    for (dir, files) in &sets {
+        checked += 1;
+        let (mut a, cfg) = file_inputs(files);
         let analysis = meetgraph::run::analyze(&mut a, cfg);
         let want: Vec<String> =
             alerts(&analysis).iter().map(|x| format!("{} {} {}", x.ts_us, x.kind, x.summary)).collect();
-        let (mut w, cfg) = file_inputs(&files);
+        let (mut w, cfg) = file_inputs(files);
         let mut told: Vec<(String, String, i64)> = Vec::new();
         let mut looks = 0;
         let last = meetgraph::run::watch(&mut w, cfg, 1_000_000, |new, _| {
@@ -51,6 +47,7 @@ fn watch_tells_what_analyze_reports_one_for_one() {
             }
         }
     }
+    assert_eq!(checked, sets.len());
 }
 
 #[test]
