@@ -7,7 +7,6 @@
 
 mod common;
 
-use common::samples_dir;
 use std::path::Path;
 use std::process::Command;
 

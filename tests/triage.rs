@@ -6,7 +6,6 @@
 
 mod common;
 
-use common::samples_dir;
 use meetgraph::analysis::{Phase, Severity};
 use serde_json::Value;
 use std::path::Path;
