@@ -8,7 +8,7 @@ use crate::app::progress::Progress;
 use meetgraph::analysis::Analysis;
 use meetgraph::analysis::timeline::build_timeline;
 use meetgraph::error::{Error, Status};
-use meetgraph::output::chart::write_chart;
+use meetgraph::output::chart::render_chart;
 use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::html::write_html;
 use meetgraph::output::report::{ReportOptions, write_json, write_report};
@@ -72,7 +72,8 @@ fn write_visuals(analysis: &Analysis, o: &Outputs, since: Option<i64>, until: Op
     }
     let timeline = build_timeline(analysis, since, until);
     if let Some(p) = &o.chart {
-        write_chart(p, &timeline)?;
+        let bytes = render_chart(p, &timeline)?;
+        emit(p, |w| w.write_all(&bytes))?;
     }
     if let Some(p) = &o.dot {
         emit(p, |w| write_dot(w, analysis, &timeline))?;
