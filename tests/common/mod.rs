@@ -270,3 +270,24 @@ pub fn read_all(path: &Path) -> Vec<Pkt> {
     }
     out
 }
+
+/// Writes `pkts` as a pcapng file (the library's writer, as `-w` uses).
+pub fn write_pcapng(path: &Path, pkts: &[Pkt]) {
+    use meetgraph::capture::{LinkType, PcapngWriter, RawPacket};
+    let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut w = PcapngWriter::new(std::io::BufWriter::new(file)).unwrap();
+    for p in pkts {
+        let raw = RawPacket { ts_us: p.ts_us, frame: 0, link: LinkType(p.link), orig_len: p.orig_len, data: &p.data };
+        w.write(&raw).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// A fresh directory under the system's temporary directory, unique to
+/// this process and `what`.
+pub fn scratch(what: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("meetgraph-{what}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}

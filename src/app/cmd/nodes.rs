@@ -16,14 +16,14 @@ pub fn run(input: &InputConfig, cfg: &NodesConfig) -> Result<Status, Error> {
         // Relative to the first message: a first pass finds it.
         Some(spec) => {
             let (mut opened, acfg) = open_vantages(input, None)?;
-            let first = meetgraph::run::analyze(&mut opened.inputs, acfg);
+            let first = meetgraph::run::analyze_inputs_with(&mut opened.inputs, acfg, input.threads).0.finish();
             Some(spec.resolve(first.t0_us().unwrap_or(0)))
         }
     };
     let (mut opened, mut acfg) = open_vantages(input, None)?;
     acfg.until_us = until;
     acfg.node_views = true;
-    let (analyzer, stats) = meetgraph::run::analyze_inputs(&mut opened.inputs, acfg);
+    let (analyzer, stats) = meetgraph::run::analyze_inputs_with(&mut opened.inputs, acfg, input.threads);
     let status = damaged(&opened.inputs);
     let end = stats.iter().filter_map(|s| s.last_ts_us).max().unwrap_or(0);
     let at_us = until.unwrap_or(end);
