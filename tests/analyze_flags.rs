@@ -31,7 +31,9 @@ fn json_of(dir: &Path, args: &[&str]) -> Value {
 
 /// The verdict: clusters before the merge, the merge's sides and chain
 /// (learner, node, via), as sets of ids.
-fn verdict(a: &Value) -> (BTreeSet<String>, BTreeSet<String>, Vec<(String, String, String)>) {
+type Verdict = (BTreeSet<String>, BTreeSet<String>, Vec<(String, String, String)>);
+
+fn verdict(a: &Value) -> Verdict {
     let set = |v: &Value| {
         let mut ids: Vec<&str> = v.as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
         ids.sort();
