@@ -9,6 +9,7 @@
 mod common;
 
 use common::samples_dir;
+use common::tcp_frame as frame;
 use flate2::read::GzDecoder;
 use meetgraph::analysis::AnalysisConfig;
 use meetgraph::capture::CaptureFile;
@@ -33,22 +34,6 @@ fn sample() -> (Vec<u8>, Vec<(i64, Vec<u8>)>) {
         at += 16 + incl;
     }
     (raw[..24].to_vec(), out)
-}
-
-/// An Ethernet/IPv4/TCP frame.
-fn frame(src: ([u8; 4], u16), dst: ([u8; 4], u16), seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-    let mut p = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0, 0x45, 0];
-    p.extend_from_slice(&((40 + payload.len()) as u16).to_be_bytes());
-    p.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
-    p.extend_from_slice(&src.0);
-    p.extend_from_slice(&dst.0);
-    p.extend_from_slice(&src.1.to_be_bytes());
-    p.extend_from_slice(&dst.1.to_be_bytes());
-    p.extend_from_slice(&seq.to_be_bytes());
-    p.extend_from_slice(&ack.to_be_bytes());
-    p.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    p.extend_from_slice(payload);
-    p
 }
 
 /// One junk flow's packets: `kind` picks scan, garbage, TLS, HTTP, a
@@ -84,17 +69,8 @@ fn junk_flow(kind: u8, client: [u8; 4], server: ([u8; 4], u16), sport: u16, garb
     out
 }
 
-fn pcap(header: &[u8], mut packets: Vec<(i64, Vec<u8>)>) -> Vec<u8> {
-    packets.sort_by_key(|p| p.0);
-    let mut out = header.to_vec();
-    for (ts, d) in packets {
-        out.extend_from_slice(&((ts / 1_000_000) as u32).to_le_bytes());
-        out.extend_from_slice(&((ts % 1_000_000) as u32).to_le_bytes());
-        out.extend_from_slice(&(d.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(d.len() as u32).to_le_bytes());
-        out.extend_from_slice(&d);
-    }
-    out
+fn pcap(header: &[u8], packets: Vec<(i64, Vec<u8>)>) -> Vec<u8> {
+    common::pcap_with(header, packets)
 }
 
 /// The whole analysis as JSON, frame numbers zeroed (junk packets shift

@@ -291,3 +291,36 @@ pub fn scratch(what: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// An Ethernet/IPv4/TCP frame (checksums zero: tshark does not check them
+/// by default, meetgraph never does).
+pub fn tcp_frame(src: ([u8; 4], u16), dst: ([u8; 4], u16), seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0, 0x45, 0];
+    p.extend_from_slice(&((40 + payload.len()) as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
+    p.extend_from_slice(&src.0);
+    p.extend_from_slice(&dst.0);
+    p.extend_from_slice(&src.1.to_be_bytes());
+    p.extend_from_slice(&dst.1.to_be_bytes());
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&ack.to_be_bytes());
+    p.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// A classic pcap: `header` (the 24-byte file header), then `(ts_us,
+/// frame)` records sorted by time (µs, little-endian).
+pub fn pcap_with(header: &[u8], mut packets: Vec<(i64, Vec<u8>)>) -> Vec<u8> {
+    packets.sort_by_key(|p| p.0);
+    let mut out = Vec::with_capacity(packets.iter().map(|p| p.1.len() + 16).sum::<usize>() + header.len());
+    out.extend_from_slice(header);
+    for (ts, d) in packets {
+        out.extend_from_slice(&((ts / 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&((ts % 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&(d.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(d.len() as u32).to_le_bytes());
+        out.extend_from_slice(&d);
+    }
+    out
+}
