@@ -218,7 +218,7 @@ fn default_window_is_the_activity_and_steps_are_numbered() {
     assert!(t.t1_us >= a.merges[0].ts_us && t.t1_us < t.overview.last_us);
     assert_eq!(t.overview.activity.len(), meetgraph::analysis::timeline::OVERVIEW_BUCKETS);
     assert_eq!(t.overview.merges_us, vec![a.merges[0].ts_us]);
-    let mut steps: Vec<&str> = t.arrows.iter().filter_map(|x| x.step.as_deref()).collect();
+    let mut steps: Vec<String> = t.arrows.iter().filter_map(|x| x.step).map(|s| s.to_string()).collect();
     steps.sort();
     let want: Vec<String> = (1..=a.merges[0].chain.len()).map(|k| k.to_string()).collect();
     assert_eq!(steps, want, "every chain step numbered once, as in the report");

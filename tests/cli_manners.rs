@@ -166,17 +166,56 @@ fn saved_captures_rotate_and_read_back_whole() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// How `report::colourize` coloured a rendered report before the report
+/// took a `Style` (headings bold; verdict lines and the incident findings
+/// red): the colour output must stay what it was.
+fn colour_as_before(report: &str) -> String {
+    const VERDICTS: [&str; 6] = ["MERGE", "NEAR MISS", "ID CONFLICT", "ADDRESS REUSE", "Root cause:", "Damage:"];
+    let mut out = String::new();
+    let mut incident_section = false;
+    for line in report.lines() {
+        if line.starts_with("== ") {
+            incident_section = line.starts_with("== Incident findings");
+            out.push_str(&format!("\x1b[1m{line}\x1b[0m\n"));
+        } else if VERDICTS.iter().any(|v| line.starts_with(v)) || (incident_section && !line.is_empty()) {
+            out.push_str(&format!("\x1b[31m{line}\x1b[0m\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 #[test]
 fn report_colour_marks_headings_and_verdicts_only() {
-    let plain =
-        "== What happened\nMERGE at x\nnodes\n\n== Incident findings (1)\nt  address_collision: y\n\n== Nodes\nz\n";
-    let c = meetgraph::output::report::colourize(plain);
-    assert!(c.contains("\x1b[1m== What happened\x1b[0m"));
-    assert!(c.contains("\x1b[31mMERGE at x\x1b[0m"));
-    assert!(c.contains("\x1b[31mt  address_collision: y\x1b[0m"));
-    assert!(c.contains("\nnodes\n") && c.contains("\nz\n"));
-    // Without the escapes it is the same text.
-    assert_eq!(c.replace("\x1b[1m", "").replace("\x1b[31m", "").replace("\x1b[0m", ""), plain);
+    use meetgraph::output::report::{ReportOptions, Style, write_report};
+    // A merge with its root cause and damage; an address reuse; a near miss
+    // (an address meaning two nodes); an id conflict.
+    for sample in [
+        "redis-7.0-loopback-merge",
+        "redis-4.0.14-address-reuse-merge",
+        "redis-6.2-docker-bridge",
+        "redis-4.0.14-cloned-identity",
+    ] {
+        let dir = samples_dir().join(sample);
+        let files: Vec<_> =
+            common::sample_captures().into_iter().filter(|p| p.parent() == Some(dir.as_path())).collect();
+        let (mut inputs, cfg) = common::file_inputs(&files);
+        let a = meetgraph::run::analyze_inputs(&mut inputs, cfg).0.finish();
+        let render = |style| {
+            let mut v = Vec::new();
+            write_report(&mut v, &a, &ReportOptions::default(), style).unwrap();
+            String::from_utf8(v).unwrap()
+        };
+        let (plain, colour) = (render(Style::Plain), render(Style::Colour));
+        assert!(!plain.contains('\x1b'), "{sample}");
+        assert!(colour.contains("\x1b[1m== What happened\x1b[0m\n"), "{sample}");
+        assert!(colour.contains("\x1b[31m"), "{sample}: no verdict in red");
+        assert_eq!(colour, colour_as_before(&plain), "{sample}");
+        // Without the escapes it is the same text.
+        assert_eq!(colour.replace("\x1b[1m", "").replace("\x1b[31m", "").replace("\x1b[0m", ""), plain);
+    }
     // Piped (tests): no colour.
     let o = meetgraph(&["analyze", "lo.pcap.gz"]);
     assert!(!text(&o.stdout).contains('\x1b'));

@@ -13,7 +13,7 @@ use meetgraph::clusterbus::Message;
 use meetgraph::clusterbus::framer::{BusFramer, FrameAnomaly, FrameInfo, FrameSink, FramerConfig};
 use meetgraph::output::dot::write_dot;
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
-use meetgraph::output::report::{ReportOptions, write_report};
+use meetgraph::output::report::{ReportOptions, Style, write_report};
 use meetgraph::pipeline::{Input, Pipeline, PipelineConfig};
 use meetgraph::run::run_merged;
 use std::io::Read;
@@ -91,7 +91,7 @@ fn invalid_utf8_in_one_sender_name_is_escaped_and_the_merge_still_found() {
     // is still reported, at the same moment.
     assert!(a.merges.iter().any(|x| x.ts_us == clean.merges[0].ts_us), "the merge is still found");
     let mut report = Vec::new();
-    write_report(&mut report, &a, &ReportOptions { all: true }).unwrap();
+    write_report(&mut report, &a, &ReportOptions { all: true }, Style::Plain).unwrap();
     let report = String::from_utf8(report).unwrap();
     assert_no_control("report", &report);
     assert!(report.contains("\\xff\\xfe\\xc3"), "the bytes are shown, escaped:\n{report}");

@@ -109,7 +109,8 @@ fn a_dead_nodes_reused_address_is_named_as_such() {
         if merged {
             let first = &a.merges[0].chain[0];
             assert_eq!(first.answered_by_other(), Some((new, dead)), "{dir}: {first:?}");
-            assert!(a.story.iter().any(|s| s.starts_with("Root cause:") && s.contains("address reuse")), "{dir}");
+            let root = a.story.merges[0].root_cause.as_deref().unwrap_or_default();
+            assert!(root.contains("address reuse"), "{dir}: {root}");
             assert!(f.summary.contains("this is how the clusters merged"), "{dir}");
         } else {
             assert!(f.summary.contains("near miss"), "{dir}: {}", f.summary);

@@ -172,7 +172,7 @@ fn rotated_merged_and_shifted_captures_tell_the_same_story() {
             assert!(al.applied && (al.offset_us - shift).abs() < 1000, "{sample} {shift}: {al:?}");
             assert_eq!(verdict(&a), want, "{sample}: h2 shifted by {shift} µs");
             assert!((a.merges[0].ts_us - merge_ts).abs() < 2_000_000);
-            assert_eq!(a.captures[1].clock.as_ref().unwrap().method, "shared_messages");
+            assert_eq!(a.captures[1].clock.as_ref().unwrap().method, Method::SharedMessages);
         }
 
         // Everything in one file (as `mergecap`).

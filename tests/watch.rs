@@ -5,7 +5,7 @@
 mod common;
 
 use common::{file_inputs, sample_capture_sets, samples_dir};
-use meetgraph::analysis::alerts::alerts;
+use meetgraph::analysis::alerts::{AlertKind, alerts};
 
 #[test]
 fn watch_tells_what_analyze_reports_one_for_one() {
@@ -19,7 +19,7 @@ fn watch_tells_what_analyze_reports_one_for_one() {
         let want: Vec<String> =
             alerts(&analysis).iter().map(|x| format!("{} {} {}", x.ts_us, x.kind, x.summary)).collect();
         let (mut w, cfg) = file_inputs(files);
-        let mut told: Vec<(String, String, i64)> = Vec::new();
+        let mut told: Vec<(AlertKind, String, i64)> = Vec::new();
         let mut looks = 0;
         let last = meetgraph::run::watch(&mut w, cfg, 1_000_000, |new, _| {
             looks += 1;
@@ -30,7 +30,7 @@ fn watch_tells_what_analyze_reports_one_for_one() {
         // What was told is what analyze reports, one for one.
         let mut told_sorted = told.clone();
         told_sorted.sort();
-        let mut want_keys: Vec<(String, String, i64)> = alerts(&analysis).iter().map(|x| x.key()).collect();
+        let mut want_keys: Vec<(AlertKind, String, i64)> = alerts(&analysis).iter().map(|x| x.key()).collect();
         want_keys.sort();
         let extra: Vec<_> = told_sorted.iter().filter(|k| !want_keys.contains(k)).collect();
         let missing: Vec<_> = want_keys.iter().filter(|k| !told_sorted.contains(k)).collect();

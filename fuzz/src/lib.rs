@@ -16,7 +16,7 @@ use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::dump::{DumpFormat, DumpWriter};
 use meetgraph::output::html::write_html;
 use meetgraph::output::metrics::exposition;
-use meetgraph::output::report::{ReportOptions, write_json, write_nodes_view, write_report};
+use meetgraph::output::report::{ReportOptions, Style, write_json, write_nodes_view, write_report};
 use meetgraph::output::watch::{write_alert, write_alert_json};
 use meetgraph::pipeline::{Input, Pipeline, PipelineConfig};
 use meetgraph::run::run_merged;
@@ -101,7 +101,7 @@ pub fn everything(bytes: &[u8]) {
     let a = analyzer.finish();
     for all in [false, true] {
         let mut out = Vec::new();
-        write_report(&mut out, &a, &ReportOptions { all }).unwrap();
+        write_report(&mut out, &a, &ReportOptions { all }, Style::Plain).unwrap();
         assert_printable("report", &String::from_utf8(out).expect("report is UTF-8"));
     }
     let mut json = Vec::new();
@@ -126,7 +126,7 @@ pub fn everything(bytes: &[u8]) {
     assert!(!html.to_ascii_lowercase().contains("<script"), "markup from the wire reached the HTML");
     let mut by_kind = BTreeMap::new();
     for al in alerts(&a) {
-        *by_kind.entry(al.kind.to_string()).or_insert(0u64) += 1;
+        *by_kind.entry(al.kind).or_insert(0u64) += 1;
         let mut out = Vec::new();
         write_alert(&mut out, &al, false).unwrap();
         assert_printable("watch", &String::from_utf8(out).expect("watch is UTF-8"));

@@ -1,28 +1,29 @@
-//! The [`Analyzer`] facade: `new`, `push` (one event), `finish`, and
-//! `view_of`. It owns one value per room and routes each message through
-//! them in a fixed order: clock → sender's header (nodes, roles, slots) →
-//! connection sides → delivery to the receiver (MEET, PING expectations,
-//! gossip heard) → first answers (handshakes) → what the sender shows it
-//! knows. Every decision lives in its room; this file only sequences.
-//! Imports: every room, `model`, `events`.
+//! The [`Analyzer`] facade: `new`, `push` (one event), `finish`, and `view_of`.
+//! It owns one value per tracker (and, when asked, every node's own table)
+//! and routes each message through them in a fixed order: clock → sender's
+//! header (nodes, roles, slots) → connection sides → delivery to the
+//! receiver (MEET, PING expectations, gossip heard) → first answers
+//! (handshakes) → what the sender shows it knows. Every decision lives in
+//! its tracker; this file only sequences, and `finish` hands the trackers
+//! to the verdicts.
 
-use super::clock::Clock;
 use super::config::AnalysisConfig;
-use super::connections::{Connections, OnLink};
-use super::coverage::Reading;
-use super::finish::{Gathered, build};
-use super::gossip::{GossipNumbers, Knowledge};
-use super::handshakes::{Context, Handshakes};
-use super::identity::Identities;
-use super::introductions::{self, Introductions, PRIOR_WINDOW_US};
-use super::merge::Membership;
 use super::model::{Analysis, Evidence, Introduction, NodeId, Role, Via};
-use super::node_updates::{self, Tables};
-use super::nodes::{Nodes, Sent, addr_string, bus_endpoint, role_of};
-use super::nodes_view::{self, NodesView};
-use super::retention::{Findings, Tracked};
-use super::roles::{self, RoleHeader, Roles};
-use super::slots::{Claim, Slots};
+use super::node_tables::updates::NodeTables;
+use super::node_tables::view::{self, NodesView};
+use super::trackers::clock::Clock;
+use super::trackers::connections::{Answer, Connections};
+use super::trackers::handshakes::{HandshakeContext, Handshakes};
+use super::trackers::identities::Identities;
+use super::trackers::introductions::{self, Introductions, PRIOR_WINDOW_US};
+use super::trackers::knowledge::{GossipNumbers, Knowledge};
+use super::trackers::membership::Membership;
+use super::trackers::nodes::{Nodes, Sent, node_addr, role_of};
+use super::trackers::reading::Reading;
+use super::trackers::retention::{KeptFindings, Tracked};
+use super::trackers::roles::{self, RoleHeader, Roles};
+use super::trackers::slots::{SlotClaim, Slots};
+use super::verdicts::finish::{Gathered, build};
 use crate::clusterbus::{MessageType, NodeFlags};
 use crate::events::{BusEvent, BusMessage, EventKind, IpText, Link, NodeAddr};
 use std::collections::BTreeMap;
@@ -43,9 +44,9 @@ pub struct Analyzer {
     reading: Reading,
     identities: Identities,
     /// Each node's own cluster table (for `view_of`).
-    tables: Tables,
+    tables: NodeTables,
     /// Findings made while streaming (the rest are made at the end).
-    findings: Findings,
+    findings: KeptFindings,
     /// The node ids tracked (bounded).
     tracked: Tracked,
     anomalies: BTreeMap<String, u64>,
@@ -69,8 +70,8 @@ impl Analyzer {
             clock: Clock::default(),
             reading: Reading::default(),
             identities: Identities::default(),
-            tables: Tables::default(),
-            findings: Findings::new(cfg.bounds.max_events),
+            tables: NodeTables::default(),
+            findings: KeptFindings::new(cfg.bounds.max_events),
             tracked: Tracked::new(cfg.bounds.max_nodes),
             anomalies: BTreeMap::new(),
             shown_buf: Vec::new(),
@@ -146,13 +147,13 @@ impl Analyzer {
         if !self.cfg.node_views {
             return None;
         }
-        let src = nodes_view::Sources {
+        let src = view::ViewSources {
             nodes: &self.nodes,
             knowledge: &self.knowledge,
             intros: &self.intros,
             tables: &self.tables,
         };
-        nodes_view::view(&src, node, at_us, version)
+        view::view(&src, node, at_us, version)
     }
 
     fn message(&mut self, ts: i64, frame: u64, link: Link, msg: &BusMessage) {
@@ -166,16 +167,15 @@ impl Analyzer {
         // Past the node bound, ids not tracked are ignored.
         let Some(msg) = self.tracked.admit_message(sender, msg) else { return };
         let msg = &*msg;
+        let at = Sent { ts, frame, link: &link, sender, is_opener };
         if self.cfg.node_views {
-            let on = node_updates::OnLink { ts, link: &link, sender_dialled: is_opener };
-            self.tables.sent(&on, sender, msg);
+            self.tables.sent(&at, msg);
         }
-        let at = Sent { ts, frame, capture: link.capture, link: &link, is_opener };
-        self.header(&at, sender, msg);
+        self.header(&at, msg);
         if is_opener {
             self.identities.sent(&self.cfg, ts, frame, &link, sender, msg);
         }
-        let arrival = self.conns.arrive(&OnLink { ts, frame, link: &link, sender, is_opener }, msg);
+        let arrival = self.conns.arrive(&at, msg);
         let mut nums = std::mem::take(&mut self.numbers);
         if arrival.receiver.is_some() {
             for (p, rcv) in arrival.released {
@@ -196,21 +196,22 @@ impl Analyzer {
 
     /// Header facts about the sender: state, addresses, roles, slots,
     /// epochs.
-    fn header(&mut self, at: &Sent<'_>, s: NodeId, m: &BusMessage) {
-        let prev = self.nodes.observe(&self.cfg, at, s, m);
+    fn header(&mut self, at: &Sent<'_>, m: &BusMessage) {
+        let (s, capture) = (at.sender, at.link.capture);
+        let prev = self.nodes.observe(&self.cfg, at, m);
         let role = (role_of(m.flags), m.replicaof);
         let h = RoleHeader { ts: at.ts, frame: at.frame, role };
         let transition = self.roles.observe(s, &h, prev.config_epoch);
         let committed_master = self.roles.is_master(&s);
         let header_master = role.0 == Role::Master;
         if let Some(t) = &transition {
-            let evd = self.cfg.evidence(at.capture, t.frame);
+            let evd = self.cfg.evidence(capture, t.frame);
             let knowledge = &self.knowledge;
             self.roles.record(s, t, m.config_epoch, evd, |n| knowledge.has_failed(&n), &mut self.findings);
         }
         if committed_master && header_master && transition.is_none() && m.config_epoch > prev.config_epoch && prev.seen
         {
-            let evd = self.cfg.evidence(at.capture, at.frame);
+            let evd = self.cfg.evidence(capture, at.frame);
             self.findings.push(roles::epoch_bump(s, at.ts, prev.config_epoch, m.config_epoch, evd));
         }
         // A master's own claim; a replica claims nothing of its own, and a
@@ -220,12 +221,12 @@ impl Analyzer {
             (true, false) | (false, true) => std::borrow::Cow::Owned(self.slots.claim_of(&s)),
             (false, false) => std::borrow::Cow::Borrowed(&[]),
         };
-        let c = Claim {
+        let c = SlotClaim {
             ts: at.ts,
             node: s,
             config_epoch: m.config_epoch,
             slots: &claim,
-            evidence: self.cfg.evidence(at.capture, at.frame),
+            evidence: self.cfg.evidence(capture, at.frame),
         };
         let promoted = transition.and_then(|t| t.promoted_from());
         self.slots.observe(c, promoted, &mut self.membership.groups, &mut self.findings);
@@ -239,20 +240,20 @@ impl Analyzer {
             return;
         }
         if self.cfg.node_views {
-            let on = node_updates::OnLink { ts, link, sender_dialled: dialled(link, m) };
-            self.tables.received(&on, r, s, m, self.intros.knows(r, s));
+            let on = Sent { ts, frame, link, sender: s, is_opener: dialled(link, m) };
+            self.tables.received(&on, r, m, self.intros.knows(r, s));
         }
         let evd = self.cfg.evidence(link.capture, frame);
         // r records the sender at the TCP source (or myip) and the header
         // ports.
         let ip = if m.announced.ip.is_empty() { IpText::from(link.src.ip) } else { m.announced.ip.clone() };
         if m.msg_type == MessageType::MEET && !self.intros.knows(r, s) {
-            let addr = addr_string(&ip, m.announced.port, m.announced.cport);
+            let addr = node_addr(ip.clone(), m.announced.port, m.announced.cport);
             self.introduce(introductions::meet(ts, r, s, addr, evd.clone()));
             if self.nodes.get(&r).is_some_and(|n| n.hints.valkey8()) {
                 for g in &m.gossip {
                     if g.node != r && !self.intros.knows(r, g.node) && g.flags & NodeFlags::NOADDR == 0 {
-                        let intro = introductions::meet_gossip(ts, r, s, g.node, g.addr.to_string(), evd.clone());
+                        let intro = introductions::meet_gossip(ts, r, s, g.node, g.addr.clone(), evd.clone());
                         self.introduce(intro);
                     }
                 }
@@ -272,9 +273,10 @@ impl Analyzer {
     }
 
     /// The first answer on a connection: who dialled, who answered.
-    fn answered(&mut self, a: &super::connections::Answer, ts: i64, frame: u64, capture: usize) {
+    fn answered(&mut self, a: &Answer, ts: i64, frame: u64, capture: usize) {
         self.reading.bus_port(a.responder_ep.ip.to_string(), a.responder_ep.port);
-        let cx = Context { cfg: &self.cfg, nodes: &self.nodes, knowledge: &self.knowledge, intros: &self.intros };
+        let cx =
+            HandshakeContext { cfg: &self.cfg, nodes: &self.nodes, knowledge: &self.knowledge, intros: &self.intros };
         if let Some(intro) = self.handshakes.answered(&cx, a, ts, frame, capture) {
             self.introduce(intro);
         }
@@ -301,15 +303,14 @@ impl Analyzer {
         // Shown soon after n answered a dial of l's for another node: l
         // adopted n there.
         if self.knowledge.heard_node(&l, &n).is_none()
-            && let Some(((_, named, _, address), m)) = self.handshakes.adopted(l, n, ts)
+            && let Some(((_, named, _, _), m)) = self.handshakes.adopted(l, n, ts)
         {
-            let introducer = bus_endpoint(&address)
-                .and_then(|(ip, cport)| self.knowledge.heard_addr(&l, &ip, cport).map(|h| h.introducer));
-            let dial = introductions::Dial {
+            let introducer = self.knowledge.heard_addr(&l, &m.address.ip, m.address.cport).map(|h| h.introducer);
+            let dial = introductions::AnsweredDial {
                 ts: m.ts,
                 learner: l,
                 answered_by: n,
-                address,
+                address: m.address.clone(),
                 evidence: [evd.clone(), evd.clone()],
             };
             let intro = introductions::adoption(dial, named, introducer, m.evidence.clone(), evd.clone());

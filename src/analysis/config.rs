@@ -1,10 +1,30 @@
-//! What the analysis is told from outside: the capture (vantage) names and
-//! the time to stop at, and how a (capture, frame) becomes [`Evidence`].
-//! Imports: `model`, `retention` (the bounds).
+//! What the analysis is told from outside: the capture (vantage) names, the
+//! time to stop at, the bounds on what it keeps, and how a (capture, frame)
+//! becomes [`Evidence`].
 
-use super::model::{CaptureClock, Evidence};
-use super::retention::Bounds;
+use super::model::{Alignment, Evidence};
 use std::sync::{Arc, OnceLock};
+
+/// Default events kept per list (findings of one kind, role changes, slot
+/// moves): the first 500 and the latest 500.
+pub const DEFAULT_MAX_EVENTS: usize = 1_000;
+/// Default node ids tracked (Redis Cluster supports up to 1,000 nodes).
+pub const DEFAULT_MAX_NODES: usize = 10_000;
+
+/// The analysis's bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// Entries kept per event list (at least 2).
+    pub max_events: usize,
+    /// Distinct node ids tracked.
+    pub max_nodes: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds { max_events: DEFAULT_MAX_EVENTS, max_nodes: DEFAULT_MAX_NODES }
+    }
+}
 
 /// Analysis options.
 #[derive(Clone, Debug, Default)]
@@ -17,7 +37,7 @@ pub struct AnalysisConfig {
     /// the file, file name), in reading order. Empty: one file.
     pub files: Vec<Vec<(u64, String)>>,
     /// Per capture: its clock against the reference (several captures).
-    pub clocks: Vec<Option<CaptureClock>>,
+    pub clocks: Vec<Option<Alignment>>,
     /// What the analysis keeps at most.
     pub bounds: Bounds,
     /// Keep each node's own cluster table as the servers would (what
@@ -33,10 +53,10 @@ pub struct AnalysisConfig {
 
 /// See [`AnalysisConfig::names`].
 #[derive(Clone, Debug, Default)]
-pub struct SharedNames(OnceLock<Names>);
+pub struct SharedNames(OnceLock<EvidenceNames>);
 
 #[derive(Clone, Debug)]
-struct Names {
+struct EvidenceNames {
     /// Per capture: its vantage name.
     vantages: Vec<Arc<str>>,
     /// Per capture: (frames before the file, file name) when it has
@@ -52,7 +72,7 @@ impl AnalysisConfig {
 
     /// Where to see frame `frame` of capture `capture`.
     pub fn evidence(&self, capture: usize, frame: u64) -> Evidence {
-        let names = self.names.0.get_or_init(|| Names {
+        let names = self.names.0.get_or_init(|| EvidenceNames {
             vantages: (0..self.vantages.len()).map(|c| Arc::from(self.vantage(c))).collect(),
             files: self.files.iter().map(|f| f.iter().map(|(b, n)| (*b, Arc::from(n.as_str()))).collect()).collect(),
         });

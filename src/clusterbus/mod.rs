@@ -9,11 +9,23 @@
 //!
 //! The stateful [`framer`] cuts reassembled streams into messages.
 //!
-//! Each type lives with its parser: `wire` (sizes, layouts, byte
-//! helpers) ← `types`, `error` ← `header`, `gossip`, `ping_ext` ←
-//! `message` ← `parse` ← `framer`. This file only declares and re-exports;
-//! no file here imports a file that imports it. Imports nothing outside
-//! this module.
+//! Each type lives with its parser: `wire` ← `types`, `error` ←
+//! `header`, `gossip`, `ping_ext` ← `message` ← `parse` ← `framer/`.
+//!
+//! | file | holds |
+//! |---|---|
+//! | `wire.rs` | the fixed facts of the wire: [`SIGNATURE`], header and entry sizes, [`Layout`], byte helpers |
+//! | `types.rs` | wire codes and fixed fields: [`MessageType`], [`NodeFlags`], [`NodeName`], [`SlotBitmap`] |
+//! | `error.rs` | [`BusError`] (and the nom error impl) |
+//! | `header.rs` | [`Header`] and its nom parsers (layouts V0, V1) |
+//! | `gossip.rs` | [`GossipEntry`], [`GossipIter`] |
+//! | `ping_ext.rs` | ping extensions: [`Extension`], [`ExtValue`], [`ExtIter`] |
+//! | `message.rs` | [`Message`] and its [`Body`] |
+//! | `parse.rs` | the entry points: [`probe_header`], [`parse_message`], [`parse_prefix`] |
+//! | `framer/` | [`BusFramer`](framer::BusFramer): streams cut into messages, resync, its sink (table in `framer/mod.rs`) |
+//!
+//! This file only declares and re-exports; no file here imports a file
+//! that imports it. Imports nothing outside this module.
 
 pub mod error;
 pub mod framer;

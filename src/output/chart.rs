@@ -12,7 +12,7 @@
 //! Elements the browser test measures carry ids: `plot-area`, `legend`,
 //! `overview-window`, `merge-N`, and `x-tick` groups with `data-ts-us`.
 
-use crate::analysis::timeline::Timeline;
+use crate::analysis::timeline::{ChainStep, Timeline};
 use crate::output::chart_axis::{clock, seconds, ticks};
 use crate::output::chart_legend::{
     ARROW_COLOR, BADGE_R, CHAIN_COLOR, LEGEND_TEXT_X, SMALL_SIZE, StepLine, TEXT_SIZE, arrowhead, group_color, legend,
@@ -102,25 +102,19 @@ impl XMap {
     }
 }
 
-/// `"2.3"` → `[2, 3]`, to order steps as numbers.
-fn step_key(step: &str) -> Vec<u64> {
-    step.split('.').map(|p| p.parse().unwrap_or(0)).collect()
-}
-
 /// Merge-chain steps in the window, in step order, for the legend.
 fn step_lines(t: &Timeline) -> Vec<StepLine> {
-    let mut v: Vec<(Vec<u64>, StepLine)> = t
+    let mut v: Vec<(ChainStep, StepLine)> = t
         .arrows
         .iter()
         .filter_map(|a| {
-            let step = a.step.clone()?;
-            let key = step_key(&step);
+            let step = a.step?;
             let who = |lane: usize| t.lanes.get(lane).map(|l| clip(&l.node.short())).unwrap_or_default();
             let text = format!("{} {} {}→{}", clock(a.ts_us, 3), a.via, who(a.from_lane), who(a.to_lane));
-            Some((key, StepLine { step, text }))
+            Some((step, StepLine { step: step.to_string(), text }))
         })
         .collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v.sort_by_key(|a| a.0);
     v.into_iter().map(|(_, s)| s).collect()
 }
 
@@ -315,10 +309,9 @@ pub fn chart_scene(t: &Timeline) -> Scene {
     // Step badges beside each chain arrow, nudged right until they do not
     // cover another badge.
     let mut placed: Vec<(f64, f64)> = Vec::new();
-    let mut chain: Vec<_> = t.arrows.iter().filter_map(|a| Some((step_key(a.step.as_deref()?), a))).collect();
-    chain.sort_by(|a, b| a.0.cmp(&b.0));
-    for (_, a) in chain {
-        let Some(step) = &a.step else { continue };
+    let mut chain: Vec<_> = t.arrows.iter().filter_map(|a| Some((a.step?, a))).collect();
+    chain.sort_by_key(|a| a.0);
+    for (step, a) in chain {
         let y = (lane_y(a.from_lane) + lane_y(a.to_lane)) / 2.0;
         let mut x = map.x(a.ts_us) + BADGE_R + 5.0;
         while placed
@@ -328,7 +321,7 @@ pub fn chart_scene(t: &Timeline) -> Scene {
             x += 2.0 * BADGE_R + 4.0;
         }
         placed.push((x, y));
-        plot.push(step_badge(step, x, y, "chain-step"));
+        plot.push(step_badge(&step.to_string(), x, y, "chain-step"));
     }
 
     // Time axis: wall-clock ticks under the lanes.

@@ -33,13 +33,13 @@ pub(crate) fn edges(a: &Analysis, t0_us: i64) -> Vec<(NodeId, NodeId, String, bo
 
 /// Writes the DOT graph.
 pub fn write_dot(w: &mut dyn Write, a: &Analysis, t: &Timeline) -> io::Result<()> {
-    let best: BTreeMap<NodeId, &str> = a.nodes.iter().map(|n| (n.id, n.best_address.as_str())).collect();
+    let best: BTreeMap<NodeId, String> = a.nodes.iter().map(|n| (n.id, n.best_address.to_string())).collect();
     writeln!(w, "digraph introductions {{")?;
     writeln!(w, "  rankdir=LR;")?;
     writeln!(w, "  node [shape=box, style=filled, fontname=\"monospace\"];")?;
     for l in &t.lanes {
         let color = if t.none_group == Some(l.group) { "#bbbbbb" } else { COLORS[l.group % COLORS.len()] };
-        let label = format!("{}\\n{}", esc(&l.node.short()), esc(best.get(&l.node).unwrap_or(&"")));
+        let label = format!("{}\\n{}", esc(&l.node.short()), esc(best.get(&l.node).map_or("", String::as_str)));
         writeln!(w, "  \"{}\" [label=\"{label}\", fillcolor=\"{color}80\"];", esc(&l.node.short()))?;
     }
     for (from, to, label, chain) in edges(a, t.overview.first_us) {

@@ -11,6 +11,7 @@
 
 use crate::analysis::timeline::Timeline;
 use crate::analysis::{Analysis, BestAddresses, Evidence, Finding, Introduction, NodeId, Severity, Via, describe};
+use crate::clusterbus::types::format_slot_ranges;
 use crate::output::chart::chart_scene;
 use crate::output::html_graph::graph_scene;
 use crate::output::printable::xml_escape;
@@ -130,8 +131,8 @@ pub fn write_html(w: &mut dyn Write, a: &Analysis, t: &Timeline) -> io::Result<(
         writeln!(w, "</ul></div>")?;
     }
     writeln!(w, "<div class=\"verdict\"><h2>What happened</h2><ul id=\"story\">")?;
-    for s in &a.story {
-        writeln!(w, "<li>{}</li>", xml_escape(s))?;
+    for s in a.story.sentences() {
+        writeln!(w, "<li>{}</li>", xml_escape(&s.text))?;
     }
     writeln!(w, "</ul></div>")?;
     let incident: Vec<&Finding> = a.findings.iter().filter(|f| f.severity == Severity::Incident).collect();
@@ -194,7 +195,7 @@ fn write_damage(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     rows.extend(a.damage.slot_moves.iter().map(|m| {
         let what = format!(
             "slots {} ({}) {} → {}",
-            m.slots,
+            format_slot_ranges(&m.slots),
             m.count,
             short(m.from.as_ref(), "unassigned"),
             short(m.to.as_ref(), "nobody")
@@ -247,11 +248,11 @@ fn write_rest(w: &mut dyn Write, a: &Analysis, best: &BestAddresses) -> io::Resu
                 .collect();
             vec![
                 n.id.to_string(),
-                n.best_address.clone(),
+                n.best_address.to_string(),
                 n.generation.to_string(),
                 n.cluster.clone().unwrap_or_else(|| "-".into()),
                 format!("{} → {}", n.role_first, n.role_last),
-                format!("{} → {}", n.slots_first, n.slots_last),
+                format!("{} → {}", format_slot_ranges(&n.slots_first), format_slot_ranges(&n.slots_last)),
                 format!("{} → {}", n.config_epoch_first, n.config_epoch_last),
                 n.hostname.clone().unwrap_or_default(),
                 addrs.join("; "),

@@ -44,11 +44,16 @@ fn exit(centre: (f64, f64), to: (f64, f64), half: (f64, f64)) -> (f64, f64) {
 
 /// The introduction graph of `a` as a scene.
 pub fn graph_scene(a: &Analysis, t: &Timeline) -> Scene {
-    let best: BTreeMap<NodeId, &str> = a.nodes.iter().map(|n| (n.id, n.best_address.as_str())).collect();
+    let best: BTreeMap<NodeId, String> = a.nodes.iter().map(|n| (n.id, n.best_address.to_string())).collect();
     let lines: Vec<(String, String)> = t
         .lanes
         .iter()
-        .map(|l| (printable(&l.node.short()).into_owned(), printable(best.get(&l.node).unwrap_or(&"")).into_owned()))
+        .map(|l| {
+            (
+                printable(&l.node.short()).into_owned(),
+                printable(best.get(&l.node).map_or("", String::as_str)).into_owned(),
+            )
+        })
         .collect();
     let box_w = lines.iter().map(|(s, b)| text_width(s, TEXT).max(text_width(b, TEXT))).fold(60.0, f64::max) + 16.0;
     let n = t.lanes.len().max(1);

@@ -2,11 +2,12 @@
 //! the latest look at the evidence shows, and the events told by kind.
 
 use crate::analysis::Analysis;
+use crate::analysis::alerts::AlertKind;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The exposition text (version 0.0.4).
-pub fn exposition(a: &Analysis, told: &BTreeMap<String, u64>, libpcap_drops: Option<u64>) -> String {
+pub fn exposition(a: &Analysis, told: &BTreeMap<AlertKind, u64>, libpcap_drops: Option<u64>) -> String {
     let mut s = String::new();
     let mut gauge = |name: &str, help: &str, v: u64| {
         let _ = writeln!(s, "# HELP meetgraph_{name} {help}\n# TYPE meetgraph_{name} gauge\nmeetgraph_{name} {v}");

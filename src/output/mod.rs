@@ -2,6 +2,17 @@
 //! `Write` so tests can render into memory, and passes peer-controlled
 //! text through [`printable`]. May import `analysis` (results), `pipeline`
 //! (dump, stats), `clusterbus` (dump) and `time`; never the reverse.
+//!
+//! | file | writes |
+//! |---|---|
+//! | `report.rs` | `analyze`'s report (story first; plain or coloured, [`report::Style`]), the JSON, a node's `CLUSTER NODES` view |
+//! | `html.rs`, `html_graph.rs` | the self-contained HTML report and its introduction graph |
+//! | `chart.rs` | the timeline chart, laid out once ([`chart_scene`]) with its axis ([`chart_axis`]) and glyphs ([`chart_legend`]); SVG, or PNG ([`chart_png`]) |
+//! | `dot.rs` | the introduction graph as Graphviz DOT and Mermaid |
+//! | `watch.rs`, `metrics.rs` | `watch`'s event lines and its Prometheus exposition |
+//! | `dump.rs`, `stats.rs` | `dump`'s message lines and `--stats` counters |
+//! | `printable.rs` | peer-controlled text made safe for a terminal, XML and HTML |
+//! | `dissector.rs` | the Wireshark Lua dissector, compiled in for `meetgraph dissector` |
 
 pub mod chart;
 pub mod chart_axis;

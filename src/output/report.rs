@@ -3,9 +3,12 @@
 use crate::analysis::{
     Analysis, BestAddresses, Finding, Introduction, NodeId, NodesView, Phase, Severity, Via, describe,
 };
-use crate::output::printable::write_printable;
+use crate::clusterbus::types::format_slot_ranges;
+use crate::output::printable::{printable, write_printable};
+use crate::time::clocks::Method;
 use crate::time::format_utc_us;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::io::{self, Write};
 
 fn short_of(id: Option<&NodeId>, none: &str) -> String {
@@ -40,43 +43,104 @@ pub struct ReportOptions {
 /// counted (all are in `--all` and the JSON).
 const FIRST_SCREEN_FINDINGS: usize = 12;
 
+/// How the report is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Style {
+    /// Plain text: a file, a pipe, `NO_COLOR`.
+    #[default]
+    Plain,
+    /// For a terminal: headings bold; the story's verdicts and the
+    /// incident-level findings red.
+    Colour,
+}
+
 /// Writes the human report (control characters from the wire replaced):
 /// the story and the incident-level findings first.
-pub fn write_report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<()> {
-    write_printable(w, |w| report(w, a, opts))
+pub fn write_report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions, style: Style) -> io::Result<()> {
+    report(&mut Out { w, style }, a, opts)
+}
+
+/// Where the report goes: every line made printable (peer-controlled text
+/// may hold control characters), headings and verdicts in the [`Style`].
+struct Out<'w> {
+    w: &'w mut dyn Write,
+    style: Style,
+}
+
+impl Write for Out<'_> {
+    /// Plain text (`writeln!` writes whole `str` pieces).
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.w.write_all(printable(&String::from_utf8_lossy(buf)).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+impl Out<'_> {
+    /// A `== …` heading (bold).
+    fn heading(&mut self, text: fmt::Arguments<'_>) -> io::Result<()> {
+        self.styled("\x1b[1m", &text.to_string())
+    }
+
+    /// A line the reader must not miss (red).
+    fn verdict(&mut self, text: &str) -> io::Result<()> {
+        self.styled("\x1b[31m", text)
+    }
+
+    fn styled(&mut self, on: &str, text: &str) -> io::Result<()> {
+        let text = printable(text);
+        if self.style == Style::Plain {
+            return writeln!(self.w, "{text}");
+        }
+        for line in text.split('\n') {
+            if line.is_empty() {
+                writeln!(self.w)?;
+            } else {
+                writeln!(self.w, "{on}{line}\x1b[0m")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn finding_line(a: &Analysis, f: &Finding) -> String {
     format!("{}  {}: {}{}", rel(a, f.ts_us), f.kind, f.summary, evidence(&f.evidence))
 }
 
-fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<()> {
+fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()> {
     let best = a.best_addresses();
     if !a.coverage.limits.is_empty() {
-        writeln!(w, "== Limits of these captures (the verdict below is incomplete)")?;
+        w.heading(format_args!("== Limits of these captures (the verdict below is incomplete)"))?;
         for l in &a.coverage.limits {
             writeln!(w, "{l}")?;
         }
         writeln!(w)?;
     }
-    writeln!(w, "== What happened")?;
-    for s in &a.story {
-        writeln!(w, "{s}")?;
+    w.heading(format_args!("== What happened"))?;
+    for s in a.story.sentences() {
+        if s.verdict {
+            w.verdict(&s.text)?;
+        } else {
+            writeln!(w, "{}", s.text)?;
+        }
     }
     writeln!(w)?;
     let incident: Vec<&Finding> = a.findings.iter().filter(|f| f.severity == Severity::Incident).collect();
     if !incident.is_empty() {
-        writeln!(w, "== Incident findings ({})", incident.len())?;
+        w.heading(format_args!("== Incident findings ({})", incident.len()))?;
         let shown = if opts.all { incident.len() } else { FIRST_SCREEN_FINDINGS };
         for f in incident.iter().take(shown) {
-            writeln!(w, "{}", finding_line(a, f))?;
+            w.verdict(&finding_line(a, f))?;
         }
         if incident.len() > shown {
-            writeln!(w, "… and {} more (--all lists them)", incident.len() - shown)?;
+            w.verdict(&format!("… and {} more (--all lists them)", incident.len() - shown))?;
         }
         writeln!(w)?;
     }
-    writeln!(w, "== Clusters before any merge")?;
+    w.heading(format_args!("== Clusters before any merge"))?;
     for c in &a.clusters {
         let members: Vec<String> =
             c.nodes.iter().map(|n| format!("{} {}", n.short(), best.get(n).cloned().unwrap_or_default())).collect();
@@ -94,7 +158,7 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
     }
     for m in &a.merges {
         writeln!(w)?;
-        writeln!(w, "== Merge at {}", rel(a, m.ts_us))?;
+        w.heading(format_args!("== Merge at {}", rel(a, m.ts_us)))?;
         for (i, s) in m.sides.iter().enumerate() {
             let names: Vec<String> = s.iter().map(|n| n.short().into_owned()).collect();
             writeln!(w, "side {}: {}", i + 1, names.join(" "))?;
@@ -112,7 +176,7 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
     }
     if !a.damage.role_changes.is_empty() || !a.damage.slot_moves.is_empty() {
         writeln!(w)?;
-        writeln!(w, "== Damage (what the incident changed; setup steps are not listed)")?;
+        w.heading(format_args!("== Damage (what the incident changed; setup steps are not listed)"))?;
         for r in &a.damage.role_changes {
             let of = r.replicaof.map(|x| format!(" of {}", x.short())).unwrap_or_default();
             writeln!(
@@ -132,7 +196,7 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
                 w,
                 "{}  slots {} ({}) {} → {}{}",
                 rel(a, m.ts_us),
-                m.slots,
+                format_slot_ranges(&m.slots),
                 m.count,
                 from,
                 short_of(m.to.as_ref(), "nobody"),
@@ -142,7 +206,7 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
     }
     writeln!(w)?;
     if opts.all {
-        writeln!(w, "== All findings")?;
+        w.heading(format_args!("== All findings"))?;
         if a.findings.is_empty() {
             writeln!(w, "none")?;
         }
@@ -153,16 +217,15 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
         other_findings(w, a)?;
     }
     writeln!(w)?;
-    writeln!(
-        w,
+    w.heading(format_args!(
         "== Introductions (first time each node learned another; {} known before the capture not shown)",
         a.introductions.iter().filter(|i| i.via == Via::Prior).count()
-    )?;
+    ))?;
     for i in a.introductions.iter().filter(|i| i.via != Via::Prior) {
         writeln!(w, "{}", intro_line(a, i, &best))?;
     }
     writeln!(w)?;
-    writeln!(w, "== Nodes")?;
+    w.heading(format_args!("== Nodes"))?;
     for n in &a.nodes {
         writeln!(
             w,
@@ -173,8 +236,8 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
             n.cluster.as_deref().unwrap_or("-"),
             n.role_first,
             n.role_last,
-            n.slots_first,
-            n.slots_last,
+            format_slot_ranges(&n.slots_first),
+            format_slot_ranges(&n.slots_last),
             n.config_epoch_first,
             n.config_epoch_last,
             n.hostname.as_deref().map(|h| format!(" hostname={h}")).unwrap_or_default()
@@ -188,7 +251,7 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
     }
     if !a.coverage.encrypted.is_empty() {
         writeln!(w)?;
-        writeln!(w, "== Encrypted connections (TLS: metadata only)")?;
+        w.heading(format_args!("== Encrypted connections (TLS: metadata only)"))?;
         // Pairs that are not bus (junk, scanners, other services) can be
         // countless: listed with --all; the JSON has them all.
         let hidden = if opts.all { 0 } else { a.coverage.encrypted.iter().filter(|f| f.likely_bus.is_none()).count() };
@@ -222,14 +285,14 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
     write_captures(w, a)?;
     if !a.clock_offsets.is_empty() {
         writeln!(w)?;
-        writeln!(w, "== Clock offsets between captures after alignment (from messages seen by both)")?;
+        w.heading(format_args!("== Clock offsets between captures after alignment (from messages seen by both)"))?;
         for o in &a.clock_offsets {
             writeln!(w, "{} vs {}: {:+.3} ms ({} samples)", o.b, o.a, o.offset_us as f64 / 1000.0, o.samples)?;
         }
     }
     if !a.anomalies.is_empty() {
         writeln!(w)?;
-        writeln!(w, "== Capture anomalies")?;
+        w.heading(format_args!("== Capture anomalies"))?;
         for (k, n) in &a.anomalies {
             writeln!(w, "{k} {n}")?;
         }
@@ -238,12 +301,12 @@ fn report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions) -> io::Result<(
 }
 
 /// What the analysis's bounds dropped.
-fn retention(w: &mut dyn Write, r: &crate::analysis::Retention) -> io::Result<()> {
+fn retention(w: &mut Out<'_>, r: &crate::analysis::Retention) -> io::Result<()> {
     if r.is_empty() {
         return Ok(());
     }
     writeln!(w)?;
-    writeln!(w, "== Bounds reached (not kept: counted)")?;
+    w.heading(format_args!("== Bounds reached (not kept: counted)"))?;
     let half = r.max_events / 2;
     let lists = r.findings.iter().map(|(k, d)| (format!("{k} findings"), d));
     let lists = lists.chain([("role changes".to_string(), &r.role_changes), ("slot moves".to_string(), &r.slot_moves)]);
@@ -269,9 +332,9 @@ fn retention(w: &mut dyn Write, r: &crate::analysis::Retention) -> io::Result<()
 
 /// Findings below incident level, as counts by severity and kind (with
 /// their phases).
-fn other_findings(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+fn other_findings(w: &mut Out<'_>, a: &Analysis) -> io::Result<()> {
     let others: Vec<&Finding> = a.findings.iter().filter(|f| f.severity != Severity::Incident).collect();
-    writeln!(w, "== Other findings ({}; --all lists each, the JSON has all)", others.len())?;
+    w.heading(format_args!("== Other findings ({}; --all lists each, the JSON has all)", others.len()))?;
     if others.is_empty() {
         writeln!(w, "none")?;
     }
@@ -310,7 +373,12 @@ pub fn write_nodes_view(w: &mut dyn Write, v: &NodesView) -> io::Result<()> {
 fn nodes_view(w: &mut dyn Write, v: &NodesView) -> io::Result<()> {
     writeln!(w, "# what {} believed at {}", v.node.short(), format_utc_us(v.at_us))?;
     for l in &v.lines {
-        let slots = if l.slots == "-" { String::new() } else { format!(" {}", l.slots.replace(',', " ")) };
+        // `CLUSTER NODES` separates slot ranges with spaces.
+        let slots = if l.slots.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", format_slot_ranges(&l.slots).replace(',', " "))
+        };
         writeln!(
             w,
             "{} {} {} {} {} {} {} {}{slots}",
@@ -322,15 +390,15 @@ fn nodes_view(w: &mut dyn Write, v: &NodesView) -> io::Result<()> {
 
 /// Captures of several files or several captures: what each is and its
 /// clock against the reference.
-fn write_captures(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+fn write_captures(w: &mut Out<'_>, a: &Analysis) -> io::Result<()> {
     if a.captures.len() < 2 && a.captures.iter().all(|c| c.files.is_empty()) {
         return Ok(());
     }
     writeln!(w)?;
-    let reference = a.captures.iter().find(|c| c.clock.as_ref().is_some_and(|k| k.method == "reference"));
+    let reference = a.captures.iter().find(|c| c.clock.as_ref().is_some_and(|k| k.method == Method::Reference));
     match reference {
-        Some(r) => writeln!(w, "== Captures (all times on the clock of {})", r.vantage)?,
-        None => writeln!(w, "== Captures")?,
+        Some(r) => w.heading(format_args!("== Captures (all times on the clock of {})", r.vantage))?,
+        None => w.heading(format_args!("== Captures"))?,
     }
     for c in &a.captures {
         let files = match c.files.as_slice() {
@@ -339,14 +407,14 @@ fn write_captures(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
         };
         let clock = match &c.clock {
             None => String::new(),
-            Some(k) if k.method == "reference" => " reference clock".to_string(),
-            Some(k) if k.method == "none" => " clock not aligned (times as captured)".to_string(),
+            Some(k) if k.method == Method::Reference => " reference clock".to_string(),
+            Some(k) if k.method == Method::None => " clock not aligned (times as captured)".to_string(),
             Some(k) => format!(
                 " clock {:+.6} s ± {:.3} ms ({} {}){}",
                 k.offset_us as f64 / 1e6,
                 k.uncertainty_us as f64 / 1e3,
                 k.samples,
-                if k.method == "node_clock" { "node-clock readings" } else { "shared messages" },
+                if k.method == Method::NodeClock { "node-clock readings" } else { "shared messages" },
                 if k.applied { ", applied" } else { ", within its uncertainty: not applied" }
             ),
         };
@@ -358,24 +426,4 @@ fn write_captures(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
         )?;
     }
     Ok(())
-}
-
-/// The report for a terminal: headings bold, the verdict lines (merge, near
-/// miss, conflict, root cause) and incident-level finding lines red.
-pub fn colourize(report: &str) -> String {
-    const VERDICTS: [&str; 6] = ["MERGE", "NEAR MISS", "ID CONFLICT", "ADDRESS REUSE", "Root cause:", "Damage:"];
-    let mut out = String::with_capacity(report.len() + 256);
-    let mut incident_section = false;
-    for line in report.lines() {
-        if line.starts_with("== ") {
-            incident_section = line.starts_with("== Incident findings");
-            out.push_str(&format!("\x1b[1m{line}\x1b[0m\n"));
-        } else if VERDICTS.iter().any(|v| line.starts_with(v)) || (incident_section && !line.is_empty()) {
-            out.push_str(&format!("\x1b[31m{line}\x1b[0m\n"));
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
 }

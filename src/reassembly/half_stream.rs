@@ -1,7 +1,9 @@
-//! One direction of a TCP connection: expected sequence number, the
-//! out-of-order queue, and gap decisions. Sequence arithmetic is wrapping:
-//! every sequence number is turned into a 64-bit stream offset relative to
-//! the next expected byte, which is exact as long as segments are within
+//! One direction of a TCP connection: expected sequence number, where
+//! each segment goes (delivered now, queued out of order, or dropped as
+//! already seen), and the end of the direction; `holes.rs` decides when a
+//! hole in the queue is lost. Sequence arithmetic is wrapping: every
+//! sequence number is turned into a 64-bit stream offset relative to the
+//! next expected byte, which is exact as long as segments are within
 //! 2 GiB of it (TCP windows are far smaller).
 
 use super::stream::{ChunkMeta, CloseReason, GapReason, StreamConsumer};
@@ -34,32 +36,32 @@ struct Piece<'a> {
 
 /// An out-of-order segment waiting for the bytes before it.
 #[derive(Debug)]
-struct Pending {
-    data: Vec<u8>,
+pub(super) struct Pending {
+    pub(super) data: Vec<u8>,
     /// Bytes after `data` cut by snaplen.
-    missing: u32,
-    frame: u64,
-    ts_us: i64,
+    pub(super) missing: u32,
+    pub(super) frame: u64,
+    pub(super) ts_us: i64,
 }
 
 /// What one direction knows. `S` is the consumer's per-direction state.
 #[derive(Debug)]
 pub struct HalfStream<S> {
-    started: bool,
+    pub(super) started: bool,
     midstream: bool,
     /// Sequence number of the next byte to deliver.
-    next_seq: u32,
+    pub(super) next_seq: u32,
     /// Stream offset of that byte.
-    next_off: u64,
-    pending: BTreeMap<u64, Pending>,
-    pending_bytes: usize,
+    pub(super) next_off: u64,
+    pub(super) pending: BTreeMap<u64, Pending>,
+    pub(super) pending_bytes: usize,
     /// Capture time the oldest still-open hole was first noticed.
-    hole_since: Option<i64>,
+    pub(super) hole_since: Option<i64>,
     /// Highest offset the peer acknowledged.
-    peer_acked: u64,
+    pub(super) peer_acked: u64,
     /// Offset of the FIN, once seen.
     fin_off: Option<u64>,
-    closed: bool,
+    pub(super) closed: bool,
     /// Frame of the latest segment of this direction (for the close).
     last_frame: u64,
     pub(super) state: S,
@@ -167,7 +169,7 @@ impl<S> HalfStream<S> {
         self.next_seq = self.next_seq.wrapping_add(n as u32);
     }
 
-    fn deliver<C: StreamConsumer<State = S>>(
+    pub(super) fn deliver<C: StreamConsumer<State = S>>(
         &mut self,
         c: &mut C,
         base: &MetaBase,
@@ -187,7 +189,7 @@ impl<S> HalfStream<S> {
         }
     }
 
-    fn emit_gap<C: StreamConsumer<State = S>>(
+    pub(super) fn emit_gap<C: StreamConsumer<State = S>>(
         &mut self,
         c: &mut C,
         base: &MetaBase,
@@ -202,125 +204,6 @@ impl<S> HalfStream<S> {
         let slot = &mut fx.gaps[reason_index(reason)];
         slot.0 += 1;
         slot.1 += len;
-    }
-
-    /// Delivers queued segments that have become contiguous.
-    fn drain<C: StreamConsumer<State = S>>(&mut self, c: &mut C, base: &MetaBase, fx: &mut Effects) {
-        while let Some(entry) = self.pending.first_entry() {
-            let off = *entry.key();
-            if off > self.next_off {
-                break;
-            }
-            let p = entry.remove();
-            let total = p.data.len() as u64 + u64::from(p.missing);
-            self.pending_bytes -= p.data.len();
-            fx.pending_delta -= p.data.len() as i64;
-            let end = off + total;
-            if end <= self.next_off {
-                fx.duplicate_bytes += p.data.len() as u64;
-                continue;
-            }
-            let skip = (self.next_off - off) as usize;
-            if skip >= p.data.len() {
-                // Only snaplen-missing bytes remain.
-                let rest = (end - self.next_off) as u32;
-                fx.duplicate_bytes += p.data.len() as u64;
-                self.deliver(c, base, &[], rest, Stamp { frame: p.frame, ts_us: p.ts_us }, fx);
-            } else {
-                fx.duplicate_bytes += skip as u64;
-                self.deliver(c, base, &p.data[skip..], p.missing, Stamp { frame: p.frame, ts_us: p.ts_us }, fx);
-            }
-        }
-        if self.pending.is_empty() {
-            self.hole_since = None;
-        }
-    }
-
-    /// Declares the hole before the first queued segment lost and delivers
-    /// what follows it.
-    fn skip_hole<C: StreamConsumer<State = S>>(
-        &mut self,
-        c: &mut C,
-        base: &MetaBase,
-        reason: GapReason,
-        fx: &mut Effects,
-    ) {
-        if let Some((&off, p)) = self.pending.first_key_value()
-            && off > self.next_off
-        {
-            let at = Stamp { frame: p.frame, ts_us: p.ts_us };
-            self.emit_gap(c, base, off - self.next_off, reason, at, fx);
-        }
-        self.hole_since = None;
-        self.drain(c, base, fx);
-    }
-
-    /// Resolves holes the peer has acknowledged past (lost to the capture,
-    /// not to the network), and holes older than the timeout.
-    fn resolve_holes<C: StreamConsumer<State = S>>(
-        &mut self,
-        c: &mut C,
-        base: &MetaBase,
-        now_us: i64,
-        limits: Limits,
-        fx: &mut Effects,
-    ) {
-        while let Some((&off, _)) = self.pending.first_key_value() {
-            let acked = self.peer_acked >= off;
-            let timed_out = self.hole_since.is_some_and(|t| now_us.saturating_sub(t) > limits.hole_timeout_us);
-            if acked {
-                self.skip_hole(c, base, GapReason::NotCaptured, fx);
-            } else if timed_out {
-                self.skip_hole(c, base, GapReason::Unfilled, fx);
-            } else {
-                break;
-            }
-            if !self.pending.is_empty() {
-                self.hole_since = Some(now_us);
-            }
-        }
-        self.check_fin(c, base, now_us, fx);
-    }
-
-    /// Declares holes lost that waited longer than the hole timeout, on a
-    /// direction that may get no more packets (so the bytes queued behind
-    /// them are delivered, and freed).
-    pub(super) fn expire_holes<C: StreamConsumer<State = S>>(
-        &mut self,
-        c: &mut C,
-        base: &MetaBase,
-        now_us: i64,
-        limits: Limits,
-        fx: &mut Effects,
-    ) {
-        if !self.pending.is_empty() && !self.closed {
-            self.resolve_holes(c, base, now_us, limits, fx);
-        }
-    }
-
-    /// Records an acknowledgment sent by the peer for this direction.
-    pub(super) fn ack<C: StreamConsumer<State = S>>(
-        &mut self,
-        c: &mut C,
-        base: &MetaBase,
-        ack: u32,
-        now_us: i64,
-        limits: Limits,
-        fx: &mut Effects,
-    ) {
-        if !self.started || self.closed {
-            return;
-        }
-        let rel = ack.wrapping_sub(self.next_seq) as i32;
-        if rel > 0 {
-            let off = self.next_off + rel as u64;
-            if off > self.peer_acked {
-                self.peer_acked = off;
-            }
-            if !self.pending.is_empty() {
-                self.resolve_holes(c, base, now_us, limits, fx);
-            }
-        }
     }
 
     /// Handles one segment of this direction.
@@ -426,7 +309,13 @@ impl<S> HalfStream<S> {
         }
     }
 
-    fn check_fin<C: StreamConsumer<State = S>>(&mut self, c: &mut C, base: &MetaBase, ts_us: i64, fx: &mut Effects) {
+    pub(super) fn check_fin<C: StreamConsumer<State = S>>(
+        &mut self,
+        c: &mut C,
+        base: &MetaBase,
+        ts_us: i64,
+        fx: &mut Effects,
+    ) {
         if let Some(fin_off) = self.fin_off
             && self.next_off >= fin_off
             && !self.closed
@@ -434,23 +323,6 @@ impl<S> HalfStream<S> {
             let frame = self.last_frame;
             self.close(c, base, CloseReason::Fin, ts_us, frame, fx);
         }
-    }
-
-    /// Declares every open hole lost now (global cap) and delivers what
-    /// was queued behind them.
-    pub(super) fn flush_holes<C: StreamConsumer<State = S>>(
-        &mut self,
-        c: &mut C,
-        base: &MetaBase,
-        reason: GapReason,
-        ts_us: i64,
-        _frame: u64,
-        fx: &mut Effects,
-    ) {
-        while !self.pending.is_empty() {
-            self.skip_hole(c, base, reason, fx);
-        }
-        self.check_fin(c, base, ts_us, fx);
     }
 
     /// Ends the direction: remaining holes become gaps, queued data is

@@ -17,12 +17,18 @@
 //! still open. Memory stays bounded by per-stream and global caps on
 //! out-of-order bytes and by idle eviction.
 //!
-//! Files: `stream.rs` (what a consumer receives: chunks, gaps, closes),
-//! `half_stream.rs` (one direction), `table.rs` (connections, caps,
-//! eviction), `stats.rs` (the counters). This file only declares and
-//! re-exports. Imports: `decode`.
+//! | file | holds |
+//! |---|---|
+//! | `stream.rs` | what a consumer receives: [`StreamConsumer`], [`ChunkMeta`], [`GapReason`], [`CloseReason`] |
+//! | `table.rs` | [`Reassembler`], [`ReassemblyConfig`]: the connections, SYN/FIN/RST, caps, eviction |
+//! | `half_stream.rs` | `HalfStream`: one direction, where each segment goes, its end |
+//! | `holes.rs` | when a hole in a direction's out-of-order queue becomes a gap |
+//! | `stats.rs` | [`ReassemblyStats`]: the counters |
+//!
+//! This file only declares and re-exports. Imports: `decode`.
 
 mod half_stream;
+mod holes;
 mod stats;
 mod stream;
 mod table;

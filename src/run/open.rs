@@ -2,7 +2,7 @@
 //! chained source), shifted onto the reference clock, and the analysis
 //! settings that name them.
 
-use crate::analysis::{AnalysisConfig, CaptureClock};
+use crate::analysis::AnalysisConfig;
 use crate::capture::{BytesRead, CaptureError, CaptureFile, FilterError, PacketSource, SelectSpec};
 use crate::pipeline::{Input, Pipeline, PipelineConfig};
 use crate::vantage::names::file_name;
@@ -57,17 +57,7 @@ pub fn open_plan(
         } else {
             Vec::new()
         });
-        acfg.clocks.push(several.then(|| {
-            let a = &v.alignment;
-            CaptureClock {
-                offset_us: a.offset_us,
-                uncertainty_us: a.uncertainty_us,
-                method: a.method.as_str().into(),
-                samples: a.samples,
-                applied: a.applied,
-                note: a.note.clone(),
-            }
-        }));
+        acfg.clocks.push(several.then(|| v.alignment.clone()));
     }
     Ok((inputs, acfg))
 }

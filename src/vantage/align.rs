@@ -7,9 +7,11 @@
 //! capture's time minus the newest of them is its clock against the
 //! nodes' (to a second or two).
 
+use crate::time::clocks::{PairOffsets, Sorted};
 use rustc_hash::FxHashMap as HashMap;
-use serde::Serialize;
 use std::collections::VecDeque;
+
+pub use crate::time::clocks::{Alignment, Method};
 
 /// Fewest shared messages that make an offset.
 const MIN_SAMPLES: usize = 3;
@@ -22,65 +24,9 @@ const MIN_NODE_LAGS: usize = 20;
 /// seconds and a peer's last PONG may be a second or two old.
 const NODE_CLOCK_UNCERTAINTY_US: i64 = 2_000_000;
 
-/// How a vantage's clock was put on the reference clock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// The reference itself.
-    Reference,
-    /// From messages seen by this vantage and an aligned one.
-    SharedMessages,
-    /// From the nodes' clocks in gossip (no shared message).
-    NodeClock,
-    /// No way to align: times are used as captured.
-    None,
-}
-
-impl Method {
-    /// The name the JSON gives it (as serialised).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Reference => "reference",
-            Method::SharedMessages => "shared_messages",
-            Method::NodeClock => "node_clock",
-            Method::None => "none",
-        }
-    }
-}
-
-/// One vantage's offset: reference time = capture time − `offset_us`.
-#[derive(Clone, Debug, Serialize)]
-pub struct Alignment {
-    pub offset_us: i64,
-    pub uncertainty_us: i64,
-    pub method: Method,
-    /// Shared messages (or node-clock readings) behind the estimate.
-    pub samples: u64,
-    /// Applied: the offset is larger than its uncertainty.
-    pub applied: bool,
-    /// Why an alignment was refused or is doubtful.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-impl Alignment {
-    fn reference() -> Self {
-        Alignment { offset_us: 0, uncertainty_us: 0, method: Method::Reference, samples: 0, applied: false, note: None }
-    }
-    /// The shift to subtract from capture times.
-    pub fn shift_us(&self) -> i64 {
-        if self.applied { self.offset_us } else { 0 }
-    }
-}
-
 /// An estimate from samples: median and half the 10–90 % spread.
-fn estimate(mut v: Vec<i64>) -> Option<(i64, i64, u64)> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_unstable();
-    let q = |p: usize| v[(v.len() - 1) * p / 100];
-    Some((q(50), (q(90) - q(10)) / 2, v.len() as u64))
+fn estimate(s: &Sorted) -> (i64, i64, u64) {
+    (s.percentile(50), (s.percentile(90) - s.percentile(10)) / 2, s.len() as u64)
 }
 
 /// An offset estimate between two vantages (median, uncertainty,
@@ -98,28 +44,29 @@ pub struct VantageClock {
 #[allow(clippy::needless_range_loop)] // indices name vantages in `pair`
 pub fn align(clocks: &[VantageClock], reference: usize) -> Vec<Alignment> {
     let n = clocks.len();
-    // Pairwise offsets from shared messages: (b − a) samples.
-    let mut pair: HashMap<(usize, usize), PairEstimate> = HashMap::default();
+    // Pairwise offsets from shared messages: (b − a) samples, each
+    // vantage's fingerprints looked up in the larger table.
+    let mut shared = PairOffsets::default();
     for a in 0..n {
         for b in a + 1..n {
-            let (small, big, flip) =
-                if clocks[a].fingerprints.len() <= clocks[b].fingerprints.len() { (a, b, false) } else { (b, a, true) };
-            let samples: Vec<i64> = clocks[small]
-                .fingerprints
-                .iter()
-                .filter_map(|(fp, &ts)| clocks[big].fingerprints.get(fp).map(|&t| if flip { ts - t } else { t - ts }))
-                .collect();
-            if samples.len() < MIN_SAMPLES {
-                continue;
+            let (small, big) =
+                if clocks[a].fingerprints.len() <= clocks[b].fingerprints.len() { (a, b) } else { (b, a) };
+            for (fp, &ts) in &clocks[small].fingerprints {
+                if let Some(&t) = clocks[big].fingerprints.get(fp) {
+                    shared.add(small, ts, big, t);
+                }
             }
-            let Some((med, unc, k)) = estimate(samples) else { continue };
-            let r = if unc * 2 > MAX_SPREAD_US {
-                Err(format!("{k} shared messages disagree by ±{:.3} s", unc as f64 / 1e6))
-            } else {
-                Ok((med, unc, k))
-            };
-            pair.insert((a, b), r);
         }
+    }
+    let mut pair: HashMap<(usize, usize), PairEstimate> = HashMap::default();
+    for (key, samples) in shared.sorted().filter(|(_, s)| s.len() >= MIN_SAMPLES) {
+        let (med, unc, k) = estimate(&samples);
+        let r = if unc * 2 > MAX_SPREAD_US {
+            Err(format!("{k} shared messages disagree by ±{:.3} s", unc as f64 / 1e6))
+        } else {
+            Ok((med, unc, k))
+        };
+        pair.insert(key, r);
     }
     let mut out: Vec<Option<Alignment>> = vec![None; n];
     out[reference] = Some(Alignment::reference());

@@ -15,11 +15,11 @@
 //! |---|---|
 //! | `mod.rs` | [`plan`]: files grouped into vantages, named, and their clocks |
 //! | `scan.rs` | the first pass over one file |
-//! | `align.rs` | clock offsets between vantages |
+//! | `align.rs` | clock offsets between vantages (samples and `Alignment` from `time::clocks`) |
 //! | `chain.rs` | [`ChainSource`]: a rotated capture's files as one source |
 //! | `names.rs` | capture names from file names (the one place) |
 //!
-//! Imports: `capture`, `decode`, `clusterbus`, `pipeline`, `events`.
+//! Imports: `capture`, `decode`, `clusterbus`, `pipeline`, `events`, `time` (clocks).
 
 pub mod align;
 pub mod chain;

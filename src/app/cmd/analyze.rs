@@ -11,7 +11,7 @@ use meetgraph::error::{Error, Status};
 use meetgraph::output::chart::render_chart;
 use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::html::write_html;
-use meetgraph::output::report::{ReportOptions, write_json, write_report};
+use meetgraph::output::report::{ReportOptions, Style, write_json, write_report};
 use meetgraph::time::{TimeSpec, format_utc_us};
 use std::io::{self, IsTerminal};
 
@@ -32,14 +32,9 @@ pub fn run(input: &InputConfig, cfg: &AnalyzeConfig) -> Result<Status, Error> {
     }
     if !o.takes_stdout() {
         let report = ReportOptions { all: o.all };
-        if meetgraph::output::watch::use_colour(io::stdout().is_terminal()) {
-            let mut buf = Vec::new();
-            write_report(&mut buf, &analysis, &report).map_err(|e| Error::write("writing output", e))?;
-            let text = meetgraph::output::report::colourize(&String::from_utf8_lossy(&buf));
-            write_stdout(|w| w.write_all(text.as_bytes()))?;
-        } else {
-            write_stdout(|w| write_report(w, &analysis, &report))?;
-        }
+        let colour = meetgraph::output::watch::use_colour(io::stdout().is_terminal());
+        let style = if colour { Style::Colour } else { Style::Plain };
+        write_stdout(|w| write_report(w, &analysis, &report, style))?;
     }
     Ok(status)
 }

@@ -5,6 +5,7 @@
 use crate::app::config::{InputConfig, WatchConfig, is_stdout};
 use crate::app::inputs::{damaged, open_vantages};
 use crate::app::metrics::Exposition;
+use meetgraph::analysis::alerts::AlertKind;
 use meetgraph::error::{Error, Status};
 use meetgraph::output::watch::{use_colour, write_alert, write_alert_json};
 use std::collections::BTreeMap;
@@ -16,7 +17,7 @@ pub fn run(input: &InputConfig, cfg: &WatchConfig) -> Result<Status, Error> {
     if let Some(addr) = &cfg.metrics {
         exposition.serve(addr)?;
     }
-    let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_kind: BTreeMap<AlertKind, u64> = BTreeMap::new();
     let (mut opened, acfg) = open_vantages(input, None)?;
     let json_on_stdout = cfg.json_events.as_deref().is_some_and(is_stdout);
     let mut json_file = match &cfg.json_events {
@@ -53,7 +54,7 @@ pub fn run(input: &InputConfig, cfg: &WatchConfig) -> Result<Status, Error> {
             err = Some(Error::write("writing events", e));
         }
         for x in alerts {
-            *by_kind.entry(x.kind.clone()).or_default() += 1;
+            *by_kind.entry(x.kind).or_default() += 1;
         }
         exposition.set(meetgraph::output::metrics::exposition(a, &by_kind, dropped()));
         if status_line {

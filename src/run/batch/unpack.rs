@@ -231,7 +231,7 @@ mod tests {
             restarts: 0,
             others: 0,
         };
-        crate::events::tests::each_sample(&mut c);
+        crate::events::each_sample(&mut c);
         c.check(0);
         assert!(expected.borrow().is_empty());
         (c.checked, c.restarts, c.others)

@@ -1,0 +1,334 @@
+//! Introductions: the first moment each learner knew each node and how, one
+//! constructor per mechanism, and the chain of introductions behind one
+//! (patient zero first).
+
+use super::knowledge::Heard;
+use crate::analysis::model::{Evidence, Introduction, NodeAddr, NodeId, Via};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeSet;
+
+/// Knowledge shown this soon after a learner is first seen predates the
+/// capture.
+pub const PRIOR_WINDOW_US: i64 = 5_000_000;
+
+fn bare(ts_us: i64, learner: NodeId, node: NodeId, via: Via, evidence: Vec<Evidence>) -> Introduction {
+    Introduction {
+        ts_us,
+        learner,
+        node,
+        via,
+        introducer: None,
+        address: None,
+        answered_by: None,
+        gossip_named: None,
+        command: None,
+        evidence,
+    }
+}
+
+/// `l` received a MEET from unknown `n` and recorded it at `address`.
+pub fn meet(ts: i64, l: NodeId, n: NodeId, address: NodeAddr, evd: Evidence) -> Introduction {
+    Introduction { address: Some(address), ..bare(ts, l, n, Via::Meet, vec![evd]) }
+}
+
+/// Valkey 8+: `l` added `g` from the gossip of a MEET sent by `s`.
+pub fn meet_gossip(ts: i64, l: NodeId, s: NodeId, g: NodeId, address: NodeAddr, evd: Evidence) -> Introduction {
+    Introduction {
+        introducer: Some(s),
+        address: Some(address),
+        gossip_named: Some(g),
+        ..bare(ts, l, g, Via::MeetGossip, vec![evd])
+    }
+}
+
+/// `l` showed it knew `n` without a handshake in the capture: from
+/// gossip it heard (`heard`), or else before the capture (`prior`) or
+/// through traffic the capture does not contain.
+pub fn hearsay(ts: i64, l: NodeId, n: NodeId, heard: Option<&Heard>, prior: bool, evd: Evidence) -> Introduction {
+    match heard {
+        Some(h) => Introduction {
+            introducer: Some(h.introducer),
+            address: Some(h.addr.clone()),
+            gossip_named: Some(n),
+            ..bare(h.ts, l, n, Via::Gossip, vec![h.evidence.clone(), evd])
+        },
+        None => bare(ts, l, n, if prior { Via::Prior } else { Via::Unobserved }, vec![evd]),
+    }
+}
+
+/// The dial of `l` to `address` that `w` answered.
+pub struct AnsweredDial {
+    pub ts: i64,
+    pub learner: NodeId,
+    pub answered_by: NodeId,
+    pub address: NodeAddr,
+    /// Evidence of the first message and of the answer.
+    pub evidence: [Evidence; 2],
+}
+
+/// A MEET dial: the operator's `CLUSTER MEET` (with the command and its
+/// evidence when captured).
+pub fn operator_meet(d: AnsweredDial, command: Option<(String, Evidence)>) -> Introduction {
+    let mut evidence = d.evidence.to_vec();
+    let command = command.map(|(text, evd)| {
+        evidence.insert(0, evd);
+        text
+    });
+    Introduction {
+        address: Some(d.address),
+        answered_by: Some(d.answered_by),
+        command,
+        ..bare(d.ts, d.learner, d.answered_by, Via::OperatorMeet, evidence)
+    }
+}
+
+/// A MEET dial to an address `h` gossiped: a blind handshake that adopts
+/// whoever answers.
+pub fn gossip_handshake(d: AnsweredDial, h: &Heard) -> Introduction {
+    let mut evidence = d.evidence.to_vec();
+    evidence.insert(0, h.evidence.clone());
+    Introduction {
+        introducer: Some(h.introducer),
+        address: Some(d.address),
+        answered_by: Some(d.answered_by),
+        gossip_named: Some(h.node),
+        ..bare(d.ts, d.learner, d.answered_by, Via::Gossip, evidence)
+    }
+}
+
+/// Gossip-add (5.0.10+): `l` added `h.node` under the gossiped id; the
+/// PING dial only checked the address, whoever answered.
+pub fn gossip_add(d: AnsweredDial, h: &Heard) -> Introduction {
+    let [dial, answer] = d.evidence;
+    Introduction {
+        introducer: Some(h.introducer),
+        address: Some(h.addr.clone()),
+        answered_by: Some(d.answered_by),
+        gossip_named: Some(h.node),
+        ..bare(h.ts, d.learner, h.node, Via::Gossip, vec![h.evidence.clone(), dial, answer])
+    }
+}
+
+/// `l` adopted `w`, which answered its dial of `address` where `l`
+/// expected `named` (told by `introducer`, when known).
+pub fn adoption(
+    d: AnsweredDial,
+    named: NodeId,
+    introducer: Option<NodeId>,
+    mut evidence: Vec<Evidence>,
+    evd: Evidence,
+) -> Introduction {
+    evidence.push(evd);
+    Introduction {
+        introducer,
+        address: Some(d.address),
+        answered_by: Some(d.answered_by),
+        gossip_named: Some(named),
+        ..bare(d.ts, d.learner, d.answered_by, Via::Gossip, evidence)
+    }
+}
+
+/// Every first introduction, in the order recorded.
+#[derive(Clone, Debug, Default)]
+pub struct Introductions {
+    list: Vec<Introduction>,
+    /// (learner, node) → index in `list`.
+    known: HashMap<(NodeId, NodeId), usize>,
+    /// The same pairs as bits, for the question asked of every gossip
+    /// entry: per learner number, a bit per node number (numbers from
+    /// `number`). A table of a few bits per pair stays in cache where the
+    /// pair table (96 bytes a pair) does not.
+    bits: Vec<Vec<u64>>,
+    number: HashMap<NodeId, u32>,
+}
+
+/// What one learner knows (see [`Introductions::of`]).
+pub struct Known<'a> {
+    row: &'a [u64],
+    number: &'a HashMap<NodeId, u32>,
+}
+
+impl Known<'_> {
+    /// The learner already knows `n`.
+    pub fn knows(&self, n: NodeId) -> bool {
+        self.number.get(&n).is_some_and(|&i| self.row.get(i as usize / 64).is_some_and(|w| w >> (i % 64) & 1 == 1))
+    }
+}
+
+impl Introductions {
+    /// `l` already knows `n`.
+    pub fn knows(&self, l: NodeId, n: NodeId) -> bool {
+        self.of(l).knows(n)
+    }
+
+    /// What `l` knows (for many questions about one learner).
+    pub fn of(&self, l: NodeId) -> Known<'_> {
+        self.of_number(self.learner_number(l))
+    }
+
+    /// `l`'s number here (`None`: it knows nobody yet); it never changes
+    /// once given.
+    pub fn learner_number(&self, l: NodeId) -> Option<u32> {
+        self.number.get(&l).copied()
+    }
+
+    /// What the learner numbered `l` knows.
+    pub fn of_number(&self, l: Option<u32>) -> Known<'_> {
+        let row = l.and_then(|i| self.bits.get(i as usize)).map_or(&[][..], |r| &r[..]);
+        Known { row, number: &self.number }
+    }
+
+    fn number_of(&mut self, n: NodeId) -> usize {
+        let next = self.number.len() as u32;
+        *self.number.entry(n).or_insert(next) as usize
+    }
+
+    /// Records a first introduction; `None` when it is not one.
+    pub fn record(&mut self, intro: Introduction) -> Option<usize> {
+        let key = (intro.learner, intro.node);
+        if key.0 == key.1 || self.known.contains_key(&key) {
+            return None;
+        }
+        let idx = self.list.len();
+        self.known.insert(key, idx);
+        self.list.push(intro);
+        let (l, n) = (self.number_of(key.0), self.number_of(key.1));
+        if self.bits.len() <= l {
+            self.bits.resize_with(l + 1, Vec::new);
+        }
+        let row = &mut self.bits[l];
+        if row.len() <= n / 64 {
+            row.resize(n / 64 + 1, 0);
+        }
+        row[n / 64] |= 1 << (n % 64);
+        Some(idx)
+    }
+
+    pub fn all(&self) -> &[Introduction] {
+        &self.list
+    }
+
+    /// The nodes `l` knows, sorted.
+    pub fn known_by(&self, l: &NodeId) -> Vec<NodeId> {
+        let mut v: Vec<NodeId> = self.known.keys().filter(|(x, _)| x == l).map(|(_, n)| *n).collect();
+        v.sort();
+        v
+    }
+
+    /// The introductions behind `idx`, as indices, patient zero first: for
+    /// a gossip hop, how the introducer knew the node; for a MEET received,
+    /// why the sender dialled the learner.
+    fn chain_indices(&self, idx: usize) -> Vec<usize> {
+        let mut out = vec![idx];
+        let mut seen = BTreeSet::from([idx]);
+        let mut cur = idx;
+        loop {
+            let i = &self.list[cur];
+            let prev_key = match i.via {
+                Via::Gossip | Via::MeetGossip => i.introducer.map(|intro| (intro, i.gossip_named.unwrap_or(i.node))),
+                Via::Meet => Some((i.node, i.learner)),
+                Via::OperatorMeet | Via::Prior | Via::Unobserved => None,
+            };
+            let Some(&p) = prev_key.and_then(|k| self.known.get(&k)) else { break };
+            if !seen.insert(p) || self.list[p].via == Via::Prior {
+                break;
+            }
+            out.push(p);
+            cur = p;
+        }
+        out.reverse();
+        out
+    }
+
+    /// The chain of introductions behind `idx`, patient zero first.
+    pub fn chain(&self, idx: usize) -> Vec<Introduction> {
+        self.chain_indices(idx).into_iter().map(|i| self.list[i].clone()).collect()
+    }
+
+    /// The chain behind the introduction that fused two groups, with each
+    /// earlier step that brought one of its two nodes into its group
+    /// abnormally: adopted where it answered at an address gossiped for
+    /// another node (a reused or shared address). Those come first: they
+    /// are the root cause, not the legitimate step that completed the
+    /// merge.
+    pub fn merge_chain(&self, idx: usize) -> Vec<Introduction> {
+        let mut ids = self.chain_indices(idx);
+        let link = &self.list[idx];
+        let mut extra = Vec::new();
+        for x in [link.learner, link.node] {
+            let adopted = self.list.iter().enumerate().find(|(j, i)| {
+                i.node == x && i.ts_us <= link.ts_us && !ids.contains(j) && i.answered_by_other().is_some()
+            });
+            // The adoption itself: how the adopter knew the address is
+            // the cluster's normal history.
+            if let Some((j, _)) = adopted {
+                extra.push(j);
+            }
+        }
+        if extra.is_empty() {
+            return self.chain(idx);
+        }
+        extra.dedup();
+        extra.append(&mut ids);
+        // Time order, patient zero first (stable for simultaneous steps).
+        extra.sort_by_key(|&k| self.list[k].ts_us);
+        extra.dedup();
+        extra.into_iter().map(|k| self.list[k].clone()).collect()
+    }
+
+    /// Time of the first introduction of the merge chain behind `idx`.
+    pub fn chain_start(&self, idx: usize) -> i64 {
+        self.merge_chain(idx).iter().map(|i| i.ts_us).min().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::NodeAddr;
+
+    fn id(c: u8) -> NodeId {
+        NodeId([c; 40])
+    }
+
+    fn evd(frame: u64) -> Evidence {
+        Evidence { capture: "c".into(), frame }
+    }
+
+    #[test]
+    fn only_first_introductions_count() {
+        let mut i = Introductions::default();
+        assert_eq!(i.record(meet(1, id(b'a'), id(b'b'), NodeAddr::default(), evd(1))), Some(0));
+        assert_eq!(i.record(meet(2, id(b'a'), id(b'b'), NodeAddr::default(), evd(2))), None);
+        assert_eq!(i.record(meet(3, id(b'a'), id(b'a'), NodeAddr::default(), evd(3))), None);
+        assert!(i.knows(id(b'a'), id(b'b')) && !i.knows(id(b'b'), id(b'a')));
+    }
+
+    #[test]
+    fn chain_follows_gossip_back_to_patient_zero() {
+        let (a, b, c) = (id(b'a'), id(b'b'), id(b'c'));
+        let mut i = Introductions::default();
+        let d = AnsweredDial {
+            ts: 1,
+            learner: a,
+            answered_by: c,
+            address: NodeAddr { ip: "c".into(), port: 1, cport: 2, pport: 0 },
+            evidence: [evd(1), evd(2)],
+        };
+        i.record(operator_meet(d, None));
+        let h = Heard {
+            ts: 5,
+            introducer: a,
+            node: c,
+            addr: NodeAddr { ip: "c".into(), port: 1, cport: 2, pport: 0 },
+            evidence: evd(5),
+        };
+        let last = i.record(hearsay(6, b, c, Some(&h), false, evd(6))).unwrap();
+        let chain = i.chain(last);
+        assert_eq!(
+            chain.iter().map(|x| (x.learner, x.via)).collect::<Vec<_>>(),
+            vec![(a, Via::OperatorMeet), (b, Via::Gossip)]
+        );
+        assert_eq!(i.chain_start(last), 1);
+    }
+}

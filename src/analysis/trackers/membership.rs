@@ -1,0 +1,196 @@
+//! Membership: groups of nodes that know each other (union-find over "knows"
+//! edges in time order), joins (a node added to a cluster, cluster creation)
+//! told from merges (two groups that were each a cluster), and the clusters as
+//! they were before anything happened.
+
+use super::nodes::Nodes;
+use crate::analysis::model::{Join, NodeId};
+use std::collections::BTreeMap;
+
+/// A merge whose chain is resolved when the analysis finishes.
+#[derive(Clone, Debug)]
+pub struct PendingMerge {
+    pub ts: i64,
+    pub sides: Vec<Vec<NodeId>>,
+    /// The introduction that joined the two groups.
+    pub link: usize,
+}
+
+/// Groups over time, joins and merges.
+#[derive(Clone, Debug, Default)]
+pub struct Membership {
+    pub groups: Groups,
+    joins: Vec<Join>,
+    merges: Vec<PendingMerge>,
+    /// Unions of groups in time order (for the clusters at any moment).
+    unions: Vec<(i64, NodeId, NodeId)>,
+    /// First time a node joined an already healthy cluster: the end of
+    /// cluster creation.
+    first_healthy_join: Option<i64>,
+    /// Knowledge that predates the capture: (learner, node, introduction).
+    prior: Vec<(NodeId, NodeId, usize)>,
+}
+
+impl Membership {
+    /// Learner `l` first knew `n` at `ts` (introduction `idx`). `prior`
+    /// knowledge unites groups but is neither a join nor a merge: it dates
+    /// from before the capture, so it counts in the clusters before
+    /// anything happened, whenever it was shown.
+    pub fn introduced(&mut self, ts: i64, l: NodeId, n: NodeId, idx: usize, prior: bool, nodes: &Nodes) {
+        if prior {
+            self.prior.push((l, n, idx));
+        }
+        if self.groups.find(l) == self.groups.find(n) {
+            return;
+        }
+        let side_a = self.groups.members(l);
+        let side_b = self.groups.members(n);
+        // A lone node counts as a cluster only when it serves slots and says
+        // its cluster is OK (all slots covered): nodes being created with a
+        // share of the slots (state fail) join rather than merge.
+        let is_cluster = |side: &[NodeId]| {
+            side.len() >= 2 || side.iter().any(|m| nodes.get(m).is_some_and(|s| s.is_healthy_master()))
+        };
+        if !prior && is_cluster(&side_a) && is_cluster(&side_b) {
+            self.merges.push(PendingMerge { ts, sides: vec![side_a, side_b], link: idx });
+        } else if !prior {
+            let (joiner, joined) = if side_a.len() <= side_b.len() { (l, side_b) } else { (n, side_a) };
+            let healthy = joined.len() >= 2 && joined.iter().all(|m| nodes.get(m).is_some_and(|s| s.state_ok));
+            if healthy && self.first_healthy_join.is_none() {
+                self.first_healthy_join = Some(ts);
+            }
+            self.joins.push(Join { ts_us: ts, node: joiner, joined, introduction: idx });
+        }
+        self.groups.union(l, n);
+        self.unions.push((if prior { i64::MIN } else { ts }, l, n));
+    }
+
+    /// Knowledge that predates the capture, in the order it was shown.
+    pub fn prior(&self) -> &[(NodeId, NodeId, usize)] {
+        &self.prior
+    }
+
+    pub fn joins(&self) -> &[Join] {
+        &self.joins
+    }
+
+    pub fn merges(&self) -> &[PendingMerge] {
+        &self.merges
+    }
+
+    pub fn first_healthy_join(&self) -> Option<i64> {
+        self.first_healthy_join
+    }
+
+    /// The groups of `all` nodes formed by the unions before `start`
+    /// (every union when `None`).
+    pub fn groups_before(&mut self, all: impl Iterator<Item = NodeId>, start: Option<i64>) -> Vec<Vec<NodeId>> {
+        let Some(start) = start else { return self.groups.all() };
+        let mut g = Groups::default();
+        for n in all {
+            g.add(n);
+        }
+        for (ts, l, n) in &self.unions {
+            if *ts < start {
+                g.union(*l, *n);
+            }
+        }
+        g.all()
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Groups {
+    /// Hashed (asked on every message); sorted where listed.
+    parent: rustc_hash::FxHashMap<NodeId, NodeId>,
+    size: rustc_hash::FxHashMap<NodeId, usize>,
+}
+
+impl Groups {
+    pub fn add(&mut self, n: NodeId) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.parent.entry(n) {
+            e.insert(n);
+            self.size.insert(n, 1);
+        }
+    }
+
+    pub fn find(&mut self, n: NodeId) -> NodeId {
+        self.add(n);
+        let mut root = n;
+        while let Some(&p) = self.parent.get(&root) {
+            if p == root {
+                break;
+            }
+            root = p;
+        }
+        // Path compression.
+        let mut cur = n;
+        while cur != root {
+            let next = self.parent.get(&cur).copied().unwrap_or(root);
+            self.parent.insert(cur, root);
+            cur = next;
+        }
+        root
+    }
+
+    /// Size of `n`'s group.
+    pub fn size(&mut self, n: NodeId) -> usize {
+        let r = self.find(n);
+        self.size.get(&r).copied().unwrap_or(1)
+    }
+
+    /// Members of `n`'s group, sorted.
+    pub fn members(&mut self, n: NodeId) -> Vec<NodeId> {
+        let root = self.find(n);
+        let mut all: Vec<NodeId> = self.parent.keys().copied().collect();
+        all.sort();
+        all.into_iter().filter(|&m| self.find(m) == root).collect()
+    }
+
+    /// Joins the groups; returns false when they were already one.
+    pub fn union(&mut self, a: NodeId, b: NodeId) -> bool {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return false;
+        }
+        let (sa, sb) = (self.size.get(&ra).copied().unwrap_or(1), self.size.get(&rb).copied().unwrap_or(1));
+        let (big, small) = if sa > sb || (sa == sb && ra < rb) { (ra, rb) } else { (rb, ra) };
+        self.parent.insert(small, big);
+        self.size.insert(big, sa + sb);
+        true
+    }
+
+    /// All groups, each sorted, ordered by their smallest member.
+    pub fn all(&mut self) -> Vec<Vec<NodeId>> {
+        let mut all: Vec<NodeId> = self.parent.keys().copied().collect();
+        all.sort();
+        let mut by_root: BTreeMap<NodeId, Vec<NodeId>> = BTreeMap::new();
+        for n in all {
+            let r = self.find(n);
+            by_root.entry(r).or_default().push(n);
+        }
+        let mut groups: Vec<Vec<NodeId>> = by_root.into_values().collect();
+        groups.sort();
+        groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(c: u8) -> NodeId {
+        NodeId([c; 40])
+    }
+
+    #[test]
+    fn union_find_groups() {
+        let mut g = Groups::default();
+        assert!(g.union(id(b'a'), id(b'b')));
+        assert!(g.union(id(b'c'), id(b'd')));
+        assert!(!g.union(id(b'b'), id(b'a')));
+        assert_eq!(g.members(id(b'a')), vec![id(b'a'), id(b'b')]);
+        assert!(g.union(id(b'a'), id(b'd')));
+        assert_eq!(g.all(), vec![vec![id(b'a'), id(b'b'), id(b'c'), id(b'd')]]);
+    }
+}

@@ -1,0 +1,19 @@
+//! End-of-run verdicts: what the trackers gathered, read once when the
+//! analysis finishes, becomes the [`Analysis`](super::model::Analysis):
+//! findings, address reuse, phases and severity, damage, the story.
+//! Verdicts import the model, the configuration and the trackers (never
+//! a view: `tests/architecture.rs`).
+//!
+//! | file | holds |
+//! |---|---|
+//! | `finish.rs` | assembling the `Analysis`: clusters before anything happened, merges and their sides, clocks, damage, story |
+//! | `findings.rs` | end-of-run findings (address collisions, sender mismatches, NAT rewrites, each tracker's own) and their order |
+//! | `reuse.rs` | an address of a node that failed or left, answered by another node |
+//! | `triage.rs` | each finding's phase and severity; what counts as damage |
+//! | `story.rs` | the story and one sentence per introduction |
+
+pub mod findings;
+pub mod finish;
+pub mod reuse;
+pub mod story;
+pub mod triage;

@@ -1,0 +1,132 @@
+//! Address reuse: an address that belonged to a node that failed or left,
+//! answered later by a different node (a dead pod's IP given to a new pod:
+//! redis#6174, redis#7287, Tendis#293). Told apart from a collision between two
+//! live nodes (a bridge or NAT address meaning different nodes on different
+//! hosts) by time: the old node fell silent before the new one first answered
+//! there (a FAIL alone is not enough: Valkey 8.1+ declares a node failed when
+//! another answers for it). Says which node died there, which took the address,
+//! from which cluster, and what the servers made of it.
+
+use crate::analysis::model::{
+    DialKind, Evidence, Finding, FindingKind, Introduction, Join, Merge, NodeId, Via, bus_key,
+};
+use crate::analysis::trackers::knowledge::Knowledge;
+use crate::analysis::trackers::nodes::Nodes;
+use crate::time::format_utc_us;
+use std::collections::BTreeMap;
+
+/// A node's claim on an address: first time, answered there (not only
+/// expected there), what said so, evidence.
+pub struct AddressClaim {
+    pub ts: i64,
+    pub answered: bool,
+    pub how: Vec<String>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// What the reuse verdict reads besides the claims.
+pub struct ReuseContext<'a> {
+    pub nodes: &'a Nodes,
+    pub knowledge: &'a Knowledge,
+    pub label_of: &'a BTreeMap<NodeId, String>,
+    pub joins: &'a [Join],
+    pub merges: &'a [Merge],
+    pub intros: &'a [Introduction],
+    /// sender_mismatch findings so far: (address ip:cport, dial, expected, answered).
+    pub mismatches: Vec<(String, DialKind, NodeId, NodeId)>,
+}
+
+impl ReuseContext<'_> {
+    /// The cluster a node started in, the one an operator's MEET put it
+    /// in, or the one it joined.
+    fn cluster(&self, n: &NodeId) -> String {
+        if let Some(l) = self.label_of.get(n) {
+            return format!("cluster {l}");
+        }
+        let met = self.intros.iter().filter(|i| i.via == Via::OperatorMeet).find_map(|i| {
+            let other = if i.node == *n {
+                i.learner
+            } else if i.learner == *n {
+                i.node
+            } else {
+                return None;
+            };
+            self.label_of.get(&other)
+        });
+        if let Some(l) = met {
+            return format!("met into cluster {l}");
+        }
+        let joined =
+            self.joins.iter().find(|j| j.node == *n).and_then(|j| j.joined.iter().find_map(|m| self.label_of.get(m)));
+        match joined {
+            Some(l) => format!("joined cluster {l}"),
+            None => "no cluster seen".into(),
+        }
+    }
+}
+
+/// The `address_reuse` finding for `addr` (`ip:cport`), if its claims are
+/// one node's followed by another's after the first was gone.
+pub fn reuse(addr: &str, claims: &BTreeMap<NodeId, AddressClaim>, cx: &ReuseContext<'_>) -> Option<Finding> {
+    let mut by_time: Vec<(&NodeId, &AddressClaim)> = claims.iter().collect();
+    by_time.sort_by_key(|(n, c)| (c.ts, **n));
+    let [(old, _), (new, new_claim)] = by_time.as_slice() else { return None };
+    if !new_claim.answered {
+        return None;
+    }
+    let took = new_claim.ts;
+    let gone_at = cx.nodes.get(old)?.last_seen;
+    let failed_at = cx.knowledge.failed_at(old);
+    // Gone means silent: a FAIL alone can come from the collision itself
+    // (Valkey 8.1+ declares a node failed when another answers for it)
+    // while the node is alive elsewhere.
+    if gone_at >= took {
+        return None;
+    }
+    let ip_cport = addr;
+    let adopted = cx.merges.iter().any(|m| {
+        m.chain
+            .iter()
+            .any(|i| i.answered_by == Some(**new) && i.address.as_ref().map(bus_key).as_deref() == Some(ip_cport))
+    });
+    let blind = cx.mismatches.iter().any(|(a, d, _, w)| {
+        a == ip_cport && matches!(d, DialKind::BlindMeet | DialKind::AdoptedAfterPing) && w == *new
+    });
+    let rejected = cx.mismatches.iter().any(|(a, d, _, w)| a == ip_cport && *d == DialKind::GossipAdd && w == *new);
+    let verdict = if adopted {
+        "the servers adopted the new node at the old node's address: this is how the clusters merged (see the merge chain)".to_string()
+    } else if blind {
+        "a blind MEET handshake (Redis < 5.0.10/6.0.5) adopted the node that answered".to_string()
+    } else if rejected {
+        format!(
+            "peers that still list {} there dialled it and rejected {}'s answer (marking {} noaddr): a near miss on these servers; servers that handshake gossiped addresses blindly (Redis < 5.0.10/6.0.5) would have adopted it and merged the clusters",
+            old.short(),
+            new.short(),
+            old.short()
+        )
+    } else {
+        "no peer that still lists the old node dialled the address in the capture".to_string()
+    };
+    let left = match failed_at {
+        Some(f) => format!("declared FAIL at {}", format_utc_us(f)),
+        None => format!("silent since {}", format_utc_us(gone_at)),
+    };
+    let evidence: Vec<Evidence> = claims.values().flat_map(|c| c.evidence.iter().take(2).cloned()).collect();
+    Some(Finding {
+        addresses: vec![addr.to_string()],
+        ..Finding::about(
+            FindingKind::AddressReuse,
+            took,
+            vec![**old, **new],
+            format!(
+                "{addr} belonged to {} ({}), {left}; {} ({}) answers there since {}: {verdict}",
+                old.short(),
+                cx.cluster(old),
+                new.short(),
+                cx.cluster(new),
+                format_utc_us(took)
+            ),
+            evidence,
+        )
+    })
+}
