@@ -25,7 +25,7 @@ use super::trackers::roles::{self, RoleHeader, Roles};
 use super::trackers::slots::{SlotClaim, Slots};
 use super::verdicts::finish::{Gathered, build};
 use crate::clusterbus::{MessageType, NodeFlags};
-use crate::events::{BusEvent, BusMessage, EventKind, IpText, Link, NodeAddr};
+use crate::events::{BusEvent, BusMessage, CloseReason, EventKind, IpText, Link, NodeAddr};
 use std::collections::BTreeMap;
 
 /// Consumes events; `finish` yields the [`Analysis`].
@@ -98,9 +98,11 @@ impl Analyzer {
                 self.message(e.ts_us, e.frame, link, msg);
             }
             (EventKind::Command { args }, Some(link)) => self.handshakes.command(e.ts_us, e.frame, &link, args),
-            (EventKind::StreamEnd { bus, bytes, .. }, Some(link)) => {
+            (EventKind::StreamEnd { bus, bytes, reason, .. }, Some(link)) => {
                 self.reading.stream_end(*bus, *bytes, &link);
-                if self.cfg.node_views {
+                // The end of the capture does not close a node's link:
+                // `nodes` at the end shows it open, as the server does.
+                if self.cfg.node_views && *reason != CloseReason::EndOfCapture {
                     self.tables.closed(&link);
                 }
                 self.conns.end(&self.cfg, e.ts_us, &link);

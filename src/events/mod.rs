@@ -25,6 +25,7 @@ mod sink;
 
 /// The kinds of anomaly an [`EventKind::Anomaly`] carries.
 pub use crate::pipeline::AnomalyKind;
+pub use crate::reassembly::CloseReason;
 pub use event::{BusEvent, EventKind, Link};
 pub use fill::{fill_owned_message, to_owned_message};
 pub use fingerprint::fingerprint;

@@ -7,8 +7,9 @@ use crate::pipeline::Input;
 
 /// Runs `inputs` through the analysis like [`analyze_inputs`] and tells
 /// events as they become known: every `interval_us` of capture time a
-/// provisional analysis is made and `on_new` gets the events not told yet
-/// (and the provisional analysis, for a status line); at the end the rest,
+/// provisional analysis is made and `on_new` gets the events not told yet,
+/// often none (and the provisional analysis, for a status line and
+/// metrics); at the end the rest,
 /// from the final analysis, which is returned. What is told is what
 /// `analyze` reports for the same input.
 pub fn watch(
@@ -39,10 +40,11 @@ pub fn watch_with(
             Some(t) if ts >= t => {
                 next = Some(ts + interval_us);
                 let provisional = analyzer.clone().finish();
+                // Every look, even with nothing new: the status line and
+                // the metrics show the latest counts (a healthy cluster
+                // tells nothing for hours).
                 let new = told.new_in(&provisional, false);
-                if !new.is_empty() {
-                    on_new(&new, &provisional);
-                }
+                on_new(&new, &provisional);
             }
             Some(_) => {}
         }

@@ -2,6 +2,8 @@
 //! captures and collect what it found.
 #![allow(dead_code)]
 
+pub mod lab;
+
 use meetgraph::capture::CaptureFile;
 use meetgraph::clusterbus::Message;
 use meetgraph::pipeline::{Anomaly, BusSink, Input, MessageMeta, Pipeline, PipelineConfig};
