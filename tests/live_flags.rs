@@ -301,3 +301,33 @@ fn analyze_and_nodes_on_a_live_interface() {
     assert_eq!(ours.len(), 2, "{}", text(&table.stdout));
     assert_eq!(ours, fields(&server), "meetgraph:\n{}\nserver:\n{server}", text(&table.stdout));
 }
+
+/// On a terminal a live `watch` keeps a status line on stderr (libpcap's
+/// drops, messages, bus flows, nodes, clusters, merges), rewritten in
+/// place, then the "captured, dropped" line; piped, only the latter.
+#[test]
+fn status_line_on_a_terminal_only() {
+    let ns = Netns::new("mgps");
+    ns.redis(7800);
+    ns.redis(7801);
+    ns.meet(7800, "127.0.0.1", 7801);
+    let bin = env!("CARGO_BIN_EXE_meetgraph");
+    let args = "watch -i lo -f tcp --duration 3";
+    // stderr on script's pty, stdout (the events) away.
+    let tty = ns.cmd("script").args(["-qec", &format!("{bin} {args} >/dev/null"), "/dev/null"]).output().unwrap();
+    assert_eq!(tty.status.code(), Some(0), "{}", text(&tty.stdout));
+    let shown = text(&tty.stdout);
+    let status: Vec<&str> = shown.split('\r').filter(|s| s.contains("libpcap drops,")).collect();
+    assert!(status.len() >= 2, "a status line rewritten at each look: {shown:?}");
+    let last = status.last().unwrap();
+    let n: Vec<u64> = last.split(|c: char| !c.is_ascii_digit()).filter_map(|w| w.parse().ok()).collect();
+    // drops, messages, bus flows, nodes, clusters before, merges.
+    assert_eq!(n.len(), 6, "{last:?}");
+    assert!(n[0] == 0 && n[1] > 0 && n[2] > 0 && n[3] == 2, "{last:?}");
+    assert!(shown.contains("packets captured, 0 dropped by libpcap"), "{shown:?}");
+    let piped = wait_output(ns.spawn_meetgraph(&args.split(' ').collect::<Vec<_>>()), Duration::from_secs(10));
+    assert_eq!(piped.status.code(), Some(0), "{}", text(&piped.stderr));
+    let err = text(&piped.stderr);
+    assert!(!err.contains("libpcap drops,") && !err.contains('\r'), "{err:?}");
+    captured_dropped(&err);
+}
