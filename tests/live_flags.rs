@@ -127,10 +127,7 @@ fn burst_while_stopped(ns: &Netns, buffer_kib: &str, port: u16) -> (u64, (u64, u
 
 #[test]
 fn buffer_size_sets_what_libpcap_holds_and_drops_are_told() {
-    let ns = Netns::new("mgpb");
-    ns.redis(7500);
-    ns.redis(7501);
-    ns.meet(7500, "127.0.0.1", 7501);
+    let ns = Netns::with_cluster("mgpb", 7500);
     let (metrics, (captured, dropped)) = burst_while_stopped(&ns, "64", 9475);
     assert!(dropped > 0 && captured < 5000, "-B 64: {captured} captured, {dropped} dropped");
     assert!(metrics > 0 && metrics <= dropped, "metrics {metrics}, line {dropped}");
@@ -307,10 +304,7 @@ fn analyze_and_nodes_on_a_live_interface() {
 /// place, then the "captured, dropped" line; piped, only the latter.
 #[test]
 fn status_line_on_a_terminal_only() {
-    let ns = Netns::new("mgps");
-    ns.redis(7800);
-    ns.redis(7801);
-    ns.meet(7800, "127.0.0.1", 7801);
+    let ns = Netns::with_cluster("mgps", 7800);
     let bin = env!("CARGO_BIN_EXE_meetgraph");
     let args = "watch -i lo -f tcp --duration 3";
     // stderr on script's pty, stdout (the events) away.

@@ -29,6 +29,16 @@ impl Netns {
         ns
     }
 
+    /// A namespace with a cluster of two empty nodes of Redis 7.0 on
+    /// `port` and `port + 1`, met and gossiping.
+    pub fn with_cluster(prefix: &str, port: u16) -> Netns {
+        let ns = Netns::new(prefix);
+        ns.redis(port);
+        ns.redis(port + 1);
+        ns.meet(port, "127.0.0.1", port + 1);
+        ns
+    }
+
     /// A command run inside the namespace.
     pub fn cmd(&self, program: &str) -> Command {
         let mut c = Command::new("ip");
