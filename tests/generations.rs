@@ -150,9 +150,10 @@ fn the_readme_lists_the_samples_servers() {
     let root = common::samples_dir().join("..");
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let start = readme.find("Proven on real captures").expect("the claim");
-    let claim = &readme[start..start + readme[start..].find("from the protocol notes only").unwrap()];
-    // "Redis 3.0.7, 3.2.13, …; Valkey 7.2.7, …. Valkey 8.1 and Redis 8 GA are decoded"
-    let listed = claim[claim.find("):").unwrap() + 2..].split(". ").next().unwrap();
+    // The paragraph: "… (table in …): Redis 3.0.7, 3.2.13, …; Valkey
+    // 7.2.7, …." (and any sentence after the list).
+    let claim = &readme[start..start + readme[start..].find("\n\n").unwrap()];
+    let listed = claim[claim.find("):").unwrap() + 2..].trim().trim_end_matches('.').split(". ").next().unwrap();
     let mut claimed = BTreeSet::new();
     for part in listed.split(';') {
         let part = part.trim();
