@@ -213,7 +213,9 @@ pub enum Command {
 
         /// Chart window start: RFC 3339 (any UTC offset), a time of day on
         /// the capture's date (18:49:40.5), +6.923s after the first message
-        /// (as the report prints), or µs since the epoch.
+        /// (as the report prints), or µs since the epoch. Default: the
+        /// incident's window. Past the captures' edges the window is cut
+        /// there (with a warning); a window wholly outside them is an error.
         #[arg(long, value_name = "TIME")]
         since: Option<String>,
 
@@ -258,8 +260,14 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// The man page (roff) on stdout: `meetgraph man | man -l -`.
-    Man,
+    /// The manual page (roff) on stdout: `meetgraph man | man -l -` is
+    /// meetgraph(1), every command and option, exit status and examples;
+    /// `meetgraph man analyze` is meetgraph-analyze(1).
+    Man {
+        /// One command's page instead.
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
     /// A Wireshark Lua dissector for the cluster bus on stdout (protocol
     /// `rcmb`, every generation, reassembly): `meetgraph dissector >
     /// ~/.local/lib/wireshark/plugins/rcmb.lua`, or `tshark -X
@@ -276,13 +284,16 @@ pub enum Command {
         #[command(flatten)]
         input: InputArgs,
 
-        /// The node (full id or a unique prefix).
-        #[arg(long = "as", value_name = "ID")]
+        /// The node: its id (or a unique prefix), or an address IP:PORT
+        /// (data or bus port) for the node that answered there at that time
+        /// (several: they are listed with their times).
+        #[arg(long = "as", value_name = "ID|IP:PORT")]
         node: String,
 
         /// Capture time: RFC 3339 (any UTC offset), a time of day on the
         /// capture's date, +6.923s after the first message, or µs since the
-        /// epoch. Default: the end of the capture.
+        /// epoch. Default: the end of the capture. A time outside the
+        /// captures is an error that names their span.
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
 

@@ -9,33 +9,14 @@
 
 mod common;
 
-use common::samples_dir;
+use common::browser::{chromium_dom, measured};
+use common::{analyze_dir, samples_dir};
 use meetgraph::analysis::timeline::{Timeline, build_timeline};
-use meetgraph::analysis::{Analysis, AnalysisConfig, FindingKind, Phase};
-use meetgraph::capture::CaptureFile;
+use meetgraph::analysis::{Analysis, FindingKind, Phase};
 use meetgraph::output::chart::{chart_size, render_svg, write_chart};
 use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::html::write_html;
-use meetgraph::pipeline::{Input, Pipeline, PipelineConfig};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn analyze_dir(dir: &Path) -> Analysis {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(".pcap.gz"))
-        .collect();
-    files.sort();
-    let names = files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    let mut inputs: Vec<Input> = files
-        .iter()
-        .enumerate()
-        .map(|(i, p)| Input::new(CaptureFile::open(p).unwrap(), Pipeline::new(i, PipelineConfig::default())))
-        .collect();
-    meetgraph::run::analyze(&mut inputs, AnalysisConfig { vantages: names, until_us: None, ..Default::default() })
-}
+use std::path::PathBuf;
 
 fn incident() -> (Analysis, Timeline) {
     sample("redis-3.0.7-docker-bridge")
@@ -57,37 +38,6 @@ fn first_incident_us(a: &Analysis) -> i64 {
     let chain = a.merges.iter().flat_map(|m| m.chain.iter().map(|i| i.ts_us));
     let findings = a.findings.iter().filter(|f| f.phase != Phase::Setup).map(|f| f.ts_us);
     chain.chain(findings).min().expect("an incident")
-}
-
-/// Runs headless Chromium on `page` in a window `width` pixels wide and
-/// returns the DOM it dumps. Fails (never skips) when Chromium is missing.
-fn chromium_dom(page: &str, name: &str, width: u32) -> String {
-    let dir = std::env::temp_dir().join(format!("meetgraph-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("page.html");
-    std::fs::write(&file, page).unwrap();
-    let out = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-        ])
-        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
-        .arg(format!("--window-size={width},1000"))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", file.display()))
-        .output()
-        .expect("chromium must be installed (Debian package chromium; .ci/run installs it)");
-    let dom = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(!dom.is_empty(), "chromium printed no DOM: {}", String::from_utf8_lossy(&out.stderr));
-    let _ = std::fs::remove_dir_all(&dir);
-    dom
 }
 
 /// What the browser measured of a chart (boxes are left, top, right,
@@ -114,7 +64,7 @@ fn measure_svg(svg: &str, name: &str) -> Measured {
 const box = e => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
 const mid = e => { const b = e.getBoundingClientRect(); return (b.left + b.right) / 2; };
 const sig = g => { const b = g.getBBox();
-  return [...g.children].map(c => [c.tagName, c.getAttribute('fill'), c.getAttribute('stroke'),
+  return [...g.children].filter(c => c.tagName !== 'title').map(c => [c.tagName, c.getAttribute('fill'), c.getAttribute('stroke'),
     c.getAttribute('stroke-width')].join(',')).join(';') + '|' + Math.round(b.width) + 'x' + Math.round(b.height); };
 const glyphs = sel => [...document.querySelectorAll(sel)].map(g => [g.dataset.kind, g.dataset.shape, sig(g)]);
 const r = {
@@ -132,13 +82,7 @@ document.getElementById('result').textContent = JSON.stringify(r);
     let page = format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><style>body{{margin:0}}</style></head><body>{svg}<pre id=\"result\"></pre><script>{SCRIPT}</script></body></html>"
     );
-    let dom = chromium_dom(&page, name, 1700);
-    let json = dom
-        .split("<pre id=\"result\">")
-        .nth(1)
-        .and_then(|s| s.split("</pre>").next())
-        .unwrap_or_else(|| panic!("no measurement in the DOM: {dom}"));
-    serde_json::from_str(&json.replace("&quot;", "\"").replace("&amp;", "&")).unwrap()
+    measured(&chromium_dom(&page, name, 1700))
 }
 
 fn intersects(a: [f64; 4], b: [f64; 4]) -> bool {
@@ -233,7 +177,12 @@ fn timeline_data_matches_golden_for_every_sample() {
     for dir in common::sample_dirs() {
         let a = analyze_dir(&dir);
         let t = build_timeline(&a, None, None);
-        assert_eq!(t.lanes.len(), a.nodes.len());
+        // A lane per node (a cloned id: one per instance; TLS ports too).
+        assert_eq!(t.node_lanes().count(), a.nodes.len(), "{}", dir.display());
+        for c in &a.id_conflicts {
+            let lanes = t.lanes.iter().filter(|l| l.node == Some(c.node)).count();
+            assert_eq!(lanes, c.instances.len(), "{}: a lane per instance of {}", dir.display(), c.node);
+        }
         let got = serde_json::to_string_pretty(&t).unwrap() + "\n";
         let path = dir.join("expected-timeline.json");
         if common::updating_goldens() {
@@ -315,7 +264,10 @@ fn dot_and_mermaid_highlight_the_merge_chain() {
     let mut mm = Vec::new();
     write_mermaid(&mut mm, &a, &t).unwrap();
     let mm = String::from_utf8(mm).unwrap();
-    assert!(mm.starts_with("graph LR") && mm.contains("linkStyle"));
+    assert!(mm.starts_with("---\ntitle: \"Who introduced whom") && mm.contains("\ngraph LR\n") && mm.contains("linkStyle"), "{mm}");
+    // Edges carry the time of day and what was introduced.
+    assert!(mm.contains("|\"18:49:34.052 meet\"|") && mm.contains("gossip: 23d64118"), "{mm}");
+    assert!(dot.contains("label=\"18:49:34.052 meet\""), "{dot}");
 }
 
 #[test]
@@ -362,9 +314,11 @@ fn html_report_puts_the_incident_first_wraps_cells_and_draws_the_graph() {
     assert!(pos("id=\"story\"") < pos("id=\"incident-findings\""));
     assert!(pos("id=\"incident-findings\"") < pos("id=\"chain-1\""));
     assert!(pos("id=\"chain-1\"") < pos("id=\"chart\"") && pos("id=\"chart\"") < pos("id=\"intro-graph\""));
-    for id in ["all-findings", "introductions", "nodes", "connections", "captures", "anomalies"] {
+    for id in ["all-findings", "introductions", "nodes", "connections", "captures"] {
         assert!(pos(&format!("<details id=\"{id}\">")) > pos("id=\"intro-graph\""), "{id} collapsible, after");
     }
+    // No empty section: this capture has no anomalies, so no such section.
+    assert!(a.anomalies.is_empty() && !html.contains("<details id=\"anomalies\">"));
     assert!(html.contains("h1.pcap.gz#226"), "chain evidence frames");
     // Measured in Chromium at a laptop's width (the report's CSP forbids
     // scripts, so the test page drops it and adds one).
@@ -383,7 +337,7 @@ document.getElementById('result').textContent = JSON.stringify({
     let page =
         html.replace(csp, "").replace("</body>", &format!("<pre id=\"result\"></pre><script>{SCRIPT}</script></body>"));
     let dom = chromium_dom(&page, "html-layout", 1280);
-    let json = dom.split("<pre id=\"result\">").nth(1).and_then(|s| s.split("</pre>").next()).expect("measured");
+
     #[derive(serde::Deserialize, Debug)]
     struct Layout {
         cut: Vec<String>,
@@ -393,7 +347,7 @@ document.getElementById('result').textContent = JSON.stringify({
         chain_edges: usize,
         page: [f64; 2],
     }
-    let m: Layout = serde_json::from_str(&json.replace("&quot;", "\"").replace("&amp;", "&")).unwrap();
+    let m: Layout = measured(&dom);
     assert!(m.cut.is_empty(), "cells cut off: {:?}", m.cut);
     assert!(m.page[0] <= m.page[1] + 1.0, "the page scrolls sideways: {:?}", m.page);
     assert_eq!(m.boxes.len(), t.lanes.len(), "one box per node");

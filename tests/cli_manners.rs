@@ -108,8 +108,9 @@ fn completions_and_man_page() {
         assert_eq!(o.status.code(), Some(0));
         assert!(text(&o.stdout).contains("--vantage"), "{shell}");
     }
+    // The manual itself: tests/man.rs.
     let man = text(&meetgraph(&["man"]).stdout);
-    assert!(man.contains(".TH meetgraph 1") && man.contains("analyze"), "{man}");
+    assert!(man.contains(".TH MEETGRAPH 1") && man.contains("analyze"), "{man}");
 }
 
 #[cfg(feature = "live")]

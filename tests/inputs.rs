@@ -1,5 +1,9 @@
-//! Inputs given twice: an identical copy of a capture (under another name)
-//! is read once, with a warning, and the analysis is the same as without it.
+//! Inputs given twice: a copy of a capture (under another name, gzipped or
+//! decompressed) is read once, with a warning, and the analysis is the
+//! same as without it. Times: the report's own forms are accepted; times
+//! outside the captures are an error naming their span (`nodes --at`, a
+//! chart window wholly outside) or cut with a warning (a window past an
+//! edge). `nodes --as` takes an address.
 
 mod common;
 
@@ -27,9 +31,70 @@ fn an_identical_copy_of_a_capture_does_not_change_the_analysis() {
     let (alone, quiet) = run(&[]);
     let (twice, warned) = run(&[&copy]);
     assert!(quiet.is_empty(), "{quiet}");
-    assert!(warned.contains("h1-again.pcap.gz: an identical copy of h1.pcap.gz; read once"), "{warned}");
+    assert!(warned.contains("h1-again.pcap.gz: the same capture as h1.pcap.gz; read once"), "{warned}");
     assert_eq!(alone, twice);
+    // The same capture decompressed is the same capture.
+    let plain = tmp.join("h1.pcap");
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(dir.join("h1.pcap.gz")).unwrap()),
+        &mut bytes,
+    )
+    .unwrap();
+    std::fs::write(&plain, &bytes).unwrap();
+    let (again, warned) = run(&[&plain]);
+    assert!(warned.contains("h1.pcap: the same capture as h1.pcap.gz; read once"), "{warned}");
+    assert_eq!(alone, again, "nothing counted twice (no nat_rewrite doubled, no +0 s clock)");
+    // A different capture of the same size is not a copy.
+    let mut other = bytes.clone();
+    if let Some(b) = other.get_mut(200) {
+        *b ^= 0xff;
+    }
+    std::fs::write(&plain, &other).unwrap();
+    let (_, warned) = run(&[&plain]);
+    assert!(!warned.contains("the same capture"), "{warned}");
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Times outside the captures: `nodes --at` an error naming their span; a
+/// chart window wholly outside an error, one past an edge cut with a
+/// warning. `nodes --as IP:PORT` finds the node that answered there, and
+/// lists them when two answered at once.
+#[test]
+fn times_outside_the_captures_and_addresses_as_nodes() {
+    let dir = samples_dir().join("redis-3.0.7-docker-bridge");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_meetgraph")).current_dir(&dir).args(args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, _, err) = run(&["nodes", "--as", "64258262", "--at", "+1000s", "h1.pcap.gz"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("after the captures end; they span 2026-11-24T"), "{err}");
+    let (code, _, err) = run(&["nodes", "--as", "64258262", "--at", "10:00", "h1.pcap.gz"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("before the captures begin"), "{err}");
+    let (code, _, err) = run(&["analyze", "--until", "10:00", "--chart", "/dev/null", "h1.pcap.gz"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--until 2026-11-24T10:00:00.000000Z: no capture there; the captures span"), "{err}");
+    let svg = std::env::temp_dir().join(format!("meetgraph-window-{}.svg", std::process::id()));
+    let svg_arg = svg.to_string_lossy().into_owned();
+    let (code, _, err) = run(&["analyze", "--since", "10:00", "--chart", &svg_arg, "h1.pcap.gz"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("--since 2026-11-24T10:00:00.000000Z: before the captures begin; the chart starts at"), "{err}");
+    let _ = std::fs::remove_file(&svg);
+    // An address: the node that answered there.
+    let (code, out, err) = run(&["nodes", "--as", "10.100.1.100:7000", "h1.pcap.gz"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("# what 7a07e695 believed at"), "{out}");
+    let (code, out, _) = run(&["nodes", "--as", "10.100.1.100:17000", "h1.pcap.gz"]);
+    assert!(code == Some(0) && out.starts_with("# what 7a07e695"), "the bus port works too");
+    // Two nodes answered at c's bridge address at once: both listed.
+    let (code, _, err) = run(&["nodes", "--as", "172.17.0.55:7000", "--at", "18:49:40", "dc.pcap.gz", "h1.pcap.gz", "h2.pcap.gz"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("answered by 2 nodes") && err.contains("23d64118") && err.contains("6447c1b4"), "{err}");
+    let (code, _, err) = run(&["nodes", "--as", "192.0.2.1:7000", "h1.pcap.gz"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no node seen at 192.0.2.1:7000; nodes seen: "), "{err}");
 }
 
 /// Times the report prints can be pasted back: `+6.923s`, a time of day,

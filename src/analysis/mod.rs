@@ -40,4 +40,4 @@ pub use model::{
 };
 pub use node_tables::view::{NodesView, ViewLine};
 pub use views::annotations::{EvidenceNote, evidence_notes};
-pub use views::{alerts, timeline};
+pub use views::{alerts, incident, timeline};

@@ -28,7 +28,8 @@ pub enum Config {
     /// `-D`: list the interfaces a live capture can use.
     ListInterfaces,
     Completions(clap_complete::Shell),
-    Man,
+    /// `man [COMMAND]`.
+    Man(Option<String>),
     Dissector,
     Dump(InputConfig, DumpConfig),
     Analyze(InputConfig, AnalyzeConfig),
@@ -124,7 +125,13 @@ impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, Error> {
         Ok(match cli.command {
             Command::Completions { shell } => Config::Completions(shell),
-            Command::Man => Config::Man,
+            Command::Man { command } => {
+                let names = crate::app::cmd::man::command_names();
+                if let Some(c) = command.as_deref().filter(|c| !names.iter().any(|n| n == c)) {
+                    return Err(Error::Usage(format!("man {c}: no such command; give one of {}", names.join(", "))));
+                }
+                Config::Man(command)
+            }
             Command::Dissector => Config::Dissector,
             Command::Dump { input, format, stats, quiet, no_anomalies } => {
                 let Some(input) = normalize(input)? else { return Ok(Config::ListInterfaces) };

@@ -92,8 +92,13 @@ fn open_live(cfg: &InputConfig, inputs: &mut Vec<Input>) -> Result<Option<Drops>
     Ok(drops)
 }
 
-/// What identifies a file's content cheaply: its length and a hash of its
-/// first MiB and last 64 KiB (`None` for stdin or an unreadable file).
+/// Bytes of a capture's content hashed to tell copies apart.
+const HEAD_BYTES: u64 = 1 << 20;
+
+/// What identifies a capture's content cheaply, compressed or not: its
+/// length once decompressed (modulo 2^32: gzip's trailer keeps it so) and
+/// a hash of its first MiB once decompressed. `h1.pcap.gz` and `h1.pcap`
+/// are one capture. `None` for stdin or an unreadable file.
 fn content_id(path: &Path) -> Option<(u64, u64)> {
     use std::hash::{Hash, Hasher};
     use std::io::{Read, Seek, SeekFrom};
@@ -102,28 +107,40 @@ fn content_id(path: &Path) -> Option<(u64, u64)> {
     }
     let mut f = std::fs::File::open(path).ok()?;
     let len = f.metadata().ok()?.len();
+    let mut magic = [0u8; 2];
+    let gzip = len > 18 && f.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+    let size = if gzip {
+        let mut isize = [0u8; 4];
+        f.seek(SeekFrom::End(-4)).ok()?;
+        f.read_exact(&mut isize).ok()?;
+        u64::from(u32::from_le_bytes(isize))
+    } else {
+        len & 0xffff_ffff
+    };
+    f.seek(SeekFrom::Start(0)).ok()?;
+    let mut head = Vec::new();
+    let reader: Box<dyn Read> = if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f)))
+    } else {
+        Box::new(f)
+    };
+    // A damaged gzip still identifies itself by what it yields.
+    let _ = reader.take(HEAD_BYTES).read_to_end(&mut head);
     let mut h = std::hash::DefaultHasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let n = f.read(&mut buf).ok()?;
-    buf[..n].hash(&mut h);
-    if len > (1 << 20) {
-        f.seek(SeekFrom::End(-(1 << 16))).ok()?;
-        let n = f.read(&mut buf[..1 << 16]).ok()?;
-        buf[..n].hash(&mut h);
-    }
-    Some((len, h.finish()))
+    head.hash(&mut h);
+    Some((size, h.finish()))
 }
 
-/// The sources without identical copies (warned about): a copy adds
-/// nothing and would count its messages twice, so each content is read
-/// once.
+/// The sources without copies of one capture (warned about; a gzipped
+/// copy too): a copy adds nothing and would count its messages twice, so
+/// each content is read once.
 fn distinct(sources: &[Source]) -> Vec<Source> {
     let mut seen: Vec<((u64, u64), String)> = Vec::new();
     let mut out = Vec::new();
     for s in sources {
         if let Some(id) = content_id(&s.path) {
             if let Some((_, first)) = seen.iter().find(|(x, _)| *x == id) {
-                warn(&format!("{}: an identical copy of {first}; read once", s.path.display()));
+                warn(&format!("{}: the same capture as {first}; read once", s.path.display()));
                 continue;
             }
             seen.push((id, s.path.display().to_string()));

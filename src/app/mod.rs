@@ -43,7 +43,7 @@ pub fn run(cli: Cli) -> Result<Status, Error> {
     let r = match Config::from_cli(cli)? {
         Config::ListInterfaces => live::list_interfaces(),
         Config::Completions(shell) => cmd::docs::completions(shell),
-        Config::Man => cmd::docs::man(),
+        Config::Man(command) => cmd::docs::man(command.as_deref()),
         Config::Dissector => cmd::docs::dissector(),
         Config::Dump(input, dump) => cmd::dump::run(&input, &dump),
         Config::Analyze(input, analyze) => cmd::analyze::run(&input, &analyze),

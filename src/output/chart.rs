@@ -14,12 +14,11 @@
 
 use crate::analysis::timeline::{ChainStep, Timeline};
 use crate::output::chart_axis::{clock, seconds, ticks};
-use crate::output::chart_legend::{
-    ARROW_COLOR, BADGE_R, CHAIN_COLOR, LEGEND_TEXT_X, SMALL_SIZE, StepLine, TEXT_SIZE, arrowhead, group_color, legend,
-    marker_glyph, step_badge,
-};
+use crate::output::chart_glyphs::{CHAIN_COLOR, ENCRYPTED_COLOR, SMALL_SIZE, TEXT_SIZE, note_tag};
+use crate::output::chart_legend::{Drawn, LEGEND_TEXT_X, StepLine, legend};
+use crate::output::chart_plot::{Frame, XMap, body};
 use crate::output::chart_png;
-use crate::output::chart_scene::{Anchor, Color, Item, Paint, Scene, text_width};
+use crate::output::chart_scene::{Anchor, Color, Item, Paint, Placer, Scene, text_width, wrap};
 use crate::output::printable::printable;
 use crate::time::format_utc_us;
 use std::path::Path;
@@ -28,18 +27,16 @@ use std::path::Path;
 const WIDTH: u32 = 1600;
 const MARGIN: f64 = 16.0;
 const TITLE_SIZE: f64 = 19.0;
+const SUBTITLE_SIZE: f64 = 13.0;
+/// Notes listed under the chart at most; the report has them all.
+const MAX_NOTES: usize = 24;
 const TICK_SIZE: f64 = 13.0;
 const LANE_HEIGHT: f64 = 34.0;
-const OVERVIEW_TOP: f64 = 52.0;
 const OVERVIEW_HEIGHT: f64 = 26.0;
 const COUNT_HEIGHT: f64 = 66.0;
 const LEGEND_WIDTH: f64 = 340.0;
 const LEGEND_MAX_WIDTH: f64 = 470.0;
 const LEGEND_GAP: f64 = 28.0;
-/// Markers closer than this on a lane are moved apart vertically, by
-/// these offsets in turn.
-const DODGE_PX: f64 = 9.0;
-const DODGE_Y: [f64; 4] = [0.0, -9.0, 9.0, -4.5];
 /// Lane labels longer than this (hostile addresses) are cut with `…`.
 const MAX_LABEL_CHARS: usize = 44;
 const GRID_COLOR: Color = Color(225, 225, 225);
@@ -87,21 +84,6 @@ fn clip(s: &str) -> String {
     s.chars().take(MAX_LABEL_CHARS - 1).chain(std::iter::once('…')).collect()
 }
 
-/// Horizontal geometry: where the window and the capture map to pixels.
-struct XMap {
-    x0: f64,
-    x1: f64,
-    t0: i64,
-    t1: i64,
-}
-
-impl XMap {
-    fn x(&self, ts: i64) -> f64 {
-        let span = (self.t1 - self.t0).max(1) as f64;
-        self.x0 + (ts - self.t0) as f64 / span * (self.x1 - self.x0)
-    }
-}
-
 /// Merge-chain steps in the window, in step order, for the legend.
 fn step_lines(t: &Timeline) -> Vec<StepLine> {
     let mut v: Vec<(ChainStep, StepLine)> = t
@@ -109,7 +91,9 @@ fn step_lines(t: &Timeline) -> Vec<StepLine> {
         .iter()
         .filter_map(|a| {
             let step = a.step?;
-            let who = |lane: usize| t.lanes.get(lane).map(|l| clip(&l.node.short())).unwrap_or_default();
+            let who = |lane: usize| {
+                t.lanes.get(lane).and_then(|l| l.node).map(|n| clip(&n.short())).unwrap_or_default()
+            };
             let text = format!("{} {} {}→{}", clock(a.ts_us, 3), a.via, who(a.from_lane), who(a.to_lane));
             Some((step, StepLine { step: step.to_string(), text }))
         })
@@ -119,10 +103,10 @@ fn step_lines(t: &Timeline) -> Vec<StepLine> {
 }
 
 /// The whole-capture strip: activity bars, merges, the window drawn.
-fn overview(t: &Timeline, x0: f64, x1: f64, label_x: f64) -> Vec<Item> {
+fn overview(t: &Timeline, x0: f64, x1: f64, label_x: f64, y: f64) -> Vec<Item> {
     let o = &t.overview;
     let full = XMap { x0, x1, t0: o.first_us, t1: o.last_us };
-    let (y, h) = (OVERVIEW_TOP, OVERVIEW_HEIGHT);
+    let h = OVERVIEW_HEIGHT;
     let mut items = vec![
         Item::rect(x0, y, x1 - x0, h, Paint::outlined(Color(246, 246, 246), Color(190, 190, 190), 1.0)),
         Item::text(label_x, y + h / 2.0 + 4.5, "whole capture", SMALL_SIZE, Anchor::End),
@@ -165,13 +149,89 @@ fn overview(t: &Timeline, x0: f64, x1: f64, label_x: f64) -> Vec<Item> {
     items
 }
 
+/// The upper panel: separate clusters over time, or, when no node could
+/// be read, the bursts of new encrypted connections.
+fn upper_panel(t: &Timeline, map: &XMap, top: f64) -> (Vec<Item>, Vec<&'static str>) {
+    let (x0, x1) = (map.x0, map.x1);
+    let mut plot = Vec::new();
+    let (max, name): (usize, Vec<&'static str>) = if t.cluster_count.is_empty() {
+        let max = t.bursts.iter().map(|b| b.stream_directions as usize).max().unwrap_or(1).max(1);
+        (max, vec!["new TLS", "connections"])
+    } else {
+        (t.cluster_count.iter().map(|c| c.1).max().unwrap_or(1).max(1), vec!["clusters"])
+    };
+    let cy = |c: usize| top + COUNT_HEIGHT - 8.0 - (COUNT_HEIGHT - 18.0) * c as f64 / max as f64;
+    let shown: Vec<usize> = if max <= 4 { (0..=max).collect() } else { vec![0, max / 2, max] };
+    for &c in &shown {
+        plot.push(Item::line(x0, cy(c), x1, cy(c), Paint::stroke(GRID_COLOR, 1.0)));
+        plot.push(Item::text(x0 - 6.0, cy(c) + 4.5, c.to_string(), TICK_SIZE, Anchor::End));
+    }
+    if t.cluster_count.is_empty() {
+        for b in &t.bursts {
+            let (xa, xb) = (map.xc(b.from_us), map.xc(b.to_us).max(map.xc(b.from_us) + 4.0));
+            let y = cy(b.stream_directions as usize);
+            plot.push(Item::group(
+                vec![("class", "burst".into()), ("data-kind", "burst".into())],
+                vec![
+                    Item::Title(format!("{} new encrypted stream directions to {} bus ports", b.stream_directions, b.servers)),
+                    Item::rect(xa, y, xb - xa, cy(0) - y, Paint::fill(ENCRYPTED_COLOR)),
+                ],
+            ));
+        }
+    } else {
+        let mut count_line: Vec<(f64, f64)> = Vec::new();
+        for &(ts, c) in &t.cluster_count {
+            if let Some(&(_, prev)) = count_line.last() {
+                count_line.push((map.x(ts), prev));
+            }
+            count_line.push((map.x(ts), cy(c)));
+        }
+        plot.push(Item::Path { pts: count_line, paint: Paint::stroke(COUNT_COLOR, 2.5) });
+    }
+    (plot, name)
+}
+
+/// The notes under the chart: tag, time, text (wrapped to `width`).
+fn notes_list(t: &Timeline, x: f64, y: f64, width: f64) -> (Item, f64) {
+    let mut items = vec![Item::Text {
+        x,
+        y: y + 14.0,
+        text: "Incident findings (as in the report; their marks carry the same letter)".into(),
+        size: TEXT_SIZE,
+        color: Color::BLACK,
+        anchor: Anchor::Start,
+        bold: true,
+    }];
+    let mut row = y + 24.0;
+    let text_x = x + 40.0 + text_width("00:00:00.000 ", SMALL_SIZE);
+    let chars = ((x + width - text_x) / text_width("x", SMALL_SIZE)).floor() as usize;
+    for n in t.notes.iter().take(MAX_NOTES) {
+        let mut g = vec![
+            note_tag(&n.tag, x, row, "note-list-tag"),
+            Item::text(x + 40.0, row + 12.0, clock(n.ts_us, 3), SMALL_SIZE, Anchor::Start),
+        ];
+        let lines = wrap(&printable(&n.text), chars);
+        for (k, l) in lines.iter().enumerate() {
+            g.push(Item::text(text_x, row + 12.0 + k as f64 * 17.0, l.clone(), SMALL_SIZE, Anchor::Start));
+        }
+        items.push(Item::group(vec![("class", "note".into()), ("data-tag", n.tag.clone())], g));
+        row += 17.0 * lines.len() as f64 + 5.0;
+    }
+    if t.notes.len() > MAX_NOTES {
+        let more = format!("… {} more: see the report", t.notes.len() - MAX_NOTES);
+        items.push(Item::text(x + 40.0, row + 12.0, more, SMALL_SIZE, Anchor::Start));
+        row += 22.0;
+    }
+    (Item::group(vec![("id", "notes".into())], items), row - y)
+}
+
 /// The chart as a scene.
 pub fn chart_scene(t: &Timeline) -> Scene {
     let labels: Vec<String> = t.lanes.iter().map(|l| clip(&l.label)).collect();
     let label_w = labels
         .iter()
         .map(|l| text_width(l, TEXT_SIZE))
-        .chain([text_width("whole capture", SMALL_SIZE), text_width("clusters 00", TEXT_SIZE)])
+        .chain([text_width("whole capture", SMALL_SIZE), text_width("connections 000", TEXT_SIZE)])
         .fold(0.0, f64::max);
     let x0 = (MARGIN + label_w + 14.0).round();
     let steps = step_lines(t);
@@ -184,11 +244,6 @@ pub fn chart_scene(t: &Timeline) -> Scene {
     let x1 = f64::from(WIDTH) - MARGIN - legend_w - LEGEND_GAP;
     let label_x = x0 - 10.0;
     let map = XMap { x0, x1, t0: t.t0_us, t1: t.t1_us };
-    let count_top = OVERVIEW_TOP + OVERVIEW_HEIGHT + 34.0;
-    let lanes_top = count_top + COUNT_HEIGHT + 12.0;
-    let n = t.lanes.len();
-    let plot_bottom = lanes_top + LANE_HEIGHT * n.max(1) as f64;
-    let lane_y = |i: usize| lanes_top + LANE_HEIGHT * (i as f64 + 0.5);
     let mut items = Vec::new();
 
     let date = format_utc_us(t.t0_us).get(..10).unwrap_or_default().to_string();
@@ -208,7 +263,20 @@ pub fn chart_scene(t: &Timeline) -> Scene {
         anchor: Anchor::Start,
         bold: true,
     });
-    items.push(Item::group(vec![("id", "overview".into())], overview(t, x0, x1, label_x)));
+    let sub_chars = ((f64::from(WIDTH) - 2.0 * MARGIN) / text_width("x", SUBTITLE_SIZE)).floor() as usize;
+    let sub = wrap(&printable(&t.window.text), sub_chars);
+    let mut window_text = Vec::new();
+    for (k, l) in sub.iter().enumerate() {
+        window_text.push(Item::text(MARGIN, 52.0 + 17.0 * k as f64, l.clone(), SUBTITLE_SIZE, Anchor::Start));
+    }
+    items.push(Item::group(vec![("id", "window".into())], window_text));
+    let overview_top = 52.0 + 17.0 * sub.len() as f64 + 8.0;
+    items.push(Item::group(vec![("id", "overview".into())], overview(t, x0, x1, label_x, overview_top)));
+
+    let count_top = overview_top + OVERVIEW_HEIGHT + 34.0;
+    let lanes_top = count_top + COUNT_HEIGHT + 12.0;
+    let n = t.lanes.len();
+    let plot_bottom = lanes_top + LANE_HEIGHT * n.max(1) as f64;
 
     // The plot frame, then vertical grid lines at the ticks.
     let mut plot = vec![Item::rect(x0, count_top, x1 - x0, plot_bottom - count_top, Paint::stroke(AXIS_COLOR, 1.0))];
@@ -218,68 +286,43 @@ pub fn chart_scene(t: &Timeline) -> Scene {
         let x = map.x(tick);
         plot.push(Item::line(x, count_top, x, plot_bottom, Paint::stroke(GRID_COLOR, 1.0)));
     }
-
-    // Upper panel: separate clusters over time.
-    let max_count = t.cluster_count.iter().map(|c| c.1).max().unwrap_or(1).max(1);
-    let cy = |c: usize| count_top + COUNT_HEIGHT - 8.0 - (COUNT_HEIGHT - 18.0) * c as f64 / max_count as f64;
-    for c in 0..=max_count {
-        plot.push(Item::line(x0, cy(c), x1, cy(c), Paint::stroke(GRID_COLOR, 1.0)));
-        plot.push(Item::text(x0 - 6.0, cy(c) + 4.5, c.to_string(), TICK_SIZE, Anchor::End));
+    let (panel, name) = upper_panel(t, &map, count_top);
+    plot.extend(panel);
+    let name_x = x0 - 12.0 - text_width("000", TICK_SIZE);
+    let name_y = count_top + COUNT_HEIGHT / 2.0 + 5.0 - 8.0 * (name.len() - 1) as f64;
+    for (k, part) in name.iter().enumerate() {
+        plot.push(Item::text(name_x, name_y + 16.0 * k as f64, *part, TEXT_SIZE, Anchor::End));
     }
-    let label_x_count = x0 - 12.0 - text_width(&max_count.to_string(), TICK_SIZE);
-    plot.push(Item::text(label_x_count, count_top + COUNT_HEIGHT / 2.0 + 5.0, "clusters", TEXT_SIZE, Anchor::End));
-    let mut count_line: Vec<(f64, f64)> = Vec::new();
-    for &(ts, c) in &t.cluster_count {
-        if let Some(&(_, prev)) = count_line.last() {
-            count_line.push((map.x(ts), prev));
-        }
-        count_line.push((map.x(ts), cy(c)));
-    }
-    plot.push(Item::Path { pts: count_line, paint: Paint::stroke(COUNT_COLOR, 2.5) });
     plot.push(Item::line(x0, lanes_top - 6.0, x1, lanes_top - 6.0, Paint::stroke(Color(200, 200, 200), 1.0)));
-
-    // Lanes coloured by starting cluster, labelled at the left.
-    for (i, l) in t.lanes.iter().enumerate() {
-        let y = lanes_top + LANE_HEIGHT * i as f64;
-        plot.push(Item::rect(
-            x0,
-            y + 2.0,
-            x1 - x0,
-            LANE_HEIGHT - 4.0,
-            Paint::fill(group_color(t, l.group)).alpha(0.13),
-        ));
-        plot.push(Item::text(label_x, lane_y(i) + 5.0, labels[i].clone(), TEXT_SIZE, Anchor::End));
+    for (i, label) in labels.iter().enumerate() {
+        let y = lanes_top + LANE_HEIGHT * (i as f64 + 0.5);
+        plot.push(Item::text(label_x, y + 5.0, label.clone(), TEXT_SIZE, Anchor::End));
     }
 
-    // Introductions: grey, the merge chain bold red on top.
-    for chain in [false, true] {
-        let (c, w, head) = if chain { (CHAIN_COLOR, 3.0, 6.0) } else { (ARROW_COLOR, 1.5, 4.0) };
-        for a in t.arrows.iter().filter(|a| a.in_chain == chain && a.from_lane != a.to_lane) {
-            let (x, y0, y1) = (map.x(a.ts_us), lane_y(a.from_lane), lane_y(a.to_lane));
-            let dir = if y1 > y0 { 1.0 } else { -1.0 };
-            let shape = vec![
-                Item::line(x, y0, x, y1 - dir * head * 1.5, Paint::stroke(c, w)),
-                arrowhead(x, y1, 0.0, dir, head, c),
-            ];
-            let class = if chain { "chain-arrow" } else { "arrow" };
-            plot.push(Item::group(vec![("class", class.into())], shape));
-        }
-    }
-
-    // Merges: a dashed line through both panels, labelled at the top.
+    // Merges: a dashed line through both panels, labelled at the top
+    // (stacked when two labels would meet).
+    let mut placer = Placer::new((x0 + 1.0, count_top + 1.0, x1 - 1.0, plot_bottom - 1.0));
     for (k, m) in t.merges.iter().enumerate() {
         let x = map.x(m.ts_us);
         let label = clip(&m.label);
         let lw = text_width(&label, SMALL_SIZE) + 8.0;
-        let lx = if x + 6.0 + lw <= x1 { x + 4.0 } else { x - 4.0 - lw };
+        let spots = (0..4).flat_map(|row| {
+            let y = count_top + 3.0 + 20.0 * row as f64;
+            [(x + 4.0, y), (x - 4.0 - lw, y)]
+        });
+        let (lx, ly) = spots
+            .map(|(lx, ly)| (lx, ly, (lx, ly, lx + lw, ly + 18.0)))
+            .find(|c| placer.free(c.2))
+            .map_or((x + 4.0, count_top + 3.0), |c| (c.0, c.1));
+        placer.take((lx, ly, lx + lw, ly + 18.0));
         plot.push(Item::group(
             vec![("id", format!("merge-{}", k + 1)), ("class", "merge".into()), ("data-ts-us", m.ts_us.to_string())],
             vec![
                 Item::line(x, count_top, x, plot_bottom, Paint::stroke(CHAIN_COLOR, 2.0).dashed(7.0, 4.0)),
-                Item::rect(lx, count_top + 3.0, lw, 18.0, Paint::fill(Color::WHITE).alpha(0.9)),
+                Item::rect(lx, ly, lw, 18.0, Paint::fill(Color::WHITE).alpha(0.9)),
                 Item::Text {
                     x: lx + 4.0,
-                    y: count_top + 16.0,
+                    y: ly + 13.0,
                     text: label,
                     size: SMALL_SIZE,
                     color: CHAIN_COLOR,
@@ -289,39 +332,12 @@ pub fn chart_scene(t: &Timeline) -> Scene {
             ],
         ));
     }
-
-    // Markers; one drawn within a few pixels of another on its lane is
-    // moved up or down (never sideways: x is its time).
-    let mut last_on_lane: Vec<(f64, usize)> = vec![(f64::NEG_INFINITY, 0); n];
-    for m in &t.markers {
-        let x = map.x(m.ts_us);
-        let dy = match last_on_lane.get_mut(m.lane) {
-            Some(last) => {
-                let k = if x - last.0 < DODGE_PX { last.1 + 1 } else { 0 };
-                *last = (if k == 0 { x } else { last.0 }, k);
-                DODGE_Y[k % DODGE_Y.len()]
-            }
-            None => 0.0,
-        };
-        plot.push(marker_glyph(m.kind, x, lane_y(m.lane) + dy, "marker"));
-    }
-
-    // Step badges beside each chain arrow, nudged right until they do not
-    // cover another badge.
-    let mut placed: Vec<(f64, f64)> = Vec::new();
-    let mut chain: Vec<_> = t.arrows.iter().filter_map(|a| Some((a.step?, a))).collect();
-    chain.sort_by_key(|a| a.0);
-    for (step, a) in chain {
-        let y = (lane_y(a.from_lane) + lane_y(a.to_lane)) / 2.0;
-        let mut x = map.x(a.ts_us) + BADGE_R + 5.0;
-        while placed
-            .iter()
-            .any(|&(px, py)| (px - x).abs() < 2.0 * BADGE_R + 3.0 && (py - y).abs() < 2.0 * BADGE_R + 3.0)
-        {
-            x += 2.0 * BADGE_R + 4.0;
-        }
-        placed.push((x, y));
-        plot.push(step_badge(&step.to_string(), x, y, "chain-step"));
+    let frame = Frame { map: XMap { x0, x1, t0: t.t0_us, t1: t.t1_us }, panel_top: count_top, lanes_top, lane_h: LANE_HEIGHT, bottom: plot_bottom };
+    let body = body(t, &frame, &mut placer);
+    plot.extend(body.items);
+    let mut drawn = body.drawn;
+    if t.cluster_count.is_empty() && !t.bursts.is_empty() {
+        drawn.insert("burst".to_string());
     }
 
     // Time axis: wall-clock ticks under the lanes.
@@ -351,10 +367,16 @@ pub fn chart_scene(t: &Timeline) -> Scene {
         .chain(plot)
         .collect(),
     ));
+    let mut bottom = plot_bottom + 52.0;
+    if !t.notes.is_empty() {
+        let (notes, h) = notes_list(t, MARGIN, plot_bottom + 58.0, x1 - MARGIN);
+        items.push(notes);
+        bottom = plot_bottom + 58.0 + h + 8.0;
+    }
 
-    let (legend, legend_h) = legend(t, &steps, x1 + LEGEND_GAP, OVERVIEW_TOP, legend_w);
+    let (legend, legend_h) = legend(t, &Drawn { kinds: drawn }, &steps, x1 + LEGEND_GAP, overview_top, legend_w);
     items.push(legend);
-    let height = (plot_bottom + 52.0).max(OVERVIEW_TOP + legend_h + MARGIN).ceil() as u32;
+    let height = bottom.max(overview_top + legend_h + MARGIN).ceil() as u32;
     Scene {
         width: WIDTH,
         height,

@@ -20,6 +20,93 @@ pub fn text_width(text: &str, size: f64) -> f64 {
     text.chars().count() as f64 * size * ADVANCE_EM
 }
 
+/// A box: left, top, right, bottom.
+pub type Rect = (f64, f64, f64, f64);
+
+/// The two boxes share some area.
+pub fn overlaps(a: Rect, b: Rect) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+/// The box of a line of text at `size` whose baseline is at `y`.
+pub fn text_box(x: f64, y: f64, text: &str, size: f64, anchor: Anchor) -> Rect {
+    let w = text_width(text, size);
+    let left = match anchor {
+        Anchor::Start => x,
+        Anchor::Middle => x - w / 2.0,
+        Anchor::End => x - w,
+    };
+    (left, y - size * 0.95, left + w, y + size * 0.3)
+}
+
+/// Places boxes where they cover no box placed before, within an area.
+#[derive(Clone, Debug, Default)]
+pub struct Placer {
+    taken: Vec<Rect>,
+    /// Boxes must lie inside this (`None`: anywhere).
+    pub area: Option<Rect>,
+}
+
+impl Placer {
+    pub fn new(area: Rect) -> Placer {
+        Placer { taken: Vec::new(), area: Some(area) }
+    }
+
+    /// `r` is inside the area and covers nothing placed.
+    pub fn free(&self, r: Rect) -> bool {
+        let inside = self.area.is_none_or(|a| r.0 >= a.0 && r.1 >= a.1 && r.2 <= a.2 && r.3 <= a.3);
+        inside && !self.taken.iter().any(|t| overlaps(*t, r))
+    }
+
+    /// Marks `r` as used.
+    pub fn take(&mut self, r: Rect) {
+        self.taken.push(r);
+    }
+
+    /// The first free box of `candidates`, marked as used.
+    pub fn place(&mut self, candidates: impl IntoIterator<Item = Rect>) -> Option<Rect> {
+        let r = candidates.into_iter().find(|r| self.free(*r))?;
+        self.take(r);
+        Some(r)
+    }
+}
+
+/// `text` cut at spaces into lines of at most `max` characters (a longer
+/// word is cut where it must).
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
+    let max = max.max(8);
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word = word.to_string();
+        loop {
+            let len = line.chars().count();
+            let wl = word.chars().count();
+            if len > 0 && len + 1 + wl <= max {
+                line.push(' ');
+                line.push_str(&word);
+                break;
+            }
+            if len == 0 && wl <= max {
+                line = word;
+                break;
+            }
+            if len > 0 {
+                out.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word longer than a line.
+            let head: String = word.chars().take(max).collect();
+            word = word.chars().skip(max).collect();
+            out.push(head);
+        }
+    }
+    if !line.is_empty() || out.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
 /// An opaque colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Color(pub u8, pub u8, pub u8);
@@ -277,6 +364,23 @@ mod tests {
         assert!(svg.contains("id=\"a&quot;&lt;b&gt;\""));
         assert!(svg.contains("data-x=\"&amp;&#39;\""));
         assert!(svg.contains(">&lt;script&gt;&amp;\u{fffd}</text>"));
+    }
+
+    #[test]
+    fn text_wraps_at_spaces_and_cuts_long_words() {
+        assert_eq!(wrap("a bb ccc dddd", 8), vec!["a bb ccc", "dddd"]);
+        assert_eq!(wrap("x", 8), vec!["x"]);
+        assert_eq!(wrap("0123456789abcdefgh yz", 8), vec!["01234567", "89abcdef", "gh yz"]);
+        assert!(wrap("", 8) == vec![String::new()]);
+    }
+
+    #[test]
+    fn the_placer_takes_the_first_free_box_inside_its_area() {
+        let mut p = Placer::new((0.0, 0.0, 100.0, 100.0));
+        assert_eq!(p.place([(10.0, 10.0, 20.0, 20.0)]), Some((10.0, 10.0, 20.0, 20.0)));
+        let next = p.place([(15.0, 15.0, 25.0, 25.0), (95.0, 0.0, 105.0, 10.0), (30.0, 0.0, 40.0, 10.0)]);
+        assert_eq!(next, Some((30.0, 0.0, 40.0, 10.0)), "not on the first, not outside");
+        assert!(!p.free((12.0, 12.0, 14.0, 14.0)));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::analysis::timeline::Timeline;
 use crate::analysis::{Analysis, BestAddresses, Evidence, Finding, Introduction, NodeId, Severity, Via, describe};
 use crate::clusterbus::types::format_slot_ranges;
 use crate::output::chart::chart_scene;
+use crate::output::dot::edges;
 use crate::output::html_graph::graph_scene;
 use crate::output::printable::xml_escape;
 use crate::time::format_utc_us;
@@ -97,8 +98,11 @@ fn details(w: &mut dyn Write, id: &str, summary: &str) -> io::Result<()> {
     writeln!(w, "<details id=\"{id}\"><summary>{}</summary>", xml_escape(summary))
 }
 
-/// A collapsible section holding one table.
+/// A collapsible section holding one table (nothing when it has no row).
 fn folded(w: &mut dyn Write, id: &str, summary: &str, head: &[(&str, &str)], rows: &[Vec<String>]) -> io::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     details(w, id, summary)?;
     table(w, "", head, rows)?;
     writeln!(w, "</details>")
@@ -167,12 +171,20 @@ pub fn write_html(w: &mut dyn Write, a: &Analysis, t: &Timeline) -> io::Result<(
         )?;
     }
     write_damage(w, a)?;
-    writeln!(w, "<h2>Timeline</h2><div class=\"figure\" id=\"chart\">{}</div>", chart_scene(t).to_svg())?;
+    write_encrypted(w, a)?;
     writeln!(
         w,
-        "<h2>Who introduced whom</h2><p>Every introduction, from introducer to learner, labelled with time after the first message and mechanism; the merge chain in red. The same graph as <code>--dot</code> and <code>--mermaid</code>.</p>"
+        "<h2>Timeline</h2><p id=\"window\">{}; <code>--since</code> and <code>--until</code> choose another window.</p>",
+        xml_escape(&t.window.text)
     )?;
-    writeln!(w, "<div class=\"figure\" id=\"graph\">{}</div>", graph_scene(a, t).to_svg())?;
+    writeln!(w, "<div class=\"figure\" id=\"chart\">{}</div>", chart_scene(t).to_svg())?;
+    if !edges(a).is_empty() {
+        writeln!(
+            w,
+            "<h2>Who introduced whom</h2><p>Every introduction, from introducer to learner, labelled with its time of day (UTC), the mechanism and the node introduced; the merge chain in red. The same graph as <code>--dot</code> and <code>--mermaid</code>.</p>"
+        )?;
+        writeln!(w, "<div class=\"figure\" id=\"graph\">{}</div>", graph_scene(a, t).to_svg())?;
+    }
     write_rest(w, a, &best)?;
     writeln!(w, "<p>Evidence is <code>capture#frame</code>: open the capture in Wireshark and use Go to packet.</p>")?;
     writeln!(w, "</body></html>")
@@ -209,14 +221,16 @@ fn write_damage(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
 /// The collapsible sections after the incident.
 fn write_rest(w: &mut dyn Write, a: &Analysis, best: &BestAddresses) -> io::Result<()> {
     let all: Vec<&Finding> = a.findings.iter().collect();
-    details(w, "all-findings", &format!("All findings ({})", all.len()))?;
-    table(
-        w,
-        "findings",
-        &[("time", TIME), ("kind", KEY), ("severity/phase", KEY), ("summary", TEXT), ("evidence", TEXT)],
-        &finding_rows(a, &all, true),
-    )?;
-    writeln!(w, "</details>")?;
+    if !all.is_empty() {
+        details(w, "all-findings", &format!("All findings ({})", all.len()))?;
+        table(
+            w,
+            "findings",
+            &[("time", TIME), ("kind", KEY), ("severity/phase", KEY), ("summary", TEXT), ("evidence", TEXT)],
+            &finding_rows(a, &all, true),
+        )?;
+        writeln!(w, "</details>")?;
+    }
 
     let intros: Vec<Vec<String>> =
         a.introductions.iter().filter(|i| i.via != Via::Prior).map(|i| intro_row(a, None, i, best)).collect();
@@ -278,14 +292,7 @@ fn write_rest(w: &mut dyn Write, a: &Analysis, best: &BestAddresses) -> io::Resu
         .map(|c| {
             let clock = c.clock.as_ref().map_or_else(
                 || "reference clock".to_string(),
-                |k| {
-                    format!(
-                        "{:+.6} s ± {:.3} ms ({})",
-                        k.offset_us as f64 / 1e6,
-                        k.uncertainty_us as f64 / 1e3,
-                        k.method
-                    )
-                },
+                |k| format!("{} ({})", k.offset_text(), k.method),
             );
             let span = match (c.first_ts_us, c.last_ts_us) {
                 (Some(f), Some(l)) => format!("{} – {}", format_utc_us(f), format_utc_us(l)),
@@ -320,56 +327,79 @@ fn write_rest(w: &mut dyn Write, a: &Analysis, best: &BestAddresses) -> io::Resu
     folded(w, "anomalies", &summary, &[("anomaly", TEXT), ("count", KEY)], &rows)
 }
 
-/// Coverage, encrypted connections and bursts of new connections.
+/// Coverage: what the captures let meetgraph read.
 fn write_connections(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     let c = &a.coverage;
     details(w, "connections", &format!("Connections and coverage ({} bus streams)", c.bus_streams))?;
     writeln!(
         w,
-        "<p>{} messages decoded; {} bus streams, {} other streams; {} snaplen gaps, {} messages cut.</p>",
-        c.messages, c.bus_streams, c.other_streams, c.snaplen_gaps, c.cut_messages
+        "<p>{} messages decoded; {} bus streams, {} other streams; {} snaplen gaps, {} messages cut; {} encrypted client→server pair(s){}.</p>",
+        c.messages,
+        c.bus_streams,
+        c.other_streams,
+        c.snaplen_gaps,
+        c.cut_messages,
+        c.encrypted.len(),
+        if c.encrypted.is_empty() { "" } else { " (under Encrypted connections)" }
     )?;
-    if !c.encrypted.is_empty() {
-        let rows: Vec<Vec<String>> = c
-            .encrypted
-            .iter()
-            .map(|f| {
-                vec![
-                    rel(a, f.first_ts_us),
-                    format!("{} → {}", f.client, f.server),
-                    format!("{} stream direction(s), {} bytes", f.connections, f.bytes),
-                    f.likely_bus.clone().unwrap_or_default(),
-                    if f.new_pair { "new pair".into() } else { String::new() },
-                    evidence(&f.evidence),
-                ]
-            })
-            .collect();
-        table(
-            w,
-            "encrypted",
-            &[
-                ("first", TIME),
-                ("client → server", TEXT),
-                ("traffic", TEXT),
-                ("bus", TEXT),
-                ("", KEY),
-                ("evidence", TEXT),
-            ],
-            &rows,
-        )?;
+    writeln!(w, "</details>")
+}
+
+/// The encrypted connections (the limits point here) and their bursts.
+fn write_encrypted(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    let c = &a.coverage;
+    if c.encrypted.is_empty() {
+        return Ok(());
     }
+    writeln!(
+        w,
+        "<h2 id=\"encrypted-connections\">Encrypted connections</h2><p>TLS: metadata only, as the captures show it (who connected to which bus port, when, how much).</p>"
+    )?;
+    let rows: Vec<Vec<String>> = c
+        .encrypted
+        .iter()
+        .map(|f| {
+            vec![
+                rel(a, f.first_ts_us),
+                rel(a, f.last_ts_us),
+                format!("{} → {}", f.client, f.server),
+                format!("{} stream direction(s), {} bytes", f.connections, f.bytes),
+                f.likely_bus.clone().unwrap_or_else(|| "not bus".into()),
+                if f.new_pair { "new pair".into() } else { String::new() },
+                evidence(&f.evidence),
+            ]
+        })
+        .collect();
+    table(
+        w,
+        "encrypted",
+        &[
+            ("first", TIME),
+            ("last", TIME),
+            ("client → server", TEXT),
+            ("traffic", TEXT),
+            ("why bus", TEXT),
+            ("", KEY),
+            ("evidence", TEXT),
+        ],
+        &rows,
+    )?;
     if !c.bursts.is_empty() {
         let rows: Vec<Vec<String>> = c
             .bursts
             .iter()
-            .map(|b| vec![rel(a, b.ts_us), b.stream_directions.to_string(), b.servers.join(", ")])
+            .map(|b| {
+                let quiet = b.quiet_before_us.map_or_else(String::new, |q| format!("{:.1} s", q as f64 / 1e6));
+                vec![rel(a, b.ts_us), rel(a, b.last_ts_us), b.stream_directions.to_string(), quiet, b.servers.join(", ")]
+            })
             .collect();
+        writeln!(w, "<p>Bursts of new encrypted connections to bus ports:</p>")?;
         table(
             w,
             "bursts",
-            &[("burst of new connections", TIME), ("stream directions", KEY), ("servers", TEXT)],
+            &[("from", TIME), ("to", TIME), ("stream directions", KEY), ("quiet before", KEY), ("servers", TEXT)],
             &rows,
         )?;
     }
-    writeln!(w, "</details>")
+    Ok(())
 }

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `report.rs` | `analyze`'s report (story first; plain or coloured, [`report::Style`]), the JSON, a node's `CLUSTER NODES` view |
 //! | `html.rs`, `html_graph.rs` | the self-contained HTML report and its introduction graph |
-//! | `chart.rs` | the timeline chart, laid out once ([`chart_scene`]) with its axis ([`chart_axis`]) and glyphs ([`chart_legend`]); SVG, or PNG ([`chart_png`]) |
+//! | `chart.rs` | the timeline chart, laid out once ([`chart_scene`]) with its axis ([`chart_axis`]), lanes ([`chart_plot`]), glyphs ([`chart_glyphs`]) and legend ([`chart_legend`]); SVG, or PNG ([`chart_png`]) |
 //! | `dot.rs` | the introduction graph as Graphviz DOT and Mermaid |
 //! | `watch.rs`, `metrics.rs` | `watch`'s event lines and its Prometheus exposition |
 //! | `dump.rs`, `stats.rs` | `dump`'s message lines and `--stats` counters |
@@ -17,7 +17,9 @@
 pub mod annotate;
 pub mod chart;
 pub mod chart_axis;
+pub mod chart_glyphs;
 pub mod chart_legend;
+pub mod chart_plot;
 pub mod chart_png;
 pub mod chart_scene;
 pub mod dissector;

@@ -57,20 +57,32 @@ pub enum Style {
 /// Writes the human report (control characters from the wire replaced):
 /// the story and the incident-level findings first.
 pub fn write_report(w: &mut dyn Write, a: &Analysis, opts: &ReportOptions, style: Style) -> io::Result<()> {
-    report(&mut Out { w, style }, a, opts)
+    report(&mut Out { w, style, line_start: true, blank: true }, a, opts)
 }
 
 /// Where the report goes: every line made printable (peer-controlled text
-/// may hold control characters), headings and verdicts in the [`Style`].
+/// may hold control characters), headings and verdicts in the [`Style`];
+/// a section left out leaves no second blank line.
 struct Out<'w> {
     w: &'w mut dyn Write,
     style: Style,
+    /// The next byte starts a line.
+    line_start: bool,
+    /// The last line written was blank (or nothing was written yet).
+    blank: bool,
 }
 
 impl Write for Out<'_> {
     /// Plain text (`writeln!` writes whole `str` pieces).
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.w.write_all(printable(&String::from_utf8_lossy(buf)).as_bytes())?;
+        // A blank line: one at most in a row.
+        let blank = buf == b"\n" && self.line_start;
+        if !(blank && self.blank) {
+            self.w.write_all(printable(&String::from_utf8_lossy(buf)).as_bytes())?;
+        }
+        if !buf.is_empty() {
+            (self.blank, self.line_start) = (blank, buf.ends_with(b"\n"));
+        }
         Ok(buf.len())
     }
 
@@ -91,6 +103,7 @@ impl Out<'_> {
     }
 
     fn styled(&mut self, on: &str, text: &str) -> io::Result<()> {
+        (self.blank, self.line_start) = (false, true);
         let text = printable(text);
         if self.style == Style::Plain {
             return writeln!(self.w, "{text}");
@@ -140,7 +153,9 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
         }
         writeln!(w)?;
     }
-    w.heading(format_args!("== Clusters before any merge"))?;
+    if !a.clusters.is_empty() {
+        w.heading(format_args!("== Clusters before any merge"))?;
+    }
     for c in &a.clusters {
         let members: Vec<String> =
             c.nodes.iter().map(|n| format!("{} {}", n.short(), best.get(n).cloned().unwrap_or_default())).collect();
@@ -206,9 +221,8 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
     }
     writeln!(w)?;
     if opts.all {
-        w.heading(format_args!("== All findings"))?;
-        if a.findings.is_empty() {
-            writeln!(w, "none")?;
+        if !a.findings.is_empty() {
+            w.heading(format_args!("== All findings"))?;
         }
         for f in &a.findings {
             writeln!(w, "{}  [{}/{}]", finding_line(a, f), f.severity, f.phase)?;
@@ -217,15 +231,19 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
         other_findings(w, a)?;
     }
     writeln!(w)?;
-    w.heading(format_args!(
-        "== Introductions (first time each node learned another; {} known before the capture not shown)",
-        a.introductions.iter().filter(|i| i.via == Via::Prior).count()
-    ))?;
+    if a.introductions.iter().any(|i| i.via != Via::Prior) {
+        w.heading(format_args!(
+            "== Introductions (first time each node learned another; {} known before the capture not shown)",
+            a.introductions.iter().filter(|i| i.via == Via::Prior).count()
+        ))?;
+    }
     for i in a.introductions.iter().filter(|i| i.via != Via::Prior) {
         writeln!(w, "{}", intro_line(a, i, &best))?;
     }
     writeln!(w)?;
-    w.heading(format_args!("== Nodes"))?;
+    if !a.nodes.is_empty() {
+        w.heading(format_args!("== Nodes"))?;
+    }
     for n in &a.nodes {
         writeln!(
             w,
@@ -334,10 +352,10 @@ fn retention(w: &mut Out<'_>, r: &crate::analysis::Retention) -> io::Result<()> 
 /// their phases).
 fn other_findings(w: &mut Out<'_>, a: &Analysis) -> io::Result<()> {
     let others: Vec<&Finding> = a.findings.iter().filter(|f| f.severity != Severity::Incident).collect();
-    w.heading(format_args!("== Other findings ({}; --all lists each, the JSON has all)", others.len()))?;
     if others.is_empty() {
-        writeln!(w, "none")?;
+        return Ok(());
     }
+    w.heading(format_args!("== Other findings ({}; --all lists each, the JSON has all)", others.len()))?;
     for sev in [Severity::Warning, Severity::Info] {
         let mut by_kind: BTreeMap<&str, BTreeMap<Phase, usize>> = BTreeMap::new();
         for f in others.iter().filter(|f| f.severity == sev) {
@@ -410,9 +428,8 @@ fn write_captures(w: &mut Out<'_>, a: &Analysis) -> io::Result<()> {
             Some(k) if k.method == Method::Reference => " reference clock".to_string(),
             Some(k) if k.method == Method::None => " clock not aligned (times as captured)".to_string(),
             Some(k) => format!(
-                " clock {:+.6} s ± {:.3} ms ({} {}){}",
-                k.offset_us as f64 / 1e6,
-                k.uncertainty_us as f64 / 1e3,
+                " clock {} ({} {}){}",
+                k.offset_text(),
                 k.samples,
                 if k.method == Method::NodeClock { "node-clock readings" } else { "shared messages" },
                 if k.applied { ", applied" } else { ", within its uncertainty: not applied" }

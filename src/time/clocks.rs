@@ -62,7 +62,23 @@ pub struct Alignment {
     pub note: Option<String>,
 }
 
+/// An offset and its uncertainty in one unit: milliseconds while both
+/// are under a second (`-0.004 ms ± 0.009 ms`), else seconds
+/// (`+2.500000 s ± 0.120 s`).
+pub fn format_offset(offset_us: i64, uncertainty_us: i64) -> String {
+    if offset_us.abs().max(uncertainty_us.abs()) < 1_000_000 {
+        format!("{:+.3} ms ± {:.3} ms", offset_us as f64 / 1e3, uncertainty_us as f64 / 1e3)
+    } else {
+        format!("{:+.6} s ± {:.3} s", offset_us as f64 / 1e6, uncertainty_us as f64 / 1e6)
+    }
+}
+
 impl Alignment {
+    /// The offset and its uncertainty, in one unit ([`format_offset`]).
+    pub fn offset_text(&self) -> String {
+        format_offset(self.offset_us, self.uncertainty_us)
+    }
+
     /// The reference clock's own alignment.
     pub fn reference() -> Self {
         Alignment { offset_us: 0, uncertainty_us: 0, method: Method::Reference, samples: 0, applied: false, note: None }
@@ -164,6 +180,14 @@ impl Sorted {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_offset_and_its_uncertainty_share_a_unit() {
+        assert_eq!(format_offset(-4, 9), "-0.004 ms ± 0.009 ms");
+        assert_eq!(format_offset(250_000, 1_200), "+250.000 ms ± 1.200 ms");
+        assert_eq!(format_offset(2_500_000, 120_000), "+2.500000 s ± 0.120 s");
+        assert_eq!(format_offset(3, 1_500_000), "+0.000003 s ± 1.500 s");
+    }
 
     #[test]
     fn a_sample_is_the_later_capture_minus_the_earlier() {

@@ -330,9 +330,8 @@ pub fn plan_on(
         }
         if alignment.applied {
             notes.push(format!(
-                "{name}: clock offset {:+.6} s ± {:.3} ms against the reference ({}), applied",
-                alignment.offset_us as f64 / 1e6,
-                alignment.uncertainty_us as f64 / 1e3,
+                "{name}: clock offset {} against the reference ({}), applied",
+                alignment.offset_text(),
                 if alignment.method == Method::NodeClock { "from the nodes' clocks" } else { "from shared messages" }
             ));
         }

@@ -2,6 +2,7 @@
 //! captures and collect what it found.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod lab;
 
 use meetgraph::capture::CaptureFile;
@@ -251,6 +252,20 @@ pub fn file_inputs(files: &[PathBuf]) -> (Vec<Input>, meetgraph::analysis::Analy
         ..Default::default()
     };
     (inputs, cfg)
+}
+
+/// The analysis of a sample directory's `.pcap.gz` captures (in name
+/// order, each its own vantage).
+pub fn analyze_dir(dir: &Path) -> meetgraph::analysis::Analysis {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".pcap.gz"))
+        .collect();
+    files.sort();
+    let (mut inputs, cfg) = file_inputs(&files);
+    meetgraph::run::analyze(&mut inputs, cfg)
 }
 
 /// A captured packet, owned (to rewrite captures in tests).

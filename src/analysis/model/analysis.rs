@@ -2,6 +2,7 @@
 //! "analyze --json"), the captures and their clocks, what the bounds
 //! dropped.
 
+use super::conflicts::IdConflict;
 use super::coverage::Coverage;
 use super::findings::{Damage, Finding};
 use super::introductions::{Introduction, Join, Merge};
@@ -56,6 +57,9 @@ pub struct Analysis {
     pub joins: Vec<Join>,
     pub merges: Vec<Merge>,
     pub findings: Vec<Finding>,
+    /// Each `id_conflict` over time (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub id_conflicts: Vec<IdConflict>,
     pub damage: Damage,
     /// The story in a few sentences, root cause first.
     pub story: Story,

@@ -19,12 +19,14 @@
 //! | `nodes.rs` | one summary per node, the addresses it was seen at ([`SeenAddress`]), the clusters before any merge |
 //! | `introductions.rs` | first introductions, joins, merges; the sentence of an introduction (`describe`) |
 //! | `findings.rs` | findings and the damage (role changes, slot moves) |
+//! | `conflicts.rs` | an id conflict over time: its instances and the flapping of its address in peers' views |
 //! | `coverage.rs` | how much of the bus could be read: encrypted flows, connection bursts, limits |
 //! | `story.rs` | the story in parts (overview, each merge and its root cause, near misses, damage, …) |
 //! | `text.rs` | how typed values read: addresses `ip:port@cport`, slot ranges `0-5460,5462`, the bus key `ip:cport` |
 //! | `kinds.rs` | the closed sets: `Via`, `FindingKind`, `Severity`, `Phase`, `AddressSource`, `Role`, `DialKind`, `Generation` |
 
 mod analysis;
+mod conflicts;
 mod coverage;
 mod evidence;
 mod findings;
@@ -35,6 +37,7 @@ mod story;
 mod text;
 
 pub use analysis::{Analysis, CaptureInfo, ClockOffset, Dropped, Retention, SCHEMA_VERSION};
+pub use conflicts::{FLAP_GAP_US, Flapping, IdConflict, InstanceSeen, add_flap};
 pub use coverage::{ConnectionBurst, Coverage, EncryptedFlow};
 pub use evidence::Evidence;
 pub use findings::{Damage, Finding, RoleChange, SlotMove};

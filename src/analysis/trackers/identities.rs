@@ -15,7 +15,7 @@
 use super::connections::Connections;
 use super::knowledge::Knowledge;
 use crate::analysis::config::AnalysisConfig;
-use crate::analysis::model::{Evidence, Finding, FindingKind, NodeId};
+use crate::analysis::model::{Evidence, Finding, FindingKind, IdConflict, InstanceSeen, NodeId};
 use crate::decode::Endpoint;
 use crate::events::{BusMessage, Link};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -165,6 +165,34 @@ impl Identities {
     #[cfg(test)]
     fn conflicts(&self) -> &BTreeMap<NodeId, Conflict> {
         &self.conflicts
+    }
+
+    /// Each conflict over time: its instances (first and last message
+    /// each) and the flapping of its address in peers' views.
+    pub fn over_time(&self, knowledge: &Knowledge) -> Vec<IdConflict> {
+        let mut out = Vec::new();
+        for (s, c) in &self.conflicts {
+            let seen = self.seen.get(s).map(Vec::as_slice).unwrap_or_default();
+            let mut instances: Vec<InstanceSeen> = c
+                .instances
+                .iter()
+                .map(|(i, evidence)| {
+                    let span = seen.iter().find(|(x, _)| x == i).map(|(_, o)| (o.first_ts, o.last_ts));
+                    let (first_ts_us, last_ts_us) = span.unwrap_or((c.began, c.last));
+                    InstanceSeen { address: i.address(), first_ts_us, last_ts_us, evidence: evidence.clone() }
+                })
+                .collect();
+            instances.sort_by(|a, b| (a.first_ts_us, &a.address).cmp(&(b.first_ts_us, &b.address)));
+            let moves = knowledge.moves(s);
+            out.push(IdConflict {
+                node: *s,
+                began_us: c.began,
+                instances,
+                address_changes: moves.map_or(0, |m| m.count),
+                flapping: moves.map(|m| m.episodes.clone()).unwrap_or_default(),
+            });
+        }
+        out
     }
 
     /// One `id_conflict` per id claimed by several live instances, with

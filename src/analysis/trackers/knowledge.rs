@@ -6,7 +6,7 @@
 pub use super::news::Heard;
 use super::news::{AddrMap, Names, News};
 use super::retention::KeptFindings;
-use crate::analysis::model::{Evidence, Finding, FindingKind, NodeId};
+use crate::analysis::model::{Evidence, Finding, FindingKind, Flapping, NodeId, add_flap};
 use crate::clusterbus::NodeFlags;
 use crate::events::numbered::LastAddr;
 use crate::events::{BusMessage, Gossip, NodeAddr};
@@ -73,6 +73,8 @@ pub struct Moves {
     pub count: u64,
     /// (learner, from, to, ts, evidence) of the first few.
     pub first: Vec<(NodeId, String, String, i64, Evidence)>,
+    /// When they happened, as episodes (bounded).
+    pub episodes: Vec<Flapping>,
 }
 
 /// Address changes kept per node as examples.
@@ -140,6 +142,7 @@ impl Knowledge {
                     // claimed from two addresses flaps).
                     let mv = self.moves.entry(g.node).or_default();
                     mv.count += 1;
+                    add_flap(&mut mv.episodes, ts);
                     if mv.first.len() < MOVE_EXAMPLES {
                         mv.first.push((
                             s,

@@ -175,6 +175,7 @@ pub fn build(mut g: Gathered) -> Analysis {
         joins: g.membership.joins().to_vec(),
         merges,
         findings,
+        id_conflicts: g.identities.over_time(&g.knowledge),
         damage: Damage { role_changes, slot_moves },
         story: Story::default(),
         anomalies: g.anomalies,

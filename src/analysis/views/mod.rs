@@ -3,10 +3,12 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | `timeline.rs` | chart-ready data (lanes, markers, arrows, merges, the overview strip) |
+//! | `timeline/` | chart-ready data (lanes, markers, arrows, merges, spans, joins, the overview strip) |
+//! | `incident.rs` | the incident as the chart tells it: its window, its lettered notes, a failed master's unserved slots |
 //! | `annotations.rs` | what each evidence packet proves, in words: every merge chain step and every finding (`analyze --annotate`) |
 //! | `alerts.rs` | every event as one flat record for `watch`, and which are new since the last look |
 
 pub mod alerts;
 pub mod annotations;
+pub mod incident;
 pub mod timeline;

@@ -5,9 +5,11 @@ use crate::app::annotate;
 use crate::app::config::{AnalyzeConfig, InputConfig, Outputs};
 use crate::app::emit::{emit, write_stdout};
 use crate::app::inputs::{damaged, open_vantages};
+use crate::app::messages::warn;
 use crate::app::progress::Progress;
 use meetgraph::analysis::Analysis;
 use meetgraph::analysis::timeline::build_timeline;
+use meetgraph::analysis::timeline::window::capture_span;
 use meetgraph::error::{Error, Status};
 use meetgraph::output::chart::render_chart;
 use meetgraph::output::dot::{write_dot, write_mermaid};
@@ -25,7 +27,7 @@ pub fn run(input: &InputConfig, cfg: &AnalyzeConfig) -> Result<Status, Error> {
     let annotate = cfg.outputs.annotate.as_ref().map(|_| acfg.clone());
     let analysis = meetgraph::run::analyze_inputs_with(&mut opened.inputs, acfg, input.threads).0.finish();
     drop(progress);
-    let (since, until) = window(cfg.since, cfg.until, analysis.t0_us())?;
+    let (since, until) = window(cfg.since, cfg.until, analysis.t0_us(), capture_span(&analysis))?;
     let mut status = damaged(&opened.inputs);
     if !analysis.coverage.complete {
         status = status.max(Status::Incomplete);
@@ -47,12 +49,15 @@ pub fn run(input: &InputConfig, cfg: &AnalyzeConfig) -> Result<Status, Error> {
     Ok(status)
 }
 
-/// `--since`/`--until` on the first message's clock; an inverted window is
-/// an error.
+/// `--since`/`--until` on the first message's clock. An inverted window,
+/// or one wholly outside the captures' `span`, is an error naming the
+/// span (nothing to draw); one that reaches past an edge is cut there,
+/// with a warning (as `tcpdump -r` with a time filter reads what exists).
 fn window(
     since: Option<TimeSpec>,
     until: Option<TimeSpec>,
     t0: Option<i64>,
+    (first, last): (i64, i64),
 ) -> Result<(Option<i64>, Option<i64>), Error> {
     let t0 = t0.unwrap_or(0);
     let (s, u) = (since.map(|x| x.resolve(t0)), until.map(|x| x.resolve(t0)));
@@ -64,6 +69,22 @@ fn window(
             format_utc_us(a),
             format_utc_us(b)
         )));
+    }
+    let span = || format!("the captures span {} to {}", format_utc_us(first), format_utc_us(last));
+    if (s.is_some() || u.is_some()) && (s.unwrap_or(first) > last || u.unwrap_or(last) < first) {
+        let (flag, t) = match (s, u) {
+            (Some(a), _) if a > last => ("--since", a),
+            (_, Some(b)) => ("--until", b),
+            (Some(a), None) => ("--since", a),
+            (None, None) => ("--since", first),
+        };
+        return Err(Error::Usage(format!("{flag} {}: no capture there; {}", format_utc_us(t), span())));
+    }
+    if let Some(a) = s.filter(|a| *a < first) {
+        warn(&format_args!("--since {}: before the captures begin; the chart starts at {}", format_utc_us(a), format_utc_us(first)));
+    }
+    if let Some(b) = u.filter(|b| *b > last) {
+        warn(&format_args!("--until {}: after the captures end; the chart ends at {}", format_utc_us(b), format_utc_us(last)));
     }
     Ok((s, u))
 }

@@ -15,9 +15,10 @@ pub fn completions(shell: clap_complete::Shell) -> Result<Status, Error> {
     Ok(Status::Ok)
 }
 
-/// The man page (roff) on standard output.
-pub fn man() -> Result<Status, Error> {
-    write_stdout(|w| clap_mangen::Man::new(Cli::command()).render(w))?;
+/// The manual page (roff) on standard output: meetgraph(1), or one
+/// command's page.
+pub fn man(command: Option<&str>) -> Result<Status, Error> {
+    write_stdout(|w| super::man::render(w, command))?;
     Ok(Status::Ok)
 }
 

@@ -7,11 +7,13 @@
 //! | `events.rs` | `events`: the events the analysis consumes, as JSON lines |
 //! | `nodes.rs` | `nodes --as`: what one node believed at one moment |
 //! | `watch.rs` | `watch`: events told as they become known, `--metrics` |
-//! | `docs.rs` | `completions` and `man`: generated from the flags |
+//! | `docs.rs` | `completions`, `man` and `dissector` on standard output |
+//! | `man.rs` | the manual pages: meetgraph(1) and one per command, from the flags plus exit status and examples |
 
 pub mod analyze;
 pub mod docs;
 pub mod dump;
 pub mod events;
+pub mod man;
 pub mod nodes;
 pub mod watch;
