@@ -264,7 +264,10 @@ fn dot_and_mermaid_highlight_the_merge_chain() {
     let mut mm = Vec::new();
     write_mermaid(&mut mm, &a, &t).unwrap();
     let mm = String::from_utf8(mm).unwrap();
-    assert!(mm.starts_with("---\ntitle: \"Who introduced whom") && mm.contains("\ngraph LR\n") && mm.contains("linkStyle"), "{mm}");
+    assert!(
+        mm.starts_with("---\ntitle: \"Who introduced whom") && mm.contains("\ngraph LR\n") && mm.contains("linkStyle"),
+        "{mm}"
+    );
     // Edges carry the time of day and what was introduced.
     assert!(mm.contains("|\"18:49:34.052 meet\"|") && mm.contains("gossip: 23d64118"), "{mm}");
     assert!(dot.contains("label=\"18:49:34.052 meet\""), "{dot}");

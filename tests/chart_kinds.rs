@@ -209,7 +209,8 @@ document.getElementById('result').textContent = JSON.stringify(g ? {
         labels: Vec<(Box4, String)>,
     }
     let mut drawn = 0;
-    for name in ["redis-3.0.7-docker-bridge", "redis-7.0-address-reuse", "redis-7.0-failover", "valkey-9.1-cloned-identity"]
+    for name in
+        ["redis-3.0.7-docker-bridge", "redis-7.0-address-reuse", "redis-7.0-failover", "valkey-9.1-cloned-identity"]
     {
         let a = analyze(name);
         let t = build_timeline(&a, None, None);

@@ -65,7 +65,11 @@ fn times_outside_the_captures_and_addresses_as_nodes() {
     let dir = samples_dir().join("redis-3.0.7-docker-bridge");
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_meetgraph")).current_dir(&dir).args(args).output().unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let (code, _, err) = run(&["nodes", "--as", "64258262", "--at", "+1000s", "h1.pcap.gz"]);
     assert_eq!(code, Some(2), "{err}");
@@ -80,7 +84,10 @@ fn times_outside_the_captures_and_addresses_as_nodes() {
     let svg_arg = svg.to_string_lossy().into_owned();
     let (code, _, err) = run(&["analyze", "--since", "10:00", "--chart", &svg_arg, "h1.pcap.gz"]);
     assert_eq!(code, Some(0), "{err}");
-    assert!(err.contains("--since 2026-11-24T10:00:00.000000Z: before the captures begin; the chart starts at"), "{err}");
+    assert!(
+        err.contains("--since 2026-11-24T10:00:00.000000Z: before the captures begin; the chart starts at"),
+        "{err}"
+    );
     let _ = std::fs::remove_file(&svg);
     // An address: the node that answered there.
     let (code, out, err) = run(&["nodes", "--as", "10.100.1.100:7000", "h1.pcap.gz"]);
@@ -89,7 +96,8 @@ fn times_outside_the_captures_and_addresses_as_nodes() {
     let (code, out, _) = run(&["nodes", "--as", "10.100.1.100:17000", "h1.pcap.gz"]);
     assert!(code == Some(0) && out.starts_with("# what 7a07e695"), "the bus port works too");
     // Two nodes answered at c's bridge address at once: both listed.
-    let (code, _, err) = run(&["nodes", "--as", "172.17.0.55:7000", "--at", "18:49:40", "dc.pcap.gz", "h1.pcap.gz", "h2.pcap.gz"]);
+    let (code, _, err) =
+        run(&["nodes", "--as", "172.17.0.55:7000", "--at", "18:49:40", "dc.pcap.gz", "h1.pcap.gz", "h2.pcap.gz"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("answered by 2 nodes") && err.contains("23d64118") && err.contains("6447c1b4"), "{err}");
     let (code, _, err) = run(&["nodes", "--as", "192.0.2.1:7000", "h1.pcap.gz"]);

@@ -112,8 +112,11 @@ fn the_manual_has_every_command_and_option_exit_status_and_examples() {
 fn the_examples_use_real_commands_and_flags() {
     let page = stdout(&["man"]);
     let examples = page.split(".SH EXAMPLES").nth(1).unwrap().split(".SH ").next().unwrap();
-    let lines: Vec<String> =
-        examples.lines().filter_map(|l| l.strip_prefix(".B ")).map(|l| l.replace("\\-", "-").replace("\\e", "\\")).collect();
+    let lines: Vec<String> = examples
+        .lines()
+        .filter_map(|l| l.strip_prefix(".B "))
+        .map(|l| l.replace("\\-", "-").replace("\\e", "\\"))
+        .collect();
     assert!(lines.len() >= 8, "{examples}");
     let names = commands();
     for line in &lines {
@@ -121,7 +124,8 @@ fn the_examples_use_real_commands_and_flags() {
         let command = words.first().copied().unwrap_or_default();
         assert!(names.iter().any(|n| n == command), "{line}: no command {command}");
         let help = stdout(&[command, "--help"]);
-        for flag in words.iter().take_while(|w| !matches!(**w, "|" | ">")).filter(|w| w.starts_with('-') && w.len() > 1) {
+        for flag in words.iter().take_while(|w| !matches!(**w, "|" | ">")).filter(|w| w.starts_with('-') && w.len() > 1)
+        {
             assert!(help.contains(&format!("{flag} ")) || help.contains(&format!("{flag},")), "{line}: {flag}");
         }
     }

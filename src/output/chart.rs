@@ -91,9 +91,8 @@ fn step_lines(t: &Timeline) -> Vec<StepLine> {
         .iter()
         .filter_map(|a| {
             let step = a.step?;
-            let who = |lane: usize| {
-                t.lanes.get(lane).and_then(|l| l.node).map(|n| clip(&n.short())).unwrap_or_default()
-            };
+            let who =
+                |lane: usize| t.lanes.get(lane).and_then(|l| l.node).map(|n| clip(&n.short())).unwrap_or_default();
             let text = format!("{} {} {}→{}", clock(a.ts_us, 3), a.via, who(a.from_lane), who(a.to_lane));
             Some((step, StepLine { step: step.to_string(), text }))
         })
@@ -173,7 +172,10 @@ fn upper_panel(t: &Timeline, map: &XMap, top: f64) -> (Vec<Item>, Vec<&'static s
             plot.push(Item::group(
                 vec![("class", "burst".into()), ("data-kind", "burst".into())],
                 vec![
-                    Item::Title(format!("{} new encrypted stream directions to {} bus ports", b.stream_directions, b.servers)),
+                    Item::Title(format!(
+                        "{} new encrypted stream directions to {} bus ports",
+                        b.stream_directions, b.servers
+                    )),
                     Item::rect(xa, y, xb - xa, cy(0) - y, Paint::fill(ENCRYPTED_COLOR)),
                 ],
             ));
@@ -332,7 +334,13 @@ pub fn chart_scene(t: &Timeline) -> Scene {
             ],
         ));
     }
-    let frame = Frame { map: XMap { x0, x1, t0: t.t0_us, t1: t.t1_us }, panel_top: count_top, lanes_top, lane_h: LANE_HEIGHT, bottom: plot_bottom };
+    let frame = Frame {
+        map: XMap { x0, x1, t0: t.t0_us, t1: t.t1_us },
+        panel_top: count_top,
+        lanes_top,
+        lane_h: LANE_HEIGHT,
+        bottom: plot_bottom,
+    };
     let body = body(t, &frame, &mut placer);
     plot.extend(body.items);
     let mut drawn = body.drawn;

@@ -290,10 +290,10 @@ fn write_rest(w: &mut dyn Write, a: &Analysis, best: &BestAddresses) -> io::Resu
         .captures
         .iter()
         .map(|c| {
-            let clock = c.clock.as_ref().map_or_else(
-                || "reference clock".to_string(),
-                |k| format!("{} ({})", k.offset_text(), k.method),
-            );
+            let clock = c
+                .clock
+                .as_ref()
+                .map_or_else(|| "reference clock".to_string(), |k| format!("{} ({})", k.offset_text(), k.method));
             let span = match (c.first_ts_us, c.last_ts_us) {
                 (Some(f), Some(l)) => format!("{} – {}", format_utc_us(f), format_utc_us(l)),
                 _ => String::new(),
@@ -390,7 +390,13 @@ fn write_encrypted(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
             .iter()
             .map(|b| {
                 let quiet = b.quiet_before_us.map_or_else(String::new, |q| format!("{:.1} s", q as f64 / 1e6));
-                vec![rel(a, b.ts_us), rel(a, b.last_ts_us), b.stream_directions.to_string(), quiet, b.servers.join(", ")]
+                vec![
+                    rel(a, b.ts_us),
+                    rel(a, b.last_ts_us),
+                    b.stream_directions.to_string(),
+                    quiet,
+                    b.servers.join(", "),
+                ]
             })
             .collect();
         writeln!(w, "<p>Bursts of new encrypted connections to bus ports:</p>")?;

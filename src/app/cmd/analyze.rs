@@ -81,10 +81,18 @@ fn window(
         return Err(Error::Usage(format!("{flag} {}: no capture there; {}", format_utc_us(t), span())));
     }
     if let Some(a) = s.filter(|a| *a < first) {
-        warn(&format_args!("--since {}: before the captures begin; the chart starts at {}", format_utc_us(a), format_utc_us(first)));
+        warn(&format_args!(
+            "--since {}: before the captures begin; the chart starts at {}",
+            format_utc_us(a),
+            format_utc_us(first)
+        ));
     }
     if let Some(b) = u.filter(|b| *b > last) {
-        warn(&format_args!("--until {}: after the captures end; the chart ends at {}", format_utc_us(b), format_utc_us(last)));
+        warn(&format_args!(
+            "--until {}: after the captures end; the chart ends at {}",
+            format_utc_us(b),
+            format_utc_us(last)
+        ));
     }
     Ok((s, u))
 }
