@@ -16,7 +16,6 @@ use meetgraph::analysis::{Analysis, FindingKind, Phase};
 use meetgraph::output::chart::{chart_size, render_svg, write_chart};
 use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::html::write_html;
-use std::path::PathBuf;
 
 fn incident() -> (Analysis, Timeline) {
     sample("redis-3.0.7-docker-bridge")
