@@ -28,6 +28,11 @@ fn main() -> ExitCode {
         eprintln!("meetgraph: internal error{at} (a bug: please report it with the capture)");
         std::process::exit(EXIT_BUG);
     }));
+    // Tests reach the hook through this (tests/analyze_flags.rs): a panic
+    // on a thread of its own, as a reading thread's would be.
+    if std::env::var_os("MEETGRAPH_TEST_PANIC").is_some() {
+        let _ = std::thread::spawn(|| panic!("MEETGRAPH_TEST_PANIC")).join();
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -20,6 +20,10 @@ fn analyze(args: &[&str]) -> (Value, String) {
         .output()
         .unwrap();
     let text = Command::new(env!("CARGO_BIN_EXE_meetgraph")).arg("analyze").args(args).arg(&cap).output().unwrap();
+    // Reaching a bound is reported, not a failure: both runs exit 0.
+    for (what, o) in [("--json -", &json), ("report", &text)] {
+        assert_eq!(o.status.code(), Some(0), "{what} {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    }
     (serde_json::from_slice(&json.stdout).unwrap(), String::from_utf8_lossy(&text.stdout).into_owned())
 }
 

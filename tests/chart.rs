@@ -16,7 +16,6 @@ use meetgraph::analysis::{Analysis, FindingKind, Phase};
 use meetgraph::output::chart::{chart_size, render_svg, write_chart};
 use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::html::write_html;
-use std::path::PathBuf;
 
 fn incident() -> (Analysis, Timeline) {
     sample("redis-3.0.7-docker-bridge")
@@ -171,20 +170,10 @@ fn default_window_is_the_activity_and_steps_are_numbered() {
     assert_eq!((w.t0_us, w.t1_us), (t.overview.first_us, t.overview.last_us));
 }
 
-fn sample_dirs() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(samples_dir())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("truth.json").exists())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn timeline_data_matches_golden_for_every_sample() {
-    for dir in sample_dirs() {
+    let mut rewritten = Vec::new();
+    for dir in common::sample_dirs() {
         let a = analyze_dir(&dir);
         let t = build_timeline(&a, None, None);
         // A lane per node (a cloned id: one per instance; TLS ports too).
@@ -195,13 +184,14 @@ fn timeline_data_matches_golden_for_every_sample() {
         }
         let got = serde_json::to_string_pretty(&t).unwrap() + "\n";
         let path = dir.join("expected-timeline.json");
-        if std::env::var_os("UPDATE_GOLDEN").is_some() {
-            std::fs::write(&path, &got).unwrap();
+        if common::updating_goldens() {
+            rewritten.extend(common::rewrite_golden(&path, &got));
             continue;
         }
         let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));
         assert!(got == want, "{} differs; rerun with UPDATE_GOLDEN=1 and review", path.display());
     }
+    common::fail_if_rewritten(&rewritten);
 }
 
 #[test]
@@ -380,17 +370,19 @@ document.getElementById('result').textContent = JSON.stringify({
 #[test]
 fn docs_images_are_up_to_date() {
     let docs = samples_dir().parent().unwrap().join("docs");
+    let mut rewritten = Vec::new();
     for (name, file) in
         [("redis-3.0.7-docker-bridge", "incident-3.0.7.svg"), ("redis-7.0-failover", "failover-7.0.svg")]
     {
         let (_, t) = sample(name);
         let svg = render_svg(&t).unwrap();
         let path = docs.join(file);
-        if std::env::var_os("UPDATE_GOLDEN").is_some() {
-            std::fs::write(&path, &svg).unwrap();
+        if common::updating_goldens() {
+            rewritten.extend(common::rewrite_golden(&path, &svg));
             continue;
         }
         let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));
         assert!(svg == want, "{} is not the current chart; rerun with UPDATE_GOLDEN=1 and look at it", path.display());
     }
+    common::fail_if_rewritten(&rewritten);
 }

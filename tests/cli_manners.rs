@@ -31,13 +31,23 @@ fn count_read_and_host_work_on_files() {
     let packets = stat(&text(&all.stdout), "packets");
     assert!(packets > 300);
     let some = meetgraph(&["dump", "-q", "--stats", "-c", "300", "-r", "lo.pcap.gz"]);
+    assert_eq!(some.status.code(), Some(0), "{}", text(&some.stderr));
     assert_eq!(stat(&text(&some.stdout), "packets"), 300);
     // -r is the positional file.
-    assert_eq!(meetgraph(&["dump", "-r", "lo.pcap.gz"]).stdout, meetgraph(&["dump", "lo.pcap.gz"]).stdout);
+    let (r, positional) = (meetgraph(&["dump", "-r", "lo.pcap.gz"]), meetgraph(&["dump", "lo.pcap.gz"]));
+    for o in [&r, &positional] {
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+    let lines = text(&r.stdout).lines().count() as u64;
+    assert!(lines >= stat(&text(&all.stdout), "messages"), "{lines} lines: a line per message");
+    assert_eq!(r.stdout, positional.stdout);
     // Loopback: every segment is 127.0.0.1; another host selects nothing.
     let none = meetgraph(&["dump", "-q", "--stats", "--host", "10.9.9.9", "lo.pcap.gz"]);
+    assert_eq!(none.status.code(), Some(0));
     assert_eq!(stat(&text(&none.stdout), "messages"), 0);
     let lo = meetgraph(&["dump", "-q", "--stats", "--host", "127.0.0.1", "lo.pcap.gz"]);
+    assert_eq!(lo.status.code(), Some(0));
+    assert!(stat(&text(&all.stdout), "messages") > 0);
     assert_eq!(stat(&text(&lo.stdout), "messages"), stat(&text(&all.stdout), "messages"));
 }
 

@@ -16,6 +16,7 @@
 
 mod common;
 
+use common::tcp_frame as frame;
 use common::{is_encrypted_sample, samples_dir};
 use flate2::read::GzDecoder;
 use std::collections::{BTreeMap, BTreeSet};
@@ -351,23 +352,6 @@ fn tcp_payload(frame: &[u8]) -> Option<(usize, usize)> {
     let doff = usize::from(frame.get(tcp + 12)? >> 4) * 4;
     let start = tcp + doff;
     (start <= frame.len()).then_some((start, tcp + 4))
-}
-
-/// An Ethernet/IPv4/TCP frame (checksums zero: tshark does not check them
-/// by default, meetgraph never does).
-fn frame(src: ([u8; 4], u16), dst: ([u8; 4], u16), seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-    let mut p = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0, 0x45, 0];
-    p.extend_from_slice(&((40 + payload.len()) as u16).to_be_bytes());
-    p.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
-    p.extend_from_slice(&src.0);
-    p.extend_from_slice(&dst.0);
-    p.extend_from_slice(&src.1.to_be_bytes());
-    p.extend_from_slice(&dst.1.to_be_bytes());
-    p.extend_from_slice(&seq.to_be_bytes());
-    p.extend_from_slice(&ack.to_be_bytes());
-    p.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    p.extend_from_slice(payload);
-    p
 }
 
 /// A deterministic generator (the runs repeat).

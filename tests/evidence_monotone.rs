@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{plan_inputs, sample_dirs};
+use common::{plan_inputs, samples_with_captures};
 use meetgraph::analysis::{Analysis, Introduction, Via};
 use std::path::PathBuf;
 
@@ -39,7 +39,7 @@ fn own_frames(i: &Introduction) -> Vec<String> {
 #[test]
 fn adding_captures_never_drops_evidence() {
     let mut checked = 0;
-    for (name, files) in sample_dirs().into_iter().filter(|(_, f)| f.len() > 1) {
+    for (name, files) in samples_with_captures().into_iter().filter(|(_, f)| f.len() > 1) {
         let all = analyze(&files);
         let n = files.len();
         for mask in 1..(1u32 << n) - 1 {

@@ -1,22 +1,26 @@
 //! Golden tests: the full pipeline on every sample, compared with the
 //! expected report and JSON committed beside it
-//! (`samples/*/expected-analysis.{txt,json}`). `UPDATE_GOLDEN=1 cargo test
-//! --test golden` rewrites them; review the diff.
+//! (`samples/*/expected-analysis.{txt,json}`; every sample directory must
+//! have them). `UPDATE_GOLDEN=1 cargo test --test golden` rewrites them and
+//! then fails, listing what it rewrote (review the diff, run again); under
+//! CI (`CI` set) it refuses.
 
 mod common;
 
-use common::samples_dir;
 use std::path::Path;
 use std::process::Command;
 
-fn check(dir: &Path, args: &[&str], expected: &str) {
+/// Runs `args` in `dir` and compares standard output with the golden file
+/// `expected`; with `UPDATE_GOLDEN` rewrites it instead, returning its
+/// name when it changed.
+fn check(dir: &Path, args: &[&str], expected: &str) -> Option<String> {
     let out = Command::new(env!("CARGO_BIN_EXE_meetgraph")).current_dir(dir).args(args).output().unwrap();
     assert_eq!(out.status.code(), Some(common::expected_exit(dir)), "{}", String::from_utf8_lossy(&out.stderr));
     let got = String::from_utf8(out.stdout).unwrap();
+    assert!(!got.is_empty(), "{}: {args:?} printed nothing", dir.display());
     let path = dir.join(expected);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &got).unwrap();
-        return;
+    if common::updating_goldens() {
+        return common::rewrite_golden(&path, &got);
     }
     let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));
     if got != want {
@@ -29,6 +33,7 @@ fn check(dir: &Path, args: &[&str], expected: &str) {
             diff.join("\n")
         );
     }
+    None
 }
 
 /// The lines missing from `got` (`-`) and added to it (`+`), with line
@@ -67,29 +72,16 @@ fn line_diff_reports_added_and_missing_lines() {
 
 #[test]
 fn every_sample_matches_its_golden_analysis() {
-    let mut n = 0;
-    for entry in std::fs::read_dir(samples_dir()).unwrap().flatten() {
-        let dir = entry.path();
-        if !dir.is_dir() {
-            continue;
-        }
-        let mut caps: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|f| f.file_name().to_string_lossy().into_owned())
-            .filter(|f| f.ends_with(".pcap.gz") || f.ends_with(".pcapng.gz") || f.ends_with(".pcap"))
-            .collect();
-        if caps.is_empty() {
-            continue;
-        }
-        caps.sort();
+    let dirs = common::sample_dirs();
+    let mut rewritten = Vec::new();
+    for dir in &dirs {
+        let caps = common::captures_in(dir);
         let mut args = vec!["analyze"];
         args.extend(caps.iter().map(String::as_str));
-        check(&dir, &args, "expected-analysis.txt");
+        rewritten.extend(check(dir, &args, "expected-analysis.txt"));
         let mut jargs = args.clone();
         jargs.extend(["--json", "-"]);
-        check(&dir, &jargs, "expected-analysis.json");
-        n += 1;
+        rewritten.extend(check(dir, &jargs, "expected-analysis.json"));
     }
-    assert!(n >= 4);
+    common::fail_if_rewritten(&rewritten);
 }

@@ -1,5 +1,5 @@
 //! Issue 26 items 4, 6 and 7 on every sample found by listing `samples/`
-//! (`common::sample_dirs` asserts a minimum count): the report's first
+//! (`common::samples_with_captures` asserts a minimum count): the report's first
 //! screen (50 rows of a 160-column terminal) holds the story and every
 //! merge chain; damage and introductions are in time order; failures are
 //! told with times (silent since → FAIL → elections → promotion, how long
@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{expected_exit, is_encrypted_sample, read_all, sample_dirs, samples_dir};
+use common::{expected_exit, is_encrypted_sample, read_all, samples_with_captures, samples_dir};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -41,7 +41,7 @@ fn times(lines: &[&str]) -> Vec<String> {
 #[test]
 fn the_first_screen_holds_the_story_and_every_merge_chain() {
     let mut merges = 0;
-    for (name, files) in sample_dirs() {
+    for (name, files) in samples_with_captures() {
         let text = report(&name, &files);
         let lines: Vec<&str> = text.lines().collect();
         // The last line that must be on the first screen: the end of the
@@ -61,7 +61,7 @@ fn the_first_screen_holds_the_story_and_every_merge_chain() {
 #[test]
 fn damage_and_introductions_are_in_time_order() {
     let mut checked = 0;
-    for (name, files) in sample_dirs() {
+    for (name, files) in samples_with_captures() {
         let text = report(&name, &files);
         for heading in ["== Damage", "== Introductions"] {
             let t = times(&section(&text, heading));
@@ -77,7 +77,7 @@ fn damage_and_introductions_are_in_time_order() {
 #[test]
 fn failures_are_told_with_times_and_the_nodes_show_the_change() {
     let mut told = 0;
-    for (name, files) in sample_dirs() {
+    for (name, files) in samples_with_captures() {
         let truth = std::fs::read_to_string(samples_dir().join(&name).join("truth.json")).unwrap_or_default();
         let Some(at) = truth.find("\"failover\": {") else { continue };
         let port = |key: &str| {
@@ -142,7 +142,7 @@ fn syns(files: &[PathBuf], ports: &[u16]) -> usize {
 #[test]
 fn tls_coverage_counts_connections() {
     let mut checked = 0;
-    for (name, files) in sample_dirs() {
+    for (name, files) in samples_with_captures() {
         if !is_encrypted_sample(&samples_dir().join(&name)) {
             continue;
         }

@@ -6,25 +6,13 @@
 
 mod common;
 
-use common::samples_dir;
 use meetgraph::analysis::{Phase, Severity};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-fn captures(dir: &Path) -> Vec<String> {
-    let mut caps: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|f| f.file_name().to_string_lossy().into_owned())
-        .filter(|f| f.ends_with(".pcap.gz") || f.ends_with(".pcapng.gz") || f.ends_with(".pcap"))
-        .collect();
-    caps.sort();
-    caps
-}
-
 fn analyze(dir: &Path, extra: &[&str]) -> (String, serde_json::Value) {
-    let caps = captures(dir);
+    let caps = common::captures_in(dir);
     let run = |more: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_meetgraph"))
             .current_dir(dir)
@@ -51,21 +39,10 @@ fn first_action_us(truth: &Value) -> Option<i64> {
         .map(|ms| ms * 1000)
 }
 
-fn sample_dirs() -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(samples_dir())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir() && p.join("truth.json").exists() && !captures(p).is_empty())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn before_the_operator_acted_everything_is_setup_and_nothing_is_damage() {
     let mut checked = 0;
-    for dir in sample_dirs() {
+    for dir in common::sample_dirs() {
         let truth: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap();
         let Some(action) = first_action_us(&truth) else { continue };
         let (_, a) = analyze(&dir, &[]);
@@ -90,7 +67,12 @@ fn before_the_operator_acted_everything_is_setup_and_nothing_is_damage() {
         }
         checked += 1;
     }
-    assert!(checked >= 10, "only {checked} samples have an operator action");
+    // Every sample whose truth records an operator's action was checked.
+    let with_action = common::sample_dirs()
+        .iter()
+        .filter(|d| std::fs::read_to_string(d.join("truth.json")).unwrap().contains("\"what\": \"operator:"))
+        .count();
+    assert!(checked == with_action && checked >= 1, "{checked} of {with_action} samples with an operator action");
 }
 
 /// The fields this test reads, from the JSON (the model is serialise-only).
@@ -138,36 +120,70 @@ fn serde_json_to_analysis(v: Value) -> Lite {
 
 #[test]
 fn the_first_screen_holds_the_story_and_the_incident_findings() {
-    for dir in sample_dirs() {
-        let (report, json) = analyze(&dir, &[]);
+    let dirs = common::sample_dirs();
+    let (mut checked, mut with_incidents) = (0, 0);
+    for dir in &dirs {
+        let (report, json) = analyze(dir, &[]);
         let first: Vec<&str> = report.lines().take(25).collect();
-        for s in json["story"].as_array().unwrap() {
+        let story = json["story"].as_array().unwrap();
+        assert!(!story.is_empty(), "{}: no story", dir.display());
+        for s in story {
             let s = s.as_str().unwrap();
             assert!(first.contains(&s), "{}: story line not on the first screen: {s}", dir.display());
         }
         let a = serde_json_to_analysis(json.clone());
-        let incident: Vec<&LiteFinding> = a.findings.iter().filter(|f| f.severity == Severity::Incident).collect();
-        // A sender_mismatch folded into the collision it is one handshake
-        // with is a `handshake(s) through it` entry of that line.
-        let listed: usize = first
-            .iter()
-            .filter(|l| incident.iter().any(|f| l.contains(&format!("  {}: ", f.kind))))
-            .map(|l| 1 + l.split_once("handshake(s) through it: ").map_or(0, |(_, h)| h.matches(" answered").count()))
-            .sum();
-        let more = first.iter().any(|l| l.starts_with("… and ") && l.ends_with("more (--all lists them)"));
-        assert!(
-            listed == incident.len() || more,
-            "{}: {} incident findings, {listed} on the first screen:\n{}",
-            dir.display(),
-            incident.len(),
-            first.join("\n")
-        );
         // --all lists every finding with its severity and phase.
-        let (all, _) = analyze(&dir, &["--all"]);
+        let (all, _) = analyze(dir, &["--all"]);
         let tagged = all
             .lines()
             .filter(|l| Severity::ALL.iter().any(|s| Phase::ALL.iter().any(|p| l.ends_with(&format!("  [{s}/{p}]")))))
             .count();
         assert!(tagged >= a.findings.len(), "{}: --all lists {tagged} of {}", dir.display(), a.findings.len());
+        checked += 1;
+        let incident: Vec<&LiteFinding> = a.findings.iter().filter(|f| f.severity == Severity::Incident).collect();
+        // The section's lines on the first screen: its heading with the
+        // count, a line per finding shown, then "… and N more".
+        let heading = format!("== Incident findings ({})", incident.len());
+        let section: Vec<&str> = match first.iter().position(|l| *l == heading) {
+            Some(at) => first[at + 1..].iter().take_while(|l| !l.is_empty()).copied().collect(),
+            None => {
+                assert!(
+                    incident.is_empty(),
+                    "{}: no {heading:?} on the first screen:\n{}",
+                    dir.display(),
+                    first.join("\n")
+                );
+                continue;
+            }
+        };
+        let more: usize = section
+            .iter()
+            .find_map(|l| l.strip_prefix("… and ")?.strip_suffix(" more (--all lists them)")?.parse().ok())
+            .unwrap_or(0);
+        let listed: Vec<&&str> = section.iter().filter(|l| !l.starts_with("… and ")).collect();
+        for l in &listed {
+            assert!(
+                incident.iter().any(|f| l.contains(&format!("  {}: ", f.kind))),
+                "{}: not an incident finding: {l}",
+                dir.display()
+            );
+        }
+        assert!(!listed.is_empty(), "{}: {} incident findings, none listed", dir.display(), incident.len());
+        // A sender_mismatch folded into the collision it is one handshake
+        // with is a `handshake(s) through it` entry of that line.
+        let counted: usize = listed
+            .iter()
+            .map(|l| 1 + l.split_once("handshake(s) through it: ").map_or(0, |(_, h)| h.matches(" answered").count()))
+            .sum();
+        assert_eq!(
+            counted + more,
+            incident.len(),
+            "{}: listed and counted vs incident findings:\n{}",
+            dir.display(),
+            first.join("\n")
+        );
+        with_incidents += 1;
     }
+    assert_eq!(checked, dirs.len());
+    assert!(with_incidents >= 1, "no sample has an incident finding");
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{file_inputs, plan_inputs, sample_dirs, samples_dir};
+use common::{file_inputs, plan_inputs, samples_with_captures, samples_dir};
 use meetgraph::analysis::alerts::{Alert, AlertKind, RevisionKind, alerts};
 use std::collections::BTreeMap;
 
@@ -54,7 +54,7 @@ fn settle(told: &[Alert]) -> Vec<Facts> {
 #[test]
 fn watch_tells_what_analyze_reports_files_in_any_order() {
     let mut revisions = 0;
-    for (name, files) in sample_dirs() {
+    for (name, files) in samples_with_captures() {
         let mut orders = vec![files.clone()];
         if files.len() > 1 {
             orders.push(files.iter().rev().cloned().collect());

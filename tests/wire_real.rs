@@ -93,7 +93,8 @@ fn frame_independently(b: &[u8], counts: &mut BTreeMap<(String, String), usize>)
 #[test]
 fn every_sample_capture_decodes_without_anomalies() {
     let caps = sample_captures();
-    assert!(caps.len() >= 8, "samples missing: {caps:?}");
+    let dirs = common::decodable_sample_dirs().len();
+    assert!(caps.len() >= dirs, "{} captures in {dirs} decodable samples", caps.len());
     for cap in caps {
         let (c, stats) = run_files(std::slice::from_ref(&cap));
         assert!(!c.messages.is_empty(), "{}: no messages", cap.display());
@@ -104,9 +105,13 @@ fn every_sample_capture_decodes_without_anomalies() {
 
 #[test]
 fn message_counts_match_tshark_reassembly() {
-    for cap in sample_captures() {
+    let caps = sample_captures();
+    let dirs = common::decodable_sample_dirs().len();
+    assert!(caps.len() >= dirs, "{} captures in {dirs} decodable samples", caps.len());
+    for cap in caps {
         let (c, _) = run_files(std::slice::from_ref(&cap));
         let ours = c.by_type_sender();
+        assert!(!ours.is_empty(), "{}: no message", cap.display());
         let theirs = tshark_counts(&cap);
         assert_eq!(ours, theirs, "{}: meetgraph vs tshark per (type, sender)", cap.display());
     }

@@ -119,11 +119,8 @@ fn content_id(path: &Path) -> Option<(u64, u64)> {
     };
     f.seek(SeekFrom::Start(0)).ok()?;
     let mut head = Vec::new();
-    let reader: Box<dyn Read> = if gzip {
-        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f)))
-    } else {
-        Box::new(f)
-    };
+    let reader: Box<dyn Read> =
+        if gzip { Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f))) } else { Box::new(f) };
     // A damaged gzip still identifies itself by what it yields.
     let _ = reader.take(HEAD_BYTES).read_to_end(&mut head);
     let mut h = std::hash::DefaultHasher::new();

@@ -91,9 +91,8 @@ fn step_lines(t: &Timeline) -> Vec<StepLine> {
         .iter()
         .filter_map(|a| {
             let step = a.step?;
-            let who = |lane: usize| {
-                t.lanes.get(lane).and_then(|l| l.node).map(|n| clip(&n.short())).unwrap_or_default()
-            };
+            let who =
+                |lane: usize| t.lanes.get(lane).and_then(|l| l.node).map(|n| clip(&n.short())).unwrap_or_default();
             let text = format!("{} {} {}→{}", clock(a.ts_us, 3), a.via, who(a.from_lane), who(a.to_lane));
             Some((step, StepLine { step: step.to_string(), text }))
         })
@@ -332,7 +331,13 @@ pub fn chart_scene(t: &Timeline) -> Scene {
             ],
         ));
     }
-    let frame = Frame { map: XMap { x0, x1, t0: t.t0_us, t1: t.t1_us }, panel_top: count_top, lanes_top, lane_h: LANE_HEIGHT, bottom: plot_bottom };
+    let frame = Frame {
+        map: XMap { x0, x1, t0: t.t0_us, t1: t.t1_us },
+        panel_top: count_top,
+        lanes_top,
+        lane_h: LANE_HEIGHT,
+        bottom: plot_bottom,
+    };
     let body = body(t, &frame, &mut placer);
     plot.extend(body.items);
     let mut drawn = body.drawn;
@@ -411,25 +416,27 @@ pub fn chart_format(path: &Path) -> Option<bool> {
     }
 }
 
-/// Writes the chart to `path`: `.png` gives a bitmap, `.svg` (or no
-/// extension, or `-` for stdout) SVG.
-pub fn write_chart(path: &Path, t: &Timeline) -> Result<(), ChartError> {
+/// The chart file's bytes in the format `path` names: `.png` a bitmap,
+/// `.svg` (or no extension, or `-` for stdout) SVG. Nothing is written:
+/// where the bytes go is the caller's (the binary writes whole files).
+pub fn render_chart(path: &Path, t: &Timeline) -> Result<Vec<u8>, ChartError> {
     let png = chart_format(path).ok_or_else(|| ChartError::Format(path.to_path_buf()))?;
+    if png && path.as_os_str() != "-" {
+        chart_png::encode_png(&chart_scene(t)).map_err(ChartError::Draw)
+    } else {
+        render_svg(t).map(String::into_bytes)
+    }
+}
+
+/// Writes the chart to `path` (see [`render_chart`]; `-` is stdout).
+pub fn write_chart(path: &Path, t: &Timeline) -> Result<(), ChartError> {
+    use std::io::Write;
+    let bytes = render_chart(path, t)?;
     let write_err = |source| ChartError::Write { path: path.to_path_buf(), source };
     if path.as_os_str() == "-" {
-        use std::io::Write;
-        let svg = render_svg(t)?;
-        return std::io::stdout().lock().write_all(svg.as_bytes()).map_err(write_err);
+        return std::io::stdout().lock().write_all(&bytes).map_err(write_err);
     }
-    if png {
-        // The backend opens the file only after drawing and reports a
-        // failure as a nested error: try the file first.
-        std::fs::File::create(path).map_err(write_err)?;
-        chart_png::write_png(path, &chart_scene(t)).map_err(ChartError::Draw)
-    } else {
-        let svg = render_svg(t)?;
-        std::fs::write(path, svg).map_err(write_err)
-    }
+    std::fs::write(path, bytes).map_err(write_err)
 }
 
 #[cfg(test)]

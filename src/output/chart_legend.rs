@@ -61,7 +61,13 @@ pub fn legend(t: &Timeline, drawn: &Drawn, steps: &[StepLine], x: f64, y: f64, w
         let mut g = glyph;
         let lines = wrap(text, chars);
         for (k, l) in lines.iter().enumerate() {
-            g.push(Item::text(x + LEGEND_TEXT_X, *row + 5.0 + k as f64 * WRAP_ROW, l.clone(), SMALL_SIZE, Anchor::Start));
+            g.push(Item::text(
+                x + LEGEND_TEXT_X,
+                *row + 5.0 + k as f64 * WRAP_ROW,
+                l.clone(),
+                SMALL_SIZE,
+                Anchor::Start,
+            ));
         }
         items.push(Item::group(vec![("class", "legend-entry".into()), ("data-kind", kind.into())], g));
         *row += ROW + (lines.len() - 1) as f64 * WRAP_ROW;
@@ -109,7 +115,10 @@ pub fn legend(t: &Timeline, drawn: &Drawn, steps: &[StepLine], x: f64, y: f64, w
         if has(span_kind_name(kind)) {
             let p = span_paint(kind);
             let g = match kind {
-                SpanKind::Flapping => vec![Item::Path { pts: zigzag(x + GLYPH_X - 12.0, x + GLYPH_X + 12.0, row - 7.0, row + 7.0, 8), paint: p }],
+                SpanKind::Flapping => vec![Item::Path {
+                    pts: zigzag(x + GLYPH_X - 12.0, x + GLYPH_X + 12.0, row - 7.0, row + 7.0, 8),
+                    paint: p,
+                }],
                 SpanKind::Encrypted => vec![Item::rect(x + GLYPH_X - 12.0, row - 3.0, 24.0, 6.0, p)],
                 SpanKind::Unserved => vec![Item::rect(x + GLYPH_X - 12.0, row - 8.0, 24.0, 16.0, p)],
             };
@@ -129,7 +138,10 @@ pub fn legend(t: &Timeline, drawn: &Drawn, steps: &[StepLine], x: f64, y: f64, w
                     Item::line(x + GLYPH_X - 2.0, row - 9.0, x + GLYPH_X - 2.0, row + 9.0, p),
                     Item::line(x + GLYPH_X + 2.0, row - 9.0, x + GLYPH_X + 2.0, row + 9.0, p),
                 ],
-                _ => vec![Item::line(x + GLYPH_X - 12.0, row, x + GLYPH_X + 6.0, row, p), arrowhead(x + GLYPH_X + 14.0, row, 1.0, 0.0, 5.0, c)],
+                _ => vec![
+                    Item::line(x + GLYPH_X - 12.0, row, x + GLYPH_X + 6.0, row, p),
+                    arrowhead(x + GLYPH_X + 14.0, row, 1.0, 0.0, 5.0, c),
+                ],
             };
             entry(&mut items, &mut row, join_kind_name(kind), g, text);
         }
@@ -178,4 +190,3 @@ pub fn legend(t: &Timeline, drawn: &Drawn, steps: &[StepLine], x: f64, y: f64, w
     all.extend(items);
     (Item::group(vec![("id", "legend".into())], all), height)
 }
-

@@ -73,7 +73,8 @@ fn label_candidates(x: f64, y: f64, text: &str, size: f64) -> Vec<(f64, f64, Rec
     let mut out = Vec::new();
     for k in 0..4 {
         let d = 6.0 + 14.0 * k as f64;
-        for (lx, ly) in [(x + d, y + 4.0), (x - d - w, y + 4.0), (x + 4.0, y - d), (x + 4.0, y + d + 10.0), (x - w - 4.0, y - d)]
+        for (lx, ly) in
+            [(x + d, y + 4.0), (x - d - w, y + 4.0), (x + 4.0, y - d), (x + 4.0, y + d + 10.0), (x - w - 4.0, y - d)]
         {
             out.push((lx, ly, text_box(lx, ly, text, size, Anchor::Start)));
         }
@@ -165,19 +166,15 @@ pub fn body(t: &Timeline, f: &Frame, placer: &mut Placer) -> Body {
         let p = join_paint(j.kind);
         let c = p.stroke.unwrap_or(Color::BLACK);
         let shape = match j.kind {
-            JoinKind::SameId => vec![
-                Item::line(xa - 2.0, ya, xa - 2.0, yb, p),
-                Item::line(xa + 2.0, ya, xa + 2.0, yb, p),
-            ],
+            JoinKind::SameId => {
+                vec![Item::line(xa - 2.0, ya, xa - 2.0, yb, p), Item::line(xa + 2.0, ya, xa + 2.0, yb, p)]
+            }
             _ => {
                 let (dx, dy) = (xb - xa, yb - ya);
                 let len = dx.hypot(dy).max(1e-9);
                 let (ux, uy) = (dx / len, dy / len);
                 let tip = (xb - ux * 8.0, yb - uy * 8.0);
-                vec![
-                    Item::line(xa, ya, tip.0 - ux * 7.0, tip.1 - uy * 7.0, p),
-                    arrowhead(tip.0, tip.1, ux, uy, 5.0, c),
-                ]
+                vec![Item::line(xa, ya, tip.0 - ux * 7.0, tip.1 - uy * 7.0, p), arrowhead(tip.0, tip.1, ux, uy, 5.0, c)]
             }
         };
         let mut g = vec![Item::Title(j.label.clone())];
@@ -243,10 +240,8 @@ pub fn body(t: &Timeline, f: &Frame, placer: &mut Placer) -> Body {
             let dx = k as f64 * (2.0 * r + 4.0);
             [(x + dx, mid), (x - dx, mid)]
         });
-        let spot = on_arrow
-            .chain(beside)
-            .find(|&(bx, by)| placer.free((bx - r, by - r, bx + r, by + r)))
-            .unwrap_or((x, mid));
+        let spot =
+            on_arrow.chain(beside).find(|&(bx, by)| placer.free((bx - r, by - r, bx + r, by + r))).unwrap_or((x, mid));
         placer.take((spot.0 - r, spot.1 - r, spot.0 + r, spot.1 + r));
         if (spot.0 - x).abs() > 0.5 {
             let edge = if spot.0 > x { spot.0 - r } else { spot.0 + r };
@@ -278,7 +273,8 @@ pub fn body(t: &Timeline, f: &Frame, placer: &mut Placer) -> Body {
                 ]
             })
             .collect();
-        let spot = cands.iter().copied().find(|&(tx, ty)| placer.free((tx - 1.0, ty - 1.0, tx + w + 1.0, ty + h + 1.0)));
+        let spot =
+            cands.iter().copied().find(|&(tx, ty)| placer.free((tx - 1.0, ty - 1.0, tx + w + 1.0, ty + h + 1.0)));
         let (tx, ty) = spot.unwrap_or((x + 7.0, y - h - 3.0));
         placer.take((tx - 1.0, ty - 1.0, tx + w + 1.0, ty + h + 1.0));
         let near = (tx + w / 2.0, ty + h / 2.0);
@@ -305,10 +301,8 @@ pub fn body(t: &Timeline, f: &Frame, placer: &mut Placer) -> Body {
         let w = text_width(&s.label, SMALL_SIZE);
         // Inside the span when it is wide enough: from its left, then on.
         let steps = ((xb - xa - w - 16.0) / 20.0).max(0.0) as usize;
-        let inside: Vec<f64> = (0..=steps)
-            .map(|k| xa + 8.0 + 20.0 * k as f64)
-            .filter(|lx| *lx >= xa && lx + w <= xb)
-            .collect();
+        let inside: Vec<f64> =
+            (0..=steps).map(|k| xa + 8.0 + 20.0 * k as f64).filter(|lx| *lx >= xa && lx + w <= xb).collect();
         let spot = inside.into_iter().find_map(|lx| {
             let r = text_box(lx, y + 4.0, &s.label, SMALL_SIZE, Anchor::Start);
             let r = (r.0 - 2.0, r.1 - 1.0, r.2 + 2.0, r.3 + 1.0);
@@ -317,12 +311,23 @@ pub fn body(t: &Timeline, f: &Frame, placer: &mut Placer) -> Body {
         match spot {
             Some((lx, r)) => {
                 placer.take(r);
-                let text = Item::Text { x: lx, y: y + 4.0, text: s.label.clone(), size: SMALL_SIZE, color: c, anchor: Anchor::Start, bold: false };
+                let text = Item::Text {
+                    x: lx,
+                    y: y + 4.0,
+                    text: s.label.clone(),
+                    size: SMALL_SIZE,
+                    color: c,
+                    anchor: Anchor::Start,
+                    bold: false,
+                };
                 // Over a zigzag the text needs its own ground; a shaded
                 // span is light enough to read on.
                 let ground = (s.kind == SpanKind::Flapping)
                     .then(|| Item::rect(r.0, r.1, r.2 - r.0, r.3 - r.1, Paint::fill(Color::WHITE).alpha(0.85)));
-                labels.push(Item::group(vec![("class", "span-label".into())], ground.into_iter().chain([text]).collect()));
+                labels.push(Item::group(
+                    vec![("class", "span-label".into())],
+                    ground.into_iter().chain([text]).collect(),
+                ));
             }
             None => labels.extend(place_label(placer, (xa + xb - w) / 2.0 - 6.0, y, &s.label, c, "span-label")),
         }

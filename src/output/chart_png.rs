@@ -1,4 +1,4 @@
-//! Rasterises a [`Scene`] into a PNG: shapes through plotters' bitmap
+//! Rasterises a [`Scene`] into PNG bytes: shapes through plotters' bitmap
 //! backend, text with the embedded DejaVu Sans Mono through ab_glyph, each
 //! glyph placed at its pen position plus its own bearing (plotters' text
 //! path drops the bearing, which spaced `127.0.0.1` as `1 27. 0. 0. 1`).
@@ -6,7 +6,6 @@
 use crate::output::chart_scene::{Anchor, Color, Item, Paint, Scene, text_width};
 use ab_glyph::{Font, FontRef, GlyphId, PxScale, ScaleFont, point};
 use plotters::prelude::{BitMapBackend, DrawingBackend, RGBAColor, ShapeStyle};
-use std::path::Path;
 
 /// The embedded font (DejaVu Sans Mono, `assets/`): no system font library.
 pub const FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSansMono.ttf");
@@ -175,10 +174,16 @@ fn paint<DB: DrawingBackend>(db: &mut DB, scene: &Scene) -> Result<(), String> {
     db.present().map_err(msg)
 }
 
-/// Writes `scene` as a PNG file.
-pub fn write_png(path: &Path, scene: &Scene) -> Result<(), String> {
-    let mut db: Backend = BitMapBackend::new(path, (scene.width, scene.height));
-    paint(&mut db, scene)
+/// The PNG file of `scene`, in memory (image's encoder with its defaults,
+/// as plotters' bitmap backend writes a file: the same bytes).
+pub fn encode_png(scene: &Scene) -> Result<Vec<u8>, String> {
+    use image::ImageEncoder;
+    let rgb = render_rgb(scene)?;
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(&rgb, scene.width, scene.height, image::ColorType::Rgb8)
+        .map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 /// Renders `scene` into an RGB buffer (3 bytes a pixel, row by row).

@@ -7,8 +7,8 @@
 use crate::analysis::incident::hms;
 use crate::analysis::timeline::Timeline;
 use crate::analysis::{Analysis, NodeId, Via};
-use crate::time::format_utc_us;
 use crate::output::printable::printable;
+use crate::time::format_utc_us;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 

@@ -290,10 +290,10 @@ fn write_rest(w: &mut dyn Write, a: &Analysis, best: &BestAddresses) -> io::Resu
         .captures
         .iter()
         .map(|c| {
-            let clock = c.clock.as_ref().map_or_else(
-                || "reference clock".to_string(),
-                |k| format!("{} ({})", k.offset_text(), k.method),
-            );
+            let clock = c
+                .clock
+                .as_ref()
+                .map_or_else(|| "reference clock".to_string(), |k| format!("{} ({})", k.offset_text(), k.method));
             let span = match (c.first_ts_us, c.last_ts_us) {
                 (Some(f), Some(l)) => format!("{} – {}", format_utc_us(f), format_utc_us(l)),
                 _ => String::new(),

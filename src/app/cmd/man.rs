@@ -131,7 +131,10 @@ fn main_page(w: &mut dyn Write) -> io::Result<()> {
     let man = Man::new(top.clone()).title("MEETGRAPH").manual("meetgraph manual");
     man.render_title(w)?;
     man.render_name_section(w)?;
-    writeln!(w, ".SH SYNOPSIS\n\\fBmeetgraph\\fR \\fICOMMAND\\fR [\\fIOPTIONS\\fR] [\\fIFILE\\fR...] [\\fIEXPRESSION\\fR]")?;
+    writeln!(
+        w,
+        ".SH SYNOPSIS\n\\fBmeetgraph\\fR \\fICOMMAND\\fR [\\fIOPTIONS\\fR] [\\fIFILE\\fR...] [\\fIEXPRESSION\\fR]"
+    )?;
     writeln!(w, ".SH DESCRIPTION")?;
     let description = "meetgraph reads packet captures of the Redis and Valkey Cluster bus (the binary gossip protocol \
         nodes speak on their bus port, usually data port + 10000): pcap and pcapng files, gzip-compressed or not, \
@@ -155,7 +158,8 @@ fn main_page(w: &mut dyn Write) -> io::Result<()> {
     exit_status(w, None)?;
     examples(w, None)?;
     environment(w)?;
-    let pages: Vec<String> = commands(&top).iter().map(|c| format!("\\fBmeetgraph\\-{}\\fR(1)", c.get_name())).collect();
+    let pages: Vec<String> =
+        commands(&top).iter().map(|c| format!("\\fBmeetgraph\\-{}\\fR(1)", c.get_name())).collect();
     writeln!(w, ".SH \"SEE ALSO\"\n{}, \\fBtcpdump\\fR(1), \\fBtshark\\fR(1), \\fBredis\\-cli\\fR(1)", pages.join(", "))
 }
 

@@ -23,7 +23,7 @@ pub fn run(input: &InputConfig, cfg: &NodesConfig) -> Result<Status, Error> {
     let relative = matches!(cfg.at, Some(TimeSpec::Relative(_) | TimeSpec::TimeOfDay(_)));
     let first = if relative || address.is_some() {
         let (mut opened, acfg) = open_vantages(input, None)?;
-        Some(meetgraph::run::analyze(&mut opened.inputs, acfg))
+        Some(meetgraph::run::analyze_inputs_with(&mut opened.inputs, acfg, input.threads).0.finish())
     } else {
         None
     };
@@ -32,7 +32,7 @@ pub fn run(input: &InputConfig, cfg: &NodesConfig) -> Result<Status, Error> {
     acfg.until_us = until;
     acfg.node_views = true;
     acfg.server_version = cfg.server_version;
-    let (analyzer, stats) = meetgraph::run::analyze_inputs(&mut opened.inputs, acfg);
+    let (analyzer, stats) = meetgraph::run::analyze_inputs_with(&mut opened.inputs, acfg, input.threads);
     let status = damaged(&opened.inputs);
     let start = stats.iter().filter_map(|s| s.first_ts_us).min();
     let end = stats.iter().filter_map(|s| s.last_ts_us).max();

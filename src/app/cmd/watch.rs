@@ -32,7 +32,7 @@ pub fn run(input: &InputConfig, cfg: &WatchConfig) -> Result<Status, Error> {
     let dropped = || drops.as_ref().map(|d| d.load(Ordering::Relaxed));
     let status_line = drops.is_some() && io::stderr().is_terminal();
     let mut err: Option<Error> = None;
-    let analysis = meetgraph::run::watch(&mut opened.inputs, acfg, cfg.interval_us, |alerts, a| {
+    let analysis = meetgraph::run::watch_with(&mut opened.inputs, acfg, cfg.interval_us, input.threads, |alerts, a| {
         if err.is_some() {
             return;
         }

@@ -7,8 +7,8 @@
 
 use super::lanes::Ctx;
 use super::{Burst, Marker, MarkerKind};
-use crate::analysis::views::incident::{self, IncidentNote};
 use crate::analysis::model::{FindingKind, NodeId, Severity, Via};
+use crate::analysis::views::incident::{self, IncidentNote};
 
 /// The notes in the window, lettered in time order.
 pub(super) fn notes(cx: &Ctx<'_>) -> Vec<IncidentNote> {
@@ -39,7 +39,15 @@ impl Marks<'_, '_> {
 
     /// The same mark on the lanes of `nodes`, the note's tag on the
     /// `tagged`-th.
-    fn on_each(&mut self, ts: i64, lanes: Vec<Option<usize>>, kind: MarkerKind, label: &str, tag: Option<&String>, tagged: usize) {
+    fn on_each(
+        &mut self,
+        ts: i64,
+        lanes: Vec<Option<usize>>,
+        kind: MarkerKind,
+        label: &str,
+        tag: Option<&String>,
+        tagged: usize,
+    ) {
         for (k, l) in lanes.into_iter().enumerate() {
             self.push(ts, l, kind, label.to_string(), tag.filter(|_| k == tagged).cloned());
         }
@@ -76,13 +84,33 @@ pub(super) fn markers(cx: &Ctx<'_>, notes: &[IncidentNote], times: &mut Vec<i64>
                     if let Some(t) = cx.last_heard(n).filter(|t| *t < f.ts_us) {
                         m.push(t, cx.lane_of(n), MarkerKind::LastHeard, format!("{} last message", short(0)), None);
                     }
-                    m.push(f.ts_us, cx.lane_of(n), MarkerKind::Fail, format!("{} declared FAIL", short(0)), tag.clone());
+                    m.push(
+                        f.ts_us,
+                        cx.lane_of(n),
+                        MarkerKind::Fail,
+                        format!("{} declared FAIL", short(0)),
+                        tag.clone(),
+                    );
                 }
                 let label = format!("{} sent FAIL about {}", short(1), short(0));
-                m.on_each(f.ts_us, lanes(f.nodes.get(1..).unwrap_or_default()), MarkerKind::FailReported, &label, None, 0);
+                m.on_each(
+                    f.ts_us,
+                    lanes(f.nodes.get(1..).unwrap_or_default()),
+                    MarkerKind::FailReported,
+                    &label,
+                    None,
+                    0,
+                );
             }
             FindingKind::Failover => {
-                m.on_each(f.ts_us, lanes(&f.nodes[..f.nodes.len().min(1)]), MarkerKind::Failover, &format!("{} promoted", short(0)), tag.as_ref(), 0);
+                m.on_each(
+                    f.ts_us,
+                    lanes(&f.nodes[..f.nodes.len().min(1)]),
+                    MarkerKind::Failover,
+                    &format!("{} promoted", short(0)),
+                    tag.as_ref(),
+                    0,
+                );
             }
             FindingKind::SenderMismatch if f.nodes.len() == 3 => {
                 let label = format!("{} dialled {}; {} answered", short(0), short(1), short(2));

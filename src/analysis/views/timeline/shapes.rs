@@ -6,8 +6,8 @@
 
 use super::lanes::Ctx;
 use super::{Arrow, ChainStep, Join, JoinKind, Span, SpanKind};
-use crate::analysis::views::incident;
 use crate::analysis::model::{FindingKind, NodeId};
+use crate::analysis::views::incident;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Introductions seen happen, in the window (every time seen goes to
@@ -41,7 +41,15 @@ pub(super) fn arrows(cx: &Ctx<'_>, times: &mut Vec<i64>) -> Vec<Arrow> {
     arrows
 }
 
-fn span(kind: SpanKind, lane: usize, other_lane: Option<usize>, from_us: i64, to_us: i64, count: u64, label: String) -> Span {
+fn span(
+    kind: SpanKind,
+    lane: usize,
+    other_lane: Option<usize>,
+    from_us: i64,
+    to_us: i64,
+    count: u64,
+    label: String,
+) -> Span {
     Span { kind, lane, other_lane, from_us, to_us, count, label }
 }
 

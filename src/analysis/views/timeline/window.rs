@@ -3,8 +3,8 @@
 //! strip of the whole capture, the merge lines and the cluster count.
 
 use super::{MARGIN_MAX_US, MARGIN_MIN_US, MergeLine, OVERVIEW_BUCKETS, Overview, Window, WindowKind};
-use crate::analysis::views::incident::{self, hms};
 use crate::analysis::model::Analysis;
+use crate::analysis::views::incident::{self, hms};
 
 /// The window drawn by default: the incident plus a margin each side,
 /// within the capture; the whole capture when nothing happened.
