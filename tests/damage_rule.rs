@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{plan_inputs, samples_with_captures, samples_dir};
+use common::{plan_inputs, samples_dir, samples_with_captures};
 use meetgraph::analysis::NodeId;
 use std::collections::BTreeMap;
 
@@ -80,7 +80,8 @@ fn damage_follows_the_servers_tables() {
                     a.damage.slot_moves.iter().any(|m| holds(m, *s) && id(&m.from).as_ref() == Some(was)),
                     "{name}: slot {s} left {was} (servers), not in the damage"
                 );
-                let to = a.damage.slot_moves.iter().filter(|m| holds(m, *s)).max_by_key(|m| m.ts_us).and_then(|m| id(&m.to));
+                let to =
+                    a.damage.slot_moves.iter().filter(|m| holds(m, *s)).max_by_key(|m| m.ts_us).and_then(|m| id(&m.to));
                 assert_eq!(to.as_ref(), Some(now), "{name}: slot {s} ends at {now} (servers)");
                 checked += 1;
             }
@@ -88,7 +89,13 @@ fn damage_follows_the_servers_tables() {
         for m in &a.damage.slot_moves {
             for &(x, y) in &m.slots {
                 for s in x..=y {
-                    let to = a.damage.slot_moves.iter().filter(|n| holds(n, s)).max_by_key(|n| n.ts_us).and_then(|n| id(&n.to));
+                    let to = a
+                        .damage
+                        .slot_moves
+                        .iter()
+                        .filter(|n| holds(n, s))
+                        .max_by_key(|n| n.ts_us)
+                        .and_then(|n| id(&n.to));
                     if let (Some(to), Some(now)) = (to, last.get(&s)) {
                         assert_eq!(&to, now, "{name}: meetgraph moves slot {s} last to {to}, the servers end at {now}");
                     }

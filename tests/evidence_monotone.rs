@@ -78,7 +78,8 @@ fn adding_captures_never_drops_evidence() {
                     i.node.short()
                 );
                 // The same dial seen by both: its frames and command kept.
-                let dials = |x: &Introduction| matches!(x.via, Via::OperatorMeet | Via::Gossip) && x.answered_by.is_some();
+                let dials =
+                    |x: &Introduction| matches!(x.via, Via::OperatorMeet | Via::Gossip) && x.answered_by.is_some();
                 if sup.via != i.via && !(dials(i) && dials(sup)) {
                     continue;
                 }

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{expected_exit, is_encrypted_sample, read_all, samples_with_captures, samples_dir};
+use common::{expected_exit, is_encrypted_sample, read_all, samples_dir, samples_with_captures};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -46,10 +46,13 @@ fn the_first_screen_holds_the_story_and_every_merge_chain() {
         let lines: Vec<&str> = text.lines().collect();
         // The last line that must be on the first screen: the end of the
         // story, or of the last merge chain.
-        let story_end = lines.iter().position(|l| l.starts_with("== What happened")).map(|i| {
-            i + lines.iter().skip(i).position(|l| l.is_empty()).unwrap_or(0)
+        let story_end = lines
+            .iter()
+            .position(|l| l.starts_with("== What happened"))
+            .map(|i| i + lines.iter().skip(i).position(|l| l.is_empty()).unwrap_or(0));
+        let chain_end = lines.iter().rposition(|l| {
+            l.starts_with("  ") && l.trim_start().split('.').next().is_some_and(|n| n.parse::<u32>().is_ok())
         });
-        let chain_end = lines.iter().rposition(|l| l.starts_with("  ") && l.trim_start().split('.').next().is_some_and(|n| n.parse::<u32>().is_ok()));
         merges += lines.iter().filter(|l| l.starts_with("== Merge at")).count();
         let last = [story_end, chain_end].into_iter().flatten().max().unwrap();
         let used: usize = lines.iter().take(last + 1).map(|l| rows(l)).sum();
@@ -88,9 +91,10 @@ fn failures_are_told_with_times_and_the_nodes_show_the_change() {
         let (failed, promoted) = (port("\"failed\":"), port("\"promoted\":"));
         let text = report(&name, &files);
         let story = section(&text, "== What happened");
-        let fail = story.iter().find(|l| l.starts_with("FAIL:") && l.contains(&format!(":{failed}@"))).unwrap_or_else(|| {
-            panic!("{name}: no failure story for {failed}:\n{}", story.join("\n"))
-        });
+        let fail = story
+            .iter()
+            .find(|l| l.starts_with("FAIL:") && l.contains(&format!(":{failed}@")))
+            .unwrap_or_else(|| panic!("{name}: no failure story for {failed}:\n{}", story.join("\n")));
         for part in ["silent since ", " → FAIL ", "FAILOVER_AUTH_REQUEST", " promoted ", " unserved "] {
             assert!(fail.contains(part), "{name}: `{part}` missing from {fail}");
         }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{file_inputs, plan_inputs, samples_with_captures, samples_dir};
+use common::{file_inputs, plan_inputs, samples_dir, samples_with_captures};
 use meetgraph::analysis::alerts::{Alert, AlertKind, RevisionKind, alerts};
 use std::collections::BTreeMap;
 
@@ -78,7 +78,10 @@ fn watch_tells_what_analyze_reports_files_in_any_order() {
             let got = settle(&told);
             let extra: Vec<_> = got.iter().filter(|k| !want.contains(k)).collect();
             let missing: Vec<_> = want.iter().filter(|k| !got.contains(k)).collect();
-            assert!(extra.is_empty() && missing.is_empty(), "{what}: told but not reported {extra:#?}; never told {missing:#?}");
+            assert!(
+                extra.is_empty() && missing.is_empty(),
+                "{what}: told but not reported {extra:#?}; never told {missing:#?}"
+            );
             assert_eq!(got.len(), want.len(), "{what}");
             revisions += told.iter().filter(|x| x.revised.is_some()).count();
             // The merge's root cause as told first is the final one.

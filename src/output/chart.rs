@@ -14,6 +14,7 @@
 
 use crate::analysis::timeline::{ChainStep, Timeline};
 use crate::output::chart_axis::{clock, seconds, ticks};
+pub use crate::output::chart_error::ChartError;
 use crate::output::chart_glyphs::{CHAIN_COLOR, ENCRYPTED_COLOR, SMALL_SIZE, TEXT_SIZE, note_tag};
 use crate::output::chart_legend::{Drawn, LEGEND_TEXT_X, StepLine, legend};
 use crate::output::chart_plot::{Frame, XMap, body};
@@ -43,38 +44,6 @@ const GRID_COLOR: Color = Color(225, 225, 225);
 const AXIS_COLOR: Color = Color(90, 90, 90);
 const COUNT_COLOR: Color = Color(31, 80, 180);
 const WINDOW_COLOR: Color = Color(31, 119, 180);
-
-/// Why a chart could not be made.
-#[derive(Debug)]
-pub enum ChartError {
-    /// The chart file cannot be written.
-    Write { path: std::path::PathBuf, source: std::io::Error },
-    /// Drawing failed (the backend's error, as text).
-    Draw(String),
-    /// The file name asks for a format the chart is not drawn in.
-    Format(std::path::PathBuf),
-}
-
-impl std::fmt::Display for ChartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ChartError::Write { path, source } => write!(f, "cannot write {}: {source}", path.display()),
-            ChartError::Draw(what) => write!(f, "cannot draw the chart: {what}"),
-            ChartError::Format(path) => {
-                write!(f, "--chart {}: unsupported format; use .svg or .png (or - for SVG on stdout)", path.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for ChartError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ChartError::Write { source, .. } => Some(source),
-            ChartError::Draw(_) | ChartError::Format(_) => None,
-        }
-    }
-}
 
 fn clip(s: &str) -> String {
     let s = printable(s);

@@ -390,14 +390,28 @@ fn write_encrypted(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
             .iter()
             .map(|b| {
                 let quiet = b.quiet_before_us.map_or_else(String::new, |q| format!("{:.1} s", q as f64 / 1e6));
-                vec![rel(a, b.ts_us), rel(a, b.last_ts_us), b.connections.to_string(), b.first.clone(), quiet, b.servers.join(", ")]
+                vec![
+                    rel(a, b.ts_us),
+                    rel(a, b.last_ts_us),
+                    b.connections.to_string(),
+                    b.first.clone(),
+                    quiet,
+                    b.servers.join(", "),
+                ]
             })
             .collect();
         writeln!(w, "<p>Bursts of new encrypted connections to bus ports:</p>")?;
         table(
             w,
             "bursts",
-            &[("from", TIME), ("to", TIME), ("connections", KEY), ("first connection", TEXT), ("quiet before", KEY), ("servers", TEXT)],
+            &[
+                ("from", TIME),
+                ("to", TIME),
+                ("connections", KEY),
+                ("first connection", TEXT),
+                ("quiet before", KEY),
+                ("servers", TEXT),
+            ],
             &rows,
         )?;
     }

@@ -8,7 +8,7 @@
 //! | `report_lines.rs` | report lines that gather several facts: a first-screen incident line, the damage's time line |
 //! | `report.rs` | `analyze`'s report (story first; plain or coloured, [`report::Style`]), the JSON, a node's `CLUSTER NODES` view |
 //! | `html.rs`, `html_graph.rs` | the self-contained HTML report and its introduction graph |
-//! | `chart.rs` | the timeline chart, laid out once ([`chart_scene`]) with its axis ([`chart_axis`]), lanes ([`chart_plot`]), glyphs ([`chart_glyphs`]) and legend ([`chart_legend`]); SVG, or PNG ([`chart_png`]) |
+//! | `chart.rs` | the timeline chart, laid out once ([`chart_scene`]) with its axis ([`chart_axis`]), lanes ([`chart_plot`]), glyphs ([`chart_glyphs`]) and legend ([`chart_legend`]); SVG, or PNG ([`chart_png`]); its error ([`chart_error`]) |
 //! | `dot.rs` | the introduction graph as Graphviz DOT and Mermaid |
 //! | `watch.rs`, `metrics.rs` | `watch`'s event lines and its Prometheus exposition |
 //! | `dump.rs`, `dump_cut.rs`, `stats.rs` | `dump`'s message lines (`dump_cut.rs`: messages whose header was cut) and `--stats` counters |
@@ -18,6 +18,7 @@
 pub mod annotate;
 pub mod chart;
 pub mod chart_axis;
+pub mod chart_error;
 pub mod chart_glyphs;
 pub mod chart_legend;
 pub mod chart_plot;

@@ -1,12 +1,10 @@
 //! `meetgraph analyze`: the readable report (story first) and the JSON.
 
 use crate::analysis::screen;
-use crate::output::report_lines::{self, evidence, rel};
-use crate::analysis::{
-    Analysis, BestAddresses, Finding, Introduction, NodesView, Phase, Severity, Via, describe,
-};
+use crate::analysis::{Analysis, BestAddresses, Finding, Introduction, NodesView, Phase, Severity, Via, describe};
 use crate::clusterbus::types::format_slot_ranges;
 use crate::output::printable::{printable, write_printable};
+use crate::output::report_lines::{self, evidence, rel};
 use crate::time::clocks::Method;
 use crate::time::format_utc_us;
 use std::collections::BTreeMap;

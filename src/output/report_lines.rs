@@ -3,9 +3,9 @@
 //! damage as one time line.
 
 use crate::analysis::Analysis;
+use crate::analysis::NodeId;
 use crate::analysis::screen::IncidentLine;
 use crate::clusterbus::types::format_slot_ranges;
-use crate::analysis::NodeId;
 use crate::time::format_utc_us;
 
 fn short_of(id: Option<&NodeId>, none: &str) -> String {

@@ -314,7 +314,11 @@ pub fn samples_with_captures() -> Vec<(String, Vec<PathBuf>)> {
 pub fn plan_inputs(files: &[PathBuf]) -> (Vec<meetgraph::pipeline::Input>, meetgraph::analysis::AnalysisConfig) {
     let sources: Vec<meetgraph::vantage::Source> = files
         .iter()
-        .map(|p| meetgraph::vantage::Source { name: p.file_name().unwrap().to_string_lossy().into(), path: p.clone(), named: false })
+        .map(|p| meetgraph::vantage::Source {
+            name: p.file_name().unwrap().to_string_lossy().into(),
+            path: p.clone(),
+            named: false,
+        })
         .collect();
     let cfg = PipelineConfig::default();
     let plan = meetgraph::vantage::plan(&sources, None, &cfg).unwrap();

@@ -61,14 +61,21 @@ impl Liveness {
         match self.suspected.get_mut(&node) {
             Some(s) if last_seen.is_none_or(|l| s.first_ts > l) => s.last_ts = s.last_ts.max(ts),
             _ => {
-                self.suspected
-                    .insert(node, Suspicion { first_ts: ts, by, last_ts: ts });
+                self.suspected.insert(node, Suspicion { first_ts: ts, by, last_ts: ts });
             }
         }
     }
 
     /// A FAILOVER_AUTH_REQUEST from `replica` in `epoch` reached `to`.
-    pub fn requested(&mut self, replica: NodeId, to: NodeId, epoch: u64, master: Option<NodeId>, ts: i64, evd: &Evidence) {
+    pub fn requested(
+        &mut self,
+        replica: NodeId,
+        to: NodeId,
+        epoch: u64,
+        master: Option<NodeId>,
+        ts: i64,
+        evd: &Evidence,
+    ) {
         if self.elections.len() >= ELECTIONS_CAP && !self.elections.contains_key(&(replica, epoch)) {
             return;
         }
@@ -140,8 +147,11 @@ mod tests {
         l.requested(r, b, 6, Some(m), 101, &evd(3));
         l.voted(r, a, 6);
         l.voted(r, b, 7);
-        let e: Vec<_> =
-            l.elections().filter(|(x, _)| **x == r).map(|(_, e)| (e.first_ts, e.asked.len(), e.voters.len(), e.master)).collect();
+        let e: Vec<_> = l
+            .elections()
+            .filter(|(x, _)| **x == r)
+            .map(|(_, e)| (e.first_ts, e.asked.len(), e.voters.len(), e.master))
+            .collect();
         assert_eq!(e, vec![(100, 2, 1, Some(m))]);
     }
 }

@@ -151,7 +151,6 @@ impl Slots {
             ));
         }
     }
-
 }
 
 #[cfg(test)]

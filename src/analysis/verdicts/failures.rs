@@ -133,7 +133,10 @@ pub fn story(a: &Analysis) -> Vec<String> {
                     format!("{} promoted {}", who(&to, &best), clock(x.ts_us.min(ts)))
                 }
                 None => {
-                    let cluster = node(&to).and_then(|n| n.cluster.clone()).map(|c| format!(" of cluster {c}")).unwrap_or_default();
+                    let cluster = node(&to)
+                        .and_then(|n| n.cluster.clone())
+                        .map(|c| format!(" of cluster {c}"))
+                        .unwrap_or_default();
                     format!("{}{cluster} took its slots {}", who(&to, &best), clock(ts))
                 }
             };

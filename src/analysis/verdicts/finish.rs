@@ -158,9 +158,15 @@ pub fn build(mut g: Gathered) -> Analysis {
     let mut findings = retention::bound_findings(findings, g.cfg.bounds.max_events, &mut dropped);
     let phases = Phases::of(&findings, &merges);
     triage::classify(&mut findings, &phases);
-    let (role_changes, slot_moves) = triage::damage(&g.roles.changes().to_vec(), &g.slot_views.moves().to_vec(), &phases);
-    let retention =
-        retention::retention(g.cfg.bounds, dropped, g.roles.changes().dropped(), g.slot_views.moves().dropped(), &g.tracked);
+    let (role_changes, slot_moves) =
+        triage::damage(&g.roles.changes().to_vec(), &g.slot_views.moves().to_vec(), &phases);
+    let retention = retention::retention(
+        g.cfg.bounds,
+        dropped,
+        g.roles.changes().dropped(),
+        g.slot_views.moves().dropped(),
+        &g.tracked,
+    );
     let clock_offsets = g.clock.offsets(&g.cfg);
     let mut coverage = g.reading.coverage();
     sanity(&mut coverage, &clock_offsets, &slot_moves, g.cfg.vantages.len());

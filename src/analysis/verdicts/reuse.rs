@@ -85,10 +85,17 @@ fn gone(old: &NodeId, took: i64, cx: &ReuseContext<'_>) -> Option<String> {
     let since = |t: i64| heard.is_none_or(|h| t >= h);
     let failed = cx.knowledge.fail_stats(old).filter(|(_, last)| since(*last)).map(|_| {
         let first = cx.knowledge.failed_at(old).filter(|f| since(*f));
-        format!("declared FAIL at {}", format_utc_us(first.unwrap_or_else(|| cx.knowledge.fail_stats(old).map_or(0, |x| x.1))))
+        format!(
+            "declared FAIL at {}",
+            format_utc_us(first.unwrap_or_else(|| cx.knowledge.fail_stats(old).map_or(0, |x| x.1)))
+        )
     });
     let closed = heard.and(cx.liveness.closed_at(old)).filter(|c| since(*c)).map(|c| {
-        format!("silent since {} (it closed its own connections at {})", format_utc_us(heard.unwrap_or(c)), format_utc_us(c))
+        format!(
+            "silent since {} (it closed its own connections at {})",
+            format_utc_us(heard.unwrap_or(c)),
+            format_utc_us(c)
+        )
     });
     let suspected = cx.liveness.suspicion(old).filter(|s| heard.is_none_or(|h| s.first_ts > h)).map(|s| {
         let silent = heard.map(|h| format!("silent since {}, ", format_utc_us(h))).unwrap_or_default();
