@@ -35,6 +35,14 @@ pub enum Config {
     Nodes(InputConfig, NodesConfig),
     Watch(InputConfig, WatchConfig),
     Events(InputConfig),
+    Audit(InputConfig, AuditConfig),
+}
+
+pub struct AuditConfig {
+    /// `--json FILE` (`-` for standard output).
+    pub json: Option<PathBuf>,
+    /// `--until`: the analysis stops there.
+    pub until: Option<TimeSpec>,
 }
 
 /// What to read, and how: the flags every reading command shares.
@@ -153,6 +161,11 @@ impl Config {
                 }
                 let watch = WatchConfig { json_events, metrics, interval_us: (interval * 1e6) as i64 };
                 Config::Watch(input_config(input, &[])?, watch)
+            }
+            Command::Audit { input, json, until } => {
+                let Some(input) = normalize(input)? else { return Ok(Config::ListInterfaces) };
+                let until = time_flag("--until", until)?;
+                Config::Audit(input_config(input, &[])?, AuditConfig { json, until })
             }
             Command::Events { input } => {
                 let Some(input) = normalize(input)? else { return Ok(Config::ListInterfaces) };

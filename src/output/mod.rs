@@ -5,6 +5,7 @@
 //!
 //! | file | writes |
 //! |---|---|
+//! | `audit.rs` | `audit`'s hazards (text, JSON) and "What to do now" (report, HTML) |
 //! | `report.rs` | `analyze`'s report (story first; plain or coloured, [`report::Style`]), the JSON, a node's `CLUSTER NODES` view |
 //! | `html.rs`, `html_graph.rs` | the self-contained HTML report and its introduction graph |
 //! | `chart.rs` | the timeline chart, laid out once ([`chart_scene`]) with its axis ([`chart_axis`]) and glyphs ([`chart_legend`]); SVG, or PNG ([`chart_png`]) |
@@ -14,6 +15,7 @@
 //! | `printable.rs` | peer-controlled text made safe for a terminal, XML and HTML |
 //! | `dissector.rs` | the Wireshark Lua dissector, compiled in for `meetgraph dissector` |
 
+pub mod audit;
 pub mod chart;
 pub mod chart_axis;
 pub mod chart_legend;

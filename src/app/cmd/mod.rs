@@ -3,6 +3,7 @@
 //! | file | holds |
 //! |---|---|
 //! | `analyze.rs` | `analyze`: the report, and JSON, chart, DOT, Mermaid, HTML |
+//! | `audit.rs` | `audit`: latent hazards and their verdicts; exit 3 when any |
 //! | `dump.rs` | `dump`: one line per message, `--stats` |
 //! | `events.rs` | `events`: the events the analysis consumes, as JSON lines |
 //! | `nodes.rs` | `nodes --as`: what one node believed at one moment |
@@ -10,6 +11,7 @@
 //! | `docs.rs` | `completions` and `man`: generated from the flags |
 
 pub mod analyze;
+pub mod audit;
 pub mod docs;
 pub mod dump;
 pub mod events;
