@@ -33,10 +33,11 @@ mod views;
 pub use analyzer::Analyzer;
 pub use config::{AnalysisConfig, Bounds, DEFAULT_MAX_EVENTS, DEFAULT_MAX_NODES};
 pub use model::{
-    AddressSeen, AddressSource, Alignment, Analysis, Audit, BestAddresses, CaptureInfo, ClockOffset, Cluster, ConnectionBurst,
-    Coverage, Damage, DialKind, Dropped, EncryptedFlow, Evidence, Finding, FindingKind, Generation, Hazard, HazardKind,
-    HazardSeverity, InferredMember, Introduction, Join, Merge, MergeStory, MergeVerdict, NodeId, NodeSummary, Phase, Retention, Role, RoleChange, SCHEMA_VERSION,
-    Sentence, Severity, SlotMove, Step, Story, Via, WhatToDo, describe,
+    AddressSeen, AddressSource, Alignment, Analysis, Audit, BestAddresses, CaptureInfo, ClockOffset, Cluster,
+    ConnectionBurst, Coverage, Damage, DialKind, Dropped, EncryptedFlow, Evidence, Finding, FindingKind, Generation,
+    Hazard, HazardKind, HazardSeverity, InferredMember, Introduction, Join, Merge, MergeStory, MergeVerdict, NodeId,
+    NodeSummary, Phase, Retention, Role, RoleChange, SCHEMA_VERSION, Sentence, Severity, SlotMove, Step, Story, Via,
+    WhatToDo, describe,
 };
 pub use node_tables::view::{NodesView, ViewLine};
 pub use views::{alerts, timeline};

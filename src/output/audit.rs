@@ -79,7 +79,7 @@ pub fn write_what_to_do_html(w: &mut dyn Write, a: &Analysis) -> io::Result<()> 
         write!(w, "<li>{}", xml_escape(&s.what))?;
         if !s.commands.is_empty() {
             let cmds: Vec<String> = s.commands.iter().map(|c| xml_escape(c)).collect();
-            write!(w, "<pre>{}</pre>", cmds.join("\n"))?;
+            write!(w, "<pre style=\"white-space:pre-wrap;overflow-wrap:anywhere\">{}</pre>", cmds.join("\n"))?;
         }
         writeln!(w, "</li>")?;
     }

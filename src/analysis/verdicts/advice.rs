@@ -6,7 +6,7 @@
 //! roles after a merge).
 
 use crate::analysis::model::{
-    Analysis, FindingKind, Generation, Merge, NodeId, Role, Step, Via, WhatToDo, bus_key,
+    Analysis, FindingKind, Generation, Merge, MergeVerdict, NodeId, Role, Step, Via, WhatToDo, bus_key,
 };
 use crate::time::format_utc_us;
 
@@ -38,6 +38,14 @@ fn step(what: String, mut commands: Vec<String>) -> Step {
 
 /// The version advice: the server that closes the path the capture shows.
 fn version_step(a: &Analysis) -> Option<Step> {
+    // Only where a blind handshake is the path: a hazard that can merge
+    // these servers, or a merge through a gossiped address another node
+    // answered (an operator's MEET merges on every version).
+    let can_merge = a.audit.hazards.iter().any(|h| h.verdict == MergeVerdict::CanMerge)
+        || a.merges.iter().any(|m| m.chain.iter().any(|i| i.via == Via::Gossip && i.answered_by_other().is_some()));
+    if !can_merge {
+        return None;
+    }
     let blind = a.nodes.iter().any(|n| matches!(n.generation, Generation::Redis30 | Generation::Redis40));
     let valkey81 = a.nodes.iter().any(|n| matches!(n.generation, Generation::Valkey81 | Generation::Valkey90));
     if blind {
@@ -60,7 +68,16 @@ pub fn advise(a: &Analysis) -> WhatToDo {
     if let Some(m) = a.merges.first() {
         merged(a, m, &mut w);
     }
+    // One step per node a hazard is about (its fix is the same), none for
+    // a node the merge's own steps already treat.
+    let mut seen: Vec<NodeId> =
+        a.merges.first().map(|m| m.chain.iter().filter_map(|i| i.gossip_named).collect()).unwrap_or_default();
     for h in &a.audit.hazards {
+        let Some(first) = h.nodes.first() else { continue };
+        if seen.contains(first) {
+            continue;
+        }
+        seen.push(*first);
         let Some((what, cmds)) = h.fix.split_first() else { continue };
         let s = step(format!("{} [{}: {}]", what, h.kind, h.addresses.join(", ")), cmds.to_vec());
         if !w.steps.contains(&s) {
@@ -114,8 +131,12 @@ fn merged(a: &Analysis, m: &Merge, w: &mut WhatToDo) {
     match (root, reused) {
         (Some(r), Some(_)) => {
             let dead = r.gossip_named.unwrap_or(r.node);
-            let members: Vec<NodeId> =
-                a.nodes.iter().filter(|n| n.id != dead && m.sides.iter().any(|s| s.contains(&n.id))).map(|n| n.id).collect();
+            let members: Vec<NodeId> = a
+                .nodes
+                .iter()
+                .filter(|n| n.id != dead && m.sides.iter().any(|s| s.contains(&n.id)))
+                .map(|n| n.id)
+                .collect();
             w.steps.push(step(
                 format!(
                     "Close the path: {} was gone but never forgotten; CLUSTER FORGET it on every node that still lists it (within 60 s), so its address means nothing to the cluster:",

@@ -4,7 +4,10 @@
 //! notes §9c, Appendix A).
 
 use crate::analysis::model::{Analysis, DialKind, Evidence, Generation, NodeId};
+use crate::analysis::model::{HazardSeverity, MergeVerdict};
+use crate::analysis::trackers::connections::Connections;
 use crate::analysis::trackers::handshakes::Handshakes;
+use crate::analysis::trackers::knowledge::Knowledge;
 
 /// The dials the capture showed.
 pub struct Dials<'a> {
@@ -44,12 +47,22 @@ impl Style {
 
     pub fn describe(self) -> &'static str {
         match self {
-            Style::SeenMeet => "dials addresses it has from gossip with MEET, as the capture shows (a blind handshake that adopts whoever answers)",
-            Style::SeenPing => "dials addresses it has from gossip with PING, as the capture shows (the node is added by id; another node answering is rejected)",
+            Style::SeenMeet => {
+                "dials addresses it has from gossip with MEET, as the capture shows (a blind handshake that adopts whoever answers)"
+            }
+            Style::SeenPing => {
+                "dials addresses it has from gossip with PING, as the capture shows (the node is added by id; another node answering is rejected)"
+            }
             Style::Old => "runs Redis 3.0/3.2 (bus version 0), which handshakes gossiped addresses blindly with MEET",
-            Style::Undecided => "runs Redis 4.0–6.2.1 (bus version 1; the bytes cannot tell 4.0 from 5.0.10+ and the capture shows none of its gossip dials): blind MEET handshakes on 4.0, 5.0.0–5.0.9 and 6.0.0–6.0.4, noaddr on later ones",
-            Style::ValkeyRemeet => "runs Valkey 8.1+, which sends MEET to a gossiped node that has had no inbound link for a handshake timeout (observed on 9.1.2: the fresh node at the address accepts it)",
-            Style::ById => "adds gossiped nodes by id and dials with PING (Redis 5.0.10+/6.0.5+, 6.2.2+, 7.x, Valkey 7.2/8.0)",
+            Style::Undecided => {
+                "runs Redis 4.0–6.2.1 (bus version 1; the bytes cannot tell 4.0 from 5.0.10+ and the capture shows none of its gossip dials): blind MEET handshakes on 4.0, 5.0.0–5.0.9 and 6.0.0–6.0.4, noaddr on later ones"
+            }
+            Style::ValkeyRemeet => {
+                "runs Valkey 8.1+, which sends MEET to a gossiped node that has had no inbound link for a handshake timeout (observed on 9.1.2: the fresh node at the address accepts it)"
+            }
+            Style::ById => {
+                "adds gossiped nodes by id and dials with PING (Redis 5.0.10+/6.0.5+, 6.2.2+, 7.x, Valkey 7.2/8.0)"
+            }
         }
     }
 }
@@ -63,7 +76,8 @@ impl Dials<'_> {
     pub fn style(&self, a: &Analysis, n: &NodeId, g: Generation, gone: bool) -> Style {
         let seen = self.handshakes.gossip_dial(n).map(|(k, _)| *k).or_else(|| {
             let same = a.nodes.iter().filter(|x| x.generation == g);
-            let kinds: Vec<DialKind> = same.filter_map(|x| self.handshakes.gossip_dial(&x.id).map(|(k, _)| *k)).collect();
+            let kinds: Vec<DialKind> =
+                same.filter_map(|x| self.handshakes.gossip_dial(&x.id).map(|(k, _)| *k)).collect();
             if kinds.contains(&DialKind::GossipAdd) { Some(DialKind::GossipAdd) } else { kinds.first().copied() }
         });
         match (g, seen) {
@@ -81,4 +95,24 @@ impl Dials<'_> {
     pub fn evidence(&self, n: &NodeId) -> Option<Evidence> {
         self.handshakes.gossip_dial(n).map(|(_, e)| e.clone())
     }
+}
+
+/// What the audit reads.
+pub struct AuditSources<'a> {
+    pub knowledge: &'a Knowledge,
+    pub conns: &'a Connections,
+    pub dials: Dials<'a>,
+}
+
+pub fn severity(v: MergeVerdict) -> HazardSeverity {
+    match v {
+        MergeVerdict::CanMerge => HazardSeverity::High,
+        MergeVerdict::OnlyConfuse => HazardSeverity::Medium,
+        MergeVerdict::Neither => HazardSeverity::Low,
+    }
+}
+
+/// A node's best address as text (`?` when unknown).
+pub fn best(a: &Analysis, n: &NodeId) -> String {
+    a.nodes.iter().find(|x| x.id == *n).map_or_else(|| "?".into(), |x| x.best_address.to_string())
 }

@@ -4,13 +4,13 @@
 
 use super::dials::Dials;
 use super::findings;
-use super::{advice, audit};
 use super::story;
 use super::triage::{self, Phases};
+use super::{advice, audit};
 use crate::analysis::config::AnalysisConfig;
 use crate::analysis::model::{
-    Analysis, Audit, ClockOffset, Cluster, Coverage, Damage, InferredMember, Merge, NodeId, SCHEMA_VERSION, SlotMove, Story,
-    WhatToDo,
+    Analysis, Audit, ClockOffset, Cluster, Coverage, Damage, InferredMember, Merge, NodeId, SCHEMA_VERSION, SlotMove,
+    Story, WhatToDo,
 };
 use crate::analysis::trackers::clock::Clock;
 use crate::analysis::trackers::connections::Connections;
@@ -187,7 +187,7 @@ pub fn build(mut g: Gathered) -> Analysis {
         what_to_do_now: WhatToDo::default(),
     };
     analysis.story = story::tell(&analysis);
-    let sources = audit::AuditSources {
+    let sources = super::dials::AuditSources {
         knowledge: &g.knowledge,
         conns: &g.conns,
         dials: Dials { handshakes: &g.handshakes },

@@ -11,10 +11,12 @@
 //! | `reuse.rs` | an address of a node that failed or left, answered by another node |
 //! | `triage.rs` | each finding's phase and severity; what counts as damage |
 //! | `audit.rs` | the audit's hazards: failed nodes never forgotten, translated and ambiguous addresses, one id at two addresses, epoch ties, each with its verdict |
+//! | `addresses.rs` | the audit's address hazards: translated (bridge, NAT) and ambiguous addresses |
 //! | `dials.rs` | how a node dials a gossiped address (seen, or by its generation): blind MEET or PING |
 //! | `advice.rs` | "What to do now": steps for the root cause and the hazards found, what cannot be undone |
 //! | `story.rs` | the story and one sentence per introduction |
 
+pub mod addresses;
 pub mod advice;
 pub mod audit;
 pub mod dials;
