@@ -48,10 +48,10 @@ impl Style {
     pub fn describe(self) -> &'static str {
         match self {
             Style::SeenMeet => {
-                "dials addresses it has from gossip with MEET, as the capture shows (a blind handshake that adopts whoever answers)"
+                "dials addresses it has from gossip with MEET, as the capture shows (its own dials, or those of nodes of its generation; a blind handshake that adopts whoever answers)"
             }
             Style::SeenPing => {
-                "dials addresses it has from gossip with PING, as the capture shows (the node is added by id; another node answering is rejected)"
+                "dials addresses it has from gossip with PING, as the capture shows (its own dials, or those of nodes of its generation; the node is added by id; another node answering is rejected)"
             }
             Style::Old => "runs Redis 3.0/3.2 (bus version 0), which handshakes gossiped addresses blindly with MEET",
             Style::Undecided => {
