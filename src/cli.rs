@@ -202,6 +202,15 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
 
+        /// Write every input packet to one pcapng file, the captures merged
+        /// on the reference clock, each packet with comments Wireshark shows
+        /// and filters (`frame.comment`): its original file and frame, the
+        /// `dump` line of each message it completes, and what it proves
+        /// (`merge chain step 2/4: …`, findings); the story is the section's
+        /// comment. Reads the files a second time (not stdin, not `-i`).
+        #[arg(long, value_name = "OUT.pcapng")]
+        annotate: Option<PathBuf>,
+
         /// Chart window start: RFC 3339 (any UTC offset), a time of day on
         /// the capture's date (18:49:40.5), +6.923s after the first message
         /// (as the report prints), or µs since the epoch.

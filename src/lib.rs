@@ -6,7 +6,7 @@
 //!
 //! | module | holds | may import |
 //! |---|---|---|
-//! | [`capture`] | pcap / pcapng / gzip readers, live capture (`live`) | – |
+//! | [`capture`] | pcap / pcapng / gzip readers, live capture (`live`), pcapng writers (`-w`, `--annotate`) | – |
 //! | [`decode`] | link, IP and TCP headers → segments, inside tunnels (VXLAN, Geneve, GRE, ERSPAN, IP-in-IP, MPLS) | `capture` |
 //! | [`reassembly`] | per-direction TCP streams, gaps, caps | `decode` |
 //! | [`clusterbus`] | the nom parser of bus messages and the framer that cuts streams into them | – |
@@ -16,8 +16,8 @@
 //! | [`events`] | owned, compact events (zero-copy ends here), `NodeId`; re-exports `AnomalyKind` from `pipeline` | `clusterbus`, `decode`, `reassembly`, `pipeline` |
 //! | [`vantage`] | which files are one capture point; clock offsets (first pass) | `capture`, `decode`, `clusterbus`, `pipeline`, `events`, `time` |
 //! | [`analysis`] | the story: nodes, introductions, merges, findings | `events`, `clusterbus`, `decode`, `time` |
-//! | [`output`] | report, JSON, dump, chart, DOT, Mermaid, HTML, `watch` lines, metrics, the Wireshark dissector (formatting only) | `analysis`, `pipeline`, `clusterbus`, `time` |
-//! | [`run`] | driving captures: the time merges, reading threads, opening a vantage plan, `watch` | `capture`, `clusterbus`, `pipeline`, `vantage`, `events`, `analysis` |
+//! | [`output`] | report, JSON, dump, chart, DOT, Mermaid, HTML, `watch` lines, metrics, the Wireshark dissector, `--annotate`'s comments (formatting only) | `analysis`, `pipeline`, `clusterbus`, `time` |
+//! | [`run`] | driving captures: the time merges, reading threads, opening a vantage plan, `watch`, the replay of `--annotate` | `capture`, `clusterbus`, `pipeline`, `vantage`, `events`, `analysis` |
 //! | [`error`] | the error a command ends with, and its exit status | `capture`, `output`, `run` |
 //!
 //! The binary wires them: `src/main.rs` (exit status), `src/cli.rs` (the

@@ -19,7 +19,7 @@
 //! | [`model`] | the result types (the JSON schema) and the closed sets |
 //! | `trackers/` | streaming state, one tracker per kind of knowledge (nodes, connections, handshakes, identities, knowledge, news, introductions, membership, roles, slots, reading, clock, retention) |
 //! | `verdicts/` | end of run: findings, address reuse, triage, the story, the audit's hazards, what to do now, assembling the `Analysis` |
-//! | `views/` | [`timeline`] (chart-ready data) and [`alerts`] (`watch` events), read from a finished `Analysis` |
+//! | `views/` | [`timeline`] (chart-ready data), [`alerts`] (`watch` events) and [`evidence_notes`] (what each evidence packet proves, for `--annotate`), read from a finished `Analysis` |
 //! | `node_tables/` | the `nodes` command: each node's own cluster table, printed as [`NodesView`] |
 
 mod analyzer;
@@ -40,4 +40,5 @@ pub use model::{
     WhatToDo, describe,
 };
 pub use node_tables::view::{NodesView, ViewLine};
+pub use views::annotations::{EvidenceNote, evidence_notes};
 pub use views::{alerts, timeline};

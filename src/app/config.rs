@@ -106,6 +106,8 @@ pub struct Outputs {
     pub dot: Option<PathBuf>,
     pub mermaid: Option<PathBuf>,
     pub html: Option<PathBuf>,
+    /// `--annotate`: every packet, commented, in one pcapng file.
+    pub annotate: Option<PathBuf>,
 }
 
 pub struct NodesConfig {
@@ -141,10 +143,23 @@ impl Config {
                 let dump = DumpConfig { format, stats, quiet, anomalies: !no_anomalies && !quiet };
                 Config::Dump(input_config(input, &[])?, dump)
             }
-            Command::Analyze { input, vantage, reference, json, chart, dot, mermaid, html, since, until, all } => {
+            Command::Analyze {
+                input,
+                vantage,
+                reference,
+                json,
+                chart,
+                dot,
+                mermaid,
+                html,
+                annotate,
+                since,
+                until,
+                all,
+            } => {
                 let Some(input) = normalize(input)? else { return Ok(Config::ListInterfaces) };
                 let (since, until) = (time_flag("--since", since)?, time_flag("--until", until)?);
-                let outputs = Outputs { all, json, chart, dot, mermaid, html };
+                let outputs = Outputs { all, json, chart, dot, mermaid, html, annotate };
                 outputs.check()?;
                 Config::Analyze(input_config(input, &vantage)?, AnalyzeConfig { reference, outputs, since, until })
             }

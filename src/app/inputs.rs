@@ -12,7 +12,7 @@ use meetgraph::error::{Error, Status};
 use meetgraph::pipeline::{Input, Pipeline};
 use meetgraph::run::{Threads, open_plan};
 use meetgraph::vantage::names::{file_name, make_unique};
-use meetgraph::vantage::{self, PlanError, Source};
+use meetgraph::vantage::{self, Plan, PlanError, Source};
 use std::path::Path;
 
 /// The inputs of a command, open.
@@ -22,6 +22,9 @@ pub struct Opened {
     pub bytes_read: BytesRead,
     /// Packets libpcap dropped, with a live capture.
     pub drops: Option<Drops>,
+    /// The files' vantages, when opened by vantage (read them again with
+    /// [`reopen`]).
+    pub plan: Option<Plan>,
 }
 
 /// One input per vantage point (rotated files joined), each on the
@@ -29,6 +32,7 @@ pub struct Opened {
 pub fn open_vantages(cfg: &InputConfig, reference: Option<&str>) -> Result<(Opened, AnalysisConfig), Error> {
     let bytes_read = BytesRead::default();
     let sources = distinct(&cfg.sources);
+    let mut kept = None;
     let (mut inputs, mut acfg) = if sources.is_empty() {
         (Vec::new(), AnalysisConfig::default())
     } else {
@@ -40,14 +44,23 @@ pub fn open_vantages(cfg: &InputConfig, reference: Option<&str>) -> Result<(Open
         for n in &plan.notes {
             warn(n);
         }
-        open_plan(&plan, &cfg.pipeline, &cfg.select, &bytes_read)?
+        let opened = open_plan(&plan, &cfg.pipeline, &cfg.select, &bytes_read)?;
+        kept = Some(plan);
+        opened
     };
     let drops = open_live(cfg, &mut inputs)?;
     if let Some(l) = &cfg.live {
         acfg.vantages.push(l.interfaces.iter().map(|i| format!("iface:{i}")).collect::<Vec<_>>().join("+"));
     }
     acfg.bounds = cfg.bounds;
-    Ok((Opened { inputs, bytes_read, drops }, acfg))
+    Ok((Opened { inputs, bytes_read, drops, plan: kept }, acfg))
+}
+
+/// The files of `plan` opened again, as [`open_vantages`] opened them
+/// (same inputs in the same order, same clock shifts), their reads
+/// counted in `bytes_read`.
+pub fn reopen(cfg: &InputConfig, plan: &Plan, bytes_read: &BytesRead) -> Result<Vec<Input>, Error> {
+    Ok(open_plan(plan, &cfg.pipeline, &cfg.select, bytes_read)?.0)
 }
 
 /// One input per file, as given (`dump`: frames and names per file), and
@@ -63,7 +76,7 @@ pub fn open_files(cfg: &InputConfig) -> Result<(Opened, Vec<String>), Error> {
     let drops = open_live(cfg, &mut inputs)?;
     let mut names: Vec<String> = inputs.iter().map(|i| file_name(Path::new(i.file.name()))).collect();
     make_unique(&mut names);
-    Ok((Opened { inputs, bytes_read, drops }, names))
+    Ok((Opened { inputs, bytes_read, drops, plan: None }, names))
 }
 
 /// The live capture, if any, as the last input; then `-Z` (every input

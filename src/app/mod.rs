@@ -19,8 +19,10 @@
 //! | `metrics.rs` | the Prometheus endpoint of `watch --metrics` |
 //! | `emit.rs` | where an output goes: a file, or standard output for `-` |
 //! | `messages.rs` | [`warn`] |
+//! | `annotate.rs` | `analyze --annotate`: the files read again, every packet written to one commented pcapng |
 //! | `cmd/` | one file per subcommand |
 
+mod annotate;
 mod cmd;
 mod config;
 mod emit;

@@ -7,10 +7,11 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | `packet.rs` | [`RawPacket`], [`LinkType`], the [`PacketSource`] trait |
+//! | `packet.rs` | [`RawPacket`], [`LinkType`], the [`PacketSource`] trait, a packet's [`Origin`] and [`Interface`] |
 //! | `pcap_file.rs` | [`CaptureFile`]: pcap / pcapng files, gzip or not, stdin; [`BytesRead`] |
 //! | `live.rs` | `LiveCapture`, `MultiLive`: libpcap on interfaces (feature `live`) |
 //! | `select.rs` | [`SelectSpec`], [`Bpf`]: tcpdump's filter expression and `-c` on any source |
+//! | `pcapng_out.rs` | [`PcapngOut`]: a pcapng section with comments, named interfaces and commented packets (`analyze --annotate`) |
 //! | `save.rs` | [`PcapngWriter`], [`Saved`]: a live capture saved as it is read (`-w`, `-C`, `-W`) |
 //! | `error.rs` | [`CaptureError`], [`FilterError`] |
 //!
@@ -21,13 +22,15 @@ pub mod error;
 pub mod live;
 pub mod packet;
 pub mod pcap_file;
+pub mod pcapng_out;
 pub mod save;
 pub mod select;
 
 pub use error::{CaptureError, FilterError};
 #[cfg(feature = "live")]
 pub use live::{LiveCapture, LiveOptions, MultiLive};
-pub use packet::{LinkType, PacketSource, RawPacket};
+pub use packet::{Interface, LinkType, Origin, PacketSource, RawPacket};
 pub use pcap_file::{BytesRead, CaptureFile};
+pub use pcapng_out::PcapngOut;
 pub use save::{PcapngWriter, SaveOptions, Saved};
 pub use select::{Bpf, Select, SelectSpec};

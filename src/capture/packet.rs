@@ -22,6 +22,42 @@ pub trait PacketSource: Send {
     fn is_live(&self) -> bool {
         false
     }
+    /// Where the loaded packet sits in the files it was read from (`None`:
+    /// not from a file, or not known).
+    fn origin(&self) -> Option<Origin<'_>> {
+        None
+    }
+}
+
+/// An interface as the capture file describes it: the pcap file header,
+/// or a pcapng Interface Description Block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    pub link: LinkType,
+    /// Bytes kept of each packet (0: no limit given).
+    pub snaplen: u32,
+    /// `if_name` (pcapng).
+    pub name: Option<String>,
+    /// `if_description` (pcapng).
+    pub description: Option<String>,
+}
+
+impl Interface {
+    /// What a packet block that names no declared interface is read on.
+    pub const UNDECLARED: Interface = Interface { link: LinkType(u16::MAX), snaplen: 0, name: None, description: None };
+}
+
+/// Where a packet was read: the file of its source (0, or its position in
+/// a rotated capture), its frame number in that file as Wireshark numbers
+/// it, and its interface there (numbered across the file's sections, in
+/// order of appearance; `None`: the packet block names an interface the
+/// file never declared).
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    pub file: usize,
+    pub frame: u64,
+    pub interface: Option<usize>,
+    pub described: &'a Interface,
 }
 
 impl PacketSource for Box<dyn PacketSource> {
@@ -39,6 +75,9 @@ impl PacketSource for Box<dyn PacketSource> {
     }
     fn is_live(&self) -> bool {
         (**self).is_live()
+    }
+    fn origin(&self) -> Option<Origin<'_>> {
+        (**self).origin()
     }
 }
 

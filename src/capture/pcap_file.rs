@@ -6,7 +6,7 @@
 //! next [`CaptureFile::advance`].
 
 use super::error::CaptureError;
-use super::packet::{LinkType, PacketSource, RawPacket};
+use super::packet::{Interface, LinkType, Origin, PacketSource, RawPacket};
 use flate2::read::MultiGzDecoder;
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
@@ -26,15 +26,20 @@ const INITIAL_BUFFER: usize = 1 << 18;
 /// Largest block accepted.
 const MAX_BLOCK: usize = 64 << 20;
 
-/// One pcapng interface.
+/// One pcapng interface of the current section: how its packets are read.
 #[derive(Clone, Copy, Debug)]
-struct Interface {
+struct IfaceClock {
     link: LinkType,
     /// Timestamp units per second.
     units_per_sec: u64,
     /// Seconds added to every timestamp.
     offset_s: i64,
+    /// Its place in [`FormatState::described`].
+    index: usize,
 }
+
+/// The index of a packet block's interface that was never declared.
+const UNDECLARED: usize = usize::MAX;
 
 /// The packet loaded by `advance`: where its bytes sit in the reader's
 /// buffer, and its metadata.
@@ -45,6 +50,8 @@ struct Current {
     ts_us: i64,
     link: LinkType,
     orig_len: u32,
+    /// Index in [`FormatState::described`] ([`UNDECLARED`]: none).
+    interface: usize,
 }
 
 /// What earlier blocks said about the following ones.
@@ -53,7 +60,10 @@ struct FormatState {
     /// Legacy pcap: link type and timestamp units per second.
     legacy: Option<(LinkType, u64)>,
     /// pcapng: interfaces of the current section.
-    interfaces: Vec<Interface>,
+    interfaces: Vec<IfaceClock>,
+    /// Every interface of the file, all sections, in order of appearance
+    /// (the pcap header's one for legacy pcap).
+    described: Vec<Interface>,
     last_ts_us: i64,
 }
 
@@ -347,13 +357,17 @@ impl FormatState {
             PcapBlockOwned::LegacyHeader(h) => {
                 let unit = if h.is_nanosecond_precision() { 1_000_000_000 } else { 1_000_000 };
                 self.legacy = Some((LinkType(h.network.0 as u16), unit));
+                let link = LinkType(h.network.0 as u16);
+                self.described.push(Interface { link, snaplen: h.snaplen, name: None, description: None });
                 None
             }
             PcapBlockOwned::Legacy(b) => {
                 let (link, unit) = self.legacy.unwrap_or((LinkType::ETHERNET, 1_000_000));
                 let units = u128::from(b.ts_sec) * u128::from(unit) + u128::from(b.ts_usec);
                 let len = (b.caplen as usize).min(b.data.len());
-                Some(Current { start: at(b.data), len, ts_us: units_to_us(units, unit), link, orig_len: b.origlen })
+                let ts_us = units_to_us(units, unit);
+                let interface = if self.described.is_empty() { UNDECLARED } else { 0 };
+                Some(Current { start: at(b.data), len, ts_us, link, orig_len: b.origlen, interface })
             }
             PcapBlockOwned::NG(Block::SectionHeader(_)) => {
                 self.interfaces.clear();
@@ -361,29 +375,38 @@ impl FormatState {
             }
             PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
                 let units_per_sec = idb.ts_resolution().unwrap_or(1_000_000);
-                self.interfaces.push(Interface {
-                    link: LinkType(idb.linktype.0 as u16),
-                    units_per_sec,
-                    offset_s: idb.if_tsoffset,
+                let link = LinkType(idb.linktype.0 as u16);
+                let text = |o: Option<Result<&str, _>>| o.and_then(Result::ok).map(str::to_string);
+                self.described.push(Interface {
+                    link,
+                    snaplen: idb.snaplen,
+                    name: text(idb.if_name()),
+                    description: text(idb.if_description()),
                 });
+                let index = self.described.len() - 1;
+                self.interfaces.push(IfaceClock { link, units_per_sec, offset_s: idb.if_tsoffset, index });
                 None
             }
             PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                let iface = self.interfaces.get(epb.if_id as usize).copied().unwrap_or(Interface {
+                let iface = self.interfaces.get(epb.if_id as usize).copied().unwrap_or(IfaceClock {
                     link: LinkType(u16::MAX),
                     units_per_sec: 1_000_000,
                     offset_s: 0,
+                    index: UNDECLARED,
                 });
                 let units = (u128::from(epb.ts_high) << 32) | u128::from(epb.ts_low);
                 let ts_us =
                     units_to_us(units, iface.units_per_sec).saturating_add(iface.offset_s.saturating_mul(1_000_000));
                 let len = (epb.caplen as usize).min(epb.data.len());
-                Some(Current { start: at(epb.data), len, ts_us, link: iface.link, orig_len: epb.origlen })
+                let orig_len = epb.origlen;
+                Some(Current { start: at(epb.data), len, ts_us, link: iface.link, orig_len, interface: iface.index })
             }
             PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                let link = self.interfaces.first().map_or(LinkType(u16::MAX), |i| i.link);
+                let (link, interface) =
+                    self.interfaces.first().map_or((LinkType(u16::MAX), UNDECLARED), |i| (i.link, i.index));
                 let len = (spb.origlen as usize).min(spb.data.len());
-                Some(Current { start: at(spb.data), len, ts_us: self.last_ts_us, link, orig_len: spb.origlen })
+                let ts_us = self.last_ts_us;
+                Some(Current { start: at(spb.data), len, ts_us, link, orig_len: spb.origlen, interface })
             }
             PcapBlockOwned::NG(_) => None,
         }
@@ -397,6 +420,16 @@ impl CaptureFile {
         let data = self.reader.data().get(c.start..c.start + c.len)?;
         Some(RawPacket { ts_us: c.ts_us, frame: self.frame, link: c.link, orig_len: c.orig_len, data })
     }
+
+    /// The loaded packet's frame and interface in this file.
+    pub fn origin(&self) -> Option<Origin<'_>> {
+        let c = self.current?;
+        let (interface, described) = match self.format.described.get(c.interface) {
+            Some(d) => (Some(c.interface), d),
+            None => (None, &Interface::UNDECLARED),
+        };
+        Some(Origin { file: 0, frame: self.frame, interface, described })
+    }
 }
 
 impl PacketSource for CaptureFile {
@@ -408,5 +441,8 @@ impl PacketSource for CaptureFile {
     }
     fn current(&self) -> Option<RawPacket<'_>> {
         CaptureFile::current(self)
+    }
+    fn origin(&self) -> Option<Origin<'_>> {
+        CaptureFile::origin(self)
     }
 }

@@ -5,7 +5,8 @@
 //! file is complete whenever the capture stops.
 
 use super::error::CaptureError;
-use super::packet::{PacketSource, RawPacket};
+use super::packet::{Origin, PacketSource, RawPacket};
+use super::pcapng_out::block;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -77,17 +78,6 @@ struct Writer {
     out: Option<PcapngWriter<std::io::BufWriter<std::fs::File>>>,
     written: u64,
     index: u32,
-}
-
-fn block(kind: u32, body: &[u8]) -> Vec<u8> {
-    let len = 12 + body.len().div_ceil(4) * 4;
-    let mut w = Vec::with_capacity(len);
-    w.extend_from_slice(&kind.to_le_bytes());
-    w.extend_from_slice(&(len as u32).to_le_bytes());
-    w.extend_from_slice(body);
-    w.resize(w.len() + (4 - body.len() % 4) % 4, 0);
-    w.extend_from_slice(&(len as u32).to_le_bytes());
-    w
 }
 
 impl Writer {
@@ -179,5 +169,9 @@ impl<S: PacketSource> PacketSource for Saved<S> {
 
     fn take_error(&mut self) -> Option<CaptureError> {
         self.inner.take_error().or_else(|| self.error.take())
+    }
+
+    fn origin(&self) -> Option<Origin<'_>> {
+        self.inner.origin()
     }
 }

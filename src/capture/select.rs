@@ -3,7 +3,7 @@
 //! stay those of the file, as Wireshark shows them.
 
 use super::error::{CaptureError, FilterError};
-use super::packet::{PacketSource, RawPacket};
+use super::packet::{Origin, PacketSource, RawPacket};
 
 /// A compiled filter per link type (compiled when a link type first
 /// appears).
@@ -112,6 +112,10 @@ impl<S: PacketSource> PacketSource for Select<S> {
 
     fn take_error(&mut self) -> Option<CaptureError> {
         self.inner.take_error()
+    }
+
+    fn origin(&self) -> Option<Origin<'_>> {
+        self.inner.origin()
     }
 }
 

@@ -147,19 +147,26 @@ fn gossip_json(g: &GossipEntry<'_>) -> Value {
     })
 }
 
+/// A `CLUSTER` command as its dump line tells it after the addresses.
+pub fn command_summary(args: &[Vec<u8>]) -> String {
+    let words: Vec<String> = args.iter().map(|a| text(a)).collect();
+    format!("COMMAND {}", words.join(" "))
+}
+
 /// One message as a dump line (appended to `l`).
 fn message_text(l: &mut String, name: &str, meta: &MessageMeta, msg: &Message<'_>) -> std::fmt::Result {
     use std::fmt::Write as _;
-    write!(
-        l,
-        "{} {}#{} {} > {} {}",
-        format_utc_us(meta.ts_us),
-        name,
-        meta.frame,
-        meta.src,
-        meta.dst,
-        msg.msg_type.name().to_uppercase()
-    )?;
+    write!(l, "{} {}#{} {} > {} ", format_utc_us(meta.ts_us), name, meta.frame, meta.src, meta.dst)?;
+    message_summary(l, msg, usize::MAX)
+}
+
+/// A message as its dump line tells it after the addresses (type in
+/// capitals, sender, flags, epochs, slots, announced address, the body),
+/// appended to `l`; at most `max_gossip` gossip entries are listed (their
+/// count is always given).
+pub fn message_summary(l: &mut String, msg: &Message<'_>, max_gossip: usize) -> std::fmt::Result {
+    use std::fmt::Write as _;
+    l.push_str(&msg.msg_type.name().to_uppercase());
     if msg.light {
         l.push_str(" light");
     }
@@ -196,8 +203,12 @@ fn message_text(l: &mut String, name: &str, meta: &MessageMeta, msg: &Message<'_
     }
     match &msg.body {
         Body::Gossip { .. } => {
-            let entries: Vec<String> = msg.gossip().map(|g| gossip_text(&g)).collect();
-            write!(l, " gossip={}", entries.len())?;
+            let mut entries: Vec<String> = msg.gossip().take(max_gossip).map(|g| gossip_text(&g)).collect();
+            let count = if entries.len() < max_gossip { entries.len() } else { msg.gossip().count() };
+            write!(l, " gossip={count}")?;
+            if count > entries.len() {
+                entries.push(format!("… {} more", count - entries.len()));
+            }
             if !entries.is_empty() {
                 write!(l, " [{}]", entries.join(", "))?;
             }
@@ -344,13 +355,13 @@ impl<W: Write> BusSink for DumpWriter<'_, W> {
         match self.format {
             DumpFormat::Text => {
                 self.line = format!(
-                    "{} {}#{} {} > {} COMMAND {}",
+                    "{} {}#{} {} > {} {}",
                     format_utc_us(meta.ts_us),
                     self.name(meta.capture),
                     meta.frame,
                     meta.src,
                     meta.dst,
-                    words.join(" ")
+                    command_summary(args)
                 );
             }
             DumpFormat::Jsonl => {

@@ -15,6 +15,7 @@
 //! | `printable.rs` | peer-controlled text made safe for a terminal, XML and HTML |
 //! | `dissector.rs` | the Wireshark Lua dissector, compiled in for `meetgraph dissector` |
 
+pub mod annotate;
 pub mod audit;
 pub mod chart;
 pub mod chart_axis;

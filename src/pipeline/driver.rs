@@ -135,6 +135,14 @@ impl Pipeline {
         }
     }
 
+    /// Bytes of packets already fed that reassembly still holds out of
+    /// order: a message they complete will name one of those packets'
+    /// frames. None held: every message to come completes in a packet
+    /// not fed yet.
+    pub fn held_out_of_order(&self) -> u64 {
+        self.reasm.pending_bytes()
+    }
+
     /// Counters so far (complete after [`Pipeline::finish`]).
     pub fn stats(&self) -> CaptureStats {
         let mut s = self.stats.clone();

@@ -93,6 +93,13 @@ impl<S: Default> Reassembler<S> {
         &self.stats
     }
 
+    /// Out-of-order bytes held now, waiting for a hole to fill: while none
+    /// are, everything the streams will deliver comes from packets not
+    /// fed yet.
+    pub fn pending_bytes(&self) -> u64 {
+        self.pending_total.max(0) as u64
+    }
+
     fn limits(&self) -> Limits {
         Limits { max_pending: self.config.max_pending_per_stream, hole_timeout_us: self.config.hole_timeout_us }
     }

@@ -14,16 +14,7 @@ pub fn run_merged<K: BusSink>(inputs: &mut [Input], sink: &mut K) {
     for i in inputs.iter_mut() {
         i.advance();
     }
-    loop {
-        let mut best: Option<(i64, usize)> = None;
-        for (idx, i) in inputs.iter().enumerate() {
-            if let Some(ts) = i.next_ts()
-                && best.is_none_or(|(t, _)| ts < t)
-            {
-                best = Some((ts, idx));
-            }
-        }
-        let Some((_, idx)) = best else { break };
+    while let Some(idx) = earliest(inputs) {
         let input = &mut inputs[idx];
         input.process(sink);
         input.advance();
@@ -31,6 +22,20 @@ pub fn run_merged<K: BusSink>(inputs: &mut [Input], sink: &mut K) {
     for i in inputs.iter_mut() {
         i.pipeline.finish(sink);
     }
+}
+
+/// The input whose loaded packet comes first on the reference clock
+/// (ties: the first input); `None` when every input has ended.
+pub(super) fn earliest(inputs: &[Input]) -> Option<usize> {
+    let mut best: Option<(i64, usize)> = None;
+    for (idx, i) in inputs.iter().enumerate() {
+        if let Some(ts) = i.next_ts()
+            && best.is_none_or(|(t, _)| ts < t)
+        {
+            best = Some((ts, idx));
+        }
+    }
+    best.map(|(_, idx)| idx)
 }
 
 /// The merge of the reading threads' streams, event by event to `f`.

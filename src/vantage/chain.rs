@@ -3,7 +3,7 @@
 //! across files; `AnalysisConfig::evidence` turns them back into (file,
 //! Wireshark frame) with the plan's `frame_bases`.
 
-use crate::capture::{BytesRead, CaptureError, CaptureFile, PacketSource, RawPacket};
+use crate::capture::{BytesRead, CaptureError, CaptureFile, Origin, PacketSource, RawPacket};
 use std::path::PathBuf;
 
 pub struct ChainSource {
@@ -60,6 +60,13 @@ impl PacketSource for ChainSource {
     fn current(&self) -> Option<RawPacket<'_>> {
         let p = self.current.as_ref()?.current()?;
         Some(RawPacket { frame: self.base + p.frame, ..p })
+    }
+
+    /// The file is the current one's position in the chain; frames are
+    /// the file's own.
+    fn origin(&self) -> Option<Origin<'_>> {
+        let o = self.current.as_ref()?.origin()?;
+        Some(Origin { file: self.next.saturating_sub(1), ..o })
     }
 
     fn take_error(&mut self) -> Option<CaptureError> {

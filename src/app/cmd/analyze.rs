@@ -1,6 +1,7 @@
 //! `analyze`: the whole analysis, then the report (coloured on a terminal)
 //! and the files asked for.
 
+use crate::app::annotate;
 use crate::app::config::{AnalyzeConfig, InputConfig, Outputs};
 use crate::app::emit::{emit, write_stdout};
 use crate::app::inputs::{damaged, open_vantages};
@@ -16,8 +17,12 @@ use meetgraph::time::{TimeSpec, format_utc_us};
 use std::io::{self, IsTerminal};
 
 pub fn run(input: &InputConfig, cfg: &AnalyzeConfig) -> Result<Status, Error> {
+    if let Some(out) = &cfg.outputs.annotate {
+        annotate::check(out, input)?;
+    }
     let (mut opened, acfg) = open_vantages(input, cfg.reference.as_deref())?;
     let progress = Progress::start(input, &opened.bytes_read, false);
+    let annotate = cfg.outputs.annotate.as_ref().map(|_| acfg.clone());
     let analysis = meetgraph::run::analyze_inputs_with(&mut opened.inputs, acfg, input.threads).0.finish();
     drop(progress);
     let (since, until) = window(cfg.since, cfg.until, analysis.t0_us())?;
@@ -29,6 +34,9 @@ pub fn run(input: &InputConfig, cfg: &AnalyzeConfig) -> Result<Status, Error> {
     write_visuals(&analysis, o, since, until)?;
     if let Some(path) = &o.json {
         emit(path, |w| write_json(w, &analysis))?;
+    }
+    if let (Some(path), Some(acfg), Some(plan)) = (&o.annotate, &annotate, &opened.plan) {
+        annotate::write(path, input, plan, acfg, &analysis)?;
     }
     if !o.takes_stdout() {
         let report = ReportOptions { all: o.all };
