@@ -52,10 +52,8 @@ pub fn write_audit_json(w: &mut dyn Write, au: &Audit) -> io::Result<()> {
     writeln!(w)
 }
 
-/// The report's last section.
+/// The report's last section (after its heading).
 pub fn write_what_to_do(w: &mut dyn Write, t: &WhatToDo) -> io::Result<()> {
-    writeln!(w)?;
-    writeln!(w, "== What to do now")?;
     for (k, s) in t.steps.iter().enumerate() {
         writeln!(w, "{}. {}", k + 1, printable(&s.what))?;
         for c in &s.commands {

@@ -298,6 +298,8 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
         }
     }
     retention(w, &a.retention)?;
+    writeln!(w)?;
+    w.heading(format_args!("== What to do now"))?;
     crate::output::audit::write_what_to_do(w, &a.what_to_do_now)
 }
 
