@@ -261,6 +261,26 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 0.25)]
         interval: f64,
     },
+    /// Latent hazards in a capture of clusters that may be healthy: failed
+    /// nodes never forgotten, bridge/NAT addresses recorded as a node's,
+    /// addresses meaning several nodes, one id at two addresses, epoch
+    /// ties; each with evidence, severity, the versions it can merge
+    /// clusters on and the verdict for the versions seen. Exit 3 when any
+    /// is found, 0 when none.
+    Audit {
+        #[command(flatten)]
+        input: InputArgs,
+
+        /// Write the audit as JSON to FILE (`-`: stdout, instead of the text).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+
+        /// Read only up to this capture time (RFC 3339, a time of day, +6.9s
+        /// after the first message, or µs since the epoch): audit the part
+        /// of a capture before an incident.
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+    },
     /// Shell completions on stdout: `meetgraph completions bash >
     /// /etc/bash_completion.d/meetgraph` (also zsh, fish, elvish,
     /// powershell).

@@ -21,6 +21,8 @@ pub enum Status {
     /// The verdict rests on incomplete evidence: the bus was encrypted, cut
     /// by the snaplen, or absent (the report's "Limits" say what).
     Incomplete,
+    /// `audit` named hazards.
+    Hazards,
 }
 
 impl Status {
@@ -28,7 +30,7 @@ impl Status {
         match self {
             Status::Ok => 0,
             Status::Damaged => 1,
-            Status::Incomplete => 3,
+            Status::Incomplete | Status::Hazards => 3,
         }
     }
 }

@@ -56,6 +56,13 @@ fn every_example_on_a_sample_runs() {
         let out = run(c);
         // 0, as the README's "Exit status" says for inputs read whole; 3
         // only for a sample whose bus is encrypted.
+        // `audit`'s example is cut before a merge its hazard then allowed:
+        // exit 3, naming it ("Exit status 3 when any hazard is found").
+        if c.starts_with("meetgraph audit") {
+            assert_eq!(out.status.code(), Some(3), "{c}: {:?}", out.status);
+            assert!(String::from_utf8_lossy(&out.stdout).contains("never_forgotten"), "{c}: no hazard named");
+            continue;
+        }
         let want = c
             .split("samples/")
             .skip(1)

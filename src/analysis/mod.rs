@@ -18,7 +18,7 @@
 //! | `config.rs` | [`AnalysisConfig`]: vantage names, `until`, [`Bounds`], evidence names |
 //! | [`model`] | the result types (the JSON schema) and the closed sets |
 //! | `trackers/` | streaming state, one tracker per kind of knowledge (nodes, connections, handshakes, identities, knowledge, news, introductions, membership, roles, slots, reading, clock, retention) |
-//! | `verdicts/` | end of run: findings, address reuse, triage, the story, assembling the `Analysis` |
+//! | `verdicts/` | end of run: findings, address reuse, triage, the story, the audit's hazards, what to do now, assembling the `Analysis` |
 //! | `views/` | [`timeline`] (chart-ready data), [`alerts`] (`watch` events) and [`evidence_notes`] (what each evidence packet proves, for `--annotate`), read from a finished `Analysis` |
 //! | `node_tables/` | the `nodes` command: each node's own cluster table, printed as [`NodesView`] |
 
@@ -33,10 +33,11 @@ mod views;
 pub use analyzer::Analyzer;
 pub use config::{AnalysisConfig, Bounds, DEFAULT_MAX_EVENTS, DEFAULT_MAX_NODES};
 pub use model::{
-    AddressSeen, AddressSource, Alignment, Analysis, BestAddresses, CaptureInfo, CaptureWire, ClockOffset, Cluster,
-    ConnectionBurst, Coverage, Damage, DialKind, Dropped, EncryptedFlow, Evidence, Finding, FindingKind, Generation,
-    InferredMember, Introduction, Join, Merge, MergeStory, NodeId, NodeSummary, Phase, Retention, Role, RoleChange,
-    SCHEMA_VERSION, Sentence, Severity, SlotMove, Story, Via, describe,
+    AddressSeen, AddressSource, Alignment, Analysis, Audit, BestAddresses, CaptureInfo, CaptureWire, ClockOffset,
+    Cluster, ConnectionBurst, Coverage, Damage, DialKind, Dropped, EncryptedFlow, Evidence, Finding, FindingKind,
+    Generation, Hazard, HazardKind, HazardSeverity, InferredMember, Introduction, Join, Merge, MergeStory,
+    MergeVerdict, NodeId, NodeSummary, Phase, Retention, Role, RoleChange, SCHEMA_VERSION, Sentence, Severity,
+    SlotMove, Step, Story, Via, WhatToDo, describe,
 };
 pub use node_tables::view::{NodesView, ViewLine};
 pub use views::annotations::{EvidenceNote, evidence_notes};

@@ -50,6 +50,7 @@ pub fn run(cli: Cli) -> Result<Status, Error> {
         Config::Nodes(input, nodes) => cmd::nodes::run(&input, &nodes),
         Config::Watch(input, watch) => cmd::watch::run(&input, &watch),
         Config::Events(input) => cmd::events::run(&input),
+        Config::Audit(input, audit) => cmd::audit::run(&input, &audit),
     };
     match r {
         // `meetgraph … | head`: the reader left; nothing failed.

@@ -186,6 +186,7 @@ pub fn write_html(w: &mut dyn Write, a: &Analysis, t: &Timeline) -> io::Result<(
         writeln!(w, "<div class=\"figure\" id=\"graph\">{}</div>", graph_scene(a, t).to_svg())?;
     }
     write_rest(w, a, &best)?;
+    crate::output::audit::write_what_to_do_html(w, a)?;
     writeln!(w, "<p>Evidence is <code>capture#frame</code>: open the capture in Wireshark and use Go to packet.</p>")?;
     writeln!(w, "</body></html>")
 }

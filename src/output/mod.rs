@@ -5,6 +5,7 @@
 //!
 //! | file | writes |
 //! |---|---|
+//! | `audit.rs` | `audit`'s hazards (text, JSON) and "What to do now" (report, HTML) |
 //! | `report_lines.rs` | report lines that gather several facts: a first-screen incident line, the damage's time line |
 //! | `report.rs` | `analyze`'s report (story first; plain or coloured, [`report::Style`]), the JSON, a node's `CLUSTER NODES` view |
 //! | `html.rs`, `html_graph.rs` | the self-contained HTML report and its introduction graph |
@@ -16,6 +17,7 @@
 //! | `dissector.rs` | the Wireshark Lua dissector, compiled in for `meetgraph dissector` |
 
 pub mod annotate;
+pub mod audit;
 pub mod chart;
 pub mod chart_axis;
 pub mod chart_error;

@@ -283,7 +283,10 @@ fn report(w: &mut Out<'_>, a: &Analysis, opts: &ReportOptions) -> io::Result<()>
             writeln!(w, "{k} {n}")?;
         }
     }
-    retention(w, &a.retention)
+    retention(w, &a.retention)?;
+    writeln!(w)?;
+    w.heading(format_args!("== What to do now"))?;
+    crate::output::audit::write_what_to_do(w, &a.what_to_do_now)
 }
 
 /// What the analysis's bounds dropped.

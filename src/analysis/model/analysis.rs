@@ -5,6 +5,7 @@
 use super::conflicts::IdConflict;
 use super::coverage::Coverage;
 use super::findings::{Damage, Election, Finding};
+use super::hazards::{Audit, WhatToDo};
 use super::introductions::{Introduction, Join, Merge};
 use super::nodes::{Cluster, NodeSummary};
 use super::story::Story;
@@ -94,6 +95,11 @@ pub struct Analysis {
     /// What the analysis's bounds dropped (absent when nothing was).
     #[serde(skip_serializing_if = "Retention::is_empty")]
     pub retention: Retention,
+    /// Latent hazards (`meetgraph audit`; its own JSON document).
+    #[serde(skip)]
+    pub audit: Audit,
+    /// The steps the report ends with, for what was found.
+    pub what_to_do_now: WhatToDo,
 }
 
 /// Entries of one event list that were not kept (between the first and

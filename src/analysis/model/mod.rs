@@ -21,17 +21,20 @@
 //! | `findings.rs` | findings and the damage (role changes, slot moves) |
 //! | `conflicts.rs` | an id conflict over time: its instances and the flapping of its address in peers' views |
 //! | `coverage.rs` | how much of the bus could be read: encrypted flows, connection bursts, limits |
+//! | `hazards.rs` | the audit's hazards (kind, severity, verdict for the versions seen) and "What to do now" |
 //! | `story.rs` | the story in parts (overview, each merge and its root cause, near misses, damage, …) |
 //! | `text.rs` | how typed values read: addresses `ip:port@cport`, slot ranges `0-5460,5462`, the bus key `ip:cport` |
 //! | `kinds.rs` | the closed sets: `Via`, `FindingKind`, `Severity`, `Phase`, `AddressSource`, `Role`, `DialKind`, `Generation` |
 
+#[macro_use]
+mod kinds;
 mod analysis;
 mod conflicts;
 mod coverage;
 mod evidence;
 mod findings;
+mod hazards;
 mod introductions;
-mod kinds;
 mod nodes;
 mod story;
 mod text;
@@ -41,6 +44,7 @@ pub use conflicts::{FLAP_GAP_US, Flapping, IdConflict, InstanceSeen, add_flap};
 pub use coverage::{ConnectionBurst, Coverage, EncryptedFlow};
 pub use evidence::Evidence;
 pub use findings::{Damage, Election, Finding, RoleChange, SlotMove};
+pub use hazards::{Audit, Hazard, HazardKind, HazardSeverity, MergeVerdict, Step, WhatToDo};
 pub use introductions::{BestAddresses, Introduction, Join, Merge, describe};
 pub(in crate::analysis) use introductions::{who, who_opt};
 pub use kinds::{AddressSource, DialKind, FindingKind, Generation, Phase, Role, Severity, Via};

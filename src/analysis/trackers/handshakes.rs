@@ -80,6 +80,10 @@ pub struct Handshakes {
     /// `ip:cport` → answering node → first answer.
     answers: BTreeMap<String, BTreeMap<NodeId, Answered>>,
     mismatches: BTreeMap<MismatchKey, Mismatch>,
+    /// How each node dialled an address it had from gossip (not an
+    /// operator's command): MEET (a blind handshake) once seen wins over
+    /// PING; the first dial of that kind as evidence.
+    gossip_dials: BTreeMap<NodeId, (DialKind, Evidence)>,
 }
 
 impl Handshakes {
@@ -159,6 +163,12 @@ impl Handshakes {
                 m.evidence = vec![h.evidence.clone(), evd_dial.clone(), evd_ans.clone()];
             }
         }
+        // Who dialled a gossiped address, and how (`audit`'s evidence of
+        // blind handshakes), when no operator command caused the dial.
+        if heard.is_some() && self.command_for(cx, a).is_none() {
+            let kind = if a.first_type == MessageType::MEET { DialKind::BlindMeet } else { DialKind::GossipAdd };
+            self.note_gossip_dial(l, kind, &evd_dial);
+        }
         // A dialler that knows the node already: no first introduction,
         // but the same dial seen from another capture adds its evidence
         // to the first (`Introductions::record`).
@@ -166,8 +176,7 @@ impl Handshakes {
         if a.first_type == MessageType::MEET {
             // Handshake: the dialler adopts whoever answers; only the
             // reason differs.
-            let dialler_port = cx.nodes.get(&l).map(|n| n.port);
-            let cmd = self.commands.iter().position(|c| c.caused(&dst.ip, dst.port, dialler_port, a.first_ts));
+            let cmd = self.command_for(cx, a);
             return Some(match (cmd, heard.as_ref()) {
                 (Some(i), _) => {
                     let c = self.commands.remove(i);
@@ -184,6 +193,29 @@ impl Handshakes {
             .as_ref()
             .filter(|h| h.node == w || !cx.intros.knows(l, h.node))
             .map(|h: &Heard| introductions::gossip_add(d, h))
+    }
+
+    /// The operator's `CLUSTER MEET` that made this dial, if one was seen.
+    fn command_for(&self, cx: &HandshakeContext<'_>, a: &Answer) -> Option<usize> {
+        let dst = a.responder_ep;
+        let dialler_port = cx.nodes.get(&a.opener).map(|n| n.port);
+        self.commands.iter().position(|c| c.caused(&dst.ip, dst.port, dialler_port, a.first_ts))
+    }
+
+    /// `l` dialled a gossiped address beginning with `kind`.
+    fn note_gossip_dial(&mut self, l: NodeId, kind: DialKind, evd: &Evidence) {
+        match self.gossip_dials.get(&l) {
+            Some((DialKind::BlindMeet, _)) => {}
+            Some((_, _)) if kind != DialKind::BlindMeet => {}
+            _ => {
+                self.gossip_dials.insert(l, (kind, evd.clone()));
+            }
+        }
+    }
+
+    /// How `l` dials addresses it has from gossip, as the capture showed.
+    pub fn gossip_dial(&self, l: &NodeId) -> Option<&(DialKind, Evidence)> {
+        self.gossip_dials.get(l)
     }
 
     pub fn answers(&self) -> &BTreeMap<String, BTreeMap<NodeId, Answered>> {

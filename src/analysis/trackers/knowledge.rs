@@ -16,12 +16,24 @@ use std::collections::BTreeMap;
 /// A FAIL about the same node is reported again only after this long.
 const FAIL_REPORT_INTERVAL_US: i64 = 60_000_000;
 
-/// A peer as a node gossips it: its address (numbered), flags, when.
-#[derive(Clone, Copy, Debug)]
+/// A peer as a node gossips it: its address (numbered), flags, when;
+/// where it was first gossiped failed at that address (kept on the
+/// change only: no cost per entry).
+#[derive(Clone, Debug)]
 struct Peer {
     ts: i64,
     addr: u32,
     flags: u16,
+    failed_since: Option<(i64, Evidence)>,
+}
+
+/// How a node last gossiped a peer: address, flags, when, and since when
+/// (with evidence) it has listed it failed at that address.
+pub struct PeerSeen<'a> {
+    pub addr: &'a NodeAddr,
+    pub flags: u16,
+    pub ts: i64,
+    pub failed_since: Option<&'a (i64, Evidence)>,
 }
 
 /// The numbers of a message's gossip entries, (node, address) each, in
@@ -134,6 +146,12 @@ impl Knowledge {
         for (g, &(n, a)) in m.gossip.iter().zip(nums) {
             match l.peers.get_mut(&n) {
                 Some(p) if p.addr == a => {
+                    let failed = g.flags & NodeFlags::FAIL != 0;
+                    if !failed {
+                        p.failed_since = None;
+                    } else if p.failed_since.is_none() {
+                        p.failed_since = Some((ts, evd.clone()));
+                    }
                     p.flags = g.flags;
                     p.ts = ts;
                 }
@@ -152,10 +170,10 @@ impl Knowledge {
                             evd.clone(),
                         ));
                     }
-                    *p = Peer { ts, addr: a, flags: g.flags };
+                    *p = Peer { ts, addr: a, flags: g.flags, failed_since: None };
                 }
                 None => {
-                    l.peers.insert(n, Peer { ts, addr: a, flags: g.flags });
+                    l.peers.insert(n, Peer { ts, addr: a, flags: g.flags, failed_since: None });
                 }
             }
         }
@@ -254,6 +272,17 @@ impl Knowledge {
     pub fn peer(&self, l: &NodeId, n: &NodeId) -> Option<(&NodeAddr, u16)> {
         let p = self.learner(l)?.peers.get(&self.names.nodes.get(n)?)?;
         Some((self.names.addrs.of(p.addr), p.flags))
+    }
+
+    /// How `l` last gossiped `n`, with when and since when failed.
+    pub fn peer_seen(&self, l: &NodeId, n: &NodeId) -> Option<PeerSeen<'_>> {
+        let p = self.learner(l)?.peers.get(&self.names.nodes.get(n)?)?;
+        Some(PeerSeen {
+            addr: self.names.addrs.of(p.addr),
+            flags: p.flags,
+            ts: p.ts,
+            failed_since: p.failed_since.as_ref(),
+        })
     }
 
     /// A FAIL about `n` was seen.

@@ -2,12 +2,15 @@
 //! were before anything happened, node summaries, end-of-run findings, merges
 //! with their chains, clocks, damage and the story.
 
+use super::dials::Dials;
 use super::findings;
 use super::story;
 use super::triage::{self, Phases};
+use super::{advice, audit};
 use crate::analysis::config::AnalysisConfig;
 use crate::analysis::model::{
-    Analysis, ClockOffset, Cluster, Coverage, Damage, InferredMember, Merge, NodeId, SCHEMA_VERSION, SlotMove, Story,
+    Analysis, Audit, ClockOffset, Cluster, Coverage, Damage, InferredMember, Merge, NodeId, SCHEMA_VERSION, SlotMove,
+    Story, WhatToDo,
 };
 use crate::analysis::trackers::clock::Clock;
 use crate::analysis::trackers::connections::Connections;
@@ -193,8 +196,17 @@ pub fn build(mut g: Gathered) -> Analysis {
         anomalies: g.anomalies,
         coverage,
         retention,
+        audit: Audit::default(),
+        what_to_do_now: WhatToDo::default(),
     };
     analysis.story = story::tell(&analysis);
+    let sources = super::dials::AuditSources {
+        knowledge: &g.knowledge,
+        conns: &g.conns,
+        dials: Dials { handshakes: &g.handshakes },
+    };
+    analysis.audit = audit::audit(&analysis, &sources);
+    analysis.what_to_do_now = advice::advise(&analysis);
     analysis
 }
 
