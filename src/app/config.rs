@@ -382,6 +382,14 @@ impl Outputs {
         {
             return Err(Error::Chart(ChartError::Format(p.clone())));
         }
+        // `--json samples/x/*.pcap.gz`: the shell's first file becomes the
+        // output. Never write over a packet capture.
+        if let Some((flag, p)) = self.all().into_iter().find_map(|(f, p)| p.filter(|p| is_capture(p)).map(|p| (f, p))) {
+            return Err(Error::Usage(format!(
+                "{flag} {}: that file is a packet capture (did a shell glob after {flag} give it as the output?); write to another file",
+                p.display()
+            )));
+        }
         Ok(())
     }
 
@@ -389,6 +397,18 @@ impl Outputs {
     pub fn takes_stdout(&self) -> bool {
         self.all().into_iter().any(|(_, p)| p.is_some_and(is_stdout))
     }
+}
+
+/// An existing file that starts as a pcap, pcapng or gzip file does.
+fn is_capture(p: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let read = std::fs::File::open(p).and_then(|mut f| f.read_exact(&mut magic));
+    read.is_ok()
+        && (magic[..2] == [0x1f, 0x8b]
+            || [0xa1b2c3d4u32, 0xa1b23c4d, 0x0a0d0d0a]
+                .iter()
+                .any(|m| magic == m.to_be_bytes() || magic == m.to_le_bytes()))
 }
 
 /// `-`: standard output.

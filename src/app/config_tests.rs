@@ -31,6 +31,14 @@ fn bad_flags_are_usage_errors_naming_the_flag() {
     assert!(usage(&["analyze", "--json", "-", "--dot", "-", "-"]).contains("--json and --dot"));
     assert!(usage(&["events"]).starts_with("no capture file given"));
     assert!(usage(&["dump", "-", "-w", "x.pcapng"]).starts_with("-w saves a live capture"));
+    // A shell glob after --json: the first capture is never overwritten.
+    let dc = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/redis-3.0.7-docker-bridge/dc.pcap.gz");
+    let h1 = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/redis-3.0.7-docker-bridge/h1.pcap.gz");
+    for flag in ["--json", "--html", "--dot", "--mermaid"] {
+        assert!(usage(&["analyze", flag, dc, h1]).contains("that file is a packet capture"), "{flag}");
+    }
+    let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    assert!(config(&["analyze", "--json", readme, h1]).is_ok(), "an ordinary file may be overwritten");
 }
 
 /// tcpdump's habits: `-r` files first, a trailing expression is the
