@@ -135,10 +135,7 @@ pub(super) fn translated(a: &Analysis, src: &AuditSources<'_>, out: &mut Audit) 
 /// which the capture cannot tell when an address depends on the vantage
 /// (`seen`: the ones it was recorded at).
 fn announce_fix(n: &NodeId, addr: &str, seen: &[String]) -> Vec<String> {
-    let (ip, port) = match addr.split('@').next().and_then(|x| x.rsplit_once(':')) {
-        Some((ip, port)) => (ip.to_string(), port.to_string()),
-        None => ("<ip>".into(), "<port>".into()),
-    };
+    let (ip, port) = super::advice::host_and_port(addr).unwrap_or_else(|| ("<ip>".into(), "<port>".into()));
     vec![
         format!(
             "Make {} announce the address its peers on every host reach it at (not {}): Redis 4.0+ / Valkey, in its config or with CONFIG SET, then restart it:",

@@ -19,12 +19,19 @@ fn best(a: &Analysis, n: &NodeId) -> String {
 
 /// `redis-cli` target of a node: `-h ip -p port`.
 fn cli(a: &Analysis, n: &NodeId) -> String {
-    let addr = best(a, n);
-    let hp = addr.split('@').next().unwrap_or(&addr).to_string();
-    match hp.rsplit_once(':') {
+    match host_and_port(&best(a, n)) {
         Some((ip, port)) => format!("redis-cli -h {ip} -p {port}"),
         None => "redis-cli".into(),
     }
+}
+
+/// The host and data port of a node address (`ip:port@cport`,
+/// `[v6]:port@cport`) as `redis-cli -h`/`-p` take them: an IPv6 host
+/// without its brackets.
+pub(crate) fn host_and_port(addr: &str) -> Option<(String, String)> {
+    let hp = addr.split('@').next().unwrap_or(addr);
+    let (ip, port) = hp.rsplit_once(':')?;
+    Some((ip.trim_start_matches('[').trim_end_matches(']').to_string(), port.to_string()))
 }
 
 fn step(what: String, mut commands: Vec<String>) -> Step {

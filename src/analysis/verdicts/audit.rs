@@ -57,10 +57,9 @@ fn forget_commands(n: &NodeId, on: &[String]) -> Vec<String> {
 
 /// `ip:port@cport` → `ip -p port` for redis-cli.
 fn host_port(addr: &str) -> String {
-    let a = addr.split('@').next().unwrap_or(addr);
-    match a.rsplit_once(':') {
+    match super::advice::host_and_port(addr) {
         Some((ip, port)) => format!("{ip} -p {port}"),
-        None => a.to_string(),
+        None => addr.split('@').next().unwrap_or(addr).to_string(),
     }
 }
 
