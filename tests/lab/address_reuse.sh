@@ -17,8 +17,11 @@
 # hazard before the trigger: one second after A marks a3 FAIL (before the
 # IP is reused or A scales up), `CLUSTER FORGET <a3>` on every survivor of
 # A (a1, a2), within the 60 s ban; truth.json then has `advice`.
+# ADVICE=late applies it only just before the IP is reused (after A has
+# scaled up, with ORDER=scale-first), and waits ADVICE_WAIT_S (default 0)
+# seconds before reusing it.
 #
-# usage: [ORDER=scale-first] [ADVICE=1] address_reuse.sh SERVER_BINARY OUT_DIR  (as root)
+# usage: [ORDER=scale-first] [ADVICE=1|late] address_reuse.sh SERVER_BINARY OUT_DIR  (as root)
 set -euo pipefail
 BIN=$1
 OUT=$2
@@ -99,16 +102,18 @@ done
 C a1 cluster nodes > "$OUT/nodes-failed-a1.txt"
 sleep 1
 ADVICE_JSON=null
-if [ "${ADVICE:-0}" = 1 ]; then
+advise() {
   T_ADVICE=$(ms)
   for n in a1 a2; do
     [ "$(C "$n" cluster forget "${ID[a3]}" | tr -d '\r')" = OK ] || { echo "CLUSTER FORGET on $n failed" >&2; exit 1; }
   done
   T_ADVICE_END=$(ms)
   C a1 cluster nodes > "$OUT/nodes-advised-a1.txt"
-  ADVICE_JSON="{\"t_ms\": $T_ADVICE, \"end_ms\": $T_ADVICE_END, \"what\": \"CLUSTER FORGET ${ID[a3]} on a1, a2\"}"
-fi
+  ADVICE_JSON="{\"t_ms\": $T_ADVICE, \"end_ms\": $T_ADVICE_END, \"when\": \"${ADVICE}\", \"what\": \"CLUSTER FORGET ${ID[a3]} on a1, a2\"}"
+}
+if [ "${ADVICE:-0}" = 1 ]; then advise; fi
 reuse() {
+  if [ "${ADVICE:-0}" = late ]; then advise; sleep "${ADVICE_WAIT_S:-0}"; fi
   T_REUSE=$(ms)
   start n a3
   ID[n]=$(C n cluster myid | tr -d '\r')
