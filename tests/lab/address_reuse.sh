@@ -13,7 +13,15 @@
 # gossiped address and, on servers before 5.0.10/6.0.5, adopts the B node
 # that answers there.
 #
-# usage: [ORDER=scale-first] address_reuse.sh SERVER_BINARY OUT_DIR  (as root)
+# ADVICE=1 applies what `meetgraph audit` / `analyze` advise for this
+# hazard before the trigger: one second after A marks a3 FAIL (before the
+# IP is reused or A scales up), `CLUSTER FORGET <a3>` on every survivor of
+# A (a1, a2), within the 60 s ban; truth.json then has `advice`.
+# ADVICE=late applies it only just before the IP is reused (after A has
+# scaled up, with ORDER=scale-first), and waits ADVICE_WAIT_S (default 0)
+# seconds before reusing it.
+#
+# usage: [ORDER=scale-first] [ADVICE=1|late] address_reuse.sh SERVER_BINARY OUT_DIR  (as root)
 set -euo pipefail
 BIN=$1
 OUT=$2
@@ -93,7 +101,19 @@ done
 [ "$T_FAIL" != 0 ] || { echo "A never marked a3 FAIL" >&2; exit 1; }
 C a1 cluster nodes > "$OUT/nodes-failed-a1.txt"
 sleep 1
+ADVICE_JSON=null
+advise() {
+  T_ADVICE=$(ms)
+  for n in a1 a2; do
+    [ "$(C "$n" cluster forget "${ID[a3]}" | tr -d '\r')" = OK ] || { echo "CLUSTER FORGET on $n failed" >&2; exit 1; }
+  done
+  T_ADVICE_END=$(ms)
+  C a1 cluster nodes > "$OUT/nodes-advised-a1.txt"
+  ADVICE_JSON="{\"t_ms\": $T_ADVICE, \"end_ms\": $T_ADVICE_END, \"when\": \"${ADVICE}\", \"what\": \"CLUSTER FORGET ${ID[a3]} on a1, a2\"}"
+}
+if [ "${ADVICE:-0}" = 1 ]; then advise; fi
 reuse() {
+  if [ "${ADVICE:-0}" = late ]; then advise; sleep "${ADVICE_WAIT_S:-0}"; fi
   T_REUSE=$(ms)
   start n a3
   ID[n]=$(C n cluster myid | tr -d '\r')
@@ -132,6 +152,7 @@ done
   echo "  },"
   echo "  \"reuse\": {\"address\": \"$IP_a3:17000\", \"dead\": \"${ID[a3]}\", \"killed_ms\": $T_KILL, \"fail_seen_ms\": $T_FAIL, \"new\": \"${ID[n]}\", \"reused_ms\": $T_REUSE},"
   echo "  \"merged\": $MERGED,"
+  echo "  \"advice\": $ADVICE_JSON,"
   echo "  \"events\": [{\"t_ms\": $T_A, \"what\": \"cluster X: a1 meets a2, a3\"}, {\"t_ms\": $T_B, \"what\": \"cluster Y: b1 meets b2, b3\"}, {\"t_ms\": $T_KILL, \"what\": \"operator: kill -9 a3 (no CLUSTER FORGET)\"}, {\"t_ms\": $T_REUSE, \"what\": \"operator: new Y node n on a3's IP $IP_a3:7000, b1 CLUSTER MEET it\"}, {\"t_ms\": $T_SCALE, \"what\": \"operator: scale X up: a1 CLUSTER MEET a4 ($IP_a4)\"}],"
   echo "  \"order\": \"${ORDER:-reuse-first}\""
   echo "}"

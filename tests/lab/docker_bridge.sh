@@ -12,7 +12,12 @@
 # line it prints, prefixed by the wall-clock ms it arrived and a tab, to
 # OUT_DIR/watch-h2.tsv, and what it captured to OUT_DIR/watch-h2.pcapng
 # (for the live-warning test); AFTER_MEET_S (default
-# 30) is how long the script waits after the MEET.
+# 30) is how long the script waits after the MEET. ADVICE=1 applies what
+# `meetgraph analyze` / `audit` advise for a bridge address before the MEET:
+# once both clusters are ok, every containerised node (c, d, e, f) gets
+# `CONFIG SET cluster-announce-ip <its LAN address>` (Redis 4.0+, Valkey), so
+# peers record the address they reach it at instead of 172.17.x.x;
+# truth.json then has `advice`.
 # writes OUT_DIR/{h1,h2,dc}.pcap.gz, truth.json, nodes-{before,after}-*.txt,
 # info-*.txt. Namespaces, servers and tcpdumps are removed on exit, also on
 # failure or Ctrl-C.
@@ -109,6 +114,18 @@ T_OK=$(ms)
 sleep 2
 C a1 cluster nodes > "$OUT/nodes-before-a1.txt"
 C d cluster nodes > "$OUT/nodes-before-d.txt"
+ADVICE_JSON=null
+if [ "${ADVICE:-0}" = 1 ]; then
+  declare -A LANIP=([c]=10.222.0.3 [d]=10.222.0.4 [e]=10.222.0.5 [f]=10.222.0.6)
+  T_ADVICE=$(ms)
+  for n in c d e f; do
+    [ "$(C "$n" config set cluster-announce-ip "${LANIP[$n]}" | tr -d '\r')" = OK ] ||
+      { echo "CONFIG SET cluster-announce-ip on $n failed (needs Redis 4.0+)" >&2; exit 1; }
+  done
+  ADVICE_JSON="{\"t_ms\": $T_ADVICE, \"what\": \"CONFIG SET cluster-announce-ip <LAN address> on c, d, e, f\"}"
+  sleep 2
+  C d cluster nodes > "$OUT/nodes-advised-d.txt"
+fi
 if [ -n "${WATCH:-}" ]; then
   x "$P"h2 "$WATCH" watch -i any -w "$OUT/watch-h2.pcapng" --json-events - 2>"$OUT/watch-h2.err" |
     while IFS= read -r line; do printf '%s\t%s\n' "$(date +%s%3N)" "$line"; done > "$OUT/watch-h2.tsv" &
@@ -144,6 +161,7 @@ grep -q "^$DID" "$OUT/nodes-after-b1.txt" && grep -v noaddr "$OUT/nodes-after-b1
   echo ""
   echo "  },"
   echo "  \"merged\": $MERGED,"
+  echo "  \"advice\": $ADVICE_JSON,"
   echo "  \"events\": [{\"t_ms\": $T_X, \"what\": \"cluster X: a1 meets a2 and b1\"}, {\"t_ms\": $T_Y, \"what\": \"cluster Y: d meets e and f\"}, {\"t_ms\": $T_OK, \"what\": \"both clusters ok\"}, {\"t_ms\": $T_MEET, \"what\": \"operator: c CLUSTER MEET 10.100.1.100 7000\"}]"
   echo "}"
 } > "$OUT/truth.json"
