@@ -225,7 +225,7 @@ fn unreplaced_failures(a: &Analysis, w: &mut WhatToDo) {
         if replaced || back {
             if replaced && !back {
                 w.steps.push(step(
-                    format!("{} failed and its replica took over: restart it with its own nodes.conf (it rejoins as a replica), or if it is gone for good CLUSTER FORGET it on every node within 60 s, before its address is reused:", n.short()),
+                    format!("{} failed and its replica took over: restart it with its own nodes.conf (it rejoins as a replica), or if it is gone for good CLUSTER FORGET it on every node within 60 s, then wait at least cluster-node-timeout before its address is reused (a handshake still open towards it adopts whoever answers):", n.short()),
                     a.nodes.iter().filter(|x| x.id != *n && x.last_seen_us > f.ts_us).map(|x| format!("{} CLUSTER FORGET {}", cli(a, &x.id), n.as_str())).collect(),
                 ));
             }

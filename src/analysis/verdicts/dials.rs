@@ -84,8 +84,12 @@ impl Dials<'_> {
             (Generation::Valkey81 | Generation::Valkey90, _) if gone => Style::ValkeyRemeet,
             (Generation::Valkey80 | Generation::Valkey81 | Generation::Valkey90, _) => Style::ById,
             (_, Some(DialKind::BlindMeet)) => Style::SeenMeet,
+            // Every 3.x server handshakes an unknown gossiped address
+            // (clusterProcessGossipSection, spec §9c); a PING seen towards
+            // a gossiped address is a known node's link coming back, not
+            // how it treats an unknown one (lab: Redis 3.2.13 merged).
+            (Generation::Redis30, _) => Style::Old,
             (_, Some(_)) => Style::SeenPing,
-            (Generation::Redis30, None) => Style::Old,
             (Generation::Redis40, None) => Style::Undecided,
             (_, None) => Style::ById,
         }
