@@ -56,6 +56,16 @@ fn an_identical_copy_of_a_capture_does_not_change_the_analysis() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
+/// The binary run in `dir`: exit status, stdout, stderr.
+fn run_in(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_meetgraph")).current_dir(dir).args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Times outside the captures: `nodes --at` an error naming their span; a
 /// chart window wholly outside an error, one past an edge cut with a
 /// warning. `nodes --as IP:PORT` finds the node that answered there, and
@@ -63,14 +73,7 @@ fn an_identical_copy_of_a_capture_does_not_change_the_analysis() {
 #[test]
 fn times_outside_the_captures_and_addresses_as_nodes() {
     let dir = samples_dir().join("redis-3.0.7-docker-bridge");
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_meetgraph")).current_dir(&dir).args(args).output().unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| run_in(&dir, args);
     let (code, _, err) = run(&["nodes", "--as", "64258262", "--at", "+1000s", "h1.pcap.gz"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("after the captures end; they span 2026-11-24T"), "{err}");
@@ -110,14 +113,7 @@ fn times_outside_the_captures_and_addresses_as_nodes() {
 #[test]
 fn times_from_the_report_and_any_offset_are_accepted() {
     let dir = samples_dir().join("redis-3.0.7-docker-bridge");
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_meetgraph")).current_dir(&dir).args(args).output().unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| run_in(&dir, args);
     let caps = ["dc.pcap.gz", "h1.pcap.gz", "h2.pcap.gz"];
     let nodes_at = |at: &str| {
         let mut a = vec!["nodes", "--as", "64258262", "--at", at];
