@@ -79,7 +79,15 @@ fn never_forgotten(a: &Analysis, src: &AuditSources<'_>, out: &mut Audit) {
         if !gone {
             continue;
         }
+        // Peers stop naming a node whose address another node took (they
+        // mark it noaddr and keep it): only a silence before that, or a
+        // forgetting said, means forgotten.
+        let taken = a.findings.iter().any(|f| {
+            matches!(f.kind, FindingKind::AddressReuse | FindingKind::AddressCollision) && f.nodes.contains(&n.id)
+        });
+        let has_slots = !n.slots_last.is_empty();
         let mut listers: Vec<(NodeId, String, Option<Evidence>)> = Vec::new();
+        let mut stopped: Vec<(NodeId, i64)> = Vec::new();
         for l in &a.nodes {
             if l.id == n.id || l.last_seen_us <= gone_at {
                 continue;
@@ -88,9 +96,26 @@ fn never_forgotten(a: &Analysis, src: &AuditSources<'_>, out: &mut Audit) {
             if p.flags & NodeFlags::NOADDR != 0 || p.ts <= gone_at || p.addr.ip.to_string().is_empty() {
                 continue;
             }
+            let stop = if taken {
+                src.knowledge.forgot(&l.id, &n.id)
+            } else {
+                src.knowledge.stopped_gossiping(&l.id, &n.id, has_slots)
+            };
+            if let Some(t) = stop {
+                stopped.push((l.id, t));
+                continue;
+            }
             listers.push((l.id, p.addr.to_string(), p.failed_since.map(|(_, e)| e.clone())));
         }
         if listers.is_empty() {
+            if let Some(last) = stopped.iter().map(|(_, t)| *t).max() {
+                out.notes.push(format!(
+                    "{} is gone and forgotten: {} stopped gossiping it (last mention {}; their gossip since would have named it had they still known it): no node lists it any more",
+                    n.id.short(),
+                    stopped.iter().map(|(l, _)| l.short().into_owned()).collect::<Vec<_>>().join(", "),
+                    format_utc_us(last)
+                ));
+            }
             continue;
         }
         let replaced = a.findings.iter().any(|f| f.kind == FindingKind::Failover && f.nodes.get(1) == Some(&n.id));
