@@ -79,12 +79,11 @@ fn never_forgotten(a: &Analysis, src: &AuditSources<'_>, out: &mut Audit) {
         if !gone {
             continue;
         }
-        // Peers stop naming a node whose address another node took (they
-        // mark it noaddr and keep it): only a silence before that, or a
-        // forgetting said, means forgotten.
-        let taken = a.findings.iter().any(|f| {
-            matches!(f.kind, FindingKind::AddressReuse | FindingKind::AddressCollision) && f.nodes.contains(&n.id)
-        });
+        // A peer that dialled the node's address and met another node
+        // there marks it noaddr and keeps it, unnamed: only a forgetting
+        // it said means forgotten.
+        let met_another =
+            |l: &NodeId| src.dials.handshakes.mismatches().keys().any(|(d, exp, _, _)| d == l && *exp == n.id);
         let has_slots = !n.slots_last.is_empty();
         let mut listers: Vec<(NodeId, String, Option<Evidence>)> = Vec::new();
         let mut stopped: Vec<(NodeId, i64)> = Vec::new();
@@ -96,7 +95,7 @@ fn never_forgotten(a: &Analysis, src: &AuditSources<'_>, out: &mut Audit) {
             if p.flags & NodeFlags::NOADDR != 0 || p.ts <= gone_at || p.addr.ip.to_string().is_empty() {
                 continue;
             }
-            let stop = if taken {
+            let stop = if met_another(&l.id) {
                 src.knowledge.forgot(&l.id, &n.id)
             } else {
                 src.knowledge.stopped_gossiping(&l.id, &n.id, has_slots)
@@ -259,7 +258,12 @@ fn epoch_ties(a: &Analysis, out: &mut Audit) {
         let Some(c) = n.cluster.as_deref() else { continue };
         by.entry((c, n.config_epoch_last)).or_default().push(n);
     }
-    for ((_, epoch), ns) in by.into_iter().filter(|(_, ns)| ns.len() > 1) {
+    // A tie among nodes just met is being resolved (the lower id bumps
+    // within a second or so): only one that outlived that counts.
+    let settled = |ns: &Vec<&crate::analysis::model::NodeSummary>| {
+        ns.len() > 1 && ns.iter().all(|n| end - n.first_seen_us > LIVE_AT_END_US)
+    };
+    for ((_, epoch), ns) in by.into_iter().filter(|(_, ns)| settled(ns)) {
         let evidence = unresolved_evidence(a, &ns);
         out.hazards.push(Hazard {
             kind: HazardKind::EpochCollision,
