@@ -63,7 +63,7 @@ fn host_port(addr: &str) -> String {
     }
 }
 
-const REUSE_APPLIES: &str = "blind gossip handshakes: Redis 3.0–4.0, 5.0.0–5.0.9, 6.0.0–6.0.4 (a node that learned the address only from gossip MEETs it); Valkey 8.1+ (MEET to a gossiped node with no inbound link for a handshake timeout). Redis 5.0.10+/6.0.5+, 6.2, 7.x, 8 and Valkey 7.2/8.0 mark the old node noaddr instead";
+const REUSE_APPLIES: &str = "blind gossip handshakes: Redis 3.0–4.0, 5.0.0–5.0.9, 6.0.0–6.0.4 (a node that learned the address only from gossip MEETs it); Valkey 8.1+ may (it re-sends MEET to a known node with no inbound link for a handshake timeout; recorded merging on 9.1.2, while 8.1.1, 9.0.0 and 9.1.2 marked the node noaddr in the lab's scale-first reuse). Redis 5.0.10+/6.0.5+, 6.2, 7.x, 8 and Valkey 7.2/8.0 mark the old node noaddr instead";
 
 /// A node failed (or silent) whose peers still gossip it at its address.
 fn never_forgotten(a: &Analysis, src: &AuditSources<'_>, out: &mut Audit) {
