@@ -5,7 +5,6 @@
 //! disappears and comes back can be opened again; every other capability
 //! goes.
 
-use super::messages::warn;
 use meetgraph::error::Error;
 
 /// The capabilities kept with a live capture: CAP_NET_ADMIN (12) and
@@ -16,6 +15,7 @@ const KEPT: u32 = (1 << 12) | (1 << 13);
 /// Becomes `user` (nothing without one); `live`: keep [`KEPT`].
 #[cfg(feature = "live")]
 pub fn relinquish(user: Option<&str>, live: bool) -> Result<(), Error> {
+    use super::messages::warn;
     use nix::unistd::{User, setgid, setgroups, setuid};
     let Some(name) = user else { return Ok(()) };
     let failed =
