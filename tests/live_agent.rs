@@ -248,3 +248,52 @@ fn watch_survives_an_interface_going_down_and_coming_back() {
     assert_eq!(creds[3], "0000000000003000", "{creds:?}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+/// Where `-Z` cannot keep CAP_NET_RAW (here: `PR_SET_KEEPCAPS` locked
+/// off by `setpriv`), it says so at the start; an interface set down and
+/// up is still read again (the same handle needs no privilege), and a
+/// deleted one, created again, is told as not opened again, with why,
+/// while the run goes on to its `--duration`.
+#[test]
+fn without_the_capabilities_a_deleted_interface_is_told_lost() {
+    let ns = Netns::new("mgzl");
+    let link = || {
+        ns.run(&["ip", "link", "add", "mgla", "type", "veth", "peer", "name", "mglb"]);
+        ns.run(&["ip", "link", "set", "mgla", "up"]);
+        ns.run(&["ip", "link", "set", "mglb", "up"]);
+    };
+    link();
+    let dump = ns
+        .cmd("setpriv")
+        .args(["--securebits", "+keep_caps_locked", env!("CARGO_BIN_EXE_meetgraph")])
+        .args(["dump", "-i", "mgla", "-q", "--duration", "7", "-Z", "nobody"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_capturing(dump.id());
+    ns.run(&["ip", "link", "set", "mgla", "down"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    ns.run(&["ip", "link", "set", "mgla", "up"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    ns.run(&["ip", "link", "del", "mgla"]);
+    std::thread::sleep(Duration::from_millis(500));
+    link();
+    let out = common::lab::wait_output(dump, Duration::from_secs(10));
+    drop(ns);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let want = [
+        "-Z nobody: CAP_NET_RAW not kept",
+        "the interface went down (set down), outage 1",
+        "capture resumed after",
+        "the interface went down (deleted",
+        "still down, cannot open it again",
+    ];
+    assert_eq!(lines.len(), want.len(), "{stderr}");
+    for (line, w) in lines.iter().zip(want) {
+        assert!(line.contains(w), "{w:?} not in {line:?}:\n{stderr}");
+    }
+    assert!(lines[1].contains("iface:mgla") && lines[4].contains("Operation not permitted"), "{stderr}");
+}

@@ -7,10 +7,13 @@
 
 use meetgraph::error::Error;
 
-/// The capabilities kept with a live capture: CAP_NET_ADMIN (12) and
-/// CAP_NET_RAW (13).
+/// CAP_NET_RAW (13): opening a packet socket.
 #[cfg(feature = "live")]
-const KEPT: u32 = (1 << 12) | (1 << 13);
+const NET_RAW: u32 = 1 << 13;
+/// The capabilities kept with a live capture: CAP_NET_ADMIN (12) and
+/// CAP_NET_RAW.
+#[cfg(feature = "live")]
+const KEPT: u32 = (1 << 12) | NET_RAW;
 
 /// Becomes `user` (nothing without one); `live`: keep [`KEPT`].
 #[cfg(feature = "live")]
@@ -31,7 +34,13 @@ pub fn relinquish(user: Option<&str>, live: bool) -> Result<(), Error> {
     setgid(user.gid).map_err(|e| failed(Some("set group"), e))?;
     setuid(user.uid).map_err(|e| failed(Some("set user"), e))?;
     if live {
-        let kept = if keep { set_capabilities(KEPT) } else { Err(std::io::Error::other("PR_SET_KEEPCAPS refused")) };
+        // CAP_NET_RAW alone opens a capture when CAP_NET_ADMIN was not
+        // there to keep.
+        let kept = if keep {
+            set_capabilities(KEPT).or_else(|_| set_capabilities(NET_RAW))
+        } else {
+            Err(std::io::Error::other("PR_SET_KEEPCAPS refused"))
+        };
         let _ = nix::sys::prctl::set_keepcaps(false);
         if let Err(e) = kept {
             warn(&format!(
