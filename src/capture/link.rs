@@ -34,6 +34,14 @@ impl LinkState {
         }
     }
 
+    /// The kernel's index of the interface (`None`: gone).
+    pub fn index(self) -> Option<u32> {
+        match self {
+            LinkState::Up(i) | LinkState::Down { index: i, .. } => Some(i),
+            LinkState::Gone => None,
+        }
+    }
+
     /// Why it cannot carry packets, in words (`None`: it can).
     pub fn trouble(self) -> Option<&'static str> {
         match self {

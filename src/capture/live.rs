@@ -142,10 +142,7 @@ impl LiveCapture {
     pub fn open(opts: LiveOptions) -> Result<Self, CaptureError> {
         let name = format!("iface:{}", opts.interface);
         let cap = activate(&opts, &name)?;
-        let index = match LinkState::of(&opts.interface) {
-            LinkState::Up(i) | LinkState::Down { index: i, .. } => Some(i),
-            LinkState::Gone => None,
-        };
+        let index = LinkState::of(&opts.interface).index();
         let dlt = cap.get_datalink().0;
         let link = LinkType(dlt as u16);
         let deadline = opts.duration.map(|d| Instant::now() + d);

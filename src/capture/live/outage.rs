@@ -119,10 +119,7 @@ impl LiveCapture {
             self.auto = Link::of_dlt(dlt).map(|l| (l, u64::MAX));
         }
         self.install().map_err(|e| e.to_string())?;
-        self.index = match LinkState::of(&self.opts.interface) {
-            LinkState::Up(i) | LinkState::Down { index: i, .. } => Some(i),
-            LinkState::Gone => self.index,
-        };
+        self.index = LinkState::of(&self.opts.interface).index().or(self.index);
         Ok(())
     }
 
