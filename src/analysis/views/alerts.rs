@@ -30,6 +30,11 @@ pub enum AlertKind {
     /// A latent hazard `audit` names (told when it appears, cleared when
     /// it ends: after a `CLUSTER FORGET`, say).
     Hazard(HazardKind),
+    /// A live capture's interface went down (told by the capture, not
+    /// the analysis).
+    InterfaceDown,
+    /// It came back and is read again.
+    InterfaceUp,
 }
 
 impl AlertKind {
@@ -42,6 +47,8 @@ impl AlertKind {
             AlertKind::SlotChange => "slot_change",
             AlertKind::BusUnreadable => "bus_unreadable",
             AlertKind::Hazard(k) => k.event_name(),
+            AlertKind::InterfaceDown => "interface_down",
+            AlertKind::InterfaceUp => "interface_up",
         }
     }
 
@@ -94,12 +101,15 @@ pub struct Alert {
     pub sides: Option<Vec<Vec<NodeId>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<Vec<Introduction>>,
-    /// A hazard: what it can do on the versions seen.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<MergeVerdict>,
     /// A `REVISED` line: this corrects an event told before.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revised: Option<Revised>,
+    /// A hazard: what it can do on the versions seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<MergeVerdict>,
+    /// An interface's event: its name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
 }
 
 /// How a told event was corrected.
@@ -129,6 +139,41 @@ pub struct Revised {
 }
 
 impl Alert {
+    /// A live capture's interface went down (`down`) or came back.
+    pub fn interface(ts_us: i64, down: bool, interface: &str, summary: String) -> Alert {
+        let (kind, severity) =
+            if down { (AlertKind::InterfaceDown, Severity::Warning) } else { (AlertKind::InterfaceUp, Severity::Info) };
+        Alert {
+            interface: Some(interface.to_string()),
+            ..Alert::plain(ts_us, kind, severity, Vec::new(), summary, Vec::new())
+        }
+    }
+
+    /// An event with nothing but these.
+    fn plain(
+        ts_us: i64,
+        kind: AlertKind,
+        severity: Severity,
+        nodes: Vec<NodeId>,
+        summary: String,
+        evidence: Vec<Evidence>,
+    ) -> Alert {
+        Alert {
+            ts_us: Some(ts_us),
+            kind,
+            severity,
+            nodes,
+            addresses: Vec::new(),
+            summary,
+            evidence,
+            sides: None,
+            chain: None,
+            verdict: None,
+            revised: None,
+            interface: None,
+        }
+    }
+
     /// What identifies the event across looks: its family (a finding's
     /// kind, except that an address's collision and reuse are one family:
     /// the same address judged again), its nodes and addresses, and its
@@ -141,6 +186,7 @@ impl Alert {
                 ("address".into(), String::new(), self.addresses.join(","), 0)
             }
             AlertKind::BusUnreadable => (self.kind.as_str().into(), self.summary.clone(), String::new(), 0),
+            AlertKind::Merge => (self.kind.as_str().into(), String::new(), String::new(), self.ts_us.unwrap_or(0)),
             // The node it is about, and where: whoever else it names (the
             // peers still listing a dead node) may change as it lasts.
             AlertKind::Hazard(k) => (
@@ -149,7 +195,6 @@ impl Alert {
                 self.addresses.join(","),
                 0,
             ),
-            AlertKind::Merge => (self.kind.as_str().into(), String::new(), String::new(), self.ts_us.unwrap_or(0)),
             k => (k.as_str().into(), nodes.join(","), self.addresses.join(","), self.ts_us.unwrap_or(0)),
         }
     }
@@ -205,19 +250,7 @@ impl Alert {
 pub fn alerts(a: &Analysis) -> Vec<Alert> {
     let best: BestAddresses = a.best_addresses();
     let mut out = Vec::new();
-    let plain = |ts_us: i64, kind, severity, nodes, summary, evidence| Alert {
-        ts_us: Some(ts_us),
-        kind,
-        severity,
-        nodes,
-        addresses: Vec::new(),
-        summary,
-        evidence,
-        sides: None,
-        chain: None,
-        verdict: None,
-        revised: None,
-    };
+    let plain = Alert::plain;
     for j in &a.joins {
         let intro = a.introductions.get(j.introduction);
         let summary = match intro {
@@ -250,19 +283,9 @@ pub fn alerts(a: &Analysis) -> Vec<Alert> {
         out.push(alert);
     }
     for f in &a.findings {
-        out.push(Alert {
-            ts_us: Some(f.first_ts_us),
-            kind: AlertKind::Finding(f.kind),
-            severity: f.severity,
-            nodes: f.nodes.clone(),
-            addresses: f.addresses.clone(),
-            summary: f.summary.clone(),
-            evidence: f.evidence.clone(),
-            sides: None,
-            chain: None,
-            verdict: None,
-            revised: None,
-        });
+        let kind = AlertKind::Finding(f.kind);
+        let alert = plain(f.first_ts_us, kind, f.severity, f.nodes.clone(), f.summary.clone(), f.evidence.clone());
+        out.push(Alert { addresses: f.addresses.clone(), ..alert });
     }
     out.extend(a.audit.hazards.iter().map(hazard_alert));
     for s in &a.damage.slot_moves {
@@ -276,9 +299,8 @@ pub fn alerts(a: &Analysis) -> Vec<Alert> {
     // first message, else the first packet the analysis saw.
     let start = a.t0_us().or(a.first_event_us);
     for l in &a.coverage.limits {
-        let mut alert = plain(0, AlertKind::BusUnreadable, Severity::Warning, Vec::new(), l.clone(), Vec::new());
-        alert.ts_us = start;
-        out.push(alert);
+        let alert = plain(0, AlertKind::BusUnreadable, Severity::Warning, Vec::new(), l.clone(), Vec::new());
+        out.push(Alert { ts_us: start, ..alert });
     }
     out.sort_by(|x, y| x.ts_us.cmp(&y.ts_us).then_with(|| x.kind.cmp(&y.kind)));
     out
@@ -289,8 +311,6 @@ pub fn alerts(a: &Analysis) -> Vec<Alert> {
 /// information.
 fn hazard_alert(h: &Hazard) -> Alert {
     Alert {
-        ts_us: Some(h.since_us),
-        kind: AlertKind::Hazard(h.kind),
         severity: match h.severity {
             HazardSeverity::High | HazardSeverity::Medium => Severity::Warning,
             HazardSeverity::Low => Severity::Info,
@@ -299,10 +319,8 @@ fn hazard_alert(h: &Hazard) -> Alert {
         addresses: h.addresses.clone(),
         summary: format!("{} ({}: {})", h.summary, h.verdict, h.verdict_why),
         evidence: h.evidence.clone(),
-        sides: None,
-        chain: None,
         verdict: Some(h.verdict),
-        revised: None,
+        ..Alert::plain(h.since_us, AlertKind::Hazard(h.kind), Severity::Info, Vec::new(), String::new(), Vec::new())
     }
 }
 
