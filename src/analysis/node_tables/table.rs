@@ -141,6 +141,28 @@ impl NodeTable {
         self.entries.get(n)
     }
 
+    /// The table a server started from a copy of this one's `nodes.conf`
+    /// begins with at `now`: the nodes, their flags, slots and epochs, no
+    /// connection; a nonzero PING or PONG time loads as `now`
+    /// (clusterLoadConfig).
+    pub fn copied(&self, now: i64) -> NodeTable {
+        let mut entries = self.entries.clone();
+        for e in entries.values_mut() {
+            e.ping_sent_ms = if e.ping_sent_ms != 0 { now } else { 0 };
+            e.pong_recv_ms = if e.pong_recv_ms != 0 { now } else { 0 };
+        }
+        NodeTable {
+            entries,
+            slots: self.slots.clone(),
+            claims: self.claims.clone(),
+            my_ip: self.my_ip.clone(),
+            announces: self.announces,
+            adds_by_id: self.adds_by_id,
+            forgotten: self.forgotten.clone(),
+            ..NodeTable::default()
+        }
+    }
+
     /// Whether the viewer has an outbound link to `n` (`connected`);
     /// `None` when the capture never saw the viewer dial anyone.
     pub fn connected(&self, n: &NodeId) -> Option<bool> {

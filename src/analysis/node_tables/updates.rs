@@ -6,6 +6,7 @@
 //! links closing.
 
 use super::gossip;
+use super::instances::{Instance, Instances};
 use super::rules::Rules;
 use super::table::{NodeTable, OutLink, Pending, TableEntry};
 use crate::analysis::model::NodeId;
@@ -14,10 +15,11 @@ use crate::clusterbus::{MessageType, NodeFlags};
 use crate::events::{BusMessage, Link, NodeAddr};
 use rustc_hash::FxHashMap as HashMap;
 
-/// Every viewer's table.
+/// Every viewer's table (one per server instance).
 #[derive(Clone, Debug, Default)]
 pub struct NodeTables {
-    viewers: HashMap<NodeId, NodeTable>,
+    viewers: HashMap<Instance, NodeTable>,
+    instances: Instances,
     /// The node timeout as the capture shows it: the shortest time from a
     /// PING to the first gossip of its viewer calling the node `fail?`.
     timeout_ms: Option<i64>,
@@ -29,8 +31,18 @@ fn ms(ts_us: i64) -> i64 {
 }
 
 impl NodeTables {
-    pub fn table(&self, v: &NodeId) -> Option<&NodeTable> {
+    pub fn table(&self, v: &Instance) -> Option<&NodeTable> {
         self.viewers.get(v)
+    }
+
+    /// The instance of `n` serving `port` (data or bus), or its latest.
+    pub fn instance(&self, n: &NodeId, port: Option<u16>) -> Option<Instance> {
+        self.instances.select(n, port)
+    }
+
+    /// Every instance of `n` the capture showed.
+    pub fn instances_of(&self, n: &NodeId) -> &[Instance] {
+        self.instances.all(n)
     }
 
     /// Whether `e` is `fail?` at `at_ms` ([`TableEntry::pfail_at`] with
@@ -44,7 +56,7 @@ impl NodeTables {
     pub fn sent(&mut self, on: &Sent<'_>, m: &BusMessage, rules: Rules) {
         let v = on.sender;
         let now = ms(on.ts);
-        let t = self.viewers.entry(v).or_default();
+        let t = self.instances.sender(&mut self.viewers, on, m);
         t.announces |= !m.announced.ip.is_empty();
         let data = (on.link.src.ip.to_string(), m.announced.port);
         if !t.data_addrs.contains(&data) && t.data_addrs.len() < 8 {
@@ -104,7 +116,7 @@ impl NodeTables {
     pub fn received(&mut self, on: &Sent<'_>, r: NodeId, m: &BusMessage, known: bool, rules: Rules) {
         let s = on.sender;
         let now = ms(on.ts);
-        let t = self.viewers.entry(r).or_default();
+        let t = self.viewers.entry(self.instances.receiver(on, r)).or_default();
         let key = (on.link.capture, on.link.conn_id);
         let src_ip = if m.announced.ip.is_empty() {
             crate::events::IpText::from(on.link.src.ip)
