@@ -387,7 +387,6 @@ const KNOWN: &[&str] = &[
     "redis-4.0.14-address-reuse-merge nodes-after-a4.txt id 78047d64",
     "redis-4.0.14-address-reuse-merge nodes-after-a4.txt pong_recv 09f7f104",
     "redis-4.0.14-address-reuse-merge nodes-after-a4.txt pong_recv aee8d25e",
-    "redis-6.2-docker-bridge nodes-after-b1.txt pong_recv 6495348b",
     "redis-7.0-docker-bridge nodes-before-d.txt pong_recv 1ef6b1ff",
     "redis-7.0-forget-reuse nodes-after-7002.txt ping_sent 6cb78bc5",
     "valkey-9.1-forget-reuse nodes-after-7002.txt id 943e9ed0",

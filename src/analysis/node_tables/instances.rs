@@ -70,7 +70,12 @@ impl Instances {
             let unresolved = Instance::unresolved(i.node);
             let start = match viewers.remove(&unresolved) {
                 Some(t) => t,
-                None => self.latest.get(&i.node).and_then(|l| viewers.get(l)).map(|t| t.copied(on.ts.div_euclid(1000))).unwrap_or_default(),
+                None => self
+                    .latest
+                    .get(&i.node)
+                    .and_then(|l| viewers.get(l))
+                    .map(|t| t.copied(on.ts.div_euclid(1000)))
+                    .unwrap_or_default(),
             };
             viewers.insert(i, start);
             known.push(i);

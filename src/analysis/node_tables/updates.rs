@@ -20,10 +20,20 @@ use rustc_hash::FxHashMap as HashMap;
 pub struct NodeTables {
     viewers: HashMap<Instance, NodeTable>,
     instances: Instances,
+    /// The messages each node took the gossip of (receiver, fingerprint)
+    /// and when (ms): several captures' copies of one message are one
+    /// message to the server (a second copy would take a pong time from
+    /// gossip about a node the first copy added).
+    heard: HashMap<(NodeId, u64), i64>,
     /// The node timeout as the capture shows it: the shortest time from a
     /// PING to the first gossip of its viewer calling the node `fail?`.
     timeout_ms: Option<i64>,
 }
+
+/// How far apart two captures' copies of one message can be (ms), and
+/// how many messages are remembered before older ones are dropped.
+const COPY_SPAN_MS: i64 = 10_000;
+const HEARD_KEPT: usize = 1 << 14;
 
 /// ms from µs.
 fn ms(ts_us: i64) -> i64 {
@@ -268,7 +278,12 @@ impl NodeTables {
                 e.master = None;
             }
         }
-        gossip::heard(t, r, s, m, now, self.timeout_ms, rules);
+        if self.heard.insert((r, m.fingerprint()), now).is_none() {
+            gossip::heard(t, r, s, m, now, self.timeout_ms, rules);
+        }
+        if self.heard.len() > HEARD_KEPT {
+            self.heard.retain(|_, t| now - *t < COPY_SPAN_MS);
+        }
     }
 
     /// A command a client sent to `link.dst` (a data port): `CLUSTER

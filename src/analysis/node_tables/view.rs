@@ -121,8 +121,7 @@ pub fn view(
     };
     let own = me.own_address();
     let my_ip = table.and_then(NodeTable::my_ip).map_or_else(|| own.ip.to_string(), str::to_string);
-    let (my_port, my_cport) =
-        if instance.port != 0 { (instance.port, instance.cport) } else { (me.port, own.cport) };
+    let (my_port, my_cport) = if instance.port != 0 { (instance.port, instance.cport) } else { (me.port, own.cport) };
     let my_flags = entry(node).map_or(me.flags_last, |e| e.flags) & PRINTED_FLAGS | NodeFlags::MYSELF;
     let my_master = entry(node).and_then(|e| e.master).or(me.replicaof);
     let my_epoch = match entry(node) {
