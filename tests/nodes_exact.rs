@@ -382,7 +382,6 @@ const KNOWN: &[&str] = &[
     "redis-4.0.14-address-reuse nodes-failed-a1.txt flags 64f43bdf",
     "redis-7.0-overlay-reuse nodes-failed-a1.txt flags 3886e479",
     // Not explained yet (open, see the branch report).
-    "redis-3.0.7-docker-bridge nodes-after-a1.txt flags 6447c1b4",
     "redis-3.0.7-docker-bridge nodes-after-a1.txt pong_recv 64258262",
     "redis-4.0.14-address-reuse-merge nodes-after-a4.txt id 78047d64",
     "redis-4.0.14-address-reuse-merge nodes-after-a4.txt pong_recv 09f7f104",
