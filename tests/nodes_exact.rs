@@ -383,12 +383,10 @@ const KNOWN: &[&str] = &[
     "redis-7.0-overlay-reuse nodes-failed-a1.txt flags 3886e479",
     // Not explained yet (open, see the branch report).
     "redis-3.0.7-docker-bridge nodes-after-a1.txt pong_recv 64258262",
-    "redis-4.0.14-address-reuse-merge nodes-after-a4.txt id 78047d64",
     "redis-4.0.14-address-reuse-merge nodes-after-a4.txt pong_recv 09f7f104",
     "redis-4.0.14-address-reuse-merge nodes-after-a4.txt pong_recv aee8d25e",
     "redis-7.0-docker-bridge nodes-before-d.txt pong_recv 1ef6b1ff",
     "redis-7.0-forget-reuse nodes-after-7002.txt ping_sent 6cb78bc5",
-    "valkey-9.1-forget-reuse nodes-after-7002.txt id 943e9ed0",
 ];
 
 /// Every table every sample's servers printed (`samples/*/nodes-*.txt`, and

@@ -281,6 +281,16 @@ impl NodeTables {
         if self.heard.insert((r, m.fingerprint()), now).is_none() {
             gossip::heard(t, r, s, m, now, self.timeout_ms, rules);
         }
+        // A peer's FORGOTTEN_NODE extension (Redis 7.2+, Valkey): the node
+        // is deleted and kept out for the extension's TTL, unless it is
+        // the receiver or its master (clusterProcessPingExt).
+        let my_master = t.get(&r).and_then(|e| e.master);
+        for (n, ttl) in &m.forgotten {
+            if *n != r && Some(*n) != my_master && t.entries.contains_key(n) {
+                let ttl_ms = i64::try_from(*ttl).unwrap_or(i64::MAX).saturating_mul(1000);
+                t.forget_until(*n, now.saturating_add(ttl_ms));
+            }
+        }
         if self.heard.len() > HEARD_KEPT {
             self.heard.retain(|_, t| now - *t < COPY_SPAN_MS);
         }

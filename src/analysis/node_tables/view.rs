@@ -5,7 +5,7 @@
 
 use super::table::{NodeTable, PRINTED_FLAGS};
 use super::updates::NodeTables;
-use crate::analysis::model::Generation;
+use crate::analysis::model::{Generation, Via};
 use crate::analysis::model::{NodeId, SlotRanges, slots_as_text};
 use crate::analysis::trackers::introductions::Introductions;
 use crate::analysis::trackers::knowledge::Knowledge;
@@ -141,8 +141,13 @@ pub fn view(
         slots: slots_of(src.nodes, table, node),
     }];
     for id in src.intros.known_by(node) {
-        // Forgotten (CLUSTER FORGET) and not learned again.
-        if id == *node || (entry(&id).is_none() && table.is_some_and(|t| t.forgot(&id))) {
+        // Forgotten (CLUSTER FORGET) and not learned again; or learned in
+        // the capture in a way its table follows (a MEET, gossip), and
+        // not in the table: its server's rules did not keep it (a gossiped
+        // address handshaken and answered by another node).
+        let modelled =
+            matches!(src.intros.via(*node, id), Some(Via::Meet | Via::Gossip | Via::MeetGossip | Via::OperatorMeet));
+        if id == *node || (entry(&id).is_none() && table.is_some_and(|t| t.forgot(&id) || modelled)) {
             continue;
         }
         let header = src.nodes.get(&id);
