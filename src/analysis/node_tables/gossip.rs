@@ -58,15 +58,12 @@ pub fn own_gossip(
             continue;
         }
         let e = t.entry(g.node);
-        // `fail?` shows the PING has waited longer than the timeout: the
-        // PING the capture saw, or the one the gossip itself dates (to
-        // the ms on 3.x, else the second it began in: a longer wait).
-        let shown_ping = if m.ver == 0 { widen_v0(g.ping_sent, now) } else { i64::from(g.ping_sent) * 1000 };
-        let seen_ping = if e.flags & NodeFlags::PFAIL == 0 { e.ping_sent_ms } else { 0 };
-        for ping in [seen_ping, shown_ping] {
-            if g.flags & NodeFlags::PFAIL != 0 && ping != 0 && ping < now {
-                timeout = Some(timeout.map_or(now - ping, |t| t.min(now - ping)));
-            }
+        // `fail?` shows the PING has waited longer than the timeout, when
+        // the table had it not failing with a PING pending (a PING time the
+        // gossip shows may be newer than the wait behind a `fail?` kept).
+        if g.flags & NodeFlags::PFAIL != 0 && e.flags & NodeFlags::PFAIL == 0 && e.ping_sent_ms != 0 {
+            let d = now - e.ping_sent_ms;
+            timeout = Some(timeout.map_or(d, |t| t.min(d)));
         }
         // Built before a move a rule made (a PONG is built before the
         // packet it answers is applied): the rule stands.
