@@ -29,9 +29,9 @@ mod config;
 mod emit;
 mod inputs;
 mod live;
-mod privileges;
 mod messages;
 mod metrics;
+mod privileges;
 mod progress;
 
 pub use config::{Config, EXIT_USAGE};

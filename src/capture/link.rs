@@ -24,9 +24,8 @@ impl LinkState {
     pub fn of(name: &str) -> LinkState {
         use nix::net::if_::{InterfaceFlags, if_nametoindex};
         let Ok(index) = if_nametoindex(name) else { return LinkState::Gone };
-        let flags = nix::ifaddrs::getifaddrs()
-            .ok()
-            .and_then(|mut all| all.find(|i| i.interface_name == name).map(|i| i.flags));
+        let flags =
+            nix::ifaddrs::getifaddrs().ok().and_then(|mut all| all.find(|i| i.interface_name == name).map(|i| i.flags));
         match flags {
             Some(f) if !f.contains(InterfaceFlags::IFF_UP) => LinkState::Down { index, set_down: true },
             Some(f) if !f.contains(InterfaceFlags::IFF_RUNNING) => LinkState::Down { index, set_down: false },

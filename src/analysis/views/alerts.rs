@@ -131,7 +131,10 @@ impl Alert {
     pub fn interface(ts_us: i64, down: bool, interface: &str, summary: String) -> Alert {
         let (kind, severity) =
             if down { (AlertKind::InterfaceDown, Severity::Warning) } else { (AlertKind::InterfaceUp, Severity::Info) };
-        Alert { interface: Some(interface.to_string()), ..Alert::plain(ts_us, kind, severity, Vec::new(), summary, Vec::new()) }
+        Alert {
+            interface: Some(interface.to_string()),
+            ..Alert::plain(ts_us, kind, severity, Vec::new(), summary, Vec::new())
+        }
     }
 
     /// An event with nothing but these.

@@ -5,12 +5,12 @@
 use crate::app::config::{InputConfig, WatchConfig, is_stdout};
 use crate::app::inputs::{damaged, open_vantages};
 use crate::app::metrics::Exposition;
+use meetgraph::analysis::alerts::Alert;
 use meetgraph::analysis::alerts::AlertKind;
+use meetgraph::capture::{LinkEvent, Links};
 use meetgraph::error::{Error, Status};
 use meetgraph::output::watch::{use_colour, write_alert, write_alert_json};
 use std::collections::BTreeMap;
-use meetgraph::analysis::alerts::Alert;
-use meetgraph::capture::{LinkEvent, Links};
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
