@@ -91,6 +91,26 @@ fn before_the_reuse_the_dead_node_still_gossiped_is_named_with_the_servers_verdi
     }
 }
 
+/// The survivors ran `CLUSTER FORGET` 6 s before the reuse (lab,
+/// `ADVICE=1`; the servers stayed apart): cut before the reuse, the
+/// survivors' gossip no longer holds the dead node, so it is no hazard;
+/// cut before the FORGET, it still is.
+#[test]
+fn once_every_survivor_forgot_the_dead_node_it_is_no_hazard() {
+    let name = "redis-4.0.14-address-reuse-forgotten";
+    let dir = sample(name);
+    let t = truth(&dir);
+    assert_eq!(t["merged"].as_bool(), Some(false), "{name}: truth");
+    let dead = t["reuse"]["dead"].as_str().unwrap();
+    let (code, doc) = audit(&dir, Some(t["reuse"]["reused_ms"].as_i64().unwrap() * 1000 - 1));
+    assert_eq!(code, 0, "{name}: {doc:#}");
+    let notes: Vec<&str> = doc["notes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(notes.iter().any(|n| n.starts_with(&dead[..8]) && n.contains("forgotten")), "{name}: {notes:?}");
+    let (code, doc) = audit(&dir, Some(t["advice"]["t_ms"].as_i64().unwrap() * 1000 - 1));
+    assert_eq!(code, 3, "{name}: before the FORGET: {doc:#}");
+    assert!(hazards_of(&doc, "never_forgotten").iter().any(|h| h["nodes"][0] == dead), "{name}: {doc:#}");
+}
+
 #[test]
 fn before_the_bridge_collision_the_translated_address_is_named_with_the_servers_verdict() {
     for name in [

@@ -60,7 +60,10 @@ fn damage_follows_the_servers_tables() {
         let mut last: BTreeMap<u16, String> = BTreeMap::new();
         for s in 0..16384u16 {
             let seen: Vec<&String> = after.iter().filter_map(|t| t.get(&s)).collect();
+            // A table with no owner for the slot (a forgotten master's
+            // slots are unassigned) is no agreement.
             if let Some(first) = seen.first()
+                && seen.len() == after.len()
                 && seen.iter().all(|x| x == first)
             {
                 last.insert(s, (*first).clone());

@@ -88,7 +88,7 @@ fn promtool(args: &[&str]) -> String {
 #[test]
 fn the_rules_are_valid() {
     let text = promtool(&["check", "rules", RULES]);
-    assert!(text.contains("SUCCESS: 7 rules found"), "{text}");
+    assert!(text.contains("SUCCESS: 8 rules found"), "{text}");
 }
 
 #[test]
@@ -123,6 +123,21 @@ fn the_rules_fire_on_the_agents_own_metrics() {
         nothing(&mut t, "7m", "MeetgraphAgentDown");
         nothing(&mut t, "7m", "MeetgraphInterfaceDown");
     }
+    // A dead node still gossiped where a newcomer handshakes blindly
+    // (Redis 4.0.14): the hazard gauge, and its alert once it lasted.
+    let text = exposition("redis-4.0.14-address-reuse-merge");
+    assert!(text.contains("meetgraph_hazards{kind=\"never_forgotten\",verdict=\"can_merge\"} 1\n"), "{text}");
+    t += "  - interval: 1m\n    input_series:\n";
+    series(&text, "h3", &mut t);
+    t += "    alert_rule_test:\n";
+    nothing(&mut t, "3m", "MeetgraphMergeHazard");
+    expect(
+        &mut t,
+        "8m",
+        "MeetgraphMergeHazard",
+        &[("severity", "warning"), ("instance", "h3"), ("job", "meetgraph")],
+        "h3",
+    );
     // A quiet cluster: no alert at all; then drops and the agent gone.
     let quiet = exposition("redis-7.0-failover");
     for kind in ["merge", "address_collision", "id_conflict"] {
@@ -139,8 +154,13 @@ fn the_rules_fire_on_the_agents_own_metrics() {
     let s = s.replace(up, "interface=\"eth0\"}'\n        values: '_x4 1x2 0x8'");
     t += &s;
     t += "    alert_rule_test:\n";
-    for alert in ["MeetgraphClusterMerge", "MeetgraphAddressCollision", "MeetgraphIdConflict", "MeetgraphCaptureDrops"]
-    {
+    for alert in [
+        "MeetgraphClusterMerge",
+        "MeetgraphAddressCollision",
+        "MeetgraphIdConflict",
+        "MeetgraphCaptureDrops",
+        "MeetgraphMergeHazard",
+    ] {
         nothing(&mut t, "7m", alert);
     }
     expect(

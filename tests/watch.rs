@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 /// What the comparison reads of an event: kind, time, severity, nodes,
 /// addresses, and a merge's sentence (sides and root cause).
-type Facts = (String, i64, String, Vec<String>, Vec<String>, String);
+type Facts = (String, Option<i64>, String, Vec<String>, Vec<String>, String);
 
 fn facts(x: &Alert) -> Facts {
     (
@@ -38,7 +38,7 @@ fn settle(told: &[Alert]) -> Vec<Facts> {
                     .iter()
                     .position(|t| t.ts_us == r.was_ts_us && t.kind == r.was_kind && t.summary == r.was_summary)
                     .unwrap_or_else(|| panic!("a revision of an event never told: {x:?}"));
-                if r.what == RevisionKind::Withdrawn {
+                if matches!(r.what, RevisionKind::Withdrawn | RevisionKind::Cleared) {
                     v.remove(i);
                 } else {
                     v[i] = Alert { revised: None, ..x.clone() };
@@ -140,7 +140,7 @@ fn watch_replays_files_as_json_events() {
     assert_eq!(merge["sides"].as_array().unwrap().len(), 2);
     assert!(!merge["chain"].as_array().unwrap().is_empty());
     assert!(merge["evidence"][0]["frame"].as_u64().unwrap() > 0);
-    let ts: Vec<i64> = lines.iter().map(|v| v["ts_us"].as_i64().unwrap()).collect();
+    let ts: Vec<i64> = lines.iter().filter_map(|v| v["ts_us"].as_i64()).collect();
     assert!(lines.iter().all(|v| v["summary"].is_string() && v["nodes"].is_array()));
     assert!(ts.len() > 5);
     // Lines for people: no colour when not on a terminal.
@@ -196,4 +196,101 @@ fn watch_serves_metrics_while_capturing() {
     let _ = child.wait();
     let got = got.unwrap();
     assert!(got.starts_with("HTTP/1.1 200 OK") && got.contains("text/plain; version=0.0.4"), "{got}");
+}
+
+/// `watch --json-events -` on `files` (run in `dir`): its events.
+fn json_events(dir: &std::path::Path, files: &[&str]) -> Vec<serde_json::Value> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meetgraph"))
+        .current_dir(dir)
+        .args(["watch", "-r"])
+        .args(files)
+        .args(["--json-events", "-"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// Hazards are events: the dead node still gossiped is told as a
+/// `hazard_never_forgotten` warning with its verdict, and cleared once
+/// the survivors ran CLUSTER FORGET (lab: `ADVICE=1`), dated after the
+/// FORGET; in text, a `REVISED … cleared:` line.
+#[test]
+fn watch_tells_hazards_and_clears_them_when_they_end() {
+    let dir = samples_dir().join("redis-4.0.14-address-reuse-forgotten");
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap();
+    let dead = truth["reuse"]["dead"].as_str().unwrap();
+    let forget_us = truth["advice"]["t_ms"].as_i64().unwrap() * 1000;
+    let lines = json_events(&dir, &["br0.pcap.gz"]);
+    let about: Vec<&serde_json::Value> =
+        lines.iter().filter(|v| v["kind"] == "hazard_never_forgotten" && v["nodes"][0] == dead).collect();
+    assert_eq!(about.len(), 2, "told, then cleared: {about:#?}");
+    assert!(about[0]["revised"].is_null() && about[0]["severity"] == "warning", "{:#}", about[0]);
+    assert_eq!(about[0]["verdict"], "only_confuse");
+    assert!(about[0]["ts_us"].as_i64().unwrap() < forget_us);
+    assert_eq!(about[1]["revised"]["what"], "cleared", "{:#}", about[1]);
+    assert!(about[1]["ts_us"].as_i64().unwrap() > forget_us, "{:#}", about[1]);
+    // The metrics read the same hazards.
+    let files = vec![dir.join("br0.pcap.gz")];
+    let (mut i, mut cfg) = file_inputs(&files);
+    cfg.until_us = Some(forget_us - 1);
+    let a = meetgraph::run::analyze(&mut i, cfg);
+    let text = meetgraph::output::metrics::exposition(&a, &BTreeMap::new(), None);
+    assert!(text.contains("meetgraph_hazards{kind=\"never_forgotten\",verdict=\"only_confuse\"} 1\n"), "{text}");
+    let human = std::process::Command::new(env!("CARGO_BIN_EXE_meetgraph"))
+        .current_dir(&dir)
+        .args(["watch", "br0.pcap.gz"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert!(text.lines().any(|l| l.contains("REVISED   hazard_never_forgotten  cleared: ")), "{text}");
+}
+
+/// A capture without any bus message: `bus_unreadable` is dated at its
+/// first packet (not 1970); with no packet at all, it has no time.
+#[test]
+fn bus_unreadable_is_dated_at_the_first_packet_or_not_at_all() {
+    let dir = std::env::temp_dir().join(format!("mg-nobus-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let payload = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut tcp = Vec::new();
+    tcp.extend(40000u16.to_be_bytes());
+    tcp.extend(80u16.to_be_bytes());
+    tcp.extend(1u32.to_be_bytes());
+    tcp.extend(0u32.to_be_bytes());
+    tcp.extend([0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+    tcp.extend(payload);
+    let mut ip = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+    ip[2..4].copy_from_slice(&((20 + tcp.len()) as u16).to_be_bytes());
+    let mut pkt = vec![0u8; 12];
+    pkt.extend([0x08, 0x00]);
+    pkt.extend(ip);
+    pkt.extend(tcp);
+    let mut header = 0xa1b2c3d4u32.to_le_bytes().to_vec();
+    header.extend(2u16.to_le_bytes());
+    header.extend(4u16.to_le_bytes());
+    for w in [0u32, 0, 65535, 1] {
+        header.extend(w.to_le_bytes());
+    }
+    let mut one = header.clone();
+    for w in [1_796_425_200u32, 500_000, pkt.len() as u32, pkt.len() as u32] {
+        one.extend(w.to_le_bytes());
+    }
+    one.extend(&pkt);
+    std::fs::write(dir.join("web.pcap"), &one).unwrap();
+    std::fs::write(dir.join("empty.pcap"), &header).unwrap();
+    let ev = json_events(&dir, &["web.pcap"]);
+    let b = ev.iter().find(|v| v["kind"] == "bus_unreadable").expect("bus_unreadable");
+    assert_eq!(b["ts_us"].as_i64(), Some(1_796_425_200_500_000), "{b:#}");
+    let ev = json_events(&dir, &["empty.pcap"]);
+    let b = ev.iter().find(|v| v["kind"] == "bus_unreadable").expect("bus_unreadable");
+    assert!(b["ts_us"].is_null(), "{b:#}");
+    let text = std::process::Command::new(env!("CARGO_BIN_EXE_meetgraph"))
+        .current_dir(&dir)
+        .args(["watch", "empty.pcap"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.starts_with("-  warning   bus_unreadable"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

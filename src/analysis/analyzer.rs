@@ -87,8 +87,7 @@ impl Analyzer {
         }
     }
 
-    /// Feeds one event. Events should come roughly in capture-time order
-    /// (as the pipeline produces them).
+    /// Feeds one event (roughly in capture-time order, as the pipeline does).
     pub fn push(&mut self, e: BusEvent) {
         self.observe(&e);
     }
@@ -98,6 +97,7 @@ impl Analyzer {
         if self.cfg.until_us.is_some_and(|u| e.ts_us > u) {
             return;
         }
+        self.clock.first_event(e.ts_us);
         match (&e.kind, e.link) {
             (EventKind::Message(msg), Some(link)) => {
                 self.clock.count(e.ts_us, e.capture);

@@ -3,6 +3,7 @@
 
 use crate::analysis::Analysis;
 use crate::analysis::alerts::AlertKind;
+use crate::analysis::model::{HazardKind, MergeVerdict};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -25,6 +26,19 @@ pub fn exposition(a: &Analysis, told: &BTreeMap<AlertKind, u64>, libpcap_drops: 
     let _ = writeln!(s, "# TYPE meetgraph_cluster_nodes gauge");
     for c in &a.clusters {
         let _ = writeln!(s, "meetgraph_cluster_nodes{{cluster=\"{}\"}} {}", c.label, c.nodes.len());
+    }
+    let _ = writeln!(
+        s,
+        "# HELP meetgraph_hazards Latent hazards the latest look names (meetgraph audit), by kind and verdict on the versions seen."
+    );
+    let _ = writeln!(s, "# TYPE meetgraph_hazards gauge");
+    // Every kind and verdict, zero included: an alert on it can wait
+    // for a value to last.
+    for kind in HazardKind::ALL {
+        for verdict in MergeVerdict::ALL {
+            let n = a.audit.hazards.iter().filter(|h| h.kind == *kind && h.verdict == *verdict).count();
+            let _ = writeln!(s, "meetgraph_hazards{{kind=\"{kind}\",verdict=\"{verdict}\"}} {n}");
+        }
     }
     let _ = writeln!(s, "# HELP meetgraph_events_total Events told, by kind.");
     let _ = writeln!(s, "# TYPE meetgraph_events_total counter");

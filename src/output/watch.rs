@@ -30,18 +30,26 @@ pub fn write_alert(w: &mut dyn Write, a: &Alert, colour: bool) -> io::Result<()>
     let summary = match &a.revised {
         None => printable(&a.summary).into_owned(),
         Some(r) if r.what == RevisionKind::Withdrawn => {
-            format!("withdrawn: {} (told at {})", printable(&a.summary), format_utc_us(r.was_ts_us))
+            format!("withdrawn: {} (told at {})", printable(&a.summary), when(r.was_ts_us))
+        }
+        Some(r) if r.what == RevisionKind::Cleared => {
+            format!("cleared: {} (told at {})", printable(&a.summary), when(r.was_ts_us))
         }
         Some(r) => format!(
             "{} (told at {}; now {}: {})",
             printable(&a.summary),
-            format_utc_us(r.was_ts_us),
+            when(r.was_ts_us),
             a.severity,
             printable(&r.changes.join("; "))
         ),
     };
     let kind = a.kind;
-    writeln!(w, "{}  {on}{label}  {kind}{off}  {summary}{evidence}", format_utc_us(a.ts_us))
+    writeln!(w, "{}  {on}{label}  {kind}{off}  {summary}{evidence}", when(a.ts_us))
+}
+
+/// A time, or `-` for an event the captures show no time for.
+fn when(ts_us: Option<i64>) -> String {
+    ts_us.map_or_else(|| "-".into(), format_utc_us)
 }
 
 /// One JSON object per line (`--json-events`).

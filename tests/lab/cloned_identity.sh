@@ -9,7 +9,13 @@
 # outgoing bus connections unless told to, so it would differ from the
 # original by nothing on the wire but its extra connections.)
 #
-# usage: cloned_identity.sh SERVER_BINARY OUT_DIR     (as root)
+# ADVICE=1 applies what `meetgraph audit` / `analyze` advise against this
+# before the trigger: the copy's nodes.conf is deleted before it starts
+# (as CLUSTER RESET HARD would), so it starts as a new node with an id of
+# its own, and 7000 CLUSTER MEETs it (the way to add a node); truth.json
+# then has `advice`, `conflict` null and the copy's own id.
+#
+# usage: [ADVICE=1] cloned_identity.sh SERVER_BINARY OUT_DIR     (as root)
 BIN=$1
 OUT=$2
 NS="mglab-ci-$$"
@@ -25,13 +31,24 @@ ID=$(C 7002 cluster myid | tr -d '\r')
 C 7000 cluster nodes > "$OUT/nodes-before-7000.txt"
 mkdir -p "$WORK/clone"
 cp "$WORK/7002/nodes.conf" "$WORK/clone/nodes.conf"
+ADVICE_JSON=null
+if [ "${ADVICE:-}" = 1 ]; then
+  T_ADV=$(ms)
+  rm -f "$WORK/clone/nodes.conf"
+  ADVICE_JSON="{\"t_ms\": $T_ADV, \"what\": \"rm nodes.conf on the copy before it starts (a new id), then 7000 CLUSTER MEET 127.0.0.1 7005\"}"
+fi
 T_CLONE=$(ms)
 ip netns exec "$NS" "$BIN" --port 7005 --cluster-enabled yes \
   --cluster-config-file "$WORK/clone/nodes.conf" --cluster-node-timeout 3000 --dir "$WORK/clone" \
   --daemonize yes --save "" --appendonly no --logfile "$WORK/clone/log" --pidfile "$WORK/clone/pid" >/dev/null
 for _ in $(seq 50); do C 7005 ping >/dev/null 2>&1 && break; sleep 0.1; done
 CLONE_ID=$(C 7005 cluster myid | tr -d '\r')
-[ "$CLONE_ID" = "$ID" ] || { echo "the clone has id $CLONE_ID, not $ID" >&2; exit 1; }
+if [ "${ADVICE:-}" = 1 ]; then
+  [ "$CLONE_ID" != "$ID" ] || { echo "the advised copy kept id $ID" >&2; exit 1; }
+  C 7000 cluster meet 127.0.0.1 7005 >/dev/null
+else
+  [ "$CLONE_ID" = "$ID" ] || { echo "the clone has id $CLONE_ID, not $ID" >&2; exit 1; }
+fi
 : > "$OUT/nodes-timeline-7000.txt"
 : > "$OUT/nodes-timeline-7001.txt"
 for _ in $(seq 10); do
@@ -59,10 +76,15 @@ FLAGS=$(cut -d' ' -f3,8 "$OUT/nodes-timeline-7000.txt" "$OUT/nodes-timeline-7001
   for p in 7000 7001 7002; do
     printf '    "%s": {"id": "%s", "cluster": "X", "where": "127.0.0.1:%s"},\n' "$p" "$(C "$p" cluster myid | tr -d '\r')" "$p"
   done
-  printf '    "clone": {"id": "%s", "cluster": "X", "where": "127.0.0.1:7005 (a copy of 7002'"'"'s nodes.conf)"}\n' "$ID"
+  printf '    "clone": {"id": "%s", "cluster": "X", "where": "127.0.0.1:7005 (a copy of 7002'"'"'s nodes.conf)"}\n' "$CLONE_ID"
   echo "  },"
-  echo "  \"conflict\": {\"id\": \"$ID\", \"addresses\": [\"127.0.0.1:7002@17002\", \"127.0.0.1:7005@17005\"], \"began_ms\": $T_CLONE,"
-  echo "               \"peer_addresses_seen\": \"$ADDRS\", \"peer_flags_seen\": \"$FLAGS\"},"
+  if [ "${ADVICE:-}" = 1 ]; then
+    echo "  \"conflict\": null, \"peer_addresses_seen\": \"$ADDRS\", \"peer_flags_seen\": \"$FLAGS\","
+  else
+    echo "  \"conflict\": {\"id\": \"$ID\", \"addresses\": [\"127.0.0.1:7002@17002\", \"127.0.0.1:7005@17005\"], \"began_ms\": $T_CLONE,"
+    echo "               \"peer_addresses_seen\": \"$ADDRS\", \"peer_flags_seen\": \"$FLAGS\"},"
+  fi
+  echo "  \"advice\": $ADVICE_JSON,"
   echo "  \"merged\": false,"
   echo "  \"events\": [{\"t_ms\": $T_X, \"what\": \"cluster X: 7000 meets 7001, 7002\"}, {\"t_ms\": $T_CLONE, \"what\": \"operator: a copy of 7002's nodes.conf starts at 127.0.0.1:7005\"}]"
   echo "}"

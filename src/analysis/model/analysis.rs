@@ -100,6 +100,11 @@ pub struct Analysis {
     pub audit: Audit,
     /// The steps the report ends with, for what was found.
     pub what_to_do_now: WhatToDo,
+    /// When the first event of any capture happened (a message, a command,
+    /// a connection's end, an anomaly): the captures' start when they
+    /// hold no bus message.
+    #[serde(skip)]
+    pub first_event_us: Option<i64>,
 }
 
 /// Entries of one event list that were not kept (between the first and

@@ -33,6 +33,20 @@ named_enum! {
     }
 }
 
+impl HazardKind {
+    /// Its name as a `watch` event (`hazard_never_forgotten`: apart from
+    /// the findings, whose `epoch_collision` is an event that happened).
+    pub fn event_name(self) -> &'static str {
+        match self {
+            HazardKind::NeverForgotten => "hazard_never_forgotten",
+            HazardKind::TranslatedAddress => "hazard_translated_address",
+            HazardKind::AmbiguousAddress => "hazard_ambiguous_address",
+            HazardKind::OneIdTwoAddresses => "hazard_one_id_two_addresses",
+            HazardKind::EpochCollision => "hazard_epoch_collision",
+        }
+    }
+}
+
 named_enum! {
     /// What a hazard can do on the server versions seen in the capture.
     MergeVerdict {

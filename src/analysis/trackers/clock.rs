@@ -30,6 +30,8 @@ pub struct Clock {
     offsets: PairOffsets,
     /// capture → (first ts, last ts, messages).
     spans: BTreeMap<usize, (i64, i64, u64)>,
+    /// The first event of any kind.
+    pub first_event_us: Option<i64>,
 }
 
 impl Default for Clock {
@@ -39,11 +41,17 @@ impl Default for Clock {
             prune_at: 0,
             offsets: PairOffsets::bounded(SAMPLES_CAP),
             spans: BTreeMap::new(),
+            first_event_us: None,
         }
     }
 }
 
 impl Clock {
+    /// Any event of any capture at `ts`.
+    pub fn first_event(&mut self, ts: i64) {
+        self.first_event_us = Some(self.first_event_us.map_or(ts, |f| f.min(ts)));
+    }
+
     /// Counts a message of `capture` in its span.
     pub fn count(&mut self, ts: i64, capture: usize) {
         let c = self.spans.entry(capture).or_insert((ts, ts, 0));

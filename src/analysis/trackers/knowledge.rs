@@ -6,6 +6,7 @@
 pub use super::news::Heard;
 use super::news::{AddrMap, Names, News};
 use super::retention::KeptFindings;
+use super::silence::{PeerQuiet, Silence};
 use crate::analysis::model::{Evidence, Finding, FindingKind, Flapping, NodeId, add_flap};
 use crate::clusterbus::NodeFlags;
 use crate::events::numbered::LastAddr;
@@ -25,6 +26,17 @@ struct Peer {
     addr: u32,
     flags: u16,
     failed_since: Option<(i64, Evidence)>,
+    /// How unlikely the learner's silence about it has become.
+    quiet: PeerQuiet,
+    /// When the learner said it forgot this peer (a forgotten-node
+    /// extension, Redis 7.0+ / Valkey).
+    forgotten_at: Option<i64>,
+}
+
+impl Peer {
+    fn new(ts: i64, addr: u32, flags: u16, quiet: PeerQuiet) -> Self {
+        Peer { ts, addr, flags, failed_since: None, quiet, forgotten_at: None }
+    }
 }
 
 /// How a node last gossiped a peer: address, flags, when, and since when
@@ -57,6 +69,8 @@ struct Learner {
     peers: HashMap<u32, Peer>,
     /// Gossip entries it sent (all messages).
     entries_sent: u64,
+    /// How its gossip sections went (for silences about its peers).
+    silence: Silence,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -143,9 +157,18 @@ impl Knowledge {
         let i = self.learner_index(s);
         let l = &mut self.learners[i];
         l.entries_sent += m.gossip.len() as u64;
+        l.silence.record(m, l.peers.len(), ts);
+        let now = l.silence.now();
+        for &(n, _) in &m.forgotten {
+            if let Some(p) = self.names.nodes.get(&n).and_then(|k| l.peers.get_mut(&k)) {
+                p.forgotten_at.get_or_insert(ts);
+            }
+        }
         for (g, &(n, a)) in m.gossip.iter().zip(nums) {
             match l.peers.get_mut(&n) {
                 Some(p) if p.addr == a => {
+                    p.quiet.named(now);
+                    p.forgotten_at = None;
                     let failed = g.flags & NodeFlags::FAIL != 0;
                     if !failed {
                         p.failed_since = None;
@@ -170,10 +193,10 @@ impl Knowledge {
                             evd.clone(),
                         ));
                     }
-                    *p = Peer { ts, addr: a, flags: g.flags, failed_since: None };
+                    *p = Peer::new(ts, a, g.flags, PeerQuiet::at(now));
                 }
                 None => {
-                    l.peers.insert(n, Peer { ts, addr: a, flags: g.flags, failed_since: None });
+                    l.peers.insert(n, Peer::new(ts, a, g.flags, PeerQuiet::at(now)));
                 }
             }
         }
@@ -283,6 +306,36 @@ impl Knowledge {
             ts: p.ts,
             failed_since: p.failed_since.as_ref(),
         })
+    }
+
+    /// Whether `l` has stopped gossiping `n` by the end of what was seen
+    /// of it: it said it forgot `n` (Redis 7.0+ / Valkey forgotten-node
+    /// extension), or its messages since its last mention of `n` would
+    /// have named `n` with near certainty had `n` still been in its table
+    /// (gossip picks its entries at random among the peers it knows,
+    /// [`Silence`]), by a margin over the longest silence about
+    /// `n` it kept while it did know it (a node a server gossips rarely, as
+    /// one with no link and no slots, keeps being listed). The time it
+    /// stopped: the forgetting, else its last mention.
+    ///
+    /// `always_named`: whether the server would name `n` in every draw
+    /// while it knew it (a node with slots: one with neither slots nor a
+    /// link, as a dead replica, is skipped, so a long silence about it
+    /// tells nothing; only a shrunken table does).
+    pub fn stopped_gossiping(&self, l: &NodeId, n: &NodeId, always_named: bool) -> Option<i64> {
+        let lr = self.learner(l)?;
+        let p = lr.peers.get(&self.names.nodes.get(n)?)?;
+        if let Some(t) = p.forgotten_at {
+            return Some(t);
+        }
+        let named_since = lr.peers.values().filter(|q| q.ts > p.ts).count();
+        lr.silence.gone_from_table(p.ts, &p.quiet, named_since, always_named).then_some(p.ts)
+    }
+
+    /// When `l` said it forgot `n` (forgotten-node extension), if it did
+    /// and has not named it since.
+    pub fn forgot(&self, l: &NodeId, n: &NodeId) -> Option<i64> {
+        self.learner(l)?.peers.get(&self.names.nodes.get(n)?)?.forgotten_at
     }
 
     /// A FAIL about `n` was seen.

@@ -12,6 +12,7 @@
 //! | `identities.rs` | `Identities`: one id claimed by two live instances (cloned `nodes.conf`) |
 //! | `liveness.rs` | `Liveness`: what shows a node gone (connections it closed, peers calling it PFAIL/FAIL since it was last heard) and its replicas' elections |
 //! | `knowledge.rs` | `Knowledge`: what each node heard and expects where, its view of peers, FAIL and UPDATE |
+//! | `silence.rs` | whether a node that stopped naming a peer in its gossip dropped it from its table (`CLUSTER FORGET`) |
 //! | `news.rs` | what learners heard, kept as numbers, and news by address |
 //! | `introductions.rs` | `Introductions`: first introductions (one constructor per mechanism) and merge chains |
 //! | `membership.rs` | `Membership`: groups over time, joins, merges, clusters before anything happened |
@@ -35,5 +36,6 @@ pub mod nodes;
 pub mod reading;
 pub mod retention;
 pub mod roles;
+pub mod silence;
 pub mod slot_views;
 pub mod slots;

@@ -214,8 +214,20 @@ fn push_ambiguous(
     (summary, evidence, since_us): Said,
     decided: Option<(MergeVerdict, String)>,
 ) {
+    // A reused address (a verdict the servers gave): the old node is gone,
+    // what is left to do is to make sure nobody lists it there any more.
+    let fix = match (&decided, nodes.first()) {
+        (Some(_), Some(old)) => vec![
+            format!(
+                "{addr} now belongs to another node; on every node, check whether {} is still listed (CLUSTER NODES) and CLUSTER FORGET it where it is, all within 60 s:",
+                old.short()
+            ),
+            format!("redis-cli -h <node> -p <port> CLUSTER FORGET {}", old.as_str()),
+        ],
+        (None, Some(n)) => announce_fix(n, &best(a, n), &[addr.to_string()]),
+        (_, None) => Vec::new(),
+    };
     let (verdict, why) = decided.unwrap_or_else(|| live_address_verdict(a, src, &nodes));
-    let fix = nodes.first().map(|n| announce_fix(n, &best(a, n), &[addr.to_string()])).unwrap_or_default();
     out.hazards.push(Hazard {
         kind: HazardKind::AmbiguousAddress,
         severity: severity(verdict),

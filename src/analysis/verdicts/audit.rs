@@ -63,7 +63,7 @@ fn host_port(addr: &str) -> String {
     }
 }
 
-const REUSE_APPLIES: &str = "blind gossip handshakes: Redis 3.0–4.0, 5.0.0–5.0.9, 6.0.0–6.0.4 (a node that learned the address only from gossip MEETs it); Valkey 8.1+ (MEET to a gossiped node with no inbound link for a handshake timeout). Redis 5.0.10+/6.0.5+, 6.2, 7.x, 8 and Valkey 7.2/8.0 mark the old node noaddr instead";
+const REUSE_APPLIES: &str = "blind gossip handshakes: Redis 3.0–4.0, 5.0.0–5.0.9, 6.0.0–6.0.4 (a node that learned the address only from gossip MEETs it); Valkey 8.1+ may (it re-sends MEET to a known node with no inbound link for a handshake timeout; recorded merging on 9.1.2, while 8.1.1, 9.0.0 and 9.1.2 marked the node noaddr in the lab's scale-first reuse). Redis 5.0.10+/6.0.5+, 6.2, 7.x, 8 and Valkey 7.2/8.0 mark the old node noaddr instead";
 
 /// A node failed (or silent) whose peers still gossip it at its address.
 fn never_forgotten(a: &Analysis, src: &AuditSources<'_>, out: &mut Audit) {
@@ -79,7 +79,14 @@ fn never_forgotten(a: &Analysis, src: &AuditSources<'_>, out: &mut Audit) {
         if !gone {
             continue;
         }
+        // A peer that dialled the node's address and met another node
+        // there marks it noaddr and keeps it, unnamed: only a forgetting
+        // it said means forgotten.
+        let met_another =
+            |l: &NodeId| src.dials.handshakes.mismatches().keys().any(|(d, exp, _, _)| d == l && *exp == n.id);
+        let has_slots = !n.slots_last.is_empty();
         let mut listers: Vec<(NodeId, String, Option<Evidence>)> = Vec::new();
+        let mut stopped: Vec<(NodeId, i64)> = Vec::new();
         for l in &a.nodes {
             if l.id == n.id || l.last_seen_us <= gone_at {
                 continue;
@@ -88,9 +95,26 @@ fn never_forgotten(a: &Analysis, src: &AuditSources<'_>, out: &mut Audit) {
             if p.flags & NodeFlags::NOADDR != 0 || p.ts <= gone_at || p.addr.ip.to_string().is_empty() {
                 continue;
             }
+            let stop = if met_another(&l.id) {
+                src.knowledge.forgot(&l.id, &n.id)
+            } else {
+                src.knowledge.stopped_gossiping(&l.id, &n.id, has_slots)
+            };
+            if let Some(t) = stop {
+                stopped.push((l.id, t));
+                continue;
+            }
             listers.push((l.id, p.addr.to_string(), p.failed_since.map(|(_, e)| e.clone())));
         }
         if listers.is_empty() {
+            if let Some(last) = stopped.iter().map(|(_, t)| *t).max() {
+                out.notes.push(format!(
+                    "{} is gone and forgotten: {} stopped gossiping it (last mention {}; their gossip since would have named it had they still known it): no node lists it any more",
+                    n.id.short(),
+                    stopped.iter().map(|(l, _)| l.short().into_owned()).collect::<Vec<_>>().join(", "),
+                    format_utc_us(last)
+                ));
+            }
             continue;
         }
         let replaced = a.findings.iter().any(|f| f.kind == FindingKind::Failover && f.nodes.get(1) == Some(&n.id));
@@ -234,7 +258,12 @@ fn epoch_ties(a: &Analysis, out: &mut Audit) {
         let Some(c) = n.cluster.as_deref() else { continue };
         by.entry((c, n.config_epoch_last)).or_default().push(n);
     }
-    for ((_, epoch), ns) in by.into_iter().filter(|(_, ns)| ns.len() > 1) {
+    // A tie among nodes just met is being resolved (the lower id bumps
+    // within a second or so): only one that outlived that counts.
+    let settled = |ns: &Vec<&crate::analysis::model::NodeSummary>| {
+        ns.len() > 1 && ns.iter().all(|n| end - n.first_seen_us > LIVE_AT_END_US)
+    };
+    for ((_, epoch), ns) in by.into_iter().filter(|(_, ns)| settled(ns)) {
         let evidence = unresolved_evidence(a, &ns);
         out.hazards.push(Hazard {
             kind: HazardKind::EpochCollision,

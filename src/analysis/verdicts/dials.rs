@@ -37,12 +37,16 @@ pub enum Style {
 impl Style {
     /// Would adopt whoever answers.
     pub fn blind(self) -> bool {
-        matches!(self, Style::SeenMeet | Style::Old | Style::Undecided | Style::ValkeyRemeet)
+        matches!(self, Style::SeenMeet | Style::Old | Style::Undecided)
     }
 
-    /// Would, on some of the versions the bytes allow.
+    /// Would, on some of the versions the bytes allow, or in some order of
+    /// events: a Valkey 8.1+ node that had learned the dead node before its
+    /// address was reused added it by id and marked it noaddr in the lab
+    /// (8.1.1, 9.0.0, 9.1.2: no merge), while the protocol notes record
+    /// 9.1.2 MEETing a gossip-learned node and merging.
     pub fn maybe_blind(self) -> bool {
-        self.blind()
+        self.blind() || self == Style::ValkeyRemeet
     }
 
     pub fn describe(self) -> &'static str {
@@ -58,7 +62,7 @@ impl Style {
                 "runs Redis 4.0–6.2.1 (bus version 1; the bytes cannot tell 4.0 from 5.0.10+ and the capture shows none of its gossip dials): blind MEET handshakes on 4.0, 5.0.0–5.0.9 and 6.0.0–6.0.4, noaddr on later ones"
             }
             Style::ValkeyRemeet => {
-                "runs Valkey 8.1+, which sends MEET to a gossiped node that has had no inbound link for a handshake timeout (observed on 9.1.2: the fresh node at the address accepts it)"
+                "runs Valkey 8.1+, which re-sends MEET to a known node that has had no inbound link for a handshake timeout (the protocol notes record 9.1.2 merging that way; in the lab's reuse after the newcomer learned the dead node, 8.1.1, 9.0.0 and 9.1.2 marked it noaddr instead)"
             }
             Style::ById => {
                 "adds gossiped nodes by id and dials with PING (Redis 5.0.10+/6.0.5+, 6.2.2+, 7.x, Valkey 7.2/8.0)"

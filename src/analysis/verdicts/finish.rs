@@ -198,6 +198,7 @@ pub fn build(mut g: Gathered) -> Analysis {
         retention,
         audit: Audit::default(),
         what_to_do_now: WhatToDo::default(),
+        first_event_us: g.clock.first_event_us,
     };
     analysis.story = story::tell(&analysis);
     let sources = super::dials::AuditSources {

@@ -5,7 +5,8 @@
 //! and what `analyze` reports for the same capture are the same events.
 
 use crate::analysis::model::{
-    Analysis, BestAddresses, Evidence, FindingKind, Introduction, NodeId, Severity, describe,
+    Analysis, BestAddresses, Evidence, FindingKind, Hazard, HazardKind, HazardSeverity, Introduction, MergeVerdict,
+    NodeId, Severity, describe,
 };
 use crate::clusterbus::types::format_slot_ranges;
 use serde::{Serialize, Serializer};
@@ -26,6 +27,9 @@ pub enum AlertKind {
     SlotChange,
     /// Something the captures cannot show (told at the end).
     BusUnreadable,
+    /// A latent hazard `audit` names (told when it appears, cleared when
+    /// it ends: after a `CLUSTER FORGET`, say).
+    Hazard(HazardKind),
     /// A live capture's interface went down (told by the capture, not
     /// the analysis).
     InterfaceDown,
@@ -42,6 +46,7 @@ impl AlertKind {
             AlertKind::Merge => "merge",
             AlertKind::SlotChange => "slot_change",
             AlertKind::BusUnreadable => "bus_unreadable",
+            AlertKind::Hazard(k) => k.event_name(),
             AlertKind::InterfaceDown => "interface_down",
             AlertKind::InterfaceUp => "interface_up",
         }
@@ -82,7 +87,9 @@ impl Ord for AlertKind {
 /// One event, as `watch` prints it (`--json-events`: one per line).
 #[derive(Clone, Debug, Serialize)]
 pub struct Alert {
-    pub ts_us: i64,
+    /// When (`None`: the captures show no time for it, as what cannot be
+    /// read in captures that hold no packet the analysis saw).
+    pub ts_us: Option<i64>,
     pub kind: AlertKind,
     pub severity: Severity,
     pub nodes: Vec<NodeId>,
@@ -97,6 +104,9 @@ pub struct Alert {
     /// A `REVISED` line: this corrects an event told before.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revised: Option<Revised>,
+    /// A hazard: what it can do on the versions seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<MergeVerdict>,
     /// An interface's event: its name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,
@@ -111,6 +121,8 @@ pub enum RevisionKind {
     Changed,
     /// The analysis no longer reports it (the alert is the event as told).
     Withdrawn,
+    /// A hazard that ended (the alert is the hazard as told).
+    Cleared,
 }
 
 /// A correction of an event told before: what changed, and the event as it
@@ -120,7 +132,7 @@ pub struct Revised {
     pub what: RevisionKind,
     /// In words: `kind address_reuse → address_collision`, `root cause: …`.
     pub changes: Vec<String>,
-    pub was_ts_us: i64,
+    pub was_ts_us: Option<i64>,
     pub was_kind: AlertKind,
     pub was_severity: Severity,
     pub was_summary: String,
@@ -147,7 +159,7 @@ impl Alert {
         evidence: Vec<Evidence>,
     ) -> Alert {
         Alert {
-            ts_us,
+            ts_us: Some(ts_us),
             kind,
             severity,
             nodes,
@@ -156,6 +168,7 @@ impl Alert {
             evidence,
             sides: None,
             chain: None,
+            verdict: None,
             revised: None,
             interface: None,
         }
@@ -173,8 +186,16 @@ impl Alert {
                 ("address".into(), String::new(), self.addresses.join(","), 0)
             }
             AlertKind::BusUnreadable => (self.kind.as_str().into(), self.summary.clone(), String::new(), 0),
-            AlertKind::Merge => (self.kind.as_str().into(), String::new(), String::new(), self.ts_us),
-            k => (k.as_str().into(), nodes.join(","), self.addresses.join(","), self.ts_us),
+            AlertKind::Merge => (self.kind.as_str().into(), String::new(), String::new(), self.ts_us.unwrap_or(0)),
+            // The node it is about, and where: whoever else it names (the
+            // peers still listing a dead node) may change as it lasts.
+            AlertKind::Hazard(k) => (
+                k.event_name().into(),
+                self.nodes.first().map(|n| n.as_str().into_owned()).unwrap_or_default(),
+                self.addresses.join(","),
+                0,
+            ),
+            k => (k.as_str().into(), nodes.join(","), self.addresses.join(","), self.ts_us.unwrap_or(0)),
         }
     }
 
@@ -188,8 +209,10 @@ impl Alert {
         if self.severity != was.severity {
             out.push(format!("severity {} → {}", was.severity, self.severity));
         }
-        if self.ts_us != was.ts_us {
-            out.push(format!("time {:+.3} s", (self.ts_us - was.ts_us) as f64 / 1e6));
+        match (self.ts_us, was.ts_us) {
+            (Some(t), Some(w)) if t != w => out.push(format!("time {:+.3} s", (t - w) as f64 / 1e6)),
+            (Some(_), None) | (None, Some(_)) => out.push("time".into()),
+            _ => {}
         }
         let ids = |v: &[NodeId]| v.iter().map(|n| n.short().into_owned()).collect::<Vec<_>>().join(" ");
         if self.nodes != was.nodes {
@@ -197,6 +220,10 @@ impl Alert {
         }
         if self.addresses != was.addresses {
             out.push(format!("addresses {} → {}", was.addresses.join(" "), self.addresses.join(" ")));
+        }
+        if self.verdict != was.verdict {
+            let v = |v: Option<MergeVerdict>| v.map_or("-", MergeVerdict::as_str);
+            out.push(format!("verdict {} → {}", v(was.verdict), v(self.verdict)));
         }
         if self.kind == AlertKind::Merge && self.summary != was.summary {
             out.push("sides or root cause (as now told)".into());
@@ -260,6 +287,7 @@ pub fn alerts(a: &Analysis) -> Vec<Alert> {
         let alert = plain(f.first_ts_us, kind, f.severity, f.nodes.clone(), f.summary.clone(), f.evidence.clone());
         out.push(Alert { addresses: f.addresses.clone(), ..alert });
     }
+    out.extend(a.audit.hazards.iter().map(hazard_alert));
     for s in &a.damage.slot_moves {
         let from = s.from.map_or("nobody".to_string(), |n| n.short().into_owned());
         let to = s.to.map_or("nobody".to_string(), |n| n.short().into_owned());
@@ -267,12 +295,33 @@ pub fn alerts(a: &Analysis) -> Vec<Alert> {
         let summary = format!("slots {} ({}) {from} → {to}", format_slot_ranges(&s.slots), s.count);
         out.push(plain(s.ts_us, AlertKind::SlotChange, Severity::Warning, nodes, summary, s.evidence.clone()));
     }
+    // What cannot be read is dated at the start of the captures: their
+    // first message, else the first packet the analysis saw.
+    let start = a.t0_us().or(a.first_event_us);
     for l in &a.coverage.limits {
-        let ts = a.t0_us().unwrap_or(0);
-        out.push(plain(ts, AlertKind::BusUnreadable, Severity::Warning, Vec::new(), l.clone(), Vec::new()));
+        let alert = plain(0, AlertKind::BusUnreadable, Severity::Warning, Vec::new(), l.clone(), Vec::new());
+        out.push(Alert { ts_us: start, ..alert });
     }
     out.sort_by(|x, y| x.ts_us.cmp(&y.ts_us).then_with(|| x.kind.cmp(&y.kind)));
     out
+}
+
+/// A hazard as an event: dated when the capture first showed it; a
+/// hazard that can merge clusters is a warning, one that cannot is
+/// information.
+fn hazard_alert(h: &Hazard) -> Alert {
+    Alert {
+        severity: match h.severity {
+            HazardSeverity::High | HazardSeverity::Medium => Severity::Warning,
+            HazardSeverity::Low => Severity::Info,
+        },
+        nodes: h.nodes.clone(),
+        addresses: h.addresses.clone(),
+        summary: format!("{} ({}: {})", h.summary, h.verdict, h.verdict_why),
+        evidence: h.evidence.clone(),
+        verdict: Some(h.verdict),
+        ..Alert::plain(h.since_us, AlertKind::Hazard(h.kind), Severity::Info, Vec::new(), String::new(), Vec::new())
+    }
 }
 
 /// The events told so far (as told), and those of the last look.
@@ -345,7 +394,15 @@ impl Told {
             } else if (last || !prev.contains_key(&k))
                 && let Some(t) = self.told.remove(&k)
             {
-                out.push(t.revision(RevisionKind::Withdrawn, Vec::new(), &t));
+                if matches!(t.kind, AlertKind::Hazard(_)) {
+                    // A hazard ends at this look: dated by the latest
+                    // message seen.
+                    let mut c = t.revision(RevisionKind::Cleared, Vec::new(), &t);
+                    c.ts_us = a.nodes.iter().map(|n| n.last_seen_us).max().or(t.ts_us);
+                    out.push(c);
+                } else {
+                    out.push(t.revision(RevisionKind::Withdrawn, Vec::new(), &t));
+                }
             }
         }
         out.sort_by_key(|x| x.ts_us);
