@@ -27,6 +27,31 @@ pub struct Finding {
     /// says it).
     #[serde(skip)]
     pub dial: Option<DialKind>,
+    /// `address_reuse`: what the capture shows at the address once the new
+    /// node took it (not in the JSON: the summary says it).
+    #[serde(skip)]
+    pub fate: Option<AddressFate>,
+}
+
+/// What the capture shows at a reused address once its new node answered
+/// there: the evidence a "no merge" reason is told from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddressFate {
+    /// The servers adopted the new node there: a step of a merge chain.
+    Adopted,
+    /// A peer's handshake at the address (blind MEET, or PING then
+    /// adoption) took the new node for the old one.
+    HandshakeAdopted,
+    /// Peers that still listed the old node dialled the address and
+    /// rejected the answer (old node marked noaddr).
+    Rejected,
+    /// Nobody gossiped the old node after the new one took the address:
+    /// its last mention (by whom, when), if any was seen.
+    Forgotten { last: Option<(NodeId, i64)> },
+    /// `by` still gossiped the old node at the address until `until`,
+    /// and nobody dialled it; `learners` first heard of the old node only
+    /// after the new one took the address.
+    StillGossiped { by: NodeId, until: i64, learners: Vec<NodeId> },
 }
 
 impl Finding {
@@ -51,6 +76,7 @@ impl Finding {
             severity: Severity::Info,
             phase: Phase::Incident,
             dial: None,
+            fate: None,
         }
     }
 }
@@ -102,4 +128,28 @@ pub struct Election {
 pub struct Damage {
     pub role_changes: Vec<RoleChange>,
     pub slot_moves: Vec<SlotMove>,
+    /// Distinct slots that changed owner (a slot moved twice counts once).
+    pub slots_changed_owner: u32,
+    /// Owner changes summed over the moves (a slot moved twice counts twice).
+    pub owner_changes: u64,
+}
+
+impl Damage {
+    /// The damage of these changes, with its counts.
+    pub fn of(role_changes: Vec<RoleChange>, slot_moves: Vec<SlotMove>) -> Self {
+        let mut moved = vec![false; 16_384];
+        let mut owner_changes = 0u64;
+        for m in slot_moves.iter().filter(|m| m.from.is_some()) {
+            owner_changes += u64::from(m.count);
+            for &(a, b) in &m.slots {
+                for slot in a..=b {
+                    if let Some(x) = moved.get_mut(usize::from(slot)) {
+                        *x = true;
+                    }
+                }
+            }
+        }
+        let slots_changed_owner = moved.iter().filter(|&&x| x).count() as u32;
+        Damage { role_changes, slot_moves, slots_changed_owner, owner_changes }
+    }
 }

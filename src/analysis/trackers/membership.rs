@@ -29,6 +29,12 @@ pub struct Membership {
     first_healthy_join: Option<i64>,
     /// Knowledge that predates the capture: (learner, node, introduction).
     prior: Vec<(NodeId, NodeId, usize)>,
+    /// Introductions that added a node to a group, or happened inside a
+    /// group, none of whose members had yet said its cluster was OK:
+    /// cluster creation, not an incident.
+    creation: rustc_hash::FxHashSet<usize>,
+    /// Nodes whose group was seen to have said its cluster was OK.
+    settled: rustc_hash::FxHashSet<NodeId>,
 }
 
 impl Membership {
@@ -41,6 +47,17 @@ impl Membership {
             self.prior.push((l, n, idx));
         }
         if self.groups.find(l) == self.groups.find(n) {
+            // Inside a group none of whose members ever said its cluster
+            // was OK: cluster creation (members listed only until then,
+            // as this runs on every message).
+            if !prior && !self.settled.contains(&l) {
+                let group = self.groups.members(l);
+                if ever_ok(&group, nodes) {
+                    self.settled.extend(group);
+                } else {
+                    self.creation.insert(idx);
+                }
+            }
             return;
         }
         let side_a = self.groups.members(l);
@@ -59,6 +76,9 @@ impl Membership {
             if healthy && self.first_healthy_join.is_none() {
                 self.first_healthy_join = Some(ts);
             }
+            if !ever_ok(&joined, nodes) {
+                self.creation.insert(idx);
+            }
             self.joins.push(Join { ts_us: ts, node: joiner, joined, introduction: idx });
         }
         self.groups.union(l, n);
@@ -76,6 +96,11 @@ impl Membership {
 
     pub fn merges(&self) -> &[PendingMerge] {
         &self.merges
+    }
+
+    /// Whether introduction `idx` added a node to a cluster being created.
+    pub fn created(&self, idx: usize) -> bool {
+        self.creation.contains(&idx)
     }
 
     pub fn first_healthy_join(&self) -> Option<i64> {
@@ -97,6 +122,11 @@ impl Membership {
         }
         g.all()
     }
+}
+
+/// Whether a member of `group` ever said its cluster was OK.
+fn ever_ok(group: &[NodeId], nodes: &Nodes) -> bool {
+    group.iter().any(|m| nodes.get(m).is_some_and(|s| s.ever_ok))
 }
 
 #[derive(Clone, Debug, Default)]

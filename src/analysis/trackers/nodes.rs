@@ -110,6 +110,8 @@ pub struct NodeState {
     pub hostname: Option<String>,
     /// Last header said the cluster state is OK.
     pub state_ok: bool,
+    /// Some header said the cluster state is OK.
+    pub ever_ok: bool,
     pub port: u16,
     pub cport: u16,
     /// (address, how, vantage) → (first ts, frame).
@@ -227,6 +229,7 @@ impl Nodes {
         }
         n.cfg_last = m.config_epoch;
         n.state_ok = m.state == 0;
+        n.ever_ok |= n.state_ok;
         if m.hostname.is_some() {
             n.hostname = m.hostname.clone();
         }
