@@ -153,3 +153,30 @@ impl Damage {
         Damage { role_changes, slot_moves, slots_changed_owner, owner_changes }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mv(slots: SlotRanges, from: Option<u8>) -> SlotMove {
+        let count = slots.iter().map(|(a, b)| u32::from(b - a) + 1).sum();
+        SlotMove {
+            ts_us: 0,
+            slots,
+            count,
+            from: from.map(|c| NodeId([c; 40])),
+            to: Some(NodeId([b'z'; 40])),
+            evidence: Vec::new(),
+            phase: Phase::Incident,
+        }
+    }
+
+    #[test]
+    fn a_slot_moved_twice_counts_once_as_a_slot_and_twice_as_a_change() {
+        let moves = vec![mv(vec![(0, 9)], Some(b'a')), mv(vec![(5, 14)], Some(b'b')), mv(vec![(100, 199)], None)];
+        let d = Damage::of(Vec::new(), moves);
+        assert_eq!((d.slots_changed_owner, d.owner_changes), (15, 20));
+        let edge = Damage::of(Vec::new(), vec![mv(vec![(16_383, 16_383)], Some(b'a'))]);
+        assert_eq!((edge.slots_changed_owner, edge.owner_changes), (1, 1));
+    }
+}

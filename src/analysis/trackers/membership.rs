@@ -214,6 +214,24 @@ mod tests {
     }
 
     #[test]
+    fn steps_before_any_member_said_ok_are_cluster_creation() {
+        let (a, b, c, d) = (id(b'a'), id(b'b'), id(b'c'), id(b'd'));
+        let mut nodes = Nodes::default();
+        let mut m = Membership::default();
+        m.introduced(1, a, b, 0, false, &nodes);
+        m.introduced(2, b, a, 1, false, &nodes);
+        assert!(m.created(0) && m.created(1));
+        nodes.said_ok(a);
+        // c joins a cluster that said OK once; a later step inside it is
+        // not creation either, even if its state is not OK any more.
+        m.introduced(3, a, c, 2, false, &nodes);
+        m.introduced(4, c, b, 3, false, &nodes);
+        m.introduced(5, d, d, 4, true, &nodes);
+        assert!(!m.created(2) && !m.created(3) && !m.created(4));
+        assert_eq!(m.joins().len(), 2);
+    }
+
+    #[test]
     fn union_find_groups() {
         let mut g = Groups::default();
         assert!(g.union(id(b'a'), id(b'b')));

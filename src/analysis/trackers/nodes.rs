@@ -179,6 +179,13 @@ impl Nodes {
         self.map.get(id)
     }
 
+    /// Test-only: `id`'s headers said its cluster was OK.
+    #[cfg(test)]
+    pub fn said_ok(&mut self, id: NodeId) {
+        let n = self.map.entry(id).or_default();
+        (n.state_ok, n.ever_ok) = (true, true);
+    }
+
     pub fn ids(&self) -> impl Iterator<Item = NodeId> + '_ {
         self.map.keys().copied()
     }

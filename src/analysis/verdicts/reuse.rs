@@ -16,10 +16,10 @@
 use crate::analysis::model::{
     AddressFate, DialKind, Evidence, Finding, FindingKind, Introduction, Join, Merge, NodeId, Via, bus_key,
 };
-use crate::clusterbus::NodeFlags;
 use crate::analysis::trackers::knowledge::Knowledge;
 use crate::analysis::trackers::liveness::Liveness;
 use crate::analysis::trackers::nodes::Nodes;
+use crate::clusterbus::NodeFlags;
 use crate::time::format_utc_us;
 use std::collections::BTreeMap;
 
@@ -174,11 +174,8 @@ fn gossip_after(old: &NodeId, new: &NodeId, addr: &str, took: i64, cx: &ReuseCon
         }
     }
     let Some((by, until)) = still else { return AddressFate::Forgotten { last } };
-    let learners = cx
-        .nodes
-        .ids()
-        .filter(|l| l != old && cx.knowledge.heard_node(l, old).is_some_and(|h| h.ts >= took))
-        .collect();
+    let learners =
+        cx.nodes.ids().filter(|l| l != old && cx.knowledge.heard_node(l, old).is_some_and(|h| h.ts >= took)).collect();
     AddressFate::StillGossiped { by, until, learners }
 }
 

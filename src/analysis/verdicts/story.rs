@@ -2,8 +2,8 @@
 //! [`Analysis`].
 
 use crate::analysis::model::{
-    AddressFate, Analysis, BestAddresses, DialKind, Finding, FindingKind, Merge, MergeStory, NodeId, Role, Story, Via, bus_key,
-    describe, who, who_opt,
+    AddressFate, Analysis, BestAddresses, DialKind, Finding, FindingKind, Merge, MergeStory, NodeId, Role, Story, Via,
+    bus_key, describe, who, who_opt,
 };
 use crate::time::format_utc_us;
 use std::collections::BTreeSet;
