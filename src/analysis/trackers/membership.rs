@@ -33,6 +33,8 @@ pub struct Membership {
     /// group, none of whose members had yet said its cluster was OK:
     /// cluster creation, not an incident.
     creation: rustc_hash::FxHashSet<usize>,
+    /// Latest time each node took part in a union of two groups.
+    joined_at: rustc_hash::FxHashMap<NodeId, i64>,
     /// Nodes whose group was seen to have said its cluster was OK.
     settled: rustc_hash::FxHashSet<NodeId>,
 }
@@ -69,7 +71,13 @@ impl Membership {
             side.len() >= 2 || side.iter().any(|m| nodes.get(m).is_some_and(|s| s.is_healthy_master()))
         };
         if !prior && is_cluster(&side_a) && is_cluster(&side_b) {
-            self.merges.push(PendingMerge { ts, sides: vec![side_a, side_b], link: idx });
+            // An introduction confirmed late (a handshake known adopted
+            // only from a later message) can predate the step that put one
+            // of its two nodes in its group: the groups became one when
+            // both held.
+            let joined = [l, n].iter().filter_map(|x| self.joined_at.get(x)).copied().max();
+            let at = joined.map_or(ts, |j| j.max(ts));
+            self.merges.push(PendingMerge { ts: at, sides: vec![side_a, side_b], link: idx });
         } else if !prior {
             let (joiner, joined) = if side_a.len() <= side_b.len() { (l, side_b) } else { (n, side_a) };
             let healthy = joined.len() >= 2 && joined.iter().all(|m| nodes.get(m).is_some_and(|s| s.state_ok));
@@ -83,6 +91,12 @@ impl Membership {
         }
         self.groups.union(l, n);
         self.unions.push((if prior { i64::MIN } else { ts }, l, n));
+        if !prior {
+            for x in [l, n] {
+                let j = self.joined_at.entry(x).or_insert(ts);
+                *j = (*j).max(ts);
+            }
+        }
     }
 
     /// Knowledge that predates the capture, in the order it was shown.
@@ -229,6 +243,19 @@ mod tests {
         m.introduced(5, d, d, 4, true, &nodes);
         assert!(!m.created(2) && !m.created(3) && !m.created(4));
         assert_eq!(m.joins().len(), 2);
+    }
+
+    #[test]
+    fn a_merge_confirmed_late_is_dated_when_both_groups_held() {
+        let (a, b, c, d, n) = (id(b'a'), id(b'b'), id(b'c'), id(b'd'), id(b'n'));
+        let nodes = Nodes::default();
+        let mut m = Membership::default();
+        m.introduced(1, a, b, 0, false, &nodes);
+        m.introduced(2, c, d, 1, false, &nodes);
+        m.introduced(10, d, n, 2, false, &nodes);
+        // a adopted n at 5, known only from a later message.
+        m.introduced(5, a, n, 3, false, &nodes);
+        assert_eq!(m.merges().iter().map(|x| (x.ts, x.link)).collect::<Vec<_>>(), vec![(10, 3)]);
     }
 
     #[test]
