@@ -28,7 +28,8 @@ pub struct Finding {
     #[serde(skip)]
     pub dial: Option<DialKind>,
     /// `address_reuse`: what the capture shows at the address once the new
-    /// node took it (not in the JSON: the summary says it).
+    /// node took it; `sender_mismatch`: what became of the answer (not in
+    /// the JSON: the summary says it).
     #[serde(skip)]
     pub fate: Option<AddressFate>,
 }
@@ -42,9 +43,10 @@ pub enum AddressFate {
     /// A peer's handshake at the address (blind MEET, or PING then
     /// adoption) took the new node for the old one.
     HandshakeAdopted,
-    /// Peers that still listed the old node dialled the address and
-    /// rejected the answer (old node marked noaddr).
-    Rejected,
+    /// Peers that still listed the old node dialled the address with PING
+    /// and rejected the answer (old node marked noaddr); `known_before`:
+    /// every such dialler knew the old node before it fell silent.
+    Rejected { known_before: bool },
     /// Nobody gossiped the old node after the new one took the address:
     /// its last mention (by whom, when), if any was seen.
     Forgotten { last: Option<(NodeId, i64)> },

@@ -41,8 +41,19 @@ pub struct ReuseContext<'a> {
     pub joins: &'a [Join],
     pub merges: &'a [Merge],
     pub intros: &'a [Introduction],
-    /// sender_mismatch findings so far: (address ip:cport, dial, expected, answered).
-    pub mismatches: Vec<(String, DialKind, NodeId, NodeId)>,
+    /// The sender_mismatch findings.
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// A dial that met another node than the one it expected.
+pub struct Mismatch {
+    /// `ip:cport` dialled.
+    pub address: String,
+    pub dial: DialKind,
+    pub answered: NodeId,
+    /// The dialler knew the node it expected before that node fell silent
+    /// (a known node, not one learned from gossip after it was gone).
+    pub known_before: bool,
 }
 
 impl ReuseContext<'_> {
@@ -122,16 +133,18 @@ pub fn reuse(addr: &str, claims: &BTreeMap<NodeId, AddressClaim>, cx: &ReuseCont
             .iter()
             .any(|i| i.answered_by == Some(**new) && i.address.as_ref().map(bus_key).as_deref() == Some(ip_cport))
     });
-    let blind = cx.mismatches.iter().any(|(a, d, _, w)| {
-        a == ip_cport && matches!(d, DialKind::BlindMeet | DialKind::AdoptedAfterPing) && w == *new
-    });
-    let rejected = cx.mismatches.iter().any(|(a, d, _, w)| a == ip_cport && *d == DialKind::GossipAdd && w == *new);
+    let at = |m: &&Mismatch| m.address == ip_cport && m.answered == **new;
+    let blind =
+        cx.mismatches.iter().filter(at).any(|m| matches!(m.dial, DialKind::BlindMeet | DialKind::AdoptedAfterPing));
+    let rejecting: Vec<&Mismatch> = cx.mismatches.iter().filter(at).filter(|m| m.dial == DialKind::GossipAdd).collect();
+    let rejected = !rejecting.is_empty();
+    let known_before = rejecting.iter().all(|m| m.known_before);
     let fate = if adopted {
         AddressFate::Adopted
     } else if blind {
         AddressFate::HandshakeAdopted
     } else if rejected {
-        AddressFate::Rejected
+        AddressFate::Rejected { known_before }
     } else {
         gossip_after(old, new, ip_cport, took, cx)
     };
@@ -185,7 +198,10 @@ fn fate_text(fate: &AddressFate, old: &NodeId, new: &NodeId, addr: &str) -> Stri
     match fate {
         AddressFate::Adopted => "the servers adopted the new node at the old node's address: this is how the clusters merged (see the merge chain)".into(),
         AddressFate::HandshakeAdopted => format!("a handshake at {addr} took {new} for {old} (see sender_mismatch)"),
-        AddressFate::Rejected => format!(
+        AddressFate::Rejected { known_before: true } => format!(
+            "peers that knew {old} before it fell silent dialled it there as a known node (not a handshake) and rejected {new}'s answer (marking {old} noaddr), as every generation does"
+        ),
+        AddressFate::Rejected { known_before: false } => format!(
             "peers that still list {old} there dialled it and rejected {new}'s answer (marking {old} noaddr): a near miss on these servers; servers that handshake gossiped addresses blindly (Redis < 5.0.10/6.0.5) would have adopted it and merged the clusters"
         ),
         AddressFate::Forgotten { last: Some((by, ts)) } => format!(

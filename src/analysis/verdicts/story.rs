@@ -2,8 +2,8 @@
 //! [`Analysis`].
 
 use crate::analysis::model::{
-    AddressFate, Analysis, BestAddresses, DialKind, Finding, FindingKind, Merge, MergeStory, NodeId, Role, Story, Via,
-    bus_key, describe, who, who_opt,
+    AddressFate, Analysis, BestAddresses, Finding, FindingKind, Merge, MergeStory, NodeId, Role, Story, Via, bus_key,
+    describe, who, who_opt,
 };
 use crate::time::format_utc_us;
 use std::collections::BTreeSet;
@@ -164,7 +164,10 @@ fn no_merge_after_reuse(f: &Finding, fate: &AddressFate) -> String {
             format_utc_us(*until),
             super::reuse::learners_text(learners, &old)
         ),
-        AddressFate::Rejected => format!(
+        AddressFate::Rejected { known_before: true } => format!(
+            "No merge: the peers that dialled {addr} expecting {old} knew it before it fell silent: they dialled a known node (PING, not a handshake) and rejected {new}'s answer, marking {old} noaddr, as every generation does. No node that knew {old} only from gossip dialled the address in the capture: on Redis before 5.0.10/6.0.5 such a node handshakes it blindly, adopts {new} and merges the clusters."
+        ),
+        AddressFate::Rejected { known_before: false } => format!(
             "No merge: the peers that dialled {addr} expecting {old} began with PING and rejected {new}'s answer, marking {old} noaddr (these servers add a gossiped node by id: Redis 5.0.10+/6.0.5+, Valkey). Servers that handshake gossiped addresses blindly (Redis before 5.0.10/6.0.5) would have adopted {new} and merged the clusters."
         ),
         AddressFate::HandshakeAdopted | AddressFate::Adopted => format!(
@@ -173,16 +176,18 @@ fn no_merge_after_reuse(f: &Finding, fate: &AddressFate) -> String {
     }
 }
 
-/// Why an address meaning two nodes merged nothing, from how the node that
-/// hit it dialled (a MEET adopts whoever answers; a PING adds by id).
+/// Why an address meaning two nodes merged nothing, from what became of the
+/// dials that hit it (adopted by a handshake; rejected on a gossip-added or
+/// an already known node).
 fn no_merge_after_collision(a: &Analysis) -> String {
     let mism = of_kind(a, FindingKind::SenderMismatch);
-    let blind = mism.iter().any(|f| matches!(f.dial, Some(DialKind::BlindMeet | DialKind::AdoptedAfterPing)));
-    let by_id = mism.iter().any(|f| f.dial == Some(DialKind::GossipAdd));
-    if blind {
+    let fate = |want: AddressFate| mism.iter().any(|f| f.fate.as_ref() == Some(&want));
+    if fate(AddressFate::HandshakeAdopted) {
         "No merge in the capture, though a handshake adopted the node that answered at a shared address (a blind MEET: Redis before 5.0.10/6.0.5): a collision like this merges the clusters as soon as the colliding address is gossiped to a node on the other host.".into()
-    } else if by_id {
+    } else if fate(AddressFate::Rejected { known_before: false }) {
         "No merge, because the node that dialled the shared address began with PING and rejected the node that answered, marking the one it expected noaddr (these servers add a gossiped node by id: Redis 5.0.10+/6.0.5+, Valkey). Redis before 5.0.10/6.0.5 would have handshaked the address blindly, adopted the node that answered, and merged the clusters; Valkey 8.1+ also re-sends MEET on established links, so keep such addresses out of gossip.".into()
+    } else if fate(AddressFate::Rejected { known_before: true }) {
+        "No merge: the nodes that dialled a shared address expecting another node knew that node before: they dialled a known node (PING, not a handshake) and rejected the node that answered, marking the one they expected noaddr, as every generation does. No node that knew the address only from gossip dialled it in the capture: on Redis before 5.0.10/6.0.5 such a node handshakes it blindly and adopts whoever answers.".into()
     } else {
         "No merge in the capture: no node dialled the shared address expecting the other node there.".into()
     }
