@@ -1,38 +1,64 @@
 #!/usr/bin/env bash
 # Time `meetgraph analyze` against `tcpdump -r FILE -w /dev/null` on the
-# same capture in one run (page cache warm, best of RUNS each), and print
-# the ratio and peak memory; with several FILEs also `--threads 1` against
-# the default (one reading thread per capture). Not a test: nothing here
-# asserts a time. Make a capture with tests/lab/large.sh (30 or 100 nodes).
+# same capture (page cache warm), in RUNS rounds taken in turns (each round
+# runs every tool once, so a slow minute of a shared machine hits them
+# all), and print per tool the median and best wall time, the median CPU
+# time (user + sys: steadier than wall on a shared machine) and the
+# largest peak RSS, then the ratios of the medians. BASE=OTHER_MEETGRAPH
+# adds a row for another build in the same rounds (before/after). With
+# several FILEs also `--threads 1` against the default (one reading thread
+# per capture). Not a test: nothing here asserts a time. Make a capture
+# with tests/lab/large.sh (RAW_PCAP=1: uncompressed, so decompression does
+# not dominate).
 #
-# usage: benches/vs_tcpdump.sh MEETGRAPH FILE [FILE...]     (RUNS=3)
+# usage: [RUNS=5] [BASE=BIN] benches/vs_tcpdump.sh MEETGRAPH FILE [FILE...]
 set -euo pipefail
 MG=$1
 shift
-RUNS=${RUNS:-3}
-TMP=$(mktemp)
-trap 'rm -f "$TMP"' EXIT
-best() { # best wall time (s) and its peak RSS (KiB) of RUNS runs of "$@"
-  local b="" m=""
-  for _ in $(seq "$RUNS"); do
-    local out
-    /usr/bin/time -o "$TMP" -f "%e %M" "$@" >/dev/null 2>&1 || true
-    out=$(tail -1 "$TMP")
-    local t=${out% *} k=${out#* }
-    if [ -z "$b" ] || awk "BEGIN{exit !($t < $b)}"; then b=$t; m=$k; fi
-  done
-  echo "$b $m"
+RUNS=${RUNS:-5}
+BASE=${BASE:-}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+# once NAME CMD...: one run; appends "wall cpu rss_kib" to $TMP/NAME.
+once() {
+  local name=$1
+  shift
+  /usr/bin/time -o "$TMP/t" -f "%e %U %S %M" "$@" >/dev/null 2>&1 || true
+  tail -1 "$TMP/t" | awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' >> "$TMP/$name"
+}
+# row NAME LABEL: median wall, best wall, median CPU, max RSS of NAME's runs;
+# sets MED_WALL and MED_CPU.
+row() {
+  local f=$TMP/$1
+  MED_WALL=$(cut -d' ' -f1 "$f" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+  MED_CPU=$(cut -d' ' -f2 "$f" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+  local best rss
+  best=$(cut -d' ' -f1 "$f" | sort -g | head -1)
+  rss=$(cut -d' ' -f3 "$f" | sort -g | tail -1)
+  printf '%-22s %7.2f %7.2f %7.2f %9d\n' "$2" "$MED_WALL" "$best" "$MED_CPU" "$rss"
 }
 cat "$@" > /dev/null  # warm the page cache
 bytes=$(cat "$@" | wc -c)
-read -r tt tm < <(best sh -c 'for f; do tcpdump -r "$f" -w /dev/null; done' sh "$@")
-read -r at am < <(best "$MG" analyze --no-progress "$@")
-printf 'input                %s file(s), %s MB\n' "$#" "$((bytes / 1000000))"
-printf 'tcpdump -r           %6.2f s  %7d KiB\n' "$tt" "$tm"
-printf 'meetgraph analyze    %6.2f s  %7d KiB  (%.0f MB/s)\n' "$at" "$am" "$(awk "BEGIN{print $bytes/1e6/$at}")"
-printf 'ratio analyze/tcpdump %5.2f\n' "$(awk "BEGIN{print $at/$tt}")"
+for _ in $(seq "$RUNS"); do
+  once tcpdump sh -c 'for f; do tcpdump -r "$f" -w /dev/null; done' sh "$@"
+  once analyze "$MG" analyze --no-progress "$@"
+  [ -n "$BASE" ] && once base "$BASE" analyze --no-progress "$@"
+  [ "$#" -gt 1 ] && once threads1 "$MG" analyze --no-progress --threads 1 "$@"
+done
+printf 'input: %s file(s), %s MB; %s rounds\n' "$#" "$((bytes / 1000000))" "$RUNS"
+printf '%-22s %7s %7s %7s %9s\n' "" "wall md" "best" "cpu md" "RSS KiB"
+row tcpdump 'tcpdump -r'
+tw=$MED_WALL tc=$MED_CPU
+row analyze 'meetgraph analyze'
+aw=$MED_WALL ac=$MED_CPU
+printf 'ratio analyze/tcpdump  wall %.2f  cpu %.2f  (%.0f MB/s)\n' \
+  "$(awk "BEGIN{print $aw/$tw}")" "$(awk "BEGIN{print $ac/$tc}")" "$(awk "BEGIN{print $bytes/1e6/$aw}")"
+if [ -n "$BASE" ]; then
+  row base 'BASE analyze'
+  printf 'ratio BASE/tcpdump     wall %.2f  cpu %.2f\n' \
+    "$(awk "BEGIN{print $MED_WALL/$tw}")" "$(awk "BEGIN{print $MED_CPU/$tc}")"
+fi
 if [ "$#" -gt 1 ]; then
-  read -r ot om < <(best "$MG" analyze --no-progress --threads 1 "$@")
-  printf 'analyze --threads 1  %6.2f s  %7d KiB\n' "$ot" "$om"
-  printf 'speed-up of threads  %5.2f\n' "$(awk "BEGIN{print $ot/$at}")"
+  row threads1 'analyze --threads 1'
+  printf 'speed-up of threads    wall %.2f\n' "$(awk "BEGIN{print $MED_WALL/$aw}")"
 fi

@@ -98,7 +98,8 @@ pub struct InputArgs {
     pub file_count: Option<u32>,
 
     /// Live capture: after opening the interfaces, run as this user
-    /// (tcpdump's -Z).
+    /// (tcpdump's -Z), keeping only CAP_NET_RAW and CAP_NET_ADMIN so an
+    /// interface deleted and created again can be opened again.
     #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
     pub user: Option<String>,
 
@@ -240,7 +241,10 @@ pub enum Command {
     /// `live`) or captures replayed at full speed (`-r FILE`). One line per
     /// event (join, merge, address collision, id conflict, failover, …)
     /// as soon as its evidence is complete; the same events `analyze`
-    /// reports. Ctrl-C, `-c` or `--duration` end a live watch.
+    /// reports. Ctrl-C, `-c` or `--duration` end a live watch; an
+    /// interface that goes down or disappears does not (told as
+    /// `interface_down`, then `interface_up` once it is read again, the
+    /// analysis kept).
     Watch {
         #[command(flatten)]
         input: InputArgs,
@@ -251,7 +255,9 @@ pub enum Command {
         json_events: Option<PathBuf>,
 
         /// Serve Prometheus metrics (nodes, clusters, merges, bus flows and
-        /// messages, events by kind) on this address, e.g. 127.0.0.1:9475.
+        /// messages, events by kind; live: libpcap's drops, the auto filter,
+        /// interfaces up and their outages) on this address, e.g.
+        /// 127.0.0.1:9475.
         #[arg(long, value_name = "ADDR:PORT")]
         metrics: Option<String>,
 

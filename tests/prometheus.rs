@@ -29,6 +29,7 @@ fn exposition(sample: &str) -> String {
     }
     let mut text = meetgraph::output::metrics::exposition(&a, &by_kind, Some(0));
     text += &meetgraph::output::metrics::filter_exposition(3, "17000-17002", 0, 4);
+    text += &meetgraph::output::metrics::interfaces_exposition(&[("eth0".into(), true, 0)]);
     text
 }
 
@@ -48,14 +49,17 @@ fn series(text: &str, instance: &str, out: &mut String) {
     let _ = writeln!(out, "      - series: 'up{{instance=\"{instance}\",job=\"meetgraph\"}}'\n        values: '1x15'");
 }
 
-/// The annotations of `alert` in the rules file, for `instance`.
+/// The annotations of `alert` in the rules file, for `instance` (and the
+/// interface `eth0`).
 fn annotations(alert: &str, instance: &str) -> String {
     let rules = std::fs::read_to_string(RULES).unwrap();
     let block = rules.split("- alert: ").find(|b| b.starts_with(&format!("{alert}\n"))).unwrap();
     let mut out = String::new();
     for key in ["summary", "description"] {
         if let Some(l) = block.lines().find(|l| l.trim_start().starts_with(&format!("{key}: "))) {
-            let v = l.trim_start()[key.len() + 2..].replace("{{ $labels.instance }}", instance);
+            let v = l.trim_start()[key.len() + 2..]
+                .replace("{{ $labels.instance }}", instance)
+                .replace("{{ $labels.interface }}", "eth0");
             let _ = writeln!(out, "              {key}: {v}");
         }
     }
@@ -84,7 +88,7 @@ fn promtool(args: &[&str]) -> String {
 #[test]
 fn the_rules_are_valid() {
     let text = promtool(&["check", "rules", RULES]);
-    assert!(text.contains("SUCCESS: 6 rules found"), "{text}");
+    assert!(text.contains("SUCCESS: 7 rules found"), "{text}");
 }
 
 #[test]
@@ -117,6 +121,7 @@ fn the_rules_fire_on_the_agents_own_metrics() {
         nothing(&mut t, "16m", alert);
         nothing(&mut t, "7m", "MeetgraphCaptureDrops");
         nothing(&mut t, "7m", "MeetgraphAgentDown");
+        nothing(&mut t, "7m", "MeetgraphInterfaceDown");
     }
     // A quiet cluster: no alert at all; then drops and the agent gone.
     let quiet = exposition("redis-7.0-failover");
@@ -128,6 +133,10 @@ fn the_rules_fire_on_the_agents_own_metrics() {
     series(&quiet, "h2", &mut s);
     let s =
         s.replace("values: '_x4 0x10'", "values: '_x4 0x3 0+250x6'").replace("values: '1x15'", "values: '1x10 0x5'");
+    // Its interface goes down at 7m (and stays down; the alert waits 1m).
+    let up = "interface=\"eth0\"}'\n        values: '_x4 1x10'";
+    assert!(s.contains(up), "{s}");
+    let s = s.replace(up, "interface=\"eth0\"}'\n        values: '_x4 1x2 0x8'");
     t += &s;
     t += "    alert_rule_test:\n";
     for alert in ["MeetgraphClusterMerge", "MeetgraphAddressCollision", "MeetgraphIdConflict", "MeetgraphCaptureDrops"]
@@ -139,6 +148,14 @@ fn the_rules_fire_on_the_agents_own_metrics() {
         "10m",
         "MeetgraphCaptureDrops",
         &[("severity", "warning"), ("instance", "h2"), ("job", "meetgraph")],
+        "h2",
+    );
+    nothing(&mut t, "7m", "MeetgraphInterfaceDown");
+    expect(
+        &mut t,
+        "10m",
+        "MeetgraphInterfaceDown",
+        &[("severity", "warning"), ("interface", "eth0"), ("instance", "h2"), ("job", "meetgraph")],
         "h2",
     );
     nothing(&mut t, "11m", "MeetgraphAgentDown");

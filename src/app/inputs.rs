@@ -88,7 +88,7 @@ fn open_live(cfg: &InputConfig, inputs: &mut Vec<Input>) -> Result<Option<LiveSt
         inputs.push(input);
         drops = Some(d);
     }
-    live::relinquish(cfg.user.as_deref())?;
+    super::privileges::relinquish(cfg.user.as_deref(), cfg.live.is_some())?;
     Ok(drops)
 }
 

@@ -1,23 +1,46 @@
 //! Live capture: the interfaces opened (`-i`, several read as one), Ctrl-C
-//! and SIGTERM end them, `-w` saves what is read, `-Z` drops privileges
-//! once they are open, `-D` lists what can be opened. Without `-f` the
-//! capture narrows its kernel filter to the bus as the chain learns it
-//! (`--no-auto-filter`: not). The count of packets libpcap dropped and
-//! what the filter learned are handed back to the command that shows them.
+//! and SIGTERM end them, `-w` saves what is read, `-D` lists what can be
+//! opened. Without `-f` the capture narrows its kernel filter to the bus
+//! as the chain learns it (`--no-auto-filter`: not). An interface going
+//! down and coming back is said on stderr as it happens. The count of
+//! packets libpcap dropped, what the filter learned and the interfaces'
+//! states are handed back to the command that shows them.
 
 use super::config::LiveConfig;
-use meetgraph::capture::BusLearning;
+use meetgraph::capture::{BusLearning, LinkChange, LinkEvent, Links};
 use meetgraph::error::{Error, Status};
 use meetgraph::pipeline::{Input, PipelineConfig};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 /// What a running live capture shows: libpcap's drops, what the auto
-/// filter learned (kept current as it runs).
+/// filter learned, the interfaces' states (kept current as it runs).
 #[derive(Clone, Debug, Default)]
 pub struct LiveStatus {
     pub drops: Arc<AtomicU64>,
     pub learning: Option<BusLearning>,
+    pub links: Links,
+}
+
+/// The stderr line for an interface's change.
+pub fn link_line(c: &LinkChange) -> String {
+    let secs = |us: i64| us as f64 / 1e6;
+    match c.event {
+        LinkEvent::Down => format!(
+            "iface:{}: the interface went down ({}), outage {}; the analysis is kept and capture resumes when it is back",
+            c.interface, c.detail, c.outage
+        ),
+        LinkEvent::Up => format!(
+            "iface:{}: capture resumed after {:.1} s down ({}), outage {}",
+            c.interface,
+            secs(c.down_us.unwrap_or(0)),
+            c.detail,
+            c.outage
+        ),
+        LinkEvent::Retrying => {
+            format!("iface:{}: still down, cannot open it again: {}; retrying", c.interface, c.detail)
+        }
+    }
 }
 
 /// A live capture input (capture number `index`); Ctrl-C, SIGTERM, `-c`
@@ -27,7 +50,12 @@ pub fn open(live: &LiveConfig, index: usize, mut pcfg: PipelineConfig) -> Result
     use meetgraph::capture::{LiveCapture, LiveOptions, MultiLive, PacketSource, Saved};
     use meetgraph::pipeline::Pipeline;
     let stop = stop_on_signals();
-    let status = LiveStatus { drops: Arc::default(), learning: live.auto_filter.then(BusLearning::default) };
+    let status = LiveStatus {
+        drops: Arc::default(),
+        learning: live.auto_filter.then(BusLearning::default),
+        links: Links::default(),
+    };
+    status.links.listen(|c| super::messages::warn(&link_line(c)));
     pcfg.learn = status.learning.clone();
     let pipeline = Pipeline::new(index, pcfg);
     let mut caps = Vec::new();
@@ -42,6 +70,7 @@ pub fn open(live: &LiveConfig, index: usize, mut pcfg: PipelineConfig) -> Result
             stop: stop.clone(),
             drops: status.drops.clone(),
             auto: status.learning.clone(),
+            links: status.links.clone(),
         };
         caps.push(LiveCapture::open(opts)?);
     }
@@ -77,35 +106,6 @@ fn stop_on_signals() -> Arc<std::sync::atomic::AtomicBool> {
         super::messages::warn(&"Ctrl-C handler already installed; Ctrl-C ends the first live capture");
     }
     stop
-}
-
-/// `-Z USER`: once the interfaces are open, become USER (group first).
-#[cfg(feature = "live")]
-pub fn relinquish(user: Option<&str>) -> Result<(), Error> {
-    use nix::unistd::{User, setgid, setgroups, setuid};
-    let Some(name) = user else { return Ok(()) };
-    let failed =
-        |step: Option<&'static str>, e: nix::Error| Error::Privileges { user: name.into(), step, source: Box::new(e) };
-    let user = User::from_name(name)
-        .map_err(|e| failed(None, e))?
-        .ok_or_else(|| Error::Usage(format!("-Z {name}: no such user")))?;
-    if nix::unistd::getuid() == user.uid {
-        return Ok(());
-    }
-    setgroups(&[user.gid]).map_err(|e| failed(Some("set groups"), e))?;
-    setgid(user.gid).map_err(|e| failed(Some("set group"), e))?;
-    setuid(user.uid).map_err(|e| failed(Some("set user"), e))?;
-    Ok(())
-}
-
-#[cfg(not(feature = "live"))]
-pub fn relinquish(user: Option<&str>) -> Result<(), Error> {
-    match user {
-        Some(_) => {
-            Err(Error::Usage("-Z drops privileges after a live capture opens: build with `--features live`".into()))
-        }
-        None => Ok(()),
-    }
 }
 
 /// `-D`: the interfaces libpcap can capture on.

@@ -14,7 +14,8 @@
 //! |---|---|
 //! | `config.rs` | [`Config`]: every flag checked and turned into the layers' settings |
 //! | `inputs.rs` | what a command reads, opened: copies read once, vantages, live capture, names; damage told |
-//! | `live.rs` | live capture: `-i`, Ctrl-C and SIGTERM, `-w`, `-Z`, `-D`; libpcap's drop counter |
+//! | `live.rs` | live capture: `-i`, Ctrl-C and SIGTERM, `-w`, `-D`; libpcap's drop counter, interface outages said |
+//! | `privileges.rs` | `-Z`: the user, group, and capabilities kept for a live capture |
 //! | `progress.rs` | the progress bar, fed by the run's byte counter |
 //! | `metrics.rs` | the Prometheus endpoint of `watch --metrics` |
 //! | `emit.rs` | where an output goes: a file, or standard output for `-` |
@@ -30,6 +31,7 @@ mod inputs;
 mod live;
 mod messages;
 mod metrics;
+mod privileges;
 mod progress;
 
 pub use config::{Config, EXIT_USAGE};

@@ -1,13 +1,21 @@
 //! Live capture on a host interface through libpcap (cargo feature
 //! `live`). Packets are copied out of libpcap's buffer (one copy per
-//! packet) so they can be handed out like a file's.
+//! packet) so they can be handed out like a file's. An interface that goes
+//! down or disappears is an outage, not an end: told to the
+//! [`Links`] listeners, the capture waits for it (the same handle reads
+//! again once a downed interface is up; a deleted one is opened again by
+//! name, with backoff) and tells when it reads again; whoever reads this
+//! source sees only a pause.
 
 use super::autofilter::{BusLearning, Link, program};
 use super::error::CaptureError;
+use super::link::{LinkState, Links};
 use super::packet::{LinkType, PacketSource, RawPacket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+mod outage;
 
 /// How to capture and when to stop.
 #[derive(Clone, Debug)]
@@ -30,6 +38,26 @@ pub struct LiveOptions {
     /// The auto filter (without `filter`): installed at open and again
     /// whenever what it learned changes.
     pub auto: Option<BusLearning>,
+    /// Told when the interface goes down and comes back.
+    pub links: Links,
+}
+
+/// How often an idle capture asks the kernel whether its interface is up.
+const CHECK_EVERY: Duration = Duration::from_millis(500);
+/// Longest wait between two attempts to open a lost interface again.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// An interface down since `since`.
+struct Outage {
+    number: u64,
+    since: Instant,
+    /// The handle reads no more (libpcap's error, or the interface is
+    /// another one of the same name): it is opened again.
+    dead: bool,
+    next_try: Instant,
+    backoff: Duration,
+    /// The last reason an open failed (told once per reason).
+    failure: Option<String>,
 }
 
 /// A live capture on one interface.
@@ -47,6 +75,14 @@ pub struct LiveCapture {
     /// The auto filter's link and the generation installed.
     auto: Option<(Link, u64)>,
     loopback: bool,
+    /// The kernel's index of the interface opened (`None`: a name without
+    /// one, such as `any`, is not watched).
+    index: Option<u32>,
+    next_check: Instant,
+    outage: Option<Outage>,
+    outages: u64,
+    /// libpcap's drops on handles closed since.
+    drops_before: u64,
 }
 
 fn io_err(name: &str, e: impl std::fmt::Display) -> CaptureError {
@@ -77,29 +113,36 @@ fn explain_open_error(name: &str, iface: &str, e: pcap::Error) -> CaptureError {
     io_err(name, text)
 }
 
+/// A handle on `opts.interface` (non-promiscuous, immediate mode,
+/// non-blocking) with the user's filter.
+fn activate(opts: &LiveOptions, name: &str) -> Result<pcap::Capture<pcap::Active>, CaptureError> {
+    let explain = |e: pcap::Error| explain_open_error(name, &opts.interface, e);
+    let mut cap = pcap::Capture::from_device(opts.interface.as_str())
+        .map_err(explain)?
+        .promisc(false)
+        .immediate_mode(true)
+        .snaplen(opts.snaplen)
+        .buffer_size(opts.buffer_bytes)
+        .timeout(200)
+        .open()
+        .map_err(explain)?
+        // Non-blocking: an idle interface must not hold Ctrl-C, SIGTERM
+        // or the end of --duration (libpcap's timeout does not fire in
+        // immediate mode on every kernel).
+        .setnonblock()
+        .map_err(|e| io_err(name, e))?;
+    if let Some(f) = &opts.filter {
+        cap.filter(f, true).map_err(|e| io_err(name, format!("filter {f:?}: {e}")))?;
+    }
+    Ok(cap)
+}
+
 impl LiveCapture {
-    /// Opens the interface (non-promiscuous, immediate mode) and applies
-    /// the filter.
+    /// Opens the interface and applies the filter.
     pub fn open(opts: LiveOptions) -> Result<Self, CaptureError> {
         let name = format!("iface:{}", opts.interface);
-        let explain = |e: pcap::Error| explain_open_error(&name, &opts.interface, e);
-        let mut cap = pcap::Capture::from_device(opts.interface.as_str())
-            .map_err(explain)?
-            .promisc(false)
-            .immediate_mode(true)
-            .snaplen(opts.snaplen)
-            .buffer_size(opts.buffer_bytes)
-            .timeout(200)
-            .open()
-            .map_err(explain)?
-            // Non-blocking: an idle interface must not hold Ctrl-C, SIGTERM
-            // or the end of --duration (libpcap's timeout does not fire in
-            // immediate mode on every kernel).
-            .setnonblock()
-            .map_err(|e| io_err(&name, e))?;
-        if let Some(f) = &opts.filter {
-            cap.filter(f, true).map_err(|e| io_err(&name, format!("filter {f:?}: {e}")))?;
-        }
+        let cap = activate(&opts, &name)?;
+        let index = LinkState::of(&opts.interface).index();
         let dlt = cap.get_datalink().0;
         let link = LinkType(dlt as u16);
         let deadline = opts.duration.map(|d| Instant::now() + d);
@@ -112,6 +155,7 @@ impl LiveCapture {
         let loopback = pcap::Device::list()
             .map(|d| d.iter().any(|d| d.name == opts.interface && d.flags.is_loopback()))
             .unwrap_or(false);
+        opts.links.opened(&opts.interface);
         let mut live = LiveCapture {
             name,
             cap,
@@ -125,6 +169,11 @@ impl LiveCapture {
             opts,
             auto,
             loopback,
+            index,
+            next_check: Instant::now(),
+            outage: None,
+            outages: 0,
+            drops_before: 0,
         };
         live.install()?;
         Ok(live)
@@ -153,7 +202,8 @@ impl LiveCapture {
 
     fn note_drops(&mut self) {
         if let Ok(s) = self.cap.stats() {
-            self.opts.drops.store(u64::from(s.dropped) + u64::from(s.if_dropped), Ordering::Relaxed);
+            let now = u64::from(s.dropped) + u64::from(s.if_dropped);
+            self.opts.drops.store(self.drops_before + now, Ordering::Relaxed);
         }
     }
 
@@ -195,6 +245,10 @@ impl PacketSource for LiveCapture {
                 self.note_drops();
                 return Ok(false);
             }
+            if self.outage.as_ref().is_some_and(|o| o.dead) {
+                self.recover();
+                continue;
+            }
             match self.cap.next_packet() {
                 Ok(p) => {
                     self.buf.clear();
@@ -207,13 +261,17 @@ impl PacketSource for LiveCapture {
                     self.orig_len = p.header.len;
                     self.frame += 1;
                     self.loaded = true;
+                    if self.outage.is_some() {
+                        self.back("same handle");
+                    }
                     return Ok(true);
                 }
                 Err(pcap::Error::TimeoutExpired) => {
                     self.note_drops();
+                    self.check_link();
                     self.wait_readable();
                 }
-                Err(e) => return Err(io_err(&self.name, e)),
+                Err(e) => self.lost(e.to_string()),
             }
         }
     }
@@ -225,88 +283,6 @@ impl PacketSource for LiveCapture {
             link: self.link,
             orig_len: self.orig_len,
             data: &self.buf,
-        })
-    }
-}
-
-/// One packet copied out of a capture thread.
-struct Owned {
-    ts_us: i64,
-    link: LinkType,
-    orig_len: u32,
-    data: Vec<u8>,
-}
-
-/// Several live captures read at once (`-i eth0 -i eth1`): one thread per
-/// interface, packets in arrival order, numbered as one stream (the order
-/// `-w` saves them in). Each capture stops on its own (Ctrl-C, `-c`,
-/// `--duration`); the source ends when all have.
-pub struct MultiLive {
-    name: String,
-    rx: std::sync::mpsc::Receiver<Result<Owned, CaptureError>>,
-    current: Option<Owned>,
-    frame: u64,
-}
-
-impl MultiLive {
-    pub fn new(captures: Vec<LiveCapture>) -> Self {
-        let name = captures.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("+");
-        let (tx, rx) = std::sync::mpsc::sync_channel(4096);
-        for mut cap in captures {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                loop {
-                    match cap.advance() {
-                        Ok(true) => {
-                            let Some(p) = cap.current() else { continue };
-                            let owned =
-                                Owned { ts_us: p.ts_us, link: p.link, orig_len: p.orig_len, data: p.data.to_vec() };
-                            if tx.send(Ok(owned)).is_err() {
-                                break;
-                            }
-                        }
-                        Ok(false) => break,
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            break;
-                        }
-                    }
-                }
-            });
-        }
-        MultiLive { name, rx, current: None, frame: 0 }
-    }
-}
-
-impl PacketSource for MultiLive {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn is_live(&self) -> bool {
-        true
-    }
-
-    fn advance(&mut self) -> Result<bool, CaptureError> {
-        self.current = None;
-        match self.rx.recv() {
-            Ok(Ok(p)) => {
-                self.frame += 1;
-                self.current = Some(p);
-                Ok(true)
-            }
-            Ok(Err(e)) => Err(e),
-            Err(_) => Ok(false),
-        }
-    }
-
-    fn current(&self) -> Option<RawPacket<'_>> {
-        self.current.as_ref().map(|p| RawPacket {
-            ts_us: p.ts_us,
-            frame: self.frame,
-            link: p.link,
-            orig_len: p.orig_len,
-            data: &p.data,
         })
     }
 }

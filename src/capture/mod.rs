@@ -9,7 +9,9 @@
 //! |---|---|
 //! | `packet.rs` | [`RawPacket`], [`LinkType`], the [`PacketSource`] trait, a packet's [`Origin`] and [`Interface`] |
 //! | `pcap_file.rs` | [`CaptureFile`]: pcap / pcapng files, gzip or not, stdin; [`BytesRead`] |
-//! | `live.rs` | `LiveCapture`, `MultiLive`: libpcap on interfaces (feature `live`) |
+//! | `live.rs`, `live/outage.rs` | `LiveCapture`: libpcap on an interface, outages waited out (feature `live`) |
+//! | `multi_live.rs` | `MultiLive`: several interfaces read as one (feature `live`) |
+//! | `link.rs` | `LinkState`, `Links`: whether interfaces are up (asking the kernel: feature `live`), who is told of changes |
 //! | `autofilter/` | [`BusLearning`] and the kernel filter a live capture narrows itself to |
 //! | `select.rs` | [`SelectSpec`], [`Bpf`]: tcpdump's filter expression and `-c` on any source |
 //! | `pcapng_out.rs` | [`PcapngOut`]: a pcapng section with comments, named interfaces and commented packets (`analyze --annotate`) |
@@ -20,8 +22,11 @@
 
 pub mod autofilter;
 pub mod error;
+pub mod link;
 #[cfg(feature = "live")]
 pub mod live;
+#[cfg(feature = "live")]
+pub mod multi_live;
 pub mod packet;
 pub mod pcap_file;
 pub mod pcapng_out;
@@ -30,8 +35,11 @@ pub mod select;
 
 pub use autofilter::{BusLearning, Learned};
 pub use error::{CaptureError, FilterError};
+pub use link::{LinkChange, LinkEvent, LinkStatus, Links};
 #[cfg(feature = "live")]
-pub use live::{LiveCapture, LiveOptions, MultiLive};
+pub use live::{LiveCapture, LiveOptions};
+#[cfg(feature = "live")]
+pub use multi_live::MultiLive;
 pub use packet::{Interface, LinkType, Origin, PacketSource, RawPacket};
 pub use pcap_file::{BytesRead, CaptureFile};
 pub use pcapng_out::PcapngOut;

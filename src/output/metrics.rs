@@ -51,3 +51,27 @@ pub fn filter_exposition(ports: usize, ranges: &str, followed: usize, installs: 
     );
     s
 }
+
+/// A live capture's interfaces (name, up, outages so far), appended to
+/// [`exposition`]: `meetgraph_interface_up` (1 up, 0 down) and
+/// `meetgraph_interface_outages_total`.
+pub fn interfaces_exposition(interfaces: &[(String, bool, u64)]) -> String {
+    let mut s = String::from(
+        "# HELP meetgraph_interface_up Whether the live capture's interface is up and read (1) or down (0).\n\
+         # TYPE meetgraph_interface_up gauge\n",
+    );
+    for (name, up, _) in interfaces {
+        let _ = writeln!(s, "meetgraph_interface_up{{interface=\"{}\"}} {}", label(name), u8::from(*up));
+    }
+    s += "# HELP meetgraph_interface_outages_total Times the interface went down or disappeared.\n\
+          # TYPE meetgraph_interface_outages_total counter\n";
+    for (name, _, outages) in interfaces {
+        let _ = writeln!(s, "meetgraph_interface_outages_total{{interface=\"{}\"}} {outages}", label(name));
+    }
+    s
+}
+
+/// A label value escaped (backslash, quote, newline).
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}

@@ -157,7 +157,9 @@ done
   echo "  \"order\": \"${ORDER:-reuse-first}\""
   echo "}"
 } > "$OUT/truth.json"
-x "$SW" pkill tcpdump || true
+# Only this lab's tcpdump (a bare `pkill tcpdump` stops every session's
+# captures: network namespaces do not separate process ids).
+for pid in $(ip netns pids "$SW"); do [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = tcpdump ] && kill "$pid"; done || true
 sleep 1
 gzip -9 -c "$WORK/br0.pcap" > "$OUT/br0.pcap.gz"
 echo "wrote $OUT ($VERSION, merged=$MERGED)"

@@ -16,48 +16,90 @@
 # analyses (JSON) are compared with the capture counters and frame
 # numbers left out (bus-only.json, busy.json, compare.txt).
 #
+# HOSTS=2: the two-host variant. The server host (a namespace) runs
+# nodes 7000 and 7001, the client host (another namespace, joined by a
+# veth pair mgcs/mgcc, 10.77.0.1 / 10.77.0.2) runs node 7002 and
+# redis-benchmark: the bus between the hosts and the client load to the
+# server's nodes cross the veth, and every tool captures on the server
+# side's end of it (mgcs) instead of lo.
+#
 # usage: sudo tests/lab/agent_cost.sh [BIN] [OUT] [REQUESTS]
 #   BIN: meetgraph binary (target/release/meetgraph, built with --features live)
 #   REQUESTS: per benchmark run (default 1000000)
 #   ONLY_COMPARE=1: only the comparison of the analyses
+#   HOSTS=2: the two-host variant
 set -euo pipefail
 BIN=${1:-target/release/meetgraph}
 OUT=${2:-/tmp/agent-cost}
 REQUESTS=${3:-1000000}
 BIN=$(readlink -f "$BIN")
 SERVER=${SERVER:-redis-server}
+HOSTS=${HOSTS:-1}
 NS=mglcost$$
+NSC=$NS
+if [ "$HOSTS" = 2 ]; then NSC=mglcostc$$; fi
 mkdir -p "$OUT"
 WORK=$(mktemp -d)
 cleanup() {
-  ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  for ns in "$NS" "$NSC"; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  done
   sleep 0.3
   ip netns del "$NS" 2>/dev/null || true
+  ip netns del "$NSC" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+# N: on the server host (where the tools run); C: on the client host.
 N() { ip netns exec "$NS" "$@"; }
+C() { ip netns exec "$NSC" "$@"; }
 ip netns add "$NS"
 N ip link set lo up
-for p in 7000 7001 7002; do
-  mkdir -p "$WORK/$p"
-  N "$SERVER" --port "$p" --cluster-enabled yes --cluster-config-file "$WORK/$p/nodes.conf" --dir "$WORK/$p" \
-    --daemonize yes --save "" --appendonly no --logfile "$WORK/$p/log"
-done
+if [ "$HOSTS" = 2 ]; then
+  IFACE=mgcs
+  ip netns add "$NSC"
+  C ip link set lo up
+  N ip link add mgcs type veth peer name mgcc netns "$NSC"
+  N ip addr add 10.77.0.1/24 dev mgcs
+  C ip addr add 10.77.0.2/24 dev mgcc
+  N ip link set mgcs up
+  C ip link set mgcc up
+  # The hosts' addresses of each node (7003 is met during the busy run).
+  declare -A HOST_OF=([7000]=N [7001]=N [7002]=C [7003]=C)
+  declare -A IP_OF=([7000]=10.77.0.1 [7001]=10.77.0.1 [7002]=10.77.0.2 [7003]=10.77.0.2)
+else
+  IFACE=lo
+  declare -A HOST_OF=([7000]=N [7001]=N [7002]=N [7003]=N)
+  declare -A IP_OF=([7000]=127.0.0.1 [7001]=127.0.0.1 [7002]=127.0.0.1 [7003]=127.0.0.1)
+fi
+# node PORT: a cluster node on its host.
+node() {
+  mkdir -p "$WORK/$1"
+  ${HOST_OF[$1]} "$SERVER" --port "$1" --cluster-enabled yes --cluster-config-file "$WORK/$1/nodes.conf" \
+    --dir "$WORK/$1" --daemonize yes --save "" --appendonly no --logfile "$WORK/$1/log" --protected-mode no
+}
+# cli PORT ARGS: redis-cli to that node, from the client host.
+cli() {
+  local p=$1
+  shift
+  C redis-cli -h "${IP_OF[$p]}" -p "$p" "$@"
+}
+for p in 7000 7001 7002; do node "$p"; done
 sleep 1
-N redis-cli -p 7000 cluster meet 127.0.0.1 7001 >/dev/null
-N redis-cli -p 7000 cluster meet 127.0.0.1 7002 >/dev/null
-N redis-cli -p 7000 cluster addslots $(seq 0 5460) >/dev/null
-N redis-cli -p 7001 cluster addslots $(seq 5461 10922) >/dev/null
-N redis-cli -p 7002 cluster addslots $(seq 10923 16383) >/dev/null
+cli 7000 cluster meet "${IP_OF[7001]}" 7001 >/dev/null
+cli 7000 cluster meet "${IP_OF[7002]}" 7002 >/dev/null
+cli 7000 cluster addslots $(seq 0 5460) >/dev/null
+cli 7001 cluster addslots $(seq 5461 10922) >/dev/null
+cli 7002 cluster addslots $(seq 10923 16383) >/dev/null
 for _ in $(seq 100); do
-  N redis-cli -p 7000 cluster info | grep -q 'cluster_state:ok' && break
+  cli 7000 cluster info | grep -q 'cluster_state:ok' && break
   sleep 0.2
 done
 
 bench() {
-  N redis-benchmark --cluster -p 7000 -c 50 -t set,get -n "$REQUESTS" -q 2>/dev/null | tr '\r' '\n' |
-    grep -E '^(SET|GET):' | grep -o '[0-9.]* requests per second' | awk '{s += $1; n++} END {printf "%d", s / n}'
+  C redis-benchmark --cluster -h "${IP_OF[7000]}" -p 7000 -c 50 -t set,get -n "$REQUESTS" -q 2>/dev/null |
+    tr '\r' '\n' | grep -E '^(SET|GET):' | grep -o '[0-9.]* requests per second' |
+    awk '{s += $1; n++} END {printf "%d", s / n}'
 }
 
 # run NAME CMD...: the tool under GNU time (CPU, RSS), the benchmark, then
@@ -91,31 +133,30 @@ if [ -z "${ONLY_COMPARE:-}" ]; then
 echo "| tool on the host | packets captured | dropped by libpcap | CPU seconds | peak RSS MiB | server's ops/s |"
 echo "|---|---|---|---|---|---|"
 run none
-run tcpdump tcpdump -i lo -w /dev/null
-run watch "$BIN" watch -i lo --metrics 127.0.0.1:0
-run watch-nofilter "$BIN" watch -i lo --no-auto-filter
-run watch-ports "$BIN" watch -i lo -f 'tcp portrange 17000-17002'
+run tcpdump tcpdump -i "$IFACE" -w /dev/null
+run watch "$BIN" watch -i "$IFACE" --metrics 127.0.0.1:0
+run watch-nofilter "$BIN" watch -i "$IFACE" --no-auto-filter
+run watch-ports "$BIN" watch -i "$IFACE" -f 'tcp portrange 17000-17002'
 
 # Idle: the agent alone on the idle cluster for 10 s.
-N /usr/bin/time -f 'TIME %U %S %M' "$BIN" watch -i lo --duration 10 >"$OUT/idle.out" 2>"$OUT/idle.log" || true
+N /usr/bin/time -f 'TIME %U %S %M' "$BIN" watch -i "$IFACE" --duration 10 >"$OUT/idle.out" 2>"$OUT/idle.log" || true
 echo
 echo "idle cluster, 10 s: $(awk '/^TIME/ {printf "%.2f CPU seconds, peak RSS %d MiB", $2 + $3, $4 / 1024}' "$OUT/idle.log")"
 fi
 
 # Nothing of the bus lost: the agent's analysis of a busy run against the
-# bus ports captured apart at the same time.
-ip netns exec "$NS" tcpdump -i lo -U -w "$OUT/bus-only.pcap" 'tcp portrange 17000-17003 or (tcp port 7000 and tcp[((tcp[12] & 0xf0) >> 2):4] = 0x2a340d0a)' 2>"$OUT/bus-tcpdump.log" &
+# bus ports captured apart at the same time (with the handshakes and
+# CLUSTER commands of connections to 7000, where the operator's MEET goes).
+ip netns exec "$NS" tcpdump -i "$IFACE" -U -w "$OUT/bus-only.pcap" 'tcp portrange 17000-17003 or (tcp port 7000 and (tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0 or tcp[((tcp[12] & 0xf0) >> 2):4] = 0x2a340d0a))' 2>"$OUT/bus-tcpdump.log" &
 TPID=$!
-ip netns exec "$NS" "$BIN" analyze -i lo --json "$OUT/busy.json" >"$OUT/busy.report" 2>"$OUT/busy.log" &
+ip netns exec "$NS" "$BIN" analyze -i "$IFACE" --json "$OUT/busy.json" >"$OUT/busy.report" 2>"$OUT/busy.log" &
 APID=$!
 sleep 2
 bench >/dev/null
 # A node met during the load: the new connections must be read whole.
-mkdir -p "$WORK/7003"
-N "$SERVER" --port 7003 --cluster-enabled yes --cluster-config-file "$WORK/7003/nodes.conf" --dir "$WORK/7003" \
-  --daemonize yes --save "" --appendonly no --logfile "$WORK/7003/log"
+node 7003
 sleep 0.5
-N redis-cli -p 7000 cluster meet 127.0.0.1 7003 >/dev/null
+cli 7000 cluster meet "${IP_OF[7003]}" 7003 >/dev/null
 bench >/dev/null
 sleep 2
 kill -INT "$APID" "$TPID" 2>/dev/null || true

@@ -7,6 +7,7 @@ use crate::analysis::config::AnalysisConfig;
 use crate::analysis::model::{Evidence, Finding, FindingKind, NodeId};
 use crate::clusterbus::MessageType;
 use crate::decode::Endpoint;
+use crate::events::numbered::Numbered;
 use crate::events::{BusMessage, Link};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
@@ -38,21 +39,51 @@ pub struct HeldMessage {
     pub msg: Box<BusMessage>,
 }
 
-/// One TCP connection as seen by one capture.
-#[derive(Clone, Debug, Default)]
+/// No node (yet) on a side of a [`Connection`].
+const NO_NODE: u32 = u32::MAX;
+
+/// One TCP connection as seen by one capture: what every message on it
+/// reads and writes, 16 bytes (sides as numbers in `Connections::ids`).
+/// With the 6 GB of a 100-node capture streaming through the cache
+/// between two messages of a connection, each message's entry is a cache
+/// miss: the entry used to be 200 bytes (two `Option<NodeId>`, the first
+/// message, the held ones), several lines; the rest is in [`Opening`].
+#[derive(Clone, Copy, Debug)]
 struct Connection {
-    opener: Option<NodeId>,
-    responder: Option<NodeId>,
+    opener: u32,
+    responder: u32,
+    messages: u32,
+    answered: bool,
+    closed: bool,
+    /// Both sides known (counted in `pairs`).
+    paired: bool,
+    /// Messages are held in its [`Opening`].
+    holds: bool,
+}
+
+impl Default for Connection {
+    fn default() -> Self {
+        Connection {
+            opener: NO_NODE,
+            responder: NO_NODE,
+            messages: 0,
+            answered: false,
+            closed: false,
+            paired: false,
+            holds: false,
+        }
+    }
+}
+
+/// The part of a connection read on its first messages, while messages
+/// wait for a side, and at its end.
+#[derive(Clone, Debug, Default)]
+struct Opening {
     responder_ep: Option<Endpoint>,
     first_type: Option<MessageType>,
     first_ts: i64,
     first_frame: u64,
-    answered: bool,
     pending: Vec<HeldMessage>,
-    messages: u32,
-    closed: bool,
-    /// Both sides known (counted in `pairs`).
-    paired: bool,
 }
 
 /// The first answer on a connection: who dialled, where, who answered.
@@ -80,6 +111,10 @@ pub struct Arrival {
 #[derive(Clone, Debug, Default)]
 pub struct Connections {
     conns: HashMap<(usize, u64), Connection>,
+    /// The same connections' openings (when one was needed).
+    openings: HashMap<(usize, u64), Opening>,
+    /// Node ids numbered for `conns`.
+    ids: Numbered<NodeId>,
     /// (dialler, address) → short connections (ts, evidence).
     short: BTreeMap<(NodeId, String), Vec<(i64, Evidence)>>,
     /// Per capture: the node pairs whose link it saw (smaller id first).
@@ -94,60 +129,73 @@ impl Connections {
     /// message is held (up to a cap).
     pub fn arrive(&mut self, on: &Sent<'_>, msg: &BusMessage) -> Arrival {
         let link = on.link;
-        let c = self.conns.entry((link.capture, link.conn_id)).or_default();
+        let key = (link.capture, link.conn_id);
+        let sender = self.ids.number(&on.sender);
+        let c = self.conns.entry(key).or_default();
         c.messages += 1;
         let mut answered_now = false;
         if on.is_opener {
-            if c.opener.is_none() {
-                c.opener = Some(on.sender);
-                c.responder_ep = Some(link.dst);
-                c.first_type = Some(msg.msg_type);
-                c.first_ts = on.ts;
-                c.first_frame = on.frame;
+            if c.opener == NO_NODE {
+                c.opener = sender;
+                let o = self.openings.entry(key).or_default();
+                o.responder_ep = Some(link.dst);
+                o.first_type = Some(msg.msg_type);
+                o.first_ts = on.ts;
+                o.first_frame = on.frame;
             }
-        } else if c.responder.is_none() {
-            c.responder = Some(on.sender);
-            if c.responder_ep.is_none() {
-                c.responder_ep = Some(link.src);
+        } else if c.responder == NO_NODE {
+            c.responder = sender;
+            let o = self.openings.entry(key).or_default();
+            if o.responder_ep.is_none() {
+                o.responder_ep = Some(link.src);
             }
-            answered_now = c.opener.is_some() && !c.answered;
+            answered_now = c.opener != NO_NODE && !c.answered;
             c.answered |= answered_now;
         }
-        if !c.paired
-            && let (Some(a), Some(b)) = (c.opener, c.responder)
-        {
+        let both = c.opener != NO_NODE && c.responder != NO_NODE;
+        if !c.paired && both {
             c.paired = true;
-            if a != b {
+            if c.opener != c.responder {
+                let (a, b) = (*self.ids.of(c.opener), *self.ids.of(c.responder));
                 self.pairs.entry(link.capture).or_default().entry((a.min(b), a.max(b))).or_insert(on.ts);
             }
         }
         let receiver = if on.is_opener { c.responder } else { c.opener };
+        let receiver = (receiver != NO_NODE).then(|| *self.ids.of(receiver));
         let mut released = Vec::new();
         match receiver {
-            Some(r) if c.opener.is_some() && c.responder.is_some() => {
-                self.held -= c.pending.len();
-                for p in std::mem::take(&mut c.pending) {
-                    // Held messages of this direction reach the receiver;
-                    // of the other direction, the sender.
-                    let rcv = if p.link.src == link.src { r } else { on.sender };
-                    released.push((p, rcv));
+            Some(r) if both => {
+                if std::mem::take(&mut c.holds)
+                    && let Some(o) = self.openings.get_mut(&key)
+                {
+                    self.held -= o.pending.len();
+                    for p in std::mem::take(&mut o.pending) {
+                        // Held messages of this direction reach the receiver;
+                        // of the other direction, the sender.
+                        let rcv = if p.link.src == link.src { r } else { on.sender };
+                        released.push((p, rcv));
+                    }
                 }
             }
             Some(_) => {}
-            None if c.pending.len() < PENDING_CAP && self.held < HELD_CAP => {
-                self.held += 1;
-                c.pending.push(HeldMessage { ts: on.ts, frame: on.frame, link: *link, msg: Box::new(msg.clone()) })
+            None if self.held < HELD_CAP => {
+                let o = self.openings.entry(key).or_default();
+                if o.pending.len() < PENDING_CAP {
+                    self.held += 1;
+                    c.holds = true;
+                    o.pending.push(HeldMessage { ts: on.ts, frame: on.frame, link: *link, msg: Box::new(msg.clone()) })
+                }
             }
             None => {}
         }
-        let answer = match (answered_now, c.opener, c.responder, c.responder_ep) {
-            (true, Some(opener), Some(responder), Some(responder_ep)) => Some(Answer {
-                opener,
-                responder,
+        let answer = match (answered_now, self.openings.get(&key)) {
+            (true, Some(o)) => o.responder_ep.map(|responder_ep| Answer {
+                opener: *self.ids.of(c.opener),
+                responder: *self.ids.of(c.responder),
                 responder_ep,
-                first_type: c.first_type.unwrap_or(MessageType::PING),
-                first_ts: c.first_ts,
-                first_frame: c.first_frame,
+                first_type: o.first_type.unwrap_or(MessageType::PING),
+                first_ts: o.first_ts,
+                first_frame: o.first_frame,
             }),
             _ => None,
         };
@@ -171,24 +219,29 @@ impl Connections {
     pub fn end(&mut self, cfg: &AnalysisConfig, ts: i64, link: &Link) -> Option<NodeId> {
         let key = (link.capture, link.conn_id);
         let c = self.conns.get_mut(&key)?;
+        let opening = self.openings.get(&key);
+        let responder_ep = opening.and_then(|o| o.responder_ep);
         let from_opener = match link.from_initiator {
             Some(f) => f,
-            None => c.responder_ep.is_none_or(|r| r != link.src),
+            None => responder_ep.is_none_or(|r| r != link.src),
         };
-        let sender = if from_opener { c.opener } else { c.responder };
+        let side = if from_opener { c.opener } else { c.responder };
+        let sender = (side != NO_NODE).then(|| *self.ids.of(side));
         if c.closed {
-            self.held -= c.pending.len();
+            self.held -= opening.map_or(0, |o| o.pending.len());
             self.conns.remove(&key);
+            self.openings.remove(&key);
             return sender;
         }
         c.closed = true;
-        if let (Some(l), Some(dst)) = (c.opener, c.responder_ep)
-            && c.first_ts > 0
-            && ts - c.first_ts < SHORT_CONN_US
+        let (first_ts, first_frame) = opening.map_or((0, 0), |o| (o.first_ts, o.first_frame));
+        if let (true, Some(dst)) = (c.opener != NO_NODE, responder_ep)
+            && first_ts > 0
+            && ts - first_ts < SHORT_CONN_US
             && c.messages <= SHORT_CONN_MESSAGES
         {
-            let evd = cfg.evidence(link.capture, c.first_frame);
-            let first_ts = c.first_ts;
+            let l = *self.ids.of(c.opener);
+            let evd = cfg.evidence(link.capture, first_frame);
             let v = self.short.entry((l, format!("{}:{}", dst.ip, dst.port))).or_default();
             if v.len() < SHORT_CONN_CAP && !v.iter().any(|(t, _)| (t - first_ts).abs() < SAME_CONN_US) {
                 v.push((first_ts, evd));

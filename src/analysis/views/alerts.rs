@@ -26,6 +26,11 @@ pub enum AlertKind {
     SlotChange,
     /// Something the captures cannot show (told at the end).
     BusUnreadable,
+    /// A live capture's interface went down (told by the capture, not
+    /// the analysis).
+    InterfaceDown,
+    /// It came back and is read again.
+    InterfaceUp,
 }
 
 impl AlertKind {
@@ -37,6 +42,8 @@ impl AlertKind {
             AlertKind::Merge => "merge",
             AlertKind::SlotChange => "slot_change",
             AlertKind::BusUnreadable => "bus_unreadable",
+            AlertKind::InterfaceDown => "interface_down",
+            AlertKind::InterfaceUp => "interface_up",
         }
     }
 
@@ -90,6 +97,9 @@ pub struct Alert {
     /// A `REVISED` line: this corrects an event told before.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revised: Option<Revised>,
+    /// An interface's event: its name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
 }
 
 /// How a told event was corrected.
@@ -117,6 +127,40 @@ pub struct Revised {
 }
 
 impl Alert {
+    /// A live capture's interface went down (`down`) or came back.
+    pub fn interface(ts_us: i64, down: bool, interface: &str, summary: String) -> Alert {
+        let (kind, severity) =
+            if down { (AlertKind::InterfaceDown, Severity::Warning) } else { (AlertKind::InterfaceUp, Severity::Info) };
+        Alert {
+            interface: Some(interface.to_string()),
+            ..Alert::plain(ts_us, kind, severity, Vec::new(), summary, Vec::new())
+        }
+    }
+
+    /// An event with nothing but these.
+    fn plain(
+        ts_us: i64,
+        kind: AlertKind,
+        severity: Severity,
+        nodes: Vec<NodeId>,
+        summary: String,
+        evidence: Vec<Evidence>,
+    ) -> Alert {
+        Alert {
+            ts_us,
+            kind,
+            severity,
+            nodes,
+            addresses: Vec::new(),
+            summary,
+            evidence,
+            sides: None,
+            chain: None,
+            revised: None,
+            interface: None,
+        }
+    }
+
     /// What identifies the event across looks: its family (a finding's
     /// kind, except that an address's collision and reuse are one family:
     /// the same address judged again), its nodes and addresses, and its
@@ -179,18 +223,7 @@ impl Alert {
 pub fn alerts(a: &Analysis) -> Vec<Alert> {
     let best: BestAddresses = a.best_addresses();
     let mut out = Vec::new();
-    let plain = |ts_us, kind, severity, nodes, summary, evidence| Alert {
-        ts_us,
-        kind,
-        severity,
-        nodes,
-        addresses: Vec::new(),
-        summary,
-        evidence,
-        sides: None,
-        chain: None,
-        revised: None,
-    };
+    let plain = Alert::plain;
     for j in &a.joins {
         let intro = a.introductions.get(j.introduction);
         let summary = match intro {
@@ -223,18 +256,9 @@ pub fn alerts(a: &Analysis) -> Vec<Alert> {
         out.push(alert);
     }
     for f in &a.findings {
-        out.push(Alert {
-            ts_us: f.first_ts_us,
-            kind: AlertKind::Finding(f.kind),
-            severity: f.severity,
-            nodes: f.nodes.clone(),
-            addresses: f.addresses.clone(),
-            summary: f.summary.clone(),
-            evidence: f.evidence.clone(),
-            sides: None,
-            chain: None,
-            revised: None,
-        });
+        let kind = AlertKind::Finding(f.kind);
+        let alert = plain(f.first_ts_us, kind, f.severity, f.nodes.clone(), f.summary.clone(), f.evidence.clone());
+        out.push(Alert { addresses: f.addresses.clone(), ..alert });
     }
     for s in &a.damage.slot_moves {
         let from = s.from.map_or("nobody".to_string(), |n| n.short().into_owned());

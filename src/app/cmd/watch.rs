@@ -5,12 +5,58 @@
 use crate::app::config::{InputConfig, WatchConfig, is_stdout};
 use crate::app::inputs::{damaged, open_vantages};
 use crate::app::metrics::Exposition;
+use meetgraph::analysis::alerts::Alert;
 use meetgraph::analysis::alerts::AlertKind;
+use meetgraph::capture::{LinkEvent, Links};
 use meetgraph::error::{Error, Status};
 use meetgraph::output::watch::{use_colour, write_alert, write_alert_json};
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+/// The `--json-events` file (when not standard output).
+type JsonFile = Arc<Mutex<Option<io::BufWriter<std::fs::File>>>>;
+
+/// Events to standard output (lines, or JSON lines) and the JSON file.
+fn write_events(alerts: &[Alert], json_on_stdout: bool, colour: bool, json_file: &JsonFile) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut file = json_file.lock().map_err(|_| io::Error::other("events file lock"))?;
+    for x in alerts {
+        if json_on_stdout { write_alert_json(&mut out, x) } else { write_alert(&mut out, x, colour) }?;
+        if let Some(f) = file.as_mut() {
+            write_alert_json(f, x)?;
+        }
+    }
+    out.flush()?;
+    if let Some(f) = file.as_mut() {
+        f.flush()?;
+    }
+    Ok(())
+}
+
+/// An interface going down or coming back is an event as it happens
+/// (from the capture's thread: nothing may be read meanwhile), and the
+/// interfaces' metrics follow.
+fn tell_interfaces(links: &Links, exposition: &Exposition, json_on_stdout: bool, colour: bool, json_file: JsonFile) {
+    let metrics = |links: &Links| {
+        let states: Vec<(String, bool, u64)> =
+            links.statuses().into_iter().map(|s| (s.interface, s.up, s.outages)).collect();
+        meetgraph::output::metrics::interfaces_exposition(&states)
+    };
+    exposition.set_interfaces(metrics(links));
+    let (mine, exposition) = (links.clone(), exposition.clone());
+    links.listen(move |c| {
+        exposition.set_interfaces(metrics(&mine));
+        if c.event == LinkEvent::Retrying {
+            return;
+        }
+        let alert = Alert::interface(c.ts_us, c.event == LinkEvent::Down, &c.interface, crate::app::live::link_line(c));
+        // A failed write shows at the next event the watch loop writes.
+        let _ = write_events(&[alert], json_on_stdout, colour, &json_file);
+    });
+}
 
 pub fn run(input: &InputConfig, cfg: &WatchConfig) -> Result<Status, Error> {
     let exposition = Exposition::default();
@@ -20,13 +66,17 @@ pub fn run(input: &InputConfig, cfg: &WatchConfig) -> Result<Status, Error> {
     let mut by_kind: BTreeMap<AlertKind, u64> = BTreeMap::new();
     let (mut opened, acfg) = open_vantages(input, None)?;
     let json_on_stdout = cfg.json_events.as_deref().is_some_and(is_stdout);
-    let mut json_file = match &cfg.json_events {
+    let json_file = match &cfg.json_events {
         Some(p) if !json_on_stdout => {
             Some(io::BufWriter::new(std::fs::File::create(p).map_err(|e| Error::write_file(p, e))?))
         }
         _ => None,
     };
+    let json_file = Arc::new(Mutex::new(json_file));
     let colour = use_colour(io::stdout().is_terminal());
+    if let Some(live) = &opened.live {
+        tell_interfaces(&live.links, &exposition, json_on_stdout, colour, json_file.clone());
+    }
     let drops = opened.live.as_ref().map(|l| l.drops.clone());
     let learning = opened.live.as_ref().and_then(|l| l.learning.clone());
     let dropped = || drops.as_ref().map(|d| d.load(Ordering::Relaxed));
@@ -36,22 +86,7 @@ pub fn run(input: &InputConfig, cfg: &WatchConfig) -> Result<Status, Error> {
         if err.is_some() {
             return;
         }
-        let stdout = io::stdout();
-        let mut out = stdout.lock();
-        let mut r = Ok(());
-        for x in alerts {
-            r = r.and_then(|_| {
-                if json_on_stdout { write_alert_json(&mut out, x) } else { write_alert(&mut out, x, colour) }
-            });
-            if let Some(f) = json_file.as_mut() {
-                r = r.and_then(|_| write_alert_json(f, x));
-            }
-        }
-        r = r.and_then(|_| out.flush());
-        if let Some(f) = json_file.as_mut() {
-            r = r.and_then(|_| f.flush());
-        }
-        if let Err(e) = r {
+        if let Err(e) = write_events(alerts, json_on_stdout, colour, &json_file) {
             err = Some(Error::write("writing events", e));
         }
         for x in alerts {
