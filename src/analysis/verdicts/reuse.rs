@@ -199,7 +199,7 @@ fn fate_text(fate: &AddressFate, old: &NodeId, new: &NodeId, addr: &str) -> Stri
         AddressFate::Adopted => "the servers adopted the new node at the old node's address: this is how the clusters merged (see the merge chain)".into(),
         AddressFate::HandshakeAdopted => format!("a handshake at {addr} took {new} for {old} (see sender_mismatch)"),
         AddressFate::Rejected { known_before: true } => format!(
-            "peers that knew {old} before it fell silent dialled it there as a known node (not a handshake) and rejected {new}'s answer (marking {old} noaddr), as every generation does"
+            "peers that knew {old} before it fell silent dialled it there as a known node (not a handshake) and rejected {new}'s answer (marking {old} noaddr), as every generation does: a near miss; a node that knew {old} only from gossip dials it with a blind handshake on Redis < 5.0.10/6.0.5"
         ),
         AddressFate::Rejected { known_before: false } => format!(
             "peers that still list {old} there dialled it and rejected {new}'s answer (marking {old} noaddr): a near miss on these servers; servers that handshake gossiped addresses blindly (Redis < 5.0.10/6.0.5) would have adopted it and merged the clusters"
