@@ -321,8 +321,10 @@ pub enum Command {
 
         /// The node: its id (or a unique prefix), or an address IP:PORT
         /// (data or bus port) for the node that answered there at that time
-        /// (several: they are listed with their times).
-        #[arg(long = "as", value_name = "ID|IP:PORT")]
+        /// (several: they are listed with their times). Two servers sharing
+        /// one id (a copied nodes.conf): ID@IP:PORT chooses the one serving
+        /// that port; ID alone the one that sent last.
+        #[arg(long = "as", value_name = "ID|IP:PORT|ID@IP:PORT")]
         node: String,
 
         /// Capture time: RFC 3339 (any UTC offset), a time of day on the
@@ -356,5 +358,8 @@ What a capture cannot show, and how it is printed:
                and to the node's gossip
   slots        migrating/importing markers ([slot->-id], CLUSTER SETSLOT) are not shown
   version      Redis 4.0 to 6.2 look alike on the wire; --server-version names the version
-  cloned ids   two servers sharing one id (a copied nodes.conf) share one table here
+  cloned ids   two servers sharing one id (a copied nodes.conf) keep one table each, told
+               apart by their ports: --as ID@IP:PORT chooses (copies at the same ports share)
+  event loop   what a server did between a CLUSTER NODES request and its reply (a PING, a PONG,
+               a connect) may or may not be in the table it printed
 ";

@@ -99,7 +99,7 @@ fn node_views_change_nothing_in_the_analysis() {
             cfg.node_views = views;
             let (analyzer, _) = analyze_inputs_with(&mut inputs, cfg, Threads::One);
             let ids = analyzer.node_ids();
-            let has_view = ids.first().and_then(|id| analyzer.view_of(id, i64::MAX, None)).is_some();
+            let has_view = ids.first().and_then(|id| analyzer.view_of(id, None, i64::MAX, None)).is_some();
             (serde_json::to_value(analyzer.finish()).unwrap(), has_view, ids.is_empty())
         };
         let (with, viewed, no_nodes) = run(true);

@@ -91,7 +91,7 @@ pub fn everything(bytes: &[u8]) {
     let end = inputs[0].pipeline.stats().last_ts_us.unwrap_or(0);
     for id in analyzer.node_ids().iter().take(16) {
         for at in [end, end - 1_000_000, i64::MIN / 2] {
-            if let Some(v) = analyzer.view_of(id, at, None) {
+            if let Some(v) = analyzer.view_of(id, None, at, None) {
                 let mut out = Vec::new();
                 write_nodes_view(&mut out, &v).unwrap();
                 assert_printable("nodes", &String::from_utf8(out).expect("nodes is UTF-8"));

@@ -163,21 +163,18 @@ impl Analyzer {
         self.nodes.ids().collect()
     }
 
-    /// The view of `node` from the state reached so far (run the analyzer
-    /// with `until_us` = T and `node_views` set first), printed as server
-    /// `version` (major, minor) would, or as the bytes tell when `None`.
-    /// `None` also when the analyzer kept no node views.
-    pub fn view_of(&self, node: &NodeId, at_us: i64, version: Option<(u32, u32)>) -> Option<NodesView> {
-        if !self.cfg.node_views {
-            return None;
-        }
-        let src = view::ViewSources {
-            nodes: &self.nodes,
-            knowledge: &self.knowledge,
-            intros: &self.intros,
-            tables: &self.tables,
-        };
-        view::view(&src, node, at_us, version)
+    /// The view of `node` (its instance serving data or bus `port`, else
+    /// its latest) so far (set `until_us` = T and `node_views` first), as
+    /// server version `v` (major, minor) prints, or as the bytes tell.
+    pub fn view_of(&self, node: &NodeId, port: Option<u16>, at_us: i64, v: Option<(u32, u32)>) -> Option<NodesView> {
+        let (nodes, knowledge, intros, tables) = (&self.nodes, &self.knowledge, &self.intros, &self.tables);
+        let src = view::ViewSources { nodes, knowledge, intros, tables };
+        self.cfg.node_views.then(|| view::view(&src, node, port, at_us, v)).flatten()
+    }
+
+    /// The ports (data, bus) of each server instance of `node` seen.
+    pub fn instances_of(&self, node: &NodeId) -> Vec<(u16, u16)> {
+        self.tables.instances_of(node).iter().map(|i| (i.port, i.cport)).collect()
     }
 
     fn message(&mut self, ts: i64, frame: u64, link: Link, msg: &BusMessage) {

@@ -58,16 +58,19 @@ pub fn own_gossip(
             continue;
         }
         let e = t.entry(g.node);
+        // `fail?` shows the PING has waited longer than the timeout, when
+        // the table had it not failing with a PING pending (a PING time the
+        // gossip shows may be newer than the wait behind a `fail?` kept).
+        if g.flags & NodeFlags::PFAIL != 0 && e.flags & NodeFlags::PFAIL == 0 && e.ping_sent_ms != 0 {
+            let d = now - e.ping_sent_ms;
+            timeout = Some(timeout.map_or(d, |t| t.min(d)));
+        }
         // Built before a move a rule made (a PONG is built before the
         // packet it answers is applied): the rule stands.
         if now - e.moved_ms < GOSSIP_LAG_MS {
             continue;
         }
         e.addr = Some(g.addr.clone());
-        if g.flags & NodeFlags::PFAIL != 0 && e.flags & NodeFlags::PFAIL == 0 && e.ping_sent_ms != 0 {
-            let d = now - e.ping_sent_ms;
-            timeout = Some(timeout.map_or(d, |t| t.min(d)));
-        }
         let fresh = now - e.direct_ms < GOSSIP_LAG_MS;
         let keep = if fresh { e.flags & NodeFlags::PFAIL } else { 0 };
         let shown = g.flags & PRINTED_FLAGS & !(NodeFlags::MYSELF | NodeFlags::NOADDR | NodeFlags::HANDSHAKE);
@@ -137,6 +140,7 @@ pub fn heard(t: &mut NodeTable, r: NodeId, s: NodeId, m: &BusMessage, now: i64, 
             }
         }
         if g.node != r
+            && rules.gossip_moves_failing
             && (e.flags & NodeFlags::FAIL != 0 || e.pfail_at(now, timeout))
             && g.flags & (NodeFlags::NOADDR | NodeFlags::PFAIL | NodeFlags::FAIL) == 0
             && e.addr.as_ref().is_some_and(|a| a.ip != g.addr.ip || a.port != g.addr.port || a.cport != g.addr.cport)

@@ -7,6 +7,7 @@
 //! | file | holds |
 //! |---|---|
 //! | `table.rs` | one node's table: the `clusterNode` fields `CLUSTER NODES` prints (address, flags, link, ping/pong times, slots) |
+//! | `instances.rs` | server instances (an id and its ports): a cloned `nodes.conf` makes two, each with its own table |
 //! | `updates.rs` | every node's table, and the servers' rules that change it, message by message |
 //! | `rules.rs` | which generation's rules a node's table follows (from its bytes, or `--server-version`) |
 //! | `gossip.rs` | how a table takes the node's own gossip and the gossip it hears |
@@ -14,6 +15,7 @@
 //! | `view.rs` | what node X believed at time T (`CLUSTER NODES` lines in X's generation's format) |
 
 pub mod gossip;
+pub mod instances;
 pub mod rules;
 pub mod slot_table;
 pub mod table;

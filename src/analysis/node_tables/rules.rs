@@ -35,6 +35,10 @@ pub struct Rules {
     /// address (only handshake nodes carry the MEET flag: Redis, Valkey
     /// 7.2); Valkey 8 keeps the flag on known nodes and re-MEETs them.
     pub meet_is_handshake: bool,
+    /// Gossip moves a failing node to the address a peer sees it at
+    /// (3.2+); Redis 3.0 starts a handshake there instead, and only its
+    /// answer moves the node (§9d).
+    pub gossip_moves_failing: bool,
 }
 
 impl Rules {
@@ -54,6 +58,7 @@ impl Rules {
             ignores_self_gossip: valkey || (generation != Generation::Redis30 && version.is_some_and(|v| v >= (7, 4))),
             pong_needs_normal_state: generation == Generation::Valkey90,
             meet_is_handshake: !valkey,
+            gossip_moves_failing: generation != Generation::Redis30 && version.is_none_or(|v| v >= (3, 2)),
         }
     }
 }
@@ -76,5 +81,7 @@ mod tests {
         assert!(!Rules::of(Generation::Valkey81, None).pong_needs_normal_state);
         assert!(Rules::of(Generation::Redis72, None).meet_is_handshake);
         assert!(!Rules::of(Generation::Valkey81, None).meet_is_handshake);
+        assert!(!Rules::of(Generation::Redis30, None).gossip_moves_failing);
+        assert!(Rules::of(Generation::Redis40, Some((3, 2))).gossip_moves_failing);
     }
 }

@@ -118,9 +118,9 @@ pub struct NodeTable {
     /// Where it serves clients (ip, data port), from its own messages: a
     /// `CLUSTER FORGET` sent there is its.
     pub(super) data_addrs: Vec<(String, u16)>,
-    /// Nodes an operator made it forget (`CLUSTER FORGET`), with when
-    /// (ms): gone from the table, and gossip does not bring them back for
-    /// a minute (clusterBlacklistAddNode).
+    /// Nodes an operator made it forget (`CLUSTER FORGET`, or a peer's
+    /// FORGOTTEN_NODE extension), with until when (ms) gossip may not
+    /// bring them back (clusterBlacklistAddNode).
     pub(super) forgotten: HashMap<NodeId, i64>,
 }
 
@@ -139,6 +139,28 @@ impl NodeTable {
 
     pub fn get(&self, n: &NodeId) -> Option<&TableEntry> {
         self.entries.get(n)
+    }
+
+    /// The table a server started from a copy of this one's `nodes.conf`
+    /// begins with at `now`: the nodes, their flags, slots and epochs, no
+    /// connection; a nonzero PING or PONG time loads as `now`
+    /// (clusterLoadConfig).
+    pub fn copied(&self, now: i64) -> NodeTable {
+        let mut entries = self.entries.clone();
+        for e in entries.values_mut() {
+            e.ping_sent_ms = if e.ping_sent_ms != 0 { now } else { 0 };
+            e.pong_recv_ms = if e.pong_recv_ms != 0 { now } else { 0 };
+        }
+        NodeTable {
+            entries,
+            slots: self.slots.clone(),
+            claims: self.claims.clone(),
+            my_ip: self.my_ip.clone(),
+            announces: self.announces,
+            adds_by_id: self.adds_by_id,
+            forgotten: self.forgotten.clone(),
+            ..NodeTable::default()
+        }
     }
 
     /// Whether the viewer has an outbound link to `n` (`connected`);
@@ -264,12 +286,19 @@ impl NodeTable {
     }
 
     /// `CLUSTER FORGET n` at `now` (clusterDelNode): the node leaves the
-    /// table with its slots and links.
+    /// table with its slots and links, and gossip does not bring it back
+    /// for a minute.
     pub fn forget(&mut self, n: NodeId, now: i64) {
+        const BLACKLIST_MS: i64 = 60_000;
+        self.forget_until(n, now + BLACKLIST_MS);
+    }
+
+    /// `n` deleted, kept out of the table until `until` (ms).
+    pub fn forget_until(&mut self, n: NodeId, until: i64) {
         self.entries.remove(&n);
         self.release(&n);
         self.links.retain(|_, l| l.node != Some(n));
-        self.forgotten.insert(n, now);
+        self.forgotten.insert(n, until);
     }
 
     /// Whether an operator made it forget `n` (`CLUSTER FORGET`).
@@ -277,11 +306,10 @@ impl NodeTable {
         self.forgotten.contains_key(n)
     }
 
-    /// Whether gossip may add `n` at `now`: not forgotten in the last
-    /// minute (the FORGET blacklist).
+    /// Whether gossip may add `n` at `now`: not while it is forgotten
+    /// (the FORGET blacklist, clusterBlacklistAddNode).
     pub fn blacklisted(&self, n: &NodeId, now: i64) -> bool {
-        const BLACKLIST_MS: i64 = 60_000;
-        self.forgotten.get(n).is_some_and(|t| now - t < BLACKLIST_MS)
+        self.forgotten.get(n).is_some_and(|until| now < *until)
     }
 
     /// The handshake node a MEET made at `ip:cport`, taken out.

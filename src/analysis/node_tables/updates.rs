@@ -6,6 +6,7 @@
 //! links closing.
 
 use super::gossip;
+use super::instances::{Instance, Instances};
 use super::rules::Rules;
 use super::table::{NodeTable, OutLink, Pending, TableEntry};
 use crate::analysis::model::NodeId;
@@ -14,14 +15,25 @@ use crate::clusterbus::{MessageType, NodeFlags};
 use crate::events::{BusMessage, Link, NodeAddr};
 use rustc_hash::FxHashMap as HashMap;
 
-/// Every viewer's table.
+/// Every viewer's table (one per server instance).
 #[derive(Clone, Debug, Default)]
 pub struct NodeTables {
-    viewers: HashMap<NodeId, NodeTable>,
+    viewers: HashMap<Instance, NodeTable>,
+    instances: Instances,
+    /// The messages each node took the gossip of (receiver, fingerprint)
+    /// and when (ms): several captures' copies of one message are one
+    /// message to the server (a second copy would take a pong time from
+    /// gossip about a node the first copy added).
+    heard: HashMap<(NodeId, u64), i64>,
     /// The node timeout as the capture shows it: the shortest time from a
     /// PING to the first gossip of its viewer calling the node `fail?`.
     timeout_ms: Option<i64>,
 }
+
+/// How far apart two captures' copies of one message can be (ms), and
+/// how many messages are remembered before older ones are dropped.
+const COPY_SPAN_MS: i64 = 10_000;
+const HEARD_KEPT: usize = 1 << 14;
 
 /// ms from µs.
 fn ms(ts_us: i64) -> i64 {
@@ -29,8 +41,18 @@ fn ms(ts_us: i64) -> i64 {
 }
 
 impl NodeTables {
-    pub fn table(&self, v: &NodeId) -> Option<&NodeTable> {
+    pub fn table(&self, v: &Instance) -> Option<&NodeTable> {
         self.viewers.get(v)
+    }
+
+    /// The instance of `n` serving `port` (data or bus), or its latest.
+    pub fn instance(&self, n: &NodeId, port: Option<u16>) -> Option<Instance> {
+        self.instances.select(n, port)
+    }
+
+    /// Every instance of `n` the capture showed.
+    pub fn instances_of(&self, n: &NodeId) -> &[Instance] {
+        self.instances.all(n)
     }
 
     /// Whether `e` is `fail?` at `at_ms` ([`TableEntry::pfail_at`] with
@@ -44,7 +66,7 @@ impl NodeTables {
     pub fn sent(&mut self, on: &Sent<'_>, m: &BusMessage, rules: Rules) {
         let v = on.sender;
         let now = ms(on.ts);
-        let t = self.viewers.entry(v).or_default();
+        let t = self.instances.sender(&mut self.viewers, on, m);
         t.announces |= !m.announced.ip.is_empty();
         let data = (on.link.src.ip.to_string(), m.announced.port);
         if !t.data_addrs.contains(&data) && t.data_addrs.len() < 8 {
@@ -104,7 +126,7 @@ impl NodeTables {
     pub fn received(&mut self, on: &Sent<'_>, r: NodeId, m: &BusMessage, known: bool, rules: Rules) {
         let s = on.sender;
         let now = ms(on.ts);
-        let t = self.viewers.entry(r).or_default();
+        let t = self.viewers.entry(self.instances.receiver(on, r)).or_default();
         let key = (on.link.capture, on.link.conn_id);
         let src_ip = if m.announced.ip.is_empty() {
             crate::events::IpText::from(on.link.src.ip)
@@ -256,7 +278,22 @@ impl NodeTables {
                 e.master = None;
             }
         }
-        gossip::heard(t, r, s, m, now, self.timeout_ms, rules);
+        if self.heard.insert((r, m.fingerprint()), now).is_none() {
+            gossip::heard(t, r, s, m, now, self.timeout_ms, rules);
+        }
+        // A peer's FORGOTTEN_NODE extension (Redis 7.2+, Valkey): the node
+        // is deleted and kept out for the extension's TTL, unless it is
+        // the receiver or its master (clusterProcessPingExt).
+        let my_master = t.get(&r).and_then(|e| e.master);
+        for (n, ttl) in &m.forgotten {
+            if *n != r && Some(*n) != my_master && t.entries.contains_key(n) {
+                let ttl_ms = i64::try_from(*ttl).unwrap_or(i64::MAX).saturating_mul(1000);
+                t.forget_until(*n, now.saturating_add(ttl_ms));
+            }
+        }
+        if self.heard.len() > HEARD_KEPT {
+            self.heard.retain(|_, t| now - *t < COPY_SPAN_MS);
+        }
     }
 
     /// A command a client sent to `link.dst` (a data port): `CLUSTER

@@ -5,7 +5,7 @@
 
 use super::table::{NodeTable, PRINTED_FLAGS};
 use super::updates::NodeTables;
-use crate::analysis::model::Generation;
+use crate::analysis::model::{Generation, Via};
 use crate::analysis::model::{NodeId, SlotRanges, slots_as_text};
 use crate::analysis::trackers::introductions::Introductions;
 use crate::analysis::trackers::knowledge::Knowledge;
@@ -96,12 +96,20 @@ fn slots_of(nodes: &Nodes, table: Option<&NodeTable>, n: &NodeId) -> SlotRanges 
     }
 }
 
-/// The view of `node` from the state reached so far.
-pub fn view(src: &ViewSources<'_>, node: &NodeId, at_us: i64, version: Option<(u32, u32)>) -> Option<NodesView> {
+/// The view of `node` (its instance serving `port`, or its latest) from
+/// the state reached so far; `None` when no such instance was seen.
+pub fn view(
+    src: &ViewSources<'_>,
+    node: &NodeId,
+    port: Option<u16>,
+    at_us: i64,
+    version: Option<(u32, u32)>,
+) -> Option<NodesView> {
     let me = src.nodes.get(node)?;
     let generation = Dialect::of(me.hints.generation(), version);
     let at_ms = at_us.div_euclid(1000);
-    let table = src.tables.table(node);
+    let instance = src.tables.instance(node, port)?;
+    let table = src.tables.table(&instance);
     let entry = |n: &NodeId| table.and_then(|t| t.get(n));
     // A replica prints its master's configEpoch (6.0+; 3.x–5.0 the largest
     // the replica sent, the same value unless the master's changed).
@@ -113,7 +121,7 @@ pub fn view(src: &ViewSources<'_>, node: &NodeId, at_us: i64, version: Option<(u
     };
     let own = me.own_address();
     let my_ip = table.and_then(NodeTable::my_ip).map_or_else(|| own.ip.to_string(), str::to_string);
-    let my_cport = own.cport;
+    let (my_port, my_cport) = if instance.port != 0 { (instance.port, instance.cport) } else { (me.port, own.cport) };
     let my_flags = entry(node).map_or(me.flags_last, |e| e.flags) & PRINTED_FLAGS | NodeFlags::MYSELF;
     let my_master = entry(node).and_then(|e| e.master).or(me.replicaof);
     let my_epoch = match entry(node) {
@@ -123,7 +131,7 @@ pub fn view(src: &ViewSources<'_>, node: &NodeId, at_us: i64, version: Option<(u
     };
     let mut lines = vec![ViewLine {
         id: node.as_str().into_owned(),
-        address: coordinates(generation, &my_ip, me.port, my_cport, me.hostname.as_deref()),
+        address: coordinates(generation, &my_ip, my_port, my_cport, me.hostname.as_deref()),
         flags: NodeFlags(my_flags).names(),
         master: my_master.map_or("-".into(), |m| m.as_str().into_owned()),
         ping_sent_ms: 0,
@@ -133,8 +141,13 @@ pub fn view(src: &ViewSources<'_>, node: &NodeId, at_us: i64, version: Option<(u
         slots: slots_of(src.nodes, table, node),
     }];
     for id in src.intros.known_by(node) {
-        // Forgotten (CLUSTER FORGET) and not learned again.
-        if id == *node || (entry(&id).is_none() && table.is_some_and(|t| t.forgot(&id))) {
+        // Forgotten (CLUSTER FORGET) and not learned again; or learned in
+        // the capture in a way its table follows (a MEET, gossip), and
+        // not in the table: its server's rules did not keep it (a gossiped
+        // address handshaken and answered by another node).
+        let modelled =
+            matches!(src.intros.via(*node, id), Some(Via::Meet | Via::Gossip | Via::MeetGossip | Via::OperatorMeet));
+        if id == *node || (entry(&id).is_none() && table.is_some_and(|t| t.forgot(&id) || modelled)) {
             continue;
         }
         let header = src.nodes.get(&id);

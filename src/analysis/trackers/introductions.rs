@@ -286,6 +286,11 @@ impl Introductions {
         }
     }
 
+    /// How `l` first learned `n`, if it did.
+    pub fn via(&self, l: NodeId, n: NodeId) -> Option<Via> {
+        self.known.get(&(l, n)).and_then(|i| self.list.get(*i)).map(|i| i.via)
+    }
+
     /// The nodes `l` knows, sorted.
     pub fn known_by(&self, l: &NodeId) -> Vec<NodeId> {
         let mut v: Vec<NodeId> = self.known.keys().filter(|(x, _)| x == l).map(|(_, n)| *n).collect();

@@ -1,7 +1,10 @@
-//! `nodes --as ID|IP:PORT`: what one node believed at one moment, as
-//! `CLUSTER NODES` printed it. `--as` takes a node id (or a unique
-//! prefix) or an address (`IP:PORT`, the data or the bus port): the id
-//! that answered there at that moment, or the list when several did.
+//! `nodes --as ID|IP:PORT|ID@IP:PORT`: what one node believed at one
+//! moment, as `CLUSTER NODES` printed it. `--as` takes a node id (or a
+//! unique prefix) or an address (`IP:PORT`, the data or the bus port): the
+//! id that answered there at that moment, or the list when several did.
+//! Two servers sharing one id (a copied `nodes.conf`) each keep their own
+//! table: `ID@IP:PORT` or `IP:PORT` chooses the one at that port; `ID`
+//! alone the one that sent last (with a warning naming both).
 //! `--at` outside the captures' span is an error naming the span: a
 //! table at another moment than the one asked would be a wrong answer.
 
@@ -16,8 +19,25 @@ use meetgraph::output::report::write_nodes_view;
 use meetgraph::time::{TimeSpec, format_utc_us};
 
 pub fn run(input: &InputConfig, cfg: &NodesConfig) -> Result<Status, Error> {
-    let node = &cfg.node;
+    // `ID@IP:PORT`: that id's server instance at that address.
+    let (node, at_addr) = match cfg.node.split_once('@') {
+        Some((id, addr)) if as_address(id).is_none() => (id.to_string(), Some(addr)),
+        _ => (cfg.node.clone(), None),
+    };
+    let node = &node;
     let address = as_address(node);
+    let port = match at_addr {
+        // Instances are told apart by their ports (IP:PORT as printed,
+        // `:PORT` too).
+        Some(a) => Some(
+            a.split('@')
+                .next()
+                .and_then(|a| a.rsplit_once(':'))
+                .and_then(|(_, p)| p.parse().ok())
+                .ok_or_else(|| Error::Usage(format!("--as {}: no IP:PORT after @", cfg.node)))?,
+        ),
+        None => address.as_ref().map(|a| a.1),
+    };
     // A first pass: the first message (relative times) and who answered
     // where (an address).
     let relative = matches!(cfg.at, Some(TimeSpec::Relative(_) | TimeSpec::TimeOfDay(_)));
@@ -65,8 +85,22 @@ pub fn run(input: &InputConfig, cfg: &NodesConfig) -> Result<Status, Error> {
             }
         }
     };
-    let view =
-        analyzer.view_of(&id, at_us, cfg.server_version).ok_or_else(|| Error::Usage(format!("no view of {node}")))?;
+    let instances = analyzer.instances_of(&id);
+    // An address (`IP:PORT`) found the id; a port no instance sent as
+    // (translated on the way) leaves the choice to the id.
+    let port = port.filter(|p| at_addr.is_some() || instances.iter().any(|(d, b)| d == p || b == p));
+    if port.is_none() && instances.len() > 1 {
+        warn(&format_args!(
+            "{} servers sent as {}: {}; this is the one that sent last (choose with --as ID@IP:PORT)",
+            instances.len(),
+            id.short(),
+            instances.iter().map(|(p, c)| format!("port {p}@{c}")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let view = analyzer.view_of(&id, port, at_us, cfg.server_version).ok_or_else(|| {
+        let ports: Vec<_> = instances.iter().map(|(p, c)| format!("{p}@{c}")).collect();
+        Error::Usage(format!("no view of {}: {} served at port(s) {}", cfg.node, id.short(), ports.join(", ")))
+    })?;
     write_stdout(|w| write_nodes_view(w, &view))?;
     Ok(status)
 }
@@ -150,5 +184,6 @@ mod tests {
         assert_eq!(as_address("[::1]:17000"), Some(("::1".into(), 17000)));
         assert_eq!(as_address("23d64118"), None);
         assert_eq!(as_address("23d64118:x"), None);
+        assert_eq!(as_address("23d64118@127.0.0.1:7005"), None);
     }
 }
