@@ -108,3 +108,34 @@ fn damage_follows_the_servers_tables() {
     }
     assert!(checked > 16384 * 10, "only {checked} slot changes checked");
 }
+
+/// "N slot(s) changed owner" counts distinct slots (a slot moved twice
+/// counts once), the same number in the story and the JSON's
+/// `damage.slots_changed_owner`, with the summed owner changes beside it.
+#[test]
+fn the_damage_counts_distinct_slots_in_story_and_json() {
+    let (mut twice, mut counted) = (0, 0);
+    for (name, files) in samples_with_captures() {
+        let (mut i, cfg) = plan_inputs(&files);
+        let a = meetgraph::run::analyze(&mut i, cfg);
+        let mut distinct = std::collections::BTreeSet::new();
+        let mut changes = 0u64;
+        for m in a.damage.slot_moves.iter().filter(|m| m.from.is_some()) {
+            changes += u64::from(m.count);
+            distinct.extend(m.slots.iter().flat_map(|&(x, y)| x..=y));
+        }
+        assert_eq!(a.damage.slots_changed_owner as usize, distinct.len(), "{name}");
+        assert_eq!(a.damage.owner_changes, changes, "{name}");
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(json["damage"]["slots_changed_owner"], distinct.len(), "{name}");
+        let Some(story) = a.story.damage.as_deref() else { continue };
+        assert!(story.contains(&format!("; {} slot(s) changed owner", distinct.len())), "{name}: {story}");
+        if changes > distinct.len() as u64 {
+            assert!(story.contains(&format!("({changes} owner changes")), "{name}: {story}");
+            twice += 1;
+        }
+        counted += 1;
+    }
+    assert!(counted >= 20, "only {counted} samples with damage");
+    assert!(twice >= 1, "no sample moves a slot twice: the distinct count is not exercised");
+}

@@ -27,6 +27,33 @@ pub struct Finding {
     /// says it).
     #[serde(skip)]
     pub dial: Option<DialKind>,
+    /// `address_reuse`: what the capture shows at the address once the new
+    /// node took it; `sender_mismatch`: what became of the answer (not in
+    /// the JSON: the summary says it).
+    #[serde(skip)]
+    pub fate: Option<AddressFate>,
+}
+
+/// What the capture shows at a reused address once its new node answered
+/// there: the evidence a "no merge" reason is told from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddressFate {
+    /// The servers adopted the new node there: a step of a merge chain.
+    Adopted,
+    /// A peer's handshake at the address (blind MEET, or PING then
+    /// adoption) took the new node for the old one.
+    HandshakeAdopted,
+    /// Peers that still listed the old node dialled the address with PING
+    /// and rejected the answer (old node marked noaddr); `known_before`:
+    /// every such dialler knew the old node before it fell silent.
+    Rejected { known_before: bool },
+    /// Nobody gossiped the old node after the new one took the address:
+    /// its last mention (by whom, when), if any was seen.
+    Forgotten { last: Option<(NodeId, i64)> },
+    /// `by` still gossiped the old node at the address until `until`,
+    /// and nobody dialled it; `learners` first heard of the old node only
+    /// after the new one took the address.
+    StillGossiped { by: NodeId, until: i64, learners: Vec<NodeId> },
 }
 
 impl Finding {
@@ -51,6 +78,7 @@ impl Finding {
             severity: Severity::Info,
             phase: Phase::Incident,
             dial: None,
+            fate: None,
         }
     }
 }
@@ -102,4 +130,55 @@ pub struct Election {
 pub struct Damage {
     pub role_changes: Vec<RoleChange>,
     pub slot_moves: Vec<SlotMove>,
+    /// Distinct slots that changed owner (a slot moved twice counts once).
+    pub slots_changed_owner: u32,
+    /// Owner changes summed over the moves (a slot moved twice counts twice).
+    pub owner_changes: u64,
+}
+
+impl Damage {
+    /// The damage of these changes, with its counts.
+    pub fn of(role_changes: Vec<RoleChange>, slot_moves: Vec<SlotMove>) -> Self {
+        let mut moved = vec![false; 16_384];
+        let mut owner_changes = 0u64;
+        for m in slot_moves.iter().filter(|m| m.from.is_some()) {
+            owner_changes += u64::from(m.count);
+            for &(a, b) in &m.slots {
+                for slot in a..=b {
+                    if let Some(x) = moved.get_mut(usize::from(slot)) {
+                        *x = true;
+                    }
+                }
+            }
+        }
+        let slots_changed_owner = moved.iter().filter(|&&x| x).count() as u32;
+        Damage { role_changes, slot_moves, slots_changed_owner, owner_changes }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mv(slots: SlotRanges, from: Option<u8>) -> SlotMove {
+        let count = slots.iter().map(|(a, b)| u32::from(b - a) + 1).sum();
+        SlotMove {
+            ts_us: 0,
+            slots,
+            count,
+            from: from.map(|c| NodeId([c; 40])),
+            to: Some(NodeId([b'z'; 40])),
+            evidence: Vec::new(),
+            phase: Phase::Incident,
+        }
+    }
+
+    #[test]
+    fn a_slot_moved_twice_counts_once_as_a_slot_and_twice_as_a_change() {
+        let moves = vec![mv(vec![(0, 9)], Some(b'a')), mv(vec![(5, 14)], Some(b'b')), mv(vec![(100, 199)], None)];
+        let d = Damage::of(Vec::new(), moves);
+        assert_eq!((d.slots_changed_owner, d.owner_changes), (15, 20));
+        let edge = Damage::of(Vec::new(), vec![mv(vec![(16_383, 16_383)], Some(b'a'))]);
+        assert_eq!((edge.slots_changed_owner, edge.owner_changes), (1, 1));
+    }
 }

@@ -43,7 +43,7 @@ pub use analysis::{Analysis, CaptureInfo, CaptureWire, ClockOffset, Dropped, Ret
 pub use conflicts::{FLAP_GAP_US, Flapping, IdConflict, InstanceSeen, add_flap};
 pub use coverage::{ConnectionBurst, Coverage, EncryptedFlow};
 pub use evidence::Evidence;
-pub use findings::{Damage, Election, Finding, RoleChange, SlotMove};
+pub use findings::{AddressFate, Damage, Election, Finding, RoleChange, SlotMove};
 pub use hazards::{Audit, Hazard, HazardKind, HazardSeverity, MergeVerdict, Step, WhatToDo};
 pub use introductions::{BestAddresses, Introduction, Join, Merge, describe};
 pub(in crate::analysis) use introductions::{who, who_opt};

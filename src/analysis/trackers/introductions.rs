@@ -323,11 +323,6 @@ impl Introductions {
         out
     }
 
-    /// The chain of introductions behind `idx`, patient zero first.
-    pub fn chain(&self, idx: usize) -> Vec<Introduction> {
-        self.chain_indices(idx).into_iter().map(|i| self.list[i].clone()).collect()
-    }
-
     /// The chain behind the introduction that fused two groups, with each
     /// earlier step that brought one of its two nodes into its group
     /// abnormally: adopted where it answered at an address gossiped for
@@ -335,6 +330,10 @@ impl Introductions {
     /// are the root cause, not the legitimate step that completed the
     /// merge.
     pub fn merge_chain(&self, idx: usize) -> Vec<Introduction> {
+        self.merge_chain_indices(idx).into_iter().map(|k| self.list[k].clone()).collect()
+    }
+
+    fn merge_chain_indices(&self, idx: usize) -> Vec<usize> {
         let mut ids = self.chain_indices(idx);
         let link = &self.list[idx];
         let mut extra = Vec::new();
@@ -349,19 +348,23 @@ impl Introductions {
             }
         }
         if extra.is_empty() {
-            return self.chain(idx);
+            return ids;
         }
         extra.dedup();
         extra.append(&mut ids);
         // Time order, patient zero first (stable for simultaneous steps).
         extra.sort_by_key(|&k| self.list[k].ts_us);
         extra.dedup();
-        extra.into_iter().map(|k| self.list[k].clone()).collect()
+        extra
     }
 
-    /// Time of the first introduction of the merge chain behind `idx`.
-    pub fn chain_start(&self, idx: usize) -> i64 {
-        self.merge_chain(idx).iter().map(|i| i.ts_us).min().unwrap_or(0)
+    /// Time of the first introduction of the merge chain behind `idx`,
+    /// leaving out the steps `creation` says built a cluster (a chain may
+    /// reach back to how a gossiped node first joined its own cluster).
+    pub fn chain_start(&self, idx: usize, creation: impl Fn(usize) -> bool) -> i64 {
+        let steps = self.merge_chain_indices(idx);
+        let incident = steps.iter().filter(|&&k| k == idx || !creation(k));
+        incident.filter_map(|&k| self.list.get(k)).map(|i| i.ts_us).min().unwrap_or(0)
     }
 }
 
@@ -407,11 +410,16 @@ mod tests {
             evidence: evd(5),
         };
         let last = i.record(hearsay(6, b, c, Some(&h), false, evd(6))).unwrap();
-        let chain = i.chain(last);
+        let chain = i.merge_chain(last);
         assert_eq!(
             chain.iter().map(|x| (x.learner, x.via)).collect::<Vec<_>>(),
             vec![(a, Via::OperatorMeet), (b, Via::Gossip)]
         );
-        assert_eq!(i.chain_start(last), 1);
+        assert_eq!(i.chain_start(last, |_| false), 1);
+        // The first step built a's cluster: the incident begins with the link.
+        let link_ts = chain[1].ts_us;
+        assert!(link_ts > 1);
+        assert_eq!(i.chain_start(last, |k| k == 0), link_ts);
+        assert_eq!(i.chain_start(last, |_| true), link_ts);
     }
 }

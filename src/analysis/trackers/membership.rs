@@ -29,6 +29,14 @@ pub struct Membership {
     first_healthy_join: Option<i64>,
     /// Knowledge that predates the capture: (learner, node, introduction).
     prior: Vec<(NodeId, NodeId, usize)>,
+    /// Introductions that added a node to a group, or happened inside a
+    /// group, none of whose members had yet said its cluster was OK:
+    /// cluster creation, not an incident.
+    creation: rustc_hash::FxHashSet<usize>,
+    /// Latest time each node took part in a union of two groups.
+    joined_at: rustc_hash::FxHashMap<NodeId, i64>,
+    /// Nodes whose group was seen to have said its cluster was OK.
+    settled: rustc_hash::FxHashSet<NodeId>,
 }
 
 impl Membership {
@@ -41,6 +49,17 @@ impl Membership {
             self.prior.push((l, n, idx));
         }
         if self.groups.find(l) == self.groups.find(n) {
+            // Inside a group none of whose members ever said its cluster
+            // was OK: cluster creation (members listed only until then,
+            // as this runs on every message).
+            if !prior && !self.settled.contains(&l) {
+                let group = self.groups.members(l);
+                if ever_ok(&group, nodes) {
+                    self.settled.extend(group);
+                } else {
+                    self.creation.insert(idx);
+                }
+            }
             return;
         }
         let side_a = self.groups.members(l);
@@ -52,17 +71,32 @@ impl Membership {
             side.len() >= 2 || side.iter().any(|m| nodes.get(m).is_some_and(|s| s.is_healthy_master()))
         };
         if !prior && is_cluster(&side_a) && is_cluster(&side_b) {
-            self.merges.push(PendingMerge { ts, sides: vec![side_a, side_b], link: idx });
+            // An introduction confirmed late (a handshake known adopted
+            // only from a later message) can predate the step that put one
+            // of its two nodes in its group: the groups became one when
+            // both held.
+            let joined = [l, n].iter().filter_map(|x| self.joined_at.get(x)).copied().max();
+            let at = joined.map_or(ts, |j| j.max(ts));
+            self.merges.push(PendingMerge { ts: at, sides: vec![side_a, side_b], link: idx });
         } else if !prior {
             let (joiner, joined) = if side_a.len() <= side_b.len() { (l, side_b) } else { (n, side_a) };
             let healthy = joined.len() >= 2 && joined.iter().all(|m| nodes.get(m).is_some_and(|s| s.state_ok));
             if healthy && self.first_healthy_join.is_none() {
                 self.first_healthy_join = Some(ts);
             }
+            if !ever_ok(&joined, nodes) {
+                self.creation.insert(idx);
+            }
             self.joins.push(Join { ts_us: ts, node: joiner, joined, introduction: idx });
         }
         self.groups.union(l, n);
         self.unions.push((if prior { i64::MIN } else { ts }, l, n));
+        if !prior {
+            for x in [l, n] {
+                let j = self.joined_at.entry(x).or_insert(ts);
+                *j = (*j).max(ts);
+            }
+        }
     }
 
     /// Knowledge that predates the capture, in the order it was shown.
@@ -76,6 +110,11 @@ impl Membership {
 
     pub fn merges(&self) -> &[PendingMerge] {
         &self.merges
+    }
+
+    /// Whether introduction `idx` added a node to a cluster being created.
+    pub fn created(&self, idx: usize) -> bool {
+        self.creation.contains(&idx)
     }
 
     pub fn first_healthy_join(&self) -> Option<i64> {
@@ -97,6 +136,11 @@ impl Membership {
         }
         g.all()
     }
+}
+
+/// Whether a member of `group` ever said its cluster was OK.
+fn ever_ok(group: &[NodeId], nodes: &Nodes) -> bool {
+    group.iter().any(|m| nodes.get(m).is_some_and(|s| s.ever_ok))
 }
 
 #[derive(Clone, Debug, Default)]
@@ -181,6 +225,37 @@ mod tests {
 
     fn id(c: u8) -> NodeId {
         NodeId([c; 40])
+    }
+
+    #[test]
+    fn steps_before_any_member_said_ok_are_cluster_creation() {
+        let (a, b, c, d) = (id(b'a'), id(b'b'), id(b'c'), id(b'd'));
+        let mut nodes = Nodes::default();
+        let mut m = Membership::default();
+        m.introduced(1, a, b, 0, false, &nodes);
+        m.introduced(2, b, a, 1, false, &nodes);
+        assert!(m.created(0) && m.created(1));
+        nodes.said_ok(a);
+        // c joins a cluster that said OK once; a later step inside it is
+        // not creation either, even if its state is not OK any more.
+        m.introduced(3, a, c, 2, false, &nodes);
+        m.introduced(4, c, b, 3, false, &nodes);
+        m.introduced(5, d, d, 4, true, &nodes);
+        assert!(!m.created(2) && !m.created(3) && !m.created(4));
+        assert_eq!(m.joins().len(), 2);
+    }
+
+    #[test]
+    fn a_merge_confirmed_late_is_dated_when_both_groups_held() {
+        let (a, b, c, d, n) = (id(b'a'), id(b'b'), id(b'c'), id(b'd'), id(b'n'));
+        let nodes = Nodes::default();
+        let mut m = Membership::default();
+        m.introduced(1, a, b, 0, false, &nodes);
+        m.introduced(2, c, d, 1, false, &nodes);
+        m.introduced(10, d, n, 2, false, &nodes);
+        // a adopted n at 5, known only from a later message.
+        m.introduced(5, a, n, 3, false, &nodes);
+        assert_eq!(m.merges().iter().map(|x| (x.ts, x.link)).collect::<Vec<_>>(), vec![(10, 3)]);
     }
 
     #[test]

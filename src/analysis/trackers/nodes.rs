@@ -110,6 +110,8 @@ pub struct NodeState {
     pub hostname: Option<String>,
     /// Last header said the cluster state is OK.
     pub state_ok: bool,
+    /// Some header said the cluster state is OK.
+    pub ever_ok: bool,
     pub port: u16,
     pub cport: u16,
     /// (address, how, vantage) → (first ts, frame).
@@ -177,6 +179,13 @@ impl Nodes {
         self.map.get(id)
     }
 
+    /// Test-only: `id`'s headers said its cluster was OK.
+    #[cfg(test)]
+    pub fn said_ok(&mut self, id: NodeId) {
+        let n = self.map.entry(id).or_default();
+        (n.state_ok, n.ever_ok) = (true, true);
+    }
+
     pub fn ids(&self) -> impl Iterator<Item = NodeId> + '_ {
         self.map.keys().copied()
     }
@@ -227,6 +236,7 @@ impl Nodes {
         }
         n.cfg_last = m.config_epoch;
         n.state_ok = m.state == 0;
+        n.ever_ok |= n.state_ok;
         if m.hostname.is_some() {
             n.hostname = m.hostname.clone();
         }

@@ -5,7 +5,7 @@
 //! listed in.
 
 use super::reuse::{self, AddressClaim};
-use crate::analysis::model::{DialKind, Finding, FindingKind, Introduction, Join, Merge, NodeId, bus_key};
+use crate::analysis::model::{AddressFate, DialKind, Finding, FindingKind, Introduction, Join, Merge, NodeId, bus_key};
 use crate::analysis::trackers::connections::Connections;
 use crate::analysis::trackers::handshakes::Handshakes;
 use crate::analysis::trackers::identities::Identities;
@@ -35,7 +35,7 @@ pub struct FindingSources<'a> {
 /// and sorts them by time, kind and nodes.
 pub fn end_of_run(mut out: Vec<Finding>, src: &FindingSources<'_>) -> Vec<Finding> {
     address_collisions(src, &mut out);
-    sender_mismatches(src.handshakes, &mut out);
+    sender_mismatches(src, &mut out);
     src.conns.flapping_findings(&mut out);
     nat_rewrites(src.nodes, &mut out);
     src.knowledge.update_findings(&mut out);
@@ -69,7 +69,8 @@ fn address_collisions(src: &FindingSources<'_>, out: &mut Vec<Finding>) {
     let mut mismatches = Vec::new();
     for ((l, named, w, _), m) in h.mismatches() {
         let key = bus_key(&m.address);
-        mismatches.push((key.clone(), m.dial, *named, *w));
+        let known_before = knew_before(src.conns, src.nodes, src.knowledge, (*l, *named), m.ts);
+        mismatches.push(reuse::Mismatch { address: key.clone(), dial: m.dial, answered: *w, known_before });
         let e = claims.entry(key).or_default().entry(*named).or_insert(AddressClaim {
             ts: m.ts,
             answered: false,
@@ -123,10 +124,31 @@ fn address_collisions(src: &FindingSources<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-fn sender_mismatches(h: &Handshakes, out: &mut Vec<Finding>) {
-    for ((l, named, w, addr), m) in h.mismatches() {
+/// Whether dialler `l` knew `named` before `named` fell silent: a link
+/// between them was seen before `ts`, or, when `named` fell silent before
+/// `ts`, `l` first knew of it while it was still heard (a member of a full
+/// mesh links to every node it knows): it dialled a known node, not one
+/// learned from gossip after it was gone.
+fn knew_before(
+    conns: &Connections,
+    nodes: &Nodes,
+    knowledge: &Knowledge,
+    (l, named): (NodeId, NodeId),
+    ts: i64,
+) -> bool {
+    let alive_until = nodes.get(&named).filter(|n| n.seen && n.last_seen < ts).map(|n| n.last_seen);
+    let heard = knowledge.heard_node(&l, &named).map(|h| h.ts);
+    conns.link_seen_before(l, named, Some(ts)) || heard.zip(alive_until).is_some_and(|(h, a)| h < a)
+}
+
+fn sender_mismatches(src: &FindingSources<'_>, out: &mut Vec<Finding>) {
+    for ((l, named, w, addr), m) in src.handshakes.mismatches() {
+        let known_before = knew_before(src.conns, src.nodes, src.knowledge, (*l, *named), m.ts);
         let began = match m.dial {
             DialKind::BlindMeet => "MEET: a blind handshake (Redis < 5.0.10/6.0.5) that adopts whoever answers",
+            DialKind::GossipAdd if known_before => {
+                "PING to a node it already knew (a link with it was seen, or it knew it while it was alive), not a handshake: every generation rejects another node answering there and marks the one it expected noaddr"
+            }
             DialKind::GossipAdd => {
                 "PING: the gossiped node was added by id (Redis 5.0.10+/6.0.5+, Valkey), so the answer is rejected"
             }
@@ -134,9 +156,14 @@ fn sender_mismatches(h: &Handshakes, out: &mut Vec<Finding>) {
                 "PING, and the dialler then showed it knew the node that answered: a handshake (its MEET lost, retried as PING) adopted it"
             }
         };
+        let fate = match m.dial {
+            DialKind::GossipAdd => AddressFate::Rejected { known_before },
+            DialKind::BlindMeet | DialKind::AdoptedAfterPing => AddressFate::HandshakeAdopted,
+        };
         out.push(Finding {
             addresses: vec![addr.clone()],
             dial: Some(m.dial),
+            fate: Some(fate),
             ..Finding::about(
                 FindingKind::SenderMismatch,
                 m.ts,

@@ -59,7 +59,8 @@ fn cluster_label(i: usize) -> String {
 /// came first (cluster creation is not an event). A lone node counts when
 /// it served slots.
 fn clusters_before(g: &mut Gathered) -> Vec<Cluster> {
-    let first_chain = g.membership.merges().first().map(|m| g.intros.chain_start(m.link));
+    let membership = &g.membership;
+    let first_chain = membership.merges().first().map(|m| g.intros.chain_start(m.link, |k| membership.created(k)));
     let start = [first_chain, g.membership.first_healthy_join()].into_iter().flatten().min();
     let nodes = &g.nodes;
     let mut groups: Vec<Vec<NodeId>> = g
@@ -190,7 +191,7 @@ pub fn build(mut g: Gathered) -> Analysis {
         merges,
         findings,
         id_conflicts: g.identities.over_time(&g.knowledge),
-        damage: Damage { role_changes, slot_moves },
+        damage: Damage::of(role_changes, slot_moves),
         elections: super::failures::elections(&g.liveness),
         story: Story::default(),
         anomalies: g.anomalies,

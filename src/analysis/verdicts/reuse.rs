@@ -14,11 +14,12 @@
 //! servers made of it.
 
 use crate::analysis::model::{
-    DialKind, Evidence, Finding, FindingKind, Introduction, Join, Merge, NodeId, Via, bus_key,
+    AddressFate, DialKind, Evidence, Finding, FindingKind, Introduction, Join, Merge, NodeId, Via, bus_key,
 };
 use crate::analysis::trackers::knowledge::Knowledge;
 use crate::analysis::trackers::liveness::Liveness;
 use crate::analysis::trackers::nodes::Nodes;
+use crate::clusterbus::NodeFlags;
 use crate::time::format_utc_us;
 use std::collections::BTreeMap;
 
@@ -40,8 +41,19 @@ pub struct ReuseContext<'a> {
     pub joins: &'a [Join],
     pub merges: &'a [Merge],
     pub intros: &'a [Introduction],
-    /// sender_mismatch findings so far: (address ip:cport, dial, expected, answered).
-    pub mismatches: Vec<(String, DialKind, NodeId, NodeId)>,
+    /// The sender_mismatch findings.
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// A dial that met another node than the one it expected.
+pub struct Mismatch {
+    /// `ip:cport` dialled.
+    pub address: String,
+    pub dial: DialKind,
+    pub answered: NodeId,
+    /// The dialler knew the node it expected before that node fell silent
+    /// (a known node, not one learned from gossip after it was gone).
+    pub known_before: bool,
 }
 
 impl ReuseContext<'_> {
@@ -121,27 +133,26 @@ pub fn reuse(addr: &str, claims: &BTreeMap<NodeId, AddressClaim>, cx: &ReuseCont
             .iter()
             .any(|i| i.answered_by == Some(**new) && i.address.as_ref().map(bus_key).as_deref() == Some(ip_cport))
     });
-    let blind = cx.mismatches.iter().any(|(a, d, _, w)| {
-        a == ip_cport && matches!(d, DialKind::BlindMeet | DialKind::AdoptedAfterPing) && w == *new
-    });
-    let rejected = cx.mismatches.iter().any(|(a, d, _, w)| a == ip_cport && *d == DialKind::GossipAdd && w == *new);
-    let verdict = if adopted {
-        "the servers adopted the new node at the old node's address: this is how the clusters merged (see the merge chain)".to_string()
+    let at = |m: &&Mismatch| m.address == ip_cport && m.answered == **new;
+    let blind =
+        cx.mismatches.iter().filter(at).any(|m| matches!(m.dial, DialKind::BlindMeet | DialKind::AdoptedAfterPing));
+    let rejecting: Vec<&Mismatch> = cx.mismatches.iter().filter(at).filter(|m| m.dial == DialKind::GossipAdd).collect();
+    let rejected = !rejecting.is_empty();
+    let known_before = rejecting.iter().all(|m| m.known_before);
+    let fate = if adopted {
+        AddressFate::Adopted
     } else if blind {
-        "a blind MEET handshake (Redis < 5.0.10/6.0.5) adopted the node that answered".to_string()
+        AddressFate::HandshakeAdopted
     } else if rejected {
-        format!(
-            "peers that still list {} there dialled it and rejected {}'s answer (marking {} noaddr): a near miss on these servers; servers that handshake gossiped addresses blindly (Redis < 5.0.10/6.0.5) would have adopted it and merged the clusters",
-            old.short(),
-            new.short(),
-            old.short()
-        )
+        AddressFate::Rejected { known_before }
     } else {
-        "no peer that still lists the old node dialled the address in the capture".to_string()
+        gossip_after(old, new, ip_cport, took, cx)
     };
+    let verdict = fate_text(&fate, old, new, addr);
     let evidence: Vec<Evidence> = claims.values().flat_map(|c| c.evidence.iter().take(2).cloned()).collect();
     Some(Finding {
         addresses: vec![addr.to_string()],
+        fate: Some(fate),
         ..Finding::about(
             FindingKind::AddressReuse,
             took,
@@ -157,4 +168,66 @@ pub fn reuse(addr: &str, claims: &BTreeMap<NodeId, AddressClaim>, cx: &ReuseCont
             evidence,
         )
     })
+}
+
+/// Whether any node gossiped `old` at `addr` (`ip:cport`) once `new` had
+/// taken it at `took`: the last to do so, and who first heard of `old`
+/// only then (a node that would dial the address); else its last mention.
+fn gossip_after(old: &NodeId, new: &NodeId, addr: &str, took: i64, cx: &ReuseContext<'_>) -> AddressFate {
+    let mut last: Option<(NodeId, i64)> = None;
+    let mut still: Option<(NodeId, i64)> = None;
+    for n in cx.nodes.ids().filter(|n| n != old && n != new) {
+        let Some(p) = cx.knowledge.peer_seen(&n, old) else { continue };
+        if last.is_none_or(|(_, t)| p.ts > t) {
+            last = Some((n, p.ts));
+        }
+        let there = bus_key(p.addr) == addr && p.flags & NodeFlags::NOADDR == 0;
+        if there && p.ts >= took && still.is_none_or(|(_, t)| p.ts > t) {
+            still = Some((n, p.ts));
+        }
+    }
+    let Some((by, until)) = still else { return AddressFate::Forgotten { last } };
+    let learners =
+        cx.nodes.ids().filter(|l| l != old && cx.knowledge.heard_node(l, old).is_some_and(|h| h.ts >= took)).collect();
+    AddressFate::StillGossiped { by, until, learners }
+}
+
+/// The verdict of a reuse finding, from what the capture shows.
+fn fate_text(fate: &AddressFate, old: &NodeId, new: &NodeId, addr: &str) -> String {
+    let (old, new) = (old.short(), new.short());
+    match fate {
+        AddressFate::Adopted => "the servers adopted the new node at the old node's address: this is how the clusters merged (see the merge chain)".into(),
+        AddressFate::HandshakeAdopted => format!("a handshake at {addr} took {new} for {old} (see sender_mismatch)"),
+        AddressFate::Rejected { known_before: true } => format!(
+            "peers that knew {old} before it fell silent dialled it there as a known node (not a handshake) and rejected {new}'s answer (marking {old} noaddr), as every generation does: a near miss; a node that knew {old} only from gossip dials it with a blind handshake on Redis < 5.0.10/6.0.5"
+        ),
+        AddressFate::Rejected { known_before: false } => format!(
+            "peers that still list {old} there dialled it and rejected {new}'s answer (marking {old} noaddr): a near miss on these servers; servers that handshake gossiped addresses blindly (Redis < 5.0.10/6.0.5) would have adopted it and merged the clusters"
+        ),
+        AddressFate::Forgotten { last: Some((by, ts)) } => format!(
+            "no node gossiped {old} after that (last mentioned by {} at {}), and no node dialled the address expecting it",
+            by.short(),
+            format_utc_us(*ts)
+        ),
+        AddressFate::Forgotten { last: None } => {
+            format!("no node gossiped {old} in the capture, and no node dialled the address expecting it")
+        }
+        AddressFate::StillGossiped { by, until, learners } => format!(
+            "{} still gossiped {old} at {addr} until {}, but {} and no node dialled the address expecting {old} in the capture",
+            by.short(),
+            format_utc_us(*until),
+            learners_text(learners, &old)
+        ),
+    }
+}
+
+/// Who first heard of the old node after its address was taken.
+pub(super) fn learners_text(learners: &[NodeId], old: &str) -> String {
+    match learners {
+        [] => format!("every node it was gossiped to already knew {old} (no node learned of it after the reuse)"),
+        l => format!(
+            "{} learned of {old} only after the reuse",
+            l.iter().map(NodeId::short).collect::<Vec<_>>().join(", ")
+        ),
+    }
 }

@@ -2,7 +2,7 @@
 //! [`Analysis`].
 
 use crate::analysis::model::{
-    Analysis, BestAddresses, DialKind, Finding, FindingKind, Merge, MergeStory, NodeId, Role, Story, Via, bus_key,
+    AddressFate, Analysis, BestAddresses, Finding, FindingKind, Merge, MergeStory, NodeId, Role, Story, Via, bus_key,
     describe, who, who_opt,
 };
 use crate::time::format_utc_us;
@@ -131,14 +131,6 @@ fn without_merge(a: &Analysis) -> (Vec<String>, Option<String>) {
     } else if collisions.is_empty() {
         "No merge: the clusters never learned of each other."
     } else {
-        // How did the node that hit the collision dial it? MEET = blind
-        // handshake (old servers), PING = gossip-add (new servers).
-        let mism = of_kind(a, FindingKind::SenderMismatch);
-        let old = if mism.is_empty() {
-            a.nodes.iter().any(|n| n.generation.handshakes_blindly())
-        } else {
-            mism.iter().any(|f| matches!(f.dial, Some(DialKind::BlindMeet | DialKind::AdoptedAfterPing)))
-        };
         let near_misses = collisions
             .iter()
             .map(|f| {
@@ -146,14 +138,59 @@ fn without_merge(a: &Analysis) -> (Vec<String>, Option<String>) {
                 format!("{what}: {}.", f.summary)
             })
             .collect();
-        let why = if old {
-            "These servers handshake gossiped addresses blindly (a MEET to the address, adopting whoever answers): a collision like this merges the clusters as soon as the colliding address is gossiped to a node on the other host."
-        } else {
-            "No merge, because these servers add a gossiped node under its id and mark it noaddr when another node answers (Redis 5.0.10+/6.0.5+ and Valkey). Redis before 5.0.10/6.0.5 would have handshaked the address blindly, adopted the node that answered, and merged the clusters; Valkey 8.1+ also re-sends MEET on established links, so keep such addresses out of gossip."
-        };
-        return (near_misses, Some(why.into()));
+        let why = collisions.iter().find_map(|f| f.fate.as_ref().map(|fate| no_merge_after_reuse(f, fate)));
+        let why = why.unwrap_or_else(|| no_merge_after_collision(a));
+        return (near_misses, Some(why));
     };
     (Vec::new(), Some(why.into()))
+}
+
+/// Why a reused address merged nothing, from what the capture shows there.
+fn no_merge_after_reuse(f: &Finding, fate: &AddressFate) -> String {
+    let (Some(old), Some(new)) = (f.nodes.first(), f.nodes.get(1)) else { return String::new() };
+    let addr = f.addresses.first().map_or("?", String::as_str);
+    let (old, new) = (old.short(), new.short());
+    match fate {
+        AddressFate::Forgotten { last } => format!(
+            "No merge: {new} took {old}'s address {addr} after no node gossiped {old} any more ({}), so no node had a reason to dial {addr} expecting {old}: the address was reused without a handshake to adopt {new}.",
+            match last {
+                Some((by, ts)) => format!("last mentioned by {} at {}", by.short(), format_utc_us(*ts)),
+                None => "never mentioned in the capture".into(),
+            }
+        ),
+        AddressFate::StillGossiped { by, until, learners } => format!(
+            "No merge in the capture: {} still gossiped {old} at {addr} until {}, but {} and no node dialled {addr} expecting {old}. The hazard remains while {old} is gossiped: a node that learns it from gossip dials {addr}.",
+            by.short(),
+            format_utc_us(*until),
+            super::reuse::learners_text(learners, &old)
+        ),
+        AddressFate::Rejected { known_before: true } => format!(
+            "No merge: the peers that dialled {addr} expecting {old} knew it before it fell silent: they dialled a known node (PING, not a handshake) and rejected {new}'s answer, marking {old} noaddr, as every generation does. No node that knew {old} only from gossip dialled the address in the capture: on Redis before 5.0.10/6.0.5 such a node handshakes it blindly, adopts {new} and merges the clusters."
+        ),
+        AddressFate::Rejected { known_before: false } => format!(
+            "No merge: the peers that dialled {addr} expecting {old} began with PING and rejected {new}'s answer, marking {old} noaddr (these servers add a gossiped node by id: Redis 5.0.10+/6.0.5+, Valkey). Servers that handshake gossiped addresses blindly (Redis before 5.0.10/6.0.5) would have adopted {new} and merged the clusters."
+        ),
+        AddressFate::HandshakeAdopted | AddressFate::Adopted => format!(
+            "No merge in the capture: a handshake at {addr} took {new} for {old}, but the two clusters did not become one before the capture ends."
+        ),
+    }
+}
+
+/// Why an address meaning two nodes merged nothing, from what became of the
+/// dials that hit it (adopted by a handshake; rejected on a gossip-added or
+/// an already known node).
+fn no_merge_after_collision(a: &Analysis) -> String {
+    let mism = of_kind(a, FindingKind::SenderMismatch);
+    let fate = |want: AddressFate| mism.iter().any(|f| f.fate.as_ref() == Some(&want));
+    if fate(AddressFate::HandshakeAdopted) {
+        "No merge in the capture, though a handshake adopted the node that answered at a shared address (a blind MEET: Redis before 5.0.10/6.0.5): a collision like this merges the clusters as soon as the colliding address is gossiped to a node on the other host.".into()
+    } else if fate(AddressFate::Rejected { known_before: false }) {
+        "No merge, because the node that dialled the shared address began with PING and rejected the node that answered, marking the one it expected noaddr (these servers add a gossiped node by id: Redis 5.0.10+/6.0.5+, Valkey). Redis before 5.0.10/6.0.5 would have handshaked the address blindly, adopted the node that answered, and merged the clusters; Valkey 8.1+ also re-sends MEET on established links, so keep such addresses out of gossip.".into()
+    } else if fate(AddressFate::Rejected { known_before: true }) {
+        "No merge: the nodes that dialled a shared address expecting another node knew that node before: they dialled a known node (PING, not a handshake) and rejected the node that answered, marking the one they expected noaddr, as every generation does. No node that knew the address only from gossip dialled it in the capture: on Redis before 5.0.10/6.0.5 such a node handshakes it blindly and adopts whoever answers.".into()
+    } else {
+        "No merge in the capture: no node dialled the shared address expecting the other node there.".into()
+    }
 }
 
 /// What the incident changed: masters demoted, slots moved.
@@ -165,7 +202,7 @@ fn damage(a: &Analysis) -> Option<String> {
         .iter()
         .filter(|r| r.from == Role::Master && r.to == Role::Replica && losers.contains(&r.node))
         .count();
-    let moved: u32 = a.damage.slot_moves.iter().filter(|m| m.from.is_some()).map(|m| m.count).sum();
+    let (moved, changes) = (a.damage.slots_changed_owner, a.damage.owner_changes);
     if demoted == 0 && moved == 0 {
         return None;
     }
@@ -177,5 +214,12 @@ fn damage(a: &Analysis) -> Option<String> {
     } else {
         String::new()
     };
-    Some(format!("Damage: {demoted} master(s) serving slots became replicas; {moved} slot(s) changed owner.{partial}"))
+    let twice = if changes > u64::from(moved) {
+        format!(" ({changes} owner changes: some slots changed owner more than once)")
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "Damage: {demoted} master(s) serving slots became replicas; {moved} slot(s) changed owner{twice}.{partial}"
+    ))
 }
