@@ -11,7 +11,8 @@ use meetgraph::analysis::alerts::{Alert, AlertKind, RevisionKind, alerts};
 use std::collections::BTreeMap;
 
 /// What the comparison reads of an event: kind, time, severity, nodes,
-/// addresses, and a merge's sentence (sides and root cause).
+/// addresses, and the sentence of a merge (sides and root cause) or of an
+/// address's finding (rejected or adopted).
 type Facts = (String, Option<i64>, String, Vec<String>, Vec<String>, String);
 
 fn facts(x: &Alert) -> Facts {
@@ -21,7 +22,7 @@ fn facts(x: &Alert) -> Facts {
         x.severity.to_string(),
         x.nodes.iter().map(|n| n.as_str().into_owned()).collect(),
         x.addresses.clone(),
-        if x.kind == AlertKind::Merge { x.summary.clone() } else { String::new() },
+        if x.kind.judged_in_summary() { x.summary.clone() } else { String::new() },
     )
 }
 

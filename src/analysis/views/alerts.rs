@@ -57,6 +57,13 @@ impl AlertKind {
     fn certain_at_once(self) -> bool {
         matches!(self, AlertKind::Merge | AlertKind::Finding(FindingKind::AddressCollision | FindingKind::IdConflict))
     }
+
+    /// Its sentence is a judgement a later look may change (a merge's
+    /// sides and root cause; whether an address's new node was rejected
+    /// or adopted): a changed sentence is told as a revision.
+    pub fn judged_in_summary(self) -> bool {
+        matches!(self, AlertKind::Merge | AlertKind::Finding(FindingKind::AddressCollision | FindingKind::AddressReuse))
+    }
 }
 
 impl fmt::Display for AlertKind {
@@ -225,8 +232,15 @@ impl Alert {
             let v = |v: Option<MergeVerdict>| v.map_or("-", MergeVerdict::as_str);
             out.push(format!("verdict {} → {}", v(was.verdict), v(self.verdict)));
         }
-        if self.kind == AlertKind::Merge && self.summary != was.summary {
-            out.push("sides or root cause (as now told)".into());
+        if self.kind.judged_in_summary() && self.summary != was.summary {
+            out.push(
+                if self.kind == AlertKind::Merge {
+                    "sides or root cause (as now told)"
+                } else {
+                    "judgement (as now told)"
+                }
+                .into(),
+            );
         }
         out
     }
