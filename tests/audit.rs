@@ -159,6 +159,32 @@ fn healthy_captures_have_no_hazard() {
     }
 }
 
+/// While a failed master's replica may still take over, the failed
+/// master listed by its peers is expected, not a hazard: cut every 250 ms
+/// from the operator's kill to the end (what `watch` sees at each look).
+#[test]
+fn a_clean_failover_is_no_hazard_at_any_moment() {
+    for name in ["redis-7.0-failover", "valkey-9.1-failover", "redis-3.0.7-loopback-failover"] {
+        let dir = sample(name);
+        let t = truth(&dir);
+        let events = t["events"].as_array().unwrap();
+        let kill =
+            events.iter().find(|e| e["what"].as_str().unwrap().contains("kill")).unwrap()["t_ms"].as_i64().unwrap();
+        // The failover of these labs ends within 10 s of the kill.
+        let end = kill * 1000 + 12_000_000;
+        let mut cut = kill * 1000;
+        let mut cuts = 0;
+        while cut <= end {
+            let (code, doc) = audit(&dir, Some(cut));
+            assert!(hazards_of(&doc, "never_forgotten").is_empty(), "{name} cut at {cut}: {doc:#}");
+            assert_eq!(code, 0, "{name} cut at {cut}: {doc:#}");
+            cut += 250_000;
+            cuts += 1;
+        }
+        assert_eq!(cuts, 49, "{name}");
+    }
+}
+
 #[test]
 fn every_report_ends_with_what_to_do_now() {
     for (name, expect) in [

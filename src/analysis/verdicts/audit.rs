@@ -18,7 +18,7 @@ use super::addresses;
 use super::dials::{AuditSources, Style, best, severity};
 use crate::analysis::model::{
     Analysis, Audit, Evidence, Finding, FindingKind, Generation, Hazard, HazardKind, HazardSeverity, MergeVerdict,
-    NodeId, Role,
+    NodeId, NodeSummary, Role,
 };
 use crate::clusterbus::NodeFlags;
 use crate::time::format_utc_us;
@@ -66,6 +66,18 @@ fn host_port(addr: &str) -> String {
 const REUSE_APPLIES: &str = "blind gossip handshakes: Redis 3.0–4.0, 5.0.0–5.0.9, 6.0.0–6.0.4 (a node that learned the address only from gossip MEETs it); Valkey 8.1+ may (it re-sends MEET to a known node with no inbound link for a handshake timeout; recorded merging on 9.1.2, while 8.1.1, 9.0.0 and 9.1.2 marked the node noaddr in the lab's scale-first reuse). Redis 5.0.10+/6.0.5+, 6.2, 7.x, 8 and Valkey 7.2/8.0 mark the old node noaddr instead";
 
 /// A node failed (or silent) whose peers still gossip it at its address.
+/// A failed master whose live replica may still take over: the audited
+/// window ends within the failover's time (the replicas' election starts
+/// after a delay of up to a few seconds and waits up to twice the node
+/// timeout for votes; the node timeout is read as the silence before the
+/// FAIL). Its short id.
+fn failover_awaited(a: &Analysis, n: &NodeSummary, failed: Option<i64>, end: i64) -> Option<String> {
+    let f = failed?;
+    let timeout = (f - n.last_seen_us).max(1_000_000);
+    let replica = a.nodes.iter().find(|r| r.replicaof_last == Some(n.id) && r.last_seen_us > n.last_seen_us)?;
+    (end <= f + 2 * timeout + 5_000_000).then(|| replica.id.short().into_owned())
+}
+
 fn never_forgotten(a: &Analysis, src: &AuditSources<'_>, out: &mut Audit) {
     let end = a.nodes.iter().map(|n| n.last_seen_us).max().unwrap_or(0);
     for n in &a.nodes {
@@ -119,6 +131,14 @@ fn never_forgotten(a: &Analysis, src: &AuditSources<'_>, out: &mut Audit) {
         }
         let replaced = a.findings.iter().any(|f| f.kind == FindingKind::Failover && f.nodes.get(1) == Some(&n.id));
         let addr = listers[0].1.clone();
+        if let Some(r) = failover_awaited(a, n, failed, end) {
+            out.notes.push(format!(
+                "{} failed and its replica {r} is still replicating it: a failover is expected (within twice the node timeout of the FAIL); {} peer(s) list it at {addr} meanwhile. If no replica takes over, this becomes a hazard.",
+                n.id.short(),
+                listers.len()
+            ));
+            continue;
+        }
         if replaced {
             out.notes.push(format!(
                 "{} failed and its replica took over; {} peer(s) still list it at {addr}: expected while it is awaited back. If it will not come back, CLUSTER FORGET it on every node within 60 s (see what `analyze` says to do).",
