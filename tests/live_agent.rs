@@ -242,6 +242,9 @@ fn watch_survives_an_interface_going_down_and_coming_back() {
     assert_eq!(sample(&down_metrics, "meetgraph_interface_outages_total{interface=\"mgva\"}"), Some(1.0));
     assert_eq!(sample(&after_metrics, "meetgraph_interface_up{interface=\"mgva\"}"), Some(1.0), "{after_metrics}");
     assert_eq!(sample(&after_metrics, "meetgraph_interface_outages_total{interface=\"mgva\"}"), Some(2.0));
+    // The interface events are counted with the others.
+    assert_eq!(sample(&after_metrics, "meetgraph_events_total{kind=\"interface_down\"}"), Some(2.0), "{after_metrics}");
+    assert_eq!(sample(&after_metrics, "meetgraph_events_total{kind=\"interface_up\"}"), Some(2.0), "{after_metrics}");
     // Still nobody, with the two capabilities, after opening it again.
     let (uid, _) = nobody();
     assert_eq!(creds[0], [uid.as_str(); 4].join(" "), "{creds:?}");

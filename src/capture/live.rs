@@ -81,8 +81,33 @@ pub struct LiveCapture {
     next_check: Instant,
     outage: Option<Outage>,
     outages: u64,
-    /// libpcap's drops on handles closed since.
-    drops_before: u64,
+    drops: DropShare,
+}
+
+/// One capture's part of the drops counted for the whole run (each `-i`
+/// of a run adds its own into the one count).
+#[derive(Debug, Default)]
+struct DropShare {
+    /// libpcap's drops on this capture's handles closed since.
+    before: u64,
+    /// This capture's drops added to the run's count so far.
+    added: u64,
+}
+
+impl DropShare {
+    /// The current handle has dropped `now`: `total` gets what is new.
+    fn note(&mut self, now: u64, total: &std::sync::atomic::AtomicU64) {
+        let mine = self.before + now;
+        if mine > self.added {
+            total.fetch_add(mine - self.added, Ordering::Relaxed);
+            self.added = mine;
+        }
+    }
+
+    /// A new handle, whose counts start from zero.
+    fn new_handle(&mut self) {
+        self.before = self.added;
+    }
 }
 
 fn io_err(name: &str, e: impl std::fmt::Display) -> CaptureError {
@@ -173,7 +198,7 @@ impl LiveCapture {
             next_check: Instant::now(),
             outage: None,
             outages: 0,
-            drops_before: 0,
+            drops: DropShare::default(),
         };
         live.install()?;
         Ok(live)
@@ -203,7 +228,7 @@ impl LiveCapture {
     fn note_drops(&mut self) {
         if let Ok(s) = self.cap.stats() {
             let now = u64::from(s.dropped) + u64::from(s.if_dropped);
-            self.opts.drops.store(self.drops_before + now, Ordering::Relaxed);
+            self.drops.note(now, &self.opts.drops);
         }
     }
 
@@ -284,5 +309,27 @@ impl PacketSource for LiveCapture {
             orig_len: self.orig_len,
             data: &self.buf,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DropShare;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[test]
+    fn drops_of_several_interfaces_and_handles_add_up() {
+        let total = AtomicU64::new(0);
+        let (mut a, mut b) = (DropShare::default(), DropShare::default());
+        a.note(5, &total);
+        b.note(3, &total);
+        a.note(7, &total);
+        assert_eq!(total.load(Ordering::Relaxed), 10);
+        // b's interface is opened again: the new handle counts from 0.
+        b.new_handle();
+        b.note(0, &total);
+        b.note(4, &total);
+        a.note(7, &total);
+        assert_eq!(total.load(Ordering::Relaxed), 7 + 3 + 4);
     }
 }

@@ -15,6 +15,9 @@ use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
+/// Events told so far, by kind: by the watch loop and, as they happen, by
+/// the interfaces' listener.
+type Told = Arc<Mutex<BTreeMap<AlertKind, u64>>>;
 /// The `--json-events` file (when not standard output).
 type JsonFile = Arc<Mutex<Option<io::BufWriter<std::fs::File>>>>;
 
@@ -39,7 +42,15 @@ fn write_events(alerts: &[Alert], json_on_stdout: bool, colour: bool, json_file:
 /// An interface going down or coming back is an event as it happens
 /// (from the capture's thread: nothing may be read meanwhile), and the
 /// interfaces' metrics follow.
-fn tell_interfaces(links: &Links, exposition: &Exposition, json_on_stdout: bool, colour: bool, json_file: JsonFile) {
+/// `told`: events by kind (for `meetgraph_events_total`), these counted.
+fn tell_interfaces(
+    links: &Links,
+    exposition: &Exposition,
+    json_on_stdout: bool,
+    colour: bool,
+    json_file: JsonFile,
+    told: Told,
+) {
     let metrics = |links: &Links| {
         let states: Vec<(String, bool, u64)> =
             links.statuses().into_iter().map(|s| (s.interface, s.up, s.outages)).collect();
@@ -53,6 +64,9 @@ fn tell_interfaces(links: &Links, exposition: &Exposition, json_on_stdout: bool,
             return;
         }
         let alert = Alert::interface(c.ts_us, c.event == LinkEvent::Down, &c.interface, crate::app::live::link_line(c));
+        if let Ok(mut t) = told.lock() {
+            *t.entry(alert.kind).or_default() += 1;
+        }
         // A failed write shows at the next event the watch loop writes.
         let _ = write_events(&[alert], json_on_stdout, colour, &json_file);
     });
@@ -63,7 +77,7 @@ pub fn run(input: &InputConfig, cfg: &WatchConfig) -> Result<Status, Error> {
     if let Some(addr) = &cfg.metrics {
         exposition.serve(addr)?;
     }
-    let mut by_kind: BTreeMap<AlertKind, u64> = BTreeMap::new();
+    let by_kind: Told = Told::default();
     let (mut opened, acfg) = open_vantages(input, None)?;
     let json_on_stdout = cfg.json_events.as_deref().is_some_and(is_stdout);
     let json_file = match &cfg.json_events {
@@ -75,7 +89,7 @@ pub fn run(input: &InputConfig, cfg: &WatchConfig) -> Result<Status, Error> {
     let json_file = Arc::new(Mutex::new(json_file));
     let colour = use_colour(io::stdout().is_terminal());
     if let Some(live) = &opened.live {
-        tell_interfaces(&live.links, &exposition, json_on_stdout, colour, json_file.clone());
+        tell_interfaces(&live.links, &exposition, json_on_stdout, colour, json_file.clone(), by_kind.clone());
     }
     let drops = opened.live.as_ref().map(|l| l.drops.clone());
     let learning = opened.live.as_ref().and_then(|l| l.learning.clone());
@@ -89,10 +103,16 @@ pub fn run(input: &InputConfig, cfg: &WatchConfig) -> Result<Status, Error> {
         if let Err(e) = write_events(alerts, json_on_stdout, colour, &json_file) {
             err = Some(Error::write("writing events", e));
         }
-        for x in alerts {
-            *by_kind.entry(x.kind).or_default() += 1;
-        }
-        let mut text = meetgraph::output::metrics::exposition(a, &by_kind, dropped());
+        let told = match by_kind.lock() {
+            Ok(mut t) => {
+                for x in alerts {
+                    *t.entry(x.kind).or_default() += 1;
+                }
+                t.clone()
+            }
+            Err(_) => BTreeMap::new(),
+        };
+        let mut text = meetgraph::output::metrics::exposition(a, &told, dropped());
         if let Some(l) = learning.as_ref() {
             let (changes, learned) = l.learned();
             let ranges = meetgraph::capture::autofilter::ports_text(&learned.ports);

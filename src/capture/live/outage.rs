@@ -7,7 +7,6 @@ use super::{CHECK_EVERY, LiveCapture, MAX_BACKOFF, Outage, activate};
 use crate::capture::autofilter::Link;
 use crate::capture::link::{LinkChange, LinkEvent, LinkState, now_us};
 use crate::capture::packet::LinkType;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// First wait after a failed open (doubled each time, up to MAX_BACKOFF).
@@ -112,7 +111,7 @@ impl LiveCapture {
     fn reopen(&mut self) -> Result<(), String> {
         let cap = activate(&self.opts, &self.name).map_err(|e| e.to_string())?;
         let dlt = cap.get_datalink().0;
-        self.drops_before = self.opts.drops.load(Ordering::Relaxed);
+        self.drops.new_handle();
         self.cap = cap;
         self.link = LinkType(dlt as u16);
         if self.auto.is_some() {
