@@ -37,6 +37,11 @@ row() {
   rss=$(cut -d' ' -f3 "$f" | sort -g | tail -1)
   printf '%-22s %7.2f %7.2f %7.2f %9d\n' "$2" "$MED_WALL" "$best" "$MED_CPU" "$rss"
 }
+# The ratios hold only on an otherwise idle machine: a two-thread run
+# slows far more than tcpdump when other work takes a core (on the 2-core
+# development VM at load 7-10 the 30-node ratio read 2.3x, idle 1.2x).
+load() { cut -d' ' -f1 /proc/loadavg; }
+LOAD_START=$(load)
 cat "$@" > /dev/null  # warm the page cache
 bytes=$(cat "$@" | wc -c)
 for _ in $(seq "$RUNS"); do
@@ -45,7 +50,12 @@ for _ in $(seq "$RUNS"); do
   [ -n "$BASE" ] && once base "$BASE" analyze --no-progress "$@"
   [ "$#" -gt 1 ] && once threads1 "$MG" analyze --no-progress --threads 1 "$@"
 done
-printf 'input: %s file(s), %s MB; %s rounds\n' "$#" "$((bytes / 1000000))" "$RUNS"
+LOAD_END=$(load)
+printf 'input: %s file(s), %s MB; %s rounds; %s cores, load average %s at the start, %s at the end\n' \
+  "$#" "$((bytes / 1000000))" "$RUNS" "$(nproc)" "$LOAD_START" "$LOAD_END"
+if awk "BEGIN { exit !($LOAD_START > $(nproc) / 2 || $LOAD_END > $(nproc) / 2 + 1) }"; then
+  echo "warning: the machine was busy with other work: these times and ratios are not comparable"
+fi
 printf '%-22s %7s %7s %7s %9s\n' "" "wall md" "best" "cpu md" "RSS KiB"
 row tcpdump 'tcpdump -r'
 tw=$MED_WALL tc=$MED_CPU

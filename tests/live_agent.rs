@@ -299,4 +299,6 @@ fn without_the_capabilities_a_deleted_interface_is_told_lost() {
         assert!(line.contains(w), "{w:?} not in {line:?}:\n{stderr}");
     }
     assert!(lines[1].contains("iface:mgla") && lines[4].contains("Operation not permitted"), "{stderr}");
+    // Said for what the process can do now: not `setcap`, a restart.
+    assert!(lines[4].contains("no longer holds CAP_NET_RAW") && !lines[4].contains("setcap"), "{stderr}");
 }

@@ -109,7 +109,7 @@ impl LiveCapture {
 
     /// A new handle on the interface, with the filter the old one had.
     fn reopen(&mut self) -> Result<(), String> {
-        let cap = activate(&self.opts, &self.name).map_err(|e| e.to_string())?;
+        let cap = activate(&self.opts, &self.name).map_err(|e| lost_capability(e.to_string()))?;
         let dlt = cap.get_datalink().0;
         self.drops.new_handle();
         self.cap = cap;
@@ -127,5 +127,31 @@ impl LiveCapture {
         let change =
             LinkChange { interface: self.opts.interface.clone(), event, ts_us: now_us(), outage, detail, down_us };
         self.opts.links.tell(&change);
+    }
+}
+
+/// CAP_NET_RAW in the capability sets of `/proc/self/status`.
+const CAP_NET_RAW: u64 = 1 << 13;
+
+/// A failure to open the interface again, said for what the process can
+/// still do: a permission refused to a process that no longer holds
+/// CAP_NET_RAW (dropped with `-Z` where it could not be kept) is not
+/// mended by `setcap` on the binary, as the first open's message says,
+/// but only by a restart.
+fn lost_capability(why: String) -> String {
+    let refused = why.to_lowercase().contains("operation not permitted") || why.contains("ermission");
+    let effective = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
+        let hex = s.lines().find_map(|l| l.strip_prefix("CapEff:"))?.trim().to_string();
+        u64::from_str_radix(&hex, 16).ok()
+    });
+    match effective {
+        Some(caps) if refused && caps & CAP_NET_RAW == 0 => {
+            let head = why.split(": capturing needs").next().unwrap_or(&why);
+            format!(
+                "{head}: this process no longer holds CAP_NET_RAW (dropped with -Z, which could not keep it), \
+                 so it cannot open the interface again: restart meetgraph to capture it"
+            )
+        }
+        _ => why,
     }
 }
