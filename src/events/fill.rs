@@ -17,6 +17,24 @@ pub fn to_owned_message(msg: &Message<'_>) -> BusMessage {
 /// field is written, and its vectors keep their capacity (a recycled
 /// message costs no allocation in steady state).
 pub fn fill_owned_message(m: &mut BusMessage, msg: &Message<'_>) {
+    fill_owned_head(m, msg);
+    let entries = msg.gossip();
+    m.gossip.reserve(entries.size_hint().0);
+    for g in entries {
+        m.gossip.push(Gossip {
+            node: NodeId::from_name(&g.node),
+            addr: NodeAddr { ip: IpText::from_wire(g.ip), port: g.port, cport: g.cport, pport: g.pport },
+            flags: g.flags.0,
+            ping_sent: g.ping_sent,
+            pong_received: g.pong_received,
+        });
+    }
+}
+
+/// [`fill_owned_message`] but for the gossip entries: `m.gossip` is left
+/// empty (a caller that takes the entries from the wire, as the reading
+/// thread's packing does).
+pub fn fill_owned_head(m: &mut BusMessage, msg: &Message<'_>) {
     // Destructured so that a new field cannot be left unwritten.
     let BusMessage {
         msg_type,
@@ -90,17 +108,6 @@ pub fn fill_owned_message(m: &mut BusMessage, msg: &Message<'_>) {
             *replicaof = None;
             *announced = NodeAddr::default();
         }
-    }
-    let entries = msg.gossip();
-    gossip.reserve(entries.size_hint().0);
-    for g in entries {
-        gossip.push(Gossip {
-            node: NodeId::from_name(&g.node),
-            addr: NodeAddr { ip: IpText::from_wire(g.ip), port: g.port, cport: g.cport, pport: g.pport },
-            flags: g.flags.0,
-            ping_sent: g.ping_sent,
-            pong_received: g.pong_received,
-        });
     }
     for e in msg.extensions() {
         ext_types.push(e.ext_type);

@@ -29,7 +29,7 @@ pub use crate::pipeline::AnomalyKind;
 /// ends a link on a FIN or RST, not at the end of the capture.
 pub use crate::reassembly::CloseReason;
 pub use event::{BusEvent, EventKind, Link};
-pub use fill::{fill_owned_message, to_owned_message};
+pub use fill::{fill_owned_head, fill_owned_message, to_owned_message};
 pub use fingerprint::fingerprint;
 pub use message::{BusMessage, Gossip, SlotRanges};
 pub use node::{IpText, NodeAddr, NodeId};

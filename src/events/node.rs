@@ -154,7 +154,7 @@ impl IpText {
     pub fn from_wire(b: &[u8]) -> Self {
         // Printable ASCII other than `\\` is its own escape (nearly every
         // address): copied as it is.
-        if b.len() <= IP_INLINE && b.iter().all(|&c| (0x20..0x7f).contains(&c) && c != b'\\') {
+        if IpText::is_verbatim(b) {
             let mut buf = [0u8; IP_INLINE];
             buf[..b.len()].copy_from_slice(b);
             return IpText(IpRepr::Inline { len: b.len() as u8, buf });
@@ -162,8 +162,15 @@ impl IpText {
         IpText::from(escape_text(b).as_ref())
     }
 
+    /// The wire bytes `b` are their own text (printable ASCII other than
+    /// `\\`, inline): `from_wire(b)` holds exactly `b`.
+    #[inline]
+    pub fn is_verbatim(b: &[u8]) -> bool {
+        b.len() <= IP_INLINE && b.iter().all(|&c| (0x20..0x7f).contains(&c) && c != b'\\')
+    }
+
     /// The text's bytes (no UTF-8 check: comparisons need none).
-    pub(crate) fn bytes(&self) -> &[u8] {
+    pub fn bytes(&self) -> &[u8] {
         match &self.0 {
             IpRepr::Inline { len, buf } => &buf[..usize::from(*len)],
             IpRepr::Heap(s) => s.as_bytes(),

@@ -3,7 +3,7 @@
 //! analysis' per-learner tables), or send them as numbers (events between
 //! threads, [`super::batch`]). Imports `events` node types.
 
-use super::{NodeAddr, NodeId};
+use super::{IpText, NodeAddr, NodeId};
 use rustc_hash::FxHashMap as HashMap;
 use std::hash::Hash;
 
@@ -90,6 +90,34 @@ impl LastAddr {
         (n, *last)
     }
 
+    /// [`LastAddr::entry`] of a gossip entry as the wire has it: the
+    /// address is compared with the node's last one as bytes, and made
+    /// into a [`NodeAddr`] only when it differs.
+    pub fn entry_wire(
+        &mut self,
+        nodes: &mut Numbered<NodeId>,
+        addrs: &mut Numbered<NodeAddr>,
+        node: &NodeId,
+        ip: &[u8],
+        ports: [u16; 3],
+    ) -> (u32, u32) {
+        let n = nodes.number(node);
+        let i = n as usize;
+        if self.0.len() <= i {
+            self.0.resize(i + 1, u32::MAX);
+        }
+        let last = &mut self.0[i];
+        let same = *last != u32::MAX && {
+            let a = addrs.of(*last);
+            [a.port, a.cport, a.pport] == ports && a.ip.bytes() == ip && IpText::is_verbatim(ip)
+        };
+        if !same {
+            let [port, cport, pport] = ports;
+            *last = addrs.number(&NodeAddr { ip: IpText::from_wire(ip), port, cport, pport });
+        }
+        (n, *last)
+    }
+
     pub fn clear(&mut self) {
         self.0.clear();
     }
@@ -98,6 +126,33 @@ impl LastAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A gossip entry from the wire gets the numbers its owned form gets,
+    /// escaped bytes and changed ports included.
+    #[test]
+    fn a_wire_entry_is_numbered_as_its_owned_form() {
+        let (mut nodes, mut addrs) = (Numbered::default(), Numbered::default());
+        let (mut n2, mut a2) = (Numbered::default(), Numbered::default());
+        let (mut wire, mut owned) = (LastAddr::default(), LastAddr::default());
+        let ids = [NodeId([b'a'; 40]), NodeId([b'b'; 40])];
+        let entries: [(&[u8], [u16; 3]); 7] = [
+            (b"10.0.0.1", [7000, 17000, 0]),
+            (b"10.0.0.1", [7000, 17000, 0]),
+            (b"10.0.0.1", [7000, 17001, 0]),
+            (b"a\\x00", [1, 2, 3]),
+            (b"a\\x00", [1, 2, 3]),
+            (b"a\x00", [1, 2, 3]),
+            (b"a\x00", [1, 2, 3]),
+        ];
+        for (k, (ip, [port, cport, pport])) in entries.iter().enumerate() {
+            let node = &ids[k % 2];
+            let addr = NodeAddr { ip: IpText::from_wire(ip), port: *port, cport: *cport, pport: *pport };
+            let got = wire.entry_wire(&mut nodes, &mut addrs, node, ip, [*port, *cport, *pport]);
+            let want = owned.entry(&mut n2, &mut a2, node, &addr);
+            assert_eq!(got, want, "entry {k}");
+            assert_eq!(*addrs.of(got.1), addr, "entry {k}");
+        }
+    }
 
     #[test]
     fn a_value_keeps_the_number_it_was_first_given() {

@@ -2,9 +2,9 @@
 //! ids and addresses numbered as they first appear.
 
 use super::layout::{Batch, NAMES_CAP, NONE, Packed, PackedEvent, PackedGossip, PackedMessage, Span};
-use crate::clusterbus::Message;
+use crate::clusterbus::{GossipIter, Message};
 use crate::events::numbered::{LastAddr, Numbered};
-use crate::events::{BusEvent, BusMessage, EventKind, Link, NodeAddr, NodeId, fill_owned_message};
+use crate::events::{BusEvent, BusMessage, EventKind, Link, NodeAddr, NodeId, fill_owned_head, fingerprint};
 use crate::pipeline::{Anomaly, BusSink, CommandMeta, MessageMeta, StreamEnd};
 
 /// The reading thread's numbering of node ids and addresses; what it
@@ -40,13 +40,27 @@ impl Numbering {
         id.as_ref().map_or(NONE, |id| self.nodes.number(id))
     }
 
-    /// Packs `m` into `b`; its index in `b`'s messages.
-    fn pack(&mut self, m: &BusMessage, b: &mut Batch) -> Packed {
+    /// Packs `m` into `b`; its index in `b`'s messages. `wire`: its
+    /// gossip entries as the wire has them (then `m.gossip` is not read).
+    fn pack(&mut self, m: &BusMessage, wire: Option<GossipIter<'_>>, b: &mut Batch) -> Packed {
         let start = b.gossip.len();
-        for g in &m.gossip {
-            let (node, addr) = self.last_addr.entry(&mut self.nodes, &mut self.addrs, &g.node, &g.addr);
-            let (flags, ping_sent, pong_received) = (g.flags, g.ping_sent, g.pong_received);
-            b.gossip.push(PackedGossip { node, addr, flags, ping_sent, pong_received });
+        match wire {
+            Some(entries) => {
+                for g in entries {
+                    let id = NodeId::from_name(&g.node);
+                    let ports = [g.port, g.cport, g.pport];
+                    let (node, addr) = self.last_addr.entry_wire(&mut self.nodes, &mut self.addrs, &id, g.ip, ports);
+                    let (flags, ping_sent, pong_received) = (g.flags.0, g.ping_sent, g.pong_received);
+                    b.gossip.push(PackedGossip { node, addr, flags, ping_sent, pong_received });
+                }
+            }
+            None => {
+                for g in &m.gossip {
+                    let (node, addr) = self.last_addr.entry(&mut self.nodes, &mut self.addrs, &g.node, &g.addr);
+                    let (flags, ping_sent, pong_received) = (g.flags, g.ping_sent, g.pong_received);
+                    b.gossip.push(PackedGossip { node, addr, flags, ping_sent, pong_received });
+                }
+            }
         }
         let gossip = Span::of(start, b.gossip.len());
         let slots = push_all(&mut b.slots, &m.slots);
@@ -150,7 +164,7 @@ impl PackSink {
     pub fn push(&mut self, e: BusEvent) {
         let BusEvent { ts_us, frame, first_frame, link, capture, kind } = e;
         let kind = match kind {
-            EventKind::Message(m) => self.numbering.pack(&m, &mut self.batch),
+            EventKind::Message(m) => self.numbering.pack(&m, None, &mut self.batch),
             kind => {
                 self.batch.others.push(kind);
                 Packed::Other((self.batch.others.len() - 1) as u32)
@@ -162,11 +176,12 @@ impl PackSink {
 
 impl BusSink for PackSink {
     fn message(&mut self, meta: &MessageMeta, msg: &Message<'_>) {
-        fill_owned_message(&mut self.scratch, msg);
+        // The gossip entries go from the wire straight into the batch.
+        fill_owned_head(&mut self.scratch, msg);
         if self.fingerprints {
-            self.scratch.fingerprint = Some(self.scratch.hash_content());
+            self.scratch.fingerprint = Some(fingerprint(msg));
         }
-        let kind = self.numbering.pack(&self.scratch, &mut self.batch);
+        let kind = self.numbering.pack(&self.scratch, Some(msg.gossip()), &mut self.batch);
         let (ts_us, frame, first_frame, capture) = (meta.ts_us, meta.frame, meta.first_frame, meta.capture);
         let link = Some(Link::of_message(meta));
         self.batch.events.push(PackedEvent { ts_us, frame, first_frame, link, capture, kind });
