@@ -70,6 +70,17 @@ impl<T: Hash + Eq + Clone> Numbered<T> {
 pub struct LastAddr(Vec<u32>);
 
 impl LastAddr {
+    /// `node`'s number (numbered when new) and its last address's slot
+    /// (`u32::MAX`: none yet).
+    fn of(&mut self, nodes: &mut Numbered<NodeId>, node: &NodeId) -> (u32, &mut u32) {
+        let n = nodes.number(node);
+        let i = n as usize;
+        if self.0.len() <= i {
+            self.0.resize(i + 1, u32::MAX);
+        }
+        (n, &mut self.0[i])
+    }
+
     /// A gossip entry's (node, address) numbers, numbering them when new.
     pub fn entry(
         &mut self,
@@ -78,12 +89,7 @@ impl LastAddr {
         node: &NodeId,
         addr: &NodeAddr,
     ) -> (u32, u32) {
-        let n = nodes.number(node);
-        let i = n as usize;
-        if self.0.len() <= i {
-            self.0.resize(i + 1, u32::MAX);
-        }
-        let last = &mut self.0[i];
+        let (n, last) = self.of(nodes, node);
         if *last == u32::MAX || addrs.of(*last) != addr {
             *last = addrs.number(addr);
         }
@@ -101,12 +107,7 @@ impl LastAddr {
         ip: &[u8],
         ports: [u16; 3],
     ) -> (u32, u32) {
-        let n = nodes.number(node);
-        let i = n as usize;
-        if self.0.len() <= i {
-            self.0.resize(i + 1, u32::MAX);
-        }
-        let last = &mut self.0[i];
+        let (n, last) = self.of(nodes, node);
         let same = *last != u32::MAX && {
             let a = addrs.of(*last);
             [a.port, a.cport, a.pport] == ports && a.ip.bytes() == ip && IpText::is_verbatim(ip)
