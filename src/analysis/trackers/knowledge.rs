@@ -48,6 +48,26 @@ pub struct PeerSeen<'a> {
     pub failed_since: Option<&'a (i64, Evidence)>,
 }
 
+/// A learner's view of its peers ([`Knowledge::peers_of`]).
+pub struct PeersOf<'a> {
+    knowledge: &'a Knowledge,
+    learner: &'a Learner,
+}
+
+impl<'a> PeersOf<'a> {
+    /// How the learner last gossiped the node numbered `n`
+    /// ([`Knowledge::node_number`]; `None`: a node never numbered).
+    pub fn seen(&self, n: Option<u32>) -> Option<PeerSeen<'a>> {
+        let p = self.learner.peers.get(&n?)?;
+        Some(PeerSeen {
+            addr: self.knowledge.names.addrs.of(p.addr),
+            flags: p.flags,
+            ts: p.ts,
+            failed_since: p.failed_since.as_ref(),
+        })
+    }
+}
+
 /// The numbers of a message's gossip entries, (node, address) each, in
 /// the message's order ([`Knowledge::number`]; a buffer the caller
 /// reuses).
@@ -299,13 +319,18 @@ impl Knowledge {
 
     /// How `l` last gossiped `n`, with when and since when failed.
     pub fn peer_seen(&self, l: &NodeId, n: &NodeId) -> Option<PeerSeen<'_>> {
-        let p = self.learner(l)?.peers.get(&self.names.nodes.get(n)?)?;
-        Some(PeerSeen {
-            addr: self.names.addrs.of(p.addr),
-            flags: p.flags,
-            ts: p.ts,
-            failed_since: p.failed_since.as_ref(),
-        })
+        self.peers_of(l)?.seen(self.node_number(n))
+    }
+
+    /// `n`'s number here, for [`PeersOf::seen`] (every pair of nodes of a
+    /// look asked: each id hashed once, not once per pair).
+    pub fn node_number(&self, n: &NodeId) -> Option<u32> {
+        self.names.nodes.get(n)
+    }
+
+    /// `l`'s own view of its peers, to ask about many nodes.
+    pub fn peers_of(&self, l: &NodeId) -> Option<PeersOf<'_>> {
+        Some(PeersOf { knowledge: self, learner: self.learner(l)? })
     }
 
     /// Whether `l` has stopped gossiping `n` by the end of what was seen

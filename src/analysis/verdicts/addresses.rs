@@ -10,6 +10,7 @@ use crate::analysis::model::{
     SeenAddress,
 };
 use crate::clusterbus::NodeFlags;
+use crate::events::NodeAddr;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The verdict for a live node's address that can mean another node
@@ -53,31 +54,46 @@ pub(super) fn translated(a: &Analysis, src: &AuditSources<'_>, out: &mut Audit) 
             })
             .collect()
     };
-    for n in &a.nodes {
+    // Each node's listening IPs, and how many nodes listen at each IP
+    // (once per look: the node against every other node was quadratic).
+    let listens: Vec<BTreeSet<String>> = a.nodes.iter().map(listen_ip).collect();
+    let mut listeners: BTreeMap<&str, usize> = BTreeMap::new();
+    for ip in listens.iter().flatten() {
+        *listeners.entry(ip.as_str()).or_default() += 1;
+    }
+    // Every node's peers table and number, looked up once per look.
+    let peers: Vec<_> = a.nodes.iter().map(|l| (l.id, src.knowledge.peers_of(&l.id))).collect();
+    for (n, listening) in a.nodes.iter().zip(&listens) {
         // IPs where other nodes listen: a connection of n's arriving from
         // one of them was translated to that host's address.
-        let others: BTreeSet<String> = a.nodes.iter().filter(|m| m.id != n.id).flat_map(listen_ip).collect();
-        let listening: BTreeSet<String> = n
-            .addresses
-            .iter()
-            .filter(|x| matches!(x.how, AddressSource::Listening | AddressSource::Announced))
-            .filter_map(|x| match &x.address {
-                SeenAddress::Node(na) => Some(na.ip.to_string()),
-                SeenAddress::Ip(_) => None,
-            })
-            .collect();
+        let other_listens = |ip: &str| listeners.get(ip).copied().unwrap_or(0) > usize::from(listening.contains(ip));
         let mut recorded: BTreeMap<String, Vec<NodeId>> = BTreeMap::new();
-        for l in &a.nodes {
-            let Some(p) = src.knowledge.peer_seen(&l.id, &n.id) else { continue };
+        // Each distinct address written once (most peers record one).
+        let mut written: Vec<(&NodeAddr, String)> = Vec::new();
+        let number = src.knowledge.node_number(&n.id);
+        for (l, table) in &peers {
+            let Some(p) = table.as_ref().and_then(|t| t.seen(number)) else { continue };
             if p.flags & NodeFlags::NOADDR != 0 {
                 continue;
             }
-            recorded.entry(p.addr.to_string()).or_default().push(l.id);
+            let text = match written.iter().find(|(w, _)| *w == p.addr) {
+                Some((_, t)) => t,
+                None => {
+                    written.push((p.addr, p.addr.to_string()));
+                    &written[written.len() - 1].1
+                }
+            };
+            match recorded.get_mut(text.as_str()) {
+                Some(by) => by.push(*l),
+                None => {
+                    recorded.insert(text.clone(), vec![*l]);
+                }
+            }
         }
+        let sources: BTreeSet<String> =
+            n.addresses.iter().filter(|x| x.how == AddressSource::Source).map(|x| x.address.to_string()).collect();
         for (addr, by) in recorded {
             let ip = addr.rsplit_once(':').map_or(addr.as_str(), |(ip, _)| ip);
-            let sources: BTreeSet<String> =
-                n.addresses.iter().filter(|x| x.how == AddressSource::Source).map(|x| x.address.to_string()).collect();
             // Recorded where it only sends from, while it listens
             // elsewhere; or recorded at one of its source addresses while
             // elsewhere its connections arrive from another where it does
@@ -94,7 +110,7 @@ pub(super) fn translated(a: &Analysis, src: &AuditSources<'_>, out: &mut Audit) 
                 // Answering there from two vantages: routable.
                 continue;
             }
-            let translated_elsewhere = sources.iter().any(|y| y != ip && !listening.contains(y) && others.contains(y));
+            let translated_elsewhere = sources.iter().any(|y| y != ip && !listening.contains(y) && other_listens(y));
             if !sources.contains(ip) || !(only_sends || translated_elsewhere) {
                 continue;
             }

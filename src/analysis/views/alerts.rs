@@ -9,9 +9,9 @@ use crate::analysis::model::{
     NodeId, Severity, describe,
 };
 use crate::clusterbus::types::format_slot_ranges;
+use rustc_hash::FxHashMap;
 use serde::{Serialize, Serializer};
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// What an alert is about: a finding of its kind, or one of the events
@@ -341,8 +341,8 @@ fn hazard_alert(h: &Hazard) -> Alert {
 /// The events told so far (as told), and those of the last look.
 #[derive(Debug, Default)]
 pub struct Told {
-    told: BTreeMap<Key, Alert>,
-    last_look: BTreeMap<Key, Alert>,
+    told: FxHashMap<Key, Alert>,
+    last_look: FxHashMap<Key, Alert>,
 }
 
 /// An event's identity ([`Alert::identity`]) and its rank among events of
@@ -361,8 +361,8 @@ impl Told {
     /// comes later); at the `last` look everything is settled, so what was
     /// told, with its revisions, is what `analyze` reports.
     pub fn new_in(&mut self, a: &Analysis, last: bool) -> Vec<Alert> {
-        let mut rank: BTreeMap<(String, String, String, i64), usize> = BTreeMap::new();
-        let now: BTreeMap<Key, Alert> = alerts(a)
+        let mut rank: FxHashMap<(String, String, String, i64), usize> = FxHashMap::default();
+        let now: FxHashMap<Key, Alert> = alerts(a)
             .into_iter()
             .map(|x| {
                 let id = x.identity();
@@ -373,7 +373,9 @@ impl Told {
             .collect();
         let prev = std::mem::replace(&mut self.last_look, now);
         let now = &self.last_look;
-        let mut out = Vec::new();
+        // What is told, with its key and whether it ended (a look's events
+        // in key order, then those that ended, in key order; then by time).
+        let mut out: Vec<(bool, &Key, Alert)> = Vec::new();
         for (k, x) in now {
             let steady = prev.get(k).is_some_and(|p| p.changes_from(x).is_empty());
             match self.told.get(k) {
@@ -385,13 +387,13 @@ impl Told {
                         || (x.kind != AlertKind::BusUnreadable && (x.kind.certain_at_once() || prev.contains_key(k)));
                     if ready {
                         self.told.insert(k.clone(), x.clone());
-                        out.push(x.clone());
+                        out.push((false, k, x.clone()));
                     }
                 }
                 Some(t) => {
                     let changes = x.changes_from(t);
                     if !changes.is_empty() && (last || steady) {
-                        out.push(x.revision(RevisionKind::Changed, changes, t));
+                        out.push((false, k, x.revision(RevisionKind::Changed, changes, t)));
                         self.told.insert(k.clone(), x.clone());
                     }
                 }
@@ -402,6 +404,7 @@ impl Told {
         // bounded as the analysis.
         let forget = !a.retention.is_empty();
         let gone: Vec<Key> = self.told.keys().filter(|k| !now.contains_key(*k)).cloned().collect();
+        let mut ended: Vec<(Key, Alert)> = Vec::new();
         for k in gone {
             if forget {
                 self.told.remove(&k);
@@ -413,13 +416,14 @@ impl Told {
                     // message seen.
                     let mut c = t.revision(RevisionKind::Cleared, Vec::new(), &t);
                     c.ts_us = a.nodes.iter().map(|n| n.last_seen_us).max().or(t.ts_us);
-                    out.push(c);
+                    ended.push((k, c));
                 } else {
-                    out.push(t.revision(RevisionKind::Withdrawn, Vec::new(), &t));
+                    ended.push((k, t.revision(RevisionKind::Withdrawn, Vec::new(), &t)));
                 }
             }
         }
-        out.sort_by_key(|x| x.ts_us);
-        out
+        out.extend(ended.iter().map(|(k, x)| (true, k, x.clone())));
+        out.sort_by(|p, q| (p.2.ts_us, p.0, p.1).cmp(&(q.2.ts_us, q.0, q.1)));
+        out.into_iter().map(|(_, _, x)| x).collect()
     }
 }
