@@ -91,7 +91,6 @@ impl Analyzer {
     pub fn push(&mut self, e: BusEvent) {
         self.observe(&e);
     }
-
     /// [`Analyzer::push`] of a borrowed event (the caller may reuse it).
     pub fn observe(&mut self, e: &BusEvent) {
         if self.cfg.until_us.is_some_and(|u| e.ts_us > u) {
@@ -129,32 +128,36 @@ impl Analyzer {
         }
     }
 
-    /// What the reading layers saw of capture `capture`'s packets (the
-    /// snaplen that cut them, the tunnels they came in), for the limits
-    /// and the Captures section.
+    /// What the reading layers saw of capture `capture`'s packets (snaplen,
+    /// tunnels), for the limits and the Captures section.
     pub fn capture_wire(&mut self, capture: usize, wire: CaptureWire) {
         self.reading.wire(capture, wire);
     }
 
     /// Ends the analysis.
     pub fn finish(self) -> Analysis {
+        self.look()
+    }
+
+    /// The analysis so far; the run goes on (`watch`'s looks).
+    pub fn look(&self) -> Analysis {
         build(Gathered {
-            cfg: self.cfg,
-            nodes: self.nodes,
-            conns: self.conns,
-            knowledge: self.knowledge,
-            handshakes: self.handshakes,
-            intros: self.intros,
-            membership: self.membership,
-            roles: self.roles,
-            slot_views: self.slot_views,
-            clock: self.clock,
-            reading: self.reading,
-            identities: self.identities,
-            liveness: self.liveness,
-            findings: self.findings,
-            tracked: self.tracked,
-            anomalies: self.anomalies,
+            cfg: &self.cfg,
+            nodes: &self.nodes,
+            conns: &self.conns,
+            knowledge: &self.knowledge,
+            handshakes: &self.handshakes,
+            intros: &self.intros,
+            membership: &self.membership,
+            roles: &self.roles,
+            slot_views: &self.slot_views,
+            clock: &self.clock,
+            reading: &self.reading,
+            identities: &self.identities,
+            liveness: &self.liveness,
+            findings: &self.findings,
+            tracked: &self.tracked,
+            anomalies: &self.anomalies,
         })
     }
 

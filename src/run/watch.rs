@@ -39,7 +39,7 @@ pub fn watch_with(
             None => next = Some(ts + interval_us),
             Some(t) if ts >= t => {
                 next = Some(ts + interval_us);
-                let provisional = analyzer.clone().finish();
+                let provisional = analyzer.look();
                 // Every look, even with nothing new: the status line and
                 // the metrics show the latest counts (a healthy cluster
                 // tells nothing for hours).

@@ -123,8 +123,10 @@ impl Membership {
 
     /// The groups of `all` nodes formed by the unions before `start`
     /// (every union when `None`).
-    pub fn groups_before(&mut self, all: impl Iterator<Item = NodeId>, start: Option<i64>) -> Vec<Vec<NodeId>> {
-        let Some(start) = start else { return self.groups.all() };
+    pub fn groups_before(&self, all: impl Iterator<Item = NodeId>, start: Option<i64>) -> Vec<Vec<NodeId>> {
+        // (The groups' finds compress their paths: a copy's, so that a
+        // look during the run leaves them as they were.)
+        let Some(start) = start else { return self.groups.clone().all() };
         let mut g = Groups::default();
         for n in all {
             g.add(n);

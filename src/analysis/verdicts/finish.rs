@@ -28,23 +28,23 @@ use crate::analysis::trackers::slot_views::SlotViews;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Everything the analyzer gathered.
-pub struct Gathered {
-    pub cfg: AnalysisConfig,
-    pub nodes: Nodes,
-    pub conns: Connections,
-    pub knowledge: Knowledge,
-    pub handshakes: Handshakes,
-    pub intros: Introductions,
-    pub membership: Membership,
-    pub roles: Roles,
-    pub slot_views: SlotViews,
-    pub clock: Clock,
-    pub reading: Reading,
-    pub identities: Identities,
-    pub liveness: Liveness,
-    pub findings: KeptFindings,
-    pub tracked: Tracked,
-    pub anomalies: BTreeMap<String, u64>,
+pub struct Gathered<'a> {
+    pub cfg: &'a AnalysisConfig,
+    pub nodes: &'a Nodes,
+    pub conns: &'a Connections,
+    pub knowledge: &'a Knowledge,
+    pub handshakes: &'a Handshakes,
+    pub intros: &'a Introductions,
+    pub membership: &'a Membership,
+    pub roles: &'a Roles,
+    pub slot_views: &'a SlotViews,
+    pub clock: &'a Clock,
+    pub reading: &'a Reading,
+    pub identities: &'a Identities,
+    pub liveness: &'a Liveness,
+    pub findings: &'a KeptFindings,
+    pub tracked: &'a Tracked,
+    pub anomalies: &'a BTreeMap<String, u64>,
 }
 
 fn cluster_label(i: usize) -> String {
@@ -58,7 +58,7 @@ fn cluster_label(i: usize) -> String {
 /// merge chain began or the first node joined a healthy cluster, whichever
 /// came first (cluster creation is not an event). A lone node counts when
 /// it served slots.
-fn clusters_before(g: &mut Gathered) -> Vec<Cluster> {
+fn clusters_before(g: &Gathered<'_>) -> Vec<Cluster> {
     let membership = &g.membership;
     let first_chain = membership.merges().first().map(|m| g.intros.chain_start(m.link, |k| membership.created(k)));
     let start = [first_chain, g.membership.first_healthy_join()].into_iter().flatten().min();
@@ -87,7 +87,7 @@ fn clusters_before(g: &mut Gathered) -> Vec<Cluster> {
 
 /// Members of `group` with no captured link to another member, and the
 /// prior knowledge that places them in it.
-fn inferred_members(g: &Gathered, group: &[NodeId], before: Option<i64>) -> Vec<InferredMember> {
+fn inferred_members(g: &Gathered<'_>, group: &[NodeId], before: Option<i64>) -> Vec<InferredMember> {
     if group.len() < 2 {
         return Vec::new();
     }
@@ -112,7 +112,7 @@ fn inferred_members(g: &Gathered, group: &[NodeId], before: Option<i64>) -> Vec<
 /// A merge's sides: each side's group just before the merge, counting
 /// knowledge that predates the capture (shown only later, when the
 /// members' own links were not captured).
-fn merge_sides(g: &mut Gathered, m: &PendingMerge) -> Vec<Vec<NodeId>> {
+fn merge_sides(g: &Gathered<'_>, m: &PendingMerge) -> Vec<Vec<NodeId>> {
     let ids: Vec<NodeId> = g.nodes.ids().collect();
     let before = g.membership.groups_before(ids.into_iter(), Some(m.ts));
     let grown: Vec<Vec<NodeId>> = m
@@ -132,8 +132,8 @@ fn merge_sides(g: &mut Gathered, m: &PendingMerge) -> Vec<Vec<NodeId>> {
     if overlap { m.sides.clone() } else { grown }
 }
 
-pub fn build(mut g: Gathered) -> Analysis {
-    let clusters = clusters_before(&mut g);
+pub fn build(g: Gathered<'_>) -> Analysis {
+    let clusters = clusters_before(&g);
     let label_of: BTreeMap<NodeId, String> =
         clusters.iter().flat_map(|c| c.nodes.iter().map(|n| (*n, c.label.clone()))).collect();
     let mut nodes = g.nodes.summaries(&label_of);
@@ -142,22 +142,22 @@ pub fn build(mut g: Gathered) -> Analysis {
         .iter()
         .map(|m| {
             let observed = g.intros.all().get(m.link).is_some_and(|i| !i.via.is_hearsay());
-            Merge { ts_us: m.ts, sides: merge_sides(&mut g, m), chain: g.intros.merge_chain(m.link), observed }
+            Merge { ts_us: m.ts, sides: merge_sides(&g, m), chain: g.intros.merge_chain(m.link), observed }
         })
         .collect();
     let sources = findings::FindingSources {
-        handshakes: &g.handshakes,
-        conns: &g.conns,
-        nodes: &g.nodes,
-        knowledge: &g.knowledge,
-        liveness: &g.liveness,
-        identities: &g.identities,
+        handshakes: g.handshakes,
+        conns: g.conns,
+        nodes: g.nodes,
+        knowledge: g.knowledge,
+        liveness: g.liveness,
+        identities: g.identities,
         label_of: &label_of,
         joins: g.membership.joins(),
         merges: &merges,
         intros: g.intros.all(),
     };
-    let (streamed, mut dropped) = std::mem::take(&mut g.findings).into_parts();
+    let (streamed, mut dropped) = g.findings.clone().into_parts();
     let findings = findings::end_of_run(streamed, &sources);
     let mut findings = retention::bound_findings(findings, g.cfg.bounds.max_events, &mut dropped);
     let phases = Phases::of(&findings, &merges);
@@ -169,13 +169,13 @@ pub fn build(mut g: Gathered) -> Analysis {
         dropped,
         g.roles.changes().dropped(),
         g.slot_views.moves().dropped(),
-        &g.tracked,
+        g.tracked,
     );
-    let clock_offsets = g.clock.offsets(&g.cfg);
+    let clock_offsets = g.clock.offsets(g.cfg);
     let mut coverage = g.reading.coverage();
     sanity(&mut coverage, &clock_offsets, &slot_moves, g.cfg.vantages.len());
     super::failures::settle_nodes(&mut nodes, &findings, &g.roles.changes().to_vec(), &g.slot_views.moves().to_vec());
-    let mut captures = g.clock.captures(&g.cfg);
+    let mut captures = g.clock.captures(g.cfg);
     for c in &mut captures {
         c.node_pairs_seen = g.conns.pairs_seen(c.index);
         c.wire = g.reading.wire_of(c.index);
@@ -190,11 +190,11 @@ pub fn build(mut g: Gathered) -> Analysis {
         joins: g.membership.joins().to_vec(),
         merges,
         findings,
-        id_conflicts: g.identities.over_time(&g.knowledge),
+        id_conflicts: g.identities.over_time(g.knowledge),
         damage: Damage::of(role_changes, slot_moves),
-        elections: super::failures::elections(&g.liveness),
+        elections: super::failures::elections(g.liveness),
         story: Story::default(),
-        anomalies: g.anomalies,
+        anomalies: g.anomalies.clone(),
         coverage,
         retention,
         audit: Audit::default(),
@@ -203,9 +203,9 @@ pub fn build(mut g: Gathered) -> Analysis {
     };
     analysis.story = story::tell(&analysis);
     let sources = super::dials::AuditSources {
-        knowledge: &g.knowledge,
-        conns: &g.conns,
-        dials: Dials { handshakes: &g.handshakes },
+        knowledge: g.knowledge,
+        conns: g.conns,
+        dials: Dials { handshakes: g.handshakes },
     };
     analysis.audit = audit::audit(&analysis, &sources);
     analysis.what_to_do_now = advice::advise(&analysis);
