@@ -345,9 +345,25 @@ pub struct Told {
     last_look: FxHashMap<Key, Alert>,
 }
 
-/// An event's identity ([`Alert::identity`]) and its rank among events of
-/// one identity.
-type Key = ((String, String, String, i64), usize);
+/// An event's identity ([`Alert::identity`]), hashed (a look compares
+/// thousands of them: the text can be a thousand bytes), and its rank
+/// among events of one identity.
+type Key = (u128, usize);
+
+/// Where a told event goes among a look's ([`Told::new_in`]).
+type Told1 = (Option<i64>, bool, (String, String, String, i64), usize);
+
+/// Two 64-bit hashes of an identity.
+fn hashed(id: &(String, String, String, i64)) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        salt.hash(&mut h);
+        id.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
+}
 
 impl Told {
     /// What to tell after a look at `a`: the events not told yet, and a
@@ -361,21 +377,22 @@ impl Told {
     /// comes later); at the `last` look everything is settled, so what was
     /// told, with its revisions, is what `analyze` reports.
     pub fn new_in(&mut self, a: &Analysis, last: bool) -> Vec<Alert> {
-        let mut rank: FxHashMap<(String, String, String, i64), usize> = FxHashMap::default();
+        let mut rank: FxHashMap<u128, usize> = FxHashMap::default();
         let now: FxHashMap<Key, Alert> = alerts(a)
             .into_iter()
             .map(|x| {
-                let id = x.identity();
-                let r = rank.entry(id.clone()).or_default();
+                let id = hashed(&x.identity());
+                let r = rank.entry(id).or_default();
                 *r += 1;
                 ((id, *r), x)
             })
             .collect();
         let prev = std::mem::replace(&mut self.last_look, now);
         let now = &self.last_look;
-        // What is told, with its key and whether it ended (a look's events
-        // in key order, then those that ended, in key order; then by time).
-        let mut out: Vec<(bool, &Key, Alert)> = Vec::new();
+        // What is told, in the order of its time, then a look's events
+        // before those that ended, then their identity's text and rank.
+        let mut out: Vec<(Told1, Alert)> = Vec::new();
+        let order = |ended: bool, x: &Alert, told: &Alert, k: &Key| (x.ts_us, ended, told.identity(), k.1);
         for (k, x) in now {
             let steady = prev.get(k).is_some_and(|p| p.changes_from(x).is_empty());
             match self.told.get(k) {
@@ -386,15 +403,16 @@ impl Told {
                     let ready = last
                         || (x.kind != AlertKind::BusUnreadable && (x.kind.certain_at_once() || prev.contains_key(k)));
                     if ready {
-                        self.told.insert(k.clone(), x.clone());
-                        out.push((false, k, x.clone()));
+                        self.told.insert(*k, x.clone());
+                        out.push((order(false, x, x, k), x.clone()));
                     }
                 }
                 Some(t) => {
                     let changes = x.changes_from(t);
                     if !changes.is_empty() && (last || steady) {
-                        out.push((false, k, x.revision(RevisionKind::Changed, changes, t)));
-                        self.told.insert(k.clone(), x.clone());
+                        let r = x.revision(RevisionKind::Changed, changes, t);
+                        out.push((order(false, &r, x, k), r));
+                        self.told.insert(*k, x.clone());
                     }
                 }
             }
@@ -403,27 +421,26 @@ impl Told {
         // never come back: their keys are forgotten, so this set stays as
         // bounded as the analysis.
         let forget = !a.retention.is_empty();
-        let gone: Vec<Key> = self.told.keys().filter(|k| !now.contains_key(*k)).cloned().collect();
-        let mut ended: Vec<(Key, Alert)> = Vec::new();
+        let gone: Vec<Key> = self.told.keys().filter(|k| !now.contains_key(*k)).copied().collect();
         for k in gone {
             if forget {
                 self.told.remove(&k);
             } else if (last || !prev.contains_key(&k))
                 && let Some(t) = self.told.remove(&k)
             {
-                if matches!(t.kind, AlertKind::Hazard(_)) {
+                let r = if matches!(t.kind, AlertKind::Hazard(_)) {
                     // A hazard ends at this look: dated by the latest
                     // message seen.
                     let mut c = t.revision(RevisionKind::Cleared, Vec::new(), &t);
                     c.ts_us = a.nodes.iter().map(|n| n.last_seen_us).max().or(t.ts_us);
-                    ended.push((k, c));
+                    c
                 } else {
-                    ended.push((k, t.revision(RevisionKind::Withdrawn, Vec::new(), &t)));
-                }
+                    t.revision(RevisionKind::Withdrawn, Vec::new(), &t)
+                };
+                out.push((order(true, &r, &t, &k), r));
             }
         }
-        out.extend(ended.iter().map(|(k, x)| (true, k, x.clone())));
-        out.sort_by(|p, q| (p.2.ts_us, p.0, p.1).cmp(&(q.2.ts_us, q.0, q.1)));
-        out.into_iter().map(|(_, _, x)| x).collect()
+        out.sort_by(|p, q| p.0.cmp(&q.0));
+        out.into_iter().map(|(_, x)| x).collect()
     }
 }
