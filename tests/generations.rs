@@ -175,3 +175,40 @@ fn the_readme_lists_the_samples_servers() {
     }
     assert_eq!(claimed, have, "README claim vs the samples' servers");
 }
+
+/// Redis 7.2 and 7.4 send the same bytes but for one rule: from 7.4 on a
+/// node's gossip never names the node it is sent to (redis#13046), and
+/// its table ignores gossip about itself. Every node of a sample whose
+/// servers are Redis 7.4 or later is told "Redis 7.4+" from its gossip
+/// alone, and no node of an earlier server (7.2, Valkey 7.2, older) is.
+#[test]
+fn redis_7_4_is_told_from_gossip_that_skips_its_receiver() {
+    let (mut later, mut earlier) = (0, 0);
+    for dir in common::decodable_sample_dirs() {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let t: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap();
+        let server = t["server"].as_str().unwrap();
+        let v = version(server);
+        let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        // 8.0-M01 reports 7.9.224.
+        let redis_74 = server.starts_with("redis") && (major, minor) >= (7, 4);
+        let out = Command::new(env!("CARGO_BIN_EXE_meetgraph"))
+            .current_dir(&dir)
+            .arg("analyze")
+            .args(common::captures_in(&dir))
+            .args(["--json", "-"])
+            .output()
+            .unwrap();
+        let a: Value = serde_json::from_slice(&out.stdout).unwrap();
+        for n in a["nodes"].as_array().unwrap() {
+            let told_74 = n["generation"] == "Redis 7.4+";
+            // Nodes seen sending at least a few messages are judged.
+            if n["generation"] == "Redis 7.2+ or Valkey 7.2" || told_74 {
+                assert_eq!(told_74, redis_74, "{name} ({server}): {} told {}", n["id"], n["generation"]);
+                if redis_74 { later += 1 } else { earlier += 1 }
+            }
+        }
+    }
+    assert!(later >= 12 && earlier >= 6, "{later} nodes of 7.4+, {earlier} of 7.2");
+}

@@ -224,7 +224,7 @@ impl Analyzer {
             self.received(ts, frame, &link, r, msg, &nums);
         }
         if whole {
-            self.shown(ts, frame, link.capture, sender, msg, &nums);
+            self.shown(&at, msg, &nums, arrival.receiver);
         }
         self.numbers = nums;
     }
@@ -310,10 +310,7 @@ impl Analyzer {
     /// A message reached node `r`.
     /// `nums`: the numbers of `m`'s gossip ([`Knowledge::number`]).
     fn received(&mut self, ts: i64, frame: u64, link: &Link, r: NodeId, m: &BusMessage, nums: &[(u32, u32)]) {
-        let Some(s) = m.sender else { return };
-        if s == r {
-            return;
-        }
+        let Some(s) = m.sender.filter(|&s| s != r) else { return };
         if self.cfg.node_views && !m.head_only {
             let on = Sent { ts, frame, link, sender: s, is_opener: dialled(link, m) };
             let rules = self.rules_of(&r);
@@ -382,14 +379,17 @@ impl Analyzer {
 
     /// Knowledge the sender shows by what it sends: without a handshake
     /// seen, it learned those nodes by gossip or before the capture.
-    fn shown(&mut self, ts: i64, frame: u64, capture: usize, s: NodeId, m: &BusMessage, nums: &[(u32, u32)]) {
-        let evd = self.cfg.evidence(capture, frame);
+    fn shown(&mut self, at: &Sent<'_>, m: &BusMessage, nums: &[(u32, u32)], receiver: Option<NodeId>) {
+        let (ts, s, evd) = (at.ts, at.sender, self.cfg.evidence(at.link.capture, at.frame));
         for g in m.gossip.iter().filter(|g| g.flags & (NodeFlags::PFAIL | NodeFlags::FAIL) != 0 && g.node != s) {
             let last_seen = self.nodes.get(&g.node).filter(|n| n.seen).map(|n| n.last_seen);
             self.liveness.suspected(g.node, s, ts, last_seen);
         }
         let mut shown = std::mem::take(&mut self.shown_buf);
-        self.knowledge.shown(ts, s, m, nums, &evd, &mut self.findings, &mut shown);
+        self.knowledge.shown(ts, s, m, nums, &evd, &mut self.findings, &mut shown, receiver);
+        if self.knowledge.skips_receivers(&s) {
+            self.nodes.skips_receiver(&s);
+        }
         let mut me = self.intros.learner_number(s);
         for &n in &shown {
             if n != s && !self.intros.of_number(me).knows(n) {

@@ -154,6 +154,8 @@ named_enum! {
         Valkey90 => "Valkey 9.0+",
         Valkey81 => "Valkey 8.1+",
         Valkey80 => "Valkey 8.0",
+        /// Shard-id extension, and gossip that never names its receiver.
+        Redis74 => "Redis 7.4+",
         /// Shard-id extension.
         Redis72 => "Redis 7.2+ or Valkey 7.2",
         /// Ping extensions.

@@ -55,7 +55,9 @@ impl Rules {
         };
         Rules {
             unknown,
-            ignores_self_gossip: valkey || (generation != Generation::Redis30 && version.is_some_and(|v| v >= (7, 4))),
+            ignores_self_gossip: valkey
+                || generation == Generation::Redis74
+                || (generation != Generation::Redis30 && version.is_some_and(|v| v >= (7, 4))),
             pong_needs_normal_state: generation == Generation::Valkey90,
             meet_is_handshake: !valkey,
             gossip_moves_failing: generation != Generation::Redis30 && version.is_none_or(|v| v >= (3, 2)),
@@ -76,6 +78,7 @@ mod tests {
         assert_eq!(Rules::of(Generation::Redis622, None).unknown, Unknown::AddById);
         assert!(!Rules::of(Generation::Redis72, None).ignores_self_gossip);
         assert!(Rules::of(Generation::Redis72, Some((7, 4))).ignores_self_gossip);
+        assert!(Rules::of(Generation::Redis74, None).ignores_self_gossip);
         assert!(Rules::of(Generation::Valkey80, None).ignores_self_gossip);
         assert!(Rules::of(Generation::Valkey90, None).pong_needs_normal_state);
         assert!(!Rules::of(Generation::Valkey81, None).pong_needs_normal_state);

@@ -135,6 +135,11 @@ impl Knowledge {
         out.extend(gossip.iter().map(|g| self.last_addr.entry(&mut names.nodes, &mut names.addrs, &g.node, &g.addr)));
     }
 
+    /// Whether `s`'s gossip skips the node it goes to ([`Silence::sent_to`]).
+    pub fn skips_receivers(&self, s: &NodeId) -> bool {
+        self.learner(s).is_some_and(|l| l.silence.skips_receivers())
+    }
+
     /// `l`'s number, its memory made when new.
     fn learner_index(&mut self, l: NodeId) -> usize {
         let i = self.names.nodes.number(&l) as usize;
@@ -170,6 +175,7 @@ impl Knowledge {
         evd: &Evidence,
         findings: &mut KeptFindings,
         shown: &mut Vec<NodeId>,
+        receiver: Option<NodeId>,
     ) {
         shown.clear();
         shown.extend(m.gossip.iter().filter(|g| g.flags & NodeFlags::NOADDR == 0).map(|g| g.node));
@@ -177,6 +183,7 @@ impl Knowledge {
         let i = self.learner_index(s);
         let l = &mut self.learners[i];
         l.entries_sent += m.gossip.len() as u64;
+        l.silence.sent_to(m, l.peers.len(), receiver.filter(|r| *r != s));
         l.silence.record(m, l.peers.len(), ts);
         let now = l.silence.now();
         for &(n, _) in &m.forgotten {

@@ -22,6 +22,8 @@ impl GenHints {
     const VALKEY81: u8 = 16;
     const VALKEY90: u8 = 32;
     const PPORT: u8 = 64;
+    /// Its gossip never names its receiver ([`Knowledge::skips_receivers`](super::knowledge::Knowledge::skips_receivers)).
+    const SKIPS_RECEIVER: u8 = 128;
 
     fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -65,6 +67,8 @@ impl GenHints {
             Generation::Valkey81
         } else if self.has(Self::VALKEY8) {
             Generation::Valkey80
+        } else if self.has(Self::SHARD_ID) && self.has(Self::SKIPS_RECEIVER) {
+            Generation::Redis74
         } else if self.has(Self::SHARD_ID) {
             Generation::Redis72
         } else if self.has(Self::EXT) {
@@ -245,6 +249,13 @@ impl Nodes {
         prev
     }
 
+    /// `n`'s gossip never names the node it goes to (Redis 7.4+).
+    pub fn skips_receiver(&mut self, n: &NodeId) {
+        if let Some(s) = self.map.get_mut(n) {
+            s.hints.0 |= GenHints::SKIPS_RECEIVER;
+        }
+    }
+
     /// One summary per node, labelled with its starting cluster.
     pub fn summaries(&self, label_of: &BTreeMap<NodeId, String>) -> Vec<NodeSummary> {
         self.map.iter().map(|(id, s)| summary(id, s, label_of.get(id).cloned())).collect()
@@ -350,6 +361,9 @@ mod tests {
         assert_eq!(GenHints(GenHints::EXT | GenHints::PPORT).generation(), Generation::Redis70);
         assert_eq!(GenHints(GenHints::EXT | GenHints::VALKEY8 | GenHints::VALKEY81).generation(), Generation::Valkey81);
         assert_eq!(GenHints(GenHints::VER0 | GenHints::EXT).generation(), Generation::Redis30);
+        let skips = GenHints::EXT | GenHints::SHARD_ID | GenHints::SKIPS_RECEIVER;
+        assert_eq!(GenHints(skips).generation(), Generation::Redis74);
+        assert_eq!(GenHints(skips | GenHints::VALKEY8).generation(), Generation::Valkey80);
     }
 
     #[test]

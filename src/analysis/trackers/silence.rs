@@ -2,8 +2,8 @@
 //! peer has dropped it from its table (`CLUSTER FORGET`) or was only
 //! unlucky in its random draws, by the gossip rules of every generation.
 
-use crate::clusterbus::NodeFlags;
-use crate::events::BusMessage;
+use crate::clusterbus::{MessageType, NodeFlags};
+use crate::events::{BusMessage, NodeId};
 
 /// -ln of the chance a silence about a known peer is luck: 1 in 10 000.
 const SURE_SILENCE: f64 = 9.2;
@@ -40,6 +40,10 @@ pub struct Silence {
     missed: f64,
     /// Its sections' sizes (PFAIL entries aside), as runs: the last few.
     sizes: Vec<SizeRun>,
+    /// Its messages' drawn entries never naming the node each went to:
+    /// the same sum over them, and whether one did name it.
+    receiver_missed: f64,
+    receiver_named: bool,
 }
 
 /// Where a sender's silence about one peer stands.
@@ -109,6 +113,28 @@ impl Silence {
         }
     }
 
+    /// `m` went to `receiver`, the sender knowing `known` peers. Redis
+    /// 7.4+ never gossips about the receiver (`clusterSendPing` skips
+    /// `link->node`, redis#13046); earlier servers draw it as any peer
+    /// (it has a link, so it is never skipped). PFAIL entries are appended
+    /// to every section whoever they are: not counted.
+    pub fn sent_to(&mut self, m: &BusMessage, known: usize, receiver: Option<NodeId>) {
+        let Some(r) = receiver.filter(|_| matches!(m.msg_type, MessageType::PING | MessageType::PONG)) else {
+            return;
+        };
+        if m.gossip.iter().any(|g| g.node == r && (g.flags & NodeFlags::PFAIL == 0 || m.ver == 0)) {
+            self.receiver_named = true;
+        } else if regular_entries(m) > 0 {
+            self.receiver_missed += miss_weight(m, known);
+        }
+    }
+
+    /// The sender's gossip never named the node it went to, against odds
+    /// below 1 in 10,000 had it drawn it as any peer: Redis 7.4+.
+    pub fn skips_receivers(&self) -> bool {
+        !self.receiver_named && self.receiver_missed > SURE_SILENCE
+    }
+
     pub fn now(&self) -> f64 {
         self.missed
     }
@@ -139,5 +165,65 @@ impl Silence {
             return true;
         }
         always_named && self.missed - q.named_at > SURE_SILENCE.max(q.widest_gap + RARER_THAN_EVER)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Gossip, NodeAddr};
+
+    /// A PING of a 4-node table naming `named` (the sender, the receiver
+    /// `r` and two others: Redis before 7.4 draws 2 of the 3 others, and
+    /// leaves the receiver out 1 time in 3).
+    fn ping(named: &[u8]) -> BusMessage {
+        let mut m = BusMessage::empty();
+        m.msg_type = MessageType::PING;
+        m.ver = 1;
+        let entry = |c: &u8| Gossip {
+            node: NodeId([*c; 40]),
+            addr: NodeAddr::default(),
+            flags: 0,
+            ping_sent: 0,
+            pong_received: 0,
+        };
+        m.gossip = named.iter().map(entry).collect();
+        m
+    }
+
+    #[test]
+    fn a_sender_that_never_names_its_receiver_is_told_apart() {
+        let r = NodeId([b'r'; 40]);
+        // Redis 7.4+: always the two others, never r.
+        let mut skips = Silence::default();
+        for k in 0..8 {
+            skips.sent_to(&ping(b"ab"), 3, Some(r));
+            assert!(!skips.skips_receivers(), "after {k}: 9 misses of 1 in 3 are needed (1 in 19,683)");
+        }
+        skips.sent_to(&ping(b"ab"), 3, Some(r));
+        assert!(skips.skips_receivers());
+        // Before 7.4: the receiver is drawn as any peer; once is enough.
+        let mut draws = Silence::default();
+        for k in 0..40 {
+            draws.sent_to(&ping(if k == 7 { b"ar" } else { b"ab" }), 3, Some(r));
+        }
+        assert!(!draws.skips_receivers());
+        // A receiver named only as PFAIL (appended whoever it is), MEETs
+        // and unknown receivers tell nothing.
+        let mut pfail = Silence::default();
+        let mut m = ping(b"ar");
+        m.gossip[1].flags = NodeFlags::PFAIL;
+        for _ in 0..20 {
+            pfail.sent_to(&m, 3, Some(r));
+        }
+        assert!(pfail.skips_receivers());
+        let mut quiet = Silence::default();
+        let mut meet = ping(b"ab");
+        meet.msg_type = MessageType::MEET;
+        for _ in 0..20 {
+            quiet.sent_to(&meet, 3, Some(r));
+            quiet.sent_to(&ping(b"ab"), 3, None);
+        }
+        assert!(!quiet.skips_receivers());
     }
 }
