@@ -39,6 +39,11 @@ pub struct Rules {
     /// (3.2+); Redis 3.0 starts a handshake there instead, and only its
     /// answer moves the node (§9d).
     pub gossip_moves_failing: bool,
+    /// The sender of a message on a link is the link's node, not the id
+    /// in the header (`getNodeFromLinkAndMsg`, Redis 7.0+ and Valkey): an
+    /// answer from another node on the viewer's link raises the dialled
+    /// node's config epoch before the mismatch makes it noaddr (§9e).
+    pub sender_is_links_node: bool,
 }
 
 impl Rules {
@@ -61,6 +66,9 @@ impl Rules {
             pong_needs_normal_state: generation == Generation::Valkey90,
             meet_is_handshake: !valkey,
             gossip_moves_failing: generation != Generation::Redis30 && version.is_none_or(|v| v >= (3, 2)),
+            sender_is_links_node: matches!(generation, Generation::Redis70 | Generation::Redis72 | Generation::Redis74)
+                || valkey
+                || (generation != Generation::Redis30 && version.is_some_and(|v| v >= (7, 0))),
         }
     }
 }
@@ -79,6 +87,10 @@ mod tests {
         assert!(!Rules::of(Generation::Redis72, None).ignores_self_gossip);
         assert!(Rules::of(Generation::Redis72, Some((7, 4))).ignores_self_gossip);
         assert!(Rules::of(Generation::Redis74, None).ignores_self_gossip);
+        assert!(Rules::of(Generation::Redis70, None).sender_is_links_node);
+        assert!(Rules::of(Generation::Valkey80, None).sender_is_links_node);
+        assert!(!Rules::of(Generation::Redis622, None).sender_is_links_node);
+        assert!(Rules::of(Generation::Redis622, Some((7, 0))).sender_is_links_node);
         assert!(Rules::of(Generation::Valkey80, None).ignores_self_gossip);
         assert!(Rules::of(Generation::Valkey90, None).pong_needs_normal_state);
         assert!(!Rules::of(Generation::Valkey81, None).pong_needs_normal_state);

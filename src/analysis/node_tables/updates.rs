@@ -200,6 +200,9 @@ impl NodeTables {
                 }
                 Some((Some(n), _, _)) if n != s && ping_like => {
                     let e = t.entry(n);
+                    if rules.sender_is_links_node && !m.head_only {
+                        e.config_epoch = e.config_epoch.max(m.config_epoch);
+                    }
                     e.addr = Some(NodeAddr::default());
                     e.flags |= NodeFlags::NOADDR;
                     e.noaddr_ms = now;
