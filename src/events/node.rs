@@ -165,12 +165,12 @@ impl IpText {
     /// The wire bytes `b` are their own text (printable ASCII other than
     /// `\\`, inline): `from_wire(b)` holds exactly `b`.
     #[inline]
-    pub fn is_verbatim(b: &[u8]) -> bool {
+    pub(crate) fn is_verbatim(b: &[u8]) -> bool {
         b.len() <= IP_INLINE && b.iter().all(|&c| (0x20..0x7f).contains(&c) && c != b'\\')
     }
 
     /// The text's bytes (no UTF-8 check: comparisons need none).
-    pub fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         match &self.0 {
             IpRepr::Inline { len, buf } => &buf[..usize::from(*len)],
             IpRepr::Heap(s) => s.as_bytes(),

@@ -135,7 +135,7 @@ impl Knowledge {
         out.extend(gossip.iter().map(|g| self.last_addr.entry(&mut names.nodes, &mut names.addrs, &g.node, &g.addr)));
     }
 
-    /// Whether `s`'s gossip skips the node it goes to ([`Silence::sent_to`]).
+    /// Whether `s`'s gossip skips the node it goes to ([`Silence::skips_receivers`]).
     pub fn skips_receivers(&self, s: &NodeId) -> bool {
         self.learner(s).is_some_and(|l| l.silence.skips_receivers())
     }
@@ -183,8 +183,7 @@ impl Knowledge {
         let i = self.learner_index(s);
         let l = &mut self.learners[i];
         l.entries_sent += m.gossip.len() as u64;
-        l.silence.sent_to(m, l.peers.len(), receiver.filter(|r| *r != s));
-        l.silence.record(m, l.peers.len(), ts);
+        l.silence.record(m, l.peers.len(), ts, receiver.filter(|r| *r != s));
         let now = l.silence.now();
         for &(n, _) in &m.forgotten {
             if let Some(p) = self.names.nodes.get(&n).and_then(|k| l.peers.get_mut(&k)) {

@@ -3,7 +3,7 @@
 //! unlucky in its random draws, by the gossip rules of every generation.
 
 use crate::clusterbus::{MessageType, NodeFlags};
-use crate::events::{BusMessage, NodeId};
+use crate::events::{BusMessage, Gossip, NodeId};
 
 /// -ln of the chance a silence about a known peer is luck: 1 in 10 000.
 const SURE_SILENCE: f64 = 9.2;
@@ -67,10 +67,15 @@ impl PeerQuiet {
     }
 }
 
-/// `m`'s gossip entries picked at random (4.0+ append PFAIL nodes
-/// beyond).
+/// Whether entry `e` of `m` was drawn at random (4.0+ append PFAIL nodes
+/// beyond the draws, whoever they are).
+fn drawn(m: &BusMessage, e: &Gossip) -> bool {
+    e.flags & NodeFlags::PFAIL == 0 || m.ver == 0
+}
+
+/// `m`'s gossip entries picked at random.
 fn regular_entries(m: &BusMessage) -> usize {
-    m.gossip.iter().filter(|e| e.flags & NodeFlags::PFAIL == 0 || m.ver == 0).count()
+    m.gossip.iter().filter(|e| drawn(m, e)).count()
 }
 
 /// -ln(chance that one given peer of the sender's table is left out of
@@ -95,10 +100,13 @@ fn miss_weight(m: &BusMessage, known: usize) -> f64 {
 }
 
 impl Silence {
-    /// The sender sent `m` at `ts`, knowing `known` peers.
-    pub fn record(&mut self, m: &BusMessage, known: usize, ts: i64) {
-        self.missed += miss_weight(m, known);
+    /// The sender sent `m` at `ts` to `receiver` (when known), knowing
+    /// `known` peers.
+    pub fn record(&mut self, m: &BusMessage, known: usize, ts: i64, receiver: Option<NodeId>) {
+        let weight = miss_weight(m, known);
+        self.missed += weight;
         let size = regular_entries(m);
+        self.sent_to(m, size, weight, receiver);
         match self.sizes.last_mut() {
             Some(r) if r.size == size => {
                 r.last = ts;
@@ -113,19 +121,19 @@ impl Silence {
         }
     }
 
-    /// `m` went to `receiver`, the sender knowing `known` peers. Redis
-    /// 7.4+ never gossips about the receiver (`clusterSendPing` skips
-    /// `link->node`, redis#13046); earlier servers draw it as any peer
-    /// (it has a link, so it is never skipped). PFAIL entries are appended
-    /// to every section whoever they are: not counted.
-    pub fn sent_to(&mut self, m: &BusMessage, known: usize, receiver: Option<NodeId>) {
+    /// `m` (`drawn_entries` of its entries drawn at random, `weight` its
+    /// [`miss_weight`]) went to `receiver`. Redis 7.4+ never gossips about
+    /// the receiver (`clusterSendPing` skips `link->node`, redis#13046);
+    /// earlier servers draw it as any peer (it has a link, so it is never
+    /// skipped). PFAIL entries are appended whoever they are: not counted.
+    fn sent_to(&mut self, m: &BusMessage, drawn_entries: usize, weight: f64, receiver: Option<NodeId>) {
         let Some(r) = receiver.filter(|_| matches!(m.msg_type, MessageType::PING | MessageType::PONG)) else {
             return;
         };
-        if m.gossip.iter().any(|g| g.node == r && (g.flags & NodeFlags::PFAIL == 0 || m.ver == 0)) {
+        if m.gossip.iter().any(|g| g.node == r && drawn(m, g)) {
             self.receiver_named = true;
-        } else if regular_entries(m) > 0 {
-            self.receiver_missed += miss_weight(m, known);
+        } else if drawn_entries > 0 {
+            self.receiver_missed += weight;
         }
     }
 
@@ -171,7 +179,7 @@ impl Silence {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{Gossip, NodeAddr};
+    use crate::events::NodeAddr;
 
     /// A PING of a 4-node table naming `named` (the sender, the receiver
     /// `r` and two others: Redis before 7.4 draws 2 of the 3 others, and
@@ -197,32 +205,32 @@ mod tests {
         // Redis 7.4+: always the two others, never r.
         let mut skips = Silence::default();
         for k in 0..8 {
-            skips.sent_to(&ping(b"ab"), 3, Some(r));
+            skips.record(&ping(b"ab"), 3, 0, Some(r));
             assert!(!skips.skips_receivers(), "after {k}: 9 misses of 1 in 3 are needed (1 in 19,683)");
         }
-        skips.sent_to(&ping(b"ab"), 3, Some(r));
+        skips.record(&ping(b"ab"), 3, 0, Some(r));
         assert!(skips.skips_receivers());
         // Before 7.4: the receiver is drawn as any peer; once is enough.
         let mut draws = Silence::default();
         for k in 0..40 {
-            draws.sent_to(&ping(if k == 7 { b"ar" } else { b"ab" }), 3, Some(r));
+            draws.record(&ping(if k == 7 { b"ar" } else { b"ab" }), 3, 0, Some(r));
         }
         assert!(!draws.skips_receivers());
-        // A receiver named only as PFAIL (appended whoever it is), MEETs
-        // and unknown receivers tell nothing.
+        // A receiver named only as PFAIL (appended whoever it is) is not
+        // drawn: still a miss. MEETs and unknown receivers tell nothing.
         let mut pfail = Silence::default();
         let mut m = ping(b"ar");
         m.gossip[1].flags = NodeFlags::PFAIL;
         for _ in 0..20 {
-            pfail.sent_to(&m, 3, Some(r));
+            pfail.record(&m, 3, 0, Some(r));
         }
         assert!(pfail.skips_receivers());
         let mut quiet = Silence::default();
         let mut meet = ping(b"ab");
         meet.msg_type = MessageType::MEET;
         for _ in 0..20 {
-            quiet.sent_to(&meet, 3, Some(r));
-            quiet.sent_to(&ping(b"ab"), 3, None);
+            quiet.record(&meet, 3, 0, Some(r));
+            quiet.record(&ping(b"ab"), 3, 0, None);
         }
         assert!(!quiet.skips_receivers());
     }

@@ -351,7 +351,7 @@ pub struct Told {
 type Key = (u128, usize);
 
 /// Where a told event goes among a look's ([`Told::new_in`]).
-type Told1 = (Option<i64>, bool, (String, String, String, i64), usize);
+type Place = (Option<i64>, bool, (String, String, String, i64), usize);
 
 /// Two 64-bit hashes of an identity.
 fn hashed(id: &(String, String, String, i64)) -> u128 {
@@ -391,7 +391,7 @@ impl Told {
         let now = &self.last_look;
         // What is told, in the order of its time, then a look's events
         // before those that ended, then their identity's text and rank.
-        let mut out: Vec<(Told1, Alert)> = Vec::new();
+        let mut out: Vec<(Place, Alert)> = Vec::new();
         let order = |ended: bool, x: &Alert, told: &Alert, k: &Key| (x.ts_us, ended, told.identity(), k.1);
         for (k, x) in now {
             let steady = prev.get(k).is_some_and(|p| p.changes_from(x).is_empty());

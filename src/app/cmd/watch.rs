@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 /// Events told so far, by kind: by the watch loop and, as they happen, by
 /// the interfaces' listener.
-type Told = Arc<Mutex<BTreeMap<AlertKind, u64>>>;
+type ToldByKind = Arc<Mutex<BTreeMap<AlertKind, u64>>>;
 /// The `--json-events` file (when not standard output).
 type JsonFile = Arc<Mutex<Option<io::BufWriter<std::fs::File>>>>;
 
@@ -49,7 +49,7 @@ fn tell_interfaces(
     json_on_stdout: bool,
     colour: bool,
     json_file: JsonFile,
-    told: Told,
+    told: ToldByKind,
 ) {
     let metrics = |links: &Links| {
         let states: Vec<(String, bool, u64)> =
@@ -77,7 +77,7 @@ pub fn run(input: &InputConfig, cfg: &WatchConfig) -> Result<Status, Error> {
     if let Some(addr) = &cfg.metrics {
         exposition.serve(addr)?;
     }
-    let by_kind: Told = Told::default();
+    let by_kind = ToldByKind::default();
     let (mut opened, acfg) = open_vantages(input, None)?;
     let json_on_stdout = cfg.json_events.as_deref().is_some_and(is_stdout);
     let json_file = match &cfg.json_events {

@@ -139,7 +139,8 @@ const CAP_NET_RAW: u64 = 1 << 13;
 /// mended by `setcap` on the binary, as the first open's message says,
 /// but only by a restart.
 fn lost_capability(why: String) -> String {
-    let refused = why.to_lowercase().contains("operation not permitted") || why.contains("ermission");
+    let lower = why.to_lowercase();
+    let refused = lower.contains("operation not permitted") || lower.contains("permission");
     let effective = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
         let hex = s.lines().find_map(|l| l.strip_prefix("CapEff:"))?.trim().to_string();
         u64::from_str_radix(&hex, 16).ok()
