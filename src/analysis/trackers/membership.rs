@@ -80,7 +80,10 @@ impl Membership {
             self.merges.push(PendingMerge { ts: at, sides: vec![side_a, side_b], link: idx });
         } else if !prior {
             let (joiner, joined) = if side_a.len() <= side_b.len() { (l, side_b) } else { (n, side_a) };
-            let healthy = joined.len() >= 2 && joined.iter().all(|m| nodes.get(m).is_some_and(|s| s.state_ok));
+            // Healthy: a cluster of 2+ one of whose members has said it
+            // was OK (as above for creation; its members turn OK one by
+            // one, each after its own delay).
+            let healthy = joined.len() >= 2 && ever_ok(&joined, nodes);
             if healthy && self.first_healthy_join.is_none() {
                 self.first_healthy_join = Some(ts);
             }
