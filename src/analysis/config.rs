@@ -2,8 +2,8 @@
 //! time to stop at, the bounds on what it keeps, and how a (capture, frame)
 //! becomes [`Evidence`].
 
-use super::model::{Alignment, Evidence};
-use std::sync::{Arc, OnceLock};
+use super::model::{Alignment, Evidence, capture_name};
+use std::sync::OnceLock;
 
 /// Default events kept per list (findings of one kind, role changes, slot
 /// moves): the first 500 and the latest 500.
@@ -62,10 +62,10 @@ pub struct SharedNames(OnceLock<EvidenceNames>);
 #[derive(Clone, Debug)]
 struct EvidenceNames {
     /// Per capture: its vantage name.
-    vantages: Vec<Arc<str>>,
+    vantages: Vec<&'static str>,
     /// Per capture: (frames before the file, file name) when it has
     /// several files.
-    files: Vec<Vec<(u64, Arc<str>)>>,
+    files: Vec<Vec<(u64, &'static str)>>,
 }
 
 impl AnalysisConfig {
@@ -77,18 +77,18 @@ impl AnalysisConfig {
     /// Where to see frame `frame` of capture `capture`.
     pub fn evidence(&self, capture: usize, frame: u64) -> Evidence {
         let names = self.names.0.get_or_init(|| EvidenceNames {
-            vantages: (0..self.vantages.len()).map(|c| Arc::from(self.vantage(c))).collect(),
-            files: self.files.iter().map(|f| f.iter().map(|(b, n)| (*b, Arc::from(n.as_str()))).collect()).collect(),
+            vantages: (0..self.vantages.len()).map(|c| capture_name(&self.vantage(c))).collect(),
+            files: self.files.iter().map(|f| f.iter().map(|(b, n)| (*b, capture_name(n))).collect()).collect(),
         });
         match names.files.get(capture).filter(|f| f.len() > 1) {
             Some(files) => {
                 let i = files.partition_point(|(b, _)| *b < frame).saturating_sub(1);
                 let (base, name) = &files[i];
-                Evidence { capture: name.clone(), frame: frame - base }
+                Evidence { capture: name, frame: frame - base }
             }
             None => match names.vantages.get(capture) {
-                Some(name) => Evidence { capture: name.clone(), frame },
-                None => Evidence { capture: Arc::from(self.vantage(capture)), frame },
+                Some(name) => Evidence { capture: name, frame },
+                None => Evidence { capture: capture_name(&self.vantage(capture)), frame },
             },
         }
     }

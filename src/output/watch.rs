@@ -24,7 +24,7 @@ pub fn write_alert(w: &mut dyn Write, a: &Alert, colour: bool) -> io::Result<()>
         (None, Severity::Info) => ("info    ", "\x1b[2m"),
     };
     let evidence: Vec<String> =
-        a.evidence.iter().take(6).map(|e| format!("{}#{}", printable(&e.capture), e.frame)).collect();
+        a.evidence.iter().take(6).map(|e| format!("{}#{}", printable(e.capture), e.frame)).collect();
     let evidence = if evidence.is_empty() { String::new() } else { format!(" [{}]", evidence.join(" ")) };
     let (on, off) = if colour { (on, "\x1b[0m") } else { ("", "") };
     let summary = match &a.revised {

@@ -42,7 +42,7 @@ mod text;
 pub use analysis::{Analysis, CaptureInfo, CaptureWire, ClockOffset, Dropped, Retention, SCHEMA_VERSION};
 pub use conflicts::{FLAP_GAP_US, Flapping, IdConflict, InstanceSeen, add_flap};
 pub use coverage::{ConnectionBurst, Coverage, EncryptedFlow};
-pub use evidence::Evidence;
+pub use evidence::{Evidence, capture_name};
 pub use findings::{AddressFate, Damage, Election, Finding, RoleChange, SlotMove};
 pub use hazards::{Audit, Hazard, HazardKind, HazardSeverity, MergeVerdict, Step, WhatToDo};
 pub use introductions::{BestAddresses, Introduction, Join, Merge, describe};

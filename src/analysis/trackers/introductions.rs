@@ -378,7 +378,7 @@ mod tests {
     }
 
     fn evd(frame: u64) -> Evidence {
-        Evidence { capture: "c".into(), frame }
+        Evidence { capture: "c", frame }
     }
 
     #[test]

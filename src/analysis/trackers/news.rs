@@ -39,7 +39,7 @@ pub struct Names {
     /// by these numbers too).
     pub nodes: Numbered<NodeId>,
     pub addrs: Numbered<NodeAddr>,
-    captures: Numbered<std::sync::Arc<str>>,
+    captures: Numbered<&'static str>,
 }
 
 impl Names {
@@ -63,7 +63,7 @@ impl Names {
             introducer: *self.nodes.of(n.introducer),
             node: *self.nodes.of(n.node),
             addr: self.addrs.of(n.addr).clone(),
-            evidence: Evidence { capture: self.captures.of(n.capture).clone(), frame: n.frame },
+            evidence: Evidence { capture: self.captures.of(n.capture), frame: n.frame },
         }
     }
 
@@ -131,21 +131,21 @@ mod tests {
         let mut names = Names::default();
         let (s, n) = (NodeId([b's'; 40]), NodeId([b'n'; 40]));
         let a = names.addrs.number(&addr("10.0.0.1", 7000, 17000));
-        let evd = Evidence { capture: "h1.pcap".into(), frame: 42 };
+        let evd = Evidence { capture: "h1.pcap", frame: 42 };
         let news = names.news(5, s, n, a, &evd);
         let h = names.heard(&news);
         assert_eq!(
             (h.ts, h.introducer, h.node, h.addr.to_string()),
             (5, s, n, addr("10.0.0.1", 7000, 17000).to_string())
         );
-        assert_eq!((h.evidence.capture.as_ref(), h.evidence.frame), ("h1.pcap", 42));
+        assert_eq!((h.evidence.capture, h.evidence.frame), ("h1.pcap", 42));
         assert!(names.is_about(&news, &n) && !names.is_about(&news, &s));
     }
 
     #[test]
     fn news_by_address_is_keyed_by_ip_and_bus_port_only() {
         let mut names = Names::default();
-        let evd = Evidence { capture: "c".into(), frame: 1 };
+        let evd = Evidence { capture: "c", frame: 1 };
         let (x, y) = (NodeId([b'x'; 40]), NodeId([b'y'; 40]));
         let mut m = AddrMap::default();
         let a1 = names.addrs.number(&addr("10.0.0.1", 7000, 17000));

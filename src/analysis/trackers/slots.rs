@@ -164,7 +164,7 @@ mod tests {
     }
 
     fn claim(ts: i64, node: NodeId, config_epoch: u64, slots: &[(u16, u16)]) -> SlotClaim<'_> {
-        SlotClaim { ts, node, config_epoch, slots, evidence: Evidence { capture: "t".into(), frame: ts as u64 } }
+        SlotClaim { ts, node, config_epoch, slots, evidence: Evidence { capture: "t", frame: ts as u64 } }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use super::dials::{AuditSources, Style, best, severity};
 use crate::analysis::model::{
     AddressSource, Analysis, Audit, Evidence, FindingKind, Hazard, HazardKind, MergeVerdict, NodeId, NodeSummary,
-    SeenAddress,
+    SeenAddress, capture_name,
 };
 use crate::clusterbus::NodeFlags;
 use crate::events::NodeAddr;
@@ -119,7 +119,7 @@ pub(super) fn translated(a: &Analysis, src: &AuditSources<'_>, out: &mut Audit) 
                 .addresses
                 .iter()
                 .filter(|x| x.how == AddressSource::Source && x.address.to_string() == ip)
-                .map(|x| Evidence { capture: x.vantage.as_str().into(), frame: x.frame })
+                .map(|x| Evidence { capture: capture_name(&x.vantage), frame: x.frame })
                 .take(2)
                 .collect();
             let (verdict, why) = live_address_verdict(a, src, &[n.id]);
@@ -199,7 +199,7 @@ pub(super) fn ambiguous(a: &Analysis, src: &AuditSources<'_>, out: &mut Audit) {
                 by.entry(key)
                     .or_default()
                     .entry(n.id)
-                    .or_insert((x.first_ts_us, Evidence { capture: x.vantage.as_str().into(), frame: x.frame }));
+                    .or_insert((x.first_ts_us, Evidence { capture: capture_name(&x.vantage), frame: x.frame }));
             }
         }
     }
