@@ -1,4 +1,5 @@
-//! The [`Analyzer`] facade: `new`, `push` (one event), `finish`, and `view_of`.
+//! The [`Analyzer`] facade: `new`, `push` (one event), `finish` (and, in
+//! `queries.rs`, `view_of`).
 //! It owns one value per tracker (and, when asked, every node's own table)
 //! and routes each message through them in a fixed order: clock → sender's
 //! header (nodes, roles, slots) → connection sides → delivery to the
@@ -11,7 +12,6 @@ use super::config::AnalysisConfig;
 use super::model::{Analysis, CaptureWire, Evidence, Generation, Introduction, NodeId, Role, Via};
 use super::node_tables::rules::Rules;
 use super::node_tables::updates::NodeTables;
-use super::node_tables::view::{self, NodesView};
 use super::trackers::clock::Clock;
 use super::trackers::connections::{Answer, Connections};
 use super::trackers::handshakes::{HandshakeContext, Handshakes};
@@ -28,8 +28,11 @@ use super::trackers::slot_views::{Seen, SlotViews};
 use super::trackers::slots::{SlotClaim, Slots};
 use super::verdicts::finish::{Gathered, build};
 use crate::clusterbus::{MessageType, NodeFlags};
+use crate::events::numbered::WireNumbers;
 use crate::events::{BusEvent, BusMessage, CloseReason, EventKind, IpText, Link, NodeAddr};
 use std::collections::BTreeMap;
+
+mod queries;
 
 /// Consumes events; `finish` yields the [`Analysis`].
 #[derive(Clone)]
@@ -93,6 +96,12 @@ impl Analyzer {
     }
     /// [`Analyzer::push`] of a borrowed event (the caller may reuse it).
     pub fn observe(&mut self, e: &BusEvent) {
+        self.observe_wire(e, None);
+    }
+
+    /// [`Analyzer::observe`], a message's gossip numbered by its reading
+    /// thread (`wire`, [`WireNumbers`]): the same analysis, fewer lookups.
+    pub fn observe_wire(&mut self, e: &BusEvent, wire: Option<WireNumbers<'_>>) {
         if self.cfg.until_us.is_some_and(|u| e.ts_us > u) {
             return;
         }
@@ -101,7 +110,7 @@ impl Analyzer {
             (EventKind::Message(msg), Some(link)) => {
                 self.clock.count(e.ts_us, e.capture);
                 self.reading.message(e.ts_us, e.capture, msg.cut, msg.head_only);
-                self.message(e.ts_us, e.frame, link, msg);
+                self.message(e.ts_us, e.frame, link, msg, wire);
             }
             (EventKind::Command { args }, Some(link)) => {
                 if self.cfg.node_views {
@@ -161,26 +170,7 @@ impl Analyzer {
         })
     }
 
-    /// Every node seen so far.
-    pub fn node_ids(&self) -> Vec<NodeId> {
-        self.nodes.ids().collect()
-    }
-
-    /// The view of `node` (its instance serving data or bus `port`, else
-    /// its latest) so far (set `until_us` = T and `node_views` first), as
-    /// server version `v` (major, minor) prints, or as the bytes tell.
-    pub fn view_of(&self, node: &NodeId, port: Option<u16>, at_us: i64, v: Option<(u32, u32)>) -> Option<NodesView> {
-        let (nodes, knowledge, intros, tables) = (&self.nodes, &self.knowledge, &self.intros, &self.tables);
-        let src = view::ViewSources { nodes, knowledge, intros, tables };
-        self.cfg.node_views.then(|| view::view(&src, node, port, at_us, v)).flatten()
-    }
-
-    /// The ports (data, bus) of each server instance of `node` seen.
-    pub fn instances_of(&self, node: &NodeId) -> Vec<(u16, u16)> {
-        self.tables.instances_of(node).iter().map(|i| (i.port, i.cport)).collect()
-    }
-
-    fn message(&mut self, ts: i64, frame: u64, link: Link, msg: &BusMessage) {
+    fn message(&mut self, ts: i64, frame: u64, link: Link, msg: &BusMessage, wire: Option<WireNumbers<'_>>) {
         // Offsets between captures need two captures.
         // (A header cut short is too alike its neighbours to match on.)
         if self.cfg.vantages.len() > 1 && !msg.head_only {
@@ -191,6 +181,8 @@ impl Analyzer {
         let Some(sender) = msg.sender else { return };
         // Past the node bound, ids not tracked are ignored.
         let Some(msg) = self.tracked.admit_message(sender, msg) else { return };
+        // The reading thread's numbers fit only the message as it came.
+        let wire = wire.filter(|_| matches!(msg, std::borrow::Cow::Borrowed(_)));
         let msg = &*msg;
         let at = Sent { ts, frame, link: &link, sender, is_opener };
         // A header cut short (snaplen) tells who sent what to whom and the
@@ -212,14 +204,14 @@ impl Analyzer {
         let mut nums = std::mem::take(&mut self.numbers);
         if arrival.receiver.is_some() {
             for (p, rcv) in arrival.released {
-                self.knowledge.number(&p.msg.gossip, &mut nums);
+                self.knowledge.number(&p.msg.gossip, None, &mut nums);
                 self.received(p.ts, p.frame, &p.link, rcv, &p.msg, &nums);
             }
         }
         if let Some(a) = &arrival.answer {
             self.answered(a, ts, frame, link.capture);
         }
-        self.knowledge.number(&msg.gossip, &mut nums);
+        self.knowledge.number(&msg.gossip, wire, &mut nums);
         if let Some(r) = arrival.receiver {
             self.received(ts, frame, &link, r, msg, &nums);
         }

@@ -14,7 +14,7 @@
 //!
 //! | room | holds |
 //! |---|---|
-//! | `analyzer.rs` | the facade [`Analyzer`]: `new`, `push`, `finish`, `view_of`; routes each message through the trackers |
+//! | `analyzer.rs` | the facade [`Analyzer`]: `new`, `push`, `finish` (`view_of` and the other queries in `analyzer/queries.rs`); routes each message through the trackers |
 //! | `config.rs` | [`AnalysisConfig`]: vantage names, `until`, [`Bounds`], evidence names |
 //! | [`model`] | the result types (the JSON schema) and the closed sets |
 //! | `trackers/` | streaming state, one tracker per kind of knowledge (nodes, connections, handshakes, identities, knowledge, news, introductions, membership, roles, slots, reading, clock, retention) |

@@ -3,7 +3,7 @@
 //! analysis' per-learner tables), or send them as numbers (events between
 //! threads, [`super::batch`]). Imports `events` node types.
 
-use super::{IpText, NodeAddr, NodeId};
+use super::{Gossip, IpText, NodeAddr, NodeId};
 use rustc_hash::FxHashMap as HashMap;
 use std::hash::Hash;
 
@@ -62,6 +62,102 @@ impl<T: Hash + Eq + Clone> Numbered<T> {
         self.number.clear();
         self.list.clear();
     }
+}
+
+/// A message's gossip entries as the reading thread that packed it
+/// numbered them: (node, address) per entry, in that thread's numbering
+/// `source` (a numbering that started over is a new source). The analysis
+/// turns them into its own numbers by table (one load per entry) instead
+/// of hashing every entry's id and address again.
+#[derive(Clone, Copy, Debug)]
+pub struct WireNumbers<'a> {
+    pub source: WireSource,
+    pub gossip: &'a [(u32, u32)],
+}
+
+/// A reading thread's numbering: which stream, and how many times its
+/// numbering started over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WireSource {
+    pub stream: u64,
+    pub generation: u64,
+}
+
+/// How a gossip entry gets its (node, address) numbers: by the reading
+/// thread's numbers of it when given ([`WireTables`]), else by its node's
+/// last address ([`LastAddr`]). Either way the same numbers.
+#[derive(Clone, Debug, Default)]
+pub struct EntryNumbers {
+    last: LastAddr,
+    wire: WireTables,
+}
+
+impl EntryNumbers {
+    /// The numbers of `gossip`'s entries into `out` (emptied first).
+    pub fn number(
+        &mut self,
+        nodes: &mut Numbered<NodeId>,
+        addrs: &mut Numbered<NodeAddr>,
+        gossip: &[Gossip],
+        wire: Option<WireNumbers<'_>>,
+        out: &mut Vec<(u32, u32)>,
+    ) {
+        out.clear();
+        match wire.filter(|w| w.gossip.len() == gossip.len()) {
+            Some(w) => self.wire.number(w, gossip, nodes, addrs, out),
+            None => out.extend(gossip.iter().map(|g| self.last.entry(nodes, addrs, &g.node, &g.addr))),
+        }
+    }
+}
+
+/// The reading threads' numberings as another numbering's numbers: per
+/// stream, a table from each of its node and address numbers to ours,
+/// filled as they are first met (a stream that started over starts a new
+/// table). Numbers are given in the order [`LastAddr::entry`] gives them,
+/// so both ways number alike.
+#[derive(Clone, Debug, Default)]
+pub struct WireTables(HashMap<u64, WireTable>);
+
+#[derive(Clone, Debug, Default)]
+struct WireTable {
+    generation: u64,
+    nodes: Vec<u32>,
+    addrs: Vec<u32>,
+}
+
+impl WireTables {
+    /// Our numbers of `gossip`'s entries into `out` (appended), `w`
+    /// numbering the same entries.
+    pub fn number(
+        &mut self,
+        w: WireNumbers<'_>,
+        gossip: &[Gossip],
+        nodes: &mut Numbered<NodeId>,
+        addrs: &mut Numbered<NodeAddr>,
+        out: &mut Vec<(u32, u32)>,
+    ) {
+        let t = self.0.entry(w.source.stream).or_default();
+        if t.generation != w.source.generation {
+            *t = WireTable { generation: w.source.generation, ..WireTable::default() };
+        }
+        for (g, &(n, a)) in gossip.iter().zip(w.gossip) {
+            let n = translate(&mut t.nodes, n, || nodes.number(&g.node));
+            let a = translate(&mut t.addrs, a, || addrs.number(&g.addr));
+            out.push((n, a));
+        }
+    }
+}
+
+/// `table[i]`, made by `ours` the first time.
+fn translate(table: &mut Vec<u32>, i: u32, ours: impl FnOnce() -> u32) -> u32 {
+    let i = i as usize;
+    if table.len() <= i {
+        table.resize(i + 1, u32::MAX);
+    }
+    if table[i] == u32::MAX {
+        table[i] = ours();
+    }
+    table[i]
 }
 
 /// Per node number, the number of the address last gossiped for it: most
@@ -153,6 +249,46 @@ mod tests {
             assert_eq!(got, want, "entry {k}");
             assert_eq!(*addrs.of(got.1), addr, "entry {k}");
         }
+    }
+
+    /// Entries numbered through a reading thread's numbers (which start
+    /// over now and then) get the numbers they get without them, in the
+    /// same order.
+    #[test]
+    fn wire_numbers_give_the_numbers_of_the_entries_themselves() {
+        let ids: Vec<NodeId> = (0..7u8).map(|i| NodeId([b'a' + i; 40])).collect();
+        let addr = |k: usize| NodeAddr {
+            ip: format!("10.0.0.{}", k % 3).as_str().into(),
+            port: 7000,
+            cport: 17000 + (k % 5) as u16,
+            pport: 0,
+        };
+        let (mut wired, mut plain) = (EntryNumbers::default(), EntryNumbers::default());
+        let (mut wn, mut wa, mut pn, mut pa) =
+            (Numbered::default(), Numbered::default(), Numbered::default(), Numbered::default());
+        // The reading thread's side.
+        let (mut rn, mut ra, mut rl) = (Numbered::default(), Numbered::default(), LastAddr::default());
+        let mut source = WireSource { stream: 9, generation: 0 };
+        let (mut got, mut want, mut wire) = (Vec::new(), Vec::new(), Vec::new());
+        for m in 0..40usize {
+            if m % 11 == 10 {
+                (rn, ra, rl) = (Numbered::default(), Numbered::default(), LastAddr::default());
+                source.generation += 1;
+            }
+            let gossip: Vec<Gossip> = (0..3)
+                .map(|j| {
+                    let k = (m * 5 + j * 3) % 13;
+                    Gossip { node: ids[k % 7], addr: addr(k), flags: 0, ping_sent: 0, pong_received: 0 }
+                })
+                .collect();
+            wire.clear();
+            wire.extend(gossip.iter().map(|g| rl.entry(&mut rn, &mut ra, &g.node, &g.addr)));
+            wired.number(&mut wn, &mut wa, &gossip, Some(WireNumbers { source, gossip: &wire }), &mut got);
+            plain.number(&mut pn, &mut pa, &gossip, None, &mut want);
+            assert_eq!(got, want, "message {m}");
+        }
+        assert_eq!((wn.since(0), wa.since(0)), (pn.since(0), pa.since(0)));
+        assert!(source.generation >= 3 && wa.len() > 5);
     }
 
     #[test]

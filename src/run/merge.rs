@@ -3,8 +3,7 @@
 //! interleaves the reading threads' streams of events in exactly that
 //! order.
 
-use super::threads::Stream;
-use crate::events::BusEvent;
+use super::threads::{OnEvent, Stream};
 use crate::pipeline::{BusSink, Input};
 
 /// Runs every input through its pipeline, interleaving packets of all
@@ -39,7 +38,7 @@ pub(super) fn earliest(inputs: &[Input]) -> Option<usize> {
 }
 
 /// The merge of the reading threads' streams, event by event to `f`.
-pub(super) fn merge(streams: &mut [Stream], f: &mut dyn FnMut(&BusEvent)) {
+pub(super) fn merge(streams: &mut [Stream], f: &mut OnEvent<'_>) {
     if let [one] = streams {
         one.drain(f);
         return;
@@ -64,8 +63,8 @@ pub(super) fn merge(streams: &mut [Stream], f: &mut dyn FnMut(&BusEvent)) {
         loop {
             let (_, n) = s.head.take().unwrap_or_default();
             for _ in 0..n {
-                let Some(e) = s.event() else { break };
-                f(e);
+                let Some((e, wire)) = s.event() else { break };
+                f(e, wire);
             }
             let goes_on = match (s.head(), next) {
                 (None, _) => false,

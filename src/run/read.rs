@@ -4,7 +4,7 @@
 
 use super::batch::Batch;
 use super::merge::{merge, run_merged};
-use super::threads::{BATCH, IN_FLIGHT, IN_FLIGHT_SEVERAL, Part, RETURN_IN_FLIGHT, Stream, read_one};
+use super::threads::{BATCH, IN_FLIGHT, IN_FLIGHT_SEVERAL, OnEvent, Part, RETURN_IN_FLIGHT, Stream, read_one};
 use crate::analysis::{Analysis, AnalysisConfig, Analyzer, CaptureWire};
 use crate::events::{BusEvent, EventSink};
 use crate::pipeline::{CaptureStats, Input};
@@ -14,7 +14,7 @@ use crate::pipeline::{CaptureStats, Input};
 /// thread, interleaved exactly as [`run_merged`] does: packets by time on
 /// the reference clock (ties: input order), then the inputs' ends in input
 /// order. With one input, reading and analysis still overlap.
-fn pipelined(inputs: &mut [Input], batch: usize, f: &mut dyn FnMut(&BusEvent)) {
+fn pipelined(inputs: &mut [Input], batch: usize, f: &mut OnEvent<'_>) {
     std::thread::scope(|s| {
         let mut streams = Vec::new();
         let several = inputs.len() > 1;
@@ -42,11 +42,11 @@ pub enum Threads {
 
 /// Every event of `inputs`, in [`run_merged`]'s order, to `on_event` on
 /// this thread.
-pub(super) fn read(inputs: &mut [Input], threads: Threads, on_event: &mut dyn FnMut(&BusEvent)) {
+pub(super) fn read(inputs: &mut [Input], threads: Threads, on_event: &mut OnEvent<'_>) {
     match threads {
         Threads::PerInput => pipelined(inputs, BATCH, on_event),
         Threads::One => {
-            let mut sink = EventSink::new(|e: BusEvent| on_event(&e));
+            let mut sink = EventSink::new(|e: BusEvent| on_event(&e, None));
             run_merged(inputs, &mut sink);
         }
     }
@@ -65,7 +65,7 @@ pub fn analyze_inputs_with(
     threads: Threads,
 ) -> (Analyzer, Vec<CaptureStats>) {
     let mut analyzer = Analyzer::new(cfg);
-    read(inputs, threads, &mut |e| analyzer.observe(e));
+    read(inputs, threads, &mut |e, wire| analyzer.observe_wire(e, wire));
     let stats: Vec<CaptureStats> = inputs.iter().map(|i| i.pipeline.stats()).collect();
     for (i, s) in inputs.iter().zip(&stats) {
         let wire = CaptureWire { cut_packets: s.cut_packets, snaplen: s.snaplen, tunnels: s.tunnels.clone() };
@@ -151,8 +151,8 @@ mod tests {
                 let (mut inputs, cfg) = inputs(&files);
                 let mut a = Analyzer::new(cfg);
                 match threads {
-                    Some(batch) => pipelined(&mut inputs, batch, &mut |e| a.observe(e)),
-                    None => read(&mut inputs, Threads::One, &mut |e| a.observe(e)),
+                    Some(batch) => pipelined(&mut inputs, batch, &mut |e, wire| a.observe_wire(e, wire)),
+                    None => read(&mut inputs, Threads::One, &mut |e, _| a.observe(e)),
                 }
                 serde_json::to_string(&a.finish()).unwrap()
             };

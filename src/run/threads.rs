@@ -6,6 +6,7 @@
 use super::batch::{Batch, PackSink, Unpacker};
 use crate::clusterbus::Message;
 use crate::events::BusEvent;
+use crate::events::numbered::WireNumbers;
 use crate::pipeline::{Anomaly, BusSink, CommandMeta, Input, MessageMeta, StreamEnd};
 use std::sync::mpsc::{Receiver, SyncSender};
 
@@ -147,6 +148,10 @@ pub fn run_single<K: BusSink>(input: &mut Input, sink: &mut K, mut after_packet:
     }
 }
 
+/// What the merge hands each event to: the event, and for a message
+/// its gossip's numbers in its reading thread's numbering.
+pub(super) type OnEvent<'a> = dyn FnMut(&BusEvent, Option<WireNumbers<'_>>) + 'a;
+
 /// One reading thread's stream, as the merge sees it.
 pub(super) struct Stream {
     rx: Receiver<Part>,
@@ -222,13 +227,15 @@ impl Stream {
         self.next = 0;
     }
 
-    /// The batch's next event.
-    pub(super) fn event(&mut self) -> Option<&BusEvent> {
+    /// The batch's next event, with its gossip's numbers as the reading
+    /// thread gave them (a message).
+    pub(super) fn event(&mut self) -> Option<(&BusEvent, Option<WireNumbers<'_>>)> {
         if self.next >= self.batch.len() {
             return None;
         }
         self.next += 1;
-        Some(self.unpacker.event(&mut self.batch, self.next - 1))
+        self.unpacker.event(&mut self.batch, self.next - 1);
+        Some((self.unpacker.current(), self.unpacker.wire()))
     }
 
     /// The next part, waiting for it on a busy core before sleeping: the
@@ -249,10 +256,10 @@ impl Stream {
 
     /// Every event of this stream not read yet, in order (the only
     /// stream's, or the end's once every stream's packets are read).
-    pub(super) fn drain(&mut self, f: &mut dyn FnMut(&BusEvent)) {
+    pub(super) fn drain(&mut self, f: &mut OnEvent<'_>) {
         loop {
-            while let Some(e) = self.event() {
-                f(e);
+            while let Some((e, wire)) = self.event() {
+                f(e, wire);
             }
             if self.finished || !self.receive() {
                 return;

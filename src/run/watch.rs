@@ -32,9 +32,9 @@ pub fn watch_with(
     let mut analyzer = Analyzer::new(cfg);
     let mut told = Told::default();
     let mut next: Option<i64> = None;
-    read(inputs, threads, &mut |e| {
+    read(inputs, threads, &mut |e, wire| {
         let ts = e.ts_us;
-        analyzer.observe(e);
+        analyzer.observe_wire(e, wire);
         match next {
             None => next = Some(ts + interval_us),
             Some(t) if ts >= t => {

@@ -9,7 +9,7 @@ use super::retention::KeptFindings;
 use super::silence::{PeerQuiet, Silence};
 use crate::analysis::model::{Evidence, Finding, FindingKind, Flapping, NodeId, add_flap};
 use crate::clusterbus::NodeFlags;
-use crate::events::numbered::LastAddr;
+use crate::events::numbered::{EntryNumbers, WireNumbers};
 use crate::events::{BusMessage, Gossip, NodeAddr};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
@@ -100,8 +100,8 @@ pub struct Knowledge {
     /// Node ids and addresses numbered (news, peers and the learners'
     /// tables refer to them by number).
     names: Names,
-    /// By node number: the number of the address last gossiped for it.
-    last_addr: LastAddr,
+    /// How gossip entries get their numbers.
+    entries: EntryNumbers,
     /// By node number.
     learners: Vec<Learner>,
     /// First FAIL about each node.
@@ -130,11 +130,10 @@ const MOVE_EXAMPLES: usize = 4;
 
 impl Knowledge {
     /// Numbers `gossip`'s entries into `out` (emptied first), for
-    /// [`Knowledge::shown`] and [`Knowledge::hear`] of the same message.
-    pub fn number(&mut self, gossip: &[Gossip], out: &mut GossipNumbers) {
-        out.clear();
-        let names = &mut self.names;
-        out.extend(gossip.iter().map(|g| self.last_addr.entry(&mut names.nodes, &mut names.addrs, &g.node, &g.addr)));
+    /// [`Knowledge::shown`] and [`Knowledge::hear`] of the same message
+    /// (`wire`: the reading thread's numbers of them).
+    pub fn number(&mut self, gossip: &[Gossip], wire: Option<WireNumbers<'_>>, out: &mut GossipNumbers) {
+        self.entries.number(&mut self.names.nodes, &mut self.names.addrs, gossip, wire, out);
     }
 
     /// Whether `s`'s gossip skips the node it goes to ([`Silence::skips_receivers`]).
@@ -433,7 +432,7 @@ mod tests {
         let mut k = Knowledge::default();
         let hear = |k: &mut Knowledge, gossip: &[Gossip], ts| {
             let mut nums = GossipNumbers::new();
-            k.number(gossip, &mut nums);
+            k.number(gossip, None, &mut nums);
             k.hear(r, s, gossip, &nums, ts, &evd);
         };
         hear(&mut k, &[gossip(n, "10.0.0.1", 0), gossip(r, "10.0.0.9", 0)], 10);

@@ -158,8 +158,14 @@ impl SlotSet {
     fn of(ranges: &[(u16, u16)]) -> SlotSet {
         let mut set = SlotSet([0; SLOTS / 64]);
         for &(a, b) in ranges {
-            for s in a as usize..=(b as usize).min(SLOTS - 1) {
-                set.0[s / 64] |= 1 << (s % 64);
+            let (a, b) = (a as usize, (b as usize).min(SLOTS - 1));
+            // A word at a time: the bits from `lo` to `hi` of each.
+            for w in a / 64..=b / 64 {
+                let lo = if w == a / 64 { a % 64 } else { 0 };
+                let hi = if w == b / 64 { b % 64 } else { 63 };
+                if let Some(word) = set.0.get_mut(w).filter(|_| lo <= hi) {
+                    *word |= (u64::MAX << lo) & (u64::MAX >> (63 - hi));
+                }
             }
         }
         set
@@ -234,8 +240,9 @@ impl SlotViews {
         }
         let mut changes = Changes::new();
         if changed_claim {
-            let claimed = SlotSet::of(slots);
-            view.drop_unless(idx, |s| claimed.contains(s), &mut changes);
+            // Only the owner's own slots are tested: a walk of the ranges
+            // each costs less than building a set.
+            view.drop_unless(idx, |s| slots.iter().any(|&(a, b)| (a as usize..=b as usize).contains(&s)), &mut changes);
         }
         for &(a, b) in slots {
             for s in a as usize..=(b as usize).min(SLOTS - 1) {
@@ -406,6 +413,16 @@ mod tests {
         // y claims with a smaller epoch: unserved slots go to any claimant.
         v.claim(w, y, 0, &[(0, 9)], &at(3));
         assert_eq!(moves(&v), vec![(3, vec![(0, 9)], x, Some(y))]);
+    }
+
+    #[test]
+    fn a_slot_set_holds_exactly_the_slots_of_its_ranges() {
+        let ranges = [(0, 0), (5, 63), (64, 64), (100, 300), (16320, 16383), (900, 800), (16000, 20000)];
+        let set = SlotSet::of(&ranges);
+        for s in 0..SLOTS + 2 {
+            let want = s < SLOTS && ranges.iter().any(|&(a, b)| (a as usize..=b as usize).contains(&s));
+            assert_eq!(set.contains(s), want, "slot {s}");
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! its lines warmed), each message unpacked into one reused event.
 
 use super::layout::{Batch, NONE, Packed, PackedGossip, PackedMessage, Span};
+use crate::events::numbered::{WireNumbers, WireSource};
 use crate::events::{BusEvent, BusMessage, EventKind, Gossip, NodeAddr, NodeId};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The analysing side of one reading thread: its numbering, and the event
 /// it unpacks each message into.
@@ -11,15 +13,23 @@ pub struct Unpacker {
     names: Vec<NodeId>,
     addrs: Vec<NodeAddr>,
     event: BusEvent,
+    /// The reading thread's numbering, and the numbers of the gossip of
+    /// the last message unpacked.
+    source: WireSource,
+    wire: Vec<(u32, u32)>,
 }
 
 impl Default for Unpacker {
     fn default() -> Self {
+        // Every unpacker of the process numbers its own stream.
+        static STREAMS: AtomicU64 = AtomicU64::new(0);
         let kind = EventKind::Message(Box::new(BusMessage::empty()));
         Unpacker {
             names: Vec::new(),
             addrs: Vec::new(),
             event: BusEvent { ts_us: 0, frame: 0, first_frame: 0, link: None, capture: 0, kind },
+            source: WireSource { stream: STREAMS.fetch_add(1, Ordering::Relaxed), generation: 0 },
+            wire: Vec::new(),
         }
     }
 }
@@ -30,6 +40,7 @@ impl Unpacker {
         if b.restart {
             self.names.clear();
             self.addrs.clear();
+            self.source.generation += 1;
         }
         self.names.extend_from_slice(&b.names);
         self.addrs.extend(b.addrs.iter().cloned());
@@ -50,7 +61,10 @@ impl Unpacker {
                 if let EventKind::Message(m) = &mut e.kind {
                     let (gossip, slots, ext_types, forgotten) = (&b.gossip, &b.slots, &b.ext_types, &b.forgotten);
                     let parts = Parts { gossip, slots, ext_types, forgotten, text: &b.text };
-                    unpack(&self.names, &self.addrs, parts, &b.messages[k as usize], m);
+                    let p = &b.messages[k as usize];
+                    unpack(&self.names, &self.addrs, parts, p, m);
+                    self.wire.clear();
+                    self.wire.extend(b.gossip[p.gossip.range()].iter().map(|g| (g.node, g.addr)));
                 }
             }
             Packed::Other(k) => {
@@ -58,6 +72,18 @@ impl Unpacker {
             }
         }
         &self.event
+    }
+
+    /// The event [`Unpacker::event`] made last.
+    pub fn current(&self) -> &BusEvent {
+        &self.event
+    }
+
+    /// The reading thread's numbers of the gossip of the message
+    /// [`Unpacker::event`] made last (`None` after any other event).
+    pub fn wire(&self) -> Option<WireNumbers<'_>> {
+        matches!(self.event.kind, EventKind::Message(_))
+            .then_some(WireNumbers { source: self.source, gossip: &self.wire })
     }
 }
 
