@@ -4,7 +4,8 @@
 # runs every tool once, so a slow minute of a shared machine hits them
 # all), and print per tool the median and best wall time, the median CPU
 # time (user + sys: steadier than wall on a shared machine) and the
-# largest peak RSS, then the ratios of the medians. BASE=OTHER_MEETGRAPH
+# largest peak RSS, then the ratios of the medians and the median (and
+# range) of each round's own ratio. BASE=OTHER_MEETGRAPH
 # adds a row for another build in the same rounds (before/after). With
 # several FILEs also `--threads 1` against the default (one reading thread
 # per capture). Not a test: nothing here asserts a time. Make a capture
@@ -63,12 +64,19 @@ row tcpdump 'tcpdump -r'
 tw=$MED_WALL tc=$MED_CPU
 row analyze 'meetgraph analyze'
 aw=$MED_WALL ac=$MED_CPU
-printf 'ratio analyze/tcpdump  wall %.2f  cpu %.2f  (%.0f MB/s)\n' \
-  "$(awk "BEGIN{print $aw/$tw}")" "$(awk "BEGIN{print $ac/$tc}")" "$(awk "BEGIN{print $bytes/1e6/$aw}")"
+# round_ratios NAME: the median and the range of NAME's wall time over
+# tcpdump's in the same round (a round's tools ran within seconds of each
+# other, so a slow minute of the VM cancels out of each round's ratio).
+round_ratios() {
+  paste -d' ' "$TMP/$1" "$TMP/tcpdump" | awk '{ print $1 / $4 }' | sort -g |
+    awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "median %.2f, rounds %.2f-%.2f", m, v[1], v[NR] }'
+}
+printf 'ratio analyze/tcpdump  wall %.2f  cpu %.2f  (%.0f MB/s); per round: %s\n' \
+  "$(awk "BEGIN{print $aw/$tw}")" "$(awk "BEGIN{print $ac/$tc}")" "$(awk "BEGIN{print $bytes/1e6/$aw}")" "$(round_ratios analyze)"
 if [ -n "$BASE" ]; then
   row base 'BASE analyze'
-  printf 'ratio BASE/tcpdump     wall %.2f  cpu %.2f\n' \
-    "$(awk "BEGIN{print $MED_WALL/$tw}")" "$(awk "BEGIN{print $MED_CPU/$tc}")"
+  printf 'ratio BASE/tcpdump     wall %.2f  cpu %.2f; per round: %s\n' \
+    "$(awk "BEGIN{print $MED_WALL/$tw}")" "$(awk "BEGIN{print $MED_CPU/$tc}")" "$(round_ratios base)"
 fi
 if [ "$#" -gt 1 ]; then
   row threads1 'analyze --threads 1'
