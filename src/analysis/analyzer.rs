@@ -29,7 +29,7 @@ use super::trackers::slots::{SlotClaim, Slots};
 use super::verdicts::finish::{Gathered, build};
 use crate::clusterbus::{MessageType, NodeFlags};
 use crate::events::numbered::WireNumbers;
-use crate::events::{BusEvent, BusMessage, CloseReason, EventKind, IpText, Link, NodeAddr};
+use crate::events::{BusEvent, BusMessage, CloseReason, EventKind, IpTexts, Link, NodeAddr};
 use std::collections::BTreeMap;
 
 mod queries;
@@ -62,6 +62,7 @@ pub struct Analyzer {
     shown_buf: Vec<NodeId>,
     /// The numbers of a message's gossip entries (a reused buffer).
     numbers: GossipNumbers,
+    ip_texts: IpTexts,
 }
 
 impl Analyzer {
@@ -86,6 +87,7 @@ impl Analyzer {
             anomalies: BTreeMap::new(),
             shown_buf: Vec::new(),
             numbers: GossipNumbers::new(),
+            ip_texts: IpTexts::default(),
             cfg,
         }
     }
@@ -318,7 +320,7 @@ impl Analyzer {
         }
         // r records the sender at the TCP source (or myip) and the header
         // ports.
-        let ip = if m.announced.ip.is_empty() { IpText::from(link.src.ip) } else { m.announced.ip.clone() };
+        let ip = if m.announced.ip.is_empty() { self.ip_texts.of(link.src.ip) } else { m.announced.ip.clone() };
         // A MEET from an unknown sender (or that MEET seen from another
         // capture: it adds its evidence; its gossip was not heard either).
         if m.msg_type == MessageType::MEET && (!self.intros.knows(r, s) || self.intros.same_fact(r, s, Via::Meet, ts)) {

@@ -15,7 +15,7 @@
 //! | file | holds |
 //! |---|---|
 //! | `wire.rs` | the fixed facts of the wire: [`SIGNATURE`], header and entry sizes, [`Layout`], byte helpers |
-//! | `types.rs` | wire codes and fixed fields: [`MessageType`], [`NodeFlags`], [`NodeName`], [`SlotBitmap`] |
+//! | `types.rs` | wire codes and fixed fields: [`MessageType`], [`NodeFlags`], [`NodeName`], [`SlotBitmap`] (and the reading thread's [`RangesCache`]) |
 //! | `error.rs` | [`BusError`] (and the nom error impl) |
 //! | `header.rs` | [`Header`] and its nom parsers (layouts V0, V1) |
 //! | `gossip.rs` | [`GossipEntry`], [`GossipIter`] |
@@ -46,7 +46,7 @@ pub use header::Header;
 pub use message::{Body, Message};
 pub use parse::{Probe, parse_message, parse_prefix, probe_header};
 pub use ping_ext::{ExtIter, ExtValue, Extension};
-pub use types::{MessageType, NodeFlags, NodeName, SlotBitmap};
+pub use types::{MessageType, NodeFlags, NodeName, RangesCache, SlotBitmap};
 pub use wire::{
     DEFAULT_MAX_TOTLEN, GOSSIP_ENTRY_LEN, HEADER_LEN_V0, HEADER_LEN_V1, LIGHT_HEADER_LEN, Layout, SIGNATURE,
 };

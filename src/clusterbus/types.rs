@@ -199,6 +199,50 @@ impl<'buf> SlotBitmap<'buf> {
     }
 }
 
+/// The slot ranges of the bitmap each sender sent last: a node sends the
+/// same bitmap message after message, so a compare of its 2 KB stands for
+/// a scan ([`SlotBitmap::ranges_into`]). Direct-mapped on the sender's
+/// name: at most [`RangesCache::WAYS`] bitmaps kept, whatever the input.
+#[derive(Debug, Default)]
+pub struct RangesCache(Vec<Option<Box<CachedRanges>>>);
+
+#[derive(Debug)]
+struct CachedRanges {
+    sender: [u8; 40],
+    bitmap: [u8; 2048],
+    ranges: Vec<(u16, u16)>,
+}
+
+impl RangesCache {
+    pub const WAYS: usize = 256;
+
+    /// `bitmap`'s ranges into `out` (cleared first), as `sender` sent it.
+    pub fn ranges_into(&mut self, sender: &NodeName<'_>, bitmap: &SlotBitmap<'_>, out: &mut Vec<(u16, u16)>) {
+        if self.0.is_empty() {
+            self.0.resize_with(Self::WAYS, || None);
+        }
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&sender.0[..8]);
+        let way = (u64::from_le_bytes(head).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % Self::WAYS;
+        let Some(slot) = self.0.get_mut(way) else { return bitmap.ranges_into(out) };
+        match slot {
+            Some(c) if c.sender == *sender.0 && c.bitmap == *bitmap.0 => {
+                out.clear();
+                out.extend_from_slice(&c.ranges);
+            }
+            _ => {
+                bitmap.ranges_into(out);
+                let c = slot.get_or_insert_with(|| {
+                    Box::new(CachedRanges { sender: [0; 40], bitmap: [0; 2048], ranges: Vec::new() })
+                });
+                c.sender = *sender.0;
+                c.bitmap = *bitmap.0;
+                c.ranges.clone_from(out);
+            }
+        }
+    }
+}
+
 /// The four 512-slot blocks of 2,048-slot block `sb` (its bytes `sup`).
 fn scan_blocks(sb: usize, sup: &[u8], start: &mut Option<u32>, out: &mut Vec<(u16, u16)>) {
     for (b, block) in sup.chunks_exact(64).enumerate().map(|(b, x)| (sb * 4 + b, x)) {
@@ -285,6 +329,28 @@ pub fn format_slot_ranges(ranges: &[(u16, u16)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The cache gives each bitmap its own ranges: the same bitmap again,
+    /// a changed one, and two senders sharing a way (same first bytes).
+    #[test]
+    fn the_ranges_cache_gives_each_bitmap_its_own_ranges() {
+        let bitmap = |ranges: &[(usize, usize)]| {
+            let mut b = [0u8; 2048];
+            for &(a, z) in ranges {
+                (a..=z).for_each(|s| b[s / 8] |= 1 << (s % 8));
+            }
+            b
+        };
+        let (x, mut y) = ([b'a'; 40], [b'a'; 40]);
+        y[39] = b'b';
+        let (b1, b2) = (bitmap(&[(0, 5460)]), bitmap(&[(0, 99), (16000, 16383)]));
+        let mut cache = RangesCache::default();
+        let mut out = vec![(7, 7)];
+        for (sender, b) in [(&x, &b1), (&x, &b1), (&y, &b2), (&x, &b1), (&x, &b2), (&y, &b2), (&y, &b1)] {
+            cache.ranges_into(&NodeName(sender), &SlotBitmap(b), &mut out);
+            assert_eq!(out, SlotBitmap(b).ranges());
+        }
+    }
 
     #[test]
     fn slot_ranges_follow_lsb_first_bit_order() {

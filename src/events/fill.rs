@@ -4,7 +4,7 @@
 
 use super::message::{BusMessage, Gossip};
 use super::node::{IpText, NodeAddr, NodeId};
-use crate::clusterbus::{Body, ExtValue, Message};
+use crate::clusterbus::{Body, ExtValue, Message, RangesCache};
 
 /// Converts a borrowed message into an owned one.
 pub fn to_owned_message(msg: &Message<'_>) -> BusMessage {
@@ -17,7 +17,7 @@ pub fn to_owned_message(msg: &Message<'_>) -> BusMessage {
 /// field is written, and its vectors keep their capacity (a recycled
 /// message costs no allocation in steady state).
 pub fn fill_owned_message(m: &mut BusMessage, msg: &Message<'_>) {
-    fill_owned_head(m, msg);
+    fill_owned_head(m, msg, None);
     let entries = msg.gossip();
     m.gossip.reserve(entries.size_hint().0);
     for g in entries {
@@ -33,8 +33,9 @@ pub fn fill_owned_message(m: &mut BusMessage, msg: &Message<'_>) {
 
 /// [`fill_owned_message`] but for the gossip entries: `m.gossip` is left
 /// empty (a caller that takes the entries from the wire, as the reading
-/// thread's packing does).
-pub fn fill_owned_head(m: &mut BusMessage, msg: &Message<'_>) {
+/// thread's packing does). `cache`: the ranges of the bitmaps the senders
+/// sent last (the reading thread's).
+pub fn fill_owned_head(m: &mut BusMessage, msg: &Message<'_>, cache: Option<&mut RangesCache>) {
     // Destructured so that a new field cannot be left unwritten.
     let BusMessage {
         msg_type,
@@ -87,7 +88,10 @@ pub fn fill_owned_head(m: &mut BusMessage, msg: &Message<'_>) {
             *flags = h.flags.0;
             *state = h.state;
             *mflags = h.mflags[0];
-            h.myslots.ranges_into(slots);
+            match cache {
+                Some(c) => c.ranges_into(&h.sender, &h.myslots, slots),
+                None => h.myslots.ranges_into(slots),
+            }
             *replicaof = h.replicaof.map(|r| NodeId::from_name(&r));
             *announced = NodeAddr {
                 ip: h.myip.map(IpText::from_wire).unwrap_or_default(),

@@ -32,7 +32,7 @@ pub use event::{BusEvent, EventKind, Link};
 pub use fill::{fill_owned_head, fill_owned_message, to_owned_message};
 pub use fingerprint::fingerprint;
 pub use message::{BusMessage, Gossip, SlotRanges};
-pub use node::{IpText, NodeAddr, NodeId};
+pub use node::{IpText, IpTexts, NodeAddr, NodeId};
 pub use sink::EventSink;
 
 #[cfg(test)]

@@ -231,6 +231,24 @@ impl From<std::net::IpAddr> for IpText {
     }
 }
 
+/// IP addresses as text, each formatted once: the analysis writes the TCP
+/// source of most messages. At most [`IpTexts::CAP`] kept (then it starts
+/// over).
+#[derive(Clone, Debug, Default)]
+pub struct IpTexts(rustc_hash::FxHashMap<std::net::IpAddr, IpText>);
+
+impl IpTexts {
+    pub const CAP: usize = 4096;
+
+    /// `ip` as [`IpText::from`] writes it.
+    pub fn of(&mut self, ip: std::net::IpAddr) -> IpText {
+        if self.0.len() >= Self::CAP {
+            self.0.clear();
+        }
+        self.0.entry(ip).or_insert_with(|| IpText::from(ip)).clone()
+    }
+}
+
 impl From<&str> for IpText {
     fn from(s: &str) -> Self {
         if s.len() <= IP_INLINE {
@@ -344,6 +362,20 @@ impl fmt::Display for NodeAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ip_texts_write_each_address_as_ip_text_does() {
+        let mut t = IpTexts::default();
+        for ip in ["127.0.0.1", "10.0.0.255", "::1", "fe80::1:2", "127.0.0.1"] {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            assert_eq!(t.of(ip), IpText::from(ip));
+        }
+        assert_eq!(t.0.len(), 4);
+        for k in 0..IpTexts::CAP as u32 + 1 {
+            t.of(std::net::Ipv4Addr::from(k).into());
+        }
+        assert!(t.0.len() <= IpTexts::CAP, "bounded");
+    }
     use std::hash::{BuildHasher, BuildHasherDefault};
 
     #[test]

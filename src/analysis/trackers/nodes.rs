@@ -6,7 +6,7 @@ use crate::analysis::config::AnalysisConfig;
 use crate::analysis::model::{AddressSeen, AddressSource, Evidence, Generation, NodeSummary, Role, SeenAddress};
 use crate::clusterbus::NodeFlags;
 use crate::events::{BusMessage, IpText, Link, NodeAddr, NodeId};
-use rustc_hash::FxHashSet as HashSet;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -161,7 +161,9 @@ pub type SourceIps = BTreeMap<(String, String), (i64, Evidence)>;
 /// Every node seen, by id.
 #[derive(Clone, Debug, Default)]
 pub struct Nodes {
-    map: BTreeMap<NodeId, NodeState>,
+    /// Hashed (asked about several times per message); in id order only
+    /// for [`Nodes::ids`] and [`Nodes::summaries`].
+    map: HashMap<NodeId, NodeState>,
     /// node → (vantage, source IP) → first (ts, evidence).
     sources: BTreeMap<NodeId, SourceIps>,
 }
@@ -190,8 +192,11 @@ impl Nodes {
         (n.state_ok, n.ever_ok) = (true, true);
     }
 
+    /// Every node seen, in id order.
     pub fn ids(&self) -> impl Iterator<Item = NodeId> + '_ {
-        self.map.keys().copied()
+        let mut ids: Vec<NodeId> = self.map.keys().copied().collect();
+        ids.sort_unstable();
+        ids.into_iter()
     }
 
     pub fn sources(&self) -> &BTreeMap<NodeId, SourceIps> {
@@ -258,7 +263,9 @@ impl Nodes {
 
     /// One summary per node, labelled with its starting cluster.
     pub fn summaries(&self, label_of: &BTreeMap<NodeId, String>) -> Vec<NodeSummary> {
-        self.map.iter().map(|(id, s)| summary(id, s, label_of.get(id).cloned())).collect()
+        let mut all: Vec<(&NodeId, &NodeState)> = self.map.iter().collect();
+        all.sort_unstable_by_key(|(id, _)| **id);
+        all.into_iter().map(|(id, s)| summary(id, s, label_of.get(id).cloned())).collect()
     }
 }
 

@@ -2,7 +2,7 @@
 //! ids and addresses numbered as they first appear.
 
 use super::layout::{Batch, NAMES_CAP, NONE, Packed, PackedEvent, PackedGossip, PackedMessage, Span};
-use crate::clusterbus::{GossipIter, Message};
+use crate::clusterbus::{GossipIter, Message, RangesCache};
 use crate::events::numbered::{LastAddr, Numbered};
 use crate::events::{BusEvent, BusMessage, EventKind, Link, NodeAddr, NodeId, fill_owned_head, fingerprint};
 use crate::pipeline::{Anomaly, BusSink, CommandMeta, MessageMeta, StreamEnd};
@@ -124,6 +124,8 @@ pub struct PackSink {
     batch: Batch,
     /// The message being packed (filled, then packed: one message, hot).
     scratch: BusMessage,
+    /// The slot ranges each sender's bitmap gave last.
+    ranges: RangesCache,
     /// Make each message's fingerprint here (several captures: the
     /// analysis asks for every one, and this thread has time to spare).
     pub fingerprints: bool,
@@ -142,6 +144,7 @@ impl PackSink {
             numbering: Numbering::new(cap),
             batch: Batch::default(),
             scratch: BusMessage::empty(),
+            ranges: RangesCache::default(),
             fingerprints: false,
         };
         s.numbering.start(&mut s.batch);
@@ -177,7 +180,7 @@ impl PackSink {
 impl BusSink for PackSink {
     fn message(&mut self, meta: &MessageMeta, msg: &Message<'_>) {
         // The gossip entries go from the wire straight into the batch.
-        fill_owned_head(&mut self.scratch, msg);
+        fill_owned_head(&mut self.scratch, msg, Some(&mut self.ranges));
         if self.fingerprints {
             self.scratch.fingerprint = Some(fingerprint(msg));
         }
