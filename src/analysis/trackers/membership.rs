@@ -164,20 +164,28 @@ impl Groups {
     }
 
     pub fn find(&mut self, n: NodeId) -> NodeId {
-        self.add(n);
-        let mut root = n;
+        // A root or a node new to the groups (its own root): one lookup.
+        let first = match self.parent.get(&n) {
+            Some(&p) if p == n => return n,
+            Some(&p) => p,
+            None => {
+                self.add(n);
+                return n;
+            }
+        };
+        let mut root = first;
         while let Some(&p) = self.parent.get(&root) {
             if p == root {
                 break;
             }
             root = p;
         }
-        // Path compression.
-        let mut cur = n;
-        while cur != root {
-            let next = self.parent.get(&cur).copied().unwrap_or(root);
+        // Path compression (a node already under the root is left).
+        let (mut cur, mut next) = (n, first);
+        while next != root {
             self.parent.insert(cur, root);
             cur = next;
+            next = self.parent.get(&cur).copied().unwrap_or(root);
         }
         root
     }
@@ -230,6 +238,32 @@ mod tests {
 
     fn id(c: u8) -> NodeId {
         NodeId([c; 40])
+    }
+
+    /// Unions in an order that builds long parent chains: every find and
+    /// size agrees with plain sets after each step.
+    #[test]
+    fn groups_agree_with_plain_sets() {
+        let mut g = Groups::default();
+        let mut sets: Vec<Vec<u8>> = (0..12u8).map(|c| vec![c]).collect();
+        let steps = [(0, 1), (2, 0), (3, 2), (4, 3), (5, 6), (7, 5), (4, 7), (8, 9), (10, 8), (11, 10), (11, 1)];
+        for (a, b) in steps {
+            g.union(id(a), id(b));
+            let (ia, ib) = (sets.iter().position(|s| s.contains(&a)), sets.iter().position(|s| s.contains(&b)));
+            if let (Some(ia), Some(ib)) = (ia, ib)
+                && ia != ib
+            {
+                let moved = sets.remove(ia.max(ib));
+                sets[ia.min(ib)].extend(moved);
+            }
+            for x in 0..12u8 {
+                let set = sets.iter().find(|s| s.contains(&x)).unwrap();
+                assert_eq!(g.size(id(x)), set.len(), "size of {x}");
+                for y in 0..12u8 {
+                    assert_eq!(g.find(id(x)) == g.find(id(y)), set.contains(&y), "{x} {y}");
+                }
+            }
+        }
     }
 
     #[test]
