@@ -182,7 +182,7 @@ impl Analyzer {
         // Light messages carry no sender: nothing to learn.
         let Some(sender) = msg.sender else { return };
         // Past the node bound, ids not tracked are ignored.
-        let Some(msg) = self.tracked.admit_message(sender, msg) else { return };
+        let Some(msg) = self.tracked.admit_message(sender, msg, wire) else { return };
         // The reading thread's numbers fit only the message as it came.
         let wire = wire.filter(|_| matches!(msg, std::borrow::Cow::Borrowed(_)));
         let msg = &*msg;

@@ -110,17 +110,32 @@ impl EntryNumbers {
     }
 }
 
+/// Something kept per reading thread's numbering: one `T` per stream,
+/// made anew when its numbering starts over.
+#[derive(Clone, Debug, Default)]
+pub struct PerSource<T>(HashMap<u64, (u64, T)>);
+
+impl<T: Default> PerSource<T> {
+    /// The `T` of `source`'s numbering.
+    pub fn of(&mut self, source: WireSource) -> &mut T {
+        let (generation, t) = self.0.entry(source.stream).or_default();
+        if *generation != source.generation {
+            (*generation, *t) = (source.generation, T::default());
+        }
+        t
+    }
+}
+
 /// The reading threads' numberings as another numbering's numbers: per
 /// stream, a table from each of its node and address numbers to ours,
 /// filled as they are first met (a stream that started over starts a new
 /// table). Numbers are given in the order [`LastAddr::entry`] gives them,
 /// so both ways number alike.
 #[derive(Clone, Debug, Default)]
-pub struct WireTables(HashMap<u64, WireTable>);
+pub struct WireTables(PerSource<WireTable>);
 
 #[derive(Clone, Debug, Default)]
 struct WireTable {
-    generation: u64,
     nodes: Vec<u32>,
     addrs: Vec<u32>,
 }
@@ -136,10 +151,7 @@ impl WireTables {
         addrs: &mut Numbered<NodeAddr>,
         out: &mut Vec<(u32, u32)>,
     ) {
-        let t = self.0.entry(w.source.stream).or_default();
-        if t.generation != w.source.generation {
-            *t = WireTable { generation: w.source.generation, ..WireTable::default() };
-        }
+        let t = self.0.of(w.source);
         for (g, &(n, a)) in gossip.iter().zip(w.gossip) {
             let n = translate(&mut t.nodes, n, || nodes.number(&g.node));
             let a = translate(&mut t.addrs, a, || addrs.number(&g.addr));

@@ -11,6 +11,7 @@
 use crate::analysis::config::{Bounds, DEFAULT_MAX_EVENTS};
 use crate::analysis::model::{Dropped, Finding, FindingKind, NodeId, Retention};
 use crate::events::BusMessage;
+use crate::events::numbered::{PerSource, WireNumbers};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -182,6 +183,8 @@ pub fn bound_findings(
 pub struct Tracked {
     max: usize,
     ids: rustc_hash::FxHashSet<NodeId>,
+    /// Per reading thread's numbering: its node numbers seen tracked.
+    wire: PerSource<Vec<bool>>,
     /// Messages ignored (sender not tracked) and ids named in tracked
     /// senders' messages but ignored.
     pub messages_ignored: u64,
@@ -195,26 +198,47 @@ impl Tracked {
 
     /// Whether `n` is tracked; tracks it while there is room.
     fn admit(&mut self, n: NodeId) -> bool {
-        if self.ids.contains(&n) {
-            return true;
-        }
-        if self.ids.len() >= self.max {
-            return false;
-        }
-        self.ids.insert(n);
-        true
+        admit(&mut self.ids, self.max, n)
     }
 
     /// `m` as the analysis may see it: `None` when its sender is not
-    /// tracked; without the fields naming ids not tracked.
-    pub fn admit_message<'m>(&mut self, sender: NodeId, m: &'m BusMessage) -> Option<Cow<'m, BusMessage>> {
+    /// tracked; without the fields naming ids not tracked. `wire`: its
+    /// gossip's numbers in its reading thread (an id tracked once is
+    /// tracked for good, so a number seen tracked is not asked again).
+    pub fn admit_message<'m>(
+        &mut self,
+        sender: NodeId,
+        m: &'m BusMessage,
+        wire: Option<WireNumbers<'_>>,
+    ) -> Option<Cow<'m, BusMessage>> {
         if !self.admit(sender) {
             self.messages_ignored += 1;
             return None;
         }
         let mut all = true;
-        for g in &m.gossip {
-            all &= self.admit(g.node);
+        match wire.filter(|w| w.gossip.len() == m.gossip.len()) {
+            Some(w) => {
+                let seen = self.wire.of(w.source);
+                for (g, &(k, _)) in m.gossip.iter().zip(w.gossip) {
+                    let k = k as usize;
+                    if seen.get(k).is_some_and(|&t| t) {
+                        continue;
+                    }
+                    let tracked = admit(&mut self.ids, self.max, g.node);
+                    all &= tracked;
+                    if tracked {
+                        if seen.len() <= k {
+                            seen.resize(k + 1, false);
+                        }
+                        seen[k] = true;
+                    }
+                }
+            }
+            None => {
+                for g in &m.gossip {
+                    all &= self.admit(g.node);
+                }
+            }
         }
         for n in m.replicaof.iter().chain(m.fail_node.iter()).chain(m.update.iter().map(|u| &u.0)) {
             all &= self.admit(*n);
@@ -242,6 +266,18 @@ impl Tracked {
         }
         Some(Cow::Owned(m))
     }
+}
+
+/// Whether `n` is in `ids`; put there while they are fewer than `max`.
+fn admit(ids: &mut rustc_hash::FxHashSet<NodeId>, max: usize, n: NodeId) -> bool {
+    if ids.contains(&n) {
+        return true;
+    }
+    if ids.len() >= max {
+        return false;
+    }
+    ids.insert(n);
+    true
 }
 
 /// What the bounds dropped, for the [`Analysis`](crate::analysis::model::Analysis).
@@ -274,6 +310,33 @@ mod tests {
         fn ts(&self) -> i64 {
             *self
         }
+    }
+
+    /// With the reading thread's numbers (which start over) the same ids
+    /// are tracked, the same entries dropped, in the same order.
+    #[test]
+    fn wire_numbers_track_the_same_ids() {
+        use crate::events::numbered::{WireNumbers, WireSource};
+        use crate::events::{Gossip, NodeAddr};
+        let id = |c: u8| NodeId([b'a' + c; 40]);
+        let entry = |c: u8| Gossip { node: id(c), addr: NodeAddr::default(), flags: 0, ping_sent: 0, pong_received: 0 };
+        let (mut wired, mut plain) = (Tracked::new(6), Tracked::new(6));
+        let mut source = WireSource { stream: 1, generation: 0 };
+        for k in 0..30u8 {
+            if k % 7 == 6 {
+                source.generation += 1;
+            }
+            let mut m = BusMessage::empty();
+            m.gossip = (0..3).map(|j| entry((k * 2 + j * 3) % 9)).collect();
+            // The reading thread numbers ids by a rule of its own.
+            let wire: Vec<(u32, u32)> = m.gossip.iter().map(|g| (u32::from(g.node.0[0] - b'a' + 1) * 3, 0)).collect();
+            let w = WireNumbers { source, gossip: &wire };
+            let got = wired.admit_message(id(k % 4), &m, Some(w)).map(|c| c.into_owned());
+            let want = plain.admit_message(id(k % 4), &m, None).map(|c| c.into_owned());
+            assert_eq!(got, want, "message {k}");
+        }
+        assert_eq!((wired.ids.len(), wired.mentions_ignored), (plain.ids.len(), plain.mentions_ignored));
+        assert!(plain.mentions_ignored > 0, "the bound was reached");
     }
 
     #[test]
