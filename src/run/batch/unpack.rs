@@ -216,6 +216,17 @@ mod tests {
                     _ => self.others += 1,
                 }
                 assert_eq!(self.unpacker.event(&mut b, i), &want);
+                // The gossip's reader numbers name its entries in the
+                // numbering taken in so far (what the analysis translates).
+                if let EventKind::Message(m) = &want.kind {
+                    let w = self.unpacker.wire().expect("a message's numbers");
+                    let u = &self.unpacker;
+                    let named: Vec<_> =
+                        w.gossip.iter().map(|&(n, a)| (u.names[n as usize], &u.addrs[a as usize])).collect();
+                    assert_eq!(named, m.gossip.iter().map(|g| (g.node, &g.addr)).collect::<Vec<_>>());
+                } else {
+                    assert!(self.unpacker.wire().is_none());
+                }
                 self.checked += 1;
             }
         }
