@@ -77,7 +77,7 @@ pub struct WireNumbers<'a> {
 
 /// A reading thread's numbering: which stream, and how many times its
 /// numbering started over.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug)]
 pub struct WireSource {
     pub stream: u64,
     pub generation: u64,
@@ -132,7 +132,7 @@ impl<T: Default> PerSource<T> {
 /// table). Numbers are given in the order [`LastAddr::entry`] gives them,
 /// so both ways number alike.
 #[derive(Clone, Debug, Default)]
-pub struct WireTables(PerSource<WireTable>);
+struct WireTables(PerSource<WireTable>);
 
 #[derive(Clone, Debug, Default)]
 struct WireTable {
@@ -143,7 +143,7 @@ struct WireTable {
 impl WireTables {
     /// Our numbers of `gossip`'s entries into `out` (appended), `w`
     /// numbering the same entries.
-    pub fn number(
+    fn number(
         &mut self,
         w: WireNumbers<'_>,
         gossip: &[Gossip],

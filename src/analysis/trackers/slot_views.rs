@@ -150,6 +150,10 @@ impl View {
     }
 }
 
+fn contains(ranges: &[(u16, u16)], slot: usize) -> bool {
+    ranges.iter().any(|&(a, b)| (a as usize..=b as usize).contains(&slot))
+}
+
 /// The slots of `ranges` as a bit set (slot `s` is bit `s % 64` of word
 /// `s / 64`): a slot's test costs one load, not a walk of the ranges.
 struct SlotSet([u64; SLOTS / 64]);
@@ -242,7 +246,7 @@ impl SlotViews {
         if changed_claim {
             // Only the owner's own slots are tested: a walk of the ranges
             // each costs less than building a set.
-            view.drop_unless(idx, |s| slots.iter().any(|&(a, b)| (a as usize..=b as usize).contains(&s)), &mut changes);
+            view.drop_unless(idx, |s| contains(slots, s), &mut changes);
         }
         for &(a, b) in slots {
             for s in a as usize..=(b as usize).min(SLOTS - 1) {
@@ -420,7 +424,7 @@ mod tests {
         let ranges = [(0, 0), (5, 63), (64, 64), (100, 300), (16320, 16383), (900, 800), (16000, 20000)];
         let set = SlotSet::of(&ranges);
         for s in 0..SLOTS + 2 {
-            let want = s < SLOTS && ranges.iter().any(|&(a, b)| (a as usize..=b as usize).contains(&s));
+            let want = s < SLOTS && contains(&ranges, s);
             assert_eq!(set.contains(s), want, "slot {s}");
         }
     }
