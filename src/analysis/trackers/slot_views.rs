@@ -126,8 +126,7 @@ impl View {
     /// Every slot `idx` serves and `keep` does not keep becomes unserved
     /// (in slot order). The table is read 64 slots at a time (a compare
     /// the compiler vectorises) and only until the `owned` slots of `idx`
-    /// were all met: a claim that changed used to cost a scan of all
-    /// 16384 slots, one by one.
+    /// were all met.
     fn drop_unless(&mut self, idx: u16, keep: impl Fn(usize) -> bool, changes: &mut Changes) {
         let mut left = self.owners.get(idx as usize).map_or(0, |o| o.owned);
         let mut base = 0;
@@ -154,8 +153,8 @@ fn contains(ranges: &[(u16, u16)], slot: usize) -> bool {
     ranges.iter().any(|&(a, b)| (a as usize..=b as usize).contains(&slot))
 }
 
-/// The slots of `ranges` as a bit set (slot `s` is bit `s % 64` of word
-/// `s / 64`): a slot's test costs one load, not a walk of the ranges.
+/// The slots of `ranges` as bits (slot `s`: bit `s % 64` of word `s / 64`),
+/// set a word at a time: a slot's test is one load, not a walk of ranges.
 struct SlotSet([u64; SLOTS / 64]);
 
 impl SlotSet {
@@ -163,10 +162,8 @@ impl SlotSet {
         let mut set = SlotSet([0; SLOTS / 64]);
         for &(a, b) in ranges {
             let (a, b) = (a as usize, (b as usize).min(SLOTS - 1));
-            // A word at a time: the bits from `lo` to `hi` of each.
             for w in a / 64..=b / 64 {
-                let lo = if w == a / 64 { a % 64 } else { 0 };
-                let hi = if w == b / 64 { b % 64 } else { 63 };
+                let (lo, hi) = (if w == a / 64 { a % 64 } else { 0 }, if w == b / 64 { b % 64 } else { 63 });
                 if let Some(word) = set.0.get_mut(w).filter(|_| lo <= hi) {
                     *word |= (u64::MAX << lo) & (u64::MAX >> (63 - hi));
                 }
@@ -244,8 +241,7 @@ impl SlotViews {
         }
         let mut changes = Changes::new();
         if changed_claim {
-            // Only the owner's own slots are tested: a walk of the ranges
-            // each costs less than building a set.
+            // Only the owner's slots are tested: no set to build.
             view.drop_unless(idx, |s| contains(slots, s), &mut changes);
         }
         for &(a, b) in slots {
