@@ -8,7 +8,7 @@ use super::retention::KeptFindings;
 use crate::analysis::model::{Evidence, Finding, FindingKind, NodeId};
 use crate::clusterbus::types::format_slot_ranges;
 use rustc_hash::FxHashMap as HashMap;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Inclusive slot ranges, ascending.
 type Ranges = Vec<(u16, u16)>;
@@ -55,7 +55,7 @@ pub struct SlotClaim<'a> {
 #[derive(Clone, Debug, Default)]
 pub struct Slots {
     /// Each node's own claim (empty when replica) and configEpoch.
-    own: BTreeMap<NodeId, (u64, Ranges)>,
+    own: HashMap<NodeId, (u64, Ranges)>,
     /// Last (epoch, claim size, first range, group size) checked per node:
     /// a claim is re-checked only when one of them changes.
     checked: HashMap<NodeId, ClaimMemo>,
@@ -103,8 +103,9 @@ impl Slots {
         let mine = groups.find(node);
         // The other claiming masters (id order), without their claims: a
         // claim is read only for a pair not reported yet.
-        let others: Vec<(NodeId, u64)> =
+        let mut others: Vec<(NodeId, u64)> =
             self.own.iter().filter(|(o, (_, oc))| **o != node && !oc.is_empty()).map(|(o, (e, _))| (*o, *e)).collect();
+        others.sort_unstable_by_key(|(o, _)| *o);
         for (o, oe) in others {
             if groups.find(o) != mine {
                 continue;
