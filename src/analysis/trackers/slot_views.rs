@@ -67,7 +67,10 @@ pub struct Seen {
 /// (a slot's change finds its pair without comparing ids; an update makes
 /// a few pairs), listed by (from, to) ids at the end.
 #[derive(Default)]
-struct Changes(Vec<((u16, u16), (NodeId, NodeId), Vec<(u16, u8)>)>);
+struct Changes(Vec<Pair>);
+
+/// (from, to) owner indices, their ids, and the slots that passed.
+type Pair = ((u16, u16), (NodeId, NodeId), Vec<(u16, u8)>);
 
 impl Changes {
     fn push(&mut self, owners: (u16, u16), ids: (NodeId, NodeId), slot: u16, n: u8) {
