@@ -48,13 +48,40 @@ struct View {
     /// (a claim seen before may win more now).
     version: u32,
     /// (from, to) owner indices → how many times each slot passed so.
-    passes: HashMap<(u16, u16), Vec<u8>>,
+    passes: HashMap<(u16, u16), SlotCounts>,
 }
 
 /// When and where a claim was seen.
 pub struct Seen {
     pub ts: i64,
     pub evidence: Evidence,
+}
+
+/// A count per slot, kept over the span of the slots counted so far
+/// only: a pass from one server to another covers that server's few
+/// ranges (at 100 nodes, 2,606 passes of 16,384 counts each were 43 MB,
+/// half of the run's memory).
+#[derive(Clone, Debug, Default)]
+struct SlotCounts {
+    first: usize,
+    counts: Vec<u8>,
+}
+
+impl SlotCounts {
+    /// `slot`'s count (0 until counted), room made for it.
+    fn at(&mut self, slot: usize) -> &mut u8 {
+        if self.counts.is_empty() {
+            self.first = slot;
+        } else if slot < self.first {
+            self.counts.splice(0..0, std::iter::repeat_n(0, self.first - slot));
+            self.first = slot;
+        }
+        let i = slot - self.first;
+        if i >= self.counts.len() {
+            self.counts.resize(i + 1, 0);
+        }
+        &mut self.counts[i]
+    }
 }
 
 /// Changes one update made in one view: (from, to) → slots, each with
@@ -142,11 +169,9 @@ impl View {
         if let (Some(&f), Some(&t)) = (from, self.owners.get(to as usize).map(|o| &o.id))
             && f != t
         {
-            let pass = self.passes.entry((cur & !WAS, to)).or_insert_with(|| vec![0; SLOTS]);
-            if let Some(n) = pass.get_mut(slot) {
-                *n = n.saturating_add(1);
-                changes.push((cur & !WAS, to), (f, t), slot as u16, *n);
-            }
+            let n = self.passes.entry((cur & !WAS, to)).or_default().at(slot);
+            *n = n.saturating_add(1);
+            changes.push((cur & !WAS, to), (f, t), slot as u16, *n);
         }
     }
 
@@ -232,7 +257,7 @@ pub struct SlotViews {
     views: HashMap<NodeId, View>,
     /// from → to: how many passes of each slot were told (the most any
     /// view saw).
-    told: HashMap<(NodeId, NodeId), Vec<u8>>,
+    told: HashMap<(NodeId, NodeId), SlotCounts>,
     moves: Kept<SlotMove>,
 }
 
@@ -344,12 +369,11 @@ impl SlotViews {
     /// Moves not told yet, from one view's changes.
     fn record(&mut self, changes: Changes, at: &Seen) {
         for ((from, to), slots) in changes.by_ids() {
-            let told = self.told.entry((from, to)).or_insert_with(|| vec![0; SLOTS]);
+            let told = self.told.entry((from, to)).or_default();
             let mut new: Vec<u16> = Vec::new();
             for (s, n) in slots {
-                if let Some(t) = told.get_mut(s as usize)
-                    && *t < n
-                {
+                let t = told.at(s as usize);
+                if *t < n {
                     *t = n;
                     new.push(s);
                 }

@@ -108,3 +108,20 @@ fn a_promoted_replica_takes_its_masters_slots_in_its_own_view() {
     v.own(r, 6, &[(10923, 16383)], &at(5), |_| None);
     assert_eq!(moves(&v), vec![(5, vec![(10923, 16383)], m, Some(r))]);
 }
+
+/// Counts kept over a span read as a full table of counts would: slots
+/// counted after, before and far from the span, and never counted.
+#[test]
+fn slot_counts_match_a_full_table() {
+    let mut span = SlotCounts::default();
+    let mut full = vec![0u8; SLOTS];
+    for &s in &[500usize, 501, 500, 499, 16383, 0, 500, 7000, 0] {
+        let n = span.at(s);
+        *n = n.saturating_add(1);
+        full[s] += 1;
+    }
+    for s in 0..SLOTS {
+        assert_eq!(*span.at(s), full[s], "slot {s}");
+    }
+    assert_eq!(*SlotCounts::default().at(42), 0);
+}
