@@ -30,7 +30,7 @@ pub enum Layout {
 
 /// Trims NUL padding of a fixed-size string field.
 pub(crate) fn trim_nul(b: &[u8]) -> &[u8] {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    let end = memchr::memchr(0, b).unwrap_or(b.len());
     &b[..end]
 }
 

@@ -197,11 +197,8 @@ impl LastAddr {
         node: &NodeId,
         addr: &NodeAddr,
     ) -> (u32, u32) {
-        let (n, last) = self.of(nodes, node);
-        if *last == u32::MAX || addrs.of(*last) != addr {
-            *last = addrs.number(addr);
-        }
-        (n, *last)
+        let n = nodes.number(node);
+        (n, self.addr_of(n, addrs, addr))
     }
 
     /// [`LastAddr::entry`] of a gossip entry as the wire has it: the
@@ -225,6 +222,20 @@ impl LastAddr {
             *last = addrs.number(&NodeAddr { ip: IpText::from_wire(ip), port, cport, pport });
         }
         (n, *last)
+    }
+
+    /// The number of `addr`, the address last seen for node number `n`
+    /// (numbered when new).
+    pub fn addr_of(&mut self, n: u32, addrs: &mut Numbered<NodeAddr>, addr: &NodeAddr) -> u32 {
+        let i = n as usize;
+        if self.0.len() <= i {
+            self.0.resize(i + 1, u32::MAX);
+        }
+        let last = &mut self.0[i];
+        if *last == u32::MAX || addrs.of(*last) != addr {
+            *last = addrs.number(addr);
+        }
+        *last
     }
 
     pub fn clear(&mut self) {

@@ -14,6 +14,9 @@ struct Numbering {
     nodes: Numbered<NodeId>,
     addrs: Numbered<NodeAddr>,
     last_addr: LastAddr,
+    /// Per sender number, its last announced address (most messages
+    /// repeat it: compared, not hashed).
+    last_announced: LastAddr,
     /// Ids and addresses already in a batch.
     sent: (usize, usize),
     cap: usize,
@@ -22,7 +25,7 @@ struct Numbering {
 impl Numbering {
     fn new(cap: usize) -> Self {
         let (nodes, addrs, last_addr) = (Numbered::default(), Numbered::default(), LastAddr::default());
-        Numbering { nodes, addrs, last_addr, sent: (0, 0), cap }
+        Numbering { nodes, addrs, last_addr, last_announced: LastAddr::default(), sent: (0, 0), cap }
     }
 
     /// Before a new batch: starts over when the tables are full.
@@ -31,6 +34,7 @@ impl Numbering {
             self.nodes.clear();
             self.addrs.clear();
             self.last_addr.clear();
+            self.last_announced.clear();
             self.sent = (0, 0);
             b.restart = true;
         }
@@ -77,11 +81,16 @@ impl Numbering {
         });
         let update =
             m.update.as_ref().map(|(n, epoch, slots)| (self.nodes.number(n), *epoch, push_all(&mut b.slots, slots)));
+        let (sender, replicaof) = (self.opt_node(&m.sender), self.opt_node(&m.replicaof));
+        let announced = match sender {
+            NONE => self.addrs.number(&m.announced),
+            n => self.last_announced.addr_of(n, &mut self.addrs, &m.announced),
+        };
         let p = PackedMessage {
             msg_type: m.msg_type,
             light: m.light,
             ver: m.ver,
-            sender: self.opt_node(&m.sender),
+            sender,
             current_epoch: m.current_epoch,
             config_epoch: m.config_epoch,
             repl_offset: m.repl_offset,
@@ -89,8 +98,8 @@ impl Numbering {
             state: m.state,
             mflags: m.mflags,
             slots,
-            replicaof: self.opt_node(&m.replicaof),
-            announced: self.addrs.number(&m.announced),
+            replicaof,
+            announced,
             gossip,
             hostname,
             shard_id: self.opt_node(&m.shard_id),
