@@ -172,21 +172,74 @@ fn translate(table: &mut Vec<u32>, i: u32, ours: impl FnOnce() -> u32) -> u32 {
     table[i]
 }
 
+/// Node ids numbered as [`Numbered`] does, through a direct-mapped table
+/// of recent ones in front (an id's first word picks its way; ids are
+/// random): a sender or gossip entry met before costs one 40-byte
+/// compare, not a hash probe (the reading thread numbers about five ids
+/// a message).
+#[derive(Clone, Debug)]
+pub struct NodeNumbers {
+    numbered: Numbered<NodeId>,
+    recent: Box<[(NodeId, u32)]>,
+}
+
+impl Default for NodeNumbers {
+    fn default() -> Self {
+        NodeNumbers { numbered: Numbered::default(), recent: vec![(NodeId([0; 40]), u32::MAX); RECENT].into() }
+    }
+}
+
+/// Ways of [`NodeNumbers`]' table (a power of two).
+const RECENT: usize = 1024;
+
+impl NodeNumbers {
+    pub fn number(&mut self, id: &NodeId) -> u32 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&id.0[..8]);
+        let way = (u64::from_ne_bytes(w).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize % RECENT;
+        match self.recent.get_mut(way) {
+            Some((seen, n)) if *n != u32::MAX && seen == id => *n,
+            Some(entry) => {
+                let n = self.numbered.number(id);
+                *entry = (*id, n);
+                n
+            }
+            None => self.numbered.number(id),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.numbered.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.numbered.is_empty()
+    }
+
+    /// The ids numbered `from` and after, in number order.
+    pub fn since(&self, from: usize) -> &[NodeId] {
+        self.numbered.since(from)
+    }
+
+    pub fn clear(&mut self) {
+        self.numbered.clear();
+        self.recent.fill((NodeId([0; 40]), u32::MAX));
+    }
+}
+
 /// Per node number, the number of the address last gossiped for it: most
 /// gossip entries repeat it, so it is compared, not hashed.
 #[derive(Clone, Debug, Default)]
 pub struct LastAddr(Vec<u32>);
 
 impl LastAddr {
-    /// `node`'s number (numbered when new) and its last address's slot
-    /// (`u32::MAX`: none yet).
-    fn of(&mut self, nodes: &mut Numbered<NodeId>, node: &NodeId) -> (u32, &mut u32) {
-        let n = nodes.number(node);
+    /// Node number `n`'s last address's slot (`u32::MAX`: none yet).
+    fn last(&mut self, n: u32) -> &mut u32 {
         let i = n as usize;
         if self.0.len() <= i {
             self.0.resize(i + 1, u32::MAX);
         }
-        (n, &mut self.0[i])
+        &mut self.0[i]
     }
 
     /// A gossip entry's (node, address) numbers, numbering them when new.
@@ -201,18 +254,12 @@ impl LastAddr {
         (n, self.addr_of(n, addrs, addr))
     }
 
-    /// [`LastAddr::entry`] of a gossip entry as the wire has it: the
-    /// address is compared with the node's last one as bytes, and made
-    /// into a [`NodeAddr`] only when it differs.
-    pub fn entry_wire(
-        &mut self,
-        nodes: &mut Numbered<NodeId>,
-        addrs: &mut Numbered<NodeAddr>,
-        node: &NodeId,
-        ip: &[u8],
-        ports: [u16; 3],
-    ) -> (u32, u32) {
-        let (n, last) = self.of(nodes, node);
+    /// [`LastAddr::entry`]'s address number, of a gossip entry of node
+    /// number `n` as the wire has it: the address is compared with the
+    /// node's last one as bytes, and made into a [`NodeAddr`] only when it
+    /// differs.
+    pub fn addr_wire(&mut self, n: u32, addrs: &mut Numbered<NodeAddr>, ip: &[u8], ports: [u16; 3]) -> u32 {
+        let last = self.last(n);
         let same = *last != u32::MAX && {
             let a = addrs.of(*last);
             [a.port, a.cport, a.pport] == ports && a.ip.bytes() == ip && IpText::is_verbatim(ip)
@@ -221,17 +268,13 @@ impl LastAddr {
             let [port, cport, pport] = ports;
             *last = addrs.number(&NodeAddr { ip: IpText::from_wire(ip), port, cport, pport });
         }
-        (n, *last)
+        *last
     }
 
     /// The number of `addr`, the address last seen for node number `n`
     /// (numbered when new).
     pub fn addr_of(&mut self, n: u32, addrs: &mut Numbered<NodeAddr>, addr: &NodeAddr) -> u32 {
-        let i = n as usize;
-        if self.0.len() <= i {
-            self.0.resize(i + 1, u32::MAX);
-        }
-        let last = &mut self.0[i];
+        let last = self.last(n);
         if *last == u32::MAX || addrs.of(*last) != addr {
             *last = addrs.number(addr);
         }
@@ -267,7 +310,8 @@ mod tests {
         for (k, (ip, [port, cport, pport])) in entries.iter().enumerate() {
             let node = &ids[k % 2];
             let addr = NodeAddr { ip: IpText::from_wire(ip), port: *port, cport: *cport, pport: *pport };
-            let got = wire.entry_wire(&mut nodes, &mut addrs, node, ip, [*port, *cport, *pport]);
+            let n = nodes.number(node);
+            let got = (n, wire.addr_wire(n, &mut addrs, ip, [*port, *cport, *pport]));
             let want = owned.entry(&mut n2, &mut a2, node, &addr);
             assert_eq!(got, want, "entry {k}");
             assert_eq!(*addrs.of(got.1), addr, "entry {k}");
@@ -335,5 +379,28 @@ mod tests {
         assert_eq!(last.entry(&mut nodes, &mut addrs, &x, &a(7001)), (0, 1));
         assert_eq!(last.entry(&mut nodes, &mut addrs, &y, &a(7001)), (1, 1));
         assert_eq!(last.entry(&mut nodes, &mut addrs, &x, &a(7000)), (0, 0));
+    }
+
+    /// Ids numbered through the table of recent ones get the numbers a
+    /// plain numbering gives, ids that share a way (more ids than ways)
+    /// and a start over included.
+    #[test]
+    fn recent_ids_are_numbered_as_a_plain_numbering_does() {
+        let (mut cached, mut plain) = (NodeNumbers::default(), Numbered::default());
+        let id = |k: usize| {
+            let mut b = [b'0'; 40];
+            b[..8].copy_from_slice(&((k % 1500) as u64 * 0x0101).to_le_bytes());
+            b[39] = b'a' + (k % 7) as u8;
+            NodeId(b)
+        };
+        for k in 0..20_000 {
+            if k == 12_345 {
+                cached.clear();
+                plain.clear();
+            }
+            let x = id(k * 7919 % 10_000);
+            assert_eq!(cached.number(&x), plain.number(&x), "id {k}");
+        }
+        assert_eq!(cached.since(0), plain.since(0));
     }
 }

@@ -3,7 +3,7 @@
 
 use super::layout::{Batch, NAMES_CAP, NONE, Packed, PackedEvent, PackedGossip, PackedMessage, Span};
 use crate::clusterbus::{GossipIter, Message, RangesCache};
-use crate::events::numbered::{LastAddr, Numbered};
+use crate::events::numbered::{LastAddr, NodeNumbers, Numbered};
 use crate::events::{BusEvent, BusMessage, EventKind, Link, NodeAddr, NodeId, fill_owned_head, fingerprint};
 use crate::pipeline::{Anomaly, BusSink, CommandMeta, MessageMeta, StreamEnd};
 
@@ -11,7 +11,7 @@ use crate::pipeline::{Anomaly, BusSink, CommandMeta, MessageMeta, StreamEnd};
 /// numbered since the last message packed goes into the batch.
 #[derive(Debug)]
 struct Numbering {
-    nodes: Numbered<NodeId>,
+    nodes: NodeNumbers,
     addrs: Numbered<NodeAddr>,
     last_addr: LastAddr,
     /// Per sender number, its last announced address (most messages
@@ -24,7 +24,7 @@ struct Numbering {
 
 impl Numbering {
     fn new(cap: usize) -> Self {
-        let (nodes, addrs, last_addr) = (Numbered::default(), Numbered::default(), LastAddr::default());
+        let (nodes, addrs, last_addr) = (NodeNumbers::default(), Numbered::default(), LastAddr::default());
         Numbering { nodes, addrs, last_addr, last_announced: LastAddr::default(), sent: (0, 0), cap }
     }
 
@@ -53,14 +53,16 @@ impl Numbering {
                 for g in entries {
                     let id = NodeId::from_name(&g.node);
                     let ports = [g.port, g.cport, g.pport];
-                    let (node, addr) = self.last_addr.entry_wire(&mut self.nodes, &mut self.addrs, &id, g.ip, ports);
+                    let node = self.nodes.number(&id);
+                    let addr = self.last_addr.addr_wire(node, &mut self.addrs, g.ip, ports);
                     let (flags, ping_sent, pong_received) = (g.flags.0, g.ping_sent, g.pong_received);
                     b.gossip.push(PackedGossip { node, addr, flags, ping_sent, pong_received });
                 }
             }
             None => {
                 for g in &m.gossip {
-                    let (node, addr) = self.last_addr.entry(&mut self.nodes, &mut self.addrs, &g.node, &g.addr);
+                    let node = self.nodes.number(&g.node);
+                    let addr = self.last_addr.addr_of(node, &mut self.addrs, &g.addr);
                     let (flags, ping_sent, pong_received) = (g.flags, g.ping_sent, g.pong_received);
                     b.gossip.push(PackedGossip { node, addr, flags, ping_sent, pong_received });
                 }
