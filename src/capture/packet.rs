@@ -1,7 +1,8 @@
 //! One captured packet, link types, and the source of packets (a file or
-//! an interface). Imports: `error`.
+//! an interface). Imports: `error`, `read_ahead`.
 
 use super::error::CaptureError;
+use super::read_ahead::Helper;
 
 /// Anything that yields packets one at a time: a capture file or (with the
 /// `live` feature) an interface.
@@ -25,6 +26,11 @@ pub trait PacketSource: Send {
     /// Where the loaded packet sits in the files it was read from (`None`:
     /// not from a file, or not known).
     fn origin(&self) -> Option<Origin<'_>> {
+        None
+    }
+    /// A handle another thread can read this source's file ahead with,
+    /// while it waits for this source's packets (a regular file's).
+    fn read_ahead(&self) -> Option<Helper> {
         None
     }
 }
@@ -75,6 +81,9 @@ impl PacketSource for Box<dyn PacketSource> {
     }
     fn is_live(&self) -> bool {
         (**self).is_live()
+    }
+    fn read_ahead(&self) -> Option<Helper> {
+        (**self).read_ahead()
     }
     fn origin(&self) -> Option<Origin<'_>> {
         (**self).origin()

@@ -7,6 +7,7 @@
 
 use super::error::CaptureError;
 use super::packet::{Interface, LinkType, Origin, PacketSource, RawPacket};
+use super::read_ahead::{Helper, ReadAhead};
 use flate2::read::MultiGzDecoder;
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
@@ -161,6 +162,8 @@ pub struct CaptureFile {
     format: FormatState,
     failed: bool,
     buffer_size: usize,
+    /// Reads this file ahead from another thread (a regular file's).
+    helper: Option<Helper>,
 }
 
 fn units_to_us(units: u128, per_sec: u64) -> i64 {
@@ -210,11 +213,19 @@ impl CaptureFile {
             return Self::from_reader(name, Box::new(io::stdin()));
         }
         let file = File::open(path).map_err(|source| CaptureError::Io { name: name.clone(), source })?;
-        Self::from_reader(name, Box::new(Counted(file, counter.clone())))
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
+        Self::from_stream(name, Box::new(Counted(file, counter.clone())), regular)
     }
 
     /// Reads a capture from any byte stream (gzip or not).
     pub fn from_reader(name: String, raw: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
+        Self::from_stream(name, raw, false)
+    }
+
+    /// [`CaptureFile::from_reader`]; `ahead`: the stream can be read ahead
+    /// from another thread ([`PacketSource::read_ahead`]: a regular file,
+    /// not compressed).
+    fn from_stream(name: String, raw: Box<dyn Read + Send>, ahead: bool) -> Result<Self, CaptureError> {
         let mut raw = BufReader::with_capacity(1 << 16, raw);
         let mut magic = Vec::with_capacity(2);
         (&mut raw).take(2).read_to_end(&mut magic).map_err(|source| CaptureError::Io { name: name.clone(), source })?;
@@ -223,6 +234,14 @@ impl CaptureFile {
         let trace = ReadTrace::default();
         let inner: Box<dyn Read + Send> = if gzip { Box::new(MultiGzDecoder::new(BufReader::new(rest))) } else { rest };
         let mut stream: Box<dyn Read + Send> = Box::new(Traced { inner, at: 0, trace: trace.clone() });
+        let mut helper = None;
+        // Not a gzip stream: the helper would inflate it holding the
+        // source, and the reader would wait on it (measured: 4% slower).
+        if ahead && !gzip {
+            let read_ahead = ReadAhead::new(stream);
+            helper = Some(read_ahead.helper());
+            stream = Box::new(read_ahead);
+        }
         // pcap-parser probes the format from one read(); give it a whole
         // prefix so short reads (gzip, pipes) do not fool it.
         let mut prefix = Vec::with_capacity(4096);
@@ -245,6 +264,7 @@ impl CaptureFile {
             format: FormatState::default(),
             failed: false,
             buffer_size: INITIAL_BUFFER,
+            helper,
         })
     }
 
@@ -444,5 +464,8 @@ impl PacketSource for CaptureFile {
     }
     fn origin(&self) -> Option<Origin<'_>> {
         CaptureFile::origin(self)
+    }
+    fn read_ahead(&self) -> Option<Helper> {
+        self.helper.clone()
     }
 }

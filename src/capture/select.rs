@@ -4,6 +4,7 @@
 
 use super::error::{CaptureError, FilterError};
 use super::packet::{Origin, PacketSource, RawPacket};
+use super::read_ahead::Helper;
 
 /// A compiled filter per link type (compiled when a link type first
 /// appears).
@@ -85,6 +86,10 @@ impl<S: PacketSource> PacketSource for Select<S> {
 
     fn is_live(&self) -> bool {
         self.inner.is_live()
+    }
+
+    fn read_ahead(&self) -> Option<Helper> {
+        self.inner.read_ahead()
     }
 
     fn advance(&mut self) -> Result<bool, CaptureError> {

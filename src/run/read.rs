@@ -24,8 +24,9 @@ fn pipelined(inputs: &mut [Input], batch: usize, f: &mut OnEvent<'_>) {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Part>(ahead);
             let (back, returned) = std::sync::mpsc::sync_channel::<Batch>(back);
             let spin = !several && !input.file.is_live();
+            let helper = if spin { input.file.read_ahead() } else { None };
             s.spawn(move || read_one(input, several, batch, tx, returned));
-            streams.push(Stream::new(rx, back, spin));
+            streams.push(Stream::new(rx, back, spin).helped_by(helper));
         }
         merge(&mut streams, f);
     })

@@ -4,6 +4,7 @@
 //! receives them.
 
 use super::batch::{Batch, PackSink, Unpacker};
+use crate::capture::Helper;
 use crate::clusterbus::Message;
 use crate::events::BusEvent;
 use crate::events::numbered::WireNumbers;
@@ -171,6 +172,8 @@ pub(super) struct Stream {
     back: SyncSender<Batch>,
     /// Wait for the next part on a busy core first (one file, not live).
     spin: bool,
+    /// Reads the reader's file ahead while waiting for it.
+    helper: Option<Helper>,
 }
 
 impl Stream {
@@ -186,7 +189,16 @@ impl Stream {
             finished: false,
             back,
             spin,
+            helper: None,
         }
+    }
+
+    /// While waiting on a busy core, reads the reader's file ahead with
+    /// `helper` (the reader is behind: its next reads then cost it a copy
+    /// from memory, not the kernel's read of the file).
+    pub(super) fn helped_by(mut self, helper: Option<Helper>) -> Stream {
+        self.helper = helper;
+        self
     }
 
     /// The next packet's time and event count (`None`: no more packets;
@@ -251,7 +263,11 @@ impl Stream {
             match self.rx.try_recv() {
                 Ok(p) => return Ok(p),
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => return Err(std::sync::mpsc::RecvError),
-                Err(std::sync::mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    if !self.helper.as_ref().is_some_and(Helper::help) {
+                        std::hint::spin_loop();
+                    }
+                }
             }
         }
         self.rx.recv()
