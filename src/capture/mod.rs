@@ -8,7 +8,8 @@
 //! | file | holds |
 //! |---|---|
 //! | `packet.rs` | [`RawPacket`], [`LinkType`], the [`PacketSource`] trait, a packet's [`Origin`] and [`Interface`] |
-//! | `pcap_file.rs` | [`CaptureFile`]: pcap / pcapng files, gzip or not, stdin; [`BytesRead`] |
+//! | `pcap_file.rs` | [`CaptureFile`]: pcap / pcapng files, gzip or not, stdin |
+//! | `byte_stream.rs` | [`BytesRead`]: a file's reads counted; the first read error kept and told |
 //! | `live.rs`, `live/outage.rs` | `LiveCapture`: libpcap on an interface, outages waited out (feature `live`) |
 //! | `multi_live.rs` | `MultiLive`: several interfaces read as one (feature `live`) |
 //! | `link.rs` | `LinkState`, `Links`: whether interfaces are up (asking the kernel: feature `live`), who is told of changes |
@@ -22,6 +23,7 @@
 //! This file only declares and re-exports. Imports nothing of the crate.
 
 pub mod autofilter;
+mod byte_stream;
 pub mod error;
 pub mod link;
 #[cfg(feature = "live")]
@@ -36,6 +38,7 @@ pub mod save;
 pub mod select;
 
 pub use autofilter::{BusLearning, Learned};
+pub use byte_stream::BytesRead;
 pub use error::{CaptureError, FilterError};
 pub use link::{LinkChange, LinkEvent, LinkStatus, Links};
 #[cfg(feature = "live")]
@@ -43,7 +46,7 @@ pub use live::{LiveCapture, LiveOptions};
 #[cfg(feature = "live")]
 pub use multi_live::MultiLive;
 pub use packet::{Interface, LinkType, Origin, PacketSource, RawPacket};
-pub use pcap_file::{BytesRead, CaptureFile};
+pub use pcap_file::CaptureFile;
 pub use pcapng_out::PcapngOut;
 pub use read_ahead::{Helper, ReadAhead};
 pub use save::{PcapngWriter, SaveOptions, Saved};
