@@ -4,7 +4,9 @@
 
 use super::batch::Batch;
 use super::merge::{merge, run_merged};
-use super::threads::{BATCH, IN_FLIGHT, IN_FLIGHT_SEVERAL, OnEvent, Part, RETURN_IN_FLIGHT, Stream, read_one};
+use super::threads::{
+    BATCH, IN_FLIGHT, IN_FLIGHT_LIVE, IN_FLIGHT_SEVERAL, OnEvent, Part, RETURN_IN_FLIGHT, Stream, read_one,
+};
 use crate::analysis::{Analysis, AnalysisConfig, Analyzer, CaptureWire};
 use crate::events::{BusEvent, EventSink};
 use crate::pipeline::{CaptureStats, Input};
@@ -19,8 +21,13 @@ fn pipelined(inputs: &mut [Input], batch: usize, f: &mut OnEvent<'_>) {
         let mut streams = Vec::new();
         let several = inputs.len() > 1;
         for input in inputs.iter_mut() {
-            let (ahead, back) =
-                if several { (IN_FLIGHT_SEVERAL, IN_FLIGHT_SEVERAL + 2) } else { (IN_FLIGHT, RETURN_IN_FLIGHT) };
+            let (ahead, back) = if several {
+                (IN_FLIGHT_SEVERAL, IN_FLIGHT_SEVERAL + 2)
+            } else if input.file.is_live() {
+                (IN_FLIGHT_LIVE, RETURN_IN_FLIGHT)
+            } else {
+                (IN_FLIGHT, RETURN_IN_FLIGHT)
+            };
             let (tx, rx) = std::sync::mpsc::sync_channel::<Part>(ahead);
             let (back, returned) = std::sync::mpsc::sync_channel::<Batch>(back);
             let spin = !several && !input.file.is_live();

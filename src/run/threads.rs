@@ -20,6 +20,9 @@ pub(super) const BATCH: usize = 256;
 /// (under 1 ms of reading) the reader of the 30-node lab capture waited
 /// 12-25 ms of its 170; with 32, 0-5.
 pub(super) const IN_FLIGHT: usize = 32;
+/// The same for a live capture (`watch`): its batches go out every few
+/// milliseconds, so this many bound the memory of a backlog only.
+pub(super) const IN_FLIGHT_LIVE: usize = 4;
 /// The same with several captures (about 3 MB each): the merge takes
 /// each stream's events as their times come, and a stream denser than the
 /// others for a while needs its reader ahead; with 4, the analysis waited
