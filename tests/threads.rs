@@ -5,17 +5,9 @@
 
 mod common;
 
-use common::{file_inputs, sample_capture_sets};
+use common::{analysis_json, file_inputs, sample_capture_sets};
 use meetgraph::capture::{CaptureFile, PcapngWriter, RawPacket};
 use meetgraph::run::{Threads, analyze_inputs_with};
-use std::path::PathBuf;
-
-fn analysis_json(files: &[PathBuf], threads: Threads) -> serde_json::Value {
-    let (mut inputs, cfg) = file_inputs(files);
-    let (analyzer, stats) = analyze_inputs_with(&mut inputs, cfg, threads);
-    let a = analyzer.finish();
-    serde_json::json!({ "analysis": serde_json::to_value(&a).unwrap(), "stats": serde_json::to_value(&stats).unwrap() })
-}
 
 #[test]
 fn threads_change_nothing_on_any_sample() {

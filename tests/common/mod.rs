@@ -254,6 +254,15 @@ pub fn file_inputs(files: &[PathBuf]) -> (Vec<Input>, meetgraph::analysis::Analy
     (inputs, cfg)
 }
 
+/// The analysis of `files` (one vantage each) read with `threads`, and
+/// the capture statistics, as JSON (two ways of reading compared whole).
+pub fn analysis_json(files: &[PathBuf], threads: meetgraph::run::Threads) -> serde_json::Value {
+    let (mut inputs, cfg) = file_inputs(files);
+    let (analyzer, stats) = meetgraph::run::analyze_inputs_with(&mut inputs, cfg, threads);
+    let a = analyzer.finish();
+    serde_json::json!({ "analysis": serde_json::to_value(&a).unwrap(), "stats": serde_json::to_value(&stats).unwrap() })
+}
+
 /// The analysis of a sample directory's `.pcap.gz` captures (in name
 /// order, each its own vantage).
 pub fn analyze_dir(dir: &Path) -> meetgraph::analysis::Analysis {
