@@ -14,7 +14,7 @@
 //! | `multi_live.rs` | `MultiLive`: several interfaces read as one (feature `live`) |
 //! | `link.rs` | `LinkState`, `Links`: whether interfaces are up (asking the kernel: feature `live`), who is told of changes |
 //! | `autofilter/` | [`BusLearning`] and the kernel filter a live capture narrows itself to |
-//! | `read_ahead.rs` | [`ReadAhead`], [`Helper`]: a capture file read ahead on another thread's idle time |
+//! | `read_ahead.rs` | `ReadAhead`, [`Helper`]: a capture file read ahead on another thread's idle time |
 //! | `select.rs` | [`SelectSpec`], [`Bpf`]: tcpdump's filter expression and `-c` on any source |
 //! | `pcapng_out.rs` | [`PcapngOut`]: a pcapng section with comments, named interfaces and commented packets (`analyze --annotate`) |
 //! | `save.rs` | [`PcapngWriter`], [`Saved`]: a live capture saved as it is read (`-w`, `-C`, `-W`) |
@@ -48,6 +48,6 @@ pub use multi_live::MultiLive;
 pub use packet::{Interface, LinkType, Origin, PacketSource, RawPacket};
 pub use pcap_file::CaptureFile;
 pub use pcapng_out::PcapngOut;
-pub use read_ahead::{Helper, ReadAhead};
+pub use read_ahead::Helper;
 pub use save::{PcapngWriter, SaveOptions, Saved};
 pub use select::{Bpf, Select, SelectSpec};

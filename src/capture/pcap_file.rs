@@ -81,7 +81,8 @@ pub struct CaptureFile {
     format: FormatState,
     failed: bool,
     buffer_size: usize,
-    /// Reads this file ahead from another thread (a regular file's).
+    /// Reads this file ahead from another thread (a regular file,
+    /// uncompressed).
     helper: Option<Helper>,
 }
 

@@ -7,8 +7,10 @@
 //!
 //! Reads stay in file order (one lock over the source); what a read
 //! returns, an error included, reaches the reading thread at the place it
-//! would have met it. Only regular files are read ahead: a pipe could
-//! block the helping thread.
+//! would have met it. [`super::CaptureFile`] reads ahead only regular,
+//! uncompressed files: a pipe could block the helping thread, and a
+//! gzip stream would be inflated there holding the lock the reader
+//! waits on.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};

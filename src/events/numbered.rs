@@ -1,7 +1,7 @@
 //! Values numbered in the order first met, so that the tables asked
 //! about every message key and fill their entries by small numbers (the
 //! analysis' per-learner tables), or send them as numbers (events between
-//! threads, [`super::batch`]). Imports `events` node types.
+//! threads, `run::batch`). Imports `events` node types.
 
 use super::{Gossip, IpText, NodeAddr, NodeId};
 use rustc_hash::FxHashMap as HashMap;
@@ -84,7 +84,7 @@ pub struct WireSource {
 }
 
 /// How a gossip entry gets its (node, address) numbers: by the reading
-/// thread's numbers of it when given ([`WireTables`]), else by its node's
+/// thread's numbers of it when given (`WireTables`), else by its node's
 /// last address ([`LastAddr`]). Either way the same numbers.
 #[derive(Clone, Debug, Default)]
 pub struct EntryNumbers {
@@ -180,32 +180,34 @@ fn translate(table: &mut Vec<u32>, i: u32, ours: impl FnOnce() -> u32) -> u32 {
 #[derive(Clone, Debug)]
 pub struct NodeNumbers {
     numbered: Numbered<NodeId>,
-    recent: Box<[(NodeId, u32)]>,
-}
-
-impl Default for NodeNumbers {
-    fn default() -> Self {
-        NodeNumbers { numbered: Numbered::default(), recent: vec![(NodeId([0; 40]), u32::MAX); RECENT].into() }
-    }
+    recent: Box<[(NodeId, u32); RECENT]>,
 }
 
 /// Ways of [`NodeNumbers`]' table (a power of two).
 const RECENT: usize = 1024;
+/// A way that holds no id yet.
+const NO_ID: (NodeId, u32) = (NodeId([0; 40]), u32::MAX);
+
+impl Default for NodeNumbers {
+    fn default() -> Self {
+        NodeNumbers { numbered: Numbered::default(), recent: Box::new([NO_ID; RECENT]) }
+    }
+}
 
 impl NodeNumbers {
     pub fn number(&mut self, id: &NodeId) -> u32 {
         let mut w = [0u8; 8];
         w.copy_from_slice(&id.0[..8]);
-        let way = (u64::from_ne_bytes(w).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize % RECENT;
-        match self.recent.get_mut(way) {
-            Some((seen, n)) if *n != u32::MAX && seen == id => *n,
-            Some(entry) => {
-                let n = self.numbered.number(id);
-                *entry = (*id, n);
-                n
-            }
-            None => self.numbered.number(id),
+        // The top bits of the first word, mixed: one of the RECENT ways.
+        let way =
+            (u64::from_ne_bytes(w).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - RECENT.trailing_zeros())) as usize;
+        let entry = &mut self.recent[way];
+        if entry.1 != u32::MAX && entry.0 == *id {
+            return entry.1;
         }
+        let n = self.numbered.number(id);
+        *entry = (*id, n);
+        n
     }
 
     pub fn len(&self) -> usize {
@@ -223,7 +225,7 @@ impl NodeNumbers {
 
     pub fn clear(&mut self) {
         self.numbered.clear();
-        self.recent.fill((NodeId([0; 40]), u32::MAX));
+        self.recent.fill(NO_ID);
     }
 }
 
